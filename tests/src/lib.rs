@@ -1,0 +1,1 @@
+//! Cross-service end-to-end, fault and load suites live in `tests/it`.
