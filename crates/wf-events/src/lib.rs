@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod rabbitmq;
 mod payloads;
 mod relay;
+pub mod topology;
 
 pub use bus::{
     Backoff, BusError, DeadLetter, EventBus, EventHandler, HandleError, PublishError, Subscription, topic_matches,

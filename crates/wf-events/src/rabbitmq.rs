@@ -137,6 +137,40 @@ impl RabbitConfig {
     }
 }
 
+/// The broker's major version from its `connection.start` (lapin does not expose the server
+/// properties). Plain `amqp://` only; `None` when it cannot be told.
+async fn broker_major_version(url: &str) -> Option<u32> {
+    use lapin::protocol::{AMQPClass, connection::AMQPMethod};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let uri: lapin::uri::AMQPUri = url.parse().ok()?;
+    if uri.scheme != lapin::uri::AMQPScheme::AMQP {
+        return None;
+    }
+    let probe = async {
+        let mut stream =
+            tokio::net::TcpStream::connect((uri.authority.host.as_str(), uri.authority.port)).await.ok()?;
+        stream.write_all(b"AMQP\x00\x00\x09\x01").await.ok()?;
+        let mut header = [0u8; 7];
+        stream.read_exact(&mut header).await.ok()?;
+        let size = usize::try_from(u32::from_be_bytes([header[3], header[4], header[5], header[6]])).ok()?;
+        if header[0] != 1 || size > 1 << 20 {
+            return None;
+        }
+        let mut payload = vec![0u8; size];
+        stream.read_exact(&mut payload).await.ok()?;
+        let (_, class) = lapin::protocol::parse_class(payload.as_slice()).ok()?;
+        let AMQPClass::Connection(AMQPMethod::Start(start)) = class else {
+            return None;
+        };
+        let version = start.server_properties.inner().get("version").and_then(as_string)?;
+        version.split('.').next()?.parse().ok()
+    };
+    let version = tokio::time::timeout(Duration::from_secs(5), probe).await.ok().flatten();
+    tracing::debug!(?version, "broker major version");
+    version
+}
+
 fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
@@ -170,6 +204,8 @@ struct Inner {
     /// Open consumer connections, so [`RabbitBus::close`] can close them.
     consumers: Mutex<BTreeMap<u64, Arc<Connection>>>,
     next_consumer: AtomicU64,
+    /// `x-delivery-limit` of dead-letter queues: -1 (unlimited) on RabbitMQ 4, absent before.
+    dead_letter_queue_limit: Option<i64>,
 }
 
 /// The [`EventBus`] over RabbitMQ. Cheap to clone; clones share connections.
@@ -187,6 +223,13 @@ impl std::fmt::Debug for RabbitBus {
 impl RabbitBus {
     /// Opens the publishing connection and declares both exchanges.
     pub async fn connect(cfg: RabbitConfig) -> Result<Self, BusError> {
+        // RabbitMQ 4 reads x-delivery-limit=-1 as "unlimited" (and defaults to 20, which
+        // would drop a dead letter after 20 listings); RabbitMQ 3 accepts -1 but then drops a
+        // message on its first return, so listing a dead-letter queue would destroy it.
+        let dead_letter_queue_limit = match broker_major_version(&cfg.url).await {
+            Some(major) if major < 4 => None,
+            _ => Some(-1),
+        };
         let bus = Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -200,6 +243,7 @@ impl RabbitBus {
                 permits: Semaphore::new(PUBLISH_CHANNELS),
                 consumers: Mutex::new(BTreeMap::new()),
                 next_consumer: AtomicU64::new(0),
+                dead_letter_queue_limit,
             }),
         };
         bus.connection().await?;
@@ -339,7 +383,9 @@ impl RabbitBus {
 
         let mut dlq_args = FieldTable::default();
         dlq_args.insert("x-queue-type".into(), long_str("quorum"));
-        dlq_args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(-1));
+        if let Some(limit) = self.inner.dead_letter_queue_limit {
+            dlq_args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(limit));
+        }
         channel
             .queue_declare(short(&dlq).map_err(BusError::Topology)?, durable, dlq_args)
             .await

@@ -1,0 +1,261 @@
+//! Configuration for every Wayfinder process, in layers: embedded defaults, then
+//! a TOML file (`wayfinder.toml` in the data folder, or `--config`), then
+//! `WAYFINDER_*` environment variables (nested with `__`, e.g.
+//! `WAYFINDER_EVENTS__DELIVERY_LIMIT=5`), then the conventional `DATABASE_URL`,
+//! `AMQP_URL` and `OTEL_EXPORTER_OTLP_ENDPOINT`; finally [`Config::validate`].
+//!
+//! With neither `DATABASE_URL` nor `AMQP_URL` the system runs embedded: one
+//! SQLite file per service in the data folder and the in-process event bus.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use wf_types::Secret;
+
+/// Every service that owns a database and a queue.
+pub const SERVICES: &[&str] = &["intake", "routing", "cases", "audit"];
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Where the embedded mode keeps its SQLite files, development keys and endpoints file.
+    pub data_dir: PathBuf,
+    /// gRPC listen address (port 0 picks a free port).
+    pub grpc_addr: SocketAddr,
+    /// PostgreSQL URL; each service uses its own schema named after it. Absent: SQLite.
+    pub database_url: Option<Secret<String>>,
+    /// RabbitMQ URL. Absent: the in-process bus.
+    pub amqp_url: Option<Secret<String>>,
+    /// Run migrations at start-up (the all-in-one does; production runs `wayfinder migrate`).
+    pub auto_migrate: bool,
+    pub telemetry: wf_telemetry::TelemetryConfig,
+    pub auth: AuthConfig,
+    pub events: EventsConfig,
+    /// The partner directory routing loads (defaults to the demo directory).
+    pub directory_file: Option<PathBuf>,
+    /// The case-manager roster cases loads (defaults to the demo roster).
+    pub roster_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// Ed25519 public key (PEM) that verifies tokens. Absent: the development key in the data folder.
+    pub jwt_public_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventsConfig {
+    pub exchange: String,
+    pub queue_prefix: String,
+    /// Deliveries before a message is dead-lettered.
+    pub delivery_limit: u32,
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    /// Outbox relay safety-net poll.
+    pub relay_poll_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(Box<figment::Error>),
+    #[error("configuration field `{field}`: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(err: figment::Error) -> Self {
+        ConfigError::Load(Box::new(err))
+    }
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    data_dir: PathBuf,
+    grpc_addr: SocketAddr,
+    auto_migrate: bool,
+    telemetry: wf_telemetry::TelemetryConfig,
+    auth: AuthConfig,
+    events: EventsConfig,
+}
+
+fn defaults() -> Defaults {
+    Defaults {
+        data_dir: PathBuf::from("./data"),
+        grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+        auto_migrate: true,
+        telemetry: wf_telemetry::TelemetryConfig::default(),
+        auth: AuthConfig { issuer: "wayfinder".into(), audience: "wayfinder".into(), jwt_public_key_file: None },
+        events: EventsConfig {
+            exchange: "wayfinder.events".into(),
+            queue_prefix: "wayfinder".into(),
+            delivery_limit: 5,
+            retry_initial_ms: 200,
+            retry_max_ms: 10_000,
+            relay_poll_ms: 500,
+        },
+    }
+}
+
+impl Config {
+    /// Loads the layers. `file` is an explicit config file; otherwise
+    /// `<data_dir>/wayfinder.toml` is read when it exists.
+    pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file, data_dir))
+    }
+
+    /// The layered sources, exposed for tests and for `wayfinder config`.
+    pub fn figment(file: Option<&Path>, data_dir: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(defaults()));
+        if let Some(dir) = data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            let dir: PathBuf = figment.extract_inner("data_dir").ok()?;
+            Some(dir.join("wayfinder.toml")).filter(|p| p.exists())
+        });
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("WAYFINDER_").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL", "AMQP_URL"]).map(|key| key.as_str().to_lowercase().into()))
+            .merge(Env::raw().only(&["OTEL_EXPORTER_OTLP_ENDPOINT"]).map(|_| "telemetry.otlp_endpoint".into()));
+        if let Some(dir) = data_dir {
+            // An explicit --data-dir wins over every layer.
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        figment
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database_url {
+            let url = url.expose();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid {
+                    field: "database_url",
+                    reason: "must be a postgres:// URL (leave it unset for the embedded SQLite mode)".into(),
+                });
+            }
+        }
+        if let Some(url) = &self.amqp_url
+            && !(url.expose().starts_with("amqp://") || url.expose().starts_with("amqps://"))
+        {
+            return Err(ConfigError::Invalid {
+                field: "amqp_url",
+                reason: "must be an amqp:// or amqps:// URL (leave it unset for the in-process bus)".into(),
+            });
+        }
+        if self.events.delivery_limit == 0 || self.events.delivery_limit > 100 {
+            return Err(ConfigError::Invalid {
+                field: "events.delivery_limit",
+                reason: format!("{} is out of range: allowed 1 to 100", self.events.delivery_limit),
+            });
+        }
+        if self.events.retry_initial_ms == 0 || self.events.retry_initial_ms > self.events.retry_max_ms {
+            return Err(ConfigError::Invalid {
+                field: "events.retry_initial_ms",
+                reason: "must be at least 1 and not above events.retry_max_ms".into(),
+            });
+        }
+        if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
+            return Err(ConfigError::Invalid { field: "auth", reason: "issuer and audience must not be empty".into() });
+        }
+        Ok(())
+    }
+
+    /// Whether this process runs embedded (SQLite files and the in-process bus).
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.is_none() && self.amqp_url.is_none()
+    }
+
+    /// The database URL for `service`: its own schema on PostgreSQL, or its own
+    /// SQLite file in the data folder.
+    pub fn database_url_for(&self, service: &str) -> String {
+        match &self.database_url {
+            Some(url) => {
+                let url = url.expose();
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}options=-c%20search_path%3D{service}")
+            }
+            None => format!("sqlite:{}", self.data_dir.join(format!("{service}.db")).display()),
+        }
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
+    /// Written by a running system so client commands can find it with `--data-dir` alone.
+    pub fn endpoints_file(&self) -> PathBuf {
+        self.data_dir.join("endpoints.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_embedded_and_valid() {
+        figment::Jail::expect_with(|_jail| {
+            let config = Config::load(None, None).expect("defaults load");
+            assert!(config.is_embedded());
+            assert_eq!(config.grpc_addr.port(), 50051);
+            assert_eq!(config.database_url_for("intake"), "sqlite:./data/intake.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file_and_file_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("wf.toml", "grpc_addr = \"127.0.0.1:6000\"\n[events]\ndelivery_limit = 7\n")?;
+            jail.set_env("WAYFINDER_EVENTS__DELIVERY_LIMIT", "9");
+            jail.set_env("DATABASE_URL", "postgres://wf@127.0.0.1/wf");
+            let config = Config::load(Some(Path::new("wf.toml")), None).expect("loads");
+            assert_eq!(config.grpc_addr.port(), 6000);
+            assert_eq!(config.events.delivery_limit, 9);
+            assert!(!config.is_embedded());
+            assert_eq!(
+                config.database_url_for("routing"),
+                "postgres://wf@127.0.0.1/wf?options=-c%20search_path%3Drouting"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_the_field_and_the_allowed_range() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WAYFINDER_EVENTS__DELIVERY_LIMIT", "0");
+            let err = Config::load(None, None).unwrap_err().to_string();
+            assert!(err.contains("events.delivery_limit") && err.contains("allowed 1 to 100"), "{err}");
+            jail.set_env("WAYFINDER_EVENTS__DELIVERY_LIMIT", "5");
+            jail.set_env("DATABASE_URL", "mysql://x");
+            let err = Config::load(None, None).unwrap_err().to_string();
+            assert!(err.contains("database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AMQP_URL", "amqp://wf:hunter2@127.0.0.1:5672/%2f");
+            let config = Config::load(None, None).expect("loads");
+            assert!(!format!("{config:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}
