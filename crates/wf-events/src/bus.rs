@@ -58,6 +58,12 @@ impl From<wf_db::DbError> for HandleError {
     }
 }
 
+impl From<sqlx::Error> for HandleError {
+    fn from(err: sqlx::Error) -> Self {
+        wf_db::DbError::from(err).into()
+    }
+}
+
 /// A consumer's business logic. Implementations record the event id in their inbox
 /// and apply the effect in one transaction, then return.
 #[async_trait::async_trait]

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod outbox;
 pub mod rabbitmq;
 mod payloads;
+pub use payloads::ALL_EVENT_TYPES;
 mod relay;
 pub mod topology;
 

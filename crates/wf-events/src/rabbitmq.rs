@@ -54,8 +54,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::bus::{Backoff, BusError, DeadLetter, EventBus, EventHandler, HandleError, PublishError, Subscription};
 use crate::Envelope;
+use crate::bus::{Backoff, BusError, DeadLetter, EventBus, EventHandler, HandleError, PublishError, Subscription};
 
 /// Publishes in flight at once; each holds one confirm channel for its round trip.
 const PUBLISH_CHANNELS: usize = 16;
@@ -259,11 +259,10 @@ impl RabbitBus {
     pub async fn close(&self) {
         let publishing = self.inner.conn.lock().await.conn.take();
         self.inner.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        let consumers: Vec<Arc<Connection>> = std::mem::take(
-            &mut *self.inner.consumers.lock().unwrap_or_else(|e| e.into_inner()),
-        )
-        .into_values()
-        .collect();
+        let consumers: Vec<Arc<Connection>> =
+            std::mem::take(&mut *self.inner.consumers.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_values()
+                .collect();
         for conn in publishing.into_iter().chain(consumers) {
             if let Err(error) = conn.close(200, "closed by client".into()).await {
                 tracing::debug!(%error, "closing broker connection");
@@ -449,7 +448,13 @@ impl RabbitBus {
         let body = envelope.encode();
         let confirmation = tokio::time::timeout(cfg.confirm_timeout, async {
             channel
-                .basic_publish(exchange, key, BasicPublishOptions { mandatory: true, immediate: false }, &body, properties)
+                .basic_publish(
+                    exchange,
+                    key,
+                    BasicPublishOptions { mandatory: true, immediate: false },
+                    &body,
+                    properties,
+                )
                 .await?
                 .await
         })
@@ -472,10 +477,7 @@ impl RabbitBus {
         let _registration = ConsumerRegistration::new(&self.inner, conn.clone());
         let channel = conn.create_channel().await.map_err(connection_error)?;
         self.declare_on(&channel, subscription).await?;
-        channel
-            .basic_qos(subscription.prefetch.max(1), BasicQosOptions::default())
-            .await
-            .map_err(connection_error)?;
+        channel.basic_qos(subscription.prefetch.max(1), BasicQosOptions::default()).await.map_err(connection_error)?;
         let queue = self.inner.cfg.queue_name(&subscription.service);
         let mut consumer = channel
             .basic_consume(
@@ -780,7 +782,11 @@ impl EventBus for RabbitBus {
             let dlq_name = short(&dlq).map_err(BusError::DeadLetters)?;
             let target_name = short(&target).map_err(BusError::DeadLetters)?;
             let pending = channel
-                .queue_declare(dlq_name.clone(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default())
+                .queue_declare(
+                    dlq_name.clone(),
+                    QueueDeclareOptions { passive: true, ..Default::default() },
+                    FieldTable::default(),
+                )
                 .await
                 .map_err(dead_letter_error)?
                 .message_count();
@@ -788,8 +794,10 @@ impl EventBus for RabbitBus {
             // Unselected letters stay unacked until the pass ends, so basic.get moves past them.
             let mut skipped = Vec::new();
             for _ in 0..pending {
-                let Some(message) =
-                    channel.basic_get(dlq_name.clone(), BasicGetOptions { no_ack: false }).await.map_err(dead_letter_error)?
+                let Some(message) = channel
+                    .basic_get(dlq_name.clone(), BasicGetOptions { no_ack: false })
+                    .await
+                    .map_err(dead_letter_error)?
                 else {
                     break;
                 };

@@ -50,6 +50,12 @@ impl From<wf_db::DbError> for ApiError {
     }
 }
 
+impl From<wf_db::sqlx::Error> for ApiError {
+    fn from(err: wf_db::sqlx::Error) -> Self {
+        wf_db::DbError::from(err).into()
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
         match err {

@@ -1,0 +1,179 @@
+//! Intake's tables. Personal details are only ever stored sealed.
+
+use wf_db::{Db, DbError, Tx};
+
+/// A referral row as stored (personal part still sealed).
+#[derive(Debug, Clone)]
+pub struct StoredReferral {
+    pub id: String,
+    pub youth_id: String,
+    pub submitted_by_partner: Option<String>,
+    pub status: i32,
+    pub is_minor: bool,
+    pub coded: Vec<u8>,
+    pub personal_sealed: Option<Vec<u8>>,
+    pub case_id: Option<String>,
+}
+
+pub struct NewReferral<'a> {
+    pub id: &'a str,
+    pub youth_id: &'a str,
+    pub dedupe_key: &'a str,
+    pub submitted_by: &'a str,
+    pub submitted_by_partner: Option<&'a str>,
+    pub source: i32,
+    pub triage_tier: i32,
+    pub site: i32,
+    pub practice: bool,
+    pub is_minor: bool,
+    pub outside_program: bool,
+    pub status: i32,
+    pub coded: Vec<u8>,
+    pub personal_sealed: Option<Vec<u8>>,
+    pub personal_key_version: Option<i32>,
+    pub received_at: i64,
+}
+
+/// Inserts unless the dedupe key exists. Returns `false` for a duplicate; under
+/// concurrency the losers wait for the winner's commit and then see `false`.
+pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "INSERT INTO referral (id, youth_id, dedupe_key, submitted_by, submitted_by_partner, source, triage_tier, \
+         site, practice, is_minor, outside_program, status, coded, personal_sealed, personal_key_version, \
+         received_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(referral.id)
+    .bind(referral.youth_id)
+    .bind(referral.dedupe_key)
+    .bind(referral.submitted_by)
+    .bind(referral.submitted_by_partner)
+    .bind(referral.source)
+    .bind(referral.triage_tier)
+    .bind(referral.site)
+    .bind(referral.practice)
+    .bind(referral.is_minor)
+    .bind(referral.outside_program)
+    .bind(referral.status)
+    .bind(referral.coded.clone())
+    .bind(referral.personal_sealed.clone())
+    .bind(referral.personal_key_version)
+    .bind(referral.received_at)
+    .bind(wf_db::now_micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The referral already stored under `dedupe_key`: (id, youth id, status).
+pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<(String, String, i32)>, DbError> {
+    Ok(sqlx::query_as("SELECT id, youth_id, status FROM referral WHERE dedupe_key = $1")
+        .bind(dedupe_key)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+type ReferralRow = (String, String, Option<String>, i32, bool, Vec<u8>, Option<Vec<u8>>, Option<String>);
+
+pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
+    let row: Option<ReferralRow> = sqlx::query_as(
+        "SELECT id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id \
+         FROM referral WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(
+        |(id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id)| StoredReferral {
+            id,
+            youth_id,
+            submitted_by_partner,
+            status,
+            is_minor,
+            coded,
+            personal_sealed,
+            case_id,
+        },
+    ))
+}
+
+/// Referral summaries after `after_id` (ids sort by creation), newest last.
+pub async fn list_referrals(
+    db: &Db,
+    partner: Option<&str>,
+    include_practice: bool,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, i32, i32, i32, i32, bool, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, youth_id, source, triage_tier, site, status, practice, received_at FROM referral \
+         WHERE id > $1 AND ($2 OR practice = $3) AND ($4 = '' OR submitted_by_partner = $4) \
+         ORDER BY id LIMIT $5",
+    )
+    .bind(after_id)
+    .bind(include_practice)
+    .bind(false)
+    .bind(partner.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+pub async fn record_status_change(
+    tx: &mut Tx,
+    referral_id: &str,
+    event_id: &str,
+    status: i32,
+    at: i64,
+    detail: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO referral_status_change (referral_id, event_id, status, at, detail) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (referral_id, event_id) DO NOTHING",
+    )
+    .bind(referral_id)
+    .bind(event_id)
+    .bind(status)
+    .bind(at)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves the status forward only (events may arrive out of order); returns whether the referral exists.
+pub async fn advance_status(tx: &mut Tx, referral_id: &str, status: i32, rank_of: fn(i32) -> i32) -> Result<bool, DbError> {
+    let current: Option<(i32,)> = sqlx::query_as("SELECT status FROM referral WHERE id = $1")
+        .bind(referral_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((current,)) = current else { return Ok(false) };
+    if rank_of(status) > rank_of(current) {
+        sqlx::query("UPDATE referral SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(referral_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(true)
+}
+
+pub async fn set_case(tx: &mut Tx, referral_id: &str, case_id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE referral SET case_id = $1 WHERE id = $2")
+        .bind(case_id)
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Status history, oldest first: (status, at, event id, detail).
+pub async fn history(db: &Db, referral_id: &str) -> Result<Vec<(i32, i64, String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT status, at, event_id, detail FROM referral_status_change WHERE referral_id = $1 ORDER BY at, event_id",
+    )
+    .bind(referral_id)
+    .fetch_all(db.pool())
+    .await?)
+}
