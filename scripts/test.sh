@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): checks that PostgreSQL and RabbitMQ answer
+# (starting them when they are down), then runs every test, then the fault
+# suite alone (it restarts the broker and the database), then fmt and clippy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${WF_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+ensure_postgres() {
+  if pg_up; then return; fi
+  echo "PostgreSQL is not answering on 127.0.0.1:5432; starting it"
+  if ! command -v pg_ctlcluster >/dev/null; then
+    echo "error: PostgreSQL is down and pg_ctlcluster is not installed; install PostgreSQL (apt-get install postgresql)" >&2
+    exit 1
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 1 30); do pg_up && return; sleep 1; done
+  echo "error: PostgreSQL did not start within 30 s (see /var/log/postgresql)" >&2
+  exit 1
+}
+
+ensure_rabbitmq() {
+  if rabbit_up; then return; fi
+  echo "RabbitMQ is not answering on 127.0.0.1:5672; starting it"
+  if ! command -v rabbitmq-server >/dev/null; then
+    echo "error: RabbitMQ is down and rabbitmq-server is not installed; install it (apt-get install rabbitmq-server)" >&2
+    exit 1
+  fi
+  rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do rabbit_up && { rabbitmqctl await_startup >/dev/null 2>&1 || true; return; }; sleep 1; done
+  echo "error: RabbitMQ did not start within 60 s (see /var/log/rabbitmq)" >&2
+  exit 1
+}
+
+ensure_postgres
+ensure_rabbitmq
+# Databases left behind by interrupted earlier runs.
+psql -q "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" 2>/dev/null |
+  while read -r db; do psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+
+export WF_TEST_DATABASE_URL="$PG_URL"
+export WF_TEST_AMQP_URL="${WF_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+
+echo "== build"
+cargo build --workspace --all-targets --locked
+echo "== tests"
+cargo test --workspace --locked --no-fail-fast -- --skip fault::
+echo "== fault suite (restarts RabbitMQ and PostgreSQL; runs alone)"
+cargo test -p wf-tests --test fault --locked -- --test-threads=1
+echo "== fmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "all checks passed"
