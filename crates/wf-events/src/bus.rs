@@ -50,7 +50,9 @@ pub enum HandleError {
 
 impl From<wf_db::DbError> for HandleError {
     fn from(err: wf_db::DbError) -> Self {
-        if err.is_transient() {
+        // A unique violation in a consumer is a lost race with a concurrent delivery of
+        // the same work: retrying finds the winner's row (or inbox entry) and skips.
+        if err.is_transient() || matches!(err, wf_db::DbError::UniqueViolation { .. }) {
             HandleError::Transient(err.to_string())
         } else {
             HandleError::Permanent(err.to_string())

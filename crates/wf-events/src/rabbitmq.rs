@@ -1031,3 +1031,28 @@ mod tests {
         assert_eq!(keys, ["traceparent"]);
     }
 }
+
+/// Deletes the queues (main and dead-letter) of `services` and both exchanges of
+/// `config`: for tearing down test or trial deployments. Messages in them are lost.
+pub async fn delete_topology(config: &RabbitConfig, services: &[&str]) -> Result<(), BusError> {
+    let connection = Connection::connect(&config.url, ConnectionProperties::default())
+        .await
+        .map_err(|err| BusError::Connection(err.to_string()))?;
+    let channel = connection.create_channel().await.map_err(|err| BusError::Connection(err.to_string()))?;
+    for service in services {
+        for queue in [config.queue_name(service), config.dead_letter_queue_name(service)] {
+            channel
+                .queue_delete(queue.as_str().into(), lapin::options::QueueDeleteOptions::default())
+                .await
+                .map_err(|err| BusError::Topology(format!("deleting queue {queue}: {err}")))?;
+        }
+    }
+    for exchange in [config.exchange.clone(), config.dead_letter_exchange()] {
+        channel
+            .exchange_delete(exchange.as_str().into(), lapin::options::ExchangeDeleteOptions::default())
+            .await
+            .map_err(|err| BusError::Topology(format!("deleting exchange {exchange}: {err}")))?;
+    }
+    let _ = connection.close(200, "OK".into()).await;
+    Ok(())
+}

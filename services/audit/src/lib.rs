@@ -1,1 +1,93 @@
-//! The audit service.
+//! The audit service: an append-only, hash-chained log of every event on the bus, including
+//! every access to personal data (`record.accessed`), with queries for auditors and chain
+//! verification.
+//!
+//! - [`events`] — the consumer; one entry per event, deduplicated by event id.
+//! - [`domain::chain`] — the canonical entry encoding, the hash chain and tamper detection.
+//! - [`store`] — the SQL; the tables refuse UPDATE and DELETE by trigger.
+//! - [`api`] — `wayfinder.audit.v1.AuditService`.
+//! - [`verify()`] — the whole-log check, also for the command line.
+//!
+//! Signed checkpoints over a Merkle root, inclusion and consistency proofs and disclosure reports
+//! come in a later step; they will read the same entries (see `SECURITY.md`, "Audit log").
+
+pub mod api;
+pub mod domain;
+pub mod events;
+pub mod store;
+mod verify;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+use wf_auth::AuthInterceptor;
+use wf_db::{Db, MigrationSet};
+use wf_events::{Relay, Subscription};
+use wf_proto::audit::v1::audit_service_server::AuditServiceServer;
+use wf_server::{Component, ServiceContext, Workers};
+
+pub use domain::chain::{ChainProblem, TamperKind, VerifyReport};
+pub use events::{Appended, AuditEvents, append};
+pub use verify::{BATCH_SIZE, verify, verify_range};
+
+/// Short service name: its queue, its database schema, its relay's producer name.
+pub const SERVICE_NAME: &str = "audit";
+
+/// The shared outbox/inbox tables plus the audit log (versions 100 and up).
+pub fn migrations() -> MigrationSet {
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    let (events_postgres, events_sqlite) = wf_events::migrations();
+    MigrationSet::new().with(events_postgres, events_sqlite).with(&POSTGRES, &SQLITE)
+}
+
+/// Builds the service over `ctx`, migrating its database when the configuration asks for it.
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Audit>> {
+    ctx.migrate_if_configured(&migrations()).await?;
+    Ok(Arc::new(Audit { ctx }))
+}
+
+/// The audit service as a [`Component`].
+pub struct Audit {
+    ctx: ServiceContext,
+}
+
+impl Audit {
+    pub fn db(&self) -> &Db {
+        &self.ctx.db
+    }
+
+    /// The event handler the consumer runs; exposed so tests can deliver events directly.
+    pub fn handler(&self) -> AuditEvents {
+        AuditEvents::new(self.ctx.db.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Component for Audit {
+    fn name(&self) -> &'static str {
+        SERVICE_NAME
+    }
+
+    fn grpc_service_names(&self) -> Vec<&'static str> {
+        vec!["wayfinder.audit.v1.AuditService"]
+    }
+
+    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
+        routes.add_service(AuditServiceServer::with_interceptor(api::AuditApi::new(self.ctx.db.clone()), auth));
+    }
+
+    fn subscriptions(&self) -> Vec<Subscription> {
+        vec![self.ctx.subscription(SERVICE_NAME)]
+    }
+
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // Audit publishes nothing yet; its relay keeps the shape every service shares and is idle.
+        let relay = Relay::new(SERVICE_NAME, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options());
+        Workers::new(relay, self.ctx.bus.clone())
+            .consume(self.ctx.subscription(SERVICE_NAME), Arc::new(self.handler()))
+            .run(shutdown)
+            .await
+    }
+}

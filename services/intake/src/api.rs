@@ -260,7 +260,7 @@ impl IntakeApi {
                 triage_tier,
                 site,
                 status,
-                practice,
+                practice: practice != 0,
                 received_at: Some(timestamp(received_at)),
                 ..Default::default()
             })

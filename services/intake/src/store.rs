@@ -52,9 +52,9 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
     .bind(referral.source)
     .bind(referral.triage_tier)
     .bind(referral.site)
-    .bind(referral.practice)
-    .bind(referral.is_minor)
-    .bind(referral.outside_program)
+    .bind(i32::from(referral.practice))
+    .bind(i32::from(referral.is_minor))
+    .bind(i32::from(referral.outside_program))
     .bind(referral.status)
     .bind(referral.coded.clone())
     .bind(referral.personal_sealed.clone())
@@ -74,7 +74,7 @@ pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<
         .await?)
 }
 
-type ReferralRow = (String, String, Option<String>, i32, bool, Vec<u8>, Option<Vec<u8>>, Option<String>);
+type ReferralRow = (String, String, Option<String>, i32, i32, Vec<u8>, Option<Vec<u8>>, Option<String>);
 
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
@@ -90,13 +90,16 @@ pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, D
             youth_id,
             submitted_by_partner,
             status,
-            is_minor,
+            is_minor: is_minor != 0,
             coded,
             personal_sealed,
             case_id,
         },
     ))
 }
+
+/// (id, youth id, source, tier, site, status, practice 0/1, received at).
+pub type ReferralSummaryRow = (String, String, i32, i32, i32, i32, i32, i64);
 
 /// Referral summaries after `after_id` (ids sort by creation), newest last.
 pub async fn list_referrals(
@@ -105,15 +108,14 @@ pub async fn list_referrals(
     include_practice: bool,
     after_id: &str,
     limit: i64,
-) -> Result<Vec<(String, String, i32, i32, i32, i32, bool, i64)>, DbError> {
+) -> Result<Vec<ReferralSummaryRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT id, youth_id, source, triage_tier, site, status, practice, received_at FROM referral \
-         WHERE id > $1 AND ($2 OR practice = $3) AND ($4 = '' OR submitted_by_partner = $4) \
-         ORDER BY id LIMIT $5",
+         WHERE id > $1 AND ($2 = 1 OR practice = 0) AND ($3 = '' OR submitted_by_partner = $3) \
+         ORDER BY id LIMIT $4",
     )
     .bind(after_id)
-    .bind(include_practice)
-    .bind(false)
+    .bind(i32::from(include_practice))
     .bind(partner.unwrap_or(""))
     .bind(limit)
     .fetch_all(db.pool())

@@ -1,0 +1,5 @@
+//! Pure logic of the audit log: the hash chain, what an entry records, and query validation.
+
+pub mod chain;
+pub mod entry;
+pub mod query;

@@ -1,0 +1,205 @@
+//! The gRPC API end to end: the service hosted on port 0 with the in-process bus, events
+//! published through the bus, queries made with real tokens.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use wf_auth::{AuthInterceptor, BearerToken, Role, TokenIssuer, TokenKind, TokenVerifier};
+use wf_events::{Envelope, EventBus, InProcessBus};
+use wf_proto::audit::v1 as pb;
+use wf_proto::audit::v1::audit_service_client::AuditServiceClient;
+use wf_proto::common::v1::TimeRange;
+use wf_server::{Component, Server, ServiceContext, SubscriptionDefaults, Topology};
+
+use crate::common::{TestDb, accessed, offer_made, on_both_backends, received, referral_id};
+
+type Client = AuditServiceClient<InterceptedService<Channel, BearerToken>>;
+
+struct Running {
+    addr: SocketAddr,
+    bus: Arc<InProcessBus>,
+    issuer: TokenIssuer,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(test: &TestDb) -> Self {
+        let config = Arc::new(wf_config::Config::load(None, Some(&test.dir)).expect("config"));
+        let bus = Arc::new(InProcessBus::new(test.db.clone()));
+        let ctx = ServiceContext { db: test.db.clone(), bus: bus.clone(), config: config.clone() };
+        let audit: Arc<dyn Component> = wf_audit::build(ctx).await.expect("build");
+        let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir()).expect("keys");
+        let issuer = TokenIssuer::from_pem(&keys.private_pem, &keys.kid, &config.auth.issuer, &config.auth.audience)
+            .expect("issuer");
+        let verifier = TokenVerifier::new(
+            vec![(keys.kid.clone(), keys.public_pem.clone())],
+            &config.auth.issuer,
+            &config.auth.audience,
+            &[TokenKind::User, TokenKind::Service],
+        )
+        .expect("verifier");
+        let server = Server::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            vec![audit],
+            bus.clone(),
+            AuthInterceptor::new(Arc::new(verifier)),
+            Topology::Hosted,
+            SubscriptionDefaults::from_config(&config.events),
+        )
+        .await
+        .expect("bind");
+        let addr = server.local_addr();
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(server.run(shutdown.clone()));
+        Self { addr, bus, issuer, shutdown, server }
+    }
+
+    /// Publishes through the bus; `Ok` means the audit consumer has handled it.
+    async fn publish(&self, envelope: &Envelope) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.bus.publish(envelope).await {
+                Ok(()) => return,
+                // The queue is declared when the server starts running.
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(err) => panic!("publish: {err}"),
+            }
+        }
+    }
+
+    async fn client(&self, kind: TokenKind, subject: &str, role: Role) -> Client {
+        let token = self.issuer.issue(kind, subject, role, None, Duration::from_secs(300)).expect("token");
+        let channel =
+            Channel::from_shared(format!("http://{}", self.addr)).expect("uri").connect().await.expect("connect");
+        AuditServiceClient::with_interceptor(channel, BearerToken::new(&token).expect("bearer"))
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.server.await.expect("server task").expect("server");
+    }
+}
+
+fn sequences(response: &pb::ListEntriesResponse) -> Vec<u64> {
+    response.entries.iter().map(|e| e.sequence).collect()
+}
+
+async fn auditors_query_and_verify_through_grpc(test: &TestDb) {
+    let running = Running::start(test).await;
+    let (first, second) = (referral_id(), referral_id());
+    let events = [received(&first), accessed(&first, "usr_cm7"), offer_made(&first), received(&second)];
+    for event in &events {
+        running.publish(event).await;
+    }
+    // A redelivery through the bus leaves the log as it was.
+    running.publish(&events[1]).await;
+
+    let mut auditor = running.client(TokenKind::User, "usr_auditor1", Role::Auditor).await;
+    let all = auditor.list_entries(pb::ListEntriesRequest::default()).await.expect("list").into_inner();
+    assert_eq!(sequences(&all), [1, 2, 3, 4]);
+    assert!(all.next_page_token.is_empty());
+    let access = &all.entries[1];
+    assert_eq!(access.event_id, events[1].event_id.to_string());
+    assert_eq!((access.actor.as_str(), access.actor_role.as_str()), ("usr_cm7", "case_manager"));
+    assert_eq!(access.fields, ["personal.legal_first_name"]);
+    assert_eq!(access.payload, events[1].payload);
+    assert_eq!(access.previous_hash, all.entries[0].entry_hash);
+    assert_eq!(access.entry_hash.len(), 32);
+
+    let page = |size: i32, token: &str| pb::ListEntriesRequest {
+        page_size: size,
+        page_token: token.to_owned(),
+        ..Default::default()
+    };
+    let page_one = auditor.list_entries(page(3, "")).await.expect("page 1").into_inner();
+    assert_eq!((sequences(&page_one), page_one.next_page_token.as_str()), (vec![1, 2, 3], "3"));
+    let page_two = auditor.list_entries(page(3, &page_one.next_page_token)).await.expect("page 2").into_inner();
+    assert_eq!((sequences(&page_two), page_two.next_page_token.as_str()), (vec![4], ""));
+
+    let by_referral = pb::ListEntriesRequest { correlation_id: first.clone(), ..Default::default() };
+    assert_eq!(sequences(&auditor.list_entries(by_referral).await.expect("by referral").into_inner()), [1, 2, 3]);
+    let by_actor = pb::ListEntriesRequest { actor: "usr_cm7".into(), ..Default::default() };
+    assert_eq!(sequences(&auditor.list_entries(by_actor).await.expect("by actor").into_inner()), [2]);
+    let by_aggregate = pb::ListEntriesRequest { aggregate_id: second.clone(), ..Default::default() };
+    assert_eq!(sequences(&auditor.list_entries(by_aggregate).await.expect("by aggregate").into_inner()), [4]);
+    let by_type =
+        pb::ListEntriesRequest { types: vec!["offer.*".into(), "record.accessed".into()], ..Default::default() };
+    assert_eq!(sequences(&auditor.list_entries(by_type).await.expect("by type").into_inner()), [2, 3]);
+    let from_three = pb::ListEntriesRequest { from_sequence: 3, omit_payload: true, ..Default::default() };
+    let from_three = auditor.list_entries(from_three).await.expect("from 3").into_inner();
+    assert_eq!(sequences(&from_three), [3, 4]);
+    assert!(from_three.entries.iter().all(|e| e.payload.is_empty() && e.entry_hash.len() == 32));
+    let occurred_at = |event: &Envelope| prost_types::Timestamp {
+        seconds: event.occurred_at.timestamp(),
+        nanos: event.occurred_at.timestamp_subsec_micros() as i32 * 1000,
+    };
+    let in_window = pb::ListEntriesRequest {
+        occurred: Some(TimeRange { start: Some(occurred_at(&events[1])), end: Some(occurred_at(&events[3])) }),
+        ..Default::default()
+    };
+    assert_eq!(sequences(&auditor.list_entries(in_window).await.expect("in window").into_inner()), [2, 3]);
+
+    let bad_token = auditor.list_entries(page(0, "not-a-token")).await.expect_err("bad token");
+    assert_eq!(bad_token.code(), Code::InvalidArgument);
+    assert!(bad_token.message().contains("page_token"), "{}", bad_token.message());
+    let by_youth = pb::ListEntriesRequest { youth_id: "yth_1".into(), ..Default::default() };
+    assert_eq!(auditor.list_entries(by_youth).await.expect_err("youth").code(), Code::Unimplemented);
+
+    use pb::get_entry_request::Key;
+    let by_sequence =
+        auditor.get_entry(pb::GetEntryRequest { key: Some(Key::Sequence(2)) }).await.expect("by sequence").into_inner();
+    assert_eq!(by_sequence.entry.as_ref(), Some(access));
+    let by_event = auditor
+        .get_entry(pb::GetEntryRequest { key: Some(Key::EventId(events[3].event_id.to_string())) })
+        .await
+        .expect("by event id")
+        .into_inner();
+    assert_eq!(by_event.entry.map(|e| e.sequence), Some(4));
+    let missing = auditor.get_entry(pb::GetEntryRequest { key: Some(Key::Sequence(99)) }).await.expect_err("missing");
+    assert_eq!(missing.code(), Code::NotFound);
+    let no_key = auditor.get_entry(pb::GetEntryRequest { key: None }).await.expect_err("no key");
+    assert_eq!(no_key.code(), Code::InvalidArgument);
+
+    let verified = auditor.verify_chain(pb::VerifyChainRequest::default()).await.expect("verify").into_inner();
+    assert_eq!(
+        verified,
+        pb::VerifyChainResponse {
+            ok: true,
+            verified_through: 4,
+            first_bad_sequence: 0,
+            problem: String::new(),
+            entries_verified: 4,
+            checkpoints_verified: 0,
+        }
+    );
+    let mut service = running.client(TokenKind::Service, "cases", Role::Service).await;
+    let range = pb::VerifyChainRequest { from_sequence: 2, to_sequence: 3 };
+    let partial = service.verify_chain(range).await.expect("service verifies").into_inner();
+    assert!(partial.ok && partial.entries_verified == 2 && partial.verified_through == 3, "{partial:?}");
+    let backwards = pb::VerifyChainRequest { from_sequence: 3, to_sequence: 2 };
+    assert_eq!(service.verify_chain(backwards).await.expect_err("backwards").code(), Code::InvalidArgument);
+
+    // Reading the log is for auditors only; not even services or supervisors.
+    let denied = service.list_entries(pb::ListEntriesRequest::default()).await.expect_err("service reads");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let mut supervisor = running.client(TokenKind::User, "usr_sup1", Role::Supervisor).await;
+    let denied = supervisor.verify_chain(pb::VerifyChainRequest::default()).await.expect_err("supervisor verifies");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    let later = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect_err("checkpoint");
+    assert_eq!(later.code(), Code::Unimplemented);
+    assert!(later.message().contains("later step"), "{}", later.message());
+    let later = auditor.disclosure_report(pb::DisclosureReportRequest::default()).await.expect_err("report");
+    assert_eq!(later.code(), Code::Unimplemented);
+
+    running.stop().await;
+}
+on_both_backends!(auditors_query_and_verify_through_grpc);

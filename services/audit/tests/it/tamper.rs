@@ -1,0 +1,129 @@
+//! Tampering done straight in the database (after dropping the append-only triggers, as an
+//! attacker with owner rights could) is found by `verify` at the right sequence.
+
+use wf_audit::domain::chain::{Entry, Hash, entry_hash};
+use wf_audit::{AuditEvents, TamperKind, store};
+use wf_db::{Backend, Db};
+use wf_events::EventHandler;
+
+use crate::common::{TestDb, accessed, offer_made, on_both_backends, received, referral_id};
+
+/// Five entries, with the triggers that refuse UPDATE and DELETE removed.
+async fn five_entries_without_protection(test: &TestDb) {
+    let handler = AuditEvents::new(test.db.clone());
+    let referral = referral_id();
+    for event in [
+        received(&referral),
+        accessed(&referral, "usr_cm1"),
+        offer_made(&referral),
+        accessed(&referral, "usr_cm2"),
+        offer_made(&referral),
+    ] {
+        handler.handle(event).await.expect("handled");
+    }
+    let report = wf_audit::verify(&test.db, 1).await.expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+    let drops: &[&str] = match test.backend() {
+        Backend::Postgres => &["DROP TRIGGER audit_entry_append_only ON audit_entry"],
+        Backend::Sqlite => &["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"],
+    };
+    for statement in drops {
+        sqlx::query(statement).execute(test.db.pool()).await.expect("drop trigger");
+    }
+}
+
+async fn entry(db: &Db, sequence: u64) -> Entry {
+    store::entry_by_sequence(db, sequence).await.expect("read").expect("entry exists")
+}
+
+/// Rewrites every column of row `sequence` (except the sequence itself) with `entry`'s values.
+async fn overwrite(db: &Db, sequence: u64, entry: &Entry) {
+    let content = &entry.content;
+    sqlx::query(
+        "UPDATE audit_entry SET event_id = $1, event_type = $2, schema_version = $3, aggregate_id = $4, \
+         correlation_id = $5, producer = $6, actor = $7, actor_role = $8, purpose = $9, release_id = $10, \
+         fields = $11, occurred_at = $12, recorded_at = $13, payload = $14, previous_hash = $15, \
+         entry_hash = $16 WHERE sequence = $17",
+    )
+    .bind(content.event_id.clone())
+    .bind(content.event_type.clone())
+    .bind(i64::from(content.schema_version))
+    .bind(content.aggregate_id.clone())
+    .bind(content.correlation_id.clone())
+    .bind(content.producer.clone())
+    .bind(content.actor.clone())
+    .bind(content.actor_role.clone())
+    .bind(content.purpose.clone())
+    .bind(content.release_id.clone())
+    .bind(serde_json::to_string(&content.fields).expect("json"))
+    .bind(content.occurred_at_micros)
+    .bind(content.recorded_at_micros)
+    .bind(content.payload.clone())
+    .bind(entry.previous_hash.clone())
+    .bind(entry.entry_hash.clone())
+    .bind(sequence as i64)
+    .execute(db.pool())
+    .await
+    .expect("overwrite");
+}
+
+async fn assert_found(db: &Db, sequence: u64, kind: TamperKind) {
+    let report = wf_audit::verify(db, 1).await.expect("verify");
+    let problem = report.problem.as_ref().unwrap_or_else(|| panic!("tampering not found: {report:?}"));
+    assert_eq!((problem.sequence, problem.kind), (sequence, kind), "{problem}");
+    assert_eq!(report.verified_through, sequence - 1);
+}
+
+async fn a_modified_payload_byte_is_found(test: &TestDb) {
+    five_entries_without_protection(test).await;
+    // Entry 4 is an access event, whose payload is never empty.
+    let mut payload = entry(&test.db, 4).await.content.payload;
+    let last = payload.len() - 1;
+    payload[last] ^= 0x01;
+    sqlx::query("UPDATE audit_entry SET payload = $1 WHERE sequence = 4")
+        .bind(payload)
+        .execute(test.db.pool())
+        .await
+        .expect("tamper");
+    assert_found(&test.db, 4, TamperKind::Modified).await;
+}
+on_both_backends!(a_modified_payload_byte_is_found);
+
+async fn a_rewritten_and_rehashed_entry_is_found(test: &TestDb) {
+    five_entries_without_protection(test).await;
+    let mut forged = entry(&test.db, 2).await;
+    forged.content.actor = "usr_innocent".to_owned();
+    let previous: Hash = forged.previous_hash.as_slice().try_into().expect("32 bytes");
+    forged.entry_hash = entry_hash(&previous, 2, &forged.content).to_vec();
+    overwrite(&test.db, 2, &forged).await;
+    assert_found(&test.db, 2, TamperKind::Modified).await;
+}
+on_both_backends!(a_rewritten_and_rehashed_entry_is_found);
+
+async fn a_deleted_row_is_found(test: &TestDb) {
+    five_entries_without_protection(test).await;
+    sqlx::query("DELETE FROM audit_entry WHERE sequence = 3").execute(test.db.pool()).await.expect("tamper");
+    assert_found(&test.db, 3, TamperKind::Deleted).await;
+}
+on_both_backends!(a_deleted_row_is_found);
+
+async fn a_deleted_last_row_is_found(test: &TestDb) {
+    five_entries_without_protection(test).await;
+    sqlx::query("DELETE FROM audit_entry WHERE sequence = 5").execute(test.db.pool()).await.expect("tamper");
+    assert_found(&test.db, 5, TamperKind::Deleted).await;
+}
+on_both_backends!(a_deleted_last_row_is_found);
+
+async fn swapped_rows_are_found(test: &TestDb) {
+    five_entries_without_protection(test).await;
+    let (second, third) = (entry(&test.db, 2).await, entry(&test.db, 3).await);
+    // event_id is UNIQUE: park row 2 on a placeholder id first.
+    sqlx::query("UPDATE audit_entry SET event_id = 'swap' WHERE sequence = 2")
+        .execute(test.db.pool())
+        .await
+        .expect("park");
+    overwrite(&test.db, 3, &second).await;
+    overwrite(&test.db, 2, &third).await;
+    assert_found(&test.db, 2, TamperKind::Reordered).await;
+}
+on_both_backends!(swapped_rows_are_found);

@@ -1,0 +1,344 @@
+//! The `CaseService` gRPC API: authorize, validate, read, respond.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use wf_auth::Operation;
+use wf_db::Db;
+use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
+use wf_proto::common::v1 as common;
+use wf_server::{ApiError, FieldViolation};
+use wf_types::{CaseId, CaseManagerId, ReferralId, YouthId};
+
+use crate::domain::{CaseManager, Caseloads, Roster, Site};
+use crate::events::timestamp;
+use crate::store::{self, CaseFilter, CaseRecord};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 500;
+
+/// The gRPC service; cheap to clone.
+#[derive(Clone)]
+pub struct CasesApi {
+    db: Db,
+    roster: Arc<Roster>,
+}
+
+impl CasesApi {
+    pub fn new(db: Db, roster: Arc<Roster>) -> Self {
+        Self { db, roster }
+    }
+}
+
+type ApiResult<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl CaseService for CasesApi {
+    async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> ApiResult<pb::GetCaseResponse> {
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        let case_id = request.get_ref().case_id.parse::<CaseId>().map_err(|err| invalid("case_id", err))?;
+        let case = store::get_case(&self.db, case_id.as_str())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound("case".into()))?;
+        Ok(Response::new(pb::GetCaseResponse { case: Some(case_to_proto(&case)) }))
+    }
+
+    async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        let req = request.into_inner();
+        if req.incomplete_only {
+            return Err(Status::unimplemented("the incomplete_only filter arrives in a later step"));
+        }
+        let (filter, after, page_size) = list_cases_query(&req).map_err(ApiError::InvalidArgument)?;
+        let mut cases =
+            store::list_cases(&self.db, &filter, after.as_deref(), page_size + 1).await.map_err(ApiError::from)?;
+        let next_page_token = next_page(&mut cases, page_size, |case| case.case_id.clone());
+        Ok(Response::new(pb::ListCasesResponse { cases: cases.iter().map(case_to_proto).collect(), next_page_token }))
+    }
+
+    async fn list_case_managers(
+        &self,
+        request: Request<pb::ListCaseManagersRequest>,
+    ) -> ApiResult<pb::ListCaseManagersResponse> {
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let site = optional_site(req.site, "site", &mut violations);
+        let language = (!req.language.is_empty()).then_some(req.language.as_str());
+        if language.is_some_and(|l| !((2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()))) {
+            violations.push(FieldViolation::new("language", "must be an ISO 639 code: two or three lowercase letters"));
+        }
+        let page_size = page_size(req.page_size, &mut violations);
+        let after = page_token::<CaseManagerId>(&req.page_token, &mut violations);
+        if !violations.is_empty() {
+            return Err(ApiError::InvalidArgument(violations).into());
+        }
+        let loads = store::open_caseloads(&self.db).await.map_err(ApiError::from)?;
+        // The roster is sorted by id, so the page token is the last id shown.
+        let mut page: Vec<&CaseManager> = self
+            .roster
+            .case_managers()
+            .iter()
+            .filter(|cm| req.include_inactive || cm.active)
+            .filter(|cm| site.is_none_or(|site| cm.serves(site)))
+            .filter(|cm| language.is_none_or(|language| cm.speaks(language)))
+            .filter(|cm| after.as_ref().is_none_or(|after| &cm.id > after))
+            .take(page_size as usize + 1)
+            .collect();
+        let next_page_token = next_page(&mut page, page_size, |cm| cm.id.to_string());
+        Ok(Response::new(pb::ListCaseManagersResponse {
+            case_managers: page.into_iter().map(|cm| case_manager_to_proto(cm, &loads)).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn upsert_case_manager(
+        &self,
+        request: Request<pb::UpsertCaseManagerRequest>,
+    ) -> ApiResult<pb::UpsertCaseManagerResponse> {
+        later_step(&request, Operation::ManageCases, "editing the roster through the API")
+    }
+
+    async fn set_on_call(&self, request: Request<pb::SetOnCallRequest>) -> ApiResult<pb::SetOnCallResponse> {
+        later_step(&request, Operation::ManageCases, "on-call scheduling")
+    }
+
+    async fn reassign_case(&self, request: Request<pb::ReassignCaseRequest>) -> ApiResult<pb::ReassignCaseResponse> {
+        later_step(&request, Operation::ManageCases, "reassignment")
+    }
+
+    async fn transition_stage(
+        &self,
+        request: Request<pb::TransitionStageRequest>,
+    ) -> ApiResult<pb::TransitionStageResponse> {
+        later_step(&request, Operation::ManageCases, "stage transitions")
+    }
+
+    async fn set_readiness(&self, request: Request<pb::SetReadinessRequest>) -> ApiResult<pb::SetReadinessResponse> {
+        later_step(&request, Operation::ManageCases, "readiness tracking")
+    }
+
+    async fn close_case(&self, request: Request<pb::CloseCaseRequest>) -> ApiResult<pb::CloseCaseResponse> {
+        later_step(&request, Operation::ManageCases, "closing cases")
+    }
+
+    async fn reopen_case(&self, request: Request<pb::ReopenCaseRequest>) -> ApiResult<pb::ReopenCaseResponse> {
+        later_step(&request, Operation::ManageCases, "reopening cases")
+    }
+
+    async fn record_contact_attempt(
+        &self,
+        request: Request<pb::RecordContactAttemptRequest>,
+    ) -> ApiResult<pb::RecordContactAttemptResponse> {
+        later_step(&request, Operation::RecordIntervention, "contact attempts")
+    }
+
+    async fn list_contact_attempts(
+        &self,
+        request: Request<pb::ListContactAttemptsRequest>,
+    ) -> ApiResult<pb::ListContactAttemptsResponse> {
+        later_step(&request, Operation::ReadCase, "contact attempts")
+    }
+
+    async fn upsert_goal(&self, request: Request<pb::UpsertGoalRequest>) -> ApiResult<pb::UpsertGoalResponse> {
+        later_step(&request, Operation::ManageCases, "service plans")
+    }
+
+    async fn list_goals(&self, request: Request<pb::ListGoalsRequest>) -> ApiResult<pb::ListGoalsResponse> {
+        later_step(&request, Operation::ReadCase, "service plans")
+    }
+
+    async fn record_intervention(
+        &self,
+        request: Request<pb::RecordInterventionRequest>,
+    ) -> ApiResult<pb::RecordInterventionResponse> {
+        later_step(&request, Operation::RecordIntervention, "interventions")
+    }
+
+    async fn list_interventions(
+        &self,
+        request: Request<pb::ListInterventionsRequest>,
+    ) -> ApiResult<pb::ListInterventionsResponse> {
+        later_step(&request, Operation::ReadCase, "interventions")
+    }
+
+    async fn list_follow_ups(
+        &self,
+        request: Request<pb::ListFollowUpsRequest>,
+    ) -> ApiResult<pb::ListFollowUpsResponse> {
+        later_step(&request, Operation::ReadCase, "follow-ups")
+    }
+
+    async fn record_follow_up(
+        &self,
+        request: Request<pb::RecordFollowUpRequest>,
+    ) -> ApiResult<pb::RecordFollowUpResponse> {
+        later_step(&request, Operation::ManageCases, "follow-ups")
+    }
+
+    async fn record_recidivism_event(
+        &self,
+        request: Request<pb::RecordRecidivismEventRequest>,
+    ) -> ApiResult<pb::RecordRecidivismEventResponse> {
+        later_step(&request, Operation::ManageCases, "recidivism events")
+    }
+
+    async fn list_recidivism_events(
+        &self,
+        request: Request<pb::ListRecidivismEventsRequest>,
+    ) -> ApiResult<pb::ListRecidivismEventsResponse> {
+        later_step(&request, Operation::ReadCase, "recidivism events")
+    }
+
+    async fn add_case_note(&self, request: Request<pb::AddCaseNoteRequest>) -> ApiResult<pb::AddCaseNoteResponse> {
+        later_step(&request, Operation::ManageCases, "case notes")
+    }
+
+    async fn list_case_notes(
+        &self,
+        request: Request<pb::ListCaseNotesRequest>,
+    ) -> ApiResult<pb::ListCaseNotesResponse> {
+        later_step(&request, Operation::ReadCase, "case notes")
+    }
+}
+
+/// An RPC of a later step: still authorized first, so callers learn their permissions today.
+#[allow(clippy::result_large_err)] // tonic::Status is what every handler returns anyway
+fn later_step<T, R>(request: &Request<T>, operation: Operation, what: &str) -> ApiResult<R> {
+    wf_auth::principal(request)?.authorize(operation)?;
+    Err(Status::unimplemented(format!("{what} arrives in a later step")))
+}
+
+fn invalid(field: &str, err: impl std::fmt::Display) -> ApiError {
+    ApiError::InvalidArgument(vec![FieldViolation::new(field, err.to_string())])
+}
+
+/// The store query of a `ListCases` request, or every problem with it.
+fn list_cases_query(req: &pb::ListCasesRequest) -> Result<(CaseFilter, Option<String>, i64), Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    let mut parsed = |field: &str, value: &str, parse: fn(&str) -> Result<(), wf_types::IdError>| {
+        if value.is_empty() {
+            return None;
+        }
+        match parse(value) {
+            Ok(()) => Some(value.to_owned()),
+            Err(err) => {
+                violations.push(FieldViolation::new(field, err.to_string()));
+                None
+            }
+        }
+    };
+    let case_manager_id = parsed("case_manager_id", &req.case_manager_id, |v| v.parse::<CaseManagerId>().map(drop));
+    let youth_id = parsed("youth_id", &req.youth_id, |v| v.parse::<YouthId>().map(drop));
+    let referral_id = parsed("referral_id", &req.referral_id, |v| v.parse::<ReferralId>().map(drop));
+    let site = optional_site(req.site, "site", &mut violations);
+    let mut stages = Vec::with_capacity(req.stages.len());
+    for (index, value) in req.stages.iter().enumerate() {
+        match pb::CaseStage::try_from(*value) {
+            Ok(pb::CaseStage::Unspecified) | Err(_) => violations.push(FieldViolation::new(
+                format!("stages[{index}]"),
+                format!("{value} is not a case stage; allowed: CASE_STAGE_ENGAGEMENT … CASE_STAGE_POST_EXIT_FOLLOW_UP"),
+            )),
+            Ok(stage) => stages.push(stage),
+        }
+    }
+    let page_size = page_size(req.page_size, &mut violations);
+    let after = page_token::<CaseId>(&req.page_token, &mut violations).map(String::from);
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    let filter =
+        CaseFilter { case_manager_id, site, stages, youth_id, referral_id, include_practice: req.include_practice };
+    Ok((filter, after, page_size))
+}
+
+fn optional_site(value: i32, field: &str, violations: &mut Vec<FieldViolation>) -> Option<Site> {
+    match common::Site::try_from(value) {
+        Ok(site) => Site::from_proto(site),
+        Err(_) => {
+            violations.push(FieldViolation::new(
+                field,
+                format!(
+                    "{value} is not a site; allowed: SITE_SOUTH_LOS_ANGELES, SITE_SAN_FERNANDO_VALLEY, SITE_COUNTYWIDE"
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// 0 asks for the default; anything above the maximum is capped to it.
+fn page_size(requested: i32, violations: &mut Vec<FieldViolation>) -> i64 {
+    match i64::from(requested) {
+        0 => DEFAULT_PAGE_SIZE,
+        size if size < 0 => {
+            violations.push(FieldViolation::new(
+                "page_size",
+                format!("{size} is negative; allowed 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}"),
+            ));
+            DEFAULT_PAGE_SIZE
+        }
+        size => size.min(MAX_PAGE_SIZE),
+    }
+}
+
+/// A page token is the id of the last item of the previous page.
+fn page_token<Id: std::str::FromStr<Err = wf_types::IdError>>(
+    token: &str,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<Id> {
+    if token.is_empty() {
+        return None;
+    }
+    match token.parse() {
+        Ok(id) => Some(id),
+        Err(_) => {
+            violations.push(FieldViolation::new("page_token", "is not a token returned by this list"));
+            None
+        }
+    }
+}
+
+/// Trims the one-extra item fetched to detect a next page, and returns that page's token.
+fn next_page<T>(items: &mut Vec<T>, page_size: i64, key: impl Fn(&T) -> String) -> String {
+    if items.len() as i64 > page_size {
+        items.truncate(page_size as usize);
+        items.last().map(key).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+fn case_to_proto(case: &CaseRecord) -> pb::Case {
+    pb::Case {
+        case_id: case.case_id.clone(),
+        referral_id: case.referral_id.clone(),
+        youth_id: case.youth_id.clone().unwrap_or_default(),
+        // Empty while the case awaits assignment.
+        case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
+        site: case.site.to_proto() as i32,
+        stage: case.stage as i32,
+        assigned_at: case.assigned_at.map(timestamp),
+        referral_ids: vec![case.referral_id.clone()],
+        practice: case.practice,
+        updated_at: Some(timestamp(case.updated_at)),
+        ..Default::default()
+    }
+}
+
+fn case_manager_to_proto(cm: &CaseManager, loads: &Caseloads) -> pb::CaseManager {
+    pb::CaseManager {
+        case_manager_id: cm.id.to_string(),
+        user_id: cm.user_id.clone().unwrap_or_default(),
+        display_name: cm.display_name.clone(),
+        sites: cm.sites.iter().map(|site| site.to_proto() as i32).collect(),
+        languages: cm.languages.clone(),
+        max_caseload: cm.max_caseload as i32,
+        active_caseload: loads.get(&cm.id).copied().unwrap_or(0) as i32,
+        on_call: cm.on_call,
+        active: cm.active,
+        engagement_approaches: cm.engagement_approaches.clone(),
+        supervisor_id: cm.supervisor_id.to_string(),
+    }
+}

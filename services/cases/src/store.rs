@@ -1,0 +1,268 @@
+//! The only place with SQL. Writers take `&mut Tx` (the caller commits); readers take `&Db`.
+
+use sqlx::{Any, Executor, Row};
+use wf_db::{Backend, Db, DbError, Tx};
+use wf_types::CaseManagerId;
+
+use wf_proto::cases::v1::CaseStage;
+
+use crate::domain::{self, CaseStatus, Caseloads, Site};
+
+/// Key of the PostgreSQL advisory lock that serializes case assignment ("wfcases" + 1). Advisory
+/// locks are database-wide and the services share one database (a schema each), so the key is
+/// one no other service uses.
+const ASSIGNMENT_LOCK_KEY: i64 = 0x0077_6663_6173_6573_i64 + 1;
+
+/// Stages in which a case no longer counts toward its case manager's caseload.
+const STAGES_OFF_CASELOAD: &str = "('closed', 'post_exit_follow_up')";
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub case_id: String,
+    pub referral_id: String,
+    pub youth_id: Option<String>,
+    pub site: Site,
+    pub triage_tier: String,
+    pub stage: CaseStage,
+    pub status: CaseStatus,
+    pub case_manager_id: Option<String>,
+    pub assigned_at: Option<i64>,
+    pub practice: bool,
+    pub opened_at: i64,
+    pub updated_at: i64,
+}
+
+/// One assignment decision, recorded alongside the case's current owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRecord {
+    pub case_id: String,
+    pub case_manager_id: String,
+    pub assigned_at: i64,
+    pub reason: String,
+    pub open_cases_before: u32,
+    pub max_caseload: u32,
+}
+
+/// Filters of [`list_cases`]; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub case_manager_id: Option<String>,
+    pub site: Option<Site>,
+    /// Empty = any stage.
+    pub stages: Vec<CaseStage>,
+    pub youth_id: Option<String>,
+    pub referral_id: Option<String>,
+    pub include_practice: bool,
+}
+
+/// Serializes assignment decisions for the rest of the transaction.
+///
+/// Choosing an owner reads the caseloads of every eligible case manager and then inserts one case:
+/// two concurrent transactions under READ COMMITTED would both see "9 of 10" and both assign,
+/// breaking the cap. A row lock per case manager (`FOR UPDATE` on a load row) would have to lock
+/// the whole candidate set in id order and needs the roster mirrored into a table; one
+/// transaction-scoped advisory lock covers the set with no ordering rules and no extra table, and
+/// assignments are a few per hour, so serializing them costs nothing. The lock is released at
+/// commit, after the insert is visible, so the next holder's caseload count (a fresh READ
+/// COMMITTED snapshot taken after the lock is granted) includes it.
+///
+/// SQLite needs no lock: a `Db` on SQLite has one connection, so its transactions never overlap.
+pub async fn lock_assignments(tx: &mut Tx, backend: Backend) -> Result<(), DbError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ASSIGNMENT_LOCK_KEY).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The case already opened for `referral_id`, if any.
+pub async fn case_id_for_referral(tx: &mut Tx, referral_id: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT case_id FROM cases WHERE referral_id = $1")
+        .bind(referral_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|row| row.try_get("case_id")).transpose()?)
+}
+
+/// Open, real (non-practice) cases per case manager, read inside the assignment transaction.
+pub async fn open_caseloads_in(tx: &mut Tx) -> Result<Caseloads, DbError> {
+    fetch_open_caseloads(&mut **tx).await
+}
+
+/// Open, real (non-practice) cases per case manager, for display.
+pub async fn open_caseloads(db: &Db) -> Result<Caseloads, DbError> {
+    fetch_open_caseloads(db.pool()).await
+}
+
+// Practice cases are assigned by the same rule but never count toward a caseload, so training
+// partners in practice mode cannot crowd a real youth out of a case manager's capacity.
+async fn fetch_open_caseloads<'e, E: Executor<'e, Database = Any>>(executor: E) -> Result<Caseloads, DbError> {
+    let sql = format!(
+        "SELECT case_manager_id, COUNT(*) AS open_cases FROM cases \
+         WHERE case_manager_id IS NOT NULL AND practice = 0 AND stage NOT IN {STAGES_OFF_CASELOAD} \
+         GROUP BY case_manager_id"
+    );
+    let rows = sqlx::query(&sql).fetch_all(executor).await?;
+    let mut loads = Caseloads::new();
+    for row in rows {
+        let id: String = row.try_get("case_manager_id")?;
+        let count: i64 = row.try_get("open_cases")?;
+        // A row that is not a case-manager id cannot be written by this service; skip it rather
+        // than refuse every assignment.
+        if let Ok(id) = id.parse::<CaseManagerId>() {
+            loads.insert(id, u32::try_from(count).unwrap_or(u32::MAX));
+        } else {
+            tracing::error!(case_manager_id = %id, "cases row holds a malformed case manager id");
+        }
+    }
+    Ok(loads)
+}
+
+pub async fn insert_case(tx: &mut Tx, case: &CaseRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO cases (case_id, referral_id, youth_id, site, triage_tier, stage, status, \
+         case_manager_id, assigned_at, practice, opened_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(case.case_id.clone())
+    .bind(case.referral_id.clone())
+    .bind(case.youth_id.clone())
+    .bind(case.site.code())
+    .bind(case.triage_tier.clone())
+    .bind(domain::stage_code(case.stage))
+    .bind(case.status.code())
+    .bind(case.case_manager_id.clone())
+    .bind(case.assigned_at)
+    .bind(i64::from(case.practice))
+    .bind(case.opened_at)
+    .bind(case.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_assignment(tx: &mut Tx, assignment: &AssignmentRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO case_assignments (case_id, case_manager_id, assigned_at, reason, open_cases_before, max_caseload) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(assignment.case_id.clone())
+    .bind(assignment.case_manager_id.clone())
+    .bind(assignment.assigned_at)
+    .bind(assignment.reason.clone())
+    .bind(i64::from(assignment.open_cases_before))
+    .bind(i64::from(assignment.max_caseload))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Assignments of one case, oldest first.
+pub async fn assignments_of(db: &Db, case_id: &str) -> Result<Vec<AssignmentRecord>, DbError> {
+    let rows = sqlx::query(
+        "SELECT case_id, case_manager_id, assigned_at, reason, open_cases_before, max_caseload \
+         FROM case_assignments WHERE case_id = $1 ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let open_cases_before: i64 = row.try_get("open_cases_before")?;
+            let max_caseload: i64 = row.try_get("max_caseload")?;
+            Ok(AssignmentRecord {
+                case_id: row.try_get("case_id")?,
+                case_manager_id: row.try_get("case_manager_id")?,
+                assigned_at: row.try_get("assigned_at")?,
+                reason: row.try_get("reason")?,
+                open_cases_before: u32::try_from(open_cases_before).unwrap_or(0),
+                max_caseload: u32::try_from(max_caseload).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+const CASE_COLUMNS: &str = "case_id, referral_id, youth_id, site, triage_tier, stage, status, case_manager_id, \
+                            assigned_at, practice, opened_at, updated_at";
+
+pub async fn get_case(db: &Db, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
+    let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1"))
+        .bind(case_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(case_from_row).transpose()
+}
+
+/// Up to `limit` cases matching `filter` with ids after `after`, in id (= creation) order.
+pub async fn list_cases(
+    db: &Db,
+    filter: &CaseFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CaseRecord>, DbError> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    let mut equals = |column: &str, value: String, conditions: &mut Vec<String>| {
+        binds.push(value);
+        conditions.push(format!("{column} = ${}", binds.len()));
+    };
+    if let Some(id) = &filter.case_manager_id {
+        equals("case_manager_id", id.clone(), &mut conditions);
+    }
+    if let Some(site) = filter.site {
+        equals("site", site.code().to_owned(), &mut conditions);
+    }
+    if let Some(id) = &filter.youth_id {
+        equals("youth_id", id.clone(), &mut conditions);
+    }
+    if let Some(id) = &filter.referral_id {
+        equals("referral_id", id.clone(), &mut conditions);
+    }
+    if let Some(after) = after {
+        binds.push(after.to_owned());
+        conditions.push(format!("case_id > ${}", binds.len()));
+    }
+    if !filter.stages.is_empty() {
+        let first = binds.len() + 1;
+        binds.extend(filter.stages.iter().map(|stage| domain::stage_code(*stage).to_owned()));
+        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        conditions.push(format!("stage IN ({})", placeholders.join(", ")));
+    }
+    if !filter.include_practice {
+        conditions.push("practice = 0".to_owned());
+    }
+    let where_clause =
+        if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases {where_clause} ORDER BY case_id LIMIT ${}", binds.len() + 1);
+    let mut query = sqlx::query(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows = query.bind(limit).fetch_all(db.pool()).await?;
+    rows.iter().map(case_from_row).collect()
+}
+
+fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbError> {
+    let site: String = row.try_get("site")?;
+    let status: String = row.try_get("status")?;
+    let stage: String = row.try_get("stage")?;
+    let practice: i64 = row.try_get("practice")?;
+    Ok(CaseRecord {
+        case_id: row.try_get("case_id")?,
+        referral_id: row.try_get("referral_id")?,
+        youth_id: row.try_get("youth_id")?,
+        site: Site::from_code(&site).ok_or_else(|| corrupt("site", &site))?,
+        triage_tier: row.try_get("triage_tier")?,
+        stage: domain::stage_from_code(&stage).ok_or_else(|| corrupt("stage", &stage))?,
+        status: CaseStatus::from_code(&status).ok_or_else(|| corrupt("status", &status))?,
+        case_manager_id: row.try_get("case_manager_id")?,
+        assigned_at: row.try_get("assigned_at")?,
+        practice: practice != 0,
+        opened_at: row.try_get("opened_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn corrupt(column: &str, value: &str) -> DbError {
+    DbError::Other(sqlx::Error::Decode(format!("cases.{column} holds unknown code {value:?}").into()))
+}

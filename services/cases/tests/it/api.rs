@@ -1,0 +1,209 @@
+//! `CaseService` called in process, with the principal the auth interceptor would attach.
+
+use tonic::Code;
+use wf_auth::Role;
+use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
+use wf_proto::common::v1::Site;
+use wf_types::{CaseId, ReferralId};
+
+use crate::harness::{Harness, TestDb, both_backends, referral_routed, request_as, roster};
+
+const FIRST: &str = "cm_000000000000000000000000000000a1";
+const SECOND: &str = "cm_000000000000000000000000000000a2";
+
+both_backends!(
+    get_case_returns_the_opened_case_and_refuses_bad_ids,
+    list_cases_filters_and_pages_in_creation_order,
+    list_case_managers_shows_the_roster_with_live_caseloads,
+    callers_are_authorized_before_anything_else,
+);
+
+async fn open(harness: &Harness, site: Site, practice: bool) -> String {
+    let routed = referral_routed(&ReferralId::generate(), site, practice);
+    match harness.cases.event_handler().on_referral_routed(&routed).await.expect("handled") {
+        wf_cases::events::RoutedOutcome::Opened { case_id, .. } => case_id,
+        other => panic!("expected a new case, got {other:?}"),
+    }
+}
+
+async fn get_case_returns_the_opened_case_and_refuses_bad_ids(test: TestDb) {
+    let harness = Harness::start(&test, Some(&roster(&[(FIRST, "south_los_angeles", 1)]))).await;
+    let api = harness.cases.api();
+    let assigned = open(&harness, Site::SouthLosAngeles, false).await;
+    let waiting = open(&harness, Site::SouthLosAngeles, false).await;
+
+    let case = api
+        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: assigned.clone() }))
+        .await
+        .expect("get_case")
+        .into_inner()
+        .case
+        .expect("case");
+    assert_eq!(case.case_id, assigned);
+    assert_eq!(case.case_manager_id, FIRST);
+    assert_eq!(case.site, Site::SouthLosAngeles as i32);
+    assert_eq!(case.stage, pb::CaseStage::Engagement as i32);
+    assert_eq!(case.referral_ids, vec![case.referral_id.clone()]);
+    assert!(case.assigned_at.is_some() && case.updated_at.is_some());
+
+    let case = api
+        .get_case(request_as(Role::Supervisor, pb::GetCaseRequest { case_id: waiting }))
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(case.case_manager_id, "", "over cap: awaiting assignment");
+    assert_eq!(case.assigned_at, None);
+
+    let status = api
+        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: "case_nope".into() }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().starts_with("case_id: expected `case_`"), "{}", status.message());
+    let status = api
+        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: CaseId::generate().to_string() }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}
+
+async fn list_cases_filters_and_pages_in_creation_order(test: TestDb) {
+    let two = roster(&[(FIRST, "south_los_angeles", 50), (SECOND, "san_fernando_valley", 50)]);
+    let harness = Harness::start(&test, Some(&two)).await;
+    let api = harness.cases.api();
+    let mut south = Vec::new();
+    for _ in 0..5 {
+        south.push(open(&harness, Site::SouthLosAngeles, false).await);
+    }
+    let valley = open(&harness, Site::SanFernandoValley, false).await;
+    let practice = open(&harness, Site::SouthLosAngeles, true).await;
+
+    let list = |req: pb::ListCasesRequest| {
+        let api = api.clone();
+        async move { api.list_cases(request_as(Role::Supervisor, req)).await }
+    };
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = list(pb::ListCasesRequest {
+            case_manager_id: FIRST.into(),
+            page_size: 2,
+            page_token: token.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("page")
+        .into_inner();
+        assert!(page.cases.len() <= 2);
+        seen.extend(page.cases.into_iter().map(|case| case.case_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen, south, "every case of FIRST once, oldest first, practice left out");
+
+    let all = list(pb::ListCasesRequest { include_practice: true, ..Default::default() }).await.unwrap().into_inner();
+    assert_eq!(all.cases.len(), 7);
+    assert!(all.next_page_token.is_empty());
+    assert!(all.cases.iter().any(|case| case.case_id == practice && case.practice));
+    let by_site = list(pb::ListCasesRequest { site: Site::SanFernandoValley as i32, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_site.cases.iter().map(|c| c.case_id.clone()).collect::<Vec<_>>(), vec![valley.clone()]);
+    let by_stage = list(pb::ListCasesRequest {
+        stages: vec![pb::CaseStage::Closed as i32, pb::CaseStage::Active as i32],
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner();
+    assert!(by_stage.cases.is_empty(), "every case is still in engagement");
+    let one = list(pb::ListCasesRequest { referral_id: all.cases[5].referral_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(one.cases.len(), 1);
+
+    let status = list(pb::ListCasesRequest {
+        case_manager_id: "CM-SLA-1".into(),
+        stages: vec![0],
+        page_size: -1,
+        page_token: "garbage".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    for field in ["case_manager_id:", "stages[0]:", "page_size:", "page_token:"] {
+        assert!(status.message().contains(field), "{field} in {}", status.message());
+    }
+    let status = list(pb::ListCasesRequest { incomplete_only: true, ..Default::default() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+async fn list_case_managers_shows_the_roster_with_live_caseloads(test: TestDb) {
+    let harness = Harness::start(&test, None).await;
+    let api = harness.cases.api();
+    open(&harness, Site::SanFernandoValley, false).await;
+    let list = |req: pb::ListCaseManagersRequest| {
+        let api = api.clone();
+        async move { api.list_case_managers(request_as(Role::CaseManager, req)).await.expect("list").into_inner() }
+    };
+
+    let active = list(pb::ListCaseManagersRequest::default()).await;
+    assert_eq!(active.case_managers.len(), 5, "the demo roster has one case manager on leave");
+    let everyone = list(pb::ListCaseManagersRequest { include_inactive: true, ..Default::default() }).await;
+    assert_eq!(everyone.case_managers.len(), 6);
+    assert_eq!(everyone.case_managers.iter().map(|cm| cm.active_caseload).sum::<i32>(), 1);
+
+    let valley = list(pb::ListCaseManagersRequest { site: Site::SanFernandoValley as i32, ..Default::default() }).await;
+    let valley_ids: Vec<&str> = valley.case_managers.iter().map(|cm| cm.case_manager_id.as_str()).collect();
+    // CM-SFV-1 and the countywide CM-CW-1 (CM-SFV-2 is on leave).
+    assert_eq!(valley_ids, ["cm_8af89721ad8b49e79cc03ce5f8f1828c", "cm_98aa5415412f4e1785ee6a9f2b75e89e"]);
+    // Both had no cases, so the valley referral went to the lower id: the countywide case manager.
+    let countywide = &valley.case_managers[0];
+    assert_eq!((countywide.active_caseload, countywide.max_caseload), (1, 8));
+    assert_eq!(countywide.supervisor_id, "cm_4e59abe7becd4c67875628da132a50ed");
+    assert_eq!(countywide.sites, [Site::Countywide as i32]);
+    assert_eq!(valley.case_managers[1].active_caseload, 0);
+
+    let spanish = list(pb::ListCaseManagersRequest { language: "es".into(), ..Default::default() }).await;
+    assert!(spanish.case_managers.iter().all(|cm| cm.languages.iter().any(|l| l == "es")));
+    assert_eq!(spanish.case_managers.len(), 4);
+
+    let first = list(pb::ListCaseManagersRequest { page_size: 4, ..Default::default() }).await;
+    assert_eq!(first.case_managers.len(), 4);
+    let rest =
+        list(pb::ListCaseManagersRequest { page_size: 4, page_token: first.next_page_token, ..Default::default() })
+            .await;
+    assert_eq!(rest.case_managers.len(), 1);
+    assert!(rest.next_page_token.is_empty());
+}
+
+async fn callers_are_authorized_before_anything_else(test: TestDb) {
+    let harness = Harness::start(&test, None).await;
+    let api = harness.cases.api();
+
+    let status = api.get_case(tonic::Request::new(pb::GetCaseRequest { case_id: "bad".into() })).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    for role in [Role::Hotline, Role::Partner, Role::Auditor, Role::Admin, Role::ProgramManager] {
+        let status = api.get_case(request_as(role, pb::GetCaseRequest { case_id: "bad".into() })).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{role}");
+    }
+    let status = api.list_cases(request_as(Role::Hotline, pb::ListCasesRequest::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Later-step RPCs still check the role first, then say they are not there yet.
+    let status = api.close_case(request_as(Role::Auditor, pb::CloseCaseRequest::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = api.close_case(request_as(Role::Supervisor, pb::CloseCaseRequest::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+    assert_eq!(status.message(), "closing cases arrives in a later step");
+    let status =
+        api.record_intervention(request_as(Role::Partner, pb::RecordInterventionRequest::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}

@@ -1,0 +1,179 @@
+//! `referral.routed` → one case, one assignment, one `case.assigned` — once, whatever is redelivered.
+
+use std::collections::HashMap;
+
+use wf_cases::domain::CaseStatus;
+use wf_cases::events::RoutedOutcome;
+use wf_events::{EventHandler, outbox};
+use wf_proto::common::v1::Site;
+use wf_proto::events::v1 as pb;
+use wf_types::ReferralId;
+
+use crate::harness::{Harness, TestDb, both_backends, referral_routed, roster};
+
+/// The demo roster's South Los Angeles case managers, lowest id first (CM-SLA-3, CM-SLA-1).
+const DEMO_SLA_LOWEST_ID: &str = "cm_07119f1e5f764a9a8ed388a92817b511";
+
+both_backends!(
+    a_routed_referral_opens_one_case_and_announces_one_assignment,
+    redelivery_and_reroutes_leave_one_case_and_one_event,
+    with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announced,
+    concurrent_referrals_never_push_anyone_over_their_cap,
+    events_the_service_does_not_act_on_are_acknowledged_or_refused,
+);
+
+async fn a_routed_referral_opens_one_case_and_announces_one_assignment(test: TestDb) {
+    let harness = Harness::start(&test, None).await;
+    let collector = harness.collect_case_events().await;
+    let referral_id = ReferralId::generate();
+    let routed = referral_routed(&referral_id, Site::SouthLosAngeles, false);
+
+    harness.cases.event_handler().handle(routed).await.expect("handled");
+
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases").await, 1);
+    assert_eq!(harness.count("SELECT COUNT(*) FROM case_assignments").await, 1);
+    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 1);
+    assert_eq!(harness.relay_round().await, 1);
+    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 0);
+
+    let events = collector.finish().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event.event_type, "case.assigned");
+    assert_eq!(event.producer, "cases");
+    assert_eq!(event.correlation_id, referral_id.as_str());
+    let assigned: pb::CaseAssigned = event.payload_as().expect("payload");
+    assert_eq!(event.aggregate_id, assigned.case_id);
+    assert!(assigned.case_id.starts_with("case_"));
+    assert_eq!(assigned.referral_id, referral_id.as_str());
+    assert_eq!(assigned.case_manager_id, DEMO_SLA_LOWEST_ID, "all at 0 open cases: lowest id wins");
+    assert_eq!(assigned.site, Site::SouthLosAngeles as i32);
+    assert_eq!(assigned.reason, "least loaded eligible (0/12)");
+    assert!(!assigned.practice);
+    let assigned_at = assigned.assigned_at.expect("assigned_at");
+    assert!((chrono::Utc::now().timestamp() - assigned_at.seconds).abs() < 60);
+
+    let case = wf_cases::store::get_case(&harness.db, &assigned.case_id).await.unwrap().expect("stored case");
+    assert_eq!(case.status, CaseStatus::Assigned);
+    assert_eq!(case.case_manager_id.as_deref(), Some(DEMO_SLA_LOWEST_ID));
+    assert_eq!(case.triage_tier, "routine");
+    let history = wf_cases::store::assignments_of(&harness.db, &assigned.case_id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].open_cases_before, history[0].max_caseload), (0, 12));
+
+    // The next South Los Angeles referral goes to someone who has none yet.
+    let second = referral_routed(&ReferralId::generate(), Site::SouthLosAngeles, false);
+    match harness.cases.event_handler().on_referral_routed(&second).await.unwrap() {
+        RoutedOutcome::Opened { case_id, status: CaseStatus::Assigned } => {
+            let case = wf_cases::store::get_case(&harness.db, &case_id).await.unwrap().unwrap();
+            assert_ne!(case.case_manager_id.as_deref(), Some(DEMO_SLA_LOWEST_ID));
+        }
+        other => panic!("expected an assigned case, got {other:?}"),
+    }
+}
+
+async fn redelivery_and_reroutes_leave_one_case_and_one_event(test: TestDb) {
+    let harness = Harness::start(&test, None).await;
+    let handler = harness.cases.event_handler();
+    let referral_id = ReferralId::generate();
+    let routed = referral_routed(&referral_id, Site::SanFernandoValley, false);
+
+    let first = handler.on_referral_routed(&routed).await.expect("first delivery");
+    let RoutedOutcome::Opened { case_id, .. } = first else { panic!("expected a new case, got {first:?}") };
+    assert_eq!(handler.on_referral_routed(&routed).await.unwrap(), RoutedOutcome::Duplicate);
+    handler.handle(routed.clone()).await.expect("a third delivery is acknowledged");
+    // A re-route is a different event for the same referral: the case stays as it is.
+    let mut rerouted = referral_routed(&referral_id, Site::SanFernandoValley, false);
+    let mut payload: pb::ReferralRouted = rerouted.payload_as().unwrap();
+    payload.attempt = 2;
+    payload.reason = "offer_declined".to_owned();
+    rerouted.payload = prost::Message::encode_to_vec(&payload);
+    assert_eq!(handler.on_referral_routed(&rerouted).await.unwrap(), RoutedOutcome::CaseExists { case_id });
+
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases").await, 1);
+    assert_eq!(harness.count("SELECT COUNT(*) FROM case_assignments").await, 1);
+    assert_eq!(harness.count("SELECT COUNT(*) FROM event_inbox WHERE consumer = 'cases'").await, 2);
+    let collector = harness.collect_case_events().await;
+    assert_eq!(harness.relay_round().await, 1);
+    assert_eq!(harness.relay_round().await, 0, "nothing is published twice");
+    assert_eq!(collector.finish().await.len(), 1);
+}
+
+async fn with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announced(test: TestDb) {
+    let only_the_valley = roster(&[("cm_000000000000000000000000000000a1", "san_fernando_valley", 5)]);
+    let harness = Harness::start(&test, Some(&only_the_valley)).await;
+    let referral_id = ReferralId::generate();
+
+    let outcome = harness
+        .cases
+        .event_handler()
+        .on_referral_routed(&referral_routed(&referral_id, Site::SouthLosAngeles, false))
+        .await
+        .unwrap();
+
+    let RoutedOutcome::Opened { case_id, status: CaseStatus::AwaitingAssignment } = outcome else {
+        panic!("expected an unassigned case, got {outcome:?}")
+    };
+    let case = wf_cases::store::get_case(&harness.db, &case_id).await.unwrap().unwrap();
+    assert_eq!(case.referral_id, referral_id.as_str());
+    assert_eq!(case.case_manager_id, None);
+    assert_eq!(case.assigned_at, None);
+    assert_eq!(harness.count("SELECT COUNT(*) FROM case_assignments").await, 0);
+    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 0, "no case.assigned without an owner");
+}
+
+async fn concurrent_referrals_never_push_anyone_over_their_cap(test: TestDb) {
+    const FIRST: &str = "cm_000000000000000000000000000000a1";
+    const SECOND: &str = "cm_000000000000000000000000000000a2";
+    let two_with_room_for_ten = roster(&[(FIRST, "south_los_angeles", 10), (SECOND, "south_los_angeles", 10)]);
+    let harness = Harness::start(&test, Some(&two_with_room_for_ten)).await;
+    let handler = harness.cases.event_handler();
+
+    let deliveries = (0..50).map(|_| {
+        let handler = handler.clone();
+        let routed = referral_routed(&ReferralId::generate(), Site::SouthLosAngeles, false);
+        tokio::spawn(async move { handler.on_referral_routed(&routed).await })
+    });
+    let mut statuses: HashMap<&'static str, usize> = HashMap::new();
+    for joined in futures::future::join_all(deliveries).await {
+        match joined.expect("task").expect("handled") {
+            RoutedOutcome::Opened { status, .. } => *statuses.entry(status.code()).or_default() += 1,
+            other => panic!("every referral is new, got {other:?}"),
+        }
+    }
+
+    assert_eq!(statuses.get("assigned"), Some(&20), "{statuses:?}");
+    assert_eq!(statuses.get("awaiting_assignment"), Some(&30), "{statuses:?}");
+    for id in [FIRST, SECOND] {
+        let sql = format!("SELECT COUNT(*) FROM cases WHERE case_manager_id = '{id}'");
+        assert_eq!(harness.count(&sql).await, 10, "{id} holds exactly their cap");
+    }
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases WHERE status = 'awaiting_assignment'").await, 30);
+    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 20, "one case.assigned per assignment");
+    let reasons: Vec<(String,)> =
+        sqlx::query_as("SELECT reason FROM case_assignments ORDER BY id").fetch_all(harness.db.pool()).await.unwrap();
+    assert!(reasons.iter().all(|(reason,)| !reason.contains("(10/10)")), "nobody assigned at their cap");
+}
+
+async fn events_the_service_does_not_act_on_are_acknowledged_or_refused(test: TestDb) {
+    let harness = Harness::start(&test, None).await;
+    let handler = harness.cases.event_handler();
+    let accepted = pb::OfferAccepted { referral_id: ReferralId::generate().to_string(), ..Default::default() };
+    let accepted = wf_events::Envelope::new("routing", "off_x", accepted.referral_id.clone(), &accepted);
+    handler.handle(accepted).await.expect("offer.accepted is acknowledged");
+
+    let stray = pb::CaseClosed::default();
+    let stray = wf_events::Envelope::new("cases", "case_x", "", &stray);
+    assert!(matches!(handler.handle(stray).await, Err(wf_events::HandleError::Permanent(_))));
+
+    let mut garbled = referral_routed(&ReferralId::generate(), Site::SouthLosAngeles, false);
+    garbled.payload = vec![0xff, 0xff, 0xff];
+    assert!(matches!(handler.handle(garbled).await, Err(wf_events::HandleError::Permanent(_))));
+    let mut bad_id = referral_routed(&ReferralId::generate(), Site::SouthLosAngeles, false);
+    bad_id.payload = prost::Message::encode_to_vec(&pb::ReferralRouted {
+        referral_id: "ref_not_an_id".to_owned(),
+        ..Default::default()
+    });
+    assert!(matches!(handler.handle(bad_id).await, Err(wf_events::HandleError::Permanent(_))));
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases").await, 0);
+}

@@ -1,0 +1,377 @@
+//! The `RoutingService` gRPC API: decisions from the store, directory reads from
+//! the loaded directory. Each RPC: authorize → validate → read → respond.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use wf_auth::{Operation, Principal, is_allowed};
+use wf_db::Db;
+use wf_proto::common::v1::Site;
+use wf_proto::routing::v1 as pb;
+use wf_proto::routing::v1::routing_service_server::RoutingService;
+use wf_server::{ApiError, FieldViolation};
+use wf_types::{DecisionId, PartnerId, ReferralId};
+
+use crate::convert;
+use crate::domain::Directory;
+use crate::domain::directory::is_service_id;
+use crate::store::{self, DecisionFilter};
+
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// The gRPC API over a database and the loaded directory.
+#[derive(Clone)]
+pub struct RoutingApi {
+    db: Db,
+    directory: Arc<Directory>,
+}
+
+impl RoutingApi {
+    pub fn new(db: Db, directory: Arc<Directory>) -> Self {
+        Self { db, directory }
+    }
+}
+
+/// Directory reads are open to whoever may read routing decisions (staff and services, who
+/// need to see where referrals can go and what decisions name) and to whoever manages the
+/// directory (program managers, admins). Partners are not: the directory will hold
+/// confidential shelter locations, and a partner-facing view is its own decision.
+#[allow(clippy::result_large_err)]
+fn authorize_directory_read(principal: &Principal) -> Result<(), Status> {
+    if is_allowed(principal.role, Operation::ReadRoutingDecision)
+        || is_allowed(principal.role, Operation::ManageDirectory)
+    {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!("role {} may not read the service directory", principal.role)))
+    }
+}
+
+/// `page_size` 0 means the default; above the maximum is capped; negative is refused.
+fn page_size(value: i32, violations: &mut Vec<FieldViolation>) -> usize {
+    match usize::try_from(value) {
+        Ok(0) => DEFAULT_PAGE_SIZE,
+        Ok(size) => size.min(MAX_PAGE_SIZE),
+        Err(_) => {
+            violations.push(FieldViolation::new(
+                "page_size",
+                format!("{value} is negative; allowed 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}"),
+            ));
+            DEFAULT_PAGE_SIZE
+        }
+    }
+}
+
+fn site_filter(value: i32, field: &str, violations: &mut Vec<FieldViolation>) -> Site {
+    Site::try_from(value).unwrap_or_else(|_| {
+        violations.push(FieldViolation::new(field, format!("{value} is not a Site value")));
+        Site::Unspecified
+    })
+}
+
+fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
+    if violations.is_empty() { Ok(()) } else { Err(ApiError::InvalidArgument(violations)) }
+}
+
+/// One page of `items` (sorted by id) after `token`; the next token is the last id returned
+/// when more may follow.
+fn paginate<T>(items: Vec<(String, T)>, token: &str, size: usize) -> (Vec<T>, String) {
+    let mut rest: Vec<(String, T)> =
+        items.into_iter().filter(|(id, _)| token.is_empty() || id.as_str() > token).collect();
+    let more = rest.len() > size;
+    rest.truncate(size);
+    let next = if more { rest.last().map(|(id, _)| id.clone()).unwrap_or_default() } else { String::new() };
+    (rest.into_iter().map(|(_, item)| item).collect(), next)
+}
+
+fn later_step(rpc: &str) -> Status {
+    Status::unimplemented(format!("{rpc} arrives in a later step"))
+}
+
+#[tonic::async_trait]
+impl RoutingService for RoutingApi {
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
+        authorize_directory_read(wf_auth::principal(&request)?)?;
+        let id = &request.get_ref().organization_id;
+        if let Err(err) = id.parse::<PartnerId>() {
+            return Err(ApiError::InvalidArgument(vec![FieldViolation::new("organization_id", err.to_string())]).into());
+        }
+        let org = self.directory.organization(id).ok_or_else(|| ApiError::NotFound("organization".into()))?;
+        Ok(Response::new(pb::GetOrganizationResponse { organization: Some(convert::organization(org)) }))
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<pb::ListOrganizationsRequest>,
+    ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
+        authorize_directory_read(wf_auth::principal(&request)?)?;
+        let req = request.get_ref();
+        let mut violations = Vec::new();
+        let size = page_size(req.page_size, &mut violations);
+        let site = site_filter(req.site, "site", &mut violations);
+        if !req.page_token.is_empty() && req.page_token.parse::<PartnerId>().is_err() {
+            violations.push(FieldViolation::new("page_token", "must be the next_page_token of an earlier page"));
+        }
+        check(violations)?;
+        let matching = self
+            .directory
+            .organizations
+            .iter()
+            .filter(|org| req.include_inactive || org.active)
+            .filter(|org| !req.in_network_only || org.in_network)
+            .filter(|org| site == Site::Unspecified || org.sites().contains(&site))
+            .map(|org| (org.id.to_string(), convert::organization(org)))
+            .collect();
+        let (organizations, next_page_token) = paginate(matching, &req.page_token, size);
+        Ok(Response::new(pb::ListOrganizationsResponse { organizations, next_page_token }))
+    }
+
+    async fn get_partner_service(
+        &self,
+        request: Request<pb::GetPartnerServiceRequest>,
+    ) -> Result<Response<pb::GetPartnerServiceResponse>, Status> {
+        authorize_directory_read(wf_auth::principal(&request)?)?;
+        let id = &request.get_ref().partner_service_id;
+        if !is_service_id(id) {
+            return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+                "partner_service_id",
+                "expected `svc_` followed by 32 lowercase hex digits",
+            )])
+            .into());
+        }
+        let service = self.directory.service(id).ok_or_else(|| ApiError::NotFound("partner service".into()))?;
+        Ok(Response::new(pb::GetPartnerServiceResponse { partner_service: Some(convert::partner_service(service)) }))
+    }
+
+    async fn list_partner_services(
+        &self,
+        request: Request<pb::ListPartnerServicesRequest>,
+    ) -> Result<Response<pb::ListPartnerServicesResponse>, Status> {
+        authorize_directory_read(wf_auth::principal(&request)?)?;
+        let req = request.get_ref();
+        let mut violations = Vec::new();
+        let size = page_size(req.page_size, &mut violations);
+        let site = site_filter(req.site, "site", &mut violations);
+        if !req.organization_id.is_empty()
+            && let Err(err) = req.organization_id.parse::<PartnerId>()
+        {
+            violations.push(FieldViolation::new("organization_id", err.to_string()));
+        }
+        if !req.page_token.is_empty() && !is_service_id(&req.page_token) {
+            violations.push(FieldViolation::new("page_token", "must be the next_page_token of an earlier page"));
+        }
+        check(violations)?;
+        let language = req.language.trim().to_lowercase();
+        let mut matching: Vec<(String, pb::PartnerService)> = self
+            .directory
+            .organizations
+            .iter()
+            .filter(|org| req.organization_id.is_empty() || org.id.as_str() == req.organization_id)
+            .filter(|org| req.include_inactive || org.active)
+            .flat_map(|org| org.services.iter())
+            .filter(|s| req.include_inactive || s.status == pb::ServiceStatus::Active)
+            .filter(|s| req.service_type.is_empty() || s.service_types.contains(&req.service_type))
+            .filter(|s| site == Site::Unspecified || s.sites().any(|area| area == site))
+            .filter(|s| language.is_empty() || s.languages.contains(&language))
+            .map(|s| (s.id.clone(), convert::partner_service(s)))
+            .collect();
+        matching.sort_by(|a, b| a.0.cmp(&b.0));
+        let (partner_services, next_page_token) = paginate(matching, &req.page_token, size);
+        Ok(Response::new(pb::ListPartnerServicesResponse { partner_services, next_page_token }))
+    }
+
+    async fn get_decision(
+        &self,
+        request: Request<pb::GetDecisionRequest>,
+    ) -> Result<Response<pb::GetDecisionResponse>, Status> {
+        wf_auth::principal(&request)?.authorize(Operation::ReadRoutingDecision)?;
+        let id = &request.get_ref().decision_id;
+        if let Err(err) = id.parse::<DecisionId>() {
+            return Err(ApiError::InvalidArgument(vec![FieldViolation::new("decision_id", err.to_string())]).into());
+        }
+        let record = store::get_decision(&self.db, id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound("decision".into()))?;
+        Ok(Response::new(pb::GetDecisionResponse { decision: Some(convert::decision(&record)) }))
+    }
+
+    async fn list_decisions(
+        &self,
+        request: Request<pb::ListDecisionsRequest>,
+    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        wf_auth::principal(&request)?.authorize(Operation::ReadRoutingDecision)?;
+        let req = request.get_ref();
+        let mut violations = Vec::new();
+        let size = page_size(req.page_size, &mut violations);
+        if !req.referral_id.is_empty()
+            && let Err(err) = req.referral_id.parse::<ReferralId>()
+        {
+            violations.push(FieldViolation::new("referral_id", err.to_string()));
+        }
+        if !req.page_token.is_empty() && req.page_token.parse::<DecisionId>().is_err() {
+            violations.push(FieldViolation::new("page_token", "must be the next_page_token of an earlier page"));
+        }
+        let micros = |field: &str, ts: &Option<prost_types::Timestamp>, violations: &mut Vec<FieldViolation>| {
+            ts.as_ref().and_then(|ts| match chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32) {
+                Some(at) => Some(wf_db::to_micros(at)),
+                None => {
+                    violations.push(FieldViolation::new(field, "timestamp is out of range"));
+                    None
+                }
+            })
+        };
+        let range = req.decided.unwrap_or_default();
+        let filter = DecisionFilter {
+            referral_id: req.referral_id.clone(),
+            policy_version: req.policy_version.clone(),
+            decided_from: micros("decided.start", &range.start, &mut violations),
+            decided_until: micros("decided.end", &range.end, &mut violations),
+        };
+        check(violations)?;
+        let mut records =
+            store::list_decisions(&self.db, &filter, &req.page_token, size as i64 + 1).await.map_err(ApiError::from)?;
+        let more = records.len() > size;
+        records.truncate(size);
+        let next_page_token =
+            if more { records.last().map(|r| r.decision_id.clone()).unwrap_or_default() } else { String::new() };
+        Ok(Response::new(pb::ListDecisionsResponse {
+            decisions: records.iter().map(convert::decision).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn create_organization(
+        &self,
+        _: Request<pb::CreateOrganizationRequest>,
+    ) -> Result<Response<pb::CreateOrganizationResponse>, Status> {
+        Err(later_step("CreateOrganization"))
+    }
+
+    async fn update_organization(
+        &self,
+        _: Request<pb::UpdateOrganizationRequest>,
+    ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
+        Err(later_step("UpdateOrganization"))
+    }
+
+    async fn create_partner_service(
+        &self,
+        _: Request<pb::CreatePartnerServiceRequest>,
+    ) -> Result<Response<pb::CreatePartnerServiceResponse>, Status> {
+        Err(later_step("CreatePartnerService"))
+    }
+
+    async fn update_partner_service(
+        &self,
+        _: Request<pb::UpdatePartnerServiceRequest>,
+    ) -> Result<Response<pb::UpdatePartnerServiceResponse>, Status> {
+        Err(later_step("UpdatePartnerService"))
+    }
+
+    async fn update_capacity(
+        &self,
+        _: Request<pb::UpdateCapacityRequest>,
+    ) -> Result<Response<pb::UpdateCapacityResponse>, Status> {
+        Err(later_step("UpdateCapacity"))
+    }
+
+    async fn import_hsds(&self, _: Request<pb::ImportHsdsRequest>) -> Result<Response<pb::ImportHsdsResponse>, Status> {
+        Err(later_step("ImportHsds"))
+    }
+
+    async fn export_hsds(&self, _: Request<pb::ExportHsdsRequest>) -> Result<Response<pb::ExportHsdsResponse>, Status> {
+        Err(later_step("ExportHsds"))
+    }
+
+    async fn reroute_referral(
+        &self,
+        _: Request<pb::RerouteReferralRequest>,
+    ) -> Result<Response<pb::RerouteReferralResponse>, Status> {
+        Err(later_step("RerouteReferral"))
+    }
+
+    async fn get_offer(&self, _: Request<pb::GetOfferRequest>) -> Result<Response<pb::GetOfferResponse>, Status> {
+        Err(later_step("GetOffer"))
+    }
+
+    async fn list_offers(&self, _: Request<pb::ListOffersRequest>) -> Result<Response<pb::ListOffersResponse>, Status> {
+        Err(later_step("ListOffers"))
+    }
+
+    async fn accept_offer(
+        &self,
+        _: Request<pb::AcceptOfferRequest>,
+    ) -> Result<Response<pb::AcceptOfferResponse>, Status> {
+        Err(later_step("AcceptOffer"))
+    }
+
+    async fn decline_offer(
+        &self,
+        _: Request<pb::DeclineOfferRequest>,
+    ) -> Result<Response<pb::DeclineOfferResponse>, Status> {
+        Err(later_step("DeclineOffer"))
+    }
+
+    async fn list_escalations(
+        &self,
+        _: Request<pb::ListEscalationsRequest>,
+    ) -> Result<Response<pb::ListEscalationsResponse>, Status> {
+        Err(later_step("ListEscalations"))
+    }
+
+    async fn resolve_escalation(
+        &self,
+        _: Request<pb::ResolveEscalationRequest>,
+    ) -> Result<Response<pb::ResolveEscalationResponse>, Status> {
+        Err(later_step("ResolveEscalation"))
+    }
+
+    async fn load_policy(&self, _: Request<pb::LoadPolicyRequest>) -> Result<Response<pb::LoadPolicyResponse>, Status> {
+        Err(later_step("LoadPolicy"))
+    }
+
+    async fn get_policy(&self, _: Request<pb::GetPolicyRequest>) -> Result<Response<pb::GetPolicyResponse>, Status> {
+        Err(later_step("GetPolicy"))
+    }
+
+    async fn list_policies(
+        &self,
+        _: Request<pb::ListPoliciesRequest>,
+    ) -> Result<Response<pb::ListPoliciesResponse>, Status> {
+        Err(later_step("ListPolicies"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_the_last_seen_id() {
+        let items: Vec<(String, u32)> = (1..=5).map(|n| (format!("id{n}"), n)).collect();
+        let (first, token) = paginate(items.clone(), "", 2);
+        assert_eq!(first, vec![1, 2]);
+        assert_eq!(token, "id2");
+        let (second, token) = paginate(items.clone(), &token, 2);
+        assert_eq!(second, vec![3, 4]);
+        let (last, token) = paginate(items, &token, 2);
+        assert_eq!(last, vec![5]);
+        assert!(token.is_empty());
+    }
+
+    #[test]
+    fn page_size_defaults_caps_and_refuses_negative() {
+        let mut violations = Vec::new();
+        assert_eq!(page_size(0, &mut violations), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(10_000, &mut violations), MAX_PAGE_SIZE);
+        assert_eq!(page_size(7, &mut violations), 7);
+        assert!(violations.is_empty());
+        page_size(-1, &mut violations);
+        assert_eq!(violations[0].field, "page_size");
+    }
+}

@@ -1,0 +1,235 @@
+//! Routing's tables: decisions (with candidates as JSON text) and escalations.
+//! The only module with SQL. Writers take the caller's transaction; readers take
+//! the pool. Enums are stored as lower snake_case codes, instants as microseconds.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use wf_db::{Db, DbError, Tx};
+use wf_proto::common::v1::{Site, TriageTier};
+use wf_proto::routing::v1::{DecisionOutcome, EscalationReason};
+
+use crate::domain::{Candidate, site_code, site_from_code, tier_code, tier_from_code};
+
+/// One stored routing decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRecord {
+    pub decision_id: String,
+    pub referral_id: String,
+    pub attempt: i32,
+    pub policy_version: String,
+    pub decided_at: i64,
+    pub triage_tier: TriageTier,
+    pub site: Site,
+    pub outcome: DecisionOutcome,
+    pub partner_id: Option<String>,
+    pub partner_service_id: Option<String>,
+    pub deadline: i64,
+    /// Coded trigger, e.g. "referral_received".
+    pub reason: String,
+    pub explanation: String,
+    pub candidates: Vec<Candidate>,
+    pub practice: bool,
+    /// The event that caused the decision.
+    pub source_event_id: String,
+}
+
+/// One stored escalation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscalationRecord {
+    pub escalation_id: String,
+    pub referral_id: String,
+    pub reason: EscalationReason,
+    pub triage_tier: TriageTier,
+    pub site: Site,
+    pub escalated_at: i64,
+    pub deadline: i64,
+    pub decision_id: String,
+    pub practice: bool,
+}
+
+/// Filters of [`list_decisions`]; empty strings and absent bounds match everything.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    pub referral_id: String,
+    pub policy_version: String,
+    /// Inclusive lower bound of `decided_at` (micros).
+    pub decided_from: Option<i64>,
+    /// Exclusive upper bound of `decided_at` (micros).
+    pub decided_until: Option<i64>,
+}
+
+const DECISION_COLUMNS: &str = "decision_id, referral_id, attempt, policy_version, decided_at, triage_tier, site, \
+     outcome, partner_id, partner_service_id, deadline, reason, explanation, candidates, practice, source_event_id";
+
+fn outcome_code(outcome: DecisionOutcome) -> &'static str {
+    match outcome {
+        DecisionOutcome::Unspecified => "unspecified",
+        DecisionOutcome::Offered => "offered",
+        DecisionOutcome::NoMatch => "no_match",
+        DecisionOutcome::Exhausted => "exhausted",
+    }
+}
+
+fn outcome_from_code(code: &str) -> Option<DecisionOutcome> {
+    match code {
+        "unspecified" => Some(DecisionOutcome::Unspecified),
+        "offered" => Some(DecisionOutcome::Offered),
+        "no_match" => Some(DecisionOutcome::NoMatch),
+        "exhausted" => Some(DecisionOutcome::Exhausted),
+        _ => None,
+    }
+}
+
+fn escalation_reason_code(reason: EscalationReason) -> String {
+    reason.as_str_name().trim_start_matches("ESCALATION_REASON_").to_lowercase()
+}
+
+fn corrupt(column: &str, value: impl std::fmt::Display) -> DbError {
+    DbError::Other(sqlx::Error::Decode(format!("routing_decision.{column} holds unexpected value {value}").into()))
+}
+
+pub async fn insert_decision(tx: &mut Tx, record: &DecisionRecord) -> Result<(), DbError> {
+    let candidates =
+        serde_json::to_string(&record.candidates).map_err(|err| DbError::Other(sqlx::Error::Encode(Box::new(err))))?;
+    sqlx::query(&format!(
+        "INSERT INTO routing_decision ({DECISION_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    ))
+    .bind(&record.decision_id)
+    .bind(&record.referral_id)
+    .bind(record.attempt)
+    .bind(&record.policy_version)
+    .bind(record.decided_at)
+    .bind(tier_code(record.triage_tier))
+    .bind(site_code(record.site))
+    .bind(outcome_code(record.outcome))
+    .bind(record.partner_id.clone())
+    .bind(record.partner_service_id.clone())
+    .bind(record.deadline)
+    .bind(&record.reason)
+    .bind(&record.explanation)
+    .bind(candidates)
+    .bind(i32::from(record.practice))
+    .bind(&record.source_event_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether the referral already has a decision for `attempt` (a second `referral.received`
+/// for one referral, under a different event id, must not route it twice).
+pub async fn decision_exists(tx: &mut Tx, referral_id: &str, attempt: i32) -> Result<bool, DbError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT decision_id FROM routing_decision WHERE referral_id = $1 AND attempt = $2")
+            .bind(referral_id)
+            .bind(attempt)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.is_some())
+}
+
+pub async fn insert_escalation(tx: &mut Tx, record: &EscalationRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO routing_escalation (escalation_id, referral_id, reason, triage_tier, site, escalated_at, \
+         deadline, decision_id, practice) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&record.escalation_id)
+    .bind(&record.referral_id)
+    .bind(escalation_reason_code(record.reason))
+    .bind(tier_code(record.triage_tier))
+    .bind(site_code(record.site))
+    .bind(record.escalated_at)
+    .bind(record.deadline)
+    .bind(&record.decision_id)
+    .bind(i32::from(record.practice))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Escalations of a referral, oldest first.
+pub async fn escalations_of(db: &Db, referral_id: &str) -> Result<Vec<EscalationRecord>, DbError> {
+    let rows = sqlx::query(
+        "SELECT escalation_id, referral_id, reason, triage_tier, site, escalated_at, deadline, decision_id, practice \
+         FROM routing_escalation WHERE referral_id = $1 ORDER BY escalation_id",
+    )
+    .bind(referral_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let reason: String = row.try_get("reason")?;
+            let tier: String = row.try_get("triage_tier")?;
+            let site: String = row.try_get("site")?;
+            Ok(EscalationRecord {
+                escalation_id: row.try_get("escalation_id")?,
+                referral_id: row.try_get("referral_id")?,
+                reason: EscalationReason::from_str_name(&format!("ESCALATION_REASON_{}", reason.to_uppercase()))
+                    .ok_or_else(|| corrupt("reason", &reason))?,
+                triage_tier: tier_from_code(&tier).ok_or_else(|| corrupt("triage_tier", &tier))?,
+                site: site_from_code(&site).ok_or_else(|| corrupt("site", &site))?,
+                escalated_at: row.try_get("escalated_at")?,
+                deadline: row.try_get("deadline")?,
+                decision_id: row.try_get("decision_id")?,
+                practice: row.try_get::<i64, _>("practice")? != 0,
+            })
+        })
+        .collect()
+}
+
+pub async fn get_decision(db: &Db, decision_id: &str) -> Result<Option<DecisionRecord>, DbError> {
+    let row = sqlx::query(&format!("SELECT {DECISION_COLUMNS} FROM routing_decision WHERE decision_id = $1"))
+        .bind(decision_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(decision_from_row).transpose()
+}
+
+/// Up to `limit` decisions matching `filter` with ids after `after_decision_id`, in id
+/// (= creation) order.
+pub async fn list_decisions(
+    db: &Db,
+    filter: &DecisionFilter,
+    after_decision_id: &str,
+    limit: i64,
+) -> Result<Vec<DecisionRecord>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {DECISION_COLUMNS} FROM routing_decision \
+         WHERE decision_id > $1 AND ($2 = '' OR referral_id = $2) AND ($3 = '' OR policy_version = $3) \
+         AND decided_at >= $4 AND decided_at < $5 ORDER BY decision_id LIMIT $6"
+    ))
+    .bind(after_decision_id)
+    .bind(&filter.referral_id)
+    .bind(&filter.policy_version)
+    .bind(filter.decided_from.unwrap_or(i64::MIN))
+    .bind(filter.decided_until.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(decision_from_row).collect()
+}
+
+fn decision_from_row(row: &AnyRow) -> Result<DecisionRecord, DbError> {
+    let tier: String = row.try_get("triage_tier")?;
+    let site: String = row.try_get("site")?;
+    let outcome: String = row.try_get("outcome")?;
+    let candidates: String = row.try_get("candidates")?;
+    Ok(DecisionRecord {
+        decision_id: row.try_get("decision_id")?,
+        referral_id: row.try_get("referral_id")?,
+        attempt: row.try_get("attempt")?,
+        policy_version: row.try_get("policy_version")?,
+        decided_at: row.try_get("decided_at")?,
+        triage_tier: tier_from_code(&tier).ok_or_else(|| corrupt("triage_tier", &tier))?,
+        site: site_from_code(&site).ok_or_else(|| corrupt("site", &site))?,
+        outcome: outcome_from_code(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
+        partner_id: row.try_get("partner_id")?,
+        partner_service_id: row.try_get("partner_service_id")?,
+        deadline: row.try_get("deadline")?,
+        reason: row.try_get("reason")?,
+        explanation: row.try_get("explanation")?,
+        candidates: serde_json::from_str(&candidates).map_err(|err| corrupt("candidates", err))?,
+        practice: row.try_get::<i64, _>("practice")? != 0,
+        source_event_id: row.try_get("source_event_id")?,
+    })
+}

@@ -1,0 +1,108 @@
+//! How client commands reach a system: `--server URL --token JWT` for a remote
+//! one, or `--data-dir DIR` alone for an embedded one (its address is in
+//! `endpoints.json`, and a short-lived development token is minted from the key
+//! in `keys/`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use wf_auth::{BearerToken, Role, TokenIssuer, TokenKind};
+use wf_config::Config;
+
+use crate::system::Endpoints;
+
+enum Credentials {
+    Fixed(String),
+    DevKey(TokenIssuer),
+}
+
+/// A running system and a way to authenticate to it.
+pub struct Target {
+    pub url: String,
+    credentials: Credentials,
+}
+
+impl Target {
+    pub fn resolve(server: Option<String>, token: Option<String>, data_dir: &Path) -> anyhow::Result<Self> {
+        let url = match server {
+            Some(url) => url,
+            None => {
+                let config = Config::load(None, Some(data_dir))?;
+                let file = config.endpoints_file();
+                let bytes = std::fs::read(&file).with_context(|| {
+                    format!(
+                        "no running system found: {} is missing (start one with `wayfinder up --data-dir {}`, or pass --server)",
+                        file.display(),
+                        data_dir.display()
+                    )
+                })?;
+                let endpoints: Endpoints =
+                    serde_json::from_slice(&bytes).with_context(|| format!("reading {}", file.display()))?;
+                endpoints.grpc
+            }
+        };
+        let credentials = match token {
+            Some(token) => Credentials::Fixed(token),
+            None => {
+                let config = Config::load(None, Some(data_dir))?;
+                let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir()).with_context(|| {
+                    format!("no --token given and no development key in {}", config.keys_dir().display())
+                })?;
+                Credentials::DevKey(TokenIssuer::from_pem(
+                    &keys.private_pem,
+                    &keys.kid,
+                    &config.auth.issuer,
+                    &config.auth.audience,
+                )?)
+            }
+        };
+        Ok(Self { url, credentials })
+    }
+
+    /// A token for `role`: the given one, or a 5-minute development token.
+    pub fn token_for(&self, role: Role) -> anyhow::Result<String> {
+        match &self.credentials {
+            Credentials::Fixed(token) => Ok(token.clone()),
+            Credentials::DevKey(issuer) => Ok(issuer.issue(
+                TokenKind::User,
+                &format!("cli-{role}"),
+                role,
+                None,
+                Duration::from_secs(300),
+            )?),
+        }
+    }
+
+    pub async fn channel(&self) -> anyhow::Result<Channel> {
+        Endpoint::from_shared(self.url.clone())
+            .with_context(|| format!("invalid server url {}", self.url))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach {}", self.url))
+    }
+
+    /// A channel whose requests carry `role`'s token and the current trace context.
+    pub async fn authed(&self, role: Role) -> anyhow::Result<InterceptedService<Channel, Authed>> {
+        let bearer = BearerToken::new(&self.token_for(role)?)?;
+        Ok(InterceptedService::new(self.channel().await?, Authed { bearer }))
+    }
+}
+
+/// Adds the bearer token and the W3C trace context to every request.
+#[derive(Clone)]
+pub struct Authed {
+    bearer: BearerToken,
+}
+
+impl tonic::service::Interceptor for Authed {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut request = self.bearer.call(request)?;
+        wf_telemetry::inject_into_metadata(request.metadata_mut());
+        Ok(request)
+    }
+}

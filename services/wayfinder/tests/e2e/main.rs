@@ -1,0 +1,9 @@
+//! End-to-end: a referral travels intake → routing → cases → audit, twice:
+//! embedded (one process, SQLite, in-process bus) and distributed (each service
+//! its own process on PostgreSQL and RabbitMQ). Also: one trace id spans the
+//! whole flow, and nothing personal ever crosses the broker.
+
+mod support;
+
+mod distributed;
+mod embedded;
