@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
+pub use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use wf_types::Secret;
@@ -130,6 +130,12 @@ impl Config {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
         figment
+    }
+
+    /// Embedded defaults with `data_dir` and nothing else: no file, no
+    /// environment. For tests, which must not pick up the machine's settings.
+    pub fn defaults_only(data_dir: &Path) -> Figment {
+        Figment::from(Serialized::defaults(defaults())).merge(Serialized::default("data_dir", data_dir))
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {

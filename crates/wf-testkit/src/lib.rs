@@ -6,12 +6,16 @@
 //! machine's PostgreSQL and RabbitMQ on 127.0.0.1); tests that need them fail,
 //! never skip, when they are down.
 
+mod server;
+
 use std::path::Path;
 use std::time::Duration;
 
 use wf_auth::{Role, TokenIssuer, TokenKind};
 use wf_db::Db;
 use wf_events::RabbitConfig;
+
+pub use server::{AuthedChannel, TestServer};
 
 pub fn postgres_url() -> String {
     std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())

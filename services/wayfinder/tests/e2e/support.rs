@@ -27,7 +27,7 @@ pub fn personal_strings(request: &intake::SubmitReferralRequest) -> Vec<String> 
     values.extend(personal.phones.iter().map(|p| p.number.chars().filter(char::is_ascii_digit).collect()));
     values.extend(personal.emails.iter().cloned());
     if let Some(address) = &personal.address {
-        values.push(address.address1.clone());
+        values.push(address.address_1.clone());
     }
     if let Some(dob) = &personal.date_of_birth {
         values.push(format!("{:04}-{:02}-{:02}", dob.year, dob.month, dob.day));

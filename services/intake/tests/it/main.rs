@@ -1,0 +1,268 @@
+//! Intake through its gRPC API, on SQLite and on PostgreSQL: storing, sealing,
+//! idempotency, validation, scoping, access events, and status from events.
+
+use std::sync::Arc;
+
+use prost::Message;
+use tonic::Code;
+use wf_auth::Role;
+use wf_events::{Envelope, EventBus, EventHandler, HandleError, Subscription};
+use wf_proto::events::v1 as events;
+use wf_proto::intake::v1 as pb;
+use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer, both_engines};
+
+type Client = IntakeServiceClient<AuthedChannel>;
+
+struct Harness {
+    server: TestServer,
+    db: wf_db::Db,
+    _database: TestDatabase,
+    _dir: tempfile::TempDir,
+    captured: Arc<std::sync::Mutex<Vec<Envelope>>>,
+}
+
+/// Collects what intake publishes (it is the only producer here).
+struct Collector(Arc<std::sync::Mutex<Vec<Envelope>>>);
+
+#[async_trait::async_trait]
+impl EventHandler for Collector {
+    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
+        self.0.lock().expect("lock").push(envelope);
+        Ok(())
+    }
+}
+
+impl Harness {
+    async fn start(engine: Engine) -> Self {
+        let database = TestDatabase::new(engine).await;
+        let db = database.migrated(&wf_intake::migrations()).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = TestServer::start(db.clone(), dir.path(), |ctx| async move {
+            Ok(wf_intake::build(ctx).await? as Arc<dyn wf_server::Component>)
+        })
+        .await;
+        let captured = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let collector = Subscription::new("collector", &["referral.*", "record.*"]);
+        server.bus.declare(&collector).await.expect("declare");
+        let bus = server.bus.clone();
+        let handler = Arc::new(Collector(captured.clone()));
+        tokio::spawn(async move { bus.consume(collector, handler, tokio_util::sync::CancellationToken::new()).await });
+        Self { server, db, _database: database, _dir: dir, captured }
+    }
+
+    async fn client(&self, role: Role) -> Client {
+        IntakeServiceClient::new(self.server.channel(&self.server.tokens.user(role)).await)
+    }
+
+    async fn partner(&self, partner_id: &str) -> Client {
+        IntakeServiceClient::new(self.server.channel(&self.server.tokens.partner(partner_id)).await)
+    }
+
+    /// Waits (bounded) for the relay to publish `count` events of `event_type`.
+    async fn published(&self, event_type: &str, count: usize) -> Vec<Envelope> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let found: Vec<Envelope> =
+                self.captured.lock().expect("lock").iter().filter(|e| e.event_type == event_type).cloned().collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{event_type}: {} of {count} published", found.len());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn example() -> pb::SubmitReferralRequest {
+    let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/referral.json"))
+        .expect("examples/referral.json");
+    wf_proto::json::from_json(&json).expect("example parses")
+}
+
+fn with_reference(reference: &str) -> pb::SubmitReferralRequest {
+    let mut request = example();
+    request.referral.as_mut().expect("referral").external_reference = reference.to_owned();
+    request
+}
+
+both_engines!(a_referral_is_stored_sealed_and_announced_without_personal_data, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut client = harness.client(Role::Hotline).await;
+    let submitted = client.submit_referral(example()).await.expect("submit").into_inner();
+    assert!(submitted.referral_id.starts_with("ref_") && submitted.youth_id.starts_with("yth_"));
+    assert_eq!(submitted.status, pb::ReferralStatus::Received as i32);
+
+    let announced = harness.published("referral.received", 1).await;
+    let received: events::ReferralReceived = announced[0].payload_as().expect("payload");
+    assert_eq!(received.referral_id, submitted.referral_id);
+    assert!(received.is_minor, "born 2009: a minor");
+    assert_eq!(announced[0].correlation_id, submitted.referral_id);
+
+    // Nothing personal in the event or in the stored row: only the sealed bytes hold it.
+    let personal = example().referral.and_then(|r| r.personal).expect("personal");
+    let (coded, sealed): (Vec<u8>, Vec<u8>) =
+        wf_db::sqlx::query_as("SELECT coded, personal_sealed FROM referral WHERE id = $1")
+            .bind(&submitted.referral_id)
+            .fetch_one(harness.db.pool())
+            .await
+            .expect("row");
+    for needle in [personal.legal_last_name.as_str(), personal.phones[0].number.as_str(), "2009"] {
+        for (what, bytes) in [("event", &announced[0].encode()), ("coded", &coded), ("sealed", &sealed)] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{what} contains {needle}");
+        }
+    }
+    harness.server.stop().await;
+});
+
+both_engines!(resubmitting_answers_the_same_referral, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut client = harness.client(Role::Hotline).await;
+    let first = client.submit_referral(example()).await.expect("first").into_inner();
+    let second = client.submit_referral(example()).await.expect("second").into_inner();
+    assert_eq!(second.referral_id, first.referral_id);
+    assert_eq!(second.youth_id, first.youth_id);
+    assert!(second.duplicate && !first.duplicate);
+    let other = client.submit_referral(with_reference("HL-2026-0002")).await.expect("other").into_inner();
+    assert_ne!(other.referral_id, first.referral_id);
+    let (count,): (i64,) =
+        wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = 'referral.received'")
+            .fetch_one(harness.db.pool())
+            .await
+            .expect("count");
+    assert_eq!(count, 2, "a duplicate announces nothing");
+    harness.server.stop().await;
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_submissions_of_one_referral_make_one_on_postgres() {
+    let harness = Harness::start(Engine::Postgres).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let mut client = harness.client(Role::Hotline).await;
+        tasks.push(tokio::spawn(async move { client.submit_referral(example()).await.map(|r| r.into_inner()) }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut fresh = 0;
+    for task in tasks {
+        let response = task.await.expect("join").expect("every submission answers");
+        fresh += usize::from(!response.duplicate);
+        ids.insert(response.referral_id);
+    }
+    assert_eq!(ids.len(), 1, "one referral id for 50 submissions");
+    assert_eq!(fresh, 1, "exactly one submission created it");
+    harness.server.stop().await;
+}
+
+both_engines!(invalid_referrals_are_refused_field_by_field_and_nothing_is_stored, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut client = harness.client(Role::Hotline).await;
+    let mut request = example();
+    let referral = request.referral.as_mut().expect("referral");
+    referral.site = 0;
+    referral.external_reference = String::new();
+    referral.personal.as_mut().expect("personal").date_of_birth =
+        Some(wf_proto::common::v1::Date { year: 2009, month: 13, day: 1 });
+    let status = client.submit_referral(request).await.expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    for field in ["referral.site", "referral.external_reference", "referral.personal.date_of_birth"] {
+        assert!(status.message().contains(field), "{field} named in: {}", status.message());
+    }
+    let (count,): (i64,) =
+        wf_db::sqlx::query_as("SELECT COUNT(*) FROM referral").fetch_one(harness.db.pool()).await.expect("count");
+    assert_eq!(count, 0);
+    harness.server.stop().await;
+});
+
+both_engines!(personal_details_need_a_purpose_and_every_read_is_an_access_event, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let submitted =
+        harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
+    let mut staff = harness.client(Role::CaseManager).await;
+    let get = |purpose: &str| pb::GetReferralRequest {
+        referral_id: submitted.referral_id.clone(),
+        purpose: purpose.to_owned(),
+    };
+    let plain = staff.get_referral(get("")).await.expect("read").into_inner();
+    assert!(plain.referral.as_ref().expect("referral").personal.is_none(), "no purpose, no personal details");
+    let full = staff.get_referral(get("triage")).await.expect("read").into_inner();
+    let personal = full.referral.and_then(|r| r.personal).expect("personal details with a purpose");
+    assert_eq!(personal.legal_first_name, "Demo");
+
+    let accesses = harness.published("record.accessed", 1).await;
+    assert_eq!(accesses.len(), 1, "one access event for one read of personal data");
+    let access: events::RecordAccessed = accesses[0].payload_as().expect("payload");
+    assert_eq!((access.record_id.as_str(), access.purpose.as_str()), (submitted.referral_id.as_str(), "triage"));
+    assert_eq!(access.actor_role, "case_manager");
+
+    // A program manager reads status but never personal details.
+    let manager = harness.client(Role::ProgramManager).await.get_referral(get("triage")).await.expect("read");
+    assert!(manager.into_inner().referral.expect("referral").personal.is_none());
+    harness.server.stop().await;
+});
+
+both_engines!(partners_see_only_their_own_referrals_and_others_are_not_found, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let partner_a = "org_0193a1b2c3d4e5f60718293a4b5c6d01";
+    let partner_b = "org_0193a1b2c3d4e5f60718293a4b5c6d02";
+    let mut a = harness.partner(partner_a).await;
+    let mut b = harness.partner(partner_b).await;
+    let mut request = example();
+    request.referral.as_mut().expect("referral").referring_organization_id = partner_a.to_owned();
+    let submitted = a.submit_referral(request).await.expect("submit").into_inner();
+    let read = |id: &str| pb::GetReferralRequest { referral_id: id.to_owned(), purpose: "follow_up".into() };
+    let own = a.get_referral(read(&submitted.referral_id)).await.expect("own referral").into_inner();
+    assert!(own.referral.expect("referral").personal.is_none(), "partners need a release (step 2)");
+    let status = b.get_referral(read(&submitted.referral_id)).await.expect_err("not theirs");
+    assert_eq!(status.code(), Code::NotFound);
+    let missing = b.get_referral(read("ref_0193a1b2c3d4e5f60718293a4b5c6d7e")).await.expect_err("absent");
+    assert_eq!((missing.code(), missing.message().contains("not found")), (status.code(), true), "same answer");
+    let listed = b.list_referrals(pb::ListReferralsRequest::default()).await.expect("list").into_inner();
+    assert!(listed.referrals.is_empty());
+    harness.server.stop().await;
+});
+
+both_engines!(routing_and_case_events_move_the_status_forward_once, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let submitted =
+        harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
+    let id = submitted.referral_id.clone();
+    let routed = Envelope::new(
+        "routing",
+        id.as_str(),
+        id.as_str(),
+        &events::ReferralRouted { referral_id: id.clone(), partner_id: "org_x".into(), ..Default::default() },
+    );
+    let assigned = Envelope::new(
+        "cases",
+        "case_0193a1b2c3d4e5f60718293a4b5c6d7e",
+        id.as_str(),
+        &events::CaseAssigned {
+            referral_id: id.clone(),
+            case_id: "case_0193a1b2c3d4e5f60718293a4b5c6d7e".into(),
+            ..Default::default()
+        },
+    );
+    // Out of order and redelivered: the status ends assigned, each change recorded once.
+    harness.server.publish(&assigned).await;
+    harness.server.publish(&routed).await;
+    harness.server.publish(&assigned).await;
+    let referral = harness
+        .client(Role::ProgramManager)
+        .await
+        .get_referral(pb::GetReferralRequest { referral_id: id.clone(), purpose: String::new() })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(referral.status, pb::ReferralStatus::Assigned as i32);
+    assert_eq!(referral.case_id, "case_0193a1b2c3d4e5f60718293a4b5c6d7e");
+    let statuses: Vec<i32> = referral.history.iter().map(|c| c.status).collect();
+    assert_eq!(statuses.len(), 3, "received, routed, assigned: {statuses:?}");
+    harness.server.stop().await;
+});
+
+#[test]
+fn the_example_referral_round_trips_through_protobuf() {
+    let request = example();
+    assert_eq!(pb::SubmitReferralRequest::decode(request.encode_to_vec().as_slice()).expect("decode"), request);
+}
