@@ -7,4 +7,6 @@
 mod common;
 mod crash;
 mod dead_letters;
+mod in_process;
 mod publish_consume;
+mod relay;
