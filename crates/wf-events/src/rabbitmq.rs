@@ -59,6 +59,11 @@ use crate::bus::{Backoff, BusError, DeadLetter, EventBus, EventHandler, HandleEr
 
 /// Publishes in flight at once; each holds one confirm channel for its round trip.
 const PUBLISH_CHANNELS: usize = 16;
+/// Bound on an ack/nack/reject. lapin can leave the promise of a settle sent while its
+/// connection is being torn down pending forever; unbounded, that task would keep `consume`
+/// from ever returning on shutdown. An unsettled delivery is redelivered once its channel
+/// closes, and the inbox turns the redelivery into a no-op.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 const CONTENT_TYPE: &str = "application/x-protobuf";
 /// Headers the broker adds when dead-lettering, removed on replay.
 const DEATH_HEADERS: &[&str] = &[
@@ -650,10 +655,23 @@ enum Settle {
 }
 
 async fn settle(delivery: &Delivery, outcome: Settle, consumer: &str, event_id: &str) {
-    let result = match outcome {
-        Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
-        Settle::Reject => delivery.reject(BasicRejectOptions { requeue: false }).await,
-        Settle::Requeue => delivery.nack(BasicNackOptions { multiple: false, requeue: true }).await,
+    let settled = tokio::time::timeout(SETTLE_TIMEOUT, async {
+        match outcome {
+            Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
+            Settle::Reject => delivery.reject(BasicRejectOptions { requeue: false }).await,
+            Settle::Requeue => delivery.nack(BasicNackOptions { multiple: false, requeue: true }).await,
+        }
+    })
+    .await;
+    let Ok(result) = settled else {
+        tracing::warn!(
+            consumer,
+            event.id = event_id,
+            ?outcome,
+            timeout = ?SETTLE_TIMEOUT,
+            "settling the delivery timed out; the broker will redeliver it if it was not settled"
+        );
+        return;
     };
     match result {
         Ok(true) => {}

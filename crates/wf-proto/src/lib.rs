@@ -2,6 +2,7 @@
 //! set, and the proto3 JSON mapping (`json`) used by the webhook, the gateway and the examples.
 
 pub mod json;
+pub mod time;
 
 /// Encoded `FileDescriptorSet` of every Wayfinder proto, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

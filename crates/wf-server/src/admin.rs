@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status};
 use wf_auth::Operation;
 use wf_events::EventBus;
 use wf_proto::admin::v1 as pb;
+use wf_proto::time::timestamp;
 
 pub struct AdminApi {
     bus: Arc<dyn EventBus>,
@@ -27,10 +28,6 @@ impl AdminApi {
             )))
         }
     }
-}
-
-fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
 }
 
 #[tonic::async_trait]

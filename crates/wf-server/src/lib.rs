@@ -169,6 +169,11 @@ impl Server {
     }
 }
 
+/// The answer of an RPC whose behaviour a later step of the project delivers.
+pub fn later_step(rpc: &str) -> tonic::Status {
+    tonic::Status::unimplemented(format!("{rpc} arrives in a later step"))
+}
+
 /// A token cancelled on SIGINT or SIGTERM.
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();

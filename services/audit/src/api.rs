@@ -23,16 +23,9 @@ impl AuditApi {
     }
 }
 
-fn later(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} arrives in a later step"))
-}
+use wf_proto::time::timestamp_from_micros as timestamp;
 
-fn timestamp(micros: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: (micros.rem_euclid(1_000_000) * 1_000) as i32,
-    }
-}
+use wf_server::later_step as later;
 
 /// The wire form of an entry. `youth_id` stays empty until disclosure reports index subjects.
 pub fn entry_to_proto(entry: Entry) -> pb::AuditEntry {
@@ -200,13 +193,3 @@ impl AuditService for AuditApi {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_keep_microseconds_before_and_after_the_epoch() {
-        assert_eq!(timestamp(1_500_000), prost_types::Timestamp { seconds: 1, nanos: 500_000_000 });
-        assert_eq!(timestamp(-1), prost_types::Timestamp { seconds: -1, nanos: 999_999_000 });
-    }
-}

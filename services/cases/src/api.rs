@@ -207,7 +207,7 @@ impl CaseService for CasesApi {
 #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns anyway
 fn later_step<T, R>(request: &Request<T>, operation: Operation, what: &str) -> ApiResult<R> {
     wf_auth::principal(request)?.authorize(operation)?;
-    Err(Status::unimplemented(format!("{what} arrives in a later step")))
+    Err(wf_server::later_step(what))
 }
 
 fn invalid(field: &str, err: impl std::fmt::Display) -> ApiError {

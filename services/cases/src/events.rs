@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use prost_types::Timestamp;
 use wf_db::{Db, DbError};
 use wf_events::{Envelope, EventHandler, EventPayload, HandleError, RelayHandle, inbox, outbox};
 use wf_proto::cases::v1::CaseStage;
@@ -177,6 +176,4 @@ fn retry_on_duplicate(err: DbError) -> HandleError {
     }
 }
 
-pub(crate) fn timestamp(micros: i64) -> Timestamp {
-    Timestamp { seconds: micros.div_euclid(1_000_000), nanos: (micros.rem_euclid(1_000_000) * 1_000) as i32 }
-}
+pub(crate) use wf_proto::time::timestamp_from_micros as timestamp;

@@ -11,6 +11,7 @@ use wf_db::Db;
 use wf_events::{Envelope, RelayHandle, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
+use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_proto::intake::v1::intake_service_server::IntakeService;
 use wf_server::ApiError;
 use wf_types::{ReferralId, YouthId};
@@ -26,14 +27,7 @@ pub struct IntakeApi {
     relay: RelayHandle,
 }
 
-fn later_step(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} arrives in a later step"))
-}
-
-fn timestamp(micros: i64) -> prost_types::Timestamp {
-    let at = wf_db::from_micros(micros);
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
-}
+use wf_server::later_step;
 
 fn personal_aad(referral_id: &str) -> Vec<u8> {
     format!("{referral_id}/personal").into_bytes()
@@ -67,12 +61,9 @@ impl IntakeApi {
         let received_at = referral
             .received_at
             .as_ref()
-            .and_then(|ts| chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32))
+            .and_then(wf_proto::time::datetime)
             .unwrap_or(now);
-        referral.received_at = Some(prost_types::Timestamp {
-            seconds: received_at.timestamp(),
-            nanos: received_at.timestamp_subsec_nanos() as i32,
-        });
+        referral.received_at = Some(wf_proto::time::timestamp(received_at));
 
         let personal = referral.personal.take();
         let sealed = match &personal {
@@ -207,7 +198,7 @@ impl IntakeApi {
             record_id: referral_id.to_owned(),
             purpose: purpose.to_owned(),
             fields: vec!["personal".to_owned()],
-            at: Some(prost_types::Timestamp { seconds: Utc::now().timestamp(), nanos: 0 }),
+            at: Some(wf_proto::time::timestamp(Utc::now())),
             actor_organization_id: principal.partner_id.clone().unwrap_or_default(),
             trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
             ..Default::default()

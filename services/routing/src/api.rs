@@ -85,9 +85,7 @@ fn paginate<T>(items: Vec<(String, T)>, token: &str, size: usize) -> (Vec<T>, St
     (rest.into_iter().map(|(_, item)| item).collect(), next)
 }
 
-fn later_step(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} arrives in a later step"))
-}
+use wf_server::later_step;
 
 #[tonic::async_trait]
 impl RoutingService for RoutingApi {

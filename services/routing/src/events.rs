@@ -173,7 +173,4 @@ impl EventHandler for RoutingEventHandler {
     }
 }
 
-/// A protobuf timestamp for an instant.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
-}
+pub use wf_proto::time::timestamp;
