@@ -48,7 +48,7 @@ export WF_TEST_AMQP_URL="${WF_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%
 echo "== build"
 cargo build --workspace --all-targets --locked
 echo "== tests"
-cargo test --workspace --locked --no-fail-fast -- --skip fault::
+cargo test --workspace --locked --no-fail-fast
 echo "== fault suite (restarts RabbitMQ and PostgreSQL; runs alone)"
 cargo test -p wf-tests --test fault --locked -- --test-threads=1
 echo "== fmt and clippy"

@@ -104,6 +104,10 @@ async fn ten_thousand_events_survive_a_broker_restart() {
     wait_for_effects(&producer, &consumer_db, &counters, EVENTS as i64, Duration::from_secs(180), started).await;
     wait_for_quiet(&producer, &cfg, &counters, Duration::from_secs(60)).await;
     relay.stop("relay").await;
+    eprintln!(
+        "[stop] handlers in progress before stopping the consumer: {}",
+        counters.in_progress.load(std::sync::atomic::Ordering::SeqCst)
+    );
     consumer.stop("consumer").await.expect("consume returns Ok on shutdown");
     // Anything unacked returns to the queue once the consumer's channel is closed.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -423,6 +423,8 @@ pub struct Counters {
     pub duplicates_skipped: AtomicU64,
     /// Handler invocations that returned an error (retried by the bus).
     pub failures: AtomicU64,
+    /// Handler invocations that have not returned yet.
+    pub in_progress: AtomicU64,
 }
 
 pub struct EffectHandler {
@@ -434,6 +436,7 @@ pub struct EffectHandler {
 impl EventHandler for EffectHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        self.counters.in_progress.fetch_add(1, Ordering::SeqCst);
         let result = async {
             let mut tx = self.db.begin().await?;
             if wf_events::inbox::record(&mut tx, CONSUMER, &envelope).await? {
@@ -452,6 +455,7 @@ impl EventHandler for EffectHandler {
             Ok::<_, HandleError>(())
         }
         .await;
+        self.counters.in_progress.fetch_sub(1, Ordering::SeqCst);
         if let Err(err) = &result {
             let n = self.counters.failures.fetch_add(1, Ordering::Relaxed);
             if n < 20 {
@@ -478,7 +482,8 @@ impl<T> Running<T> {
             Ok(result) => result.unwrap_or_else(|err| panic!("{what} task: {err}")),
             Err(_) => {
                 eprintln!(
-                    "[stop] {what} did not stop within 60 s of shutdown; broker state:\n{}",
+                    "[stop] {what} did not stop within 60 s of shutdown; tokio tasks alive: {}; broker state:\n{}",
+                    tokio::runtime::Handle::current().metrics().num_alive_tasks(),
                     broker_snapshot().await
                 );
                 panic!("{what} stops within 60 s of shutdown");
@@ -492,7 +497,7 @@ pub async fn broker_snapshot() -> String {
     let mut out = String::new();
     for args in [
         &["list_connections", "name", "state", "channels", "client_properties"][..],
-        &["list_channels", "connection", "number", "state", "consumer_count", "messages_unacknowledged", "confirm"],
+        &["list_channels", "connection", "number", "consumer_count", "messages_unacknowledged", "confirm"],
         &["list_consumers", "queue_name", "channel_pid", "consumer_tag", "ack_required", "prefetch_count"],
         &["list_queues", "name", "type", "messages_ready", "messages_unacknowledged", "consumers"],
     ] {

@@ -87,16 +87,17 @@ impl Relay {
                 break;
             }
             match self.round().await {
+                Ok(report) if report.sent < report.claimed => {
+                    // Some publishes failed (broker down or refusing): back off rather than
+                    // claim the same rows again at once, doubling while it lasts.
+                    failures = failures.saturating_add(1);
+                    sleep_or_shutdown(self.options.error_backoff.delay(failures), &shutdown).await;
+                    continue;
+                }
                 Ok(report) => {
                     failures = 0;
                     if report.claimed as i64 >= self.options.batch_size {
                         continue; // more waiting: go again at once
-                    }
-                    if report.sent < report.claimed {
-                        // Some publishes failed: do not spin on them.
-                        failures = 1;
-                        sleep_or_shutdown(self.options.error_backoff.delay(1), &shutdown).await;
-                        continue;
                     }
                 }
                 Err(err) => {
