@@ -29,10 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(&files, [&proto_root])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     // Reflection needs the encoded descriptor set; `compile_fds` does not write it.
-    std::fs::write(
-        out_dir.join("wayfinder_descriptor.bin"),
-        descriptors.encode_to_vec(),
-    )?;
+    std::fs::write(out_dir.join("wayfinder_descriptor.bin"), descriptors.encode_to_vec())?;
     // Type names give every message `prost::Name`, which the `json` module uses to find
     // the message descriptor in the pool.
     let mut config = tonic_prost_build::Config::new();

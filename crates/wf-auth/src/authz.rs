@@ -87,15 +87,9 @@ pub fn is_allowed(role: Role, op: Operation) -> bool {
         // Hotlines follow the status of what they submitted; partners see what they submitted or were
         // offered. Program managers see referrals without personal details (below).
         Operation::ReadReferral => {
-            matches!(
-                role,
-                Hotline | Partner | CaseManager | Supervisor | ProgramManager | Service
-            )
+            matches!(role, Hotline | Partner | CaseManager | Supervisor | ProgramManager | Service)
         }
-        Operation::ListReferrals => matches!(
-            role,
-            Partner | CaseManager | Supervisor | ProgramManager | Service
-        ),
+        Operation::ListReferrals => matches!(role, Partner | CaseManager | Supervisor | ProgramManager | Service),
         // Partners only under an active written release naming them (checked by the owning service).
         // Admins, auditors and program managers never by default.
         Operation::ReadPersonalDetails => {
@@ -134,10 +128,7 @@ impl Principal {
             Ok(())
         } else {
             tracing::debug!(role = %self.role, operation = ?op, "permission denied");
-            Err(tonic::Status::permission_denied(format!(
-                "role {} may not {}",
-                self.role, op
-            )))
+            Err(tonic::Status::permission_denied(format!("role {} may not {}", self.role, op)))
         }
     }
 }
@@ -169,11 +160,7 @@ mod tests {
 
     #[test]
     fn table_matches_the_written_grid() {
-        let rows: Vec<&str> = EXPECTED
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let rows: Vec<&str> = EXPECTED.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         assert_eq!(rows.len(), Operation::ALL.len());
         for (row, op) in rows.iter().zip(Operation::ALL) {
             let mut cells = row.split_whitespace();

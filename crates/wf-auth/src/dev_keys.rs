@@ -31,18 +31,14 @@ pub struct DevKeys {
 
 impl fmt::Debug for DevKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DevKeys")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("DevKeys").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
 /// The key id of an SPKI PEM Ed25519 public key: the first 16 hex characters of the SHA-256 of its
 /// 32 raw bytes. Stable, so every process sharing the key agrees on it.
 pub fn key_id_for(public_pem: &[u8]) -> Result<String, AuthError> {
-    let invalid = || AuthError::InvalidVerificationKey {
-        kid: "(derived)".to_owned(),
-    };
+    let invalid = || AuthError::InvalidVerificationKey { kid: "(derived)".to_owned() };
     let text = std::str::from_utf8(public_pem).map_err(|_| invalid())?;
     let key = VerifyingKey::from_public_key_pem(text).map_err(|_| invalid())?;
     Ok(kid_of(&key))
@@ -64,12 +60,10 @@ pub fn load_or_create_dev_keypair(dir: &Path) -> Result<DevKeys, AuthError> {
         Some(pem) => parse_private(&private_path, &pem)?,
         None => {
             let generated = SigningKey::generate(&mut rand::rngs::OsRng);
-            let pem = generated
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|_| AuthError::KeyFile {
-                    path: private_path.clone(),
-                    reason: "cannot encode generated key",
-                })?;
+            let pem = generated.to_pkcs8_pem(LineEnding::LF).map_err(|_| AuthError::KeyFile {
+                path: private_path.clone(),
+                reason: "cannot encode generated key",
+            })?;
             if create_owner_only(&private_path, pem.as_bytes())? {
                 generated
             } else {
@@ -86,21 +80,15 @@ pub fn load_or_create_dev_keypair(dir: &Path) -> Result<DevKeys, AuthError> {
     let verifying_key = signing_key.verifying_key();
     let public_pem = verifying_key
         .to_public_key_pem(LineEnding::LF)
-        .map_err(|_| AuthError::KeyFile {
-            path: public_path.clone(),
-            reason: "cannot encode public key",
-        })?;
+        .map_err(|_| AuthError::KeyFile { path: public_path.clone(), reason: "cannot encode public key" })?;
     match read_optional(&public_path)? {
         Some(existing) => {
-            let text = std::str::from_utf8(&existing).map_err(|_| AuthError::KeyFile {
+            let text = std::str::from_utf8(&existing)
+                .map_err(|_| AuthError::KeyFile { path: public_path.clone(), reason: "not pem text" })?;
+            let on_disk = VerifyingKey::from_public_key_pem(text).map_err(|_| AuthError::KeyFile {
                 path: public_path.clone(),
-                reason: "not pem text",
+                reason: "expected an spki pem ed25519 public key",
             })?;
-            let on_disk =
-                VerifyingKey::from_public_key_pem(text).map_err(|_| AuthError::KeyFile {
-                    path: public_path.clone(),
-                    reason: "expected an spki pem ed25519 public key",
-                })?;
             if on_disk != verifying_key {
                 return Err(AuthError::KeyFile {
                     path: public_path,
@@ -108,16 +96,12 @@ pub fn load_or_create_dev_keypair(dir: &Path) -> Result<DevKeys, AuthError> {
                 });
             }
         }
-        None => fs::write(&public_path, public_pem.as_bytes())
-            .map_err(|e| AuthError::io(&public_path, e))?,
+        None => fs::write(&public_path, public_pem.as_bytes()).map_err(|e| AuthError::io(&public_path, e))?,
     }
 
     let private_pem = signing_key
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|_| AuthError::KeyFile {
-            path: private_path,
-            reason: "cannot encode private key",
-        })?;
+        .map_err(|_| AuthError::KeyFile { path: private_path, reason: "cannot encode private key" })?;
     Ok(DevKeys {
         kid: kid_of(&verifying_key),
         private_pem: Zeroizing::new(private_pem.as_bytes().to_vec()),
@@ -126,10 +110,7 @@ pub fn load_or_create_dev_keypair(dir: &Path) -> Result<DevKeys, AuthError> {
 }
 
 fn parse_private(path: &Path, pem: &[u8]) -> Result<SigningKey, AuthError> {
-    let bad = || AuthError::KeyFile {
-        path: path.to_path_buf(),
-        reason: "expected a pkcs#8 pem ed25519 private key",
-    };
+    let bad = || AuthError::KeyFile { path: path.to_path_buf(), reason: "expected a pkcs#8 pem ed25519 private key" };
     let text = std::str::from_utf8(pem).map_err(|_| bad())?;
     SigningKey::from_pkcs8_pem(text).map_err(|_| bad())
 }
@@ -202,17 +183,12 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.0.join(DEV_PRIVATE_KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs::metadata(dir.0.join(DEV_PRIVATE_KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
 
         // the pair works end to end
-        let issuer =
-            TokenIssuer::from_pem(&first.private_pem, &first.kid, "wayfinder", "wayfinder")
-                .unwrap();
+        let issuer = TokenIssuer::from_pem(&first.private_pem, &first.kid, "wayfinder", "wayfinder").unwrap();
         let verifier = TokenVerifier::new(
             vec![(first.kid.clone(), first.public_pem.clone())],
             "wayfinder",
@@ -220,15 +196,7 @@ mod tests {
             &[TokenKind::User],
         )
         .unwrap();
-        let token = issuer
-            .issue(
-                TokenKind::User,
-                "usr_1",
-                Role::Admin,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let token = issuer.issue(TokenKind::User, "usr_1", Role::Admin, None, Duration::from_secs(60)).unwrap();
         assert_eq!(verifier.verify(&token).unwrap().role, Role::Admin);
     }
 
@@ -237,16 +205,10 @@ mod tests {
         let dir = TestDir::new();
         let keys = load_or_create_dev_keypair(&dir.0).unwrap();
         fs::remove_file(dir.0.join(DEV_PUBLIC_KEY_FILE)).unwrap();
-        assert_eq!(
-            load_or_create_dev_keypair(&dir.0).unwrap().public_pem,
-            keys.public_pem
-        );
+        assert_eq!(load_or_create_dev_keypair(&dir.0).unwrap().public_pem, keys.public_pem);
 
         let other = SigningKey::generate(&mut rand::rngs::OsRng);
-        let other_pem = other
-            .verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap();
+        let other_pem = other.verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
         fs::write(dir.0.join(DEV_PUBLIC_KEY_FILE), other_pem).unwrap();
         let err = load_or_create_dev_keypair(&dir.0).unwrap_err();
         assert!(err.to_string().contains("does not match"), "{err}");

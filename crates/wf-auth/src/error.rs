@@ -76,9 +76,6 @@ pub enum AuthError {
 
 impl AuthError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        AuthError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        AuthError::Io { path: path.to_path_buf(), source }
     }
 }

@@ -27,9 +27,8 @@ impl AuthInterceptor {
 
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let principal = bearer_token(request.metadata())
-            .and_then(|token| self.verifier.verify(token))
-            .map_err(|reason| {
+        let principal =
+            bearer_token(request.metadata()).and_then(|token| self.verifier.verify(token)).map_err(|reason| {
                 // the reason never contains the token; the token itself is never logged
                 tracing::debug!(%reason, "request not authenticated");
                 Status::unauthenticated(reason.to_string())
@@ -47,12 +46,8 @@ fn bearer_token(metadata: &MetadataMap) -> Result<&str, AuthError> {
     if values.next().is_some() {
         return Err(AuthError::MalformedAuthorizationHeader);
     }
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::MalformedAuthorizationHeader)?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or(AuthError::MalformedAuthorizationHeader)?;
+    let value = value.to_str().map_err(|_| AuthError::MalformedAuthorizationHeader)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::MalformedAuthorizationHeader)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::MalformedAuthorizationHeader);
     }
@@ -68,9 +63,7 @@ fn bearer_token(metadata: &MetadataMap) -> Result<&str, AuthError> {
 /// The authenticated caller of `req`, or `UNAUTHENTICATED` when no [`AuthInterceptor`] ran.
 #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns anyway
 pub fn principal<T>(req: &Request<T>) -> Result<&Principal, Status> {
-    req.extensions()
-        .get::<Principal>()
-        .ok_or_else(|| Status::unauthenticated("request has no authenticated caller"))
+    req.extensions().get::<Principal>().ok_or_else(|| Status::unauthenticated("request has no authenticated caller"))
 }
 
 /// Client-side interceptor adding `authorization: Bearer <token>` to every outgoing request.
@@ -86,9 +79,8 @@ impl BearerToken {
         if token.is_empty() {
             return Err(AuthError::MissingBearerToken);
         }
-        let mut header: AsciiMetadataValue = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| AuthError::MalformedAuthorizationHeader)?;
+        let mut header: AsciiMetadataValue =
+            format!("Bearer {token}").parse().map_err(|_| AuthError::MalformedAuthorizationHeader)?;
         // keeps the value out of http/h2 debug output and HPACK's dynamic table
         header.set_sensitive(true);
         Ok(BearerToken { header })
@@ -103,9 +95,7 @@ impl fmt::Debug for BearerToken {
 
 impl Interceptor for BearerToken {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert(AUTHORIZATION, self.header.clone());
+        request.metadata_mut().insert(AUTHORIZATION, self.header.clone());
         Ok(request)
     }
 }
@@ -120,18 +110,14 @@ mod tests {
 
     fn request_with(value: &str) -> Request<()> {
         let mut request = Request::new(());
-        request
-            .metadata_mut()
-            .insert(AUTHORIZATION, value.parse().unwrap());
+        request.metadata_mut().insert(AUTHORIZATION, value.parse().unwrap());
         request
     }
 
     #[test]
     fn missing_header_is_unauthenticated() {
         let (_, verifier) = fixture(&[TokenKind::User]);
-        let status = AuthInterceptor::new(Arc::new(verifier))
-            .call(Request::new(()))
-            .unwrap_err();
+        let status = AuthInterceptor::new(Arc::new(verifier)).call(Request::new(())).unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
         assert_eq!(status.message(), "missing bearer token");
     }
@@ -140,22 +126,11 @@ mod tests {
     fn garbage_headers_are_unauthenticated() {
         let (issuer, verifier) = fixture(&[TokenKind::User]);
         let mut interceptor = AuthInterceptor::new(Arc::new(verifier));
-        let token = issuer
-            .issue(
-                TokenKind::User,
-                "usr_1",
-                Role::Hotline,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
         for (value, message) in [
             ("garbage", "malformed authorization header"),
             ("Basic dXNlcjpwYXNz", "malformed authorization header"),
-            (
-                &format!("Bearer {token} extra"),
-                "malformed authorization header",
-            ),
+            (&format!("Bearer {token} extra"), "malformed authorization header"),
             ("Bearer ", "missing bearer token"),
             ("Bearer not.a.jwt", "malformed token"),
             ("Bearer abc", "malformed token"),
@@ -170,22 +145,10 @@ mod tests {
     #[test]
     fn two_authorization_headers_are_refused() {
         let (issuer, verifier) = fixture(&[TokenKind::User]);
-        let token = issuer
-            .issue(
-                TokenKind::User,
-                "usr_1",
-                Role::Hotline,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
         let mut request = request_with(&format!("Bearer {token}"));
-        request
-            .metadata_mut()
-            .append(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-        let status = AuthInterceptor::new(Arc::new(verifier))
-            .call(request)
-            .unwrap_err();
+        request.metadata_mut().append(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        let status = AuthInterceptor::new(Arc::new(verifier)).call(request).unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
     }
 
@@ -193,18 +156,10 @@ mod tests {
     fn valid_token_inserts_the_principal() {
         let (issuer, verifier) = fixture(&[TokenKind::Partner]);
         let token = issuer
-            .issue(
-                TokenKind::Partner,
-                "client_9",
-                Role::Partner,
-                Some("ptn_7"),
-                Duration::from_secs(60),
-            )
+            .issue(TokenKind::Partner, "client_9", Role::Partner, Some("ptn_7"), Duration::from_secs(60))
             .unwrap();
         let mut interceptor = AuthInterceptor::new(Arc::new(verifier));
-        let request = interceptor
-            .call(request_with(&format!("bearer {token}")))
-            .unwrap();
+        let request = interceptor.call(request_with(&format!("bearer {token}"))).unwrap();
         let principal = principal(&request).unwrap();
         assert_eq!(principal.subject, "client_9");
         assert_eq!(principal.role, Role::Partner);
@@ -222,15 +177,7 @@ mod tests {
     #[test]
     fn client_interceptor_adds_the_header_and_redacts_debug() {
         let (issuer, verifier) = fixture(&[TokenKind::Service]);
-        let token = issuer
-            .issue(
-                TokenKind::Service,
-                "intake",
-                Role::Service,
-                None,
-                Duration::from_secs(60),
-            )
-            .unwrap();
+        let token = issuer.issue(TokenKind::Service, "intake", Role::Service, None, Duration::from_secs(60)).unwrap();
         let mut bearer = BearerToken::new(&token).unwrap();
         assert!(!format!("{bearer:?}").contains(&token[..10]));
 
@@ -240,9 +187,7 @@ mod tests {
         assert_eq!(value.to_str().unwrap(), format!("Bearer {token}"));
 
         // what the client sends, the server accepts
-        let incoming = AuthInterceptor::new(Arc::new(verifier))
-            .call(outgoing)
-            .unwrap();
+        let incoming = AuthInterceptor::new(Arc::new(verifier)).call(outgoing).unwrap();
         assert_eq!(principal(&incoming).unwrap().subject, "intake");
 
         assert!(BearerToken::new("line\nbreak").is_err());

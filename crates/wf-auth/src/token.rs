@@ -88,16 +88,10 @@ pub struct Principal {
 /// Role/kind combinations that would let one kind of token borrow another's powers are refused on both
 /// sides: only service tokens carry the `service` role, and partner tokens are always role `partner`
 /// with a partner id.
-fn check_role_matches_kind(
-    kind: TokenKind,
-    role: Role,
-    partner_id: Option<&str>,
-) -> Result<(), AuthError> {
+fn check_role_matches_kind(kind: TokenKind, role: Role, partner_id: Option<&str>) -> Result<(), AuthError> {
     let has_partner = partner_id.is_some_and(|id| !id.is_empty());
     match kind {
-        TokenKind::Partner if role != Role::Partner || !has_partner => {
-            Err(AuthError::PartnerTokenWithoutPartner)
-        }
+        TokenKind::Partner if role != Role::Partner || !has_partner => Err(AuthError::PartnerTokenWithoutPartner),
         TokenKind::Service if role != Role::Service => Err(AuthError::RoleDoesNotMatchKind),
         TokenKind::User if role == Role::Service => Err(AuthError::RoleDoesNotMatchKind),
         _ if role == Role::Partner && !has_partner => Err(AuthError::PartnerTokenWithoutPartner),
@@ -127,23 +121,14 @@ impl fmt::Debug for TokenIssuer {
 impl TokenIssuer {
     /// Loads a PKCS#8 PEM Ed25519 private key. Signs and verifies one token before returning, so a
     /// missing crypto backend or a bad key fails here at start-up rather than at the first request.
-    pub fn from_pem(
-        private_pem: &[u8],
-        kid: &str,
-        issuer: &str,
-        audience: &str,
-    ) -> Result<Self, AuthError> {
+    pub fn from_pem(private_pem: &[u8], kid: &str, issuer: &str, audience: &str) -> Result<Self, AuthError> {
         check_kid(kid)?;
         if issuer.is_empty() || audience.is_empty() {
-            return Err(AuthError::InvalidTokenRequest(
-                "issuer and audience must not be empty",
-            ));
+            return Err(AuthError::InvalidTokenRequest("issuer and audience must not be empty"));
         }
-        let pem = std::str::from_utf8(private_pem)
-            .map_err(|_| AuthError::InvalidSigningKey("not pem text"))?;
-        let signing_key = SigningKey::from_pkcs8_pem(pem).map_err(|_| {
-            AuthError::InvalidSigningKey("expected a pkcs#8 pem ed25519 private key")
-        })?;
+        let pem = std::str::from_utf8(private_pem).map_err(|_| AuthError::InvalidSigningKey("not pem text"))?;
+        let signing_key = SigningKey::from_pkcs8_pem(pem)
+            .map_err(|_| AuthError::InvalidSigningKey("expected a pkcs#8 pem ed25519 private key"))?;
         let public_pem = signing_key
             .verifying_key()
             .to_public_key_pem(LineEnding::LF)
@@ -174,29 +159,23 @@ impl TokenIssuer {
             return Err(AuthError::InvalidTokenRequest("subject must not be empty"));
         }
         if ttl < Duration::from_secs(1) {
-            return Err(AuthError::InvalidTokenRequest(
-                "lifetime must be at least one second",
-            ));
+            return Err(AuthError::InvalidTokenRequest("lifetime must be at least one second"));
         }
         check_role_matches_kind(kind, role, partner_id)?;
-        let ttl = i64::try_from(ttl.as_secs())
-            .map_err(|_| AuthError::InvalidTokenRequest("lifetime too long"))?;
+        let ttl = i64::try_from(ttl.as_secs()).map_err(|_| AuthError::InvalidTokenRequest("lifetime too long"))?;
         let now = now_secs();
         let claims = Claims {
             sub: subject.to_owned(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            exp: now
-                .checked_add(ttl)
-                .ok_or(AuthError::InvalidTokenRequest("lifetime too long"))?,
+            exp: now.checked_add(ttl).ok_or(AuthError::InvalidTokenRequest("lifetime too long"))?,
             iat: now,
             nbf: None,
             jti: uuid::Uuid::new_v4().to_string(),
             role,
             partner_id: partner_id.map(str::to_owned),
         };
-        jsonwebtoken::encode(&header(kind, &self.kid), &claims, &self.key)
-            .map_err(|_| AuthError::Signing)
+        jsonwebtoken::encode(&header(kind, &self.kid), &claims, &self.key).map_err(|_| AuthError::Signing)
     }
 
     /// The key id written into every token's header.
@@ -246,9 +225,7 @@ impl TokenVerifier {
             return Err(AuthError::NoAcceptedKinds);
         }
         if issuer.is_empty() || audience.is_empty() {
-            return Err(AuthError::InvalidTokenRequest(
-                "issuer and audience must not be empty",
-            ));
+            return Err(AuthError::InvalidTokenRequest("issuer and audience must not be empty"));
         }
         let mut map = HashMap::with_capacity(keys.len());
         for (kid, pem) in keys {
@@ -287,11 +264,7 @@ impl TokenVerifier {
 
         let mut accepted = accepted_kinds.to_vec();
         accepted.dedup();
-        Ok(TokenVerifier {
-            keys: map,
-            accepted_kinds: accepted,
-            validation,
-        })
+        Ok(TokenVerifier { keys: map, accepted_kinds: accepted, validation })
     }
 
     /// The kinds this verifier accepts.
@@ -327,10 +300,8 @@ impl TokenVerifier {
 
         // Decode into a JSON value first so that missing or mistyped registered claims are reported by
         // the validator precisely, before our own `Claims` type is applied.
-        let data = jsonwebtoken::decode::<serde_json::Value>(token, key, &self.validation)
-            .map_err(map_jwt_error)?;
-        let claims: Claims =
-            serde_json::from_value(data.claims).map_err(|_| AuthError::MalformedClaims)?;
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, key, &self.validation).map_err(map_jwt_error)?;
+        let claims: Claims = serde_json::from_value(data.claims).map_err(|_| AuthError::MalformedClaims)?;
         if claims.sub.is_empty() {
             return Err(AuthError::InvalidClaim("sub".into()));
         }
@@ -373,11 +344,7 @@ fn map_jwt_error(err: jsonwebtoken::errors::Error) -> AuthError {
 
 /// Claim names in errors come from a fixed list, so nothing from a token can reach a message or log.
 fn known_claim(name: &str) -> String {
-    ["exp", "nbf", "iss", "aud", "sub"]
-        .into_iter()
-        .find(|known| *known == name)
-        .unwrap_or("unknown")
-        .to_owned()
+    ["exp", "nbf", "iss", "aud", "sub"].into_iter().find(|known| *known == name).unwrap_or("unknown").to_owned()
 }
 
 /// Whether the header has an `alg` member at all (so a parse failure is about its value).
@@ -386,9 +353,7 @@ fn token_names_alg(token: &str) -> bool {
     let Some(encoded) = token.split('.').next() else {
         return false;
     };
-    let Ok(bytes) =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('='))
-    else {
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')) else {
         return false;
     };
     serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -405,10 +370,7 @@ fn check_kid(kid: &str) -> Result<(), AuthError> {
 }
 
 fn now_secs() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
@@ -416,8 +378,7 @@ fn now_secs() -> i64 {
 /// panics; that panic is caught and turned into an error here, at start-up.
 fn self_test(key: &EncodingKey, public_pem: &[u8]) -> Result<(), AuthError> {
     let run = || -> Result<(), String> {
-        let decoding =
-            DecodingKey::from_ed_pem(public_pem).map_err(|e| format!("public key: {e}"))?;
+        let decoding = DecodingKey::from_ed_pem(public_pem).map_err(|e| format!("public key: {e}"))?;
         let now = now_secs();
         let claims = Claims {
             sub: "self-test".into(),
@@ -435,8 +396,8 @@ fn self_test(key: &EncodingKey, public_pem: &[u8]) -> Result<(), AuthError> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&["wf-auth-self-test"]);
         validation.set_audience(&["wf-auth-self-test"]);
-        let decoded = jsonwebtoken::decode::<Claims>(&token, &decoding, &validation)
-            .map_err(|e| format!("verify: {e}"))?;
+        let decoded =
+            jsonwebtoken::decode::<Claims>(&token, &decoding, &validation).map_err(|e| format!("verify: {e}"))?;
         if decoded.claims != claims {
             return Err("claims changed in round trip".into());
         }
@@ -445,9 +406,7 @@ fn self_test(key: &EncodingKey, public_pem: &[u8]) -> Result<(), AuthError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(reason)) => Err(AuthError::SelfTest(reason)),
-        Err(_) => Err(AuthError::SelfTest(
-            "jsonwebtoken crypto backend panicked (is `rust_crypto` enabled?)".into(),
-        )),
+        Err(_) => Err(AuthError::SelfTest("jsonwebtoken crypto backend panicked (is `rust_crypto` enabled?)".into())),
     }
 }
 

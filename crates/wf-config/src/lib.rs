@@ -37,6 +37,9 @@ pub struct Config {
     pub directory_file: Option<PathBuf>,
     /// The case-manager roster cases loads (defaults to the demo roster).
     pub roster_file: Option<PathBuf>,
+    /// Intake's field-encryption key: a file holding one base64-encoded 32-byte key
+    /// (key version 1). Absent: the development key ring in the data folder.
+    pub field_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -209,6 +212,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment::Error, which is large
 mod tests {
     use super::*;
 

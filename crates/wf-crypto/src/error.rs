@@ -49,9 +49,6 @@ pub enum CryptoError {
 
 impl CryptoError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        CryptoError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        CryptoError::Io { path: path.to_path_buf(), source }
     }
 }

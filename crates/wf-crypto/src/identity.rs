@@ -34,15 +34,8 @@ impl IdentityHasher {
 
     /// Builds a hasher from the base64 of a 32-byte secret (the configuration form).
     pub fn from_base64(encoded: &str) -> Result<Self, CryptoError> {
-        let decoded = Zeroizing::new(
-            BASE64
-                .decode(encoded.trim())
-                .map_err(|_| CryptoError::BadIdentityKey)?,
-        );
-        let secret: [u8; 32] = decoded
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::BadIdentityKey)?;
+        let decoded = Zeroizing::new(BASE64.decode(encoded.trim()).map_err(|_| CryptoError::BadIdentityKey)?);
+        let secret: [u8; 32] = decoded.as_slice().try_into().map_err(|_| CryptoError::BadIdentityKey)?;
         Ok(IdentityHasher { secret })
     }
 
@@ -70,8 +63,7 @@ impl IdentityHasher {
 
     /// HMAC-SHA256 of an already normalized identity (see [`normalize_identity`]).
     pub fn hash(&self, normalized: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .expect("hmac accepts any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("hmac accepts any key length");
         mac.update(normalized.as_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -86,14 +78,9 @@ impl IdentityHasher {
             return Ok(None);
         };
         let bytes = Zeroizing::new(bytes);
-        let bad = |reason: &str| CryptoError::KeyFile {
-            path: path.to_path_buf(),
-            reason: reason.to_owned(),
-        };
+        let bad = |reason: &str| CryptoError::KeyFile { path: path.to_path_buf(), reason: reason.to_owned() };
         let text = std::str::from_utf8(&bytes).map_err(|_| bad("not utf-8 text"))?;
-        Self::from_base64(text)
-            .map(Some)
-            .map_err(|_| bad("expected base64 of 32 bytes"))
+        Self::from_base64(text).map(Some).map_err(|_| bad("expected base64 of 32 bytes"))
     }
 }
 
@@ -116,9 +103,7 @@ impl fmt::Debug for IdentityHasher {
 /// (`Mary-Jane` → `mary jane`), and runs of whitespace collapse to one space with none at the ends.
 /// First and last name stay separate fields so `("Ann", "Lee Smith")` and `("Ann Lee", "Smith")` differ.
 pub fn normalize_identity(first: &str, last: &str, dob: Option<(i32, u32, u32)>) -> String {
-    let dob = dob
-        .map(|(year, month, day)| format!("{year:04}-{month:02}-{day:02}"))
-        .unwrap_or_default();
+    let dob = dob.map(|(year, month, day)| format!("{year:04}-{month:02}-{day:02}")).unwrap_or_default();
     format!("{}|{}|{dob}", normalize_name(first), normalize_name(last))
 }
 
@@ -181,27 +166,12 @@ mod tests {
 
     #[test]
     fn normalizes_case_diacritics_whitespace_and_punctuation() {
-        assert_eq!(
-            normalize_identity("  José ", "GARCÍA-López", Some((2008, 3, 4))),
-            "jose|garcia lopez|2008-03-04"
-        );
+        assert_eq!(normalize_identity("  José ", "GARCÍA-López", Some((2008, 3, 4))), "jose|garcia lopez|2008-03-04");
         assert_eq!(normalize_identity("Zoë", "O'Brien", None), "zoe|obrien|");
-        assert_eq!(
-            normalize_identity("Zoe", "O’Brien", None),
-            normalize_identity("ZOË", "OBrien", None)
-        );
-        assert_eq!(
-            normalize_identity("Mary\t\n Jane", "Weiß", None),
-            "mary jane|weiss|"
-        );
-        assert_eq!(
-            normalize_identity("Łukasz", "Dvořák", None),
-            "lukasz|dvorak|"
-        );
-        assert_eq!(
-            normalize_identity("J.R.", "Smith, Jr.", None),
-            "j r|smith jr|"
-        );
+        assert_eq!(normalize_identity("Zoe", "O’Brien", None), normalize_identity("ZOË", "OBrien", None));
+        assert_eq!(normalize_identity("Mary\t\n Jane", "Weiß", None), "mary jane|weiss|");
+        assert_eq!(normalize_identity("Łukasz", "Dvořák", None), "lukasz|dvorak|");
+        assert_eq!(normalize_identity("J.R.", "Smith, Jr.", None), "j r|smith jr|");
         assert_eq!(normalize_identity("", "", None), "||");
     }
 
@@ -213,10 +183,7 @@ mod tests {
 
     #[test]
     fn first_and_last_name_stay_separate_fields() {
-        assert_ne!(
-            normalize_identity("Ann", "Lee Smith", None),
-            normalize_identity("Ann Lee", "Smith", None)
-        );
+        assert_ne!(normalize_identity("Ann", "Lee Smith", None), normalize_identity("Ann Lee", "Smith", None));
     }
 
     #[test]
@@ -254,23 +221,14 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(IDENTITY_KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join(IDENTITY_KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
 
     #[test]
     fn bad_key_material_is_refused() {
-        assert!(matches!(
-            IdentityHasher::from_base64("not base64!"),
-            Err(CryptoError::BadIdentityKey)
-        ));
-        assert!(matches!(
-            IdentityHasher::from_base64(&BASE64.encode([1u8; 16])),
-            Err(CryptoError::BadIdentityKey)
-        ));
+        assert!(matches!(IdentityHasher::from_base64("not base64!"), Err(CryptoError::BadIdentityKey)));
+        assert!(matches!(IdentityHasher::from_base64(&BASE64.encode([1u8; 16])), Err(CryptoError::BadIdentityKey)));
     }
 }

@@ -61,19 +61,11 @@ impl FieldKey {
     }
 
     fn from_base64(version: u32, encoded: &str) -> Result<Self, CryptoError> {
-        let decoded = Zeroizing::new(
-            BASE64
-                .decode(encoded.trim())
-                .map_err(|_| CryptoError::KeyNotBase64 { version })?,
-        );
-        let bytes: [u8; 32] =
-            decoded
-                .as_slice()
-                .try_into()
-                .map_err(|_| CryptoError::KeyWrongLength {
-                    version,
-                    actual: decoded.len(),
-                })?;
+        let decoded = Zeroizing::new(BASE64.decode(encoded.trim()).map_err(|_| CryptoError::KeyNotBase64 { version })?);
+        let bytes: [u8; 32] = decoded
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::KeyWrongLength { version, actual: decoded.len() })?;
         Ok(FieldKey(bytes))
     }
 
@@ -126,10 +118,7 @@ impl KeyRing {
         if !keys.contains_key(&current_version) {
             return Err(CryptoError::CurrentVersionMissing(current_version));
         }
-        Ok(KeyRing {
-            current_version,
-            keys,
-        })
+        Ok(KeyRing { current_version, keys })
     }
 
     /// Builds a ring from configuration: `(version, base64 of 32 bytes)` pairs and the current version.
@@ -179,10 +168,7 @@ impl KeyRing {
             .copied()
             .unwrap_or(0)
             .checked_add(1)
-            .ok_or_else(|| CryptoError::KeyFile {
-                path: path.clone(),
-                reason: "no key version left".to_owned(),
-            })?;
+            .ok_or_else(|| CryptoError::KeyFile { path: path.clone(), reason: "no key version left".to_owned() })?;
         ring.keys.insert(next, FieldKey::generate());
         ring.current_version = next;
         write_secret_file(&path, ring.to_dev_json()?.as_bytes(), false)?;
@@ -203,10 +189,7 @@ impl KeyRing {
     /// (record and field, e.g. `b"ref_123/personal"`; see the module documentation).
     pub fn encrypt(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let version = self.current_version;
-        let key = self
-            .keys
-            .get(&version)
-            .ok_or(CryptoError::UnknownKeyVersion(version))?;
+        let key = self.keys.get(&version).ok_or(CryptoError::UnknownKeyVersion(version))?;
 
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
@@ -215,13 +198,7 @@ impl KeyRing {
         let aad_full = [header.as_slice(), aad].concat();
         let ciphertext = key
             .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad_full,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad_full })
             .map_err(|_| CryptoError::Encryption)?;
 
         let mut sealed = Vec::with_capacity(HEADER_LEN + NONCE_LEN + ciphertext.len());
@@ -237,21 +214,12 @@ impl KeyRing {
     /// a version the ring does not hold yields [`CryptoError::UnknownKeyVersion`].
     pub fn decrypt(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let version = Self::key_version_of(sealed)?;
-        let key = self
-            .keys
-            .get(&version)
-            .ok_or(CryptoError::UnknownKeyVersion(version))?;
+        let key = self.keys.get(&version).ok_or(CryptoError::UnknownKeyVersion(version))?;
         let (header, rest) = sealed.split_at(HEADER_LEN);
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let aad_full = [header, aad].concat();
         key.cipher()
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: &aad_full,
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad_full })
             .map_err(|_| CryptoError::Authentication)
     }
 
@@ -284,12 +252,9 @@ impl KeyRing {
             return Ok(None);
         };
         let bytes = Zeroizing::new(bytes);
-        let bad = |reason: String| CryptoError::KeyFile {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let mut file: DevKeyFile = serde_json::from_slice(&bytes)
-            .map_err(|e| bad(format!("invalid json at line {}", e.line())))?;
+        let bad = |reason: String| CryptoError::KeyFile { path: path.to_path_buf(), reason };
+        let mut file: DevKeyFile =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid json at line {}", e.line())))?;
         let entries: Vec<(u32, String)> = std::mem::take(&mut file.keys).into_iter().collect();
         let ring = Self::from_config(&entries, file.current_version);
         for (_, mut encoded) in entries {
@@ -299,22 +264,14 @@ impl KeyRing {
     }
 
     fn to_dev_json(&self) -> Result<Zeroizing<String>, CryptoError> {
-        let encoded: Vec<(u32, Zeroizing<String>)> = self
-            .keys
-            .iter()
-            .map(|(version, key)| (*version, key.to_base64()))
-            .collect();
+        let encoded: Vec<(u32, Zeroizing<String>)> =
+            self.keys.iter().map(|(version, key)| (*version, key.to_base64())).collect();
         let file = DevKeyFileRef {
             current_version: self.current_version,
-            keys: encoded
-                .iter()
-                .map(|(version, key)| (*version, key.as_str()))
-                .collect(),
+            keys: encoded.iter().map(|(version, key)| (*version, key.as_str())).collect(),
         };
-        let json = serde_json::to_string_pretty(&file).map_err(|e| CryptoError::KeyFile {
-            path: FIELD_KEYS_FILE.into(),
-            reason: e.to_string(),
-        })?;
+        let json = serde_json::to_string_pretty(&file)
+            .map_err(|e| CryptoError::KeyFile { path: FIELD_KEYS_FILE.into(), reason: e.to_string() })?;
         Ok(Zeroizing::new(json + "\n"))
     }
 }

@@ -26,10 +26,7 @@ mod test_dir {
     impl TestDir {
         pub(crate) fn new() -> Self {
             use rand::RngCore as _;
-            let path = std::env::temp_dir().join(format!(
-                "wf-crypto-test-{:016x}",
-                rand::rngs::OsRng.next_u64()
-            ));
+            let path = std::env::temp_dir().join(format!("wf-crypto-test-{:016x}", rand::rngs::OsRng.next_u64()));
             std::fs::create_dir_all(&path).expect("create test dir");
             TestDir(path)
         }

@@ -11,11 +11,7 @@ use crate::CryptoError;
 ///
 /// With `create_new`, an existing file is never replaced and `Ok(false)` is returned instead, so two
 /// processes racing to create the first dev key agree on one key.
-pub(crate) fn write_secret_file(
-    path: &Path,
-    contents: &[u8],
-    create_new: bool,
-) -> Result<bool, CryptoError> {
+pub(crate) fn write_secret_file(path: &Path, contents: &[u8], create_new: bool) -> Result<bool, CryptoError> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir).map_err(|e| CryptoError::io(dir, e))?;
 
@@ -25,20 +21,15 @@ pub(crate) fn write_secret_file(
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
             Err(e) => return Err(CryptoError::io(path, e)),
         };
-        file.write_all(contents)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| {
-                // Do not leave an empty or partial key behind for the next start to trip over.
-                let _ = fs::remove_file(path);
-                CryptoError::io(path, e)
-            })?;
+        file.write_all(contents).and_then(|()| file.sync_all()).map_err(|e| {
+            // Do not leave an empty or partial key behind for the next start to trip over.
+            let _ = fs::remove_file(path);
+            CryptoError::io(path, e)
+        })?;
         return Ok(true);
     }
 
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = open_owner_only(&tmp, false)?;

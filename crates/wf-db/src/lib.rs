@@ -42,10 +42,7 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend)
-            .field("url", &redact_url(&self.url))
-            .finish()
+        f.debug_struct("Db").field("backend", &self.backend).field("url", &redact_url(&self.url)).finish()
     }
 }
 
@@ -149,10 +146,7 @@ fn backend_of(url: &str) -> Result<Backend, DbError> {
         Ok(Backend::Sqlite)
     } else {
         Err(DbError::Config {
-            message: format!(
-                "unsupported database url {}: expected postgres://… or sqlite:…",
-                redact_url(url)
-            ),
+            message: format!("unsupported database url {}: expected postgres://… or sqlite:…", redact_url(url)),
         })
     }
 }

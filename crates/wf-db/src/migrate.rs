@@ -36,9 +36,7 @@ impl MigrationSet {
         };
         migrations.sort_by_key(|m| m.version);
         if let Some(pair) = migrations.windows(2).find(|pair| pair[0].version == pair[1].version) {
-            return Err(DbError::Config {
-                message: format!("two migrations share version {}", pair[0].version),
-            });
+            return Err(DbError::Config { message: format!("two migrations share version {}", pair[0].version) });
         }
         Ok(Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT })
     }

@@ -179,9 +179,8 @@ impl EventBus for InProcessBus {
     }
 
     async fn replay_dead_letters(&self, service: &str, event_ids: Option<&[String]>) -> Result<usize, BusError> {
-        let sender = self
-            .sender_of(service)
-            .ok_or_else(|| BusError::Topology(format!("no queue for service {service}")))?;
+        let sender =
+            self.sender_of(service).ok_or_else(|| BusError::Topology(format!("no queue for service {service}")))?;
         let letters = self.list_dead_letters(service, usize::MAX >> 1).await?;
         let mut replayed = 0;
         for letter in letters {
@@ -195,16 +194,19 @@ impl EventBus for InProcessBus {
                 .execute(self.dead_letters.pool())
                 .await
                 .map_err(|err| BusError::DeadLetters(err.to_string()))?;
-            deliver(sender.clone(), letter.envelope)
-                .await
-                .map_err(|err| BusError::Connection(err.to_string()))?;
+            deliver(sender.clone(), letter.envelope).await.map_err(|err| BusError::Connection(err.to_string()))?;
             replayed += 1;
         }
         Ok(replayed)
     }
 }
 
-async fn handle_with_retries(bus: &InProcessBus, subscription: &Subscription, handler: &dyn EventHandler, envelope: Envelope) {
+async fn handle_with_retries(
+    bus: &InProcessBus,
+    subscription: &Subscription,
+    handler: &dyn EventHandler,
+    envelope: Envelope,
+) {
     let span = tracing::info_span!(
         "event.consume",
         otel.kind = "consumer",

@@ -75,11 +75,7 @@ impl Relay {
     /// Runs until `shutdown`; the batch in flight is finished first.
     pub async fn run(self, shutdown: CancellationToken) {
         if self.db.backend() == Backend::Postgres {
-            tokio::spawn(listen_for_notifications(
-                self.db.url().to_owned(),
-                self.handle.clone(),
-                shutdown.clone(),
-            ));
+            tokio::spawn(listen_for_notifications(self.db.url().to_owned(), self.handle.clone(), shutdown.clone()));
         }
         let mut failures = 0u32;
         loop {

@@ -14,10 +14,7 @@ pub const TOPOLOGY: &[(&str, &[&str])] = &[
 
 /// The subscription of `service` with default delivery settings.
 pub fn subscription(service: &str) -> Option<Subscription> {
-    TOPOLOGY
-        .iter()
-        .find(|(name, _)| *name == service)
-        .map(|(name, bindings)| Subscription::new(*name, bindings))
+    TOPOLOGY.iter().find(|(name, _)| *name == service).map(|(name, bindings)| Subscription::new(*name, bindings))
 }
 
 /// Every service's subscription.

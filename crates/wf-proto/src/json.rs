@@ -9,8 +9,7 @@
 use std::sync::OnceLock;
 
 use prost_reflect::{
-    DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
-    SerializeOptions,
+    DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, SerializeOptions,
 };
 use serde_json::Value;
 
@@ -25,11 +24,7 @@ pub enum JsonError {
     UnknownField { path: String, field: String },
     /// A string is not a value name of the enum expected at `path`.
     #[error("invalid value `{value}` for enum {enum_name} at `{path}`")]
-    InvalidEnumValue {
-        path: String,
-        enum_name: String,
-        value: String,
-    },
+    InvalidEnumValue { path: String, enum_name: String, value: String },
     /// The JSON does not fit the message (wrong type, bad timestamp, ...).
     #[error("invalid {message_name}: {source}")]
     Invalid {
@@ -56,16 +51,13 @@ pub enum JsonError {
 pub fn descriptor_pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET)
-            .expect("the descriptor set written by build.rs decodes")
+        DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET).expect("the descriptor set written by build.rs decodes")
     })
 }
 
 fn message_descriptor<T: prost::Name>() -> Result<MessageDescriptor, JsonError> {
     let name = T::full_name();
-    descriptor_pool()
-        .get_message_by_name(&name)
-        .ok_or(JsonError::UnknownMessageType(name))
+    descriptor_pool().get_message_by_name(&name).ok_or(JsonError::UnknownMessageType(name))
 }
 
 /// Parses `json` (proto3 JSON mapping) into the generated message `T`.
@@ -75,16 +67,10 @@ pub fn from_json<T: prost::Message + prost::Name + Default>(json: &str) -> Resul
     check_message(&descriptor, &value, "")?;
     let options = DeserializeOptions::new().deny_unknown_fields(true);
     let dynamic = DynamicMessage::deserialize_with_options(descriptor.clone(), value, &options)
-        .map_err(|source| JsonError::Invalid {
-            message_name: descriptor.full_name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| JsonError::Invalid { message_name: descriptor.full_name().to_owned(), source })?;
     dynamic
         .transcode_to::<T>()
-        .map_err(|source| JsonError::Transcode {
-            message_name: descriptor.full_name().to_owned(),
-            source,
-        })
+        .map_err(|source| JsonError::Transcode { message_name: descriptor.full_name().to_owned(), source })
 }
 
 /// Prints `msg` as pretty proto3 JSON: camelCase names, enum names, default values omitted.
@@ -93,25 +79,16 @@ pub fn to_json<T: prost::Message + prost::Name>(msg: &T) -> Result<String, JsonE
     let mut dynamic = DynamicMessage::new(descriptor.clone());
     dynamic
         .transcode_from(msg)
-        .map_err(|source| JsonError::Transcode {
-            message_name: descriptor.full_name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| JsonError::Transcode { message_name: descriptor.full_name().to_owned(), source })?;
     let mut serializer = serde_json::Serializer::pretty(Vec::new());
-    dynamic
-        .serialize_with_options(&mut serializer, &SerializeOptions::new())
-        .map_err(JsonError::Print)?;
+    dynamic.serialize_with_options(&mut serializer, &SerializeOptions::new()).map_err(JsonError::Print)?;
     // serde_json only writes valid UTF-8.
     Ok(String::from_utf8(serializer.into_inner()).expect("serde_json writes utf-8"))
 }
 
 /// Walks `value` against `descriptor` to report unknown fields and enum names with their path
 /// (prost-reflect rejects them too, but without saying where).
-fn check_message(
-    descriptor: &MessageDescriptor,
-    value: &Value,
-    path: &str,
-) -> Result<(), JsonError> {
+fn check_message(descriptor: &MessageDescriptor, value: &Value, path: &str) -> Result<(), JsonError> {
     // Well-known types have their own JSON forms (strings, any JSON); prost-reflect checks them.
     if descriptor.full_name().starts_with("google.protobuf.") {
         return Ok(());
@@ -124,10 +101,7 @@ fn check_message(
         let field = descriptor
             .get_field_by_json_name(key)
             .or_else(|| descriptor.get_field_by_name(key))
-            .ok_or_else(|| JsonError::UnknownField {
-                path: field_path.clone(),
-                field: key.clone(),
-            })?;
+            .ok_or_else(|| JsonError::UnknownField { path: field_path.clone(), field: key.clone() })?;
         check_field(&field, field_value, &field_path)?;
     }
     Ok(())
@@ -176,11 +150,7 @@ fn check_single(kind: &Kind, value: &Value, path: &str) -> Result<(), JsonError>
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
 #[cfg(test)]
@@ -189,10 +159,7 @@ mod tests {
     use crate::common::v1::{Date, ReferralSource, Site, TriageTier};
     use crate::intake::v1::{PersonalDetails, Referral, SafeContact, SubmitReferralRequest};
 
-    const EXAMPLE_REFERRAL: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/referral.json"
-    ));
+    const EXAMPLE_REFERRAL: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/referral.json"));
 
     fn fictional_request() -> SubmitReferralRequest {
         SubmitReferralRequest {
@@ -200,10 +167,7 @@ mod tests {
                 source: ReferralSource::Hotline as i32,
                 referring_organization_id: "org_01JTESTHOTLINE".into(),
                 external_reference: "HL-TEST-0001".into(),
-                received_at: Some(prost_types::Timestamp {
-                    seconds: 1_767_225_600,
-                    nanos: 0,
-                }),
+                received_at: Some(prost_types::Timestamp { seconds: 1_767_225_600, nanos: 0 }),
                 triage_tier: TriageTier::Urgent as i32,
                 site: Site::SouthLosAngeles as i32,
                 needs: vec!["emergency_shelter".into(), "mental_health".into()],
@@ -213,11 +177,7 @@ mod tests {
                     legal_first_name: "Testy".into(),
                     legal_last_name: "McTestface".into(),
                     aliases: vec!["TM".into()],
-                    date_of_birth: Some(Date {
-                        year: 2009,
-                        month: 4,
-                        day: 1,
-                    }),
+                    date_of_birth: Some(Date { year: 2009, month: 4, day: 1 }),
                     safe_contact: Some(SafeContact {
                         contacting_prohibited: false,
                         never_say: vec!["trafficking".into()],
@@ -234,15 +194,9 @@ mod tests {
     fn submit_referral_round_trips_through_json() {
         let request = fictional_request();
         let json = to_json(&request).unwrap();
-        assert!(
-            json.contains("\"source\": \"REFERRAL_SOURCE_HOTLINE\""),
-            "{json}"
-        );
+        assert!(json.contains("\"source\": \"REFERRAL_SOURCE_HOTLINE\""), "{json}");
         assert!(json.contains("\"legalFirstName\": \"Testy\""), "{json}");
-        assert!(
-            json.contains("\"receivedAt\": \"2026-01-01T00:00:00Z\""),
-            "{json}"
-        );
+        assert!(json.contains("\"receivedAt\": \"2026-01-01T00:00:00Z\""), "{json}");
         let parsed: SubmitReferralRequest = from_json(&json).unwrap();
         assert_eq!(parsed, request);
     }
@@ -265,12 +219,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(error, JsonError::UnknownField { .. }), "{error:?}");
-        assert!(
-            error
-                .to_string()
-                .contains("referral.personal.favouriteColour"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("referral.personal.favouriteColour"), "{error}");
     }
 
     #[test]
@@ -285,15 +234,9 @@ mod tests {
             r#"{"referral": {"arrests": [{"justiceLevel": "JUSTICE_LEVEL_ADULT"}, {"justiceLevel": "ADULT"}]}}"#,
         )
         .unwrap_err();
-        assert!(
-            matches!(error, JsonError::InvalidEnumValue { .. }),
-            "{error:?}"
-        );
+        assert!(matches!(error, JsonError::InvalidEnumValue { .. }), "{error:?}");
         let message = error.to_string();
-        assert!(
-            message.contains("referral.arrests[1].justiceLevel"),
-            "{message}"
-        );
+        assert!(message.contains("referral.arrests[1].justiceLevel"), "{message}");
         assert!(message.contains("`ADULT`"), "{message}");
     }
 
@@ -321,10 +264,7 @@ mod tests {
         let example: Value = serde_json::from_str(EXAMPLE_REFERRAL).unwrap();
         for (message, object) in [
             ("wayfinder.intake.v1.Referral", &example["referral"]),
-            (
-                "wayfinder.intake.v1.PersonalDetails",
-                &example["referral"]["personal"],
-            ),
+            ("wayfinder.intake.v1.PersonalDetails", &example["referral"]["personal"]),
         ] {
             let descriptor = descriptor_pool().get_message_by_name(message).unwrap();
             for field in descriptor.fields() {
@@ -349,10 +289,7 @@ mod tests {
             "wayfinder.audit.v1.AuditEntry",
             "wayfinder.evaluation.v1.Report",
         ] {
-            assert!(
-                descriptor_pool().get_message_by_name(name).is_some(),
-                "{name}"
-            );
+            assert!(descriptor_pool().get_message_by_name(name).is_some(), "{name}");
         }
     }
 }

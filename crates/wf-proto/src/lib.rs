@@ -5,8 +5,7 @@ pub mod json;
 pub mod time;
 
 /// Encoded `FileDescriptorSet` of every Wayfinder proto, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/wayfinder_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/wayfinder_descriptor.bin"));
 
 /// Types shared by every API: sites, triage tiers, dates, referral sources, coded value lists.
 pub mod common {

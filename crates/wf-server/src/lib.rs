@@ -223,8 +223,8 @@ impl ServiceContext {
 
     /// The subscription of `service` from the shared topology, with configured delivery settings.
     pub fn subscription(&self, service: &str) -> Subscription {
-        let subscription = wf_events::topology::subscription(service)
-            .unwrap_or_else(|| Subscription::new(service, &[]));
+        let subscription =
+            wf_events::topology::subscription(service).unwrap_or_else(|| Subscription::new(service, &[]));
         SubscriptionDefaults::from_config(&self.config.events).apply(subscription)
     }
 

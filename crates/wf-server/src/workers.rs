@@ -31,7 +31,9 @@ impl Workers {
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 let service = subscription.service.clone();
-                bus.consume(subscription, handler, stop).await.map_err(|err| anyhow::anyhow!("consumer {service}: {err}"))
+                bus.consume(subscription, handler, stop)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("consumer {service}: {err}"))
             });
         }
         let relay_stop = shutdown.clone();

@@ -45,9 +45,7 @@ impl TraceContext {
         let mut parts = self.traceparent.split('-');
         let (_version, trace_id) = (parts.next()?, parts.next()?);
         let is_valid = trace_id.len() == 32
-            && trace_id
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && trace_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
             && trace_id.bytes().any(|b| b != b'0');
         is_valid.then(|| trace_id.to_owned())
     }
@@ -71,9 +69,7 @@ impl TraceContext {
     }
 
     pub(crate) fn from_extractor(carrier: &dyn Extractor) -> Self {
-        let cx = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(carrier)
-        });
+        let cx = opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(carrier));
         Self::from_otel_context(&cx)
     }
 
@@ -92,9 +88,8 @@ impl TraceContext {
         if self.is_empty() {
             return None;
         }
-        let cx = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&Carrier(self.clone()))
-        });
+        let cx =
+            opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&Carrier(self.clone())));
         cx.span().span_context().is_valid().then_some(cx)
     }
 }

@@ -28,10 +28,7 @@ pub fn grpc_server_span(req: &http::Request<()>) -> tracing::Span {
 pub struct TracePropagationInterceptor;
 
 impl tonic::service::Interceptor for TracePropagationInterceptor {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         inject_into_metadata(request.metadata_mut());
         Ok(request)
     }
@@ -56,9 +53,6 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn keys(&self) -> Vec<&str> {
-        [TRACEPARENT, TRACESTATE]
-            .into_iter()
-            .filter(|key| self.0.contains_key(*key))
-            .collect()
+        [TRACEPARENT, TRACESTATE].into_iter().filter(|key| self.0.contains_key(*key)).collect()
     }
 }

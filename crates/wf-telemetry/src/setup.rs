@@ -105,26 +105,14 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     };
 
     let fmt_layer = match cfg.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer()
-            .pretty()
-            .with_writer(std::io::stderr)
-            .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().pretty().with_writer(std::io::stderr).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
     };
     let otel_layer = tracer_provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer(TRACER_SCOPE))
-            .with_filter(not_the_exporter_itself())
+        tracing_opentelemetry::layer().with_tracer(provider.tracer(TRACER_SCOPE)).with_filter(not_the_exporter_itself())
     });
 
-    let installed = tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt_layer)
-        .with(otel_layer)
-        .try_init();
+    let installed = tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init();
     if let Err(error) = installed {
         if let Some(provider) = tracer_provider {
             let _ = provider.shutdown();
@@ -142,21 +130,11 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
 /// Spans from the crates that carry the OTLP export would otherwise be exported in turn and
 /// feed the exporter forever once the log filter admits their debug output.
 fn not_the_exporter_itself() -> Targets {
-    [
-        "h2",
-        "hyper",
-        "hyper_util",
-        "tonic",
-        "tower",
-        "opentelemetry",
-        "opentelemetry_sdk",
-        "opentelemetry_otlp",
-    ]
-    .into_iter()
-    .fold(
-        Targets::new().with_default(LevelFilter::TRACE),
-        |targets, target| targets.with_target(target, LevelFilter::OFF),
-    )
+    ["h2", "hyper", "hyper_util", "tonic", "tower", "opentelemetry", "opentelemetry_sdk", "opentelemetry_otlp"]
+        .into_iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |targets, target| {
+            targets.with_target(target, LevelFilter::OFF)
+        })
 }
 
 fn log_filter(cfg: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
@@ -164,29 +142,16 @@ fn log_filter(cfg: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
         .ok()
         .filter(|value| !value.trim().is_empty())
         .unwrap_or_else(|| cfg.log_filter.clone());
-    EnvFilter::try_new(&directives).map_err(|source| TelemetryError::InvalidLogFilter {
-        filter: directives,
-        source,
-    })
+    EnvFilter::try_new(&directives).map_err(|source| TelemetryError::InvalidLogFilter { filter: directives, source })
 }
 
-fn otlp_tracer_provider(
-    service_name: &str,
-    endpoint: &str,
-) -> Result<SdkTracerProvider, TelemetryError> {
+fn otlp_tracer_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
     // The tonic channel spawns its worker onto the current runtime; without one it would panic.
     tokio::runtime::Handle::try_current().map_err(|_| TelemetryError::NoTokioRuntime)?;
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .build()?;
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build(),
-        )
+        .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build())
         .build())
 }
 
@@ -213,27 +178,15 @@ pub fn init_for_tests() -> InMemorySpanExporter {
         let tracer_provider = SdkTracerProvider::builder()
             .with_sampler(Sampler::AlwaysOn)
             .with_simple_exporter(exporter.clone())
-            .with_resource(
-                Resource::builder()
-                    .with_service_name("wayfinder-test")
-                    .build(),
-            )
+            .with_resource(Resource::builder().with_service_name("wayfinder-test").build())
             .build();
-        let log_filter =
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+        let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
         let _ = tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_test_writer()
-                    .with_filter(log_filter),
-            )
+            .with(tracing_subscriber::fmt::layer().with_test_writer().with_filter(log_filter))
             .with(tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer(TRACER_SCOPE)))
             .try_init();
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
-        TestTelemetry {
-            exporter,
-            _tracer_provider: tracer_provider,
-        }
+        TestTelemetry { exporter, _tracer_provider: tracer_provider }
     });
     telemetry.exporter.clone()
 }
@@ -256,10 +209,7 @@ mod tests {
         tracing::warn_span!("unit.span").in_scope(|| {
             assert!(!crate::TraceContext::current().is_empty());
         });
-        assert!(matches!(
-            init(&cfg),
-            Err(TelemetryError::AlreadyInitialized(_))
-        ));
+        assert!(matches!(init(&cfg), Err(TelemetryError::AlreadyInitialized(_))));
 
         let started = std::time::Instant::now();
         drop(guard);

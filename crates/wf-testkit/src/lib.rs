@@ -60,9 +60,9 @@ impl TestDatabase {
     /// Panics with what to do when PostgreSQL does not answer.
     pub async fn postgres() -> Self {
         let admin_url = postgres_url();
-        let admin = Db::connect(&admin_url)
-            .await
-            .unwrap_or_else(|err| panic!("PostgreSQL must answer at {} for this test: {err}", wf_db::redact_url(&admin_url)));
+        let admin = Db::connect(&admin_url).await.unwrap_or_else(|err| {
+            panic!("PostgreSQL must answer at {} for this test: {err}", wf_db::redact_url(&admin_url))
+        });
         let name = format!("t_{}", unique_suffix());
         wf_db::sqlx::query(&format!("CREATE DATABASE \"{name}\""))
             .execute(admin.pool())
@@ -180,7 +180,9 @@ impl TestTokens {
     }
 
     pub fn user(&self, role: Role) -> String {
-        self.issuer.issue(TokenKind::User, &format!("test-{role}"), role, None, Duration::from_secs(600)).expect("token")
+        self.issuer
+            .issue(TokenKind::User, &format!("test-{role}"), role, None, Duration::from_secs(600))
+            .expect("token")
     }
 
     pub fn partner(&self, partner_id: &str) -> String {

@@ -148,7 +148,8 @@ mod tests {
 
     #[test]
     fn malformed_rest_is_refused() {
-        for bad in ["ref_", "ref_xyz", "ref_0192F1C4D5E67A8B9C0D1E2F3A4B5C6D", "ref_0192f1c4d5e67a8b9c0d1e2f3a4b5c6d0"] {
+        for bad in ["ref_", "ref_xyz", "ref_0192F1C4D5E67A8B9C0D1E2F3A4B5C6D", "ref_0192f1c4d5e67a8b9c0d1e2f3a4b5c6d0"]
+        {
             assert_eq!(bad.parse::<ReferralId>().unwrap_err(), IdError::Malformed { expected: "ref_" }, "{bad}");
         }
     }

@@ -192,4 +192,3 @@ impl AuditService for AuditApi {
         Err(later("ExportRange"))
     }
 }
-

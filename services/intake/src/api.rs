@@ -11,8 +11,8 @@ use wf_db::Db;
 use wf_events::{Envelope, RelayHandle, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
-use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_proto::intake::v1::intake_service_server::IntakeService;
+use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::ApiError;
 use wf_types::{ReferralId, YouthId};
 
@@ -46,7 +46,11 @@ impl IntakeApi {
         Self { db, keys, relay }
     }
 
-    async fn submit(&self, principal: &Principal, request: pb::SubmitReferralRequest) -> Result<pb::SubmitReferralResponse, ApiError> {
+    async fn submit(
+        &self,
+        principal: &Principal,
+        request: pb::SubmitReferralRequest,
+    ) -> Result<pb::SubmitReferralResponse, ApiError> {
         let today = Utc::now().date_naive();
         let violations = domain::validate(request.referral.as_ref(), today);
         if !violations.is_empty() {
@@ -58,11 +62,7 @@ impl IntakeApi {
         let referral_id = ReferralId::generate();
         let youth_id = YouthId::generate();
         let now = Utc::now();
-        let received_at = referral
-            .received_at
-            .as_ref()
-            .and_then(wf_proto::time::datetime)
-            .unwrap_or(now);
+        let received_at = referral.received_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(now);
         referral.received_at = Some(wf_proto::time::timestamp(received_at));
 
         let personal = referral.personal.take();
@@ -119,10 +119,7 @@ impl IntakeApi {
                 status: pb::ReferralStatus::Received as i32,
                 coded: referral.encode_to_vec(),
                 personal_sealed: sealed.clone(),
-                personal_key_version: sealed
-                    .as_deref()
-                    .and_then(|s| KeyRing::key_version_of(s).ok())
-                    .map(|v| v as i32),
+                personal_key_version: sealed.as_deref().and_then(|s| KeyRing::key_version_of(s).ok()).map(|v| v as i32),
                 received_at: wf_db::to_micros(received_at),
             },
         )
@@ -156,7 +153,11 @@ impl IntakeApi {
         })
     }
 
-    async fn get(&self, principal: &Principal, request: pb::GetReferralRequest) -> Result<pb::GetReferralResponse, ApiError> {
+    async fn get(
+        &self,
+        principal: &Principal,
+        request: pb::GetReferralRequest,
+    ) -> Result<pb::GetReferralResponse, ApiError> {
         let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
         let stored = store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
         if !visible_to(principal, &stored) {
@@ -176,7 +177,12 @@ impl IntakeApi {
         let history = store::history(&self.db, &stored.id)
             .await?
             .into_iter()
-            .map(|(status, at, event_id, detail)| pb::StatusChange { status, at: Some(timestamp(at)), event_id, detail })
+            .map(|(status, at, event_id, detail)| pb::StatusChange {
+                status,
+                at: Some(timestamp(at)),
+                event_id,
+                detail,
+            })
             .collect();
         Ok(pb::GetReferralResponse {
             referral_id: stored.id,
@@ -211,7 +217,11 @@ impl IntakeApi {
         Ok(())
     }
 
-    async fn list(&self, principal: &Principal, request: pb::ListReferralsRequest) -> Result<pb::ListReferralsResponse, ApiError> {
+    async fn list(
+        &self,
+        principal: &Principal,
+        request: pb::ListReferralsRequest,
+    ) -> Result<pb::ListReferralsResponse, ApiError> {
         let page_size = match request.page_size {
             0 => DEFAULT_PAGE_SIZE,
             n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
@@ -244,108 +254,171 @@ impl IntakeApi {
         let referrals: Vec<pb::ReferralSummary> = rows
             .into_iter()
             .take(page_size as usize)
-            .map(|(referral_id, youth_id, source, triage_tier, site, status, practice, received_at)| pb::ReferralSummary {
-                referral_id,
-                youth_id,
-                source,
-                triage_tier,
-                site,
-                status,
-                practice: practice != 0,
-                received_at: Some(timestamp(received_at)),
-                ..Default::default()
+            .map(|(referral_id, youth_id, source, triage_tier, site, status, practice, received_at)| {
+                pb::ReferralSummary {
+                    referral_id,
+                    youth_id,
+                    source,
+                    triage_tier,
+                    site,
+                    status,
+                    practice: practice != 0,
+                    received_at: Some(timestamp(received_at)),
+                    ..Default::default()
+                }
             })
             .collect();
-        let next_page_token = if more { referrals.last().map(|r| r.referral_id.clone()).unwrap_or_default() } else { String::new() };
+        let next_page_token =
+            if more { referrals.last().map(|r| r.referral_id.clone()).unwrap_or_default() } else { String::new() };
         Ok(pb::ListReferralsResponse { referrals, next_page_token })
     }
 }
 
 #[tonic::async_trait]
 impl IntakeService for IntakeApi {
-    async fn submit_referral(&self, request: Request<pb::SubmitReferralRequest>) -> Result<Response<pb::SubmitReferralResponse>, Status> {
+    async fn submit_referral(
+        &self,
+        request: Request<pb::SubmitReferralRequest>,
+    ) -> Result<Response<pb::SubmitReferralResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::SubmitReferral)?;
         Ok(Response::new(self.submit(&principal, request.into_inner()).await?))
     }
 
-    async fn get_referral(&self, request: Request<pb::GetReferralRequest>) -> Result<Response<pb::GetReferralResponse>, Status> {
+    async fn get_referral(
+        &self,
+        request: Request<pb::GetReferralRequest>,
+    ) -> Result<Response<pb::GetReferralResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ReadReferral)?;
         Ok(Response::new(self.get(&principal, request.into_inner()).await?))
     }
 
-    async fn list_referrals(&self, request: Request<pb::ListReferralsRequest>) -> Result<Response<pb::ListReferralsResponse>, Status> {
+    async fn list_referrals(
+        &self,
+        request: Request<pb::ListReferralsRequest>,
+    ) -> Result<Response<pb::ListReferralsResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ListReferrals)?;
         Ok(Response::new(self.list(&principal, request.into_inner()).await?))
     }
 
-    async fn update_referral(&self, _request: Request<pb::UpdateReferralRequest>) -> Result<Response<pb::UpdateReferralResponse>, Status> {
+    async fn update_referral(
+        &self,
+        _request: Request<pb::UpdateReferralRequest>,
+    ) -> Result<Response<pb::UpdateReferralResponse>, Status> {
         Err(later_step("UpdateReferral"))
     }
 
-    async fn triage_referral(&self, _request: Request<pb::TriageReferralRequest>) -> Result<Response<pb::TriageReferralResponse>, Status> {
+    async fn triage_referral(
+        &self,
+        _request: Request<pb::TriageReferralRequest>,
+    ) -> Result<Response<pb::TriageReferralResponse>, Status> {
         Err(later_step("TriageReferral"))
     }
 
-    async fn set_referral_hold(&self, _request: Request<pb::SetReferralHoldRequest>) -> Result<Response<pb::SetReferralHoldResponse>, Status> {
+    async fn set_referral_hold(
+        &self,
+        _request: Request<pb::SetReferralHoldRequest>,
+    ) -> Result<Response<pb::SetReferralHoldResponse>, Status> {
         Err(later_step("SetReferralHold"))
     }
 
-    async fn close_referral(&self, _request: Request<pb::CloseReferralRequest>) -> Result<Response<pb::CloseReferralResponse>, Status> {
+    async fn close_referral(
+        &self,
+        _request: Request<pb::CloseReferralRequest>,
+    ) -> Result<Response<pb::CloseReferralResponse>, Status> {
         Err(later_step("CloseReferral"))
     }
 
-    async fn purge_practice_referrals(&self, _request: Request<pb::PurgePracticeReferralsRequest>) -> Result<Response<pb::PurgePracticeReferralsResponse>, Status> {
+    async fn purge_practice_referrals(
+        &self,
+        _request: Request<pb::PurgePracticeReferralsRequest>,
+    ) -> Result<Response<pb::PurgePracticeReferralsResponse>, Status> {
         Err(later_step("PurgePracticeReferrals"))
     }
 
-    async fn create_consent_release(&self, _request: Request<pb::CreateConsentReleaseRequest>) -> Result<Response<pb::CreateConsentReleaseResponse>, Status> {
+    async fn create_consent_release(
+        &self,
+        _request: Request<pb::CreateConsentReleaseRequest>,
+    ) -> Result<Response<pb::CreateConsentReleaseResponse>, Status> {
         Err(later_step("CreateConsentRelease"))
     }
 
-    async fn get_consent_release(&self, _request: Request<pb::GetConsentReleaseRequest>) -> Result<Response<pb::GetConsentReleaseResponse>, Status> {
+    async fn get_consent_release(
+        &self,
+        _request: Request<pb::GetConsentReleaseRequest>,
+    ) -> Result<Response<pb::GetConsentReleaseResponse>, Status> {
         Err(later_step("GetConsentRelease"))
     }
 
-    async fn list_consent_releases(&self, _request: Request<pb::ListConsentReleasesRequest>) -> Result<Response<pb::ListConsentReleasesResponse>, Status> {
+    async fn list_consent_releases(
+        &self,
+        _request: Request<pb::ListConsentReleasesRequest>,
+    ) -> Result<Response<pb::ListConsentReleasesResponse>, Status> {
         Err(later_step("ListConsentReleases"))
     }
 
-    async fn revoke_consent_release(&self, _request: Request<pb::RevokeConsentReleaseRequest>) -> Result<Response<pb::RevokeConsentReleaseResponse>, Status> {
+    async fn revoke_consent_release(
+        &self,
+        _request: Request<pb::RevokeConsentReleaseRequest>,
+    ) -> Result<Response<pb::RevokeConsentReleaseResponse>, Status> {
         Err(later_step("RevokeConsentRelease"))
     }
 
-    async fn record_screening(&self, _request: Request<pb::RecordScreeningRequest>) -> Result<Response<pb::RecordScreeningResponse>, Status> {
+    async fn record_screening(
+        &self,
+        _request: Request<pb::RecordScreeningRequest>,
+    ) -> Result<Response<pb::RecordScreeningResponse>, Status> {
         Err(later_step("RecordScreening"))
     }
 
-    async fn list_screenings(&self, _request: Request<pb::ListScreeningsRequest>) -> Result<Response<pb::ListScreeningsResponse>, Status> {
+    async fn list_screenings(
+        &self,
+        _request: Request<pb::ListScreeningsRequest>,
+    ) -> Result<Response<pb::ListScreeningsResponse>, Status> {
         Err(later_step("ListScreenings"))
     }
 
-    async fn record_mandated_report(&self, _request: Request<pb::RecordMandatedReportRequest>) -> Result<Response<pb::RecordMandatedReportResponse>, Status> {
+    async fn record_mandated_report(
+        &self,
+        _request: Request<pb::RecordMandatedReportRequest>,
+    ) -> Result<Response<pb::RecordMandatedReportResponse>, Status> {
         Err(later_step("RecordMandatedReport"))
     }
 
-    async fn list_mandated_reports(&self, _request: Request<pb::ListMandatedReportsRequest>) -> Result<Response<pb::ListMandatedReportsResponse>, Status> {
+    async fn list_mandated_reports(
+        &self,
+        _request: Request<pb::ListMandatedReportsRequest>,
+    ) -> Result<Response<pb::ListMandatedReportsResponse>, Status> {
         Err(later_step("ListMandatedReports"))
     }
 
-    async fn list_possible_matches(&self, _request: Request<pb::ListPossibleMatchesRequest>) -> Result<Response<pb::ListPossibleMatchesResponse>, Status> {
+    async fn list_possible_matches(
+        &self,
+        _request: Request<pb::ListPossibleMatchesRequest>,
+    ) -> Result<Response<pb::ListPossibleMatchesResponse>, Status> {
         Err(later_step("ListPossibleMatches"))
     }
 
-    async fn confirm_possible_match(&self, _request: Request<pb::ConfirmPossibleMatchRequest>) -> Result<Response<pb::ConfirmPossibleMatchResponse>, Status> {
+    async fn confirm_possible_match(
+        &self,
+        _request: Request<pb::ConfirmPossibleMatchRequest>,
+    ) -> Result<Response<pb::ConfirmPossibleMatchResponse>, Status> {
         Err(later_step("ConfirmPossibleMatch"))
     }
 
-    async fn reject_possible_match(&self, _request: Request<pb::RejectPossibleMatchRequest>) -> Result<Response<pb::RejectPossibleMatchResponse>, Status> {
+    async fn reject_possible_match(
+        &self,
+        _request: Request<pb::RejectPossibleMatchRequest>,
+    ) -> Result<Response<pb::RejectPossibleMatchResponse>, Status> {
         Err(later_step("RejectPossibleMatch"))
     }
 
-    async fn get_released_details(&self, _request: Request<pb::GetReleasedDetailsRequest>) -> Result<Response<pb::GetReleasedDetailsResponse>, Status> {
+    async fn get_released_details(
+        &self,
+        _request: Request<pb::GetReleasedDetailsRequest>,
+    ) -> Result<Response<pb::GetReleasedDetailsResponse>, Status> {
         Err(later_step("GetReleasedDetails"))
     }
 }

@@ -97,8 +97,7 @@ pub fn validate(referral: Option<&pb::Referral>, today: NaiveDate) -> Vec<FieldV
         }
     }
     let language = &referral.preferred_language;
-    if !language.is_empty()
-        && (!(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()))
+    if !language.is_empty() && (!(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()))
     {
         violations.push(FieldViolation::new(
             "referral.preferred_language",
@@ -112,10 +111,9 @@ pub fn validate(referral: Option<&pb::Referral>, today: NaiveDate) -> Vec<FieldV
                     "referral.personal.date_of_birth",
                     "is not a calendar date (year, month 1-12, day valid for the month)",
                 )),
-                Some(date) if date > today => violations.push(FieldViolation::new(
-                    "referral.personal.date_of_birth",
-                    "is in the future",
-                )),
+                Some(date) if date > today => {
+                    violations.push(FieldViolation::new("referral.personal.date_of_birth", "is in the future"))
+                }
                 Some(_) => {}
             }
         }
@@ -210,11 +208,15 @@ mod tests {
             ("referral.preferred_language", Box::new(|r| r.preferred_language = "Spanish".into())),
             (
                 "referral.personal.date_of_birth",
-                Box::new(|r| r.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2010, month: 2, day: 30 })),
+                Box::new(|r| {
+                    r.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2010, month: 2, day: 30 })
+                }),
             ),
             (
                 "referral.personal.date_of_birth",
-                Box::new(|r| r.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2030, month: 1, day: 1 })),
+                Box::new(|r| {
+                    r.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2030, month: 1, day: 1 })
+                }),
             ),
             ("referral.personal.estimated_age", Box::new(|r| r.personal.as_mut().unwrap().estimated_age = -3)),
         ];

@@ -36,19 +36,22 @@ pub struct Intake {
     relay_handle: RelayHandle,
 }
 
-/// Builds intake with the field keys from the data folder (development keys
-/// are created on first use; production mounts them).
+/// Builds intake with its field key from `field_key_file` (production mounts it)
+/// or, embedded, from the development key ring in the data folder (created on first use).
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Intake>> {
     ctx.migrate_if_configured(&migrations()).await?;
-    let keys = KeyRing::load_or_create_dev(&ctx.config.keys_dir())?;
+    let keys = match &ctx.config.field_key_file {
+        Some(path) => {
+            let key = std::fs::read_to_string(path)
+                .map_err(|err| anyhow::anyhow!("reading field_key_file {}: {err}", path.display()))?;
+            KeyRing::from_config(&[(1, key.trim().to_owned())], 1)
+                .map_err(|err| anyhow::anyhow!("field_key_file {}: {err}", path.display()))?
+        }
+        None => KeyRing::load_or_create_dev(&ctx.config.keys_dir())?,
+    };
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
     let relay_handle = relay.handle();
-    Ok(Arc::new(Intake {
-        ctx,
-        keys: Arc::new(keys),
-        relay: std::sync::Mutex::new(Some(relay)),
-        relay_handle,
-    }))
+    Ok(Arc::new(Intake { ctx, keys: Arc::new(keys), relay: std::sync::Mutex::new(Some(relay)), relay_handle }))
 }
 
 #[async_trait::async_trait]
@@ -63,7 +66,8 @@ impl Component for Intake {
 
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         let api = api::IntakeApi::new(self.ctx.db.clone(), self.keys.clone(), self.relay_handle.clone());
-        routes.add_service(wf_proto::intake::v1::intake_service_server::IntakeServiceServer::with_interceptor(api, auth));
+        routes
+            .add_service(wf_proto::intake::v1::intake_service_server::IntakeServiceServer::with_interceptor(api, auth));
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {
@@ -78,9 +82,6 @@ impl Component for Intake {
             .take()
             .ok_or_else(|| anyhow::anyhow!("intake workers are already running"))?;
         let handler = Arc::new(events::StatusUpdater::new(self.ctx.db.clone()));
-        Workers::new(relay, self.ctx.bus.clone())
-            .consume(self.ctx.subscription(SERVICE), handler)
-            .run(shutdown)
-            .await
+        Workers::new(relay, self.ctx.bus.clone()).consume(self.ctx.subscription(SERVICE), handler).run(shutdown).await
     }
 }

@@ -84,8 +84,8 @@ pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, D
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(
-        |(id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id)| StoredReferral {
+    Ok(row.map(|(id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id)| {
+        StoredReferral {
             id,
             youth_id,
             submitted_by_partner,
@@ -94,8 +94,8 @@ pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, D
             coded,
             personal_sealed,
             case_id,
-        },
-    ))
+        }
+    }))
 }
 
 /// (id, youth id, source, tier, site, status, practice 0/1, received at).
@@ -145,11 +145,14 @@ pub async fn record_status_change(
 }
 
 /// Moves the status forward only (events may arrive out of order); returns whether the referral exists.
-pub async fn advance_status(tx: &mut Tx, referral_id: &str, status: i32, rank_of: fn(i32) -> i32) -> Result<bool, DbError> {
-    let current: Option<(i32,)> = sqlx::query_as("SELECT status FROM referral WHERE id = $1")
-        .bind(referral_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+pub async fn advance_status(
+    tx: &mut Tx,
+    referral_id: &str,
+    status: i32,
+    rank_of: fn(i32) -> i32,
+) -> Result<bool, DbError> {
+    let current: Option<(i32,)> =
+        sqlx::query_as("SELECT status FROM referral WHERE id = $1").bind(referral_id).fetch_optional(&mut **tx).await?;
     let Some((current,)) = current else { return Ok(false) };
     if rank_of(status) > rank_of(current) {
         sqlx::query("UPDATE referral SET status = $1 WHERE id = $2")

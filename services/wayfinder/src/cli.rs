@@ -17,7 +17,11 @@ use crate::client::Target;
 use crate::system;
 
 #[derive(Debug, Parser)]
-#[command(name = "wayfinder", version, about = "Routes referrals of exploited youth to the right help, and keeps the record straight")]
+#[command(
+    name = "wayfinder",
+    version,
+    about = "Routes referrals of exploited youth to the right help, and keeps the record straight"
+)]
 pub struct Cli {
     /// Data folder: SQLite files, development keys, endpoints of a running system.
     #[arg(long, global = true, env = "WAYFINDER_DATA_DIR")]
@@ -121,7 +125,11 @@ pub enum DlqAction {
     },
 }
 
-fn load_config(cli_config: Option<&PathBuf>, data_dir: Option<&PathBuf>, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
+fn load_config(
+    cli_config: Option<&PathBuf>,
+    data_dir: Option<&PathBuf>,
+    serve: Option<&ServeArgs>,
+) -> anyhow::Result<Config> {
     let mut config = Config::load(cli_config.map(PathBuf::as_path), data_dir.map(PathBuf::as_path))?;
     if let Some(addr) = serve.and_then(|s| s.grpc_addr) {
         config.grpc_addr = addr;
@@ -145,14 +153,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { role, partner, subject, ttl_minutes } => {
             let config = load_config(cli.config.as_ref(), cli.data_dir.as_ref(), None)?;
             let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir())?;
-            let issuer = TokenIssuer::from_pem(&keys.private_pem, &keys.kid, &config.auth.issuer, &config.auth.audience)?;
+            let issuer =
+                TokenIssuer::from_pem(&keys.private_pem, &keys.kid, &config.auth.issuer, &config.auth.audience)?;
             let kind = match role {
                 Role::Partner => TokenKind::Partner,
                 Role::Service => TokenKind::Service,
                 _ => TokenKind::User,
             };
-            let token =
-                issuer.issue(kind, &subject, role, partner.as_deref(), Duration::from_secs(ttl_minutes.saturating_mul(60)))?;
+            let token = issuer.issue(
+                kind,
+                &subject,
+                role,
+                partner.as_deref(),
+                Duration::from_secs(ttl_minutes.saturating_mul(60)),
+            )?;
             println!("{token}");
             Ok(())
         }
@@ -193,8 +207,8 @@ async fn serve(config: Config, services: &[String]) -> anyhow::Result<()> {
 
 async fn submit(target: &Target, file: &PathBuf) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let request: intake::SubmitReferralRequest =
-        wf_proto::json::from_json(&json).with_context(|| format!("{} is not a valid SubmitReferralRequest", file.display()))?;
+    let request: intake::SubmitReferralRequest = wf_proto::json::from_json(&json)
+        .with_context(|| format!("{} is not a valid SubmitReferralRequest", file.display()))?;
     let mut client = intake::intake_service_client::IntakeServiceClient::new(target.authed(Role::Hotline).await?);
     let response = client.submit_referral(request).await.map_err(status_error)?.into_inner();
     if response.duplicate {
@@ -221,7 +235,8 @@ struct Stage {
 }
 
 async fn status(target: &Target, referral_id: &str, json: bool) -> anyhow::Result<()> {
-    let mut intake_client = intake::intake_service_client::IntakeServiceClient::new(target.authed(Role::ProgramManager).await?);
+    let mut intake_client =
+        intake::intake_service_client::IntakeServiceClient::new(target.authed(Role::ProgramManager).await?);
     let referral = intake_client
         .get_referral(intake::GetReferralRequest { referral_id: referral_id.to_owned(), purpose: String::new() })
         .await
@@ -279,12 +294,7 @@ async fn status(target: &Target, referral_id: &str, json: bool) -> anyhow::Resul
     } else {
         println!("referral {}  status: {status_name}", referral.referral_id);
         for stage in &stages {
-            println!(
-                "  {:<9} {:<26} {}",
-                stage.stage,
-                stage.at.as_deref().unwrap_or("pending"),
-                stage.detail
-            );
+            println!("  {:<9} {:<26} {}", stage.stage, stage.at.as_deref().unwrap_or("pending"), stage.detail);
         }
     }
     Ok(())

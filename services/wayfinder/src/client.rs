@@ -66,13 +66,9 @@ impl Target {
     pub fn token_for(&self, role: Role) -> anyhow::Result<String> {
         match &self.credentials {
             Credentials::Fixed(token) => Ok(token.clone()),
-            Credentials::DevKey(issuer) => Ok(issuer.issue(
-                TokenKind::User,
-                &format!("cli-{role}"),
-                role,
-                None,
-                Duration::from_secs(300),
-            )?),
+            Credentials::DevKey(issuer) => {
+                Ok(issuer.issue(TokenKind::User, &format!("cli-{role}"), role, None, Duration::from_secs(300))?)
+            }
         }
     }
 

@@ -72,7 +72,8 @@ pub fn resolve_services(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
 pub fn token_verifier(config: &Config) -> anyhow::Result<TokenVerifier> {
     let (kid, public_pem) = match &config.auth.jwt_public_key_file {
         Some(path) => {
-            let pem = std::fs::read(path).with_context(|| format!("reading auth.jwt_public_key_file {}", path.display()))?;
+            let pem =
+                std::fs::read(path).with_context(|| format!("reading auth.jwt_public_key_file {}", path.display()))?;
             (wf_auth::key_id_for(&pem)?, pem)
         }
         None => {

@@ -17,11 +17,7 @@ fn keys() -> Keys {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     Keys {
         private_pem: key.to_pkcs8_pem(LineEnding::LF).unwrap(),
-        public_pem: key
-            .verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap()
-            .into_bytes(),
+        public_pem: key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap().into_bytes(),
     }
 }
 
@@ -34,13 +30,7 @@ pub(crate) fn fixture(accepted: &[TokenKind]) -> (TokenIssuer, TokenVerifier) {
 fn fixture_with_keys(accepted: &[TokenKind]) -> (TokenIssuer, TokenVerifier, Keys) {
     let keys = keys();
     let issuer = TokenIssuer::from_pem(keys.private_pem.as_bytes(), KID, ISSUER, AUDIENCE).unwrap();
-    let verifier = TokenVerifier::new(
-        vec![(KID.into(), keys.public_pem.clone())],
-        ISSUER,
-        AUDIENCE,
-        accepted,
-    )
-    .unwrap();
+    let verifier = TokenVerifier::new(vec![(KID.into(), keys.public_pem.clone())], ISSUER, AUDIENCE, accepted).unwrap();
     (issuer, verifier, keys)
 }
 
@@ -109,38 +99,20 @@ fn round_trip_for_each_kind() {
         assert_eq!(principal.partner_id.as_deref(), partner_id);
         assert!(uuid::Uuid::parse_str(&principal.token_id).is_ok());
     }
-    let a = issuer
-        .issue(TokenKind::User, "usr_1", Role::Hotline, None, ttl)
-        .unwrap();
-    let b = issuer
-        .issue(TokenKind::User, "usr_1", Role::Hotline, None, ttl)
-        .unwrap();
-    assert_ne!(
-        verifier.verify(&a).unwrap().token_id,
-        verifier.verify(&b).unwrap().token_id
-    );
+    let a = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, ttl).unwrap();
+    let b = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, ttl).unwrap();
+    assert_ne!(verifier.verify(&a).unwrap().token_id, verifier.verify(&b).unwrap().token_id);
 }
 
 #[test]
 fn issued_claims_have_expected_times() {
     let (issuer, _) = fixture(&[TokenKind::User]);
-    let token = issuer
-        .issue(
-            TokenKind::User,
-            "usr_1",
-            Role::Hotline,
-            None,
-            Duration::from_secs(900),
-        )
-        .unwrap();
+    let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(900)).unwrap();
     let payload = token.split('.').nth(1).unwrap();
     let claims: Claims = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
     assert_eq!(claims.exp - claims.iat, 900);
     assert!((claims.iat - now_secs()).abs() <= 2);
-    assert_eq!(
-        (claims.iss.as_str(), claims.aud.as_str()),
-        (ISSUER, AUDIENCE)
-    );
+    assert_eq!((claims.iss.as_str(), claims.aud.as_str()), (ISSUER, AUDIENCE));
     assert_eq!(claims.nbf, None);
 }
 
@@ -148,119 +120,47 @@ fn issued_claims_have_expected_times() {
 fn expiry_honours_a_small_leeway_only() {
     let (_, verifier, keys) = fixture_with_keys(&[TokenKind::User]);
     let now = now_secs();
-    assert_refused(
-        &verifier,
-        &user_token(&keys, with(good_claims(), "exp", json!(now - 10))),
-        "token expired",
-    );
-    assert_refused(
-        &verifier,
-        &user_token(&keys, with(good_claims(), "exp", json!(now - 3600))),
-        "token expired",
-    );
+    assert_refused(&verifier, &user_token(&keys, with(good_claims(), "exp", json!(now - 10))), "token expired");
+    assert_refused(&verifier, &user_token(&keys, with(good_claims(), "exp", json!(now - 3600))), "token expired");
     // within the 5 s leeway
-    assert!(
-        verifier
-            .verify(&user_token(
-                &keys,
-                with(good_claims(), "exp", json!(now - 1))
-            ))
-            .is_ok()
-    );
+    assert!(verifier.verify(&user_token(&keys, with(good_claims(), "exp", json!(now - 1)))).is_ok());
 }
 
 #[test]
 fn not_before_in_the_future_is_refused() {
     let (_, verifier, keys) = fixture_with_keys(&[TokenKind::User]);
     let now = now_secs();
-    assert_refused(
-        &verifier,
-        &user_token(&keys, with(good_claims(), "nbf", json!(now + 60))),
-        "token not yet valid",
-    );
-    assert!(
-        verifier
-            .verify(&user_token(&keys, with(good_claims(), "nbf", json!(now))))
-            .is_ok()
-    );
-    assert_refused(
-        &verifier,
-        &user_token(&keys, with(good_claims(), "nbf", json!("0"))),
-        "token claim nbf is invalid",
-    );
+    assert_refused(&verifier, &user_token(&keys, with(good_claims(), "nbf", json!(now + 60))), "token not yet valid");
+    assert!(verifier.verify(&user_token(&keys, with(good_claims(), "nbf", json!(now)))).is_ok());
+    assert_refused(&verifier, &user_token(&keys, with(good_claims(), "nbf", json!("0"))), "token claim nbf is invalid");
 }
 
 #[test]
 fn wrong_or_missing_issuer_and_audience_are_refused() {
     let (_, verifier, keys) = fixture_with_keys(&[TokenKind::User]);
     let token = |claims| user_token(&keys, claims);
-    assert_refused(
-        &verifier,
-        &token(with(good_claims(), "aud", json!("other-app"))),
-        "token audience not accepted",
-    );
+    assert_refused(&verifier, &token(with(good_claims(), "aud", json!("other-app"))), "token audience not accepted");
     assert_refused(
         &verifier,
         &token(with(good_claims(), "iss", json!("https://evil.test"))),
         "token issuer not accepted",
     );
-    assert_refused(
-        &verifier,
-        &token(without(good_claims(), "aud")),
-        "token is missing required claim aud",
-    );
-    assert_refused(
-        &verifier,
-        &token(without(good_claims(), "iss")),
-        "token is missing required claim iss",
-    );
-    assert_refused(
-        &verifier,
-        &token(without(good_claims(), "exp")),
-        "token is missing required claim exp",
-    );
-    assert_refused(
-        &verifier,
-        &token(without(good_claims(), "sub")),
-        "token is missing required claim sub",
-    );
-    assert_refused(
-        &verifier,
-        &token(without(good_claims(), "jti")),
-        "token claims are malformed",
-    );
-    assert_refused(
-        &verifier,
-        &token(with(good_claims(), "role", json!("root"))),
-        "token claims are malformed",
-    );
-    assert_refused(
-        &verifier,
-        &token(with(good_claims(), "aud", json!(["other", "x"]))),
-        "token audience not accepted",
-    );
+    assert_refused(&verifier, &token(without(good_claims(), "aud")), "token is missing required claim aud");
+    assert_refused(&verifier, &token(without(good_claims(), "iss")), "token is missing required claim iss");
+    assert_refused(&verifier, &token(without(good_claims(), "exp")), "token is missing required claim exp");
+    assert_refused(&verifier, &token(without(good_claims(), "sub")), "token is missing required claim sub");
+    assert_refused(&verifier, &token(without(good_claims(), "jti")), "token claims are malformed");
+    assert_refused(&verifier, &token(with(good_claims(), "role", json!("root"))), "token claims are malformed");
+    assert_refused(&verifier, &token(with(good_claims(), "aud", json!(["other", "x"]))), "token audience not accepted");
 }
 
 #[test]
 fn issuer_and_audience_are_the_verifiers_own() {
     let keys = keys();
     let issuer = TokenIssuer::from_pem(keys.private_pem.as_bytes(), KID, ISSUER, "cases").unwrap();
-    let verifier = TokenVerifier::new(
-        vec![(KID.into(), keys.public_pem.clone())],
-        ISSUER,
-        AUDIENCE,
-        &[TokenKind::User],
-    )
-    .unwrap();
-    let token = issuer
-        .issue(
-            TokenKind::User,
-            "usr_1",
-            Role::Hotline,
-            None,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+    let verifier =
+        TokenVerifier::new(vec![(KID.into(), keys.public_pem.clone())], ISSUER, AUDIENCE, &[TokenKind::User]).unwrap();
+    let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
     assert_refused(&verifier, &token, "token audience not accepted");
 }
 
@@ -269,17 +169,9 @@ fn alg_none_is_refused() {
     let (_, verifier) = fixture(&[TokenKind::User]);
     let header = B64.encode(json!({"alg": "none", "typ": "wf-user+jwt", "kid": KID}).to_string());
     let payload = B64.encode(good_claims().to_string());
-    assert_refused(
-        &verifier,
-        &format!("{header}.{payload}."),
-        "token algorithm not allowed",
-    );
+    assert_refused(&verifier, &format!("{header}.{payload}."), "token algorithm not allowed");
     let header = B64.encode(json!({"alg": "None", "typ": "wf-user+jwt", "kid": KID}).to_string());
-    assert_refused(
-        &verifier,
-        &format!("{header}.{payload}.AAAA"),
-        "token algorithm not allowed",
-    );
+    assert_refused(&verifier, &format!("{header}.{payload}.AAAA"), "token algorithm not allowed");
 }
 
 #[test]
@@ -289,12 +181,7 @@ fn hs256_signed_with_the_public_key_is_refused() {
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("wf-user+jwt".into());
     header.kid = Some(KID.into());
-    let token = jsonwebtoken::encode(
-        &header,
-        &good_claims(),
-        &EncodingKey::from_secret(&keys.public_pem),
-    )
-    .unwrap();
+    let token = jsonwebtoken::encode(&header, &good_claims(), &EncodingKey::from_secret(&keys.public_pem)).unwrap();
     assert_refused(&verifier, &token, "token algorithm not allowed");
 }
 
@@ -306,71 +193,31 @@ fn unknown_or_missing_kid_is_refused() {
         &sign(&keys, Some("wf-user+jwt"), Some("other"), good_claims()),
         "token signed with unknown key id",
     );
-    assert_refused(
-        &verifier,
-        &sign(&keys, Some("wf-user+jwt"), None, good_claims()),
-        "token has no key id",
-    );
+    assert_refused(&verifier, &sign(&keys, Some("wf-user+jwt"), None, good_claims()), "token has no key id");
 }
 
 #[test]
 fn known_kid_with_another_key_is_a_bad_signature() {
     let (_, verifier) = fixture(&[TokenKind::User]);
     let stranger = keys();
-    assert_refused(
-        &verifier,
-        &user_token(&stranger, good_claims()),
-        "token signature is invalid",
-    );
+    assert_refused(&verifier, &user_token(&stranger, good_claims()), "token signature is invalid");
 }
 
 #[test]
 fn kinds_not_accepted_are_refused() {
     let (issuer, verifier, keys) = fixture_with_keys(&[TokenKind::Service]);
-    let user = issuer
-        .issue(
-            TokenKind::User,
-            "usr_1",
-            Role::Admin,
-            None,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+    let user = issuer.issue(TokenKind::User, "usr_1", Role::Admin, None, Duration::from_secs(60)).unwrap();
     assert_refused(&verifier, &user, "token type not accepted here");
-    let partner = issuer
-        .issue(
-            TokenKind::Partner,
-            "c",
-            Role::Partner,
-            Some("ptn_1"),
-            Duration::from_secs(60),
-        )
-        .unwrap();
+    let partner = issuer.issue(TokenKind::Partner, "c", Role::Partner, Some("ptn_1"), Duration::from_secs(60)).unwrap();
     assert_refused(&verifier, &partner, "token type not accepted here");
-    assert_refused(
-        &verifier,
-        &sign(&keys, Some("JWT"), Some(KID), good_claims()),
-        "token type not accepted here",
-    );
-    assert_refused(
-        &verifier,
-        &sign(&keys, None, Some(KID), good_claims()),
-        "token type not accepted here",
-    );
+    assert_refused(&verifier, &sign(&keys, Some("JWT"), Some(KID), good_claims()), "token type not accepted here");
+    assert_refused(&verifier, &sign(&keys, None, Some(KID), good_claims()), "token type not accepted here");
 }
 
 #[test]
 fn tampered_tokens_are_refused() {
     let (issuer, verifier) = fixture(&[TokenKind::User]);
-    let token = issuer
-        .issue(
-            TokenKind::User,
-            "usr_1",
-            Role::Hotline,
-            None,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+    let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
     let parts: Vec<&str> = token.split('.').collect();
 
     // flip one bit of the signature
@@ -380,37 +227,18 @@ fn tampered_tokens_are_refused() {
     assert_refused(&verifier, &forged, "token signature is invalid");
 
     // escalate the role, keep the signature
-    let mut claims: serde_json::Value =
-        serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     claims["role"] = json!("admin");
-    let forged = format!(
-        "{}.{}.{}",
-        parts[0],
-        B64.encode(claims.to_string()),
-        parts[2]
-    );
+    let forged = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
     assert_refused(&verifier, &forged, "token signature is invalid");
 
     // switch the kind, keep the signature
-    let header =
-        B64.encode(json!({"alg": "EdDSA", "typ": "wf-user+jwt", "kid": KID, "x": 1}).to_string());
-    assert_refused(
-        &verifier,
-        &format!("{header}.{}.{}", parts[1], parts[2]),
-        "token signature is invalid",
-    );
+    let header = B64.encode(json!({"alg": "EdDSA", "typ": "wf-user+jwt", "kid": KID, "x": 1}).to_string());
+    assert_refused(&verifier, &format!("{header}.{}.{}", parts[1], parts[2]), "token signature is invalid");
 
-    assert_refused(
-        &verifier,
-        &format!("{}.{}", parts[0], parts[1]),
-        "malformed token",
-    );
+    assert_refused(&verifier, &format!("{}.{}", parts[0], parts[1]), "malformed token");
     assert_refused(&verifier, "", "malformed token");
-    assert_refused(
-        &verifier,
-        &"a".repeat(MAX_TOKEN_LEN + 1),
-        "token is too large",
-    );
+    assert_refused(&verifier, &"a".repeat(MAX_TOKEN_LEN + 1), "token is too large");
 }
 
 #[test]
@@ -420,77 +248,29 @@ fn role_and_kind_must_agree() {
     let partner = |claims| sign(&keys, Some("wf-partner+jwt"), Some(KID), claims);
     let service = |claims| sign(&keys, Some("wf-service+jwt"), Some(KID), claims);
 
-    let partner_claims = with(
-        with(good_claims(), "role", json!("partner")),
-        "partner_id",
-        json!("ptn_1"),
-    );
+    let partner_claims = with(with(good_claims(), "role", json!("partner")), "partner_id", json!("ptn_1"));
     assert!(verifier.verify(&partner(partner_claims.clone())).is_ok());
     let message = "partner token must carry a partner id and role partner";
-    assert_refused(
-        &verifier,
-        &partner(without(partner_claims.clone(), "partner_id")),
-        message,
-    );
-    assert_refused(
-        &verifier,
-        &partner(with(partner_claims.clone(), "partner_id", json!(""))),
-        message,
-    );
-    assert_refused(
-        &verifier,
-        &partner(with(partner_claims.clone(), "role", json!("admin"))),
-        message,
-    );
+    assert_refused(&verifier, &partner(without(partner_claims.clone(), "partner_id")), message);
+    assert_refused(&verifier, &partner(with(partner_claims.clone(), "partner_id", json!(""))), message);
+    assert_refused(&verifier, &partner(with(partner_claims.clone(), "role", json!("admin"))), message);
     // a user token claiming the service role, or a service token claiming a person's role
     assert_refused(
         &verifier,
         &user_token(&keys, with(good_claims(), "role", json!("service"))),
         "token role does not match token type",
     );
-    assert_refused(
-        &verifier,
-        &service(good_claims()),
-        "token role does not match token type",
-    );
+    assert_refused(&verifier, &service(good_claims()), "token role does not match token type");
     // role partner always names its partner
-    assert_refused(
-        &verifier,
-        &user_token(&keys, with(good_claims(), "role", json!("partner"))),
-        message,
-    );
+    assert_refused(&verifier, &user_token(&keys, with(good_claims(), "role", json!("partner"))), message);
 
     // the issuer refuses to mint the same combinations
-    assert!(
-        issuer
-            .issue(TokenKind::Partner, "c", Role::Partner, None, ttl)
-            .is_err()
-    );
-    assert!(
-        issuer
-            .issue(TokenKind::Partner, "c", Role::Admin, Some("ptn_1"), ttl)
-            .is_err()
-    );
-    assert!(
-        issuer
-            .issue(TokenKind::User, "u", Role::Service, None, ttl)
-            .is_err()
-    );
-    assert!(
-        issuer
-            .issue(TokenKind::Service, "s", Role::Admin, None, ttl)
-            .is_err()
-    );
-    assert!(
-        issuer
-            .issue(TokenKind::User, "", Role::Admin, None, ttl)
-            .is_err()
-    );
-    assert!(
-        issuer
-            .issue(TokenKind::User, "u", Role::Admin, None, Duration::ZERO)
-            .is_err()
-    );
+    assert!(issuer.issue(TokenKind::Partner, "c", Role::Partner, None, ttl).is_err());
+    assert!(issuer.issue(TokenKind::Partner, "c", Role::Admin, Some("ptn_1"), ttl).is_err());
+    assert!(issuer.issue(TokenKind::User, "u", Role::Service, None, ttl).is_err());
+    assert!(issuer.issue(TokenKind::Service, "s", Role::Admin, None, ttl).is_err());
+    assert!(issuer.issue(TokenKind::User, "", Role::Admin, None, ttl).is_err());
+    assert!(issuer.issue(TokenKind::User, "u", Role::Admin, None, Duration::ZERO).is_err());
 }
 
 #[test]
@@ -502,37 +282,17 @@ fn critical_headers_are_refused() {
     header.crit = Some(vec!["exp".into()]);
     let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
     let token = jsonwebtoken::encode(&header, &good_claims(), &key).unwrap();
-    assert_refused(
-        &verifier,
-        &token,
-        "token has unsupported critical header parameters",
-    );
+    assert_refused(&verifier, &token, "token has unsupported critical header parameters");
 }
 
 #[test]
 fn constructors_check_their_inputs() {
     let keys = keys();
     let bad = |r: Result<TokenIssuer, AuthError>| r.unwrap_err().to_string();
-    assert!(
-        bad(TokenIssuer::from_pem(b"not a pem", KID, ISSUER, AUDIENCE))
-            .starts_with("invalid signing key")
-    );
-    assert!(
-        bad(TokenIssuer::from_pem(
-            &keys.public_pem,
-            KID,
-            ISSUER,
-            AUDIENCE
-        ))
-        .starts_with("invalid signing key")
-    );
+    assert!(bad(TokenIssuer::from_pem(b"not a pem", KID, ISSUER, AUDIENCE)).starts_with("invalid signing key"));
+    assert!(bad(TokenIssuer::from_pem(&keys.public_pem, KID, ISSUER, AUDIENCE)).starts_with("invalid signing key"));
     assert_eq!(
-        bad(TokenIssuer::from_pem(
-            keys.private_pem.as_bytes(),
-            "",
-            ISSUER,
-            AUDIENCE
-        )),
+        bad(TokenIssuer::from_pem(keys.private_pem.as_bytes(), "", ISSUER, AUDIENCE)),
         AuthError::InvalidKeyId.to_string()
     );
 
@@ -541,17 +301,9 @@ fn constructors_check_their_inputs() {
         TokenVerifier::new(vec![], ISSUER, AUDIENCE, &[TokenKind::User]),
         Err(AuthError::NoVerificationKeys)
     ));
+    assert!(matches!(TokenVerifier::new(pair(), ISSUER, AUDIENCE, &[]), Err(AuthError::NoAcceptedKinds)));
     assert!(matches!(
-        TokenVerifier::new(pair(), ISSUER, AUDIENCE, &[]),
-        Err(AuthError::NoAcceptedKinds)
-    ));
-    assert!(matches!(
-        TokenVerifier::new(
-            vec![(KID.into(), b"junk".to_vec())],
-            ISSUER,
-            AUDIENCE,
-            &[TokenKind::User]
-        ),
+        TokenVerifier::new(vec![(KID.into(), b"junk".to_vec())], ISSUER, AUDIENCE, &[TokenKind::User]),
         Err(AuthError::InvalidVerificationKey { .. })
     ));
     let mut twice = pair();
@@ -580,15 +332,7 @@ fn issuer_exposes_its_public_key_for_verifiers() {
         &[TokenKind::User],
     )
     .unwrap();
-    let token = issuer
-        .issue(
-            TokenKind::User,
-            "u",
-            Role::Auditor,
-            None,
-            Duration::from_secs(60),
-        )
-        .unwrap();
+    let token = issuer.issue(TokenKind::User, "u", Role::Auditor, None, Duration::from_secs(60)).unwrap();
     assert_eq!(verifier.verify(&token).unwrap().role, Role::Auditor);
 }
 

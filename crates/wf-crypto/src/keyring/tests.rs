@@ -4,10 +4,7 @@ use crate::test_dir::TestDir;
 const AAD: &[u8] = b"ref_123/personal";
 
 fn ring(versions: &[u32], current: u32) -> KeyRing {
-    let keys = versions
-        .iter()
-        .map(|v| (*v, FieldKey::generate()))
-        .collect();
+    let keys = versions.iter().map(|v| (*v, FieldKey::generate())).collect();
     KeyRing::new(keys, current).unwrap()
 }
 
@@ -19,10 +16,7 @@ fn round_trip() {
     assert_eq!(sealed[0], FORMAT_V1);
     assert_eq!(KeyRing::key_version_of(&sealed).unwrap(), 1);
     assert_eq!(ring.decrypt(&sealed, AAD).unwrap(), b"Maria Lopez");
-    assert_eq!(
-        ring.decrypt(&ring.encrypt(b"", AAD).unwrap(), AAD).unwrap(),
-        b""
-    );
+    assert_eq!(ring.decrypt(&ring.encrypt(b"", AAD).unwrap(), AAD).unwrap(), b"");
 }
 
 #[test]
@@ -38,11 +32,7 @@ fn plaintext_does_not_appear_in_sealed_bytes() {
     let ring = ring(&[1], 1);
     let plaintext = b"Maria Lopez, born 2008-03-14, 555-0100";
     let sealed = ring.encrypt(plaintext, AAD).unwrap();
-    assert!(
-        !sealed
-            .windows(5)
-            .any(|w| plaintext.windows(5).any(|p| p == w))
-    );
+    assert!(!sealed.windows(5).any(|w| plaintext.windows(5).any(|p| p == w)));
 }
 
 #[test]
@@ -66,10 +56,9 @@ fn any_flipped_bit_in_any_region_fails_authentication() {
                 match name {
                     "format" => assert!(matches!(result, Err(CryptoError::Malformed(_)))),
                     // a version flipped to another key in the ring still cannot authenticate
-                    "version" => assert!(matches!(
-                        result,
-                        Err(CryptoError::Authentication | CryptoError::UnknownKeyVersion(_))
-                    )),
+                    "version" => {
+                        assert!(matches!(result, Err(CryptoError::Authentication | CryptoError::UnknownKeyVersion(_))))
+                    }
                     _ => assert!(matches!(result, Err(CryptoError::Authentication))),
                 }
             }
@@ -82,28 +71,16 @@ fn version_swapped_to_another_known_key_fails_authentication() {
     let ring = ring(&[1, 2], 2);
     let mut sealed = ring.encrypt(b"x", AAD).unwrap();
     sealed[1..5].copy_from_slice(&1u32.to_be_bytes());
-    assert!(matches!(
-        ring.decrypt(&sealed, AAD),
-        Err(CryptoError::Authentication)
-    ));
+    assert!(matches!(ring.decrypt(&sealed, AAD), Err(CryptoError::Authentication)));
 }
 
 #[test]
 fn wrong_aad_fails_authentication() {
     let ring = ring(&[1], 1);
     let sealed = ring.encrypt(b"x", b"ref_123/personal").unwrap();
-    assert!(matches!(
-        ring.decrypt(&sealed, b"ref_124/personal"),
-        Err(CryptoError::Authentication)
-    ));
-    assert!(matches!(
-        ring.decrypt(&sealed, b"ref_123/contact"),
-        Err(CryptoError::Authentication)
-    ));
-    assert!(matches!(
-        ring.decrypt(&sealed, b""),
-        Err(CryptoError::Authentication)
-    ));
+    assert!(matches!(ring.decrypt(&sealed, b"ref_124/personal"), Err(CryptoError::Authentication)));
+    assert!(matches!(ring.decrypt(&sealed, b"ref_123/contact"), Err(CryptoError::Authentication)));
+    assert!(matches!(ring.decrypt(&sealed, b""), Err(CryptoError::Authentication)));
 }
 
 #[test]
@@ -111,10 +88,7 @@ fn unknown_version_is_reported() {
     let old = ring(&[7], 7);
     let sealed = old.encrypt(b"x", AAD).unwrap();
     let other = ring(&[1], 1);
-    assert!(matches!(
-        other.decrypt(&sealed, AAD),
-        Err(CryptoError::UnknownKeyVersion(7))
-    ));
+    assert!(matches!(other.decrypt(&sealed, AAD), Err(CryptoError::UnknownKeyVersion(7))));
 }
 
 #[test]
@@ -122,48 +96,28 @@ fn truncated_values_are_malformed() {
     let ring = ring(&[1], 1);
     let sealed = ring.encrypt(b"x", AAD).unwrap();
     for len in 0..SEALED_OVERHEAD {
-        assert!(matches!(
-            ring.decrypt(&sealed[..len], AAD),
-            Err(CryptoError::Malformed(_))
-        ));
+        assert!(matches!(ring.decrypt(&sealed[..len], AAD), Err(CryptoError::Malformed(_))));
     }
     // dropping the last ciphertext byte leaves a well-formed but unauthentic value
-    assert!(matches!(
-        ring.decrypt(&sealed[..sealed.len() - 1], AAD),
-        Err(CryptoError::Authentication)
-    ));
+    assert!(matches!(ring.decrypt(&sealed[..sealed.len() - 1], AAD), Err(CryptoError::Authentication)));
 }
 
 #[test]
 fn from_config_reports_precise_errors() {
     let good = BASE64.encode([1u8; 32]);
     assert!(KeyRing::from_config(&[(1, good.clone())], 1).is_ok());
-    assert!(matches!(
-        KeyRing::from_config(&[(1, "%%%".into())], 1),
-        Err(CryptoError::KeyNotBase64 { version: 1 })
-    ));
+    assert!(matches!(KeyRing::from_config(&[(1, "%%%".into())], 1), Err(CryptoError::KeyNotBase64 { version: 1 })));
     assert!(matches!(
         KeyRing::from_config(&[(2, BASE64.encode([1u8; 16]))], 2),
-        Err(CryptoError::KeyWrongLength {
-            version: 2,
-            actual: 16
-        })
+        Err(CryptoError::KeyWrongLength { version: 2, actual: 16 })
     ));
-    assert!(matches!(
-        KeyRing::from_config(&[(1, good.clone())], 2),
-        Err(CryptoError::CurrentVersionMissing(2))
-    ));
+    assert!(matches!(KeyRing::from_config(&[(1, good.clone())], 2), Err(CryptoError::CurrentVersionMissing(2))));
     assert!(matches!(
         KeyRing::from_config(&[(1, good.clone()), (1, good.clone())], 1),
         Err(CryptoError::DuplicateKeyVersion(1))
     ));
-    assert!(matches!(
-        KeyRing::from_config(&[(0, good)], 0),
-        Err(CryptoError::ReservedKeyVersion)
-    ));
-    let message = KeyRing::from_config(&[(3, BASE64.encode([1u8; 31]))], 3)
-        .unwrap_err()
-        .to_string();
+    assert!(matches!(KeyRing::from_config(&[(0, good)], 0), Err(CryptoError::ReservedKeyVersion)));
+    let message = KeyRing::from_config(&[(3, BASE64.encode([1u8; 31]))], 3).unwrap_err().to_string();
     assert_eq!(message, "field key version 3 must be 32 bytes, got 31");
 }
 
@@ -173,9 +127,7 @@ fn debug_output_never_shows_key_material() {
     let ring = KeyRing::new(BTreeMap::from([(1, FieldKey::from_bytes(key_bytes))]), 1).unwrap();
     let debug = format!("{ring:?} {:?}", FieldKey::from_bytes(key_bytes));
     assert!(
-        !debug.contains("171")
-            && !debug.to_lowercase().contains("ab, ")
-            && !debug.contains(&BASE64.encode(key_bytes))
+        !debug.contains("171") && !debug.to_lowercase().contains("ab, ") && !debug.contains(&BASE64.encode(key_bytes))
     );
     assert!(debug.contains("redacted"));
 }
@@ -211,10 +163,7 @@ fn dev_ring_is_created_once_and_rotation_keeps_old_values_readable() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(FIELD_KEYS_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(dir.path().join(FIELD_KEYS_FILE)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

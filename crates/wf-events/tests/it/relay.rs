@@ -179,9 +179,7 @@ async fn concurrent_relays_on_postgres_publish_each_row_once() {
     let relays: Vec<_> = (0..3)
         .map(|_| {
             let relay = Relay::new("test", test.db.clone(), bus.clone(), options.clone());
-            tokio::spawn(async move {
-                while relay.round().await.expect("round").claimed > 0 {}
-            })
+            tokio::spawn(async move { while relay.round().await.expect("round").claimed > 0 {} })
         })
         .collect();
     for relay in relays {

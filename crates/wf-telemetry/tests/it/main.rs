@@ -8,9 +8,8 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use tonic::metadata::MetadataMap;
 use tonic::service::Interceptor as _;
 use wf_telemetry::{
-    LogFormat, TelemetryConfig, TelemetryError, TraceContext, TracePropagationInterceptor,
-    context_from_map, grpc_server_span, init, init_for_tests, inject_into_map,
-    inject_into_metadata,
+    LogFormat, TelemetryConfig, TelemetryError, TraceContext, TracePropagationInterceptor, context_from_map,
+    grpc_server_span, init, init_for_tests, inject_into_map, inject_into_metadata,
 };
 
 fn spans_of_trace(exporter: &InMemorySpanExporter, trace_id: &str) -> Vec<SpanData> {
@@ -24,10 +23,7 @@ fn spans_of_trace(exporter: &InMemorySpanExporter, trace_id: &str) -> Vec<SpanDa
 }
 
 fn span_named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    spans
-        .iter()
-        .find(|span| span.name == name)
-        .unwrap_or_else(|| panic!("no exported span named {name} in {spans:#?}"))
+    spans.iter().find(|span| span.name == name).unwrap_or_else(|| panic!("no exported span named {name} in {spans:#?}"))
 }
 
 /// `00-<32 hex>-<16 hex>-01`
@@ -36,14 +32,8 @@ fn assert_sampled_traceparent(traceparent: &str) {
     let is_lower_hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     assert_eq!(parts.len(), 4, "{traceparent}");
     assert_eq!(parts[0], "00", "{traceparent}");
-    assert!(
-        parts[1].len() == 32 && is_lower_hex(parts[1]),
-        "{traceparent}"
-    );
-    assert!(
-        parts[2].len() == 16 && is_lower_hex(parts[2]),
-        "{traceparent}"
-    );
+    assert!(parts[1].len() == 32 && is_lower_hex(parts[1]), "{traceparent}");
+    assert!(parts[2].len() == 16 && is_lower_hex(parts[2]), "{traceparent}");
     assert_eq!(parts[3], "01", "{traceparent}");
 }
 
@@ -137,19 +127,13 @@ fn map_round_trip_keeps_the_context() {
 fn map_keeps_tracestate() {
     init_for_tests();
     let headers = HashMap::from([
-        (
-            "traceparent".to_owned(),
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
-        ),
+        ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
         ("tracestate".to_owned(), "vendor=opaque".to_owned()),
     ]);
     let context = context_from_map(&headers);
     assert_eq!(context.traceparent, headers["traceparent"]);
     assert_eq!(context.tracestate, "vendor=opaque");
-    assert_eq!(
-        context.trace_id().as_deref(),
-        Some("4bf92f3577b34da6a3ce929d0e0e4736")
-    );
+    assert_eq!(context.trace_id().as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
 }
 
 #[test]
@@ -162,20 +146,11 @@ fn missing_or_malformed_headers_give_an_empty_context() {
 
 #[test]
 fn trace_id_requires_a_well_formed_traceparent() {
-    let with = |traceparent: &str| TraceContext {
-        traceparent: traceparent.to_owned(),
-        tracestate: String::new(),
-    };
+    let with = |traceparent: &str| TraceContext { traceparent: traceparent.to_owned(), tracestate: String::new() };
     assert_eq!(with("").trace_id(), None);
     assert_eq!(with("00-abc-00f067aa0ba902b7-01").trace_id(), None);
-    assert_eq!(
-        with("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").trace_id(),
-        None
-    );
-    assert_eq!(
-        with("00-00000000000000000000000000000000-00f067aa0ba902b7-01").trace_id(),
-        None
-    );
+    assert_eq!(with("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").trace_id(), None);
+    assert_eq!(with("00-00000000000000000000000000000000-00f067aa0ba902b7-01").trace_id(), None);
 }
 
 #[test]
@@ -187,34 +162,18 @@ fn metadata_injection_yields_a_valid_traceparent() {
 
     let mut metadata = MetadataMap::new();
     inject_into_metadata(&mut metadata);
-    let traceparent = metadata
-        .get("traceparent")
-        .expect("traceparent")
-        .to_str()
-        .unwrap();
+    let traceparent = metadata.get("traceparent").expect("traceparent").to_str().unwrap();
     assert_sampled_traceparent(traceparent);
     assert_eq!(traceparent, expected.traceparent);
 
-    let request = TracePropagationInterceptor
-        .call(tonic::Request::new(()))
-        .expect("interceptor never rejects");
-    assert_eq!(
-        request
-            .metadata()
-            .get("traceparent")
-            .unwrap()
-            .to_str()
-            .unwrap(),
-        expected.traceparent
-    );
+    let request = TracePropagationInterceptor.call(tonic::Request::new(())).expect("interceptor never rejects");
+    assert_eq!(request.metadata().get("traceparent").unwrap().to_str().unwrap(), expected.traceparent);
 }
 
 #[test]
 fn interceptor_without_a_span_adds_nothing() {
     init_for_tests();
-    let request = TracePropagationInterceptor
-        .call(tonic::Request::new(()))
-        .expect("interceptor never rejects");
+    let request = TracePropagationInterceptor.call(tonic::Request::new(())).expect("interceptor never rejects");
     assert!(request.metadata().get("traceparent").is_none());
 }
 
@@ -237,15 +196,8 @@ fn grpc_server_span_continues_the_incoming_trace() {
     let server = span_named(&spans, "grpc.request");
     assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
     assert_eq!(server.span_kind, SpanKind::Server);
-    let method = server
-        .attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == "rpc.method")
-        .expect("rpc.method attribute");
-    assert_eq!(
-        method.value.as_str(),
-        "/wayfinder.intake.v1.IntakeService/SubmitReferral"
-    );
+    let method = server.attributes.iter().find(|kv| kv.key.as_str() == "rpc.method").expect("rpc.method attribute");
+    assert_eq!(method.value.as_str(), "/wayfinder.intake.v1.IntakeService/SubmitReferral");
 }
 
 #[test]
@@ -253,33 +205,22 @@ fn client_metadata_reaches_the_server_span() {
     init_for_tests();
     let client = tracing::info_span!("cases.call_audit");
     let (sent, request) = client.in_scope(|| {
-        let request = TracePropagationInterceptor
-            .call(tonic::Request::new(()))
-            .unwrap();
+        let request = TracePropagationInterceptor.call(tonic::Request::new(())).unwrap();
         (TraceContext::current(), request)
     });
-    let mut http_request = http::Request::builder()
-        .uri("/wayfinder.audit.v1.AuditService/Record")
-        .body(())
-        .unwrap();
+    let mut http_request = http::Request::builder().uri("/wayfinder.audit.v1.AuditService/Record").body(()).unwrap();
     *http_request.headers_mut() = request.into_parts().0.into_headers();
 
     let server = grpc_server_span(&http_request);
     let received = server.in_scope(TraceContext::current);
     assert_eq!(received.trace_id(), sent.trace_id());
-    assert_ne!(
-        received.traceparent, sent.traceparent,
-        "server span has its own id"
-    );
+    assert_ne!(received.traceparent, sent.traceparent, "server span has its own id");
 }
 
 #[test]
 fn grpc_server_span_without_headers_starts_a_trace() {
     init_for_tests();
-    let request = http::Request::builder()
-        .uri("/wayfinder.routing.v1.RoutingService/Route")
-        .body(())
-        .unwrap();
+    let request = http::Request::builder().uri("/wayfinder.routing.v1.RoutingService/Route").body(()).unwrap();
     let span = grpc_server_span(&request);
     assert!(span.in_scope(TraceContext::current).trace_id().is_some());
 }
@@ -294,10 +235,7 @@ async fn second_init_is_reported_and_harmless() {
         otlp_endpoint: Some("http://127.0.0.1:4317".to_owned()),
     };
     let result = init(&cfg);
-    assert!(
-        matches!(result, Err(TelemetryError::AlreadyInitialized(_))),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(TelemetryError::AlreadyInitialized(_))), "{result:?}");
 
     // The test subscriber is still the one in force.
     let span = tracing::info_span!("still.captured");
@@ -311,15 +249,9 @@ fn invalid_log_filter_is_rejected_before_installing_anything() {
     if std::env::var_os("RUST_LOG").is_some() {
         return; // RUST_LOG overrides the configured filter
     }
-    let cfg = TelemetryConfig {
-        log_filter: "info,wayfinder=loud".to_owned(),
-        ..TelemetryConfig::default()
-    };
+    let cfg = TelemetryConfig { log_filter: "info,wayfinder=loud".to_owned(), ..TelemetryConfig::default() };
     let result = init(&cfg);
-    assert!(
-        matches!(result, Err(TelemetryError::InvalidLogFilter { .. })),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(TelemetryError::InvalidLogFilter { .. })), "{result:?}");
 }
 
 #[test]
@@ -327,27 +259,15 @@ fn otlp_export_outside_a_runtime_is_rejected() {
     if std::env::var_os("RUST_LOG").is_some() {
         return;
     }
-    let cfg = TelemetryConfig {
-        otlp_endpoint: Some("http://127.0.0.1:4317".to_owned()),
-        ..TelemetryConfig::default()
-    };
+    let cfg = TelemetryConfig { otlp_endpoint: Some("http://127.0.0.1:4317".to_owned()), ..TelemetryConfig::default() };
     let result = init(&cfg);
-    assert!(
-        matches!(result, Err(TelemetryError::NoTokioRuntime)),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(TelemetryError::NoTokioRuntime)), "{result:?}");
 }
 
 #[test]
 fn config_deserializes_with_defaults() {
     let cfg: TelemetryConfig = serde_json::from_str(r#"{"log_format": "json"}"#).unwrap();
-    assert_eq!(
-        cfg,
-        TelemetryConfig {
-            log_format: LogFormat::Json,
-            ..TelemetryConfig::default()
-        }
-    );
+    assert_eq!(cfg, TelemetryConfig { log_format: LogFormat::Json, ..TelemetryConfig::default() });
     assert_eq!(cfg.service_name, "wayfinder");
     assert_eq!(cfg.log_filter, "info");
     assert_eq!(cfg.otlp_endpoint, None);

@@ -176,8 +176,7 @@ both_engines!(invalid_referrals_are_refused_field_by_field_and_nothing_is_stored
 
 both_engines!(personal_details_need_a_purpose_and_every_read_is_an_access_event, |engine| async move {
     let harness = Harness::start(engine).await;
-    let submitted =
-        harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
+    let submitted = harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
     let mut staff = harness.client(Role::CaseManager).await;
     let get = |purpose: &str| pb::GetReferralRequest {
         referral_id: submitted.referral_id.clone(),
@@ -224,8 +223,7 @@ both_engines!(partners_see_only_their_own_referrals_and_others_are_not_found, |e
 
 both_engines!(routing_and_case_events_move_the_status_forward_once, |engine| async move {
     let harness = Harness::start(engine).await;
-    let submitted =
-        harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
+    let submitted = harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
     let id = submitted.referral_id.clone();
     let routed = Envelope::new(
         "routing",

@@ -111,12 +111,12 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
     }
     let intake_url = wait_for_endpoints(&data_dir("intake"), &mut processes).await;
     let audit_url = wait_for_endpoints(&data_dir("audit"), &mut processes).await;
-    for service in ["routing", "cases"] {
-        wait_for_endpoints(&data_dir(service), &mut processes).await;
-    }
+    let routing_url = wait_for_endpoints(&data_dir("routing"), &mut processes).await;
+    wait_for_endpoints(&data_dir("cases"), &mut processes).await;
 
-    let mut client =
-        intake::intake_service_client::IntakeServiceClient::new(support::authed(&intake_url, &issuer, Role::Hotline).await);
+    let mut client = intake::intake_service_client::IntakeServiceClient::new(
+        support::authed(&intake_url, &issuer, Role::Hotline).await,
+    );
     let request = support::example_referral();
     let submitted = client.submit_referral(request.clone()).await.expect("submit").into_inner();
     let entries = support::wait_for_flow(&intake_url, &audit_url, &issuer, &submitted.referral_id).await;
@@ -156,9 +156,45 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
         }
     }
 
+    // A broken release: routing cannot store decisions, so the next referral is
+    // dead-lettered; after the fix, `wayfinder dlq replay` sends it through.
+    let db = wf_db::Db::connect(&database_url).await.expect("test database");
+    let rename = |from: &str, to: &str| format!("ALTER TABLE routing.{from} RENAME TO {to}");
+    wf_db::sqlx::query(&rename("routing_decision", "routing_decision_broken")).execute(db.pool()).await.expect("break");
+    let second = client
+        .submit_referral(support::with_reference(request.clone(), "HL-2026-0002"))
+        .await
+        .expect("submit")
+        .into_inner();
+    let admin_token = support::token(&issuer, Role::Admin);
+    let dlq = |args: &[&str]| {
+        let output = Command::new(cli)
+            .arg("dlq")
+            .args(args)
+            .args(["--service", "routing", "--server", &routing_url, "--token", &admin_token])
+            .output()
+            .expect("dlq runs");
+        assert!(output.status.success(), "dlq {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let started = Instant::now();
+    while !dlq(&["list"]).contains(&second.referral_id) {
+        assert!(started.elapsed() < support::PATIENCE, "the failing referral never reached the dead-letter queue");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(dlq(&["list"]).contains(&second.referral_id), "listing leaves the letter in place");
+    wf_db::sqlx::query(&rename("routing_decision_broken", "routing_decision")).execute(db.pool()).await.expect("fix");
+    assert_eq!(dlq(&["replay"]).trim(), "replayed 1 dead letters to routing");
+    support::wait_for_flow(&intake_url, &audit_url, &issuer, &second.referral_id).await;
+    assert_eq!(dlq(&["list"]).trim(), "no dead letters for routing");
+    db.close().await;
+
     drop(processes);
     wf_events::rabbitmq::delete_topology(&rabbit, &["intake", "routing", "cases", "audit", "capture"])
         .await
         .expect("delete topology");
-    wf_db::sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)")).execute(admin.pool()).await.expect("drop db");
+    wf_db::sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
+        .execute(admin.pool())
+        .await
+        .expect("drop db");
 }

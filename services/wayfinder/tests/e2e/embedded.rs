@@ -46,7 +46,11 @@ async fn a_referral_travels_the_embedded_system_in_one_trace() {
         .output()
         .expect("cli runs");
     assert!(output.status.success(), "submit failed: {}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), submitted.referral_id, "resubmission answers the same id");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        submitted.referral_id,
+        "resubmission answers the same id"
+    );
 
     let output = Command::new(cli)
         .args(["status", &submitted.referral_id, "--json", "--data-dir"])
@@ -64,6 +68,42 @@ async fn a_referral_travels_the_embedded_system_in_one_trace() {
         .map(|s| s["stage"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(stages, ["received", "routed", "assigned", "audited"]);
+
+    // Dead letters through the data folder alone: a broken routing table dead-letters the
+    // next referral; after the fix a replay sends it through.
+    let routing_db =
+        wf_db::Db::connect(&wf_db::sqlite_url_in(data_dir.path(), "routing.db")).await.expect("routing.db");
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    wf_db::sqlx::query(&rename("routing_decision", "routing_decision_broken"))
+        .execute(routing_db.pool())
+        .await
+        .expect("break");
+    let second =
+        client.submit_referral(support::with_reference(request, "HL-2026-0002")).await.expect("submit").into_inner();
+    let dlq = |args: &[&str]| {
+        let output = Command::new(cli)
+            .arg("dlq")
+            .args(args)
+            .args(["--service", "routing", "--data-dir"])
+            .arg(data_dir.path())
+            .output()
+            .expect("dlq runs");
+        assert!(output.status.success(), "dlq {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let started = std::time::Instant::now();
+    while !dlq(&["list"]).contains(&second.referral_id) {
+        assert!(started.elapsed() < support::PATIENCE, "the failing referral never became a dead letter");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    wf_db::sqlx::query(&rename("routing_decision_broken", "routing_decision"))
+        .execute(routing_db.pool())
+        .await
+        .expect("fix");
+    routing_db.close().await;
+    assert_eq!(dlq(&["replay"]).trim(), "replayed 1 dead letters to routing");
+    support::wait_for_flow(&url, &url, &issuer, &second.referral_id).await;
+    assert_eq!(dlq(&["list"]).trim(), "no dead letters for routing");
 
     // One trace: submit → relay → routing → cases → audit.
     let finished = spans.get_finished_spans().expect("spans");

@@ -37,22 +37,42 @@ pub fn personal_strings(request: &intake::SubmitReferralRequest) -> Vec<String> 
     values
 }
 
+pub fn with_reference(mut request: intake::SubmitReferralRequest, reference: &str) -> intake::SubmitReferralRequest {
+    request.referral.as_mut().expect("referral").external_reference = reference.to_owned();
+    request
+}
+
+pub fn token(issuer: &TokenIssuer, role: Role) -> String {
+    issuer.issue(TokenKind::User, &format!("e2e-{role}"), role, None, Duration::from_secs(600)).expect("token")
+}
+
 pub fn issuer(keys_dir: &Path) -> TokenIssuer {
     let keys = wf_auth::load_or_create_dev_keypair(keys_dir).expect("dev keys");
     TokenIssuer::from_pem(&keys.private_pem, &keys.kid, "wayfinder", "wayfinder").expect("issuer")
 }
 
-
-pub async fn authed(url: &str, issuer: &TokenIssuer, role: Role) -> tonic::service::interceptor::InterceptedService<Channel, BearerToken> {
-    let token = issuer.issue(TokenKind::User, &format!("e2e-{role}"), role, None, Duration::from_secs(600)).expect("token");
+pub async fn authed(
+    url: &str,
+    issuer: &TokenIssuer,
+    role: Role,
+) -> tonic::service::interceptor::InterceptedService<Channel, BearerToken> {
+    let token =
+        issuer.issue(TokenKind::User, &format!("e2e-{role}"), role, None, Duration::from_secs(600)).expect("token");
     let channel = Channel::from_shared(url.to_owned()).expect("url").connect().await.expect("connect");
     tonic::service::interceptor::InterceptedService::new(channel, BearerToken::new(&token).expect("bearer"))
 }
 
 /// Waits until the referral is assigned and all flow events are in the audit log.
-pub async fn wait_for_flow(intake_url: &str, audit_url: &str, issuer: &TokenIssuer, referral_id: &str) -> Vec<audit::AuditEntry> {
-    let mut intake_client = intake::intake_service_client::IntakeServiceClient::new(authed(intake_url, issuer, Role::ProgramManager).await);
-    let mut audit_client = audit::audit_service_client::AuditServiceClient::new(authed(audit_url, issuer, Role::Auditor).await);
+pub async fn wait_for_flow(
+    intake_url: &str,
+    audit_url: &str,
+    issuer: &TokenIssuer,
+    referral_id: &str,
+) -> Vec<audit::AuditEntry> {
+    let mut intake_client =
+        intake::intake_service_client::IntakeServiceClient::new(authed(intake_url, issuer, Role::ProgramManager).await);
+    let mut audit_client =
+        audit::audit_service_client::AuditServiceClient::new(authed(audit_url, issuer, Role::Auditor).await);
     let started = Instant::now();
     loop {
         let referral = intake_client
@@ -61,7 +81,11 @@ pub async fn wait_for_flow(intake_url: &str, audit_url: &str, issuer: &TokenIssu
             .expect("get referral")
             .into_inner();
         let entries = audit_client
-            .list_entries(audit::ListEntriesRequest { correlation_id: referral_id.to_owned(), page_size: 1000, ..Default::default() })
+            .list_entries(audit::ListEntriesRequest {
+                correlation_id: referral_id.to_owned(),
+                page_size: 1000,
+                ..Default::default()
+            })
             .await
             .expect("list audit entries")
             .into_inner()
