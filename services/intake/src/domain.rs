@@ -197,7 +197,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut pb::Referral)>)> = vec![
+        type Breakage = Box<dyn Fn(&mut pb::Referral)>;
+        let cases: Vec<(&str, Breakage)> = vec![
             ("referral.source", Box::new(|r| r.source = 0)),
             ("referral.source", Box::new(|r| r.source = 999)),
             ("referral.triage_tier", Box::new(|r| r.triage_tier = 0)),
