@@ -45,13 +45,19 @@ psql -q "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%
 export WF_TEST_DATABASE_URL="$PG_URL"
 export WF_TEST_AMQP_URL="${WF_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
 echo "== build"
 cargo build --workspace --all-targets --locked
 echo "== tests"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee -a "$results"
 echo "== fault suite (restarts RabbitMQ and PostgreSQL; runs alone)"
-cargo test -p wf-tests --test fault --locked -- --test-threads=1
+cargo test -p wf-tests --test fault --locked -- --test-threads=1 2>&1 | tee -a "$results"
 echo "== fmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+passed=$(awk '/^test result:/ { sum += $4 } END { print sum + 0 }' "$results")
+failed=$(awk '/^test result:/ { sum += $6 } END { print sum + 0 }' "$results")
 echo "all checks passed"
+echo "tests: $passed passed, $failed failed"
