@@ -13,8 +13,8 @@ use wf_proto::admin::v1 as admin;
 use wf_proto::audit::v1 as audit;
 use wf_proto::intake::v1 as intake;
 
-use crate::client::Target;
 use crate::system;
+use wf_client::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -209,7 +209,7 @@ async fn submit(target: &Target, file: &PathBuf) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let request: intake::SubmitReferralRequest = wf_proto::json::from_json(&json)
         .with_context(|| format!("{} is not a valid SubmitReferralRequest", file.display()))?;
-    let mut client = intake::intake_service_client::IntakeServiceClient::new(target.authed(Role::Hotline).await?);
+    let mut client = target.intake(Role::Hotline).await?;
     let response = client.submit_referral(request).await.map_err(status_error)?.into_inner();
     if response.duplicate {
         eprintln!("already submitted: answering with the existing referral");
@@ -255,7 +255,7 @@ async fn status(target: &Target, referral_id: &str, json: bool) -> anyhow::Resul
         stages.push(Stage { stage, at, detail });
     }
 
-    let mut audit_client = audit::audit_service_client::AuditServiceClient::new(target.authed(Role::Auditor).await?);
+    let mut audit_client = target.audit(Role::Auditor).await?;
     let audited = audit_client
         .list_entries(audit::ListEntriesRequest {
             correlation_id: referral_id.to_owned(),

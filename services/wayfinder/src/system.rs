@@ -11,14 +11,7 @@ use wf_db::Db;
 use wf_events::{EventBus, InProcessBus, RabbitBus, RabbitConfig};
 use wf_server::{Component, Server, ServiceContext, SubscriptionDefaults, Topology};
 
-/// What `endpoints.json` in the data folder records, so client commands find the system.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Endpoints {
-    pub grpc: String,
-    pub pid: u32,
-    pub services: Vec<String>,
-    pub mode: String,
-}
+pub use wf_client::Endpoints;
 
 /// A bound, not yet running, process.
 pub struct System {

@@ -1,7 +1,8 @@
-//! How client commands reach a system: `--server URL --token JWT` for a remote
-//! one, or `--data-dir DIR` alone for an embedded one (its address is in
-//! `endpoints.json`, and a short-lived development token is minted from the key
-//! in `keys/`).
+//! The client side of Wayfinder, for the command line and for each partner's
+//! intake adapter: find a system (a URL, or an embedded system's data folder),
+//! authenticate (a given token, or a short-lived development token minted from
+//! the key in the data folder), and get typed gRPC clients whose requests carry
+//! the bearer token and the W3C trace context.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,7 +13,20 @@ use tonic::transport::{Channel, Endpoint};
 use wf_auth::{BearerToken, Role, TokenIssuer, TokenKind};
 use wf_config::Config;
 
-use crate::system::Endpoints;
+use wf_proto::audit::v1::audit_service_client::AuditServiceClient;
+use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
+
+/// What `endpoints.json` in a data folder records while a system runs there.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Endpoints {
+    pub grpc: String,
+    pub pid: u32,
+    pub services: Vec<String>,
+    pub mode: String,
+}
+
+/// An authenticated, trace-propagating channel.
+pub type AuthedChannel = InterceptedService<Channel, Authed>;
 
 enum Credentials {
     Fixed(String),
@@ -83,9 +97,19 @@ impl Target {
     }
 
     /// A channel whose requests carry `role`'s token and the current trace context.
-    pub async fn authed(&self, role: Role) -> anyhow::Result<InterceptedService<Channel, Authed>> {
+    pub async fn authed(&self, role: Role) -> anyhow::Result<AuthedChannel> {
         let bearer = BearerToken::new(&self.token_for(role)?)?;
         Ok(InterceptedService::new(self.channel().await?, Authed { bearer }))
+    }
+
+    /// Intake, where referrals are submitted and followed.
+    pub async fn intake(&self, role: Role) -> anyhow::Result<IntakeServiceClient<AuthedChannel>> {
+        Ok(IntakeServiceClient::new(self.authed(role).await?))
+    }
+
+    /// The audit log.
+    pub async fn audit(&self, role: Role) -> anyhow::Result<AuditServiceClient<AuthedChannel>> {
+        Ok(AuditServiceClient::new(self.authed(role).await?))
     }
 }
 
