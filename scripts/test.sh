@@ -53,7 +53,7 @@ cargo build --workspace --all-targets --locked
 echo "== tests"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee -a "$results"
 echo "== fault suite (restarts RabbitMQ and PostgreSQL; runs alone)"
-cargo test -p wf-tests --test fault --locked -- --test-threads=1 2>&1 | tee -a "$results"
+cargo test --workspace --test fault --locked -- --test-threads=1 2>&1 | tee -a "$results"
 echo "== fmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
