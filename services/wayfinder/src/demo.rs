@@ -1,0 +1,88 @@
+//! The demo data set of the embedded mode: a dozen obviously fictional youth,
+//! submitted through the public API the first time `wayfinder up` starts on a
+//! new data folder. They are practice referrals, so they flow through every
+//! service but never count in reports and can be purged.
+
+use wf_auth::Role;
+use wf_client::Target;
+use wf_proto::common::v1 as common;
+use wf_proto::intake::v1 as intake;
+
+const SITES: [common::Site; 3] =
+    [common::Site::SouthLosAngeles, common::Site::SouthLosAngeles, common::Site::SanFernandoValley];
+const TIERS: [common::TriageTier; 3] =
+    [common::TriageTier::Routine, common::TriageTier::Urgent, common::TriageTier::Emergent];
+const SOURCES: [common::ReferralSource; 4] = [
+    common::ReferralSource::Hotline,
+    common::ReferralSource::LawEnforcement,
+    common::ReferralSource::ChildWelfare,
+    common::ReferralSource::School,
+];
+const NEEDS: [&[&str]; 4] = [
+    &["emergency_shelter", "victim_advocacy"],
+    &["mental_health", "education"],
+    &["medical_dental", "intensive_case_management"],
+    &["other_legal", "employment_training"],
+];
+
+/// Twelve fictional referrals (names "Demo Youth-01" … "Demo Youth-12", 555-01xx numbers).
+pub fn referrals() -> Vec<intake::SubmitReferralRequest> {
+    (1..=12)
+        .map(|n: usize| {
+            let personal = intake::PersonalDetails {
+                legal_first_name: "Demo".into(),
+                legal_last_name: format!("Youth-{n:02}"),
+                date_of_birth: Some(common::Date { year: 2004 + (n as i32 % 9), month: 1 + (n as i32 % 12), day: 10 }),
+                phones: vec![intake::Phone { number: format!("+1-555-01{n:02}"), ..Default::default() }],
+                ..Default::default()
+            };
+            intake::SubmitReferralRequest {
+                referral: Some(intake::Referral {
+                    source: SOURCES[n % SOURCES.len()] as i32,
+                    referring_organization_name: "Demo Referral Partner".into(),
+                    external_reference: format!("DEMO-{n:04}"),
+                    triage_tier: TIERS[n % TIERS.len()] as i32,
+                    site: SITES[n % SITES.len()] as i32,
+                    needs: NEEDS[n % NEEDS.len()].iter().map(|s| (*s).to_owned()).collect(),
+                    preferred_language: if n % 3 == 0 { "es" } else { "en" }.into(),
+                    practice: true,
+                    personal: Some(personal),
+                    ..Default::default()
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Submits the demo data set to a running system; returns how many were new.
+pub async fn seed(target: &Target) -> anyhow::Result<usize> {
+    let mut client = target.intake(Role::Hotline).await?;
+    let mut created = 0;
+    for request in referrals() {
+        let response = client.submit_referral(request).await.map_err(|status| {
+            anyhow::anyhow!("demo referral refused: {:?}: {}", status.code(), status.message())
+        })?;
+        created += usize::from(!response.into_inner().duplicate);
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_referrals_are_fictional_practice_and_distinct() {
+        let referrals = referrals();
+        assert_eq!(referrals.len(), 12);
+        let mut references = std::collections::HashSet::new();
+        for request in &referrals {
+            let referral = request.referral.as_ref().expect("referral");
+            assert!(referral.practice, "demo data never counts in reports");
+            let personal = referral.personal.as_ref().expect("personal");
+            assert_eq!(personal.legal_first_name, "Demo");
+            assert!(personal.phones[0].number.starts_with("+1-555-01"), "fictional numbers only");
+            assert!(references.insert(referral.external_reference.clone()));
+        }
+    }
+}
