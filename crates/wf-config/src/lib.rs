@@ -35,11 +35,23 @@ pub struct Config {
     pub events: EventsConfig,
     /// The partner directory routing loads (defaults to the demo directory).
     pub directory_file: Option<PathBuf>,
+    /// The routing policy routing loads (defaults to the embedded demo policy).
+    pub routing_policy_file: Option<PathBuf>,
     /// The case-manager roster cases loads (defaults to the demo roster).
     pub roster_file: Option<PathBuf>,
-    /// Intake's field-encryption key: a file holding one base64-encoded 32-byte key
-    /// (key version 1). Absent: the development key ring in the data folder.
+    /// Intake's field-encryption keys: a JSON key ring (`{"current_version": 2, "keys": {"1": "<base64>",
+    /// "2": "<base64>"}}`, the development file's format, which `wayfinder keys rotate` can grow) or one
+    /// base64-encoded 32-byte key (key version 1). Absent: the development key ring in the data folder.
     pub field_key_file: Option<PathBuf>,
+    /// Intake's hotline webhook listen address. Absent: the gRPC host with the next port
+    /// (127.0.0.1:50052 by default), or port 0 when the gRPC port is 0. See [`Config::webhook_addr`].
+    pub webhook_addr: Option<SocketAddr>,
+    /// Hotline webhook signing secrets: a JSON object of key id → secret (at least 32 characters).
+    /// Absent: one generated development secret `keys/webhook_secrets.json` in the data folder.
+    pub webhook_secrets_file: Option<PathBuf>,
+    /// Audit's checkpoint signing key: an Ed25519 PKCS#8 PEM file. Absent: the development
+    /// key `keys/audit_checkpoint_ed25519.pem` in the data folder.
+    pub audit_signing_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,8 +149,11 @@ impl Config {
 
     /// Embedded defaults with `data_dir` and nothing else: no file, no
     /// environment. For tests, which must not pick up the machine's settings.
+    /// Extra listeners (the webhook) take a free port so tests never collide.
     pub fn defaults_only(data_dir: &Path) -> Figment {
-        Figment::from(Serialized::defaults(defaults())).merge(Serialized::default("data_dir", data_dir))
+        Figment::from(Serialized::defaults(defaults()))
+            .merge(Serialized::default("data_dir", data_dir))
+            .merge(Serialized::default("webhook_addr", SocketAddr::from(([127, 0, 0, 1], 0))))
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -201,6 +216,18 @@ impl Config {
         }
     }
 
+    /// Where intake's hotline webhook listens: `webhook_addr`, else the gRPC host on the
+    /// next port, or port 0 (a free one) when the gRPC port is 0.
+    pub fn webhook_addr(&self) -> SocketAddr {
+        self.webhook_addr.unwrap_or_else(|| {
+            let port = match self.grpc_addr.port() {
+                0 => 0,
+                port => port.checked_add(1).unwrap_or(0),
+            };
+            SocketAddr::new(self.grpc_addr.ip(), port)
+        })
+    }
+
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
     }
@@ -222,6 +249,7 @@ mod tests {
             let config = Config::load(None, None).expect("defaults load");
             assert!(config.is_embedded());
             assert_eq!(config.grpc_addr.port(), 50051);
+            assert_eq!(config.webhook_addr().to_string(), "127.0.0.1:50052");
             assert_eq!(config.database_url_for("intake"), "sqlite:./data/intake.db");
             Ok(())
         });

@@ -36,6 +36,10 @@ pub enum CryptoError {
     #[error("identity hashing key must be 32 bytes of base64")]
     BadIdentityKey,
     /// A key file exists but cannot be understood.
+    /// A key version cannot be removed from a key file (current, or not there).
+    #[error("key file {path}: {reason}")]
+    Retire { path: PathBuf, reason: String },
+
     #[error("key file {path} is malformed: {reason}")]
     KeyFile { path: PathBuf, reason: String },
     /// Reading or writing a key file failed.

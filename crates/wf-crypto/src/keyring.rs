@@ -159,20 +159,71 @@ impl KeyRing {
     ///
     /// Existing values stay readable; re-sealing them under the new key is the re-encryption job's work.
     pub fn rotate_dev(dir: &Path) -> Result<Self, CryptoError> {
-        let path = dir.join(FIELD_KEYS_FILE);
-        let mut ring = Self::load_or_create_dev(dir)?;
-        let next = ring
-            .keys
-            .keys()
-            .next_back()
-            .copied()
-            .unwrap_or(0)
-            .checked_add(1)
-            .ok_or_else(|| CryptoError::KeyFile { path: path.clone(), reason: "no key version left".to_owned() })?;
+        Self::load_or_create_dev(dir)?;
+        Self::rotate_file(&dir.join(FIELD_KEYS_FILE))
+    }
+
+    /// Loads a key file in either format: the JSON key ring (`{"current_version": n, "keys": {"1": "<base64>"}}`,
+    /// as the development file) or a single base64 key, which is version 1.
+    pub fn load_file(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = Zeroizing::new(read_secret_file(path)?.ok_or_else(|| CryptoError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        })?);
+        if is_json_ring(&bytes) {
+            return Self::read_dev_file(path)?.ok_or_else(|| CryptoError::KeyFile {
+                path: path.to_path_buf(),
+                reason: "file vanished while being read".to_owned(),
+            });
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| CryptoError::KeyFile {
+            path: path.to_path_buf(),
+            reason: "neither a JSON key ring nor one base64 key".to_owned(),
+        })?;
+        Self::from_config(&[(1, text.trim().to_owned())], 1)
+            .map_err(|e| CryptoError::KeyFile { path: path.to_path_buf(), reason: e.to_string() })
+    }
+
+    /// Adds version n+1 to the JSON key ring at `path`, makes it current and saves it (atomically, 0600).
+    /// A single-key file cannot grow: convert it to the key-ring format first.
+    pub fn rotate_file(path: &Path) -> Result<Self, CryptoError> {
+        let mut ring = Self::load_ring_file(path)?;
+        let next = ring.keys.keys().next_back().copied().unwrap_or(0).checked_add(1).ok_or_else(|| {
+            CryptoError::KeyFile { path: path.to_path_buf(), reason: "no key version left".to_owned() }
+        })?;
         ring.keys.insert(next, FieldKey::generate());
         ring.current_version = next;
-        write_secret_file(&path, ring.to_dev_json()?.as_bytes(), false)?;
+        write_secret_file(path, ring.to_dev_json()?.as_bytes(), false)?;
         Ok(ring)
+    }
+
+    /// Removes key `version` from the JSON key ring at `path`. The current version is never removed.
+    /// Callers check first that no stored value still names `version` (it could never be opened again).
+    pub fn retire_from_file(path: &Path, version: u32) -> Result<Self, CryptoError> {
+        let mut ring = Self::load_ring_file(path)?;
+        let bad = |reason: String| CryptoError::Retire { path: path.to_path_buf(), reason };
+        if version == ring.current_version {
+            return Err(bad(format!("version {version} is the current key; rotate first, then retire it")));
+        }
+        if ring.keys.remove(&version).is_none() {
+            let known: Vec<String> = ring.keys.keys().map(u32::to_string).collect();
+            return Err(bad(format!("has no key version {version}; versions present: {}", known.join(", "))));
+        }
+        write_secret_file(path, ring.to_dev_json()?.as_bytes(), false)?;
+        Ok(ring)
+    }
+
+    fn load_ring_file(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = Zeroizing::new(read_secret_file(path)?.unwrap_or_default());
+        if !is_json_ring(&bytes) {
+            return Err(CryptoError::KeyFile {
+                path: path.to_path_buf(),
+                reason: "holds a single key; rotation needs the key-ring format \
+                         {\"current_version\": 1, \"keys\": {\"1\": \"<base64>\"}}"
+                    .to_owned(),
+            });
+        }
+        Self::load_file(path)
     }
 
     /// The version new values are sealed with.
@@ -274,6 +325,10 @@ impl KeyRing {
             .map_err(|e| CryptoError::KeyFile { path: FIELD_KEYS_FILE.into(), reason: e.to_string() })?;
         Ok(Zeroizing::new(json + "\n"))
     }
+}
+
+fn is_json_ring(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 fn header(version: u32) -> [u8; HEADER_LEN] {

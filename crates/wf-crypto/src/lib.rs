@@ -11,10 +11,12 @@ mod error;
 mod identity;
 mod keyring;
 mod secret_file;
+mod shared_secrets;
 
 pub use error::CryptoError;
 pub use identity::{IDENTITY_KEY_FILE, IdentityHasher, normalize_identity};
 pub use keyring::{FIELD_KEYS_FILE, FORMAT_V1, FieldKey, KeyRing, SEALED_OVERHEAD};
+pub use shared_secrets::{DEV_WEBHOOK_KEY_ID, MIN_SECRET_LEN, SharedSecrets, WEBHOOK_SECRETS_FILE};
 
 #[cfg(test)]
 mod test_dir {

@@ -120,10 +120,21 @@ impl EventBus for InProcessBus {
         self.declare(&subscription).await?;
         let mut receiver = {
             let mut queues = self.queues.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            queues
+            let queue = queues
                 .get_mut(&subscription.service)
-                .and_then(|q| q.receiver.take())
-                .ok_or_else(|| BusError::Topology(format!("{} already has a consumer", subscription.service)))?
+                .ok_or_else(|| BusError::Topology(format!("no queue for service {}", subscription.service)))?;
+            match queue.receiver.take() {
+                Some(receiver) => receiver,
+                // An earlier consumer stopped and closed the queue: start a fresh one.
+                None if queue.sender.is_closed() => {
+                    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+                    queue.sender = sender;
+                    receiver
+                }
+                None => {
+                    return Err(BusError::Topology(format!("{} already has a consumer", subscription.service)));
+                }
+            }
         };
         let permits = Arc::new(Semaphore::new(subscription.prefetch.max(1) as usize));
         let mut in_flight = tokio::task::JoinSet::new();
@@ -146,11 +157,13 @@ impl EventBus for InProcessBus {
             });
             while in_flight.try_join_next().is_some() {}
         }
-        // Finish what we hold; undelivered messages stay unconfirmed in their outboxes.
+        // Finish what we hold. Then close the queue: a publish waiting on a message nobody
+        // will consume now fails (its outbox row stays unsent) instead of waiting forever,
+        // and later publishes fail at once until a consumer starts again.
         while in_flight.join_next().await.is_some() {}
-        let mut queues = self.queues.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(queue) = queues.get_mut(&subscription.service) {
-            queue.receiver = Some(receiver);
+        receiver.close();
+        while let Ok(undelivered) = receiver.try_recv() {
+            drop(undelivered);
         }
         Ok(())
     }

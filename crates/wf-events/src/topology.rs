@@ -8,7 +8,7 @@ use crate::Subscription;
 pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("intake", &["referral.routed", "case.assigned"]),
     ("routing", &["referral.received", "offer.*"]),
-    ("cases", &["referral.routed", "offer.accepted"]),
+    ("cases", &["referral.received", "referral.routed", "offer.accepted"]),
     ("audit", &["#"]),
 ];
 

@@ -3,6 +3,7 @@
 //! and leave as a bare `INTERNAL` that reveals nothing.
 
 use tonic::{Code, Status};
+use tonic_types::StatusExt;
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +63,12 @@ impl From<ApiError> for Status {
             ApiError::InvalidArgument(violations) => {
                 let details: Vec<String> =
                     violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect();
-                Status::new(Code::InvalidArgument, details.join("; "))
+                // The readable message for people, plus google.rpc.BadRequest for programs.
+                let mut bad_request = tonic_types::ErrorDetails::new();
+                for violation in &violations {
+                    bad_request.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+                }
+                Status::with_error_details(Code::InvalidArgument, details.join("; "), bad_request)
             }
             ApiError::NotFound(what) => Status::not_found(format!("{what} not found")),
             ApiError::FailedPrecondition(message) => Status::failed_precondition(message),
@@ -89,6 +95,11 @@ mod tests {
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().contains("referral.source: must be set"));
         assert!(status.message().contains("referral.site: must be set"));
+        let details = status.get_error_details();
+        let bad_request = details.bad_request().expect("BadRequest details");
+        let fields: Vec<&str> = bad_request.field_violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, vec!["referral.source", "referral.site"]);
+        assert_eq!(bad_request.field_violations[1].description, "must be set");
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! `wayfinder.audit.v1.AuditService`: queries for auditors and chain verification. Checkpoints,
-//! proofs, disclosure reports and exports arrive in a later step and answer `UNIMPLEMENTED`.
+//! `wayfinder.audit.v1.AuditService`: queries for auditors, chain and checkpoint verification,
+//! checkpoints and Merkle proofs, exports of a range, and per-youth disclosure reports.
+
+mod checkpoints;
+mod disclosure;
+mod export;
+pub use checkpoints::{checkpoint_from_proto, checkpoint_to_proto};
 
 use tonic::{Request, Response, Status};
 use wf_auth::Operation;
@@ -9,25 +14,27 @@ use wf_proto::audit::v1::audit_service_server::AuditService;
 use wf_server::{ApiError, FieldViolation};
 
 use crate::domain::chain::{Entry, VerifyReport};
+use crate::domain::checkpoint::CheckpointVerifier;
 use crate::domain::query;
 use crate::{store, verify};
 
 #[derive(Debug, Clone)]
 pub struct AuditApi {
     db: Db,
+    /// The public half of the checkpoint key, for `VerifyChain`.
+    key: CheckpointVerifier,
 }
 
 impl AuditApi {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, key: CheckpointVerifier) -> Self {
+        Self { db, key }
     }
 }
 
 use wf_proto::time::timestamp_from_micros as timestamp;
 
-use wf_server::later_step as later;
-
-/// The wire form of an entry. `youth_id` stays empty until disclosure reports index subjects.
+/// The wire form of an entry. `youth_id` stays empty: entries reach a youth through the referrals
+/// that name them, resolved at query time (`ListEntries.youth_id`, disclosure reports).
 pub fn entry_to_proto(entry: Entry) -> pb::AuditEntry {
     let content = entry.content;
     pb::AuditEntry {
@@ -52,6 +59,36 @@ pub fn entry_to_proto(entry: Entry) -> pb::AuditEntry {
     }
 }
 
+/// Microseconds of a wire timestamp (exact for timestamps made from microseconds).
+pub fn micros_of(at: Option<&prost_types::Timestamp>) -> i64 {
+    at.map_or(0, |at| at.seconds.saturating_mul(1_000_000).saturating_add(i64::from(at.nanos / 1000)))
+}
+
+/// The stored form of a wire entry, for verifying what an API returned (exports).
+pub fn entry_from_proto(entry: pb::AuditEntry) -> Entry {
+    Entry {
+        sequence: entry.sequence,
+        content: crate::domain::chain::EntryContent {
+            event_id: entry.event_id,
+            event_type: entry.r#type,
+            schema_version: entry.schema_version,
+            aggregate_id: entry.aggregate_id,
+            correlation_id: entry.correlation_id,
+            producer: entry.producer,
+            actor: entry.actor,
+            actor_role: entry.actor_role,
+            purpose: entry.purpose,
+            release_id: entry.release_id,
+            fields: entry.fields,
+            occurred_at_micros: micros_of(entry.occurred_at.as_ref()),
+            recorded_at_micros: micros_of(entry.recorded_at.as_ref()),
+            payload: entry.payload,
+        },
+        previous_hash: entry.previous_hash,
+        entry_hash: entry.entry_hash,
+    }
+}
+
 pub fn report_to_proto(report: &VerifyReport) -> pb::VerifyChainResponse {
     pb::VerifyChainResponse {
         ok: report.is_ok(),
@@ -59,7 +96,7 @@ pub fn report_to_proto(report: &VerifyReport) -> pb::VerifyChainResponse {
         first_bad_sequence: report.problem.as_ref().map_or(0, |p| p.sequence),
         problem: report.problem.as_ref().map_or_else(String::new, |p| p.kind.code().to_owned()),
         entries_verified: report.entries_verified,
-        checkpoints_verified: 0,
+        checkpoints_verified: report.checkpoints_verified,
     }
 }
 
@@ -71,10 +108,18 @@ impl AuditService for AuditApi {
     ) -> Result<Response<pb::ListEntriesResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
         let request = request.into_inner();
+        let mut query = query::list_query(&request).map_err(ApiError::InvalidArgument)?;
         if !request.youth_id.is_empty() {
-            return Err(Status::unimplemented("filtering by youth_id arrives in a later step (disclosure reports)"));
+            if request.youth_id.len() > 200 {
+                return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+                    "youth_id",
+                    "must be at most 200 characters",
+                )])
+                .into());
+            }
+            let referral_ids = disclosure::referrals_of(&self.db, &request.youth_id).await?;
+            query.filter.youth = Some(query::YouthScope { youth_id: request.youth_id.clone(), referral_ids });
         }
-        let query = query::list_query(&request).map_err(ApiError::InvalidArgument)?;
         let mut entries = store::list_entries(&self.db, &query.filter, query.page_size + 1, query.omit_payload)
             .await
             .map_err(ApiError::from)?;
@@ -125,7 +170,13 @@ impl AuditService for AuditApi {
             .into());
         }
         let to = (request.to_sequence != 0).then_some(request.to_sequence);
-        let report = verify::verify_range(&self.db, request.from_sequence, to).await.map_err(ApiError::Internal)?;
+        let options = verify::VerifyOptions {
+            from: request.from_sequence,
+            to,
+            key: Some(self.key.clone()),
+            external: Vec::new(),
+        };
+        let report = verify::verify_with(&self.db, &options).await.map_err(ApiError::Internal)?;
         match &report.problem {
             None => tracing::info!(
                 caller = %caller,
@@ -149,7 +200,7 @@ impl AuditService for AuditApi {
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
-        Err(later("GetCheckpoint"))
+        Ok(Response::new(checkpoints::get(&self.db, request.into_inner()).await?))
     }
 
     async fn list_checkpoints(
@@ -157,7 +208,7 @@ impl AuditService for AuditApi {
         request: Request<pb::ListCheckpointsRequest>,
     ) -> Result<Response<pb::ListCheckpointsResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
-        Err(later("ListCheckpoints"))
+        Ok(Response::new(checkpoints::list(&self.db, request.into_inner()).await?))
     }
 
     async fn get_inclusion_proof(
@@ -165,7 +216,7 @@ impl AuditService for AuditApi {
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
-        Err(later("GetInclusionProof"))
+        Ok(Response::new(checkpoints::inclusion(&self.db, request.into_inner()).await?))
     }
 
     async fn get_consistency_proof(
@@ -173,15 +224,16 @@ impl AuditService for AuditApi {
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
-        Err(later("GetConsistencyProof"))
+        Ok(Response::new(checkpoints::consistency(&self.db, request.into_inner()).await?))
     }
 
     async fn disclosure_report(
         &self,
         request: Request<pb::DisclosureReportRequest>,
     ) -> Result<Response<pb::DisclosureReportResponse>, Status> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
-        Err(later("DisclosureReport"))
+        let principal = wf_auth::principal(&request)?.clone();
+        principal.authorize(Operation::ReadAudit)?;
+        Ok(Response::new(disclosure::disclosure_report(&self.db, &principal, request.into_inner()).await?))
     }
 
     async fn export_range(
@@ -189,6 +241,6 @@ impl AuditService for AuditApi {
         request: Request<pb::ExportRangeRequest>,
     ) -> Result<Response<pb::ExportRangeResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
-        Err(later("ExportRange"))
+        Ok(Response::new(export::export_range(&self.db, request.into_inner()).await?))
     }
 }

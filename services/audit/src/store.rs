@@ -169,6 +169,15 @@ pub async fn list_entries(
     if let Some(before) = filter.occurred_before_micros {
         push(&|n| format!("occurred_at < ${n}"), Value::Int(before));
     }
+    if let Some(scope) = &filter.youth {
+        values.push(Value::Text(scope.youth_id.clone()));
+        let mut alternatives = vec![format!("aggregate_id = ${}", values.len())];
+        for referral in &scope.referral_ids {
+            values.push(Value::Text(referral.clone()));
+            alternatives.push(format!("correlation_id = ${}", values.len()));
+        }
+        conditions.push(format!("({})", alternatives.join(" OR ")));
+    }
     if !filter.types.is_empty() {
         let mut alternatives = Vec::new();
         for pattern in &filter.types {

@@ -1,15 +1,24 @@
 //! The `CaseService` gRPC API: authorize, validate, read, respond.
 
+mod assign;
+mod follow_ups;
+mod lifecycle;
+mod notes;
+mod recidivism;
+mod services;
+
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use wf_auth::Operation;
 use wf_db::Db;
+use wf_events::RelayHandle;
 use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
 use wf_proto::common::v1 as common;
 use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, CaseManagerId, ReferralId, YouthId};
 
+use crate::clock::Clock;
 use crate::domain::{CaseManager, Caseloads, Roster, Site};
 use crate::events::timestamp;
 use crate::store::{self, CaseFilter, CaseRecord};
@@ -22,11 +31,13 @@ pub const MAX_PAGE_SIZE: i64 = 500;
 pub struct CasesApi {
     db: Db,
     roster: Arc<Roster>,
+    relay: RelayHandle,
+    clock: Arc<dyn Clock>,
 }
 
 impl CasesApi {
-    pub fn new(db: Db, roster: Arc<Roster>) -> Self {
-        Self { db, roster }
+    pub fn new(db: Db, roster: Arc<Roster>, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
+        Self { db, roster, relay, clock }
     }
 }
 
@@ -41,7 +52,11 @@ impl CaseService for CasesApi {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound("case".into()))?;
-        Ok(Response::new(pb::GetCaseResponse { case: Some(case_to_proto(&case)) }))
+        let mut case = case_to_proto(&case);
+        // Referrals a reopened case absorbed follow the one that opened it.
+        case.referral_ids
+            .extend(store::continuity::linked_referrals(&self.db, &case.case_id).await.map_err(ApiError::from)?);
+        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
     async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
@@ -105,14 +120,21 @@ impl CaseService for CasesApi {
     }
 
     async fn reassign_case(&self, request: Request<pb::ReassignCaseRequest>) -> ApiResult<pb::ReassignCaseResponse> {
-        later_step(&request, Operation::ManageCases, "reassignment")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        assign::may_reassign(principal)?;
+        let case = assign::reassign_case(self, request.get_ref()).await?;
+        Ok(Response::new(pb::ReassignCaseResponse { case: Some(case_to_proto(&case)) }))
     }
 
     async fn transition_stage(
         &self,
         request: Request<pb::TransitionStageRequest>,
     ) -> ApiResult<pb::TransitionStageResponse> {
-        later_step(&request, Operation::ManageCases, "stage transitions")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let case = lifecycle::transition_stage(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::TransitionStageResponse { case: Some(case_to_proto(&case)) }))
     }
 
     async fn set_readiness(&self, request: Request<pb::SetReadinessRequest>) -> ApiResult<pb::SetReadinessResponse> {
@@ -120,11 +142,17 @@ impl CaseService for CasesApi {
     }
 
     async fn close_case(&self, request: Request<pb::CloseCaseRequest>) -> ApiResult<pb::CloseCaseResponse> {
-        later_step(&request, Operation::ManageCases, "closing cases")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let case = lifecycle::close_case(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::CloseCaseResponse { case: Some(case_to_proto(&case)) }))
     }
 
     async fn reopen_case(&self, request: Request<pb::ReopenCaseRequest>) -> ApiResult<pb::ReopenCaseResponse> {
-        later_step(&request, Operation::ManageCases, "reopening cases")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let case = lifecycle::reopen_case(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::ReopenCaseResponse { case: Some(case_to_proto(&case)) }))
     }
 
     async fn record_contact_attempt(
@@ -142,64 +170,83 @@ impl CaseService for CasesApi {
     }
 
     async fn upsert_goal(&self, request: Request<pb::UpsertGoalRequest>) -> ApiResult<pb::UpsertGoalResponse> {
-        later_step(&request, Operation::ManageCases, "service plans")
+        wf_auth::principal(&request)?.authorize(Operation::ManageCases)?;
+        let goal = services::upsert_goal(self, request.get_ref()).await?;
+        Ok(Response::new(pb::UpsertGoalResponse { goal: Some(goal) }))
     }
 
     async fn list_goals(&self, request: Request<pb::ListGoalsRequest>) -> ApiResult<pb::ListGoalsResponse> {
-        later_step(&request, Operation::ReadCase, "service plans")
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        Ok(Response::new(services::list_goals(self, request.get_ref()).await?))
     }
 
     async fn record_intervention(
         &self,
         request: Request<pb::RecordInterventionRequest>,
     ) -> ApiResult<pb::RecordInterventionResponse> {
-        later_step(&request, Operation::RecordIntervention, "interventions")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::RecordIntervention)?;
+        let intervention_id = services::record_intervention(self, principal, request.get_ref()).await?;
+        Ok(Response::new(pb::RecordInterventionResponse { intervention_id }))
     }
 
     async fn list_interventions(
         &self,
         request: Request<pb::ListInterventionsRequest>,
     ) -> ApiResult<pb::ListInterventionsResponse> {
-        later_step(&request, Operation::ReadCase, "interventions")
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        Ok(Response::new(services::list_interventions(self, request.get_ref()).await?))
     }
 
     async fn list_follow_ups(
         &self,
         request: Request<pb::ListFollowUpsRequest>,
     ) -> ApiResult<pb::ListFollowUpsResponse> {
-        later_step(&request, Operation::ReadCase, "follow-ups")
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        Ok(Response::new(follow_ups::list_follow_ups(self, request.get_ref()).await?))
     }
 
     async fn record_follow_up(
         &self,
         request: Request<pb::RecordFollowUpRequest>,
     ) -> ApiResult<pb::RecordFollowUpResponse> {
-        later_step(&request, Operation::ManageCases, "follow-ups")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        Ok(Response::new(follow_ups::record_follow_up(self, &principal.subject, request.get_ref()).await?))
     }
 
     async fn record_recidivism_event(
         &self,
         request: Request<pb::RecordRecidivismEventRequest>,
     ) -> ApiResult<pb::RecordRecidivismEventResponse> {
-        later_step(&request, Operation::ManageCases, "recidivism events")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let recidivism_event_id = recidivism::record(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::RecordRecidivismEventResponse { recidivism_event_id }))
     }
 
     async fn list_recidivism_events(
         &self,
         request: Request<pb::ListRecidivismEventsRequest>,
     ) -> ApiResult<pb::ListRecidivismEventsResponse> {
-        later_step(&request, Operation::ReadCase, "recidivism events")
+        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
+        Ok(Response::new(recidivism::list(self, request.get_ref()).await?))
     }
 
     async fn add_case_note(&self, request: Request<pb::AddCaseNoteRequest>) -> ApiResult<pb::AddCaseNoteResponse> {
-        later_step(&request, Operation::ManageCases, "case notes")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let note_id = notes::add(self, principal, request.get_ref()).await?;
+        Ok(Response::new(pb::AddCaseNoteResponse { note_id }))
     }
 
     async fn list_case_notes(
         &self,
         request: Request<pb::ListCaseNotesRequest>,
     ) -> ApiResult<pb::ListCaseNotesResponse> {
-        later_step(&request, Operation::ReadCase, "case notes")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        Ok(Response::new(notes::list(self, principal, request.get_ref()).await?))
     }
 }
 
@@ -300,6 +347,21 @@ fn page_token<Id: std::str::FromStr<Err = wf_types::IdError>>(
     }
 }
 
+/// A page token of a list keyed by prefixed ids generated here (`int_…`, `goal_…`).
+fn page_token_text(token: &str, prefix: &str, violations: &mut Vec<FieldViolation>) -> Option<String> {
+    if token.is_empty() {
+        return None;
+    }
+    let valid =
+        token.strip_prefix(prefix).is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()));
+    if valid {
+        Some(token.to_owned())
+    } else {
+        violations.push(FieldViolation::new("page_token", "is not a token returned by this list"));
+        None
+    }
+}
+
 /// Trims the one-extra item fetched to detect a next page, and returns that page's token.
 fn next_page<T>(items: &mut Vec<T>, page_size: i64, key: impl Fn(&T) -> String) -> String {
     if items.len() as i64 > page_size {
@@ -323,6 +385,14 @@ fn case_to_proto(case: &CaseRecord) -> pb::Case {
         referral_ids: vec![case.referral_id.clone()],
         practice: case.practice,
         updated_at: Some(timestamp(case.updated_at)),
+        enrolled_at: case.lifecycle.enrolled_at.map(timestamp),
+        assessment_due: case.lifecycle.assessment_due.map(timestamp),
+        assessed_at: case.lifecycle.assessed_at.map(timestamp),
+        exited_at: case.lifecycle.exited_at.map(timestamp),
+        closed_at: case.lifecycle.closed_at.map(timestamp),
+        closure_reason: case.lifecycle.closure_reason,
+        exit_living_situation: case.lifecycle.exit_living_situation,
+        reopen_count: case.lifecycle.reopen_count,
         ..Default::default()
     }
 }

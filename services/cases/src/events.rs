@@ -8,9 +8,12 @@ use wf_events::{Envelope, EventHandler, EventPayload, HandleError, RelayHandle, 
 use wf_proto::cases::v1::CaseStage;
 use wf_proto::common::v1::{Site as ProtoSite, TriageTier};
 use wf_proto::events::v1 as pb;
-use wf_types::{CaseId, ReferralId};
+use wf_types::{CaseId, PartnerId, ReferralId};
+
+mod continuity;
 
 use crate::SERVICE;
+use crate::clock::Clock;
 use crate::domain::{self, Assignment, CaseFacts, CaseStatus, Roster, Site};
 use crate::store::{self, AssignmentRecord, CaseRecord};
 
@@ -19,6 +22,7 @@ pub struct CaseEvents {
     db: Db,
     roster: Arc<Roster>,
     relay: RelayHandle,
+    clock: Arc<dyn Clock>,
 }
 
 /// What handling one `referral.routed` did.
@@ -34,11 +38,16 @@ pub enum RoutedOutcome {
         case_id: String,
         status: CaseStatus,
     },
+    /// A returning youth's closed case took the referral and was reopened.
+    Reopened {
+        case_id: String,
+        status: CaseStatus,
+    },
 }
 
 impl CaseEvents {
-    pub fn new(db: Db, roster: Arc<Roster>, relay: RelayHandle) -> Self {
-        Self { db, roster, relay }
+    pub fn new(db: Db, roster: Arc<Roster>, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
+        Self { db, roster, relay, clock }
     }
 
     /// Opens and assigns the case of a routed referral.
@@ -55,6 +64,15 @@ impl CaseEvents {
             Err(_) => return Err(HandleError::Permanent(format!("referral.routed site {} is not known", routed.site))),
         };
         let triage_tier = TriageTier::try_from(routed.triage_tier).unwrap_or(TriageTier::Unspecified);
+        // The partner asked to serve the youth: the one partner that may record services on the case.
+        let partner_id = match routed.partner_id.as_str() {
+            "" => None,
+            id => Some(
+                id.parse::<PartnerId>()
+                    .map_err(|err| HandleError::Permanent(format!("referral.routed partner_id: {err}")))?
+                    .to_string(),
+            ),
+        };
 
         let mut tx = self.db.begin().await?;
         // The lock comes first so everything below, the duplicate checks included, is serialized.
@@ -65,17 +83,32 @@ impl CaseEvents {
             return Ok(RoutedOutcome::Duplicate);
         }
         if let Some(case_id) = store::case_id_for_referral(&mut tx, referral_id.as_str()).await? {
+            // A re-route hands the referral to another partner: from now on that partner serves it.
+            store::services::set_partner(&mut tx, &case_id, partner_id.as_deref()).await?;
             tx.commit().await?;
             tracing::info!(case.id = %case_id, referral.id = %referral_id, attempt = routed.attempt, "referral re-routed; its case stays as it is");
             return Ok(RoutedOutcome::CaseExists { case_id });
         }
 
+        // Who the youth is comes from referral.received; routing may overtake it on the way here.
+        let Some(referral) = store::continuity::facts_of(&mut tx, referral_id.as_str()).await? else {
+            tx.rollback().await?;
+            return Err(HandleError::Transient(format!(
+                "referral.received for {referral_id} has not arrived yet; retrying referral.routed"
+            )));
+        };
+        let now = self.clock.now_micros();
+        let earlier = store::continuity::latest_case_of_youth(&mut tx, &referral.youth_id).await?;
         let loads = store::open_caseloads_in(&mut tx).await?;
-        // ReferralRouted carries no language yet; the rule prefers a speaker once it does.
-        let facts = CaseFacts { site, language: None };
-        let assignment = domain::choose_case_manager(&self.roster, &loads, &facts);
+        let language = (!referral.language.is_empty()).then(|| referral.language.clone());
+        let facts = CaseFacts { site, language };
+        let previous_owner = earlier.as_ref().and_then(|case| case.case_manager_id.as_deref()?.parse().ok());
+        let (assignment, continued) = continuity::assign(&self.roster, &loads, &facts, previous_owner.as_ref());
+        if let Some(earlier) = earlier.filter(|case| domain::lifecycle::is_closed(case.stage)) {
+            let reopened = continuity::Reopen { case: earlier, referral_id: referral_id.to_string(), partner_id, now };
+            return self.reopen(tx, reopened, assignment, continued).await;
+        }
         let case_id = CaseId::generate();
-        let now = wf_db::now_micros();
         let assigned = match &assignment {
             Assignment::Assigned(to) => Some(to),
             Assignment::AwaitingAssignment(_) => None,
@@ -83,7 +116,7 @@ impl CaseEvents {
         let case = CaseRecord {
             case_id: case_id.to_string(),
             referral_id: referral_id.to_string(),
-            youth_id: None,
+            youth_id: Some(referral.youth_id.clone()),
             site,
             triage_tier: domain::triage_tier_code(triage_tier).to_owned(),
             // Engagement starts at once: contact attempts begin whether or not an owner is found.
@@ -94,12 +127,14 @@ impl CaseEvents {
             practice: routed.practice,
             opened_at: now,
             updated_at: now,
+            lifecycle: Default::default(),
         };
         store::insert_case(&mut tx, &case).await.map_err(retry_on_duplicate)?;
+        store::services::set_partner(&mut tx, &case.case_id, partner_id.as_deref()).await?;
 
         match &assignment {
             Assignment::Assigned(to) => {
-                let reason = to.reason();
+                let reason = continuity::reason(to, continued);
                 store::insert_assignment(
                     &mut tx,
                     &AssignmentRecord {
@@ -155,6 +190,7 @@ impl CaseEvents {
 impl EventHandler for CaseEvents {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
         match envelope.event_type.as_str() {
+            pb::ReferralReceived::TYPE => self.on_referral_received(&envelope).await,
             pb::ReferralRouted::TYPE => self.on_referral_routed(&envelope).await.map(|_| ()),
             // Bound for the enrollment flow of a later step; acknowledged without effect until then.
             pb::OfferAccepted::TYPE => {

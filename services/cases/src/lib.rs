@@ -1,13 +1,17 @@
 //! The cases service: the case-manager roster and assignment, and the case record.
 //!
-//! Step 1 opens one case per routed referral (`referral.routed`) and assigns it to the least
-//! loaded eligible case manager, announcing `case.assigned`; when nobody eligible has room the
-//! case waits, unassigned, in the supervisors' queue. `CaseService` answers `GetCase`,
-//! `ListCases` and `ListCaseManagers`; the rest of the case record arrives in later steps.
+//! A routed referral (`referral.routed`, after its facts arrived in `referral.received`) opens a
+//! case — or reopens a returning youth's closed one — and assigns it (earlier case manager first,
+//! then the least loaded eligible one), announcing `case.assigned`; when nobody eligible has room
+//! the case waits in the supervisors' queue. `CaseService` keeps the case record: lifecycle,
+//! reassignment, plan goals, interventions, follow-ups (with a clock-driven worker), recidivism
+//! events and notes. See README.md.
 
 pub mod api;
+pub mod clock;
 pub mod domain;
 pub mod events;
+pub mod follow_ups;
 pub mod store;
 
 use std::path::Path;
@@ -52,8 +56,29 @@ pub fn load_roster(path: Option<&Path>) -> anyhow::Result<Roster> {
     }
 }
 
-/// Migrates (when configured), loads the roster and wires the service.
+/// What production fixes and tests vary.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub clock: Arc<dyn clock::Clock>,
+    /// How often the follow-up worker looks for due and overdue follow-ups.
+    pub follow_up_interval: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        // Follow-ups fall due by the day: a minute's delay is of no consequence.
+        Self { clock: Arc::new(clock::SystemClock), follow_up_interval: std::time::Duration::from_secs(60) }
+    }
+}
+
+/// Migrates (when configured), loads the roster and wires the service on the system clock.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Cases>> {
+    build_with(ctx, Options::default()).await
+}
+
+/// [`build`] with given options (tests pass a [`clock::TestClock`] and a short interval).
+pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result<Arc<Cases>> {
+    let Options { clock, follow_up_interval } = options;
     ctx.migrate_if_configured(&migrations()).await?;
     let roster = Arc::new(load_roster(ctx.config.roster_file.as_deref())?);
     tracing::info!(
@@ -63,13 +88,16 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Cases>> {
         "roster loaded"
     );
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
-    let handler = Arc::new(CaseEvents::new(ctx.db.clone(), roster.clone(), relay.handle()));
+    let handler = Arc::new(CaseEvents::new(ctx.db.clone(), roster.clone(), relay.handle(), clock.clone()));
+    let follow_ups = follow_ups::FollowUpWorker::new(ctx.db.clone(), clock.clone(), relay.handle(), follow_up_interval);
     Ok(Arc::new(Cases {
-        api: CasesApi::new(ctx.db.clone(), roster.clone()),
+        follow_ups,
+        api: CasesApi::new(ctx.db.clone(), roster.clone(), relay.handle(), clock.clone()),
         subscription: ctx.subscription(SERVICE),
         db: ctx.db,
         bus: ctx.bus,
         roster,
+        clock,
         handler,
         relay: Mutex::new(Some(relay)),
     }))
@@ -80,6 +108,8 @@ pub struct Cases {
     db: Db,
     bus: Arc<dyn EventBus>,
     roster: Arc<Roster>,
+    clock: Arc<dyn clock::Clock>,
+    follow_ups: follow_ups::FollowUpWorker,
     api: CasesApi,
     handler: Arc<CaseEvents>,
     subscription: Subscription,
@@ -92,6 +122,10 @@ impl Cases {
         &self.db
     }
 
+    pub fn clock(&self) -> &Arc<dyn clock::Clock> {
+        &self.clock
+    }
+
     pub fn roster(&self) -> &Roster {
         &self.roster
     }
@@ -99,6 +133,11 @@ impl Cases {
     /// The gRPC service, for callers that mount it themselves or call it in process.
     pub fn api(&self) -> CasesApi {
         self.api.clone()
+    }
+
+    /// The follow-up worker (its `sweep` is what `run` repeats).
+    pub fn follow_up_worker(&self) -> &follow_ups::FollowUpWorker {
+        &self.follow_ups
     }
 
     /// The consumer of the cases subscription.
@@ -132,9 +171,10 @@ impl Component for Cases {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
             .context("cases workers are already running")?;
-        Workers::new(relay, self.bus.clone())
+        let workers = Workers::new(relay, self.bus.clone())
             .consume(self.subscription.clone(), self.handler.clone())
-            .run(shutdown)
-            .await
+            .run(shutdown.clone());
+        let (outcome, ()) = tokio::join!(workers, self.follow_ups.clone().run(shutdown));
+        outcome
     }
 }

@@ -8,6 +8,13 @@ use wf_proto::cases::v1::CaseStage;
 
 use crate::domain::{self, CaseStatus, Caseloads, Site};
 
+pub mod continuity;
+pub mod follow_ups;
+pub mod lifecycle;
+pub mod notes;
+pub mod recidivism;
+pub mod services;
+
 /// Key of the PostgreSQL advisory lock that serializes case assignment ("wfcases" + 1). Advisory
 /// locks are database-wide and the services share one database (a schema each), so the key is
 /// one no other service uses.
@@ -31,6 +38,23 @@ pub struct CaseRecord {
     pub practice: bool,
     pub opened_at: i64,
     pub updated_at: i64,
+    /// What the lifecycle has recorded so far (all empty on a new case).
+    pub lifecycle: LifecycleFacts,
+}
+
+/// The instants and codes the lifecycle records on a case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleFacts {
+    pub enrolled_at: Option<i64>,
+    pub assessment_due: Option<i64>,
+    pub assessed_at: Option<i64>,
+    pub exited_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    /// `CaseClosureReason` number; 0 while open.
+    pub closure_reason: i32,
+    /// `LivingSituation` number at exit; 0 when not recorded.
+    pub exit_living_situation: i32,
+    pub reopen_count: i32,
 }
 
 /// One assignment decision, recorded alongside the case's current owner.
@@ -77,8 +101,11 @@ pub async fn lock_assignments(tx: &mut Tx, backend: Backend) -> Result<(), DbErr
 
 /// The case already opened for `referral_id`, if any.
 pub async fn case_id_for_referral(tx: &mut Tx, referral_id: &str) -> Result<Option<String>, DbError> {
-    let row = sqlx::query("SELECT case_id FROM cases WHERE referral_id = $1")
-        .bind(referral_id)
+    // The referral that opened a case, or one a reopened case absorbed.
+    let row = sqlx::query(
+        "SELECT case_id FROM cases WHERE referral_id = $1 UNION SELECT case_id FROM case_referrals WHERE referral_id = $1",
+    )
+    .bind(referral_id)
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.map(|row| row.try_get("case_id")).transpose()?)
@@ -182,8 +209,18 @@ pub async fn assignments_of(db: &Db, case_id: &str) -> Result<Vec<AssignmentReco
         .collect()
 }
 
-const CASE_COLUMNS: &str = "case_id, referral_id, youth_id, site, triage_tier, stage, status, case_manager_id, \
-                            assigned_at, practice, opened_at, updated_at";
+pub(crate) const CASE_COLUMNS: &str = "case_id, referral_id, youth_id, site, triage_tier, stage, status, case_manager_id, \
+                            assigned_at, practice, opened_at, updated_at, enrolled_at, assessment_due, assessed_at, \
+                            exited_at, closed_at, closure_reason, exit_living_situation, reopen_count";
+
+/// The case as stored, read inside a transaction.
+pub async fn get_case_in(tx: &mut Tx, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
+    let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1"))
+        .bind(case_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(case_from_row).transpose()
+}
 
 pub async fn get_case(db: &Db, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
     let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1"))
@@ -216,7 +253,13 @@ pub async fn list_cases(
         equals("youth_id", id.clone(), &mut conditions);
     }
     if let Some(id) = &filter.referral_id {
+        // The referral that opened the case, or one a reopened case absorbed.
         equals("referral_id", id.clone(), &mut conditions);
+        let n = conditions.len() - 1;
+        let placeholder = conditions[n].trim_start_matches("referral_id = ").to_owned();
+        conditions[n] = format!(
+            "(referral_id = {placeholder} OR case_id IN (SELECT case_id FROM case_referrals WHERE referral_id = {placeholder}))"
+        );
     }
     if let Some(after) = after {
         binds.push(after.to_owned());
@@ -242,7 +285,7 @@ pub async fn list_cases(
     rows.iter().map(case_from_row).collect()
 }
 
-fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbError> {
+pub(crate) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbError> {
     let site: String = row.try_get("site")?;
     let status: String = row.try_get("status")?;
     let stage: String = row.try_get("stage")?;
@@ -260,9 +303,51 @@ fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbError> {
         practice: practice != 0,
         opened_at: row.try_get("opened_at")?,
         updated_at: row.try_get("updated_at")?,
+        lifecycle: LifecycleFacts {
+            enrolled_at: row.try_get("enrolled_at")?,
+            assessment_due: row.try_get("assessment_due")?,
+            assessed_at: row.try_get("assessed_at")?,
+            exited_at: row.try_get("exited_at")?,
+            closed_at: row.try_get("closed_at")?,
+            closure_reason: int(row, "closure_reason")?,
+            exit_living_situation: int(row, "exit_living_situation")?,
+            reopen_count: int(row, "reopen_count")?,
+        },
     })
 }
 
-fn corrupt(column: &str, value: &str) -> DbError {
+/// INTEGER columns decode as i64 on both backends.
+fn int(row: &sqlx::any::AnyRow, column: &str) -> Result<i32, DbError> {
+    let value: i64 = row.try_get(column)?;
+    i32::try_from(value).map_err(|_| corrupt(column, &value.to_string()))
+}
+
+pub(crate) fn corrupt(column: &str, value: &str) -> DbError {
     DbError::Other(sqlx::Error::Decode(format!("cases.{column} holds unknown code {value:?}").into()))
+}
+
+/// Gives the case to `case_manager_id` (the caller holds the assignment lock and has checked the cap).
+pub async fn set_owner(tx: &mut Tx, case_id: &str, case_manager_id: &str, at: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE cases SET case_manager_id = $1, status = 'assigned', assigned_at = $2, updated_at = $2 WHERE case_id = $3",
+    )
+    .bind(case_manager_id)
+    .bind(at)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Leaves the case without an owner, in the supervisors' queue.
+pub async fn clear_owner(tx: &mut Tx, case_id: &str, at: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE cases SET case_manager_id = NULL, status = 'awaiting_assignment', assigned_at = NULL, updated_at = $1 \
+         WHERE case_id = $2",
+    )
+    .bind(at)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

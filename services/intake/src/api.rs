@@ -14,9 +14,9 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::intake::v1::intake_service_server::IntakeService;
 use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::ApiError;
-use wf_types::{ReferralId, YouthId};
+use wf_types::ReferralId;
 
-use crate::{SERVICE, domain, store};
+use crate::{SERVICE, store};
 
 const DEFAULT_PAGE_SIZE: i32 = 50;
 const MAX_PAGE_SIZE: i32 = 500;
@@ -29,8 +29,14 @@ pub struct IntakeApi {
 
 use wf_server::later_step;
 
+mod consent;
+mod mandated;
+mod matches;
+
+pub(crate) use matches::spawn_background;
+
 fn personal_aad(referral_id: &str) -> Vec<u8> {
-    format!("{referral_id}/personal").into_bytes()
+    crate::vault::personal_aad(referral_id)
 }
 
 /// Partners see only referrals they submitted; everything else is "not found".
@@ -51,106 +57,12 @@ impl IntakeApi {
         principal: &Principal,
         request: pb::SubmitReferralRequest,
     ) -> Result<pb::SubmitReferralResponse, ApiError> {
-        let today = Utc::now().date_naive();
-        let violations = domain::validate(request.referral.as_ref(), today);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
-        let mut referral = request.referral.unwrap_or_default();
-        let facts = domain::derive_facts(&referral, today);
-        let dedupe_key = domain::dedupe_key(&referral, &principal.subject);
-        let referral_id = ReferralId::generate();
-        let youth_id = YouthId::generate();
-        let now = Utc::now();
-        let received_at = referral.received_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(now);
-        referral.received_at = Some(wf_proto::time::timestamp(received_at));
-
-        let personal = referral.personal.take();
-        let sealed = match &personal {
-            Some(personal) => Some(
-                self.keys
-                    .encrypt(&personal.encode_to_vec(), &personal_aad(referral_id.as_str()))
-                    .map_err(ApiError::internal)?,
-            ),
-            None => None,
+        let submitter = crate::submit::Submitter {
+            subject: &principal.subject,
+            partner_id: principal.partner_id.as_deref(),
+            channel: pb::IntakeChannel::Grpc,
         };
-        let event = events::ReferralReceived {
-            referral_id: referral_id.to_string(),
-            source: referral.source,
-            referring_organization_id: referral.referring_organization_id.clone(),
-            triage_tier: referral.triage_tier,
-            site: referral.site,
-            needs: referral.needs.clone(),
-            preferred_language: referral.preferred_language.clone(),
-            is_minor: facts.is_minor,
-            outside_youth_program: facts.outside_youth_program,
-            practice: referral.practice,
-            received_at: referral.received_at,
-            youth_id: youth_id.to_string(),
-            age_years: facts.age_years.unwrap_or(0),
-            trafficking_type: referral.trafficking_type,
-            trafficking_status: referral.trafficking_status,
-            system_involvement: referral.system_involvement.clone(),
-            engagement_approach: referral.engagement_approach.clone(),
-            contacting_prohibited: personal
-                .as_ref()
-                .and_then(|p| p.safe_contact.as_ref())
-                .is_some_and(|safe| safe.contacting_prohibited),
-            requested_partner_service_ids: referral.requested_partner_service_ids.clone(),
-            ..Default::default()
-        };
-        let envelope = Envelope::new(SERVICE, referral_id.as_str(), referral_id.as_str(), &event);
-
-        let mut tx = self.db.begin().await?;
-        let inserted = store::insert_referral(
-            &mut tx,
-            &store::NewReferral {
-                id: referral_id.as_str(),
-                youth_id: youth_id.as_str(),
-                dedupe_key: &dedupe_key,
-                submitted_by: &principal.subject,
-                submitted_by_partner: principal.partner_id.as_deref(),
-                source: referral.source,
-                triage_tier: referral.triage_tier,
-                site: referral.site,
-                practice: referral.practice,
-                is_minor: facts.is_minor,
-                outside_program: facts.outside_youth_program,
-                status: pb::ReferralStatus::Received as i32,
-                coded: referral.encode_to_vec(),
-                personal_sealed: sealed.clone(),
-                personal_key_version: sealed.as_deref().and_then(|s| KeyRing::key_version_of(s).ok()).map(|v| v as i32),
-                received_at: wf_db::to_micros(received_at),
-            },
-        )
-        .await?;
-        if !inserted {
-            let (id, youth, status) = store::find_by_dedupe_key(&mut tx, &dedupe_key)
-                .await?
-                .ok_or_else(|| ApiError::Unavailable("a concurrent submission is still settling, retry".into()))?;
-            tx.commit().await?;
-            tracing::info!(referral.id = %id, "duplicate submission answered with the existing referral");
-            return Ok(pb::SubmitReferralResponse { referral_id: id, duplicate: true, status, youth_id: youth });
-        }
-        store::record_status_change(
-            &mut tx,
-            referral_id.as_str(),
-            &envelope.event_id.to_string(),
-            pb::ReferralStatus::Received as i32,
-            wf_db::to_micros(now),
-            "",
-        )
-        .await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        tx.commit().await?;
-        self.relay.wake();
-        tracing::info!(referral.id = %referral_id, tier = referral.triage_tier, site = referral.site, practice = referral.practice, "referral received");
-        Ok(pb::SubmitReferralResponse {
-            referral_id: referral_id.to_string(),
-            duplicate: false,
-            status: pb::ReferralStatus::Received as i32,
-            youth_id: youth_id.to_string(),
-        })
+        crate::submit::submit(&self.db, &self.keys, &self.relay, &submitter, request).await
     }
 
     async fn get(
@@ -172,7 +84,7 @@ impl IntakeApi {
         if reads_personal && let Some(sealed) = &stored.personal_sealed {
             let plain = self.keys.decrypt(sealed, &personal_aad(&stored.id)).map_err(ApiError::internal)?;
             referral.personal = Some(pb::PersonalDetails::decode(plain.as_slice()).map_err(ApiError::internal)?);
-            self.record_access(principal, &stored.id, purpose).await?;
+            self.record_access(principal, &stored.id, purpose, vec!["personal".to_owned()], "").await?;
         }
         let history = store::history(&self.db, &stored.id)
             .await?
@@ -196,14 +108,23 @@ impl IntakeApi {
         })
     }
 
-    /// Every read of personal data is an audited event, committed before the data is returned.
-    async fn record_access(&self, principal: &Principal, referral_id: &str, purpose: &str) -> Result<(), ApiError> {
+    /// Every read of personal data is an audited event, committed before the data is returned: the field
+    /// paths returned and, for a partner, the release(s) that allowed it (comma-separated when several).
+    async fn record_access(
+        &self,
+        principal: &Principal,
+        referral_id: &str,
+        purpose: &str,
+        fields: Vec<String>,
+        release_id: &str,
+    ) -> Result<(), ApiError> {
         let access = events::RecordAccessed {
             actor: principal.subject.clone(),
             actor_role: principal.role.to_string(),
             record_id: referral_id.to_owned(),
             purpose: purpose.to_owned(),
-            fields: vec!["personal".to_owned()],
+            fields,
+            release_id: release_id.to_owned(),
             at: Some(wf_proto::time::timestamp(Utc::now())),
             actor_organization_id: principal.partner_id.clone().unwrap_or_default(),
             trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
@@ -340,30 +261,30 @@ impl IntakeService for IntakeApi {
 
     async fn create_consent_release(
         &self,
-        _request: Request<pb::CreateConsentReleaseRequest>,
+        request: Request<pb::CreateConsentReleaseRequest>,
     ) -> Result<Response<pb::CreateConsentReleaseResponse>, Status> {
-        Err(later_step("CreateConsentRelease"))
+        self.rpc_create_release(request).await
     }
 
     async fn get_consent_release(
         &self,
-        _request: Request<pb::GetConsentReleaseRequest>,
+        request: Request<pb::GetConsentReleaseRequest>,
     ) -> Result<Response<pb::GetConsentReleaseResponse>, Status> {
-        Err(later_step("GetConsentRelease"))
+        self.rpc_get_release(request).await
     }
 
     async fn list_consent_releases(
         &self,
-        _request: Request<pb::ListConsentReleasesRequest>,
+        request: Request<pb::ListConsentReleasesRequest>,
     ) -> Result<Response<pb::ListConsentReleasesResponse>, Status> {
-        Err(later_step("ListConsentReleases"))
+        self.rpc_list_releases(request).await
     }
 
     async fn revoke_consent_release(
         &self,
-        _request: Request<pb::RevokeConsentReleaseRequest>,
+        request: Request<pb::RevokeConsentReleaseRequest>,
     ) -> Result<Response<pb::RevokeConsentReleaseResponse>, Status> {
-        Err(later_step("RevokeConsentRelease"))
+        self.rpc_revoke_release(request).await
     }
 
     async fn record_screening(
@@ -382,43 +303,43 @@ impl IntakeService for IntakeApi {
 
     async fn record_mandated_report(
         &self,
-        _request: Request<pb::RecordMandatedReportRequest>,
+        request: Request<pb::RecordMandatedReportRequest>,
     ) -> Result<Response<pb::RecordMandatedReportResponse>, Status> {
-        Err(later_step("RecordMandatedReport"))
+        self.rpc_record_mandated(request).await
     }
 
     async fn list_mandated_reports(
         &self,
-        _request: Request<pb::ListMandatedReportsRequest>,
+        request: Request<pb::ListMandatedReportsRequest>,
     ) -> Result<Response<pb::ListMandatedReportsResponse>, Status> {
-        Err(later_step("ListMandatedReports"))
+        self.rpc_list_mandated(request).await
     }
 
     async fn list_possible_matches(
         &self,
-        _request: Request<pb::ListPossibleMatchesRequest>,
+        request: Request<pb::ListPossibleMatchesRequest>,
     ) -> Result<Response<pb::ListPossibleMatchesResponse>, Status> {
-        Err(later_step("ListPossibleMatches"))
+        self.rpc_list_matches(request).await
     }
 
     async fn confirm_possible_match(
         &self,
-        _request: Request<pb::ConfirmPossibleMatchRequest>,
+        request: Request<pb::ConfirmPossibleMatchRequest>,
     ) -> Result<Response<pb::ConfirmPossibleMatchResponse>, Status> {
-        Err(later_step("ConfirmPossibleMatch"))
+        self.rpc_confirm_match(request).await
     }
 
     async fn reject_possible_match(
         &self,
-        _request: Request<pb::RejectPossibleMatchRequest>,
+        request: Request<pb::RejectPossibleMatchRequest>,
     ) -> Result<Response<pb::RejectPossibleMatchResponse>, Status> {
-        Err(later_step("RejectPossibleMatch"))
+        self.rpc_reject_match(request).await
     }
 
     async fn get_released_details(
         &self,
-        _request: Request<pb::GetReleasedDetailsRequest>,
+        request: Request<pb::GetReleasedDetailsRequest>,
     ) -> Result<Response<pb::GetReleasedDetailsResponse>, Status> {
-        Err(later_step("GetReleasedDetails"))
+        self.rpc_released_details(request).await
     }
 }

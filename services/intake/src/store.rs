@@ -2,6 +2,10 @@
 
 use wf_db::{Db, DbError, Tx};
 
+pub mod consent;
+pub mod mandated;
+pub mod matches;
+
 /// A referral row as stored (personal part still sealed).
 #[derive(Debug, Clone)]
 pub struct StoredReferral {

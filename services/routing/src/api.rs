@@ -15,6 +15,7 @@ use wf_types::{DecisionId, PartnerId, ReferralId};
 use crate::convert;
 use crate::domain::Directory;
 use crate::domain::directory::is_service_id;
+use crate::router::Router;
 use crate::store::{self, DecisionFilter};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -23,13 +24,14 @@ pub const MAX_PAGE_SIZE: usize = 500;
 /// The gRPC API over a database and the loaded directory.
 #[derive(Clone)]
 pub struct RoutingApi {
-    db: Db,
+    pub(crate) db: Db,
     directory: Arc<Directory>,
+    pub(crate) router: Router,
 }
 
 impl RoutingApi {
-    pub fn new(db: Db, directory: Arc<Directory>) -> Self {
-        Self { db, directory }
+    pub fn new(db: Db, directory: Arc<Directory>, router: Router) -> Self {
+        Self { db, directory, router }
     }
 }
 
@@ -49,7 +51,7 @@ fn authorize_directory_read(principal: &Principal) -> Result<(), Status> {
 }
 
 /// `page_size` 0 means the default; above the maximum is capped; negative is refused.
-fn page_size(value: i32, violations: &mut Vec<FieldViolation>) -> usize {
+pub(crate) fn page_size(value: i32, violations: &mut Vec<FieldViolation>) -> usize {
     match usize::try_from(value) {
         Ok(0) => DEFAULT_PAGE_SIZE,
         Ok(size) => size.min(MAX_PAGE_SIZE),
@@ -70,7 +72,7 @@ fn site_filter(value: i32, field: &str, violations: &mut Vec<FieldViolation>) ->
     })
 }
 
-fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
+pub(crate) fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
     if violations.is_empty() { Ok(()) } else { Err(ApiError::InvalidArgument(violations)) }
 }
 
@@ -293,26 +295,29 @@ impl RoutingService for RoutingApi {
         Err(later_step("RerouteReferral"))
     }
 
-    async fn get_offer(&self, _: Request<pb::GetOfferRequest>) -> Result<Response<pb::GetOfferResponse>, Status> {
-        Err(later_step("GetOffer"))
+    async fn get_offer(&self, request: Request<pb::GetOfferRequest>) -> Result<Response<pb::GetOfferResponse>, Status> {
+        self.get_offer_rpc(request).await
     }
 
-    async fn list_offers(&self, _: Request<pb::ListOffersRequest>) -> Result<Response<pb::ListOffersResponse>, Status> {
-        Err(later_step("ListOffers"))
+    async fn list_offers(
+        &self,
+        request: Request<pb::ListOffersRequest>,
+    ) -> Result<Response<pb::ListOffersResponse>, Status> {
+        self.list_offers_rpc(request).await
     }
 
     async fn accept_offer(
         &self,
-        _: Request<pb::AcceptOfferRequest>,
+        request: Request<pb::AcceptOfferRequest>,
     ) -> Result<Response<pb::AcceptOfferResponse>, Status> {
-        Err(later_step("AcceptOffer"))
+        self.accept_offer_rpc(request).await
     }
 
     async fn decline_offer(
         &self,
-        _: Request<pb::DeclineOfferRequest>,
+        request: Request<pb::DeclineOfferRequest>,
     ) -> Result<Response<pb::DeclineOfferResponse>, Status> {
-        Err(later_step("DeclineOffer"))
+        self.decline_offer_rpc(request).await
     }
 
     async fn list_escalations(

@@ -98,10 +98,10 @@ pub fn decision(record: &DecisionRecord) -> pb::RoutingDecision {
                     .verdicts
                     .iter()
                     .map(|v| pb::RuleVerdict {
-                        rule_id: v.rule_id.clone(),
+                        rule_id: v.rule_id.to_string(),
                         verdict: verdict(v.verdict) as i32,
                         score: v.score,
-                        detail: v.detail.clone(),
+                        detail: v.detail.to_string(),
                     })
                     .collect(),
             })

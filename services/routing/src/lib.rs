@@ -5,13 +5,20 @@
 //! through the outbox. Holds no personal data.
 
 pub mod api;
+mod api_offers;
+pub mod clock;
 mod convert;
 pub mod domain;
 pub mod events;
+pub mod offer_store;
+pub mod policy_load;
+pub mod router;
+pub mod simulate;
 pub mod store;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -23,29 +30,66 @@ use wf_proto::routing::v1::routing_service_server::RoutingServiceServer;
 use wf_server::{Component, ServiceContext, Workers};
 
 pub use api::RoutingApi;
-pub use domain::Directory;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use domain::{Directory, Policy};
 pub use events::{RoutingEventHandler, SERVICE};
+pub use policy_load::LoadedPolicy;
+pub use router::Router;
 
 /// The routing service, ready to mount and run.
 pub struct Routing {
     ctx: ServiceContext,
     directory: Arc<Directory>,
+    policy: Arc<Policy>,
+    clock: Arc<dyn Clock>,
+    /// Built with the service so the API mounted before `run` wakes the relay `run` drives.
+    relay: std::sync::Mutex<Option<Relay>>,
+    relay_handle: RelayHandle,
 }
 
-/// Migrates (when configured) and loads the directory: `config.directory_file`, else the demo.
+/// How often the expiry worker looks for offers past their deadline.
+pub const EXPIRY_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Migrates (when configured), loads the directory (`config.directory_file`, else the demo)
+/// and the policy (`config.routing_policy_file`, else the demo), and records the policy load
+/// when it differs from the last one recorded.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Routing>> {
+    build_with_clock(ctx, Arc::new(SystemClock)).await
+}
+
+/// [`build`] with a given clock (tests move time by hand).
+pub async fn build_with_clock(ctx: ServiceContext, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Routing>> {
     ctx.migrate_if_configured(&migrations()).await.context("routing migrations")?;
     let directory = match &ctx.config.directory_file {
         Some(path) => load_directory(path)?,
         None => Directory::demo().context("embedded demo directory")?,
     };
+    let loaded = match &ctx.config.routing_policy_file {
+        Some(path) => policy_load::read_policy_file(path)?,
+        None => LoadedPolicy::demo(),
+    };
+    policy_load::record_load(&ctx.db, &loaded, policy_load::LOADED_BY_CONFIG, clock.now())
+        .await
+        .context("recording the routing policy load")?;
+    offer_store::seed_capacity(&ctx.db, &directory, wf_db::to_micros(clock.now()))
+        .await
+        .context("seeding partner capacity")?;
     tracing::info!(
         organizations = directory.organizations.len(),
         services = directory.services().count(),
-        policy_version = domain::DEMO_POLICY.version,
+        policy_version = %loaded.policy.version,
         "partner directory loaded"
     );
-    Ok(Arc::new(Routing { ctx, directory: Arc::new(directory) }))
+    let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
+    let relay_handle = relay.handle();
+    Ok(Arc::new(Routing {
+        ctx,
+        directory: Arc::new(directory),
+        policy: Arc::new(loaded.policy),
+        clock,
+        relay: std::sync::Mutex::new(Some(relay)),
+        relay_handle,
+    }))
 }
 
 /// Reads and validates a directory file.
@@ -68,19 +112,54 @@ impl Routing {
         &self.directory
     }
 
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// The decision and offer writer; `relay` is woken after each commit with outbox rows.
+    pub fn router(&self, relay: RelayHandle) -> Router {
+        Router::new(self.ctx.db.clone(), self.directory.clone(), self.policy.clone(), self.clock.clone(), relay)
+    }
+
     /// The gRPC API (unauthenticated: [`Component::mount`] puts it behind the interceptor).
     pub fn api(&self) -> RoutingApi {
-        RoutingApi::new(self.ctx.db.clone(), self.directory.clone())
+        self.api_with(self.relay_handle.clone())
+    }
+
+    /// [`Routing::api`] waking a given relay after its writes.
+    pub fn api_with(&self, relay: RelayHandle) -> RoutingApi {
+        RoutingApi::new(self.ctx.db.clone(), self.directory.clone(), self.router(relay))
     }
 
     /// The handler of routing's queue; `relay` is woken after each commit with outbox rows.
     pub fn event_handler(&self, relay: RelayHandle) -> Arc<RoutingEventHandler> {
-        Arc::new(RoutingEventHandler::new(self.ctx.db.clone(), self.directory.clone(), relay))
+        Arc::new(RoutingEventHandler::new(self.router(relay)))
     }
 
-    /// This service's outbox relay.
+    /// This service's outbox relay: the first call gets the one the API wakes; later calls a new one.
     pub fn relay(&self) -> Relay {
-        Relay::new(SERVICE, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options())
+        self.relay
+            .lock()
+            .expect("relay lock")
+            .take()
+            .unwrap_or_else(|| Relay::new(SERVICE, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options()))
+    }
+
+    /// Expires due offers every [`EXPIRY_INTERVAL`] until `shutdown`, starting with a pass at
+    /// start-up so offers whose deadline passed while routing was stopped are handled first.
+    pub async fn run_expiry(&self, shutdown: CancellationToken) {
+        let router = self.router(self.relay_handle.clone());
+        loop {
+            match router.expire_due().await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "expired offers re-routed"),
+                Err(err) => tracing::warn!(error = %err, "offer expiry pass failed; retrying next interval"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(EXPIRY_INTERVAL) => {}
+            }
+        }
     }
 }
 
@@ -105,6 +184,18 @@ impl Component for Routing {
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self.relay();
         let handler = self.event_handler(relay.handle());
-        Workers::new(relay, self.ctx.bus.clone()).consume(self.ctx.subscription(SERVICE), handler).run(shutdown).await
+        // Its own token, so the worker also stops when the consumers fail.
+        let stop_expiry = shutdown.child_token();
+        let expiry = {
+            let (routing, stop) = (self.clone(), stop_expiry.clone());
+            tokio::spawn(async move { routing.run_expiry(stop).await })
+        };
+        let workers = Workers::new(relay, self.ctx.bus.clone())
+            .consume(self.ctx.subscription(SERVICE), handler)
+            .run(shutdown)
+            .await;
+        stop_expiry.cancel();
+        expiry.await.context("offer expiry worker")?;
+        workers
     }
 }

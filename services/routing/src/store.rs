@@ -8,7 +8,9 @@ use wf_db::{Db, DbError, Tx};
 use wf_proto::common::v1::{Site, TriageTier};
 use wf_proto::routing::v1::{DecisionOutcome, EscalationReason};
 
-use crate::domain::{Candidate, site_code, site_from_code, tier_code, tier_from_code};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Candidate, ReferralFacts, site_code, site_from_code, tier_code, tier_from_code};
 
 /// One stored routing decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,60 @@ pub struct DecisionRecord {
     pub practice: bool,
     /// The event that caused the decision.
     pub source_event_id: String,
+    /// The facts the decision was made on; `None` for decisions stored before facts were kept.
+    pub facts: Option<ReferralFacts>,
+}
+
+/// [`ReferralFacts`] as stored: enums as codes.
+#[derive(Serialize, Deserialize)]
+struct FactsJson {
+    referral_id: String,
+    site: String,
+    triage_tier: String,
+    needs: Vec<String>,
+    preferred_language: String,
+    is_minor: bool,
+    age_years: Option<u32>,
+    outside_youth_program: bool,
+    practice: bool,
+    #[serde(default)]
+    already_offered: Vec<String>,
+}
+
+fn facts_to_json(facts: &ReferralFacts) -> String {
+    let json = FactsJson {
+        referral_id: facts.referral_id.clone(),
+        site: site_code(facts.site).to_owned(),
+        triage_tier: tier_code(facts.triage_tier).to_owned(),
+        needs: facts.needs.clone(),
+        preferred_language: facts.preferred_language.clone(),
+        is_minor: facts.is_minor,
+        age_years: facts.age_years,
+        outside_youth_program: facts.outside_youth_program,
+        practice: facts.practice,
+        already_offered: facts.already_offered.clone(),
+    };
+    serde_json::to_string(&json).expect("facts serialize")
+}
+
+fn facts_from_json(text: &str) -> Result<Option<ReferralFacts>, DbError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let json: FactsJson = serde_json::from_str(text).map_err(|err| corrupt("facts", err))?;
+    Ok(Some(ReferralFacts {
+        referral_id: json.referral_id,
+        site: site_from_code(&json.site).ok_or_else(|| corrupt("facts.site", &json.site))?,
+        triage_tier: tier_from_code(&json.triage_tier)
+            .ok_or_else(|| corrupt("facts.triage_tier", &json.triage_tier))?,
+        needs: json.needs,
+        preferred_language: json.preferred_language,
+        is_minor: json.is_minor,
+        age_years: json.age_years,
+        outside_youth_program: json.outside_youth_program,
+        practice: json.practice,
+        already_offered: json.already_offered,
+    }))
 }
 
 /// One stored escalation.
@@ -59,7 +115,7 @@ pub struct DecisionFilter {
 }
 
 const DECISION_COLUMNS: &str = "decision_id, referral_id, attempt, policy_version, decided_at, triage_tier, site, \
-     outcome, partner_id, partner_service_id, deadline, reason, explanation, candidates, practice, source_event_id";
+     outcome, partner_id, partner_service_id, deadline, reason, explanation, candidates, practice, source_event_id, facts";
 
 fn outcome_code(outcome: DecisionOutcome) -> &'static str {
     match outcome {
@@ -93,7 +149,7 @@ pub async fn insert_decision(tx: &mut Tx, record: &DecisionRecord) -> Result<(),
         serde_json::to_string(&record.candidates).map_err(|err| DbError::Other(sqlx::Error::Encode(Box::new(err))))?;
     sqlx::query(&format!(
         "INSERT INTO routing_decision ({DECISION_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(&record.decision_id)
     .bind(&record.referral_id)
@@ -111,6 +167,7 @@ pub async fn insert_decision(tx: &mut Tx, record: &DecisionRecord) -> Result<(),
     .bind(candidates)
     .bind(i32::from(record.practice))
     .bind(&record.source_event_id)
+    .bind(record.facts.as_ref().map(facts_to_json).unwrap_or_default())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -209,6 +266,17 @@ pub async fn list_decisions(
     rows.iter().map(decision_from_row).collect()
 }
 
+/// The latest decision of a referral (highest attempt), read inside a transaction.
+pub async fn latest_decision_of(tx: &mut Tx, referral_id: &str) -> Result<Option<DecisionRecord>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {DECISION_COLUMNS} FROM routing_decision WHERE referral_id = $1 ORDER BY attempt DESC LIMIT 1"
+    ))
+    .bind(referral_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(decision_from_row).transpose()
+}
+
 fn decision_from_row(row: &AnyRow) -> Result<DecisionRecord, DbError> {
     let tier: String = row.try_get("triage_tier")?;
     let site: String = row.try_get("site")?;
@@ -231,5 +299,26 @@ fn decision_from_row(row: &AnyRow) -> Result<DecisionRecord, DbError> {
         candidates: serde_json::from_str(&candidates).map_err(|err| corrupt("candidates", err))?,
         practice: row.try_get::<i64, _>("practice")? != 0,
         source_event_id: row.try_get("source_event_id")?,
+        facts: facts_from_json(&row.try_get::<String, _>("facts")?)?,
     })
+}
+
+/// Facts of first decisions made at or after `since` (micros), oldest first, and how many
+/// such decisions were stored without facts (before facts were kept).
+pub async fn first_decision_facts_since(db: &Db, since: i64) -> Result<(Vec<ReferralFacts>, usize), DbError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT facts FROM routing_decision WHERE attempt = 1 AND decided_at >= $1 ORDER BY decided_at, decision_id",
+    )
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    let mut facts = Vec::new();
+    let mut without = 0;
+    for (text,) in rows {
+        match facts_from_json(&text)? {
+            Some(f) => facts.push(f),
+            None => without += 1,
+        }
+    }
+    Ok((facts, without))
 }

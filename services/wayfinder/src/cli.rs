@@ -16,6 +16,13 @@ use wf_proto::intake::v1 as intake;
 use crate::system;
 use wf_client::Target;
 
+mod analyze;
+// `audit` is taken by the proto import above.
+#[path = "cli/audit.rs"]
+mod audit_cmd;
+mod keys;
+mod routing;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wayfinder",
@@ -36,7 +43,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every service in one process (embedded unless DATABASE_URL / AMQP_URL are set).
-    Up(ServeArgs),
+    /// On a new embedded data folder, a demo data set of fictional practice referrals is loaded.
+    Up {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// Do not load the demo data set into a new data folder.
+        #[arg(long)]
+        no_demo: bool,
+    },
     /// Run one or more services in this process, e.g. `wayfinder serve routing`.
     Serve {
         /// intake, routing, cases, audit, or all.
@@ -84,6 +98,23 @@ pub enum Command {
     Dlq {
         #[command(subcommand)]
         action: DlqAction,
+    },
+    /// Verify the audit log (hash chain and signed checkpoints).
+    Audit {
+        #[command(subcommand)]
+        action: audit_cmd::AuditAction,
+    },
+    /// Intake's field-encryption keys: rotate (re-encrypt to a new key), retire an old key, status.
+    Keys {
+        #[command(subcommand)]
+        action: keys::KeysAction,
+    },
+    /// Survival and regression statistics over a CSV extract: km, logrank, cox, logit.
+    Analyze(analyze::AnalyzeArgs),
+    /// Routing tools: `simulate` a candidate policy against past referrals.
+    Routing {
+        #[command(subcommand)]
+        action: routing::RoutingAction,
     },
 }
 
@@ -140,7 +171,12 @@ fn load_config(
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let data_dir = system::data_dir_or_default(cli.data_dir.clone());
     match cli.command {
-        Command::Up(args) => serve(load_config(cli.config.as_ref(), cli.data_dir.as_ref(), Some(&args))?, &[]).await,
+        Command::Up { args, no_demo } => {
+            let config = load_config(cli.config.as_ref(), cli.data_dir.as_ref(), Some(&args))?;
+            // Only a new embedded data folder gets the demo: never mix it into real data.
+            let demo = !no_demo && config.is_embedded() && !config.data_dir.join("intake.db").exists();
+            serve_with(config, &[], demo).await
+        }
         Command::Serve { services, args } => {
             serve(load_config(cli.config.as_ref(), cli.data_dir.as_ref(), Some(&args))?, &services).await
         }
@@ -183,10 +219,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             healthcheck(&target).await
         }
         Command::Dlq { action } => dlq(action, &data_dir).await,
+        Command::Audit { action } => {
+            audit_cmd::run(action, &load_config(cli.config.as_ref(), cli.data_dir.as_ref(), None)?).await
+        }
+        Command::Keys { action } => {
+            keys::run(action, &load_config(cli.config.as_ref(), cli.data_dir.as_ref(), None)?).await
+        }
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Routing { action } => {
+            routing::run(action, &load_config(cli.config.as_ref(), cli.data_dir.as_ref(), None)?).await
+        }
     }
 }
 
 async fn serve(config: Config, services: &[String]) -> anyhow::Result<()> {
+    serve_with(config, services, false).await
+}
+
+async fn serve_with(config: Config, services: &[String], load_demo: bool) -> anyhow::Result<()> {
     let mut telemetry_config = config.telemetry.clone();
     if services.len() == 1 {
         telemetry_config.service_name = format!("wayfinder-{}", services[0]);
@@ -202,7 +252,20 @@ async fn serve(config: Config, services: &[String]) -> anyhow::Result<()> {
         system.grpc_url(),
         system.config.data_dir.display()
     );
-    system.run(shutdown).await
+    if !load_demo {
+        return system.run(shutdown).await;
+    }
+    let target = Target::resolve(Some(system.grpc_url()), None, &system.config.data_dir)?;
+    let running = tokio::spawn(system.run(shutdown.clone()));
+    match crate::demo::seed(&target).await {
+        Ok(created) => eprintln!("demo data set loaded: {created} fictional practice referrals"),
+        Err(err) => {
+            shutdown.cancel();
+            let _ = running.await;
+            return Err(err.context("loading the demo data set"));
+        }
+    }
+    running.await.context("the system task")?
 }
 
 async fn submit(target: &Target, file: &PathBuf) -> anyhow::Result<()> {

@@ -44,7 +44,7 @@ pub fn referrals() -> Vec<intake::SubmitReferralRequest> {
                     triage_tier: TIERS[n % TIERS.len()] as i32,
                     site: SITES[n % SITES.len()] as i32,
                     needs: NEEDS[n % NEEDS.len()].iter().map(|s| (*s).to_owned()).collect(),
-                    preferred_language: if n % 3 == 0 { "es" } else { "en" }.into(),
+                    preferred_language: if n.is_multiple_of(3) { "es" } else { "en" }.into(),
                     practice: true,
                     personal: Some(personal),
                     ..Default::default()
@@ -59,9 +59,10 @@ pub async fn seed(target: &Target) -> anyhow::Result<usize> {
     let mut client = target.intake(Role::Hotline).await?;
     let mut created = 0;
     for request in referrals() {
-        let response = client.submit_referral(request).await.map_err(|status| {
-            anyhow::anyhow!("demo referral refused: {:?}: {}", status.code(), status.message())
-        })?;
+        let response = client
+            .submit_referral(request)
+            .await
+            .map_err(|status| anyhow::anyhow!("demo referral refused: {:?}: {}", status.code(), status.message()))?;
         created += usize::from(!response.into_inner().duplicate);
     }
     Ok(created)

@@ -4,4 +4,5 @@
 //! command line (its client side is the `wf-client` crate).
 
 pub mod cli;
+pub mod demo;
 pub mod system;

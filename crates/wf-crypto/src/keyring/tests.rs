@@ -182,3 +182,40 @@ fn needs_rotation_flags_malformed_values() {
     let ring = ring(&[1], 1);
     assert!(ring.needs_rotation(b"short"));
 }
+
+#[test]
+fn key_files_in_either_format_load() {
+    let dir = TestDir::new();
+    let single = dir.path().join("single.key");
+    std::fs::write(&single, format!("{}\n", FieldKey::generate().to_base64().as_str())).unwrap();
+    let ring = KeyRing::load_file(&single).unwrap();
+    assert_eq!(ring.current_version(), 1);
+    let dev = KeyRing::load_or_create_dev(dir.path()).unwrap();
+    let sealed = dev.encrypt(b"Demo", AAD).unwrap();
+    let from_file = KeyRing::load_file(&dir.path().join(FIELD_KEYS_FILE)).unwrap();
+    assert_eq!(from_file.decrypt(&sealed, AAD).unwrap(), b"Demo");
+    let err = KeyRing::rotate_file(&single).unwrap_err().to_string();
+    assert!(err.contains("key-ring format"), "{err}");
+    std::fs::write(&single, "not base64 at all").unwrap();
+    assert!(KeyRing::load_file(&single).is_err());
+}
+
+#[test]
+fn retiring_removes_an_old_version_and_never_the_current_one() {
+    let dir = TestDir::new();
+    let path = dir.path().join(FIELD_KEYS_FILE);
+    let first = KeyRing::load_or_create_dev(dir.path()).unwrap();
+    let old = first.encrypt(b"Demo", AAD).unwrap();
+    let rotated = KeyRing::rotate_file(&path).unwrap();
+    assert_eq!(rotated.current_version(), 2);
+    let resealed = rotated.reseal(&old, AAD).unwrap();
+    let err = KeyRing::retire_from_file(&path, 2).unwrap_err().to_string();
+    assert!(err.contains("current key"), "{err}");
+    let err = KeyRing::retire_from_file(&path, 7).unwrap_err().to_string();
+    assert!(err.contains("no key version 7") && err.contains("1, 2"), "{err}");
+    let retired = KeyRing::retire_from_file(&path, 1).unwrap();
+    assert_eq!(retired.versions().collect::<Vec<_>>(), vec![2]);
+    let reloaded = KeyRing::load_file(&path).unwrap();
+    assert_eq!(reloaded.decrypt(&resealed, AAD).unwrap(), b"Demo");
+    assert!(matches!(reloaded.decrypt(&old, AAD), Err(CryptoError::UnknownKeyVersion(1))));
+}

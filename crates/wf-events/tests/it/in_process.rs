@@ -114,3 +114,38 @@ async fn a_permanent_failure_is_dead_lettered_at_once() {
     let letters = bus.list_dead_letters("cases", 10).await.expect("list");
     assert!(letters[0].reason.starts_with("rejected"), "{}", letters[0].reason);
 }
+
+#[tokio::test]
+async fn a_publish_after_the_consumer_stopped_fails_instead_of_waiting_forever() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = InProcessBus::new(bus_db(&dir).await);
+    let handler = Arc::new(CountingHandler::default());
+    let subscription = Subscription::new("routing", &["referral.received"]);
+    bus.declare(&subscription).await.expect("declare");
+    let stop = CancellationToken::new();
+    let consumer = {
+        let (bus, handler, stop, subscription) = (bus.clone(), handler.clone(), stop.clone(), subscription.clone());
+        tokio::spawn(async move { bus.consume(subscription, handler, stop).await })
+    };
+    bus.publish(&envelope("referral.received")).await.expect("delivered while consuming");
+    stop.cancel();
+    consumer.await.expect("join").expect("consumer stops cleanly");
+
+    // Shutdown order is not guaranteed: a relay may still publish. It must get an error
+    // (the outbox row stays unsent), never hang.
+    let late = tokio::time::timeout(Duration::from_secs(5), bus.publish(&envelope("referral.received")))
+        .await
+        .expect("publish returns");
+    assert!(matches!(late, Err(PublishError::Connection(_))), "{late:?}");
+
+    // A consumer started again receives new events.
+    let again = start(&bus, subscription, handler.clone());
+    let event = envelope("referral.received");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while bus.publish(&event).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "the restarted consumer never took the queue");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(handler.calls_of(event.event_id), 1);
+    again.cancel();
+}

@@ -105,38 +105,62 @@ impl ChainHead {
     }
 }
 
-fn put_field(out: &mut Vec<u8>, bytes: &[u8]) {
+/// Where canonical bytes go: a buffer, or straight into a hasher (no allocation per entry).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+fn len32(len: usize) -> [u8; 4] {
     // An entry field over 4 GiB cannot be received (message size limits are far lower).
-    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(bytes);
+    u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+fn put_field(out: &mut impl Sink, bytes: &[u8]) {
+    out.put(&len32(bytes.len()));
+    out.put(bytes);
+}
+
+fn write_canonical(out: &mut impl Sink, sequence: u64, content: &EntryContent) {
+    put_field(out, FORMAT_TAG.as_bytes());
+    put_field(out, &sequence.to_be_bytes());
+    put_field(out, content.event_id.as_bytes());
+    put_field(out, content.event_type.as_bytes());
+    put_field(out, &content.schema_version.to_be_bytes());
+    put_field(out, content.aggregate_id.as_bytes());
+    put_field(out, content.correlation_id.as_bytes());
+    put_field(out, content.producer.as_bytes());
+    put_field(out, content.actor.as_bytes());
+    put_field(out, content.actor_role.as_bytes());
+    put_field(out, content.purpose.as_bytes());
+    put_field(out, content.release_id.as_bytes());
+    // field(list(fields)): the list's byte length is known up front, so it is streamed too.
+    let list_len = 4 + content.fields.iter().map(|field| 4 + field.len()).sum::<usize>();
+    out.put(&len32(list_len));
+    out.put(&len32(content.fields.len()));
+    for field in &content.fields {
+        put_field(out, field.as_bytes());
+    }
+    put_field(out, &content.occurred_at_micros.to_be_bytes());
+    put_field(out, &content.recorded_at_micros.to_be_bytes());
+    put_field(out, &content.payload);
 }
 
 /// `canonical(entry)` of the module documentation.
 pub fn canonical_bytes(sequence: u64, content: &EntryContent) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + content.payload.len());
-    put_field(&mut out, FORMAT_TAG.as_bytes());
-    put_field(&mut out, &sequence.to_be_bytes());
-    put_field(&mut out, content.event_id.as_bytes());
-    put_field(&mut out, content.event_type.as_bytes());
-    put_field(&mut out, &content.schema_version.to_be_bytes());
-    put_field(&mut out, content.aggregate_id.as_bytes());
-    put_field(&mut out, content.correlation_id.as_bytes());
-    put_field(&mut out, content.producer.as_bytes());
-    put_field(&mut out, content.actor.as_bytes());
-    put_field(&mut out, content.actor_role.as_bytes());
-    put_field(&mut out, content.purpose.as_bytes());
-    put_field(&mut out, content.release_id.as_bytes());
-    let mut list = Vec::new();
-    let count = u32::try_from(content.fields.len()).unwrap_or(u32::MAX);
-    list.extend_from_slice(&count.to_be_bytes());
-    for field in &content.fields {
-        put_field(&mut list, field.as_bytes());
-    }
-    put_field(&mut out, &list);
-    put_field(&mut out, &content.occurred_at_micros.to_be_bytes());
-    put_field(&mut out, &content.recorded_at_micros.to_be_bytes());
-    put_field(&mut out, &content.payload);
+    write_canonical(&mut out, sequence, content);
     out
 }
 
@@ -144,7 +168,7 @@ pub fn canonical_bytes(sequence: u64, content: &EntryContent) -> Vec<u8> {
 pub fn entry_hash(previous_hash: &Hash, sequence: u64, content: &EntryContent) -> Hash {
     let mut hasher = Sha256::new();
     hasher.update(previous_hash);
-    hasher.update(canonical_bytes(sequence, content));
+    write_canonical(&mut hasher, sequence, content);
     hasher.finalize().into()
 }
 
@@ -179,6 +203,8 @@ pub enum TamperKind {
     Reordered,
     /// An entry does not link to its predecessor and nothing else explains why.
     BrokenLink,
+    /// A checkpoint's signature does not hold: the checkpoint itself was forged or altered.
+    BadSignature,
 }
 
 impl TamperKind {
@@ -190,6 +216,7 @@ impl TamperKind {
             TamperKind::Inserted => "inserted",
             TamperKind::Reordered => "reordered",
             TamperKind::BrokenLink => "broken_link",
+            TamperKind::BadSignature => "bad_signature",
         }
     }
 }
@@ -209,7 +236,7 @@ pub struct ChainProblem {
 }
 
 impl ChainProblem {
-    fn new(sequence: u64, kind: TamperKind, detail: String) -> Self {
+    pub fn new(sequence: u64, kind: TamperKind, detail: String) -> Self {
         Self { sequence, kind, detail }
     }
 }
@@ -230,6 +257,8 @@ pub struct VerifyReport {
     pub entries_verified: u64,
     /// `None` when every entry checked out.
     pub problem: Option<ChainProblem>,
+    /// Signed checkpoints whose signature, head hash and Merkle root checked out.
+    pub checkpoints_verified: u64,
 }
 
 impl VerifyReport {
@@ -325,6 +354,7 @@ impl ChainVerifier {
             verified_through: if entries_verified == 0 { 0 } else { through },
             entries_verified,
             problem,
+            checkpoints_verified: 0,
         }
     }
 

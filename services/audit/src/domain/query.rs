@@ -30,6 +30,15 @@ pub struct EntryFilter {
     pub occurred_before_micros: Option<i64>,
     /// `sequence >= this`.
     pub from_sequence: u64,
+    /// Entries about one youth: the youth record itself or any of their referrals.
+    pub youth: Option<YouthScope>,
+}
+
+/// A youth and the referrals that name them (from `referral.received`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct YouthScope {
+    pub youth_id: String,
+    pub referral_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +53,8 @@ pub fn page_token(last_sequence: u64) -> String {
     last_sequence.to_string()
 }
 
-/// Validates a `ListEntries` request (all problems at once). `youth_id` is not read here.
+/// Validates a `ListEntries` request (all problems at once). `youth_id` is resolved by the caller
+/// (it needs the log to find the youth's referrals).
 pub fn list_query(request: &ListEntriesRequest) -> Result<ListQuery, Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let mut id = |field: &str, value: &str| -> Option<String> {
@@ -124,6 +134,7 @@ pub fn list_query(request: &ListEntriesRequest) -> Result<ListQuery, Vec<FieldVi
             occurred_from_micros,
             occurred_before_micros,
             from_sequence,
+            youth: None,
         },
         page_size,
         omit_payload: request.omit_payload,

@@ -33,7 +33,13 @@ impl Running {
         let config = Arc::new(wf_config::Config::load(None, Some(&test.dir)).expect("config"));
         let bus = Arc::new(InProcessBus::new(test.db.clone()));
         let ctx = ServiceContext { db: test.db.clone(), bus: bus.clone(), config: config.clone() };
-        let audit: Arc<dyn Component> = wf_audit::build(ctx).await.expect("build");
+        let policy = wf_audit::CheckpointPolicy {
+            every_entries: 1000,
+            // Long: the test makes its checkpoints itself.
+            every: Duration::from_secs(3600),
+            file: Some(test.dir.join("audit-checkpoints.jsonl")),
+        };
+        let audit: Arc<dyn Component> = wf_audit::build_with(ctx, policy).await.expect("build");
         let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir()).expect("keys");
         let issuer = TokenIssuer::from_pem(&keys.private_pem, &keys.kid, &config.auth.issuer, &config.auth.audience)
             .expect("issuer");
@@ -151,7 +157,8 @@ async fn auditors_query_and_verify_through_grpc(test: &TestDb) {
     assert_eq!(bad_token.code(), Code::InvalidArgument);
     assert!(bad_token.message().contains("page_token"), "{}", bad_token.message());
     let by_youth = pb::ListEntriesRequest { youth_id: "yth_1".into(), ..Default::default() };
-    assert_eq!(auditor.list_entries(by_youth).await.expect_err("youth").code(), Code::Unimplemented);
+    let by_youth = auditor.list_entries(by_youth).await.expect("by youth").into_inner();
+    assert!(by_youth.entries.is_empty(), "no referral names yth_1: {by_youth:?}");
 
     use pb::get_entry_request::Key;
     let by_sequence =
@@ -194,12 +201,144 @@ async fn auditors_query_and_verify_through_grpc(test: &TestDb) {
     let denied = supervisor.verify_chain(pb::VerifyChainRequest::default()).await.expect_err("supervisor verifies");
     assert_eq!(denied.code(), Code::PermissionDenied);
 
-    let later = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect_err("checkpoint");
-    assert_eq!(later.code(), Code::Unimplemented);
-    assert!(later.message().contains("later step"), "{}", later.message());
-    let later = auditor.disclosure_report(pb::DisclosureReportRequest::default()).await.expect_err("report");
-    assert_eq!(later.code(), Code::Unimplemented);
+    let none_yet = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect_err("checkpoint");
+    assert_eq!(none_yet.code(), Code::NotFound);
+    checkpoints_through_grpc(test, &mut auditor).await;
+
+    disclosure_report_lists_the_reads(&mut auditor, &first).await;
 
     running.stop().await;
 }
 on_both_backends!(auditors_query_and_verify_through_grpc);
+
+/// Checkpoints made with the service's own key (every 2 entries over the 4 in the log), then
+/// read, proved and verified through the API.
+async fn checkpoints_through_grpc(test: &TestDb, auditor: &mut Client) {
+    use wf_audit::domain::merkle;
+    let config = wf_config::Config::load(None, Some(&test.dir)).expect("config");
+    let signer = Arc::new(wf_audit::keys::signer_from_config(&config).expect("key"));
+    let policy = wf_audit::CheckpointPolicy { every_entries: 2, every: Duration::from_secs(3600), file: None };
+    let made = wf_audit::Checkpointer::new(test.db.clone(), signer, policy).tick().await.expect("tick");
+    assert_eq!(made.len(), 2);
+
+    let latest = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect("latest").into_inner();
+    let latest = latest.checkpoint.expect("checkpoint");
+    assert_eq!(latest.tree_size, 4);
+    assert!(latest.signed_text.starts_with("wayfinder.audit.checkpoint.v1\ntree_size 4\n"), "{}", latest.signed_text);
+    let listed = auditor.list_checkpoints(pb::ListCheckpointsRequest { page_size: 1, ..Default::default() }).await;
+    let listed = listed.expect("list").into_inner();
+    assert_eq!(listed.checkpoints.iter().map(|c| c.tree_size).collect::<Vec<_>>(), [2]);
+    let next = pb::ListCheckpointsRequest { page_token: listed.next_page_token, ..Default::default() };
+    let rest = auditor.list_checkpoints(next).await.expect("next page").into_inner();
+    assert_eq!(rest.checkpoints.iter().map(|c| c.tree_size).collect::<Vec<_>>(), [4]);
+    assert!(rest.next_page_token.is_empty());
+
+    let root: [u8; 32] = latest.root_hash.clone().try_into().expect("32 bytes");
+    let proof = auditor
+        .get_inclusion_proof(pb::GetInclusionProofRequest { sequence: 3, tree_size: 0 })
+        .await
+        .expect("inclusion")
+        .into_inner();
+    assert_eq!(proof.checkpoint.as_ref().map(|c| c.tree_size), Some(4), "the first checkpoint covering 3");
+    let entry_hash: [u8; 32] = proof.entry.expect("entry").entry_hash.try_into().expect("32 bytes");
+    let path: Vec<[u8; 32]> = proof.audit_path.into_iter().map(|h| h.try_into().expect("32 bytes")).collect();
+    assert!(merkle::verify_inclusion(&merkle::leaf_hash(&entry_hash), proof.leaf_index, 4, &path, &root));
+
+    let consistency = auditor
+        .get_consistency_proof(pb::GetConsistencyProofRequest { from_tree_size: 2, to_tree_size: 0 })
+        .await
+        .expect("consistency")
+        .into_inner();
+    let old_root: [u8; 32] = consistency.from_checkpoint.expect("from").root_hash.try_into().expect("32 bytes");
+    let hashes: Vec<[u8; 32]> = consistency.proof.into_iter().map(|h| h.try_into().expect("32 bytes")).collect();
+    assert!(merkle::verify_consistency(2, 4, &hashes, &old_root, &root));
+    let unknown = auditor.get_consistency_proof(pb::GetConsistencyProofRequest { from_tree_size: 3, to_tree_size: 0 });
+    assert_eq!(unknown.await.expect_err("no checkpoint at 3").code(), Code::InvalidArgument);
+
+    let verified = auditor.verify_chain(pb::VerifyChainRequest::default()).await.expect("verify").into_inner();
+    assert!(verified.ok && verified.checkpoints_verified == 2, "{verified:?}");
+
+    exported_range_verifies_offline(auditor, &config).await;
+}
+
+/// Acceptance 5: a range exported in pages verifies with the public key alone, and a changed
+/// entry in the file is located.
+async fn exported_range_verifies_offline(auditor: &mut Client, config: &wf_config::Config) {
+    use wf_audit::export::{EXPORT_FORMAT, ExportEntry, ExportFile, verify_export};
+    let mut entries = Vec::new();
+    let mut page_token = String::new();
+    let checkpoint = loop {
+        let request = pb::ExportRangeRequest { from_sequence: 2, to_sequence: 3, page_size: 2, page_token };
+        let page = auditor.export_range(request).await.expect("export").into_inner();
+        entries.extend(page.entries.into_iter().map(wf_audit::api::entry_from_proto));
+        if page.next_page_token.is_empty() {
+            break page.checkpoint.expect("checkpoint");
+        }
+        page_token = page.next_page_token;
+    };
+    assert_eq!(entries.iter().map(|e| e.sequence).collect::<Vec<_>>(), [2, 3, 4], "runs to checkpoint 4");
+    let checkpoint = wf_audit::api::checkpoint_from_proto(&checkpoint).expect("checkpoint");
+    let file = ExportFile {
+        format: EXPORT_FORMAT.to_owned(),
+        from_sequence: 2,
+        to_sequence: 3,
+        public_key_pem: None,
+        checkpoint: wf_audit::checkpoints::CheckpointJson::from_checkpoint(&checkpoint),
+        entries: entries.iter().map(ExportEntry::from_entry).collect(),
+    };
+    // Offline: only the file (through JSON) and the public key.
+    let json = serde_json::to_string(&file).expect("json");
+    let public_key = config.keys_dir().join(wf_audit::keys::DEV_PUBLIC_KEY_FILE);
+    let key = wf_audit::keys::verifier_from_pem_file(&public_key).expect("public key");
+    let read: ExportFile = serde_json::from_str(&json).expect("read back");
+    let report = verify_export(&read, &key).expect("verifies offline");
+    assert_eq!((report.entries, report.checkpoint_tree_size), (3, 4));
+
+    let mut tampered = read.clone();
+    tampered.entries[1].purpose = "curiosity".to_owned();
+    let problem = verify_export(&tampered, &key).expect_err("tampered");
+    assert_eq!((problem.sequence, problem.kind), (3, wf_audit::TamperKind::Modified));
+
+    let past = auditor.export_range(pb::ExportRangeRequest { from_sequence: 9, ..Default::default() }).await;
+    assert_eq!(past.expect_err("beyond the checkpoint").code(), Code::InvalidArgument);
+}
+
+/// The referral's one read is in the report; the report itself is logged as an export.
+async fn disclosure_report_lists_the_reads(auditor: &mut Client, referral: &str) {
+    use pb::disclosure_report_request::Subject;
+    use wf_proto::common::v1::ReportFormat;
+    let request = |format: ReportFormat, purpose: &str| pb::DisclosureReportRequest {
+        subject: Some(Subject::ReferralId(referral.to_owned())),
+        format: format as i32,
+        occurred: None,
+        purpose: purpose.to_owned(),
+    };
+    let csv = auditor.disclosure_report(request(ReportFormat::Csv, "survivor_request")).await.expect("csv");
+    let csv = csv.into_inner();
+    assert_eq!((csv.entry_count, csv.content_type.as_str()), (1, "text/csv; charset=utf-8"));
+    let text = String::from_utf8(csv.content).expect("utf-8");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.contains(",usr_cm7,case_manager,,case_management,none (program staff),personal.legal_first_name,no"),
+        "{text}"
+    );
+
+    let html = auditor.disclosure_report(request(ReportFormat::Html, "survivor_request")).await.expect("html");
+    let html = String::from_utf8(html.into_inner().content).expect("utf-8");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<td>usr_cm7</td>"), "{html}");
+
+    let no_purpose = auditor.disclosure_report(request(ReportFormat::Csv, "")).await.expect_err("no purpose");
+    assert_eq!(no_purpose.code(), Code::InvalidArgument);
+    assert!(no_purpose.message().contains("purpose"), "{}", no_purpose.message());
+    let json = auditor.disclosure_report(request(ReportFormat::Json, "x")).await.expect_err("json");
+    assert!(json.message().contains("format"), "{}", json.message());
+
+    let logged = pb::ListEntriesRequest {
+        correlation_id: referral.to_owned(),
+        types: vec!["record.exported".to_owned()],
+        ..Default::default()
+    };
+    let logged = auditor.list_entries(logged).await.expect("list").into_inner().entries;
+    assert_eq!(logged.len(), 2, "each report produced is itself in the log");
+    assert!(logged.iter().all(|e| e.actor == "usr_auditor1" && e.purpose == "survivor_request"), "{logged:?}");
+}

@@ -4,5 +4,7 @@
 mod common;
 
 mod api;
+mod checkpoints;
+mod disclosure;
 mod log;
 mod tamper;

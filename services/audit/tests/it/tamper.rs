@@ -127,3 +127,57 @@ async fn swapped_rows_are_found(test: &TestDb) {
     assert_found(&test.db, 2, TamperKind::Reordered).await;
 }
 on_both_backends!(swapped_rows_are_found);
+
+async fn an_inserted_row_is_found(test: &TestDb) {
+    five_entries_without_protection(test).await;
+    let drop = match test.backend() {
+        Backend::Postgres => "DROP TRIGGER audit_entry_extends_head ON audit_entry",
+        Backend::Sqlite => "DROP TRIGGER audit_entry_extends_head",
+    };
+    sqlx::query(drop).execute(test.db.pool()).await.expect("drop trigger");
+    // Make room at 3 (one row at a time, highest first: the sequence is the primary key) …
+    for sequence in (3..=5).rev() {
+        sqlx::query("UPDATE audit_entry SET sequence = $1 WHERE sequence = $2")
+            .bind(sequence + 1)
+            .bind(sequence)
+            .execute(test.db.pool())
+            .await
+            .expect("renumber");
+    }
+    // … and put a well-formed entry there that links to entry 2, as a forger would.
+    let second = entry(&test.db, 2).await;
+    let head = wf_audit::domain::chain::ChainHead { last_sequence: 2, last_hash: second.entry_hash.clone() };
+    let mut content = second.content.clone();
+    content.event_id = uuid::Uuid::now_v7().to_string();
+    content.actor = "usr_forged".to_owned();
+    let forged = wf_audit::domain::chain::seal(&head, content).expect("seal");
+    // The row alone (`store::append` would also move the head, which its trigger refuses).
+    let content = &forged.content;
+    sqlx::query(
+        "INSERT INTO audit_entry (sequence, event_id, event_type, schema_version, aggregate_id, correlation_id, \
+         producer, actor, actor_role, purpose, release_id, fields, occurred_at, recorded_at, payload, previous_hash, \
+         entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(3_i64)
+    .bind(content.event_id.clone())
+    .bind(content.event_type.clone())
+    .bind(i64::from(content.schema_version))
+    .bind(content.aggregate_id.clone())
+    .bind(content.correlation_id.clone())
+    .bind(content.producer.clone())
+    .bind(content.actor.clone())
+    .bind(content.actor_role.clone())
+    .bind(content.purpose.clone())
+    .bind(content.release_id.clone())
+    .bind(serde_json::to_string(&content.fields).expect("json"))
+    .bind(content.occurred_at_micros)
+    .bind(content.recorded_at_micros)
+    .bind(content.payload.clone())
+    .bind(forged.previous_hash.clone())
+    .bind(forged.entry_hash.clone())
+    .execute(test.db.pool())
+    .await
+    .expect("insert forged row");
+    assert_found(&test.db, 3, TamperKind::Inserted).await;
+}
+on_both_backends!(an_inserted_row_is_found);

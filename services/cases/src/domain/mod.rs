@@ -2,7 +2,12 @@
 //! stored under. Nothing here touches the database or the bus.
 
 mod assignment;
+pub mod follow_up;
+pub mod lifecycle;
+pub mod reassign;
+pub mod recidivism;
 pub mod roster;
+pub mod services;
 
 pub use assignment::{AssignedTo, Assignment, CaseFacts, Caseloads, Unassignable, choose_case_manager};
 pub use roster::{CaseManager, Roster, RosterError, Supervisor};

@@ -16,10 +16,13 @@ both_backends!(
     list_cases_filters_and_pages_in_creation_order,
     list_case_managers_shows_the_roster_with_live_caseloads,
     callers_are_authorized_before_anything_else,
+    supervisors_reassign_with_a_reason_and_caps_hold,
 );
 
 async fn open(harness: &Harness, site: Site, practice: bool) -> String {
-    let routed = referral_routed(&ReferralId::generate(), site, practice);
+    let referral_id = ReferralId::generate();
+    harness.received(&referral_id, site).await;
+    let routed = referral_routed(&referral_id, site, practice);
     match harness.cases.event_handler().on_referral_routed(&routed).await.expect("handled") {
         wf_cases::events::RoutedOutcome::Opened { case_id, .. } => case_id,
         other => panic!("expected a new case, got {other:?}"),
@@ -198,12 +201,78 @@ async fn callers_are_authorized_before_anything_else(test: TestDb) {
     assert_eq!(status.code(), Code::PermissionDenied);
 
     // Later-step RPCs still check the role first, then say they are not there yet.
+    let status = api.set_on_call(request_as(Role::Auditor, pb::SetOnCallRequest::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = api.set_on_call(request_as(Role::Supervisor, pb::SetOnCallRequest::default())).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+    assert_eq!(status.message(), "on-call scheduling arrives in a later step");
     let status = api.close_case(request_as(Role::Auditor, pb::CloseCaseRequest::default())).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
-    let status = api.close_case(request_as(Role::Supervisor, pb::CloseCaseRequest::default())).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert_eq!(status.message(), "closing cases arrives in a later step");
-    let status =
-        api.record_intervention(request_as(Role::Partner, pb::RecordInterventionRequest::default())).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+async fn supervisors_reassign_with_a_reason_and_caps_hold(test: TestDb) {
+    let harness =
+        Harness::start(&test, Some(&roster(&[(FIRST, "south_los_angeles", 1), (SECOND, "south_los_angeles", 1)])))
+            .await;
+    let api = harness.cases.api();
+    let case_id = open(&harness, Site::SouthLosAngeles, false).await;
+    let request = |case_manager_id: &str, reason: pb::ReassignReason| pb::ReassignCaseRequest {
+        case_id: case_id.clone(),
+        case_manager_id: case_manager_id.to_owned(),
+        reason: reason as i32,
+        detail: String::new(),
+    };
+
+    let status = api
+        .reassign_case(request_as(Role::CaseManager, request("", pb::ReassignReason::YouthRequest)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(status.message(), "role case_manager may not reassign cases");
+    let status = api
+        .reassign_case(request_as(Role::Supervisor, request("", pb::ReassignReason::Unspecified)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let status = api
+        .reassign_case(request_as(Role::Supervisor, request(FIRST, pb::ReassignReason::Language)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::FailedPrecondition, &*format!("case_manager_id {FIRST} already owns the case"))
+    );
+
+    // Empty target: the rule picks anyone but the current owner.
+    let moved = api
+        .reassign_case(request_as(Role::Supervisor, request("", pb::ReassignReason::YouthRequest)))
+        .await
+        .expect("reassign")
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(moved.case_manager_id, SECOND);
+    // FIRST has room again; SECOND is at the cap of one, so a second case cannot be pushed onto them.
+    let other = open(&harness, Site::SouthLosAngeles, false).await;
+    let status = api
+        .reassign_case(request_as(
+            Role::Supervisor,
+            pb::ReassignCaseRequest {
+                case_id: other,
+                case_manager_id: SECOND.into(),
+                reason: pb::ReassignReason::CaseloadBalance as i32,
+                detail: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.message(), format!("case_manager_id {SECOND} is at their caseload cap (1/1)"));
+    let history = wf_cases::store::assignments_of(&harness.db, &case_id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].reason, "reassigned by supervisor: youth_request (0/1)");
+    assert_eq!(
+        wf_events::outbox::pending_count(&harness.db).await.unwrap(),
+        3,
+        "two first assignments and one reassignment"
+    );
 }

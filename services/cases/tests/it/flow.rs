@@ -9,7 +9,11 @@ use wf_proto::common::v1::Site;
 use wf_proto::events::v1 as pb;
 use wf_types::ReferralId;
 
-use crate::harness::{Harness, TestDb, both_backends, referral_routed, roster};
+use wf_auth::Role;
+use wf_proto::cases::v1 as cases_pb;
+use wf_proto::cases::v1::case_service_server::CaseService;
+
+use crate::harness::{Harness, TestDb, both_backends, referral_routed, request_as, roster};
 
 /// The demo roster's South Los Angeles case managers, lowest id first (CM-SLA-3, CM-SLA-1).
 const DEMO_SLA_LOWEST_ID: &str = "cm_07119f1e5f764a9a8ed388a92817b511";
@@ -27,6 +31,7 @@ async fn a_routed_referral_opens_one_case_and_announces_one_assignment(test: Tes
     let collector = harness.collect_case_events().await;
     let referral_id = ReferralId::generate();
     let routed = referral_routed(&referral_id, Site::SouthLosAngeles, false);
+    harness.received(&referral_id, Site::SouthLosAngeles).await;
 
     harness.cases.event_handler().handle(routed).await.expect("handled");
 
@@ -62,7 +67,9 @@ async fn a_routed_referral_opens_one_case_and_announces_one_assignment(test: Tes
     assert_eq!((history[0].open_cases_before, history[0].max_caseload), (0, 12));
 
     // The next South Los Angeles referral goes to someone who has none yet.
-    let second = referral_routed(&ReferralId::generate(), Site::SouthLosAngeles, false);
+    let second_id = ReferralId::generate();
+    harness.received(&second_id, Site::SouthLosAngeles).await;
+    let second = referral_routed(&second_id, Site::SouthLosAngeles, false);
     match harness.cases.event_handler().on_referral_routed(&second).await.unwrap() {
         RoutedOutcome::Opened { case_id, status: CaseStatus::Assigned } => {
             let case = wf_cases::store::get_case(&harness.db, &case_id).await.unwrap().unwrap();
@@ -77,6 +84,7 @@ async fn redelivery_and_reroutes_leave_one_case_and_one_event(test: TestDb) {
     let handler = harness.cases.event_handler();
     let referral_id = ReferralId::generate();
     let routed = referral_routed(&referral_id, Site::SanFernandoValley, false);
+    harness.received(&referral_id, Site::SanFernandoValley).await;
 
     let first = handler.on_referral_routed(&routed).await.expect("first delivery");
     let RoutedOutcome::Opened { case_id, .. } = first else { panic!("expected a new case, got {first:?}") };
@@ -92,7 +100,11 @@ async fn redelivery_and_reroutes_leave_one_case_and_one_event(test: TestDb) {
 
     assert_eq!(harness.count("SELECT COUNT(*) FROM cases").await, 1);
     assert_eq!(harness.count("SELECT COUNT(*) FROM case_assignments").await, 1);
-    assert_eq!(harness.count("SELECT COUNT(*) FROM event_inbox WHERE consumer = 'cases'").await, 2);
+    assert_eq!(
+        harness.count("SELECT COUNT(*) FROM event_inbox WHERE consumer = 'cases'").await,
+        3,
+        "received + 2 routed"
+    );
     let collector = harness.collect_case_events().await;
     assert_eq!(harness.relay_round().await, 1);
     assert_eq!(harness.relay_round().await, 0, "nothing is published twice");
@@ -103,6 +115,7 @@ async fn with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announce
     let only_the_valley = roster(&[("cm_000000000000000000000000000000a1", "san_fernando_valley", 5)]);
     let harness = Harness::start(&test, Some(&only_the_valley)).await;
     let referral_id = ReferralId::generate();
+    harness.received(&referral_id, Site::SouthLosAngeles).await;
 
     let outcome = harness
         .cases
@@ -122,37 +135,108 @@ async fn with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announce
     assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 0, "no case.assigned without an owner");
 }
 
+/// Acceptance 2: 200 referrals delivered at once, then 40 concurrent reassignments competing for
+/// 20 freed places. On PostgreSQL these run on several connections at once; on SQLite they queue
+/// for its one connection.
 async fn concurrent_referrals_never_push_anyone_over_their_cap(test: TestDb) {
-    const FIRST: &str = "cm_000000000000000000000000000000a1";
-    const SECOND: &str = "cm_000000000000000000000000000000a2";
-    let two_with_room_for_ten = roster(&[(FIRST, "south_los_angeles", 10), (SECOND, "south_los_angeles", 10)]);
-    let harness = Harness::start(&test, Some(&two_with_room_for_ten)).await;
+    const IDS: [&str; 4] = [
+        "cm_000000000000000000000000000000a1",
+        "cm_000000000000000000000000000000a2",
+        "cm_000000000000000000000000000000a3",
+        "cm_000000000000000000000000000000a4",
+    ];
+    let four_with_room_for_forty: Vec<(&str, &str, u32)> =
+        IDS.iter().map(|id| (*id, "south_los_angeles", 40)).collect();
+    let harness = Harness::start(&test, Some(&roster(&four_with_room_for_forty))).await;
     let handler = harness.cases.event_handler();
 
-    let deliveries = (0..50).map(|_| {
+    let mut referrals = Vec::new();
+    for _ in 0..200 {
+        let referral_id = ReferralId::generate();
+        harness.received(&referral_id, Site::SouthLosAngeles).await;
+        referrals.push(referral_id);
+    }
+    let deliveries = referrals.into_iter().map(|referral_id| {
         let handler = handler.clone();
-        let routed = referral_routed(&ReferralId::generate(), Site::SouthLosAngeles, false);
+        let routed = referral_routed(&referral_id, Site::SouthLosAngeles, false);
         tokio::spawn(async move { handler.on_referral_routed(&routed).await })
     });
     let mut statuses: HashMap<&'static str, usize> = HashMap::new();
+    let mut waiting = Vec::new();
     for joined in futures::future::join_all(deliveries).await {
         match joined.expect("task").expect("handled") {
-            RoutedOutcome::Opened { status, .. } => *statuses.entry(status.code()).or_default() += 1,
+            RoutedOutcome::Opened { status, case_id } => {
+                *statuses.entry(status.code()).or_default() += 1;
+                if status == CaseStatus::AwaitingAssignment {
+                    waiting.push(case_id);
+                }
+            }
             other => panic!("every referral is new, got {other:?}"),
         }
     }
 
-    assert_eq!(statuses.get("assigned"), Some(&20), "{statuses:?}");
-    assert_eq!(statuses.get("awaiting_assignment"), Some(&30), "{statuses:?}");
-    for id in [FIRST, SECOND] {
+    assert_eq!(statuses.get("assigned"), Some(&160), "{statuses:?}");
+    assert_eq!(statuses.get("awaiting_assignment"), Some(&40), "{statuses:?}");
+    for id in IDS {
         let sql = format!("SELECT COUNT(*) FROM cases WHERE case_manager_id = '{id}'");
-        assert_eq!(harness.count(&sql).await, 10, "{id} holds exactly their cap");
+        assert_eq!(harness.count(&sql).await, 40, "{id} holds exactly their cap");
     }
-    assert_eq!(harness.count("SELECT COUNT(*) FROM cases WHERE status = 'awaiting_assignment'").await, 30);
-    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 20, "one case.assigned per assignment");
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases WHERE status = 'awaiting_assignment'").await, 40);
+    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 160, "one case.assigned per assignment");
     let reasons: Vec<(String,)> =
         sqlx::query_as("SELECT reason FROM case_assignments ORDER BY id").fetch_all(harness.db.pool()).await.unwrap();
-    assert!(reasons.iter().all(|(reason,)| !reason.contains("(10/10)")), "nobody assigned at their cap");
+    assert!(reasons.iter().all(|(reason,)| !reason.contains("(40/40)")), "nobody assigned at their cap");
+
+    // The first case manager closes 20 cases; 40 supervisors' reassignments then race for the 20 places.
+    let api = harness.cases.api();
+    let theirs: Vec<(String,)> = sqlx::query_as(&format!(
+        "SELECT case_id FROM cases WHERE case_manager_id = '{}' ORDER BY case_id LIMIT 20",
+        IDS[0]
+    ))
+    .fetch_all(harness.db.pool())
+    .await
+    .unwrap();
+    for (case_id,) in theirs {
+        let close = cases_pb::CloseCaseRequest {
+            case_id,
+            reason: cases_pb::CaseClosureReason::DeclinedServices as i32,
+            ..Default::default()
+        };
+        api.close_case(request_as(Role::CaseManager, close)).await.expect("close");
+    }
+    let reassignments = waiting.into_iter().map(|case_id| {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let request = cases_pb::ReassignCaseRequest {
+                case_id,
+                case_manager_id: IDS[0].to_owned(),
+                reason: cases_pb::ReassignReason::CaseloadBalance as i32,
+                detail: String::new(),
+            };
+            api.reassign_case(request_as(Role::Supervisor, request)).await
+        })
+    });
+    let (mut moved, mut refused) = (0, 0);
+    for joined in futures::future::join_all(reassignments).await {
+        match joined.expect("task") {
+            Ok(response) => {
+                assert_eq!(response.into_inner().case.expect("case").case_manager_id, IDS[0]);
+                moved += 1;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+                assert_eq!(status.message(), format!("case_manager_id {} is at their caseload cap (40/40)", IDS[0]));
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((moved, refused), (20, 20));
+    let open_sql = format!(
+        "SELECT COUNT(*) FROM cases WHERE case_manager_id = '{}' AND stage NOT IN ('closed', 'post_exit_follow_up')",
+        IDS[0]
+    );
+    assert_eq!(harness.count(&open_sql).await, 40, "back at the cap, never over it");
+    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 160 + 20 + 20, "assigned, closed, reassigned");
 }
 
 async fn events_the_service_does_not_act_on_are_acknowledged_or_refused(test: TestDb) {

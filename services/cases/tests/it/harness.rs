@@ -203,6 +203,50 @@ pub fn referral_routed(referral_id: &ReferralId, site: Site, practice: bool) -> 
     Envelope::new("routing", referral_id.to_string(), referral_id.to_string(), &payload)
 }
 
+/// A `referral.received` envelope as intake would publish it, for a new youth.
+pub fn referral_received(referral_id: &ReferralId, site: Site, practice: bool) -> Envelope {
+    referral_received_for(referral_id, &wf_types::YouthId::generate(), site, "").tap_practice(practice)
+}
+
+/// A `referral.received` for a given youth and preferred language.
+pub fn referral_received_for(
+    referral_id: &ReferralId,
+    youth_id: &wf_types::YouthId,
+    site: Site,
+    language: &str,
+) -> Envelope {
+    let payload = pb::ReferralReceived {
+        referral_id: referral_id.to_string(),
+        youth_id: youth_id.to_string(),
+        site: site as i32,
+        triage_tier: TriageTier::Routine as i32,
+        preferred_language: language.to_owned(),
+        ..Default::default()
+    };
+    Envelope::new("intake", referral_id.to_string(), referral_id.to_string(), &payload)
+}
+
+trait TapPractice {
+    fn tap_practice(self, practice: bool) -> Self;
+}
+
+impl TapPractice for Envelope {
+    fn tap_practice(mut self, practice: bool) -> Self {
+        let mut payload: pb::ReferralReceived = self.payload_as().expect("payload");
+        payload.practice = practice;
+        self.payload = prost::Message::encode_to_vec(&payload);
+        self
+    }
+}
+
+impl Harness {
+    /// Delivers the `referral.received` that must precede a routed referral.
+    pub async fn received(&self, referral_id: &ReferralId, site: Site) {
+        let received = referral_received(referral_id, site, false);
+        self.cases.event_handler().on_referral_received(&received).await.expect("referral.received handled");
+    }
+}
+
 /// A verified caller with `role`, as the auth interceptor would leave it on the request.
 pub fn request_as<T>(role: Role, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);

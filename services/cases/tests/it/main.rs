@@ -1,6 +1,12 @@
 //! Integration tests of the cases service, each run on SQLite and on PostgreSQL.
 
 mod api;
+mod continuity;
 mod flow;
+mod follow_ups;
 mod harness;
+mod lifecycle;
+mod notes;
 mod roster_file;
+mod served;
+mod services;

@@ -12,6 +12,14 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer, both_engines};
 
+mod consent;
+mod mandated;
+mod matching;
+mod rotation;
+mod validation;
+mod vault;
+mod webhook;
+
 type Client = IntakeServiceClient<AuthedChannel>;
 
 struct Harness {

@@ -3,6 +3,9 @@
 //! decision, and every candidate carries each rule's verdict so the decision
 //! explains itself.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use wf_proto::common::v1::{Site, TriageTier};
@@ -10,30 +13,11 @@ use wf_proto::routing::v1::ServiceStatus;
 use wf_types::PartnerId;
 
 use super::directory::{Directory, Organization, PartnerService};
+use super::policy::Policy;
 use super::{site_code, tier_code};
 
-/// The policy in force until versioned policies are loaded from documents.
-pub const DEMO_POLICY: Policy = Policy {
-    version: "demo-1",
-    needs_weight: 0.6,
-    language_weight: 0.25,
-    capacity_weight: 0.15,
-    capacity_saturation: 5,
-};
-
-/// Weights of the scoring rules; the hard filters are fixed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Policy {
-    pub version: &'static str,
-    /// Multiplies the share of the referral's needs a service covers.
-    pub needs_weight: f64,
-    /// Added when staff speak the preferred language.
-    pub language_weight: f64,
-    /// Multiplies open capacity / `capacity_saturation` (capped at 1): beyond that many
-    /// open places, more capacity no longer ranks a service higher.
-    pub capacity_weight: f64,
-    pub capacity_saturation: u32,
-}
+/// The embedded demo policy, parsed once.
+pub static DEMO_POLICY: LazyLock<Policy> = LazyLock::new(Policy::demo);
 
 /// Rule ids, as stored in each verdict.
 pub mod rule {
@@ -44,6 +28,7 @@ pub mod rule {
     pub const OPEN_CAPACITY: &str = "open_capacity";
     pub const EMERGENT_24_7: &str = "emergent_24_7";
     pub const OFFERS_NEEDED_SERVICE: &str = "offers_needed_service";
+    pub const NOT_OFFERED_BEFORE: &str = "not_offered_before";
     pub const NEEDS_COVERED: &str = "needs_covered";
     pub const LANGUAGE_MATCH: &str = "language_match";
     pub const CAPACITY_REMAINING: &str = "capacity_remaining";
@@ -57,6 +42,7 @@ pub mod rule {
         OPEN_CAPACITY,
         EMERGENT_24_7,
         OFFERS_NEEDED_SERVICE,
+        NOT_OFFERED_BEFORE,
     ];
 }
 
@@ -76,6 +62,9 @@ pub struct ReferralFacts {
     /// Over the youth program's age limit: only the program team takes it, for an outside referral.
     pub outside_youth_program: bool,
     pub practice: bool,
+    /// Partner services already offered this referral (declined or expired): a re-route
+    /// goes to the next candidate. Empty for a first decision.
+    pub already_offered: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,11 +78,13 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleVerdict {
-    pub rule_id: String,
+    /// Borrowed for the rules' own ids and fixed details, so a decision over a large
+    /// directory allocates only for the details that carry numbers.
+    pub rule_id: Cow<'static, str>,
     pub verdict: Verdict,
     pub score: f64,
     /// Short coded explanation, e.g. "age 16 in 12..24". No personal data.
-    pub detail: String,
+    pub detail: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,7 +110,7 @@ pub struct Choice {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    pub policy_version: &'static str,
+    pub policy_version: String,
     /// The referral's tier, with unspecified treated as routine.
     pub triage_tier: TriageTier,
     /// When the offer that follows (or the escalation) must be answered.
@@ -138,13 +129,10 @@ pub fn effective_tier(tier: TriageTier) -> TriageTier {
     }
 }
 
-/// How long an offer for `tier` stays open: emergent 90 minutes, urgent 24 hours, routine 48 hours.
+/// How long an offer for `tier` stays open under the demo policy: emergent 90 minutes,
+/// urgent 24 hours, routine 48 hours.
 pub fn response_window(tier: TriageTier) -> Duration {
-    match effective_tier(tier) {
-        TriageTier::Emergent => Duration::minutes(90),
-        TriageTier::Urgent => Duration::hours(24),
-        _ => Duration::hours(48),
-    }
+    DEMO_POLICY.response_window(tier)
 }
 
 /// Routes `facts` over `directory` under the demo policy.
@@ -181,16 +169,16 @@ pub fn decide_with(policy: &Policy, directory: &Directory, facts: &ReferralFacts
     });
     let triage_tier = effective_tier(facts.triage_tier);
     Decision {
-        policy_version: policy.version,
+        policy_version: policy.version.clone(),
         triage_tier,
-        deadline: now + response_window(triage_tier),
+        deadline: now + policy.response_window(triage_tier),
         candidates,
         chosen,
     }
 }
 
 fn explain(facts: &ReferralFacts, candidate: &Candidate) -> String {
-    let scored = candidate.verdicts.iter().filter(|v| v.verdict == Verdict::Scored).map(|v| v.detail.clone());
+    let scored = candidate.verdicts.iter().filter(|v| v.verdict == Verdict::Scored).map(|v| v.detail.to_string());
     if facts.outside_youth_program {
         std::iter::once("outside_youth_program: program team outside referral".to_owned())
             .chain(scored)
@@ -203,14 +191,25 @@ fn explain(facts: &ReferralFacts, candidate: &Candidate) -> String {
 
 fn evaluate(policy: &Policy, org: &Organization, service: &PartnerService, facts: &ReferralFacts) -> Candidate {
     let needs_covered = facts.needs.iter().filter(|need| service.service_types.contains(need)).count();
+    let filters = &policy.filters;
     let verdicts = vec![
-        service_active(org, service),
-        youth_program(org, facts),
-        serves_site(service, facts.site),
-        age_eligible(org, service, facts),
-        open_capacity(service),
-        emergent_24_7(service, facts.triage_tier),
-        offers_needed_service(needs_covered, facts),
+        enabled(filters.service_active, rule::SERVICE_ACTIVE, || service_active(org, service)),
+        enabled(filters.youth_program, rule::YOUTH_PROGRAM, || youth_program(org, facts)),
+        enabled(filters.serves_site, rule::SERVES_SITE, || serves_site(service, facts.site)),
+        enabled(filters.age_eligible, rule::AGE_ELIGIBLE, || age_eligible(org, service, facts)),
+        match filters.open_capacity {
+            Some(minimum) => open_capacity(service, minimum),
+            None => disabled(rule::OPEN_CAPACITY),
+        },
+        match &filters.emergent_24_7 {
+            Some(tiers) => emergent_24_7(service, facts.triage_tier, tiers),
+            None => disabled(rule::EMERGENT_24_7),
+        },
+        match filters.offers_needed_service {
+            Some(minimum) => offers_needed_service(needs_covered, minimum, facts),
+            None => disabled(rule::OFFERS_NEEDED_SERVICE),
+        },
+        not_offered_before(service, facts),
         score_needs(policy, needs_covered, facts.needs.len()),
         score_language(policy, service, &facts.preferred_language),
         score_capacity(policy, service),
@@ -227,19 +226,28 @@ fn evaluate(policy: &Policy, org: &Organization, service: &PartnerService, facts
     }
 }
 
-fn verdict(rule_id: &str, verdict: Verdict, score: f64, detail: impl Into<String>) -> RuleVerdict {
-    RuleVerdict { rule_id: rule_id.to_owned(), verdict, score, detail: detail.into() }
+/// A disabled filter passes everyone, and says so.
+fn disabled(rule_id: &'static str) -> RuleVerdict {
+    not_applicable(rule_id, "disabled by policy")
 }
 
-fn pass(rule_id: &str, detail: impl Into<String>) -> RuleVerdict {
+fn enabled(on: bool, rule_id: &'static str, check: impl FnOnce() -> RuleVerdict) -> RuleVerdict {
+    if on { check() } else { disabled(rule_id) }
+}
+
+fn verdict(rule_id: &'static str, verdict: Verdict, score: f64, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
+    RuleVerdict { rule_id: Cow::Borrowed(rule_id), verdict, score, detail: detail.into() }
+}
+
+fn pass(rule_id: &'static str, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
     verdict(rule_id, Verdict::Pass, 0.0, detail)
 }
 
-fn fail(rule_id: &str, detail: impl Into<String>) -> RuleVerdict {
+fn fail(rule_id: &'static str, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
     verdict(rule_id, Verdict::Fail, 0.0, detail)
 }
 
-fn not_applicable(rule_id: &str, detail: impl Into<String>) -> RuleVerdict {
+fn not_applicable(rule_id: &'static str, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
     verdict(rule_id, Verdict::NotApplicable, 0.0, detail)
 }
 
@@ -306,33 +314,48 @@ pub(crate) fn age_eligible(org: &Organization, service: &PartnerService, facts: 
     }
 }
 
-pub(crate) fn open_capacity(service: &PartnerService) -> RuleVerdict {
+pub(crate) fn open_capacity(service: &PartnerService, minimum_open: u32) -> RuleVerdict {
     let (open, maximum) = (service.open_capacity(), service.maximum_capacity());
-    if open > 0 {
+    if open >= minimum_open.max(1) {
         pass(rule::OPEN_CAPACITY, format!("capacity {open}/{maximum} open"))
-    } else {
+    } else if open == 0 {
         fail(rule::OPEN_CAPACITY, format!("no capacity (0/{maximum})"))
+    } else {
+        fail(rule::OPEN_CAPACITY, format!("capacity {open}/{maximum} open, policy needs {minimum_open}"))
     }
 }
 
-pub(crate) fn emergent_24_7(service: &PartnerService, tier: TriageTier) -> RuleVerdict {
-    match (effective_tier(tier), service.available_24_7) {
-        (TriageTier::Emergent, true) => pass(rule::EMERGENT_24_7, "24/7 responder"),
-        (TriageTier::Emergent, false) => fail(rule::EMERGENT_24_7, "emergent needs a 24/7 responder"),
-        (tier, _) => not_applicable(rule::EMERGENT_24_7, format!("tier {}", tier_code(tier))),
+/// `tiers`: the tiers the policy says need a responder around the clock.
+pub(crate) fn emergent_24_7(service: &PartnerService, tier: TriageTier, tiers: &[TriageTier]) -> RuleVerdict {
+    let tier = effective_tier(tier);
+    match (tiers.contains(&tier), service.available_24_7) {
+        (true, true) => pass(rule::EMERGENT_24_7, "24/7 responder"),
+        (true, false) => fail(rule::EMERGENT_24_7, format!("{} needs a 24/7 responder", tier_code(tier))),
+        (false, _) => not_applicable(rule::EMERGENT_24_7, format!("tier {}", tier_code(tier))),
     }
 }
 
-pub(crate) fn offers_needed_service(needs_covered: usize, facts: &ReferralFacts) -> RuleVerdict {
+/// `minimum`: needs a service must cover; a referral with fewer needs asks for all of them.
+pub(crate) fn offers_needed_service(needs_covered: usize, minimum: u32, facts: &ReferralFacts) -> RuleVerdict {
     let wanted = facts.needs.len();
+    let required = (minimum.max(1) as usize).min(wanted);
     if facts.outside_youth_program {
         not_applicable(rule::OFFERS_NEEDED_SERVICE, "outside referral")
     } else if wanted == 0 {
         not_applicable(rule::OFFERS_NEEDED_SERVICE, "no needs given")
-    } else if needs_covered > 0 {
+    } else if needs_covered >= required {
         pass(rule::OFFERS_NEEDED_SERVICE, format!("covers {needs_covered}/{wanted} needs"))
     } else {
-        fail(rule::OFFERS_NEEDED_SERVICE, format!("covers 0/{wanted} needs"))
+        fail(rule::OFFERS_NEEDED_SERVICE, format!("covers {needs_covered}/{wanted} needs, policy needs {required}"))
+    }
+}
+
+/// Always on: a re-route never offers the referral to a service that already had it.
+pub(crate) fn not_offered_before(service: &PartnerService, facts: &ReferralFacts) -> RuleVerdict {
+    if facts.already_offered.contains(&service.id) {
+        fail(rule::NOT_OFFERED_BEFORE, "offered before (declined or expired)")
+    } else {
+        pass(rule::NOT_OFFERED_BEFORE, "not offered before")
     }
 }
 
@@ -344,7 +367,7 @@ pub(crate) fn score_needs(policy: &Policy, covered: usize, wanted: usize) -> Rul
     verdict(
         rule::NEEDS_COVERED,
         Verdict::Scored,
-        policy.needs_weight * share,
+        policy.weights.needs_covered * share,
         format!("covers {covered}/{wanted} needs"),
     )
 }
@@ -353,7 +376,7 @@ pub(crate) fn score_language(policy: &Policy, service: &PartnerService, language
     if language.is_empty() {
         not_applicable(rule::LANGUAGE_MATCH, "no language preference")
     } else if service.languages.iter().any(|l| l == language) {
-        verdict(rule::LANGUAGE_MATCH, Verdict::Scored, policy.language_weight, format!("language {language}"))
+        verdict(rule::LANGUAGE_MATCH, Verdict::Scored, policy.weights.language_match, format!("language {language}"))
     } else {
         verdict(rule::LANGUAGE_MATCH, Verdict::Scored, 0.0, format!("language {language} not spoken"))
     }
@@ -361,9 +384,14 @@ pub(crate) fn score_language(policy: &Policy, service: &PartnerService, language
 
 pub(crate) fn score_capacity(policy: &Policy, service: &PartnerService) -> RuleVerdict {
     let open = service.open_capacity();
-    let saturation = policy.capacity_saturation.max(1);
+    let saturation = policy.weights.capacity_saturation.max(1);
     let share = f64::from(open.min(saturation)) / f64::from(saturation);
-    verdict(rule::CAPACITY_REMAINING, Verdict::Scored, policy.capacity_weight * share, format!("capacity {open} open"))
+    verdict(
+        rule::CAPACITY_REMAINING,
+        Verdict::Scored,
+        policy.weights.capacity_remaining * share,
+        format!("capacity {open} open"),
+    )
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ fn facts(site: Site, needs: &[&str]) -> ReferralFacts {
         age_years: Some(19),
         outside_youth_program: false,
         practice: false,
+        already_offered: Vec::new(),
     }
 }
 
@@ -78,7 +79,7 @@ fn service_active_fails_for_inactive_organizations_services_and_out_of_network()
     assert_eq!(service_active(&o, &o.services[0]).verdict, Verdict::Pass);
     o.services[0].status = ServiceStatus::TemporarilyClosed;
     let v = service_active(&o, &o.services[0]);
-    assert_eq!((v.verdict, v.detail.as_str()), (Verdict::Fail, "service status temporarily_closed"));
+    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "service status temporarily_closed"));
     o.services[0].status = ServiceStatus::Active;
     o.in_network = false;
     assert_eq!(service_active(&o, &o.services[0]).detail, "organization not in network");
@@ -162,47 +163,85 @@ fn age_does_not_apply_to_the_program_teams_outside_referrals() {
 #[test]
 fn open_capacity_needs_a_free_place() {
     let mut s = service(2, &["education"], Site::SouthLosAngeles);
-    assert_eq!(open_capacity(&s).detail, "capacity 3/10 open");
+    assert_eq!(open_capacity(&s, 1).detail, "capacity 3/10 open");
+    // The policy can ask for more open places than one.
+    let v = open_capacity(&s, 4);
+    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "capacity 3/10 open, policy needs 4"));
+    assert_eq!(open_capacity(&s, 3).verdict, Verdict::Pass);
     s.capacity = vec![
         Capacity { unit: "bed".into(), available: 0, maximum: 4 },
         Capacity { unit: "slot".into(), available: 0, maximum: 6 },
     ];
-    let v = open_capacity(&s);
-    assert_eq!((v.verdict, v.detail.as_str()), (Verdict::Fail, "no capacity (0/10)"));
+    let v = open_capacity(&s, 1);
+    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "no capacity (0/10)"));
 }
 
 #[test]
 fn emergent_referrals_need_a_24_7_responder() {
     let mut s = service(2, &["crisis_intervention"], Site::SouthLosAngeles);
-    assert_eq!(emergent_24_7(&s, TriageTier::Emergent).verdict, Verdict::Fail);
-    assert_eq!(emergent_24_7(&s, TriageTier::Urgent).verdict, Verdict::NotApplicable);
-    assert_eq!(emergent_24_7(&s, TriageTier::Unspecified).detail, "tier routine");
+    let emergent = [TriageTier::Emergent];
+    assert_eq!(emergent_24_7(&s, TriageTier::Emergent, &emergent).verdict, Verdict::Fail);
+    assert_eq!(emergent_24_7(&s, TriageTier::Urgent, &emergent).verdict, Verdict::NotApplicable);
+    assert_eq!(emergent_24_7(&s, TriageTier::Unspecified, &emergent).detail, "tier routine");
+    // A policy may extend the rule to urgent referrals.
+    let urgent_too = [TriageTier::Emergent, TriageTier::Urgent];
+    let v = emergent_24_7(&s, TriageTier::Urgent, &urgent_too);
+    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "urgent needs a 24/7 responder"));
     s.available_24_7 = true;
-    assert_eq!(emergent_24_7(&s, TriageTier::Emergent).verdict, Verdict::Pass);
+    assert_eq!(emergent_24_7(&s, TriageTier::Emergent, &emergent).verdict, Verdict::Pass);
+    assert_eq!(emergent_24_7(&s, TriageTier::Urgent, &urgent_too).verdict, Verdict::Pass);
 }
 
 #[test]
 fn offers_needed_service_requires_one_covered_need() {
     let f = facts(Site::SouthLosAngeles, &["education", "mental_health"]);
-    assert_eq!(offers_needed_service(1, &f).detail, "covers 1/2 needs");
-    assert_eq!(offers_needed_service(0, &f).verdict, Verdict::Fail);
-    assert_eq!(offers_needed_service(0, &facts(Site::SouthLosAngeles, &[])).verdict, Verdict::NotApplicable);
+    assert_eq!(offers_needed_service(1, 1, &f).detail, "covers 1/2 needs");
+    assert_eq!(offers_needed_service(0, 1, &f).verdict, Verdict::Fail);
+    assert_eq!(offers_needed_service(0, 1, &facts(Site::SouthLosAngeles, &[])).verdict, Verdict::NotApplicable);
+    // A stricter policy asks for two covered needs; a one-need referral asks for its one.
+    let v = offers_needed_service(1, 2, &f);
+    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "covers 1/2 needs, policy needs 2"));
+    assert_eq!(offers_needed_service(2, 2, &f).verdict, Verdict::Pass);
+    assert_eq!(offers_needed_service(1, 2, &facts(Site::SouthLosAngeles, &["education"])).verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_reroute_skips_services_offered_before() {
+    let directory = Directory {
+        organizations: vec![
+            team(),
+            org(2, vec![service(2, &["education"], Site::SouthLosAngeles)]),
+            org(3, vec![service(3, &["education"], Site::SouthLosAngeles)]),
+        ],
+    };
+    let mut f = facts(Site::SouthLosAngeles, &["education"]);
+    let first = decide(&directory, &f, now()).chosen.unwrap();
+    f.already_offered.push(first.partner_service_id.clone());
+    let second = decide(&directory, &f, now());
+    let chosen = second.chosen.as_ref().unwrap();
+    assert_ne!(chosen.partner_service_id, first.partner_service_id);
+    let skipped = second.candidates.iter().find(|c| c.partner_service_id == first.partner_service_id).unwrap();
+    assert!(!skipped.eligible);
+    let v = verdict_of(skipped, rule::NOT_OFFERED_BEFORE);
+    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "offered before (declined or expired)"));
+    f.already_offered.push(chosen.partner_service_id.clone());
+    assert!(decide(&directory, &f, now()).chosen.is_none(), "none left: the referral escalates");
 }
 
 #[test]
 fn scoring_weighs_needs_language_and_capacity() {
-    let p = DEMO_POLICY;
-    assert!((score_needs(&p, 1, 2).score - 0.3).abs() < 1e-9);
-    assert_eq!(score_needs(&p, 0, 0).verdict, Verdict::NotApplicable);
+    let p: &Policy = &DEMO_POLICY;
+    assert!((score_needs(p, 1, 2).score - 0.3).abs() < 1e-9);
+    assert_eq!(score_needs(p, 0, 0).verdict, Verdict::NotApplicable);
     let mut s = service(2, &["education"], Site::SouthLosAngeles);
     s.languages = vec!["en".into(), "es".into()];
-    assert_eq!(score_language(&p, &s, "es").score, p.language_weight);
-    let ko = score_language(&p, &s, "ko");
-    assert_eq!((ko.verdict, ko.score, ko.detail.as_str()), (Verdict::Scored, 0.0, "language ko not spoken"));
-    assert_eq!(score_language(&p, &s, "").verdict, Verdict::NotApplicable);
-    assert!((score_capacity(&p, &s).score - p.capacity_weight * 3.0 / 5.0).abs() < 1e-9);
+    assert_eq!(score_language(p, &s, "es").score, p.weights.language_match);
+    let ko = score_language(p, &s, "ko");
+    assert_eq!((ko.verdict, ko.score, &*ko.detail), (Verdict::Scored, 0.0, "language ko not spoken"));
+    assert_eq!(score_language(p, &s, "").verdict, Verdict::NotApplicable);
+    assert!((score_capacity(p, &s).score - p.weights.capacity_remaining * 3.0 / 5.0).abs() < 1e-9);
     s.capacity[0].available = 9;
-    assert_eq!(score_capacity(&p, &s).score, p.capacity_weight, "capped at saturation");
+    assert_eq!(score_capacity(p, &s).score, p.weights.capacity_remaining, "capped at saturation");
 }
 
 #[test]
@@ -316,20 +355,45 @@ impl Rng {
     }
 }
 
-/// The hard filters restated directly over the data, independent of the verdicts.
-fn passes_every_hard_filter(org: &Organization, s: &PartnerService, f: &ReferralFacts) -> bool {
-    let active = org.active && org.in_network && s.status == ServiceStatus::Active;
-    let program = !f.outside_youth_program || org.program_team;
-    let site = s.sites().any(|x| x == Site::Countywide)
+/// The hard filters restated directly over the data, independent of the verdicts,
+/// applying only those `policy` enables, with its parameters.
+fn passes_every_hard_filter(policy: &Policy, org: &Organization, s: &PartnerService, f: &ReferralFacts) -> bool {
+    let p = &policy.filters;
+    let active = !p.service_active || (org.active && org.in_network && s.status == ServiceStatus::Active);
+    let program = !p.youth_program || !f.outside_youth_program || org.program_team;
+    let site = !p.serves_site
+        || s.sites().any(|x| x == Site::Countywide)
         || (f.site != Site::Countywide && f.site != Site::Unspecified && s.sites().any(|x| x == f.site));
     let minor = f.is_minor || f.age_years.is_some_and(|a| a < 18);
-    let age = (f.outside_youth_program && org.program_team)
+    let age = !p.age_eligible
+        || (f.outside_youth_program && org.program_team)
         || ((!minor || s.serves_minors)
             && f.age_years.is_none_or(|a| a >= s.minimum_age && (s.maximum_age == 0 || a <= s.maximum_age)));
-    let capacity = s.open_capacity() > 0;
-    let emergent = effective_tier(f.triage_tier) != TriageTier::Emergent || s.available_24_7;
-    let needs = f.outside_youth_program || f.needs.is_empty() || f.needs.iter().any(|n| s.service_types.contains(n));
-    active && program && site && age && capacity && emergent && needs
+    let capacity = p.open_capacity.is_none_or(|minimum| s.open_capacity() >= minimum);
+    let emergent = p.emergent_24_7.as_ref().is_none_or(|tiers| !tiers.contains(&effective_tier(f.triage_tier)))
+        || s.available_24_7;
+    let covered = f.needs.iter().filter(|n| s.service_types.contains(n)).count();
+    let needs = p.offers_needed_service.is_none_or(|minimum| {
+        f.outside_youth_program || f.needs.is_empty() || covered >= (minimum as usize).min(f.needs.len())
+    });
+    let fresh = !f.already_offered.contains(&s.id);
+    active && program && site && age && capacity && emergent && needs && fresh
+}
+
+/// The demo policy with each filter switched off one time in four and random parameters.
+fn random_policy(rng: &mut Rng) -> Policy {
+    let mut policy = DEMO_POLICY.clone();
+    let mut on = || rng.below(4) != 0;
+    let f = &mut policy.filters;
+    (f.service_active, f.youth_program, f.serves_site, f.age_eligible) = (on(), on(), on(), on());
+    let (capacity_on, emergent_on, needs_on) = (on(), on(), on());
+    f.open_capacity = capacity_on.then(|| 1 + rng.below(3) as u32);
+    f.emergent_24_7 = emergent_on.then(|| {
+        if rng.below(2) == 0 { vec![TriageTier::Emergent] } else { vec![TriageTier::Emergent, TriageTier::Urgent] }
+    });
+    f.offers_needed_service = needs_on.then(|| 1 + rng.below(2) as u32);
+    policy.weights.language_match = rng.below(100) as f64 / 100.0;
+    policy
 }
 
 #[test]
@@ -341,6 +405,7 @@ fn property_the_chosen_service_passes_every_hard_filter() {
     let languages = ["", "en", "es", "ko", "hy", "tl", "fr"];
     let statuses =
         [ServiceStatus::Active, ServiceStatus::Active, ServiceStatus::Inactive, ServiceStatus::TemporarilyClosed];
+    let all_services: Vec<String> = demo.services().map(|s| s.id.clone()).collect();
     let mut rng = Rng(0x5eed_2026_cafe_f00d);
     let (mut chosen_count, mut escalated_count) = (0, 0);
     for _ in 0..4000 {
@@ -364,8 +429,12 @@ fn property_the_chosen_service_passes_every_hard_filter() {
             age_years: if rng.below(5) == 0 { None } else { Some(10 + rng.below(25) as u32) },
             outside_youth_program: rng.below(10) == 0,
             practice: rng.below(2) == 0,
+            // Re-routes: some services already had the referral.
+            already_offered: (0..rng.below(3)).map(|_| rng.pick(&all_services).clone()).collect(),
         };
-        let decision = decide(&directory, &f, now());
+        // Half the time the demo policy, else a random one.
+        let policy = if rng.below(2) == 0 { DEMO_POLICY.clone() } else { random_policy(&mut rng) };
+        let decision = decide_with(&policy, &directory, &f, now());
         for candidate in &decision.candidates {
             let (org, s) = directory
                 .organizations
@@ -373,7 +442,7 @@ fn property_the_chosen_service_passes_every_hard_filter() {
                 .flat_map(|o| o.services.iter().map(move |s| (o, s)))
                 .find(|(_, s)| s.id == candidate.partner_service_id)
                 .unwrap();
-            assert_eq!(candidate.eligible, passes_every_hard_filter(org, s, &f), "{f:?} {candidate:?}");
+            assert_eq!(candidate.eligible, passes_every_hard_filter(&policy, org, s, &f), "{f:?} {candidate:?}");
         }
         match &decision.chosen {
             Some(choice) => {
@@ -382,7 +451,7 @@ fn property_the_chosen_service_passes_every_hard_filter() {
                 assert_eq!((best.rank, &best.partner_service_id), (1, &choice.partner_service_id));
                 let org = directory.organization(choice.partner_id.as_str()).unwrap();
                 let s = directory.service(&choice.partner_service_id).unwrap();
-                assert!(passes_every_hard_filter(org, s, &f), "{f:?} chose {choice:?}");
+                assert!(passes_every_hard_filter(&policy, org, s, &f), "{f:?} chose {choice:?}");
                 assert!(decision.candidates.iter().filter(|c| c.eligible).all(|c| c.score <= choice.score));
             }
             None => {

@@ -135,6 +135,20 @@ impl Directory {
         super::directory_file::parse(document)
     }
 
+    /// A copy whose services show the given open places (capacity lives in the database
+    /// once seeded); the open places go to the first capacity unit, the others show none.
+    pub fn with_open_capacity(&self, open: &std::collections::HashMap<String, u32>) -> Directory {
+        let mut copy = self.clone();
+        for service in copy.organizations.iter_mut().flat_map(|org| org.services.iter_mut()) {
+            if let Some(&available) = open.get(&service.id) {
+                for (index, unit) in service.capacity.iter_mut().enumerate() {
+                    unit.available = if index == 0 { available } else { 0 };
+                }
+            }
+        }
+        copy
+    }
+
     pub fn organization(&self, id: &str) -> Option<&Organization> {
         self.organizations.iter().find(|org| org.id.as_str() == id)
     }

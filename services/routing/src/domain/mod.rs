@@ -4,12 +4,14 @@
 pub mod decide;
 pub mod directory;
 mod directory_file;
+pub mod policy;
 
 pub use decide::{
-    Candidate, Choice, DEMO_POLICY, Decision, Policy, ReferralFacts, RuleVerdict, Verdict, decide, decide_with,
-    effective_tier, response_window,
+    Candidate, Choice, DEMO_POLICY, Decision, ReferralFacts, RuleVerdict, Verdict, decide, decide_with, effective_tier,
+    response_window,
 };
 pub use directory::{Directory, DirectoryError, DirectoryIssue, Organization, PartnerService};
+pub use policy::{DEMO_POLICY_DOCUMENT, Policy, PolicyError, PolicyIssue};
 
 use wf_proto::common::v1::{Site, TriageTier};
 use wf_proto::events::v1::ReferralReceived;
@@ -91,6 +93,7 @@ impl ReferralFacts {
             age_years,
             outside_youth_program: event.outside_youth_program,
             practice: event.practice,
+            already_offered: Vec::new(),
         })
     }
 }

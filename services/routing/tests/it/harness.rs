@@ -1,5 +1,5 @@
 //! A routing service over a fresh database (a temporary SQLite file or a new
-//! PostgreSQL database), an in-process bus, and a collector bound to `referral.#`.
+//! PostgreSQL database), an in-process bus, and a collector bound to every event.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -86,12 +86,16 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(url: &str) -> Self {
+        Self::start_with_clock(url, Arc::new(wf_routing::SystemClock)).await
+    }
+
+    pub async fn start_with_clock(url: &str, clock: Arc<dyn wf_routing::Clock>) -> Self {
         let db = Db::connect(url).await.unwrap();
         db.migrate(&wf_routing::migrations()).await.unwrap();
         let data_dir = std::env::temp_dir().join(format!("wf-routing-cfg-{}", uuid::Uuid::new_v4().simple()));
         let config = wf_config::Config::from_figment(wf_config::Config::figment(None, Some(&data_dir))).unwrap();
         let bus = InProcessBus::new(db.clone());
-        let subscription = Subscription::new("test-collector", &["referral.#"]);
+        let subscription = Subscription::new("test-collector", &["#"]);
         bus.declare(&subscription).await.unwrap();
         let collector = Arc::new(Collector::default());
         let stop = CancellationToken::new();
@@ -101,14 +105,21 @@ impl Harness {
         };
         let bus: Arc<dyn EventBus> = Arc::new(bus);
         let ctx = ServiceContext { db: db.clone(), bus, config: Arc::new(config) };
-        let routing = wf_routing::build(ctx).await.unwrap();
+        let routing = wf_routing::build_with_clock(ctx, clock).await.unwrap();
         let relay = routing.relay();
+        // Publish the start-up `routing_policy.loaded`, so each test sees only its own events.
+        relay.round().await.unwrap();
         let handler = routing.event_handler(relay.handle());
         Self { db, routing, relay, handler, collector, stop, consumer, data_dir }
     }
 
-    /// Envelopes the collector received so far.
+    /// `referral.*` envelopes the collector received so far.
     pub fn published(&self) -> Vec<Envelope> {
+        self.published_all().into_iter().filter(|e| e.event_type.starts_with("referral.")).collect()
+    }
+
+    /// Every envelope the collector received so far.
+    pub fn published_all(&self) -> Vec<Envelope> {
         self.collector.0.lock().unwrap().clone()
     }
 

@@ -4,23 +4,27 @@
 
 #[macro_use]
 mod harness;
+mod grpc;
+mod offers;
+mod simulation;
 
 use tonic::{Code, Request};
 use wf_auth::{Principal, Role, TokenKind};
 use wf_events::{Envelope, EventHandler};
 use wf_proto::common::v1::{Site, TriageTier};
-use wf_proto::events::v1::{ReferralEscalated, ReferralReceived, ReferralRouted};
+use wf_proto::events::v1::{OfferMade, ReferralEscalated, ReferralReceived, ReferralRouted, RoutingPolicyLoaded};
 use wf_proto::routing::v1 as pb;
 use wf_proto::routing::v1::routing_service_server::RoutingService;
 use wf_routing::store::{self, DecisionFilter};
+use wf_routing::{LoadedPolicy, Policy, policy_load};
 use wf_types::ReferralId;
 
 use harness::Harness;
 
-const HARBOR_SHELTER_ORG: &str = "org_e74680f37b1a4624be1014d73e963b4b";
-const HARBOR_SHELTER_SERVICE: &str = "svc_2c2c43b486bc4bc8a526abaa47f6ec14";
+pub(crate) const HARBOR_SHELTER_ORG: &str = "org_e74680f37b1a4624be1014d73e963b4b";
+pub(crate) const HARBOR_SHELTER_SERVICE: &str = "svc_2c2c43b486bc4bc8a526abaa47f6ec14";
 
-fn referral(needs: &[&str]) -> ReferralReceived {
+pub(crate) fn referral(needs: &[&str]) -> ReferralReceived {
     ReferralReceived {
         referral_id: ReferralId::generate().to_string(),
         triage_tier: TriageTier::Urgent as i32,
@@ -35,7 +39,7 @@ fn referral(needs: &[&str]) -> ReferralReceived {
     }
 }
 
-fn received(event: &ReferralReceived) -> Envelope {
+pub(crate) fn received(event: &ReferralReceived) -> Envelope {
     Envelope::new("intake", &event.referral_id, &event.referral_id, event)
 }
 
@@ -68,15 +72,24 @@ async fn routes_once_and_publishes_referral_routed(url: String) {
     assert!(decision.practice);
     assert_eq!(decision.deadline - decision.decided_at, 24 * 3600 * 1_000_000);
     assert!(decision.candidates.iter().any(|c| !c.eligible), "excluded candidates are kept with their verdicts");
-    assert_eq!(decision.candidates[0].verdicts.len(), 10);
+    assert_eq!(decision.candidates[0].verdicts.len(), 11);
 
     let report = h.relay.round().await.unwrap();
-    assert_eq!((report.claimed, report.sent), (1, 1));
+    assert_eq!((report.claimed, report.sent), (2, 2), "referral.routed and offer.made");
     assert_eq!(wf_events::outbox::pending_count(&h.db).await.unwrap(), 0);
     let published = h.published();
     assert_eq!(published.len(), 1);
     let envelope = &published[0];
     assert_eq!(envelope.event_type, "referral.routed");
+    let made: Vec<OfferMade> =
+        h.published_all().iter().filter(|e| e.event_type == "offer.made").map(|e| e.payload_as().unwrap()).collect();
+    assert_eq!(made.len(), 1);
+    assert!(made[0].offer_id.starts_with("off_"));
+    assert_eq!(
+        (made[0].partner_service_id.as_str(), made[0].decision_id.as_str()),
+        (HARBOR_SHELTER_SERVICE, decision.decision_id.as_str())
+    );
+    assert_eq!(made[0].deadline.unwrap().seconds, decision.deadline / 1_000_000);
     assert_eq!(envelope.producer, "routing");
     assert_eq!(
         (envelope.aggregate_id.as_str(), envelope.correlation_id.as_str()),
@@ -105,7 +118,7 @@ async fn a_second_event_for_the_same_referral_is_not_routed_again(url: String) {
     h.handler.handle(received(&event)).await.unwrap();
     let filter = DecisionFilter { referral_id: event.referral_id.clone(), ..Default::default() };
     assert_eq!(store::list_decisions(&h.db, &filter, "", 10).await.unwrap().len(), 1);
-    assert_eq!(h.relay.round().await.unwrap().sent, 1);
+    assert_eq!(h.relay.round().await.unwrap().sent, 2, "one referral.routed and one offer.made");
     h.finish().await;
 }
 
@@ -244,12 +257,50 @@ async fn directory_is_read_through_the_api(url: String) {
     assert_eq!(api.get_organization(request_as(Role::Partner, org)).await.unwrap_err().code(), Code::PermissionDenied);
     let unknown = pb::GetOrganizationRequest { organization_id: "org_00000000000000000000000000000000".into() };
     assert_eq!(api.get_organization(request_as(Role::Admin, unknown)).await.unwrap_err().code(), Code::NotFound);
-    let later = api.accept_offer(request_as(Role::Partner, pb::AcceptOfferRequest::default())).await.unwrap_err();
-    assert_eq!(later.code(), Code::Unimplemented);
+    let no_id = api.accept_offer(request_as(Role::Partner, pb::AcceptOfferRequest::default())).await.unwrap_err();
+    assert_eq!(no_id.code(), Code::InvalidArgument);
     h.finish().await;
 }
 
+async fn a_changed_policy_is_recorded_as_an_audited_load(url: String) {
+    let h = Harness::start(&url).await;
+    let first = policy_load::latest(&h.db).await.unwrap().expect("start-up records the demo policy");
+    assert_eq!((first.version.as_str(), first.loaded_by.as_str()), ("demo-1", "config"));
+    let now = chrono::Utc::now();
+    // The same document again (a restart) records nothing.
+    assert!(!policy_load::record_load(&h.db, &LoadedPolicy::demo(), "config", now).await.unwrap());
+    assert_eq!(wf_events::outbox::pending_count(&h.db).await.unwrap(), 0);
+
+    let document = wf_routing::domain::DEMO_POLICY_DOCUMENT
+        .replace("version = \"demo-1\"", "version = \"demo-2\"")
+        .replace("minimum_open = 1", "minimum_open = 2");
+    let loaded = LoadedPolicy { policy: Policy::from_toml(&document).unwrap(), document };
+    assert!(policy_load::record_load(&h.db, &loaded, "usr_pm", now).await.unwrap());
+    let latest = policy_load::latest(&h.db).await.unwrap().unwrap();
+    assert_eq!((latest.version.as_str(), latest.loaded_by.as_str()), ("demo-2", "usr_pm"));
+    assert_eq!(latest.sha256, loaded.sha256_hex());
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT event_type, envelope FROM event_outbox ORDER BY created_at DESC LIMIT 1")
+            .fetch_all(h.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows[0].0, "routing_policy.loaded");
+    let envelope = Envelope::decode(&rows[0].1).unwrap();
+    let event: RoutingPolicyLoaded = envelope.payload_as().unwrap();
+    assert_eq!((event.version.as_str(), event.previous_version.as_str()), ("demo-2", "demo-1"));
+    assert_eq!(hex::encode(&event.sha256), loaded.sha256_hex());
+    h.finish().await;
+}
+
+use offers::{an_offer_expiring_while_stopped_is_rerouted_on_restart, concurrent_accepts_never_exceed_capacity};
+
+use simulation::simulation_reports_what_a_candidate_policy_changes_on_the_demo_data;
+
 both_backends!(
+    simulation_reports_what_a_candidate_policy_changes_on_the_demo_data,
+    concurrent_accepts_never_exceed_capacity,
+    an_offer_expiring_while_stopped_is_rerouted_on_restart,
+    a_changed_policy_is_recorded_as_an_audited_load,
     routes_once_and_publishes_referral_routed,
     a_second_event_for_the_same_referral_is_not_routed_again,
     no_eligible_partner_escalates,

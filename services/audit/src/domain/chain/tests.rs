@@ -301,9 +301,10 @@ fn problem_codes_are_stable() {
         TamperKind::Inserted,
         TamperKind::Reordered,
         TamperKind::BrokenLink,
+        TamperKind::BadSignature,
     ]
     .iter()
     .map(|kind| kind.code())
     .collect();
-    assert_eq!(codes, ["modified", "deleted", "inserted", "reordered", "broken_link"]);
+    assert_eq!(codes, ["modified", "deleted", "inserted", "reordered", "broken_link", "bad_signature"]);
 }

@@ -1,0 +1,191 @@
+//! `RecordRecidivismEvent` and `ListRecidivismEvents`, and the events a completed follow-up's
+//! answers imply.
+
+use wf_events::{Envelope, outbox};
+use wf_proto::cases::v1 as pb;
+use wf_proto::common::v1::{Date, NoYes, RecidivismEvidence, RecidivismKind};
+use wf_proto::events::v1 as events;
+use wf_server::{ApiError, FieldViolation};
+use wf_types::{CaseId, YouthId};
+
+use super::{CasesApi, page_size, page_token_text};
+use crate::SERVICE;
+use crate::domain::services::is_code;
+use crate::events::timestamp;
+use crate::store::recidivism::RecidivismRecord;
+use crate::store::{self, CaseRecord};
+
+pub(super) async fn record(
+    api: &CasesApi,
+    actor: &str,
+    req: &pb::RecordRecidivismEventRequest,
+) -> Result<String, ApiError> {
+    let input = req
+        .event
+        .as_ref()
+        .ok_or_else(|| ApiError::InvalidArgument(vec![FieldViolation::new("event", "is required")]))?;
+    let mut violations = Vec::new();
+    let case_id = input
+        .case_id
+        .parse::<CaseId>()
+        .map_err(|err| violations.push(FieldViolation::new("event.case_id", err.to_string())))
+        .ok();
+    let kind = RecidivismKind::try_from(input.kind).unwrap_or(RecidivismKind::Unspecified);
+    if kind == RecidivismKind::Unspecified {
+        violations.push(FieldViolation::new(
+            "event.kind",
+            "is required; allowed: RECIDIVISM_KIND_RE_EXPLOITATION, RECIDIVISM_KIND_RE_ARREST, RECIDIVISM_KIND_RETURN_TO_TRAFFICKER",
+        ));
+    }
+    let evidence = RecidivismEvidence::try_from(input.evidence).unwrap_or(RecidivismEvidence::Unspecified);
+    if evidence == RecidivismEvidence::Unspecified {
+        violations.push(FieldViolation::new("event.evidence", "is required: the source of the information"));
+    }
+    let now = api.clock.now_micros();
+    let today = crate::domain::follow_up::date_of(now);
+    let occurred_on = match partial_date(input.occurred_on.as_ref(), today) {
+        Ok(date) => date,
+        Err(why) => {
+            violations.push(FieldViolation::new("event.occurred_on", why));
+            (0, 0, 0)
+        }
+    };
+    if !input.charge_category.is_empty() && !is_code(&input.charge_category) {
+        violations.push(FieldViolation::new("event.charge_category", "must be a code"));
+    }
+    if NoYes::try_from(input.prostitution_related).is_err() {
+        violations.push(FieldViolation::new("event.prostitution_related", "is not a NoYes value"));
+    }
+    let evidence_id_ok =
+        input.evidence_id.len() <= 64 && input.evidence_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !evidence_id_ok {
+        violations.push(FieldViolation::new("event.evidence_id", "must be a record id (fu_…, scr_…, ref_…)"));
+    }
+    let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    let mut tx = api.db.begin().await?;
+    let case = store::get_case_in(&mut tx, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    let record = RecidivismRecord {
+        recidivism_event_id: format!("rcd_{}", uuid::Uuid::now_v7().simple()),
+        case_id: case.case_id.clone(),
+        youth_id: case.youth_id.clone().unwrap_or_default(),
+        kind: kind as i32,
+        evidence: evidence as i32,
+        occurred_on,
+        recorded_at: now,
+        recorded_by: actor.to_owned(),
+        evidence_id: input.evidence_id.clone(),
+        charge_category: input.charge_category.clone(),
+        prostitution_related: input.prostitution_related,
+        practice: case.practice,
+    };
+    insert_and_announce(api, &mut tx, &case, &record).await?;
+    tx.commit().await?;
+    api.relay.wake();
+    Ok(record.recidivism_event_id)
+}
+
+/// Stores one recidivism event and queues its `recidivism.recorded`, in the caller's transaction.
+pub(super) async fn insert_and_announce(
+    api: &CasesApi,
+    tx: &mut wf_db::Tx,
+    case: &CaseRecord,
+    record: &RecidivismRecord,
+) -> Result<(), ApiError> {
+    store::recidivism::insert(tx, record).await?;
+    let event = events::RecidivismRecorded {
+        recidivism_event_id: record.recidivism_event_id.clone(),
+        case_id: record.case_id.clone(),
+        youth_id: record.youth_id.clone(),
+        kind: record.kind,
+        evidence: record.evidence,
+        occurred_on: Some(date(record.occurred_on)),
+        evidence_id: record.evidence_id.clone(),
+        charge_category: record.charge_category.clone(),
+        prostitution_related: record.prostitution_related,
+        practice: record.practice,
+    };
+    outbox::enqueue(
+        tx,
+        api.db.backend(),
+        &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn list(
+    api: &CasesApi,
+    req: &pb::ListRecidivismEventsRequest,
+) -> Result<pb::ListRecidivismEventsResponse, ApiError> {
+    let mut violations = Vec::new();
+    if req.case_id.is_empty() && req.youth_id.is_empty() {
+        violations.push(FieldViolation::new("case_id", "case_id or youth_id is required"));
+    }
+    if !req.case_id.is_empty() && req.case_id.parse::<CaseId>().is_err() {
+        violations.push(FieldViolation::new("case_id", "is not a case id (case_…)"));
+    }
+    if !req.youth_id.is_empty() && req.youth_id.parse::<YouthId>().is_err() {
+        violations.push(FieldViolation::new("youth_id", "is not a youth id (yth_…)"));
+    }
+    let limit = page_size(req.page_size, &mut violations);
+    let after = page_token_text(&req.page_token, "rcd_", &mut violations);
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let mut rows = store::recidivism::list(
+        &api.db,
+        non_empty(&req.case_id).as_deref(),
+        non_empty(&req.youth_id).as_deref(),
+        after.as_deref(),
+        limit + 1,
+    )
+    .await?;
+    let next_page_token = super::next_page(&mut rows, limit, |row| row.recidivism_event_id.clone());
+    Ok(pb::ListRecidivismEventsResponse { events: rows.iter().map(to_proto).collect(), next_page_token })
+}
+
+fn to_proto(row: &RecidivismRecord) -> pb::RecidivismEvent {
+    pb::RecidivismEvent {
+        recidivism_event_id: row.recidivism_event_id.clone(),
+        case_id: row.case_id.clone(),
+        youth_id: row.youth_id.clone(),
+        kind: row.kind,
+        evidence: row.evidence,
+        occurred_on: Some(date(row.occurred_on)),
+        recorded_at: Some(timestamp(row.recorded_at)),
+        recorded_by: row.recorded_by.clone(),
+        evidence_id: row.evidence_id.clone(),
+        charge_category: row.charge_category.clone(),
+        prostitution_related: row.prostitution_related,
+    }
+}
+
+fn date((year, month, day): (i32, i32, i32)) -> Date {
+    Date { year, month, day }
+}
+
+/// A date that may be partly known (month and day 0), never after `today`.
+fn partial_date(value: Option<&Date>, today: chrono::NaiveDate) -> Result<(i32, i32, i32), String> {
+    use chrono::Datelike;
+    let date = value.ok_or("is required (at least the year)")?;
+    if !(1900..=today.year()).contains(&date.year) {
+        return Err(format!("year {} is not allowed; 1900 to {}", date.year, today.year()));
+    }
+    match (date.month, date.day) {
+        (0, 0) => {}
+        (1..=12, 0) => {}
+        (month @ 1..=12, day) => {
+            let real = chrono::NaiveDate::from_ymd_opt(date.year, month as u32, u32::try_from(day).unwrap_or(0));
+            match real {
+                Some(real) if real > today => return Err("is in the future".into()),
+                Some(_) => {}
+                None => return Err("is not a calendar date".into()),
+            }
+        }
+        _ => return Err("month must be 1 to 12 (or 0 when unknown), and a day needs a month".into()),
+    }
+    Ok((date.year, date.month, date.day))
+}

@@ -1,0 +1,341 @@
+//! Interventions delivered and service plan goals. Case managers and supervisors record on any
+//! case; a partner records only on a case it serves (the partner the referral was routed to), and
+//! any other case answers NOT_FOUND, as if it did not exist.
+
+use wf_auth::{Principal, Role};
+use wf_events::{Envelope, outbox};
+use wf_proto::cases::v1::{self as pb, GoalStatus, UnitType};
+use wf_proto::events::v1 as events;
+use wf_server::{ApiError, FieldViolation};
+use wf_types::{CaseId, PartnerId};
+
+use super::{CasesApi, page_size, page_token_text};
+use crate::SERVICE;
+use crate::domain::{lifecycle, services};
+use crate::events::timestamp;
+use crate::store::services::{GoalRecord, InterventionRecord};
+use crate::store::{self, CaseRecord};
+
+/// Most characters of a goal's description: a sentence or two agreed with the youth.
+const MAX_DESCRIPTION_CHARS: usize = 1_000;
+
+pub(super) async fn record_intervention(
+    api: &CasesApi,
+    principal: &Principal,
+    req: &pb::RecordInterventionRequest,
+) -> Result<String, ApiError> {
+    let input = req.intervention.as_ref().ok_or_else(|| missing("intervention"))?;
+    let mut violations = Vec::new();
+    let case_id = parse_case_id(&input.case_id, "intervention.case_id", &mut violations);
+    if !services::is_service_type(&input.service_type) {
+        violations.push(FieldViolation::new(
+            "intervention.service_type",
+            format!("{:?} is not a service type; allowed: {}", input.service_type, services::SERVICE_TYPES.join(", ")),
+        ));
+    }
+    let delivered_on = services::full_date(input.delivered_on.as_ref())
+        .map_err(|why| violations.push(FieldViolation::new("intervention.delivered_on", why)))
+        .ok();
+    if let Err(why) = services::check_units(input.units) {
+        violations.push(FieldViolation::new("intervention.units", why));
+    }
+    match UnitType::try_from(input.unit_type) {
+        Ok(UnitType::Unspecified) | Err(_) => violations.push(FieldViolation::new(
+            "intervention.unit_type",
+            "is required; allowed: UNIT_TYPE_HOURS, UNIT_TYPE_SESSIONS, UNIT_TYPE_NIGHTS, UNIT_TYPE_ITEMS",
+        )),
+        Ok(_) => {}
+    }
+    // Partners record their own services; staff name the provider.
+    let provider_id = match (&principal.partner_id, input.provider_id.as_str()) {
+        (Some(own), "") => own.clone(),
+        (Some(own), named) if named == own => own.clone(),
+        (Some(_), _) => {
+            violations.push(FieldViolation::new("intervention.provider_id", "a partner records only its own services"));
+            String::new()
+        }
+        (None, named) => {
+            if let Err(err) = named.parse::<PartnerId>() {
+                violations.push(FieldViolation::new("intervention.provider_id", err.to_string()));
+            }
+            named.to_owned()
+        }
+    };
+    for (field, value) in [
+        ("intervention.partner_service_id", &input.partner_service_id),
+        ("intervention.engagement_approach", &input.engagement_approach),
+        ("intervention.goal_id", &input.goal_id),
+    ] {
+        let is_id_or_code = value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !is_id_or_code {
+            violations.push(FieldViolation::new(field, "must be an id or code: letters, digits and '_', at most 64"));
+        }
+    }
+    let (Some(case_id), Some(delivered_on), true) = (case_id, delivered_on, violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    let now = api.clock.now_micros();
+    let today = chrono::DateTime::from_timestamp_micros(now).map(|at| at.date_naive());
+    if today.is_some_and(|today| delivered_on > today) {
+        return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+            "intervention.delivered_on",
+            "is in the future; record a service once it was delivered",
+        )]));
+    }
+
+    let mut tx = api.db.begin().await?;
+    let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
+    let record = InterventionRecord {
+        intervention_id: format!("int_{}", uuid::Uuid::now_v7().simple()),
+        case_id: case.case_id.clone(),
+        referral_id: case.referral_id.clone(),
+        service_type: input.service_type.clone(),
+        delivered_on: delivered_on.to_string(),
+        units: input.units,
+        unit_type: input.unit_type,
+        provider_id,
+        partner_service_id: input.partner_service_id.clone(),
+        engagement_approach: input.engagement_approach.clone(),
+        recorded_by: principal.subject.clone(),
+        recorded_at: now,
+        goal_id: input.goal_id.clone(),
+        practice: case.practice,
+    };
+    store::services::insert_intervention(&mut tx, &record).await?;
+    let event = events::InterventionDelivered {
+        intervention_id: record.intervention_id.clone(),
+        case_id: record.case_id.clone(),
+        referral_id: record.referral_id.clone(),
+        service_type: record.service_type.clone(),
+        delivered_on: Some(services::to_proto_date(delivered_on)),
+        units: record.units,
+        unit_type: record.unit_type,
+        provider_id: record.provider_id.clone(),
+        partner_service_id: record.partner_service_id.clone(),
+        engagement_approach: record.engagement_approach.clone(),
+        practice: record.practice,
+    };
+    outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event))
+        .await?;
+    tx.commit().await?;
+    api.relay.wake();
+    tracing::info!(intervention.id = %record.intervention_id, case.id = %record.case_id, service_type = %record.service_type, "intervention recorded");
+    Ok(record.intervention_id)
+}
+
+/// The case, if the caller may act on it: staff on any case, a partner only on a case it serves.
+/// A case outside a partner's scope is NOT_FOUND, never PERMISSION_DENIED (no existence leak).
+async fn case_in_scope(tx: &mut wf_db::Tx, principal: &Principal, case_id: &str) -> Result<CaseRecord, ApiError> {
+    let case = store::get_case_in(tx, case_id).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    if principal.role == Role::Partner {
+        let serves = store::services::partner_of(tx, case_id).await?;
+        if serves.is_none() || serves != principal.partner_id {
+            return Err(ApiError::NotFound("case".into()));
+        }
+    }
+    Ok(case)
+}
+
+pub(super) async fn list_interventions(
+    api: &CasesApi,
+    req: &pb::ListInterventionsRequest,
+) -> Result<pb::ListInterventionsResponse, ApiError> {
+    let mut violations = Vec::new();
+    let case_id = parse_case_id(&req.case_id, "case_id", &mut violations);
+    if !req.provider_id.is_empty() && req.provider_id.parse::<PartnerId>().is_err() {
+        violations.push(FieldViolation::new("provider_id", "must be an organization id (org_…)"));
+    }
+    if !req.service_type.is_empty() && !services::is_service_type(&req.service_type) {
+        violations.push(FieldViolation::new("service_type", "is not a service type code"));
+    }
+    let mut bound = |date: Option<&wf_proto::common::v1::Date>, field: &str| {
+        date.and_then(|date| {
+            services::full_date(Some(date))
+                .map_err(|why| violations.push(FieldViolation::new(field, why)))
+                .ok()
+                .map(|date| date.to_string())
+        })
+    };
+    let delivered = match &req.delivered {
+        None => (None, None),
+        Some(range) => (bound(range.start.as_ref(), "delivered.start"), bound(range.end.as_ref(), "delivered.end")),
+    };
+    let limit = page_size(req.page_size, &mut violations);
+    let after = page_token_text(&req.page_token, "int_", &mut violations);
+    let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    store::get_case(&api.db, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let mut rows = store::services::list_interventions(
+        &api.db,
+        case_id.as_str(),
+        non_empty(&req.provider_id).as_deref(),
+        non_empty(&req.service_type).as_deref(),
+        delivered,
+        after.as_deref(),
+        limit + 1,
+    )
+    .await?;
+    let next_page_token = super::next_page(&mut rows, limit, |row| row.intervention_id.clone());
+    Ok(pb::ListInterventionsResponse {
+        interventions: rows.iter().map(intervention_to_proto).collect(),
+        next_page_token,
+    })
+}
+
+fn intervention_to_proto(row: &InterventionRecord) -> pb::Intervention {
+    pb::Intervention {
+        intervention_id: row.intervention_id.clone(),
+        case_id: row.case_id.clone(),
+        referral_id: row.referral_id.clone(),
+        service_type: row.service_type.clone(),
+        delivered_on: chrono::NaiveDate::parse_from_str(&row.delivered_on, "%Y-%m-%d")
+            .ok()
+            .map(services::to_proto_date),
+        units: row.units,
+        unit_type: row.unit_type,
+        provider_id: row.provider_id.clone(),
+        partner_service_id: row.partner_service_id.clone(),
+        engagement_approach: row.engagement_approach.clone(),
+        recorded_by: row.recorded_by.clone(),
+        recorded_at: Some(timestamp(row.recorded_at)),
+        goal_id: row.goal_id.clone(),
+        practice: row.practice,
+    }
+}
+
+pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> Result<pb::ServicePlanGoal, ApiError> {
+    let input = req.goal.as_ref().ok_or_else(|| missing("goal"))?;
+    let mut violations = Vec::new();
+    let case_id = parse_case_id(&input.case_id, "goal.case_id", &mut violations);
+    if !services::is_outcome_domain(&input.domain) {
+        violations.push(FieldViolation::new(
+            "goal.domain",
+            format!("{:?} is not an outcome domain; allowed: {}", input.domain, services::OUTCOME_DOMAINS.join(", ")),
+        ));
+    }
+    for (index, code) in input.planned_service_types.iter().enumerate() {
+        if !services::is_service_type(code) {
+            violations.push(FieldViolation::new(
+                format!("goal.planned_service_types[{index}]"),
+                "is not a service type code",
+            ));
+        }
+    }
+    let status = match GoalStatus::try_from(input.status) {
+        Ok(GoalStatus::Unspecified) => GoalStatus::Open,
+        Ok(status) => status,
+        Err(_) => {
+            violations.push(FieldViolation::new("goal.status", format!("{} is not a goal status", input.status)));
+            GoalStatus::Open
+        }
+    };
+    let target_date = match &input.target_date {
+        None => None,
+        Some(date) => services::full_date(Some(date))
+            .map_err(|why| violations.push(FieldViolation::new("goal.target_date", why)))
+            .ok()
+            .map(|date| date.to_string()),
+    };
+    if input.description.chars().count() > MAX_DESCRIPTION_CHARS {
+        violations.push(FieldViolation::new(
+            "goal.description",
+            format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    if !input.goal_id.is_empty() && !input.goal_id.starts_with("goal_") {
+        violations.push(FieldViolation::new("goal.goal_id", "must be empty (new goal) or a goal id (goal_…)"));
+    }
+    let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    let now = api.clock.now_micros();
+    let mut tx = api.db.begin().await?;
+    let case = store::get_case_in(&mut tx, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    if lifecycle::is_closed(case.stage) {
+        return Err(ApiError::FailedPrecondition(format!(
+            "case is in stage {}; plan goals change only on an open case",
+            crate::domain::stage_code(case.stage)
+        )));
+    }
+    let created_at = if input.goal_id.is_empty() {
+        now
+    } else {
+        let existing = store::services::goal_in(&mut tx, &input.goal_id).await?;
+        match existing {
+            Some(goal) if goal.case_id == case.case_id => goal.created_at,
+            _ => return Err(ApiError::NotFound("goal".into())),
+        }
+    };
+    let goal = GoalRecord {
+        goal_id: if input.goal_id.is_empty() {
+            format!("goal_{}", uuid::Uuid::now_v7().simple())
+        } else {
+            input.goal_id.clone()
+        },
+        case_id: case.case_id.clone(),
+        domain: input.domain.clone(),
+        planned_service_types: input.planned_service_types.clone(),
+        status: status as i32,
+        target_date,
+        description: input.description.clone(),
+        created_at,
+        updated_at: now,
+    };
+    store::services::upsert_goal(&mut tx, &goal).await?;
+    // The description stays out of the event: it is the youth's own wording.
+    let event = events::ServicePlanGoalChanged {
+        goal_id: goal.goal_id.clone(),
+        case_id: goal.case_id.clone(),
+        domain: goal.domain.clone(),
+        status: goal.status,
+        planned_service_types: goal.planned_service_types.clone(),
+        practice: case.practice,
+    };
+    outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event))
+        .await?;
+    tx.commit().await?;
+    api.relay.wake();
+    Ok(goal_to_proto(&goal))
+}
+
+pub(super) async fn list_goals(api: &CasesApi, req: &pb::ListGoalsRequest) -> Result<pb::ListGoalsResponse, ApiError> {
+    let mut violations = Vec::new();
+    let case_id = parse_case_id(&req.case_id, "case_id", &mut violations);
+    let limit = page_size(req.page_size, &mut violations);
+    let after = page_token_text(&req.page_token, "goal_", &mut violations);
+    let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    store::get_case(&api.db, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    let mut rows = store::services::list_goals(&api.db, case_id.as_str(), after.as_deref(), limit + 1).await?;
+    let next_page_token = super::next_page(&mut rows, limit, |goal| goal.goal_id.clone());
+    Ok(pb::ListGoalsResponse { goals: rows.iter().map(goal_to_proto).collect(), next_page_token })
+}
+
+fn goal_to_proto(goal: &GoalRecord) -> pb::ServicePlanGoal {
+    pb::ServicePlanGoal {
+        goal_id: goal.goal_id.clone(),
+        case_id: goal.case_id.clone(),
+        domain: goal.domain.clone(),
+        planned_service_types: goal.planned_service_types.clone(),
+        status: goal.status,
+        target_date: goal
+            .target_date
+            .as_deref()
+            .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+            .map(services::to_proto_date),
+        created_at: Some(timestamp(goal.created_at)),
+        updated_at: Some(timestamp(goal.updated_at)),
+        description: goal.description.clone(),
+    }
+}
+
+fn parse_case_id(value: &str, field: &str, violations: &mut Vec<FieldViolation>) -> Option<CaseId> {
+    value.parse::<CaseId>().map_err(|err| violations.push(FieldViolation::new(field, err.to_string()))).ok()
+}
+
+fn missing(field: &str) -> ApiError {
+    ApiError::InvalidArgument(vec![FieldViolation::new(field, "is required")])
+}

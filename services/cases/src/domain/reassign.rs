@@ -1,0 +1,130 @@
+//! Reassignment by a supervisor: to a named case manager, or to whoever the assignment rule picks
+//! among everyone but the current owner. Caps hold either way: a named case manager at their cap
+//! is refused, never pushed over it.
+
+use wf_types::CaseManagerId;
+
+use super::{AssignedTo, Assignment, CaseFacts, Caseloads, Roster, choose_case_manager};
+
+/// Why a named case manager cannot take the case (worded for the supervisor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAssignable {
+    Unknown,
+    Inactive,
+    WrongSite { site: &'static str },
+    AtCapacity { open_cases: u32, max_caseload: u32 },
+    AlreadyOwner,
+}
+
+impl std::fmt::Display for NotAssignable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotAssignable::Unknown => f.write_str("is not a case manager in the roster"),
+            NotAssignable::Inactive => f.write_str("is not active (left or on leave)"),
+            NotAssignable::WrongSite { site } => write!(f, "does not serve the case's site {site}"),
+            NotAssignable::AtCapacity { open_cases, max_caseload } => {
+                write!(f, "is at their caseload cap ({open_cases}/{max_caseload})")
+            }
+            NotAssignable::AlreadyOwner => f.write_str("already owns the case"),
+        }
+    }
+}
+
+/// Checks a named new owner.
+pub fn to_named(
+    roster: &Roster,
+    loads: &Caseloads,
+    facts: &CaseFacts,
+    target: &CaseManagerId,
+    current: Option<&CaseManagerId>,
+) -> Result<AssignedTo, NotAssignable> {
+    let cm = roster.case_manager(target).ok_or(NotAssignable::Unknown)?;
+    if current == Some(target) {
+        return Err(NotAssignable::AlreadyOwner);
+    }
+    if !cm.active {
+        return Err(NotAssignable::Inactive);
+    }
+    if !cm.serves(facts.site) {
+        return Err(NotAssignable::WrongSite { site: facts.site.code() });
+    }
+    let open_cases = loads.get(target).copied().unwrap_or(0);
+    if open_cases >= cm.max_caseload {
+        return Err(NotAssignable::AtCapacity { open_cases, max_caseload: cm.max_caseload });
+    }
+    Ok(AssignedTo { case_manager_id: cm.id.clone(), open_cases, max_caseload: cm.max_caseload, language_matched: None })
+}
+
+/// The assignment rule, with the current owner left out.
+pub fn to_someone_else(
+    roster: &Roster,
+    loads: &Caseloads,
+    facts: &CaseFacts,
+    current: Option<&CaseManagerId>,
+) -> Assignment {
+    let mut loads = loads.clone();
+    if let Some(current) = current {
+        // Counted as full, so the rule passes over them without a second copy of it.
+        loads.insert(current.clone(), u32::MAX);
+    }
+    choose_case_manager(roster, &loads, facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Site;
+
+    const A: &str = "cm_0000000000000000000000000000000a";
+    const B: &str = "cm_0000000000000000000000000000000b";
+
+    fn roster() -> Roster {
+        let mut text = String::from(
+            "[[supervisor]]\nid = \"cm_00000000000000000000000000000001\"\ndisplay_code = \"SUP-1\"\n\
+             display_name = \"Test Supervisor\"\nsites = [\"countywide\"]\n",
+        );
+        for (index, (id, site)) in [(A, "south_los_angeles"), (B, "south_los_angeles")].iter().enumerate() {
+            text.push_str(&format!(
+                "[[case_manager]]\nid = \"{id}\"\ndisplay_code = \"CM-{index}\"\ndisplay_name = \"Test Case Manager\"\n\
+                 sites = [\"{site}\"]\nlanguages = [\"en\"]\nmax_caseload = 2\n\
+                 supervisor = \"cm_00000000000000000000000000000001\"\n"
+            ));
+        }
+        Roster::from_toml(&text).expect("roster")
+    }
+
+    fn id(text: &str) -> CaseManagerId {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_named_owner_must_be_eligible_and_have_room() {
+        let roster = roster();
+        let sla = CaseFacts { site: Site::SouthLosAngeles, language: None };
+        let mut loads = Caseloads::new();
+        assert!(to_named(&roster, &loads, &sla, &id(B), Some(&id(A))).is_ok());
+        assert_eq!(to_named(&roster, &loads, &sla, &id(A), Some(&id(A))), Err(NotAssignable::AlreadyOwner));
+        let valley = CaseFacts { site: Site::SanFernandoValley, language: None };
+        assert_eq!(
+            to_named(&roster, &loads, &valley, &id(B), None),
+            Err(NotAssignable::WrongSite { site: "san_fernando_valley" })
+        );
+        loads.insert(id(B), 2);
+        let err = to_named(&roster, &loads, &sla, &id(B), Some(&id(A))).unwrap_err();
+        assert_eq!(err.to_string(), "is at their caseload cap (2/2)");
+        let stranger = id("cm_000000000000000000000000000000ff");
+        assert_eq!(to_named(&roster, &loads, &sla, &stranger, None), Err(NotAssignable::Unknown));
+    }
+
+    #[test]
+    fn the_rule_never_picks_the_current_owner() {
+        let roster = roster();
+        let sla = CaseFacts { site: Site::SouthLosAngeles, language: None };
+        match to_someone_else(&roster, &Caseloads::new(), &sla, Some(&id(A))) {
+            Assignment::Assigned(to) => assert_eq!(to.case_manager_id, id(B)),
+            other => panic!("{other:?}"),
+        }
+        let loads: Caseloads = [(id(B), 2)].into_iter().collect();
+        assert!(matches!(to_someone_else(&roster, &loads, &sla, Some(&id(A))), Assignment::AwaitingAssignment(_)));
+    }
+}

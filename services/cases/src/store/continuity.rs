@@ -1,0 +1,101 @@
+//! Referral facts from `referral.received`, and what continuity needs: a youth's latest case and
+//! the referrals a case absorbed.
+
+use sqlx::Row;
+use wf_db::{DbError, Tx};
+
+use crate::domain::Site;
+use crate::store::{CASE_COLUMNS, CaseRecord, case_from_row};
+
+/// The coded facts of a received referral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralFacts {
+    pub referral_id: String,
+    pub youth_id: String,
+    pub site: Site,
+    /// ISO 639 code, or empty when not known.
+    pub language: String,
+    pub triage_tier: String,
+    pub practice: bool,
+    pub received_at: i64,
+}
+
+/// Stores the facts once; a second copy of the same referral's facts changes nothing.
+pub async fn insert_facts(tx: &mut Tx, facts: &ReferralFacts) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO referral_facts (referral_id, youth_id, site, language, triage_tier, practice, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (referral_id) DO NOTHING",
+    )
+    .bind(facts.referral_id.clone())
+    .bind(facts.youth_id.clone())
+    .bind(facts.site.code())
+    .bind(facts.language.clone())
+    .bind(facts.triage_tier.clone())
+    .bind(i64::from(facts.practice))
+    .bind(facts.received_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn facts_of(tx: &mut Tx, referral_id: &str) -> Result<Option<ReferralFacts>, DbError> {
+    let row = sqlx::query(
+        "SELECT referral_id, youth_id, site, language, triage_tier, practice, received_at FROM referral_facts \
+         WHERE referral_id = $1",
+    )
+    .bind(referral_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        let site: String = row.try_get("site")?;
+        let practice: i64 = row.try_get("practice")?;
+        Ok(ReferralFacts {
+            referral_id: row.try_get("referral_id")?,
+            youth_id: row.try_get("youth_id")?,
+            site: Site::from_code(&site).ok_or_else(|| super::corrupt("site", &site))?,
+            language: row.try_get("language")?,
+            triage_tier: row.try_get("triage_tier")?,
+            practice: practice != 0,
+            received_at: row.try_get("received_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// The youth's most recently opened case, if any.
+pub async fn latest_case_of_youth(tx: &mut Tx, youth_id: &str) -> Result<Option<CaseRecord>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE youth_id = $1 ORDER BY opened_at DESC, case_id DESC LIMIT 1"
+    ))
+    .bind(youth_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(case_from_row).transpose()
+}
+
+/// Records that `case_id` absorbed `referral_id` (a returning youth's new referral).
+pub async fn link_referral(
+    tx: &mut Tx,
+    referral_id: &str,
+    case_id: &str,
+    at: i64,
+    relation: &str,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO case_referrals (referral_id, case_id, linked_at, relation) VALUES ($1, $2, $3, $4)")
+        .bind(referral_id)
+        .bind(case_id)
+        .bind(at)
+        .bind(relation)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Every referral of a case after the one that opened it, oldest first.
+pub async fn linked_referrals(db: &wf_db::Db, case_id: &str) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query("SELECT referral_id FROM case_referrals WHERE case_id = $1 ORDER BY linked_at, referral_id")
+        .bind(case_id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get("referral_id")?)).collect()
+}

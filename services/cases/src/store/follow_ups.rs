@@ -1,0 +1,200 @@
+//! Follow-ups: the schedule written at closure, the worker's claims, and the records.
+
+use chrono::NaiveDate;
+use sqlx::Row;
+use wf_db::{Db, DbError, Tx};
+use wf_proto::cases::v1::{FollowUpKind, FollowUpStatus};
+
+use crate::domain::follow_up;
+
+/// A follow-up as stored, with the owner and practice flag of its case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpRecord {
+    pub follow_up_id: String,
+    pub case_id: String,
+    pub kind: FollowUpKind,
+    pub due_on: NaiveDate,
+    pub status: FollowUpStatus,
+    pub completed_at: Option<i64>,
+    pub recorded_by: Option<String>,
+    /// Encoded `FollowUpOutcomes` when completed.
+    pub outcomes: Option<Vec<u8>>,
+    pub case_manager_id: Option<String>,
+    pub practice: bool,
+}
+
+/// Writes the 6/12/24-month follow-ups of an exit on `exit_date`.
+pub async fn schedule(tx: &mut Tx, case_id: &str, exit_date: NaiveDate) -> Result<Vec<String>, DbError> {
+    let mut ids = Vec::new();
+    for (kind, due_on) in follow_up::schedule(exit_date) {
+        let id = format!("fu_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(
+            "INSERT INTO follow_ups (follow_up_id, case_id, kind, due_on, due_at, overdue_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'scheduled')",
+        )
+        .bind(id.clone())
+        .bind(case_id)
+        .bind(i64::from(kind as i32))
+        .bind(due_on.to_string())
+        .bind(follow_up::due_at(due_on))
+        .bind(follow_up::overdue_at(due_on))
+        .execute(&mut **tx)
+        .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Which announcement a sweep makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announcement {
+    Due,
+    Overdue,
+}
+
+/// Follow-ups whose `announcement` is owed at `now` and not yet made, oldest due first.
+pub async fn owed(db: &Db, announcement: Announcement, now: i64, limit: i64) -> Result<Vec<String>, DbError> {
+    let sql = match announcement {
+        Announcement::Due => {
+            "SELECT follow_up_id FROM follow_ups WHERE due_announced = 0 AND due_at <= $1 \
+             AND status IN ('scheduled', 'due', 'overdue') ORDER BY due_at, follow_up_id LIMIT $2"
+        }
+        Announcement::Overdue => {
+            "SELECT follow_up_id FROM follow_ups WHERE overdue_announced = 0 AND overdue_at <= $1 \
+             AND status IN ('scheduled', 'due', 'overdue') ORDER BY overdue_at, follow_up_id LIMIT $2"
+        }
+    };
+    let rows = sqlx::query(sql).bind(now).bind(limit).fetch_all(db.pool()).await?;
+    rows.iter().map(|row| Ok(row.try_get("follow_up_id")?)).collect()
+}
+
+/// Marks `announcement` made for the follow-up and moves its status on; `false` when another
+/// sweep (another replica, or before a restart) made it already, or it was recorded meanwhile.
+pub async fn claim(tx: &mut Tx, follow_up_id: &str, announcement: Announcement) -> Result<bool, DbError> {
+    let sql = match announcement {
+        Announcement::Due => {
+            "UPDATE follow_ups SET due_announced = 1, \
+             status = CASE WHEN status = 'scheduled' THEN 'due' ELSE status END \
+             WHERE follow_up_id = $1 AND due_announced = 0 AND status IN ('scheduled', 'due', 'overdue')"
+        }
+        Announcement::Overdue => {
+            // Due is always announced first: an overdue follow-up was due.
+            "UPDATE follow_ups SET overdue_announced = 1, status = 'overdue' \
+             WHERE follow_up_id = $1 AND overdue_announced = 0 AND due_announced = 1 \
+             AND status IN ('scheduled', 'due', 'overdue')"
+        }
+    };
+    Ok(sqlx::query(sql).bind(follow_up_id).execute(&mut **tx).await?.rows_affected() == 1)
+}
+
+const COLUMNS: &str = "f.follow_up_id, f.case_id, f.kind, f.due_on, f.status, f.completed_at, f.recorded_by, \
+                       f.outcomes, c.case_manager_id, c.practice";
+
+pub async fn get_in(tx: &mut Tx, follow_up_id: &str) -> Result<Option<FollowUpRecord>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM follow_ups f JOIN cases c ON c.case_id = f.case_id WHERE f.follow_up_id = $1"
+    ))
+    .bind(follow_up_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records the outcome of an open follow-up; `false` when it is no longer open.
+pub async fn record(
+    tx: &mut Tx,
+    follow_up_id: &str,
+    status: FollowUpStatus,
+    completed_at: i64,
+    recorded_by: &str,
+    outcomes: Option<Vec<u8>>,
+) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE follow_ups SET status = $1, completed_at = $2, recorded_by = $3, outcomes = $4 \
+         WHERE follow_up_id = $5 AND status IN ('scheduled', 'due', 'overdue')",
+    )
+    .bind(follow_up::status_code(status))
+    .bind(completed_at)
+    .bind(recorded_by)
+    .bind(outcomes)
+    .bind(follow_up_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Filters of [`list`]; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUpFilter {
+    pub case_id: Option<String>,
+    pub case_manager_id: Option<String>,
+    pub statuses: Vec<FollowUpStatus>,
+    pub due_by: Option<NaiveDate>,
+}
+
+pub async fn list(
+    db: &Db,
+    filter: &FollowUpFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FollowUpRecord>, DbError> {
+    let mut conditions = vec!["f.follow_up_id > $1".to_owned()];
+    let mut binds: Vec<String> = vec![after.unwrap_or_default().to_owned()];
+    let mut push = |condition: &str, value: String, conditions: &mut Vec<String>| {
+        binds.push(value);
+        conditions.push(condition.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(id) = &filter.case_id {
+        push("f.case_id = ?", id.clone(), &mut conditions);
+    }
+    if let Some(id) = &filter.case_manager_id {
+        push("c.case_manager_id = ?", id.clone(), &mut conditions);
+    }
+    if let Some(date) = filter.due_by {
+        // ISO dates compare in calendar order as text.
+        push("f.due_on <= ?", date.to_string(), &mut conditions);
+    }
+    for status in &filter.statuses {
+        push("f.status = ?", follow_up::status_code(*status).to_owned(), &mut conditions);
+    }
+    // Status conditions are alternatives: fold the trailing ones into one OR group.
+    let status_count = filter.statuses.len();
+    if status_count > 0 {
+        let statuses: Vec<String> = conditions.split_off(conditions.len() - status_count);
+        conditions.push(format!("({})", statuses.join(" OR ")));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM follow_ups f JOIN cases c ON c.case_id = f.case_id WHERE {} \
+         ORDER BY f.follow_up_id LIMIT ${}",
+        conditions.join(" AND "),
+        binds.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows = query.bind(limit).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<FollowUpRecord, DbError> {
+    let kind: i64 = row.try_get("kind")?;
+    let due_on: String = row.try_get("due_on")?;
+    let status: String = row.try_get("status")?;
+    let practice: i64 = row.try_get("practice")?;
+    Ok(FollowUpRecord {
+        follow_up_id: row.try_get("follow_up_id")?,
+        case_id: row.try_get("case_id")?,
+        kind: i32::try_from(kind)
+            .ok()
+            .and_then(|k| FollowUpKind::try_from(k).ok())
+            .unwrap_or(FollowUpKind::Unspecified),
+        due_on: NaiveDate::parse_from_str(&due_on, "%Y-%m-%d").map_err(|_| super::corrupt("due_on", &due_on))?,
+        status: follow_up::status_from_code(&status).ok_or_else(|| super::corrupt("status", &status))?,
+        completed_at: row.try_get("completed_at")?,
+        recorded_by: row.try_get("recorded_by")?,
+        outcomes: row.try_get("outcomes")?,
+        case_manager_id: row.try_get("case_manager_id")?,
+        practice: practice != 0,
+    })
+}

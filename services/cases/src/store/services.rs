@@ -1,0 +1,196 @@
+//! Interventions delivered and service plan goals.
+
+use sqlx::Row;
+use wf_db::{Db, DbError, Tx};
+
+/// An intervention as stored (dates as ISO text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterventionRecord {
+    pub intervention_id: String,
+    pub case_id: String,
+    pub referral_id: String,
+    pub service_type: String,
+    pub delivered_on: String,
+    pub units: f64,
+    pub unit_type: i32,
+    pub provider_id: String,
+    pub partner_service_id: String,
+    pub engagement_approach: String,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+    pub goal_id: String,
+    pub practice: bool,
+}
+
+/// A plan goal as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoalRecord {
+    pub goal_id: String,
+    pub case_id: String,
+    pub domain: String,
+    pub planned_service_types: Vec<String>,
+    pub status: i32,
+    pub target_date: Option<String>,
+    pub description: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Records the partner a referral was routed to as the one serving its case.
+pub async fn set_partner(tx: &mut Tx, case_id: &str, partner_id: Option<&str>) -> Result<(), DbError> {
+    sqlx::query("UPDATE cases SET partner_id = $1 WHERE case_id = $2")
+        .bind(partner_id.map(str::to_owned))
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The partner serving the case, if any.
+pub async fn partner_of(tx: &mut Tx, case_id: &str) -> Result<Option<String>, DbError> {
+    let row =
+        sqlx::query("SELECT partner_id FROM cases WHERE case_id = $1").bind(case_id).fetch_optional(&mut **tx).await?;
+    Ok(row.map(|row| row.try_get::<Option<String>, _>("partner_id")).transpose()?.flatten())
+}
+
+pub async fn insert_intervention(tx: &mut Tx, record: &InterventionRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO interventions (intervention_id, case_id, referral_id, service_type, delivered_on, units, \
+         unit_type, provider_id, partner_service_id, engagement_approach, recorded_by, recorded_at, goal_id, practice) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(record.intervention_id.clone())
+    .bind(record.case_id.clone())
+    .bind(record.referral_id.clone())
+    .bind(record.service_type.clone())
+    .bind(record.delivered_on.clone())
+    .bind(record.units)
+    .bind(i64::from(record.unit_type))
+    .bind(record.provider_id.clone())
+    .bind(record.partner_service_id.clone())
+    .bind(record.engagement_approach.clone())
+    .bind(record.recorded_by.clone())
+    .bind(record.recorded_at)
+    .bind(record.goal_id.clone())
+    .bind(i64::from(record.practice))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` interventions of a case with ids after `after`, in id (= creation) order.
+pub async fn list_interventions(
+    db: &Db,
+    case_id: &str,
+    provider_id: Option<&str>,
+    service_type: Option<&str>,
+    delivered: (Option<String>, Option<String>),
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<InterventionRecord>, DbError> {
+    // Unused filters compare a column with itself, so the statement text stays fixed.
+    let rows = sqlx::query(
+        "SELECT intervention_id, case_id, referral_id, service_type, delivered_on, units, unit_type, provider_id, \
+         partner_service_id, engagement_approach, recorded_by, recorded_at, goal_id, practice FROM interventions \
+         WHERE case_id = $1 AND provider_id = COALESCE($2, provider_id) \
+         AND service_type = COALESCE($3, service_type) AND intervention_id > COALESCE($4, '') \
+         AND delivered_on >= COALESCE($5, delivered_on) AND delivered_on < COALESCE($6, '9999-99-99') \
+         ORDER BY intervention_id LIMIT $7",
+    )
+    .bind(case_id)
+    .bind(provider_id.map(str::to_owned))
+    .bind(service_type.map(str::to_owned))
+    .bind(after.map(str::to_owned))
+    // ISO dates compare in calendar order as text; the range is half-open [from, until).
+    .bind(delivered.0)
+    .bind(delivered.1)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let unit_type: i64 = row.try_get("unit_type")?;
+            let practice: i64 = row.try_get("practice")?;
+            Ok(InterventionRecord {
+                intervention_id: row.try_get("intervention_id")?,
+                case_id: row.try_get("case_id")?,
+                referral_id: row.try_get("referral_id")?,
+                service_type: row.try_get("service_type")?,
+                delivered_on: row.try_get("delivered_on")?,
+                units: row.try_get("units")?,
+                unit_type: i32::try_from(unit_type).unwrap_or(0),
+                provider_id: row.try_get("provider_id")?,
+                partner_service_id: row.try_get("partner_service_id")?,
+                engagement_approach: row.try_get("engagement_approach")?,
+                recorded_by: row.try_get("recorded_by")?,
+                recorded_at: row.try_get("recorded_at")?,
+                goal_id: row.try_get("goal_id")?,
+                practice: practice != 0,
+            })
+        })
+        .collect()
+}
+
+/// The goal, read inside a transaction (to update it).
+pub async fn goal_in(tx: &mut Tx, goal_id: &str) -> Result<Option<GoalRecord>, DbError> {
+    let row = sqlx::query(&format!("SELECT {GOAL_COLUMNS} FROM service_plan_goals WHERE goal_id = $1"))
+        .bind(goal_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(goal_from_row).transpose()
+}
+
+/// Inserts the goal, or replaces everything but its case and creation instant.
+pub async fn upsert_goal(tx: &mut Tx, goal: &GoalRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO service_plan_goals (goal_id, case_id, domain, planned_service_types, status, target_date, \
+         description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (goal_id) DO UPDATE SET domain = excluded.domain, \
+         planned_service_types = excluded.planned_service_types, status = excluded.status, \
+         target_date = excluded.target_date, description = excluded.description, updated_at = excluded.updated_at",
+    )
+    .bind(goal.goal_id.clone())
+    .bind(goal.case_id.clone())
+    .bind(goal.domain.clone())
+    .bind(goal.planned_service_types.join(","))
+    .bind(i64::from(goal.status))
+    .bind(goal.target_date.clone())
+    .bind(goal.description.clone())
+    .bind(goal.created_at)
+    .bind(goal.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+const GOAL_COLUMNS: &str =
+    "goal_id, case_id, domain, planned_service_types, status, target_date, description, created_at, updated_at";
+
+pub async fn list_goals(db: &Db, case_id: &str, after: Option<&str>, limit: i64) -> Result<Vec<GoalRecord>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {GOAL_COLUMNS} FROM service_plan_goals WHERE case_id = $1 AND goal_id > COALESCE($2, '') \
+         ORDER BY goal_id LIMIT $3"
+    ))
+    .bind(case_id)
+    .bind(after.map(str::to_owned))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(goal_from_row).collect()
+}
+
+fn goal_from_row(row: &sqlx::any::AnyRow) -> Result<GoalRecord, DbError> {
+    let planned: String = row.try_get("planned_service_types")?;
+    let status: i64 = row.try_get("status")?;
+    Ok(GoalRecord {
+        goal_id: row.try_get("goal_id")?,
+        case_id: row.try_get("case_id")?,
+        domain: row.try_get("domain")?,
+        planned_service_types: planned.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        status: i32::try_from(status).unwrap_or(0),
+        target_date: row.try_get("target_date")?,
+        description: row.try_get("description")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}

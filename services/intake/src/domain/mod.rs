@@ -1,0 +1,135 @@
+//! Pure intake rules: validation with one violation per problem, and the facts
+//! derived from a referral (age, minor, inside the youth program). No I/O.
+
+mod personal;
+mod records;
+mod validate;
+#[cfg(test)]
+mod validate_tests;
+
+use chrono::{Datelike, NaiveDate};
+use wf_proto::intake::v1 as pb;
+
+pub use validate::validate;
+
+/// Upper age of the youth program; older youth are accepted and referred on.
+pub const YOUTH_PROGRAM_MAX_AGE: i32 = 24;
+
+/// Facts derived from a referral that travel in events (never the data they come from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedFacts {
+    /// Whole years, `None` when neither a date of birth nor an estimate was given.
+    pub age_years: Option<i32>,
+    pub is_minor: bool,
+    pub outside_youth_program: bool,
+}
+
+fn age_on(dob: NaiveDate, today: NaiveDate) -> i32 {
+    let mut age = today.year() - dob.year();
+    if (today.month(), today.day()) < (dob.month(), dob.day()) {
+        age -= 1;
+    }
+    age
+}
+
+/// Age, minor status and program eligibility from a validated referral. A youth
+/// over 24 is still accepted (never turn a victim away) but marked outside the program.
+/// A partial date of birth counts from its latest possible day: the youngest age it
+/// allows, so a youth who may be a minor is treated as one.
+pub fn derive_facts(referral: &pb::Referral, today: NaiveDate) -> DerivedFacts {
+    let personal = referral.personal.as_ref();
+    let age_years = personal
+        .and_then(|p| p.date_of_birth.as_ref())
+        .and_then(validate::latest_day)
+        .map(|dob| age_on(dob, today).max(0))
+        .or_else(|| personal.map(|p| p.estimated_age).filter(|age| *age > 0));
+    DerivedFacts {
+        age_years,
+        is_minor: age_years.is_some_and(|age| age < 18),
+        outside_youth_program: age_years.is_some_and(|age| age > YOUTH_PROGRAM_MAX_AGE),
+    }
+}
+
+/// Who a submission counts as coming from, for idempotency: the referring
+/// organization when named, otherwise the authenticated submitter.
+pub fn dedupe_key(referral: &pb::Referral, submitter: &str) -> String {
+    let origin = if referral.referring_organization_id.is_empty() {
+        submitter
+    } else {
+        referral.referring_organization_id.as_str()
+    };
+    format!("{origin}|{}", referral.external_reference.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wf_proto::common::v1 as common;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn valid() -> pb::Referral {
+        pb::Referral {
+            external_reference: "HL-1".into(),
+            personal: Some(pb::PersonalDetails {
+                date_of_birth: Some(common::Date { year: 2010, month: 12, day: 1 }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn age_comes_from_date_of_birth_then_estimate() {
+        let facts = derive_facts(&valid(), today());
+        assert_eq!(facts, DerivedFacts { age_years: Some(15), is_minor: true, outside_youth_program: false });
+        let mut estimated = valid();
+        estimated.personal = Some(pb::PersonalDetails { estimated_age: 19, ..Default::default() });
+        assert_eq!(derive_facts(&estimated, today()).age_years, Some(19));
+        assert!(!derive_facts(&estimated, today()).is_minor);
+        let mut unknown = valid();
+        unknown.personal = None;
+        assert_eq!(derive_facts(&unknown, today()).age_years, None);
+    }
+
+    #[test]
+    fn a_partial_date_of_birth_gives_the_youngest_possible_age() {
+        let mut referral = valid();
+        // Born some time in 2008: 17 or 18 today; treated as 17, a minor.
+        referral.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2008, month: 0, day: 0 });
+        assert_eq!(
+            derive_facts(&referral, today()),
+            DerivedFacts { age_years: Some(17), is_minor: true, outside_youth_program: false }
+        );
+        referral.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2008, month: 11, day: 0 });
+        assert_eq!(derive_facts(&referral, today()).age_years, Some(17));
+        referral.personal.as_mut().unwrap().date_of_birth = Some(common::Date { year: 2008, month: 10, day: 0 });
+        assert_eq!(derive_facts(&referral, today()).age_years, Some(18));
+    }
+
+    #[test]
+    fn birthday_not_yet_reached_counts_the_year_before() {
+        let dob = NaiveDate::from_ymd_opt(2008, 11, 27).unwrap();
+        assert_eq!(age_on(dob, today()), 17);
+        assert_eq!(age_on(NaiveDate::from_ymd_opt(2008, 11, 26).unwrap(), today()), 18);
+    }
+
+    #[test]
+    fn over_24_is_outside_the_program() {
+        let mut older = valid();
+        older.personal = Some(pb::PersonalDetails { estimated_age: 26, ..Default::default() });
+        assert!(derive_facts(&older, today()).outside_youth_program);
+        older.personal = Some(pb::PersonalDetails { estimated_age: 24, ..Default::default() });
+        assert!(!derive_facts(&older, today()).outside_youth_program);
+    }
+
+    #[test]
+    fn dedupe_key_prefers_the_referring_organization() {
+        let mut referral = valid();
+        assert_eq!(dedupe_key(&referral, "hotline-1"), "hotline-1|HL-1");
+        referral.referring_organization_id = "org_1".into();
+        assert_eq!(dedupe_key(&referral, "hotline-1"), "org_1|HL-1");
+    }
+}

@@ -1,0 +1,272 @@
+//! Table-driven validation tests: at least one bad value for every field of
+//! `Referral` and `PersonalDetails`, each expected to be reported under its path.
+//! Booleans (`practice`, the phone `safe_to_*` flags, `has_legal_authority`) have no
+//! invalid value on their own; the contradictions they can form are in the table.
+
+use chrono::{DateTime, TimeZone, Utc};
+use wf_proto::common::v1 as common;
+use wf_proto::intake::v1 as pb;
+
+use super::validate;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+/// The complete documented example: every field set, all valid.
+fn valid() -> pb::Referral {
+    let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/referral.json"))
+        .expect("examples/referral.json");
+    let request: pb::SubmitReferralRequest = wf_proto::json::from_json(&json).expect("example parses");
+    request.referral.expect("example has a referral")
+}
+
+fn future() -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds: now().timestamp() + 3_600, nanos: 0 })
+}
+
+fn date(year: i32, month: i32, day: i32) -> Option<common::Date> {
+    Some(common::Date { year, month, day })
+}
+
+type Breakage = fn(&mut pb::Referral);
+
+fn p(r: &mut pb::Referral) -> &mut pb::PersonalDetails {
+    r.personal.as_mut().unwrap()
+}
+
+fn long(n: usize) -> String {
+    "x".repeat(n)
+}
+
+const CASES: &[(&str, Breakage)] = &[
+    ("referral.source", |r| r.source = 0),
+    ("referral.source", |r| r.source = 999),
+    ("referral.referring_organization_id", |r| r.referring_organization_id = "acme hotline".into()),
+    ("referral.referring_organization_name", |r| r.referring_organization_name = long(201)),
+    ("referral.referring_organization_name", |r| r.referring_organization_name = "Demo\u{7}".into()),
+    ("referral.external_reference", |r| r.external_reference = "  ".into()),
+    ("referral.external_reference", |r| r.external_reference = long(129)),
+    ("referral.external_reference", |r| r.external_reference = "HL\u{0}1".into()),
+    ("referral.received_at", |r| r.received_at = future()),
+    ("referral.received_at", |r| r.received_at = Some(prost_types::Timestamp { seconds: 0, nanos: -5 })),
+    ("referral.triage_tier", |r| r.triage_tier = 0),
+    ("referral.triage_tier", |r| r.triage_tier = 9),
+    ("referral.triage_reason", |r| r.triage_reason = "No safe place".into()),
+    ("referral.site", |r| r.site = 0),
+    ("referral.site", |r| r.site = 77),
+    ("referral.needs[1]", |r| r.needs[1] = "Mental Health".into()),
+    ("referral.needs", |r| r.needs = vec!["education".into(); 51]),
+    ("referral.preferred_language", |r| r.preferred_language = "Spanish".into()),
+    ("referral.screenings[0].tool", |r| r.screenings[0].tool = 0),
+    ("referral.screenings[0].tool", |r| r.screenings[0].tool = 42),
+    ("referral.screenings[0].tool_version", |r| r.screenings[0].tool_version = long(65)),
+    ("referral.screenings[0].screened_at", |r| r.screenings[0].screened_at = future()),
+    ("referral.screenings[0].screener_id", |r| r.screenings[0].screener_id = "Demo Screener".into()),
+    ("referral.screenings[0].screener_organization_id", |r| r.screenings[0].screener_organization_id = "cast".into()),
+    ("referral.screenings[0].result", |r| r.screenings[0].result = 0),
+    ("referral.screenings[0].score", |r| r.screenings[0].score = -1),
+    ("referral.trafficking_status", |r| r.trafficking_status = 9),
+    ("referral.trafficking_determined_by", |r| r.trafficking_determined_by = 9),
+    ("referral.trafficking_determined_by", |r| r.trafficking_status = 0),
+    ("referral.trafficking_type", |r| r.trafficking_type = 9),
+    ("referral.age_first_exploited.years", |r| {
+        r.age_first_exploited = Some(common::AgeAnswer { answer: Some(common::age_answer::Answer::Years(0)) })
+    }),
+    ("referral.age_first_exploited.not_given", |r| {
+        r.age_first_exploited = Some(common::AgeAnswer { answer: Some(common::age_answer::Answer::NotGiven(0)) })
+    }),
+    ("referral.prior_participation_basis", |r| r.prior_participation_basis = 99),
+    ("referral.former_ward_child_welfare", |r| r.former_ward_child_welfare = 9),
+    ("referral.former_ward_juvenile_justice", |r| r.former_ward_juvenile_justice = 9),
+    ("referral.income.any_income", |r| r.income.as_mut().unwrap().any_income = 9),
+    ("referral.income.any_income", |r| r.income.as_mut().unwrap().any_income = common::NoYes::No as i32),
+    ("referral.income.total_monthly_income_cents", |r| r.income.as_mut().unwrap().total_monthly_income_cents = -5),
+    ("referral.income.sources[0]", |r| r.income.as_mut().unwrap().sources[0] = 0),
+    ("referral.income.sources[1]", |r| r.income.as_mut().unwrap().sources = vec![1, 1]),
+    ("referral.employment.employed", |r| r.employment.as_mut().unwrap().employed = 9),
+    ("referral.employment.type", |r| r.employment.as_mut().unwrap().r#type = 9),
+    ("referral.employment.type", |r| r.employment.as_mut().unwrap().employed = common::NoYes::No as i32),
+    ("referral.employment.not_employed_reason", |r| r.employment.as_mut().unwrap().not_employed_reason = 9),
+    ("referral.employment.not_employed_reason", |r| r.employment.as_mut().unwrap().not_employed_reason = 1),
+    ("referral.living_situation", |r| r.living_situation = 99),
+    ("referral.last_grade_completed", |r| r.last_grade_completed = 99),
+    ("referral.school_status", |r| r.school_status = 99),
+    ("referral.arrests[0].date", |r| r.arrests[0].date = None),
+    ("referral.arrests[0].date", |r| r.arrests[0].date = date(2025, 13, 0)),
+    ("referral.arrests[0].date", |r| r.arrests[0].date = date(2026, 12, 24)),
+    ("referral.arrests[0].charge_category", |r| r.arrests[0].charge_category = "Theft".into()),
+    ("referral.arrests[0].justice_level", |r| r.arrests[0].justice_level = 9),
+    ("referral.arrests[0].prostitution_related", |r| r.arrests[0].prostitution_related = 9),
+    ("referral.ever_arrested", |r| r.ever_arrested = 9),
+    ("referral.ever_arrested", |r| r.ever_arrested = common::NoYes::No as i32),
+    ("referral.system_involvement[0]", |r| r.system_involvement = vec![99]),
+    ("referral.system_involvement", |r| r.system_involvement = vec![1, 2]),
+    ("referral.engagement_approach", |r| r.engagement_approach = "Survivor mentor".into()),
+    ("referral.sexual_exploitation.ever_exchanged_sex", |r| {
+        r.sexual_exploitation.as_mut().unwrap().ever_exchanged_sex = 9
+    }),
+    ("referral.sexual_exploitation.exchanged_sex_last_three_months", |r| {
+        r.sexual_exploitation.as_mut().unwrap().exchanged_sex_last_three_months = 9
+    }),
+    ("referral.sexual_exploitation.times_last_three_months", |r| {
+        r.sexual_exploitation.as_mut().unwrap().times_last_three_months = 99
+    }),
+    ("referral.sexual_exploitation.ever_made_persuaded_or_forced", |r| {
+        r.sexual_exploitation.as_mut().unwrap().ever_made_persuaded_or_forced = 9
+    }),
+    ("referral.sexual_exploitation.made_persuaded_or_forced_last_three_months", |r| {
+        r.sexual_exploitation.as_mut().unwrap().made_persuaded_or_forced_last_three_months = 9
+    }),
+    ("referral.labor_exploitation.ever_afraid_to_quit", |r| {
+        r.labor_exploitation.as_mut().unwrap().ever_afraid_to_quit = 9
+    }),
+    ("referral.labor_exploitation.ever_promised_different_work", |r| {
+        r.labor_exploitation.as_mut().unwrap().ever_promised_different_work = 9
+    }),
+    ("referral.labor_exploitation.either_in_last_three_months", |r| {
+        r.labor_exploitation.as_mut().unwrap().either_in_last_three_months = 9
+    }),
+    ("referral.channel", |r| r.channel = 99),
+    ("referral.requested_partner_service_ids[0]", |r| r.requested_partner_service_ids[0] = "shelter-1".into()),
+    ("referral.requested_partner_service_ids[0]", |r| r.requested_partner_service_ids[0] = String::new()),
+    ("referral.personal.legal_first_name", |r| p(r).legal_first_name = long(101)),
+    ("referral.personal.legal_last_name", |r| p(r).legal_last_name = "Youth\nAlpha".into()),
+    ("referral.personal.preferred_name", |r| p(r).preferred_name = long(101)),
+    ("referral.personal.aliases[0]", |r| p(r).aliases[0] = " ".into()),
+    ("referral.personal.date_of_birth", |r| p(r).date_of_birth = date(2010, 2, 30)),
+    ("referral.personal.date_of_birth", |r| p(r).date_of_birth = date(2030, 1, 1)),
+    ("referral.personal.date_of_birth", |r| p(r).date_of_birth = date(1800, 1, 1)),
+    ("referral.personal.date_of_birth", |r| p(r).date_of_birth = date(1901, 1, 1)),
+    ("referral.personal.date_of_birth", |r| p(r).date_of_birth = date(2009, 0, 12)),
+    ("referral.personal.date_of_birth", |r| p(r).date_of_birth = date(0, 4, 1)),
+    ("referral.personal.estimated_age", |r| p(r).estimated_age = -3),
+    ("referral.personal.estimated_age", |r| p(r).estimated_age = 121),
+    ("referral.personal.name_data_quality", |r| p(r).name_data_quality = 9),
+    ("referral.personal.dob_data_quality", |r| p(r).dob_data_quality = 9),
+    ("referral.personal.dob_data_quality", |r| p(r).date_of_birth = date(2009, 4, 0)),
+    ("referral.personal.phones[0].number", |r| p(r).phones[0].number = "call me".into()),
+    ("referral.personal.phones[0].number", |r| p(r).phones[0].number = "555".into()),
+    ("referral.personal.phones[0].number", |r| p(r).phones[0].number = String::new()),
+    ("referral.personal.phones[0].kind", |r| p(r).phones[0].kind = "cell".into()),
+    ("referral.personal.emails[0]", |r| p(r).emails[0] = "demo.example.org".into()),
+    ("referral.personal.emails[0]", |r| p(r).emails[0] = "demo@example".into()),
+    ("referral.personal.online_handles[0]", |r| p(r).online_handles[0] = "insta gram".into()),
+    ("referral.personal.online_handles[0]", |r| p(r).online_handles[0] = String::new()),
+    ("referral.personal.address.address_1", |r| p(r).address.as_mut().unwrap().address_1 = long(201)),
+    ("referral.personal.address.address_2", |r| p(r).address.as_mut().unwrap().address_2 = "\u{1b}[1m".into()),
+    ("referral.personal.address.city", |r| p(r).address.as_mut().unwrap().city = long(101)),
+    ("referral.personal.address.state_province", |r| p(r).address.as_mut().unwrap().state_province = long(101)),
+    ("referral.personal.address.postal_code", |r| p(r).address.as_mut().unwrap().postal_code = "90001;".into()),
+    ("referral.personal.address.country", |r| p(r).address.as_mut().unwrap().country = "usa".into()),
+    ("referral.personal.safe_contact.contacting_prohibited", |r| {
+        p(r).safe_contact.as_mut().unwrap().contacting_prohibited = true
+    }),
+    ("referral.personal.safe_contact.safe_channels[0]", |r| p(r).safe_contact.as_mut().unwrap().safe_channels[0] = 99),
+    ("referral.personal.safe_contact.safe_channels[1]", |r| {
+        p(r).safe_contact.as_mut().unwrap().safe_channels = vec![2, 2]
+    }),
+    ("referral.personal.safe_contact.safe_times[0]", |r| p(r).safe_contact.as_mut().unwrap().safe_times[0] = "".into()),
+    ("referral.personal.safe_contact.never_say[1]", |r| p(r).safe_contact.as_mut().unwrap().never_say[1] = long(201)),
+    ("referral.personal.safe_contact.code_word", |r| p(r).safe_contact.as_mut().unwrap().code_word = long(101)),
+    ("referral.personal.safe_contact.instructions", |r| p(r).safe_contact.as_mut().unwrap().instructions = long(2_001)),
+    ("referral.personal.guardians[0].first_name", |r| p(r).guardians[0].first_name = long(101)),
+    ("referral.personal.guardians[0].last_name", |r| p(r).guardians[0].last_name = "\u{8}".into()),
+    ("referral.personal.guardians[0].relationship", |r| p(r).guardians[0].relationship = "aunt".into()),
+    ("referral.personal.guardians[0].phones[0].number", |r| p(r).guardians[0].phones[0].number = "x".into()),
+    ("referral.personal.guardians[0].phones[0].kind", |r| p(r).guardians[0].phones[0].kind = "Home".into()),
+    ("referral.personal.guardians[0].emails[0]", |r| p(r).guardians[0].emails[0] = "@example.org".into()),
+    ("referral.personal.guardians[0].may_be_contacted", |r| p(r).guardians[0].flagged_as_exploiter = true),
+    ("referral.personal.notes", |r| p(r).notes = long(10_001)),
+    ("referral.personal.notes", |r| p(r).notes = "line\u{0}".into()),
+    ("referral.personal.pronouns", |r| p(r).pronouns = long(41)),
+];
+
+#[test]
+fn the_complete_example_is_valid() {
+    assert_eq!(validate(Some(&valid()), now()), vec![]);
+}
+
+#[test]
+fn each_bad_value_is_reported_under_its_field_path() {
+    for (index, (field, break_it)) in CASES.iter().enumerate() {
+        let mut referral = valid();
+        break_it(&mut referral);
+        let violations = validate(Some(&referral), now());
+        assert!(!violations.is_empty(), "case {index} ({field}) was accepted");
+        for violation in &violations {
+            assert_eq!(violation.field, *field, "case {index}: {violations:?}");
+            assert!(violation.description.len() > 10, "case {index}: {violation:?} says too little");
+        }
+    }
+    assert_eq!(validate(None, now())[0].field, "referral");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let fields: Vec<String> =
+        validate(Some(&pb::Referral::default()), now()).into_iter().map(|violation| violation.field).collect();
+    assert_eq!(fields, vec!["referral.source", "referral.external_reference", "referral.triage_tier", "referral.site"]);
+    let mut many = valid();
+    for (_, break_it) in &CASES[..10] {
+        break_it(&mut many);
+    }
+    let fields: std::collections::BTreeSet<String> =
+        validate(Some(&many), now()).into_iter().map(|violation| violation.field).collect();
+    assert_eq!(fields.len(), 5, "{fields:?}");
+}
+
+#[test]
+fn unknown_and_prefers_not_to_answer_are_answers_not_gaps() {
+    let mut referral = valid();
+    referral.source = common::ReferralSource::ClientPrefersNotToAnswer as i32;
+    referral.living_situation = common::LivingSituation::ClientDoesntKnow as i32;
+    referral.former_ward_child_welfare = common::NoYes::ClientPrefersNotToAnswer as i32;
+    referral.system_involvement = vec![common::SystemInvolvement::ClientDoesntKnow as i32];
+    referral.age_first_exploited = Some(common::AgeAnswer {
+        answer: Some(common::age_answer::Answer::NotGiven(common::MissingReason::ClientPrefersNotToAnswer as i32)),
+    });
+    let personal = referral.personal.as_mut().unwrap();
+    personal.date_of_birth = None;
+    personal.dob_data_quality = pb::DataQuality::ClientDoesntKnow as i32;
+    assert_eq!(validate(Some(&referral), now()), vec![]);
+    // The same questions left unanswered (value 0) on required fields are missing, and said so.
+    referral.source = 0;
+    let violations = validate(Some(&referral), now());
+    assert_eq!(violations.len(), 1);
+    assert!(violations[0].description.contains("REFERRAL_SOURCE_CLIENT_PREFERS_NOT_TO_ANSWER"), "{violations:?}");
+}
+
+#[test]
+fn partial_dates_are_accepted() {
+    let mut referral = valid();
+    let personal = referral.personal.as_mut().unwrap();
+    personal.date_of_birth = date(2009, 0, 0);
+    personal.dob_data_quality = pb::DataQuality::PartialOrApproximate as i32;
+    referral.arrests[0].date = date(2025, 0, 0);
+    assert_eq!(validate(Some(&referral), now()), vec![]);
+}
+
+#[test]
+fn a_youth_over_24_is_accepted() {
+    let mut referral = valid();
+    referral.personal.as_mut().unwrap().date_of_birth = date(1990, 5, 5);
+    assert_eq!(validate(Some(&referral), now()), vec![]);
+    assert!(super::derive_facts(&referral, now().date_naive()).outside_youth_program);
+}
+
+#[test]
+fn messages_never_echo_personal_values() {
+    let mut referral = valid();
+    let personal = referral.personal.as_mut().unwrap();
+    personal.legal_first_name = format!("Demo{}", long(120));
+    personal.phones[0].number = "Demo 555 call".into();
+    personal.emails[0] = "Demo-at-example".into();
+    personal.guardians[0].relationship = "Demo".into();
+    referral.referring_organization_id = "Demo".into();
+    let violations = validate(Some(&referral), now());
+    assert!(violations.len() >= 4);
+    for violation in violations {
+        assert!(!violation.description.contains("Demo"), "{violation:?}");
+    }
+}

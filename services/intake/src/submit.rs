@@ -1,0 +1,131 @@
+//! The one submission path: the gRPC `SubmitReferral` and the hotline webhook both
+//! come here, so validation, sealing, idempotency and the `referral.received` event
+//! are the same whichever door a referral uses.
+
+use chrono::Utc;
+use prost::Message;
+use wf_crypto::KeyRing;
+use wf_db::Db;
+use wf_events::{Envelope, RelayHandle, outbox};
+use wf_proto::events::v1 as events;
+use wf_proto::intake::v1 as pb;
+use wf_server::ApiError;
+use wf_types::{ReferralId, YouthId};
+
+use crate::{SERVICE, domain, store, vault};
+
+/// Who submits: the authenticated subject (`hotline:<key id>` for the webhook)
+/// and, for partner users, their organization.
+pub struct Submitter<'a> {
+    pub subject: &'a str,
+    pub partner_id: Option<&'a str>,
+    pub channel: pb::IntakeChannel,
+}
+
+/// Validates, seals the personal part, stores once per (origin, external reference)
+/// and announces `referral.received`; a resubmission answers with the first referral.
+pub async fn submit(
+    db: &Db,
+    keys: &KeyRing,
+    relay: &RelayHandle,
+    submitter: &Submitter<'_>,
+    request: pb::SubmitReferralRequest,
+) -> Result<pb::SubmitReferralResponse, ApiError> {
+    let now = Utc::now();
+    let today = now.date_naive();
+    let violations = domain::validate(request.referral.as_ref(), now);
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    let mut referral = request.referral.unwrap_or_default();
+    referral.channel = submitter.channel as i32;
+    let facts = domain::derive_facts(&referral, today);
+    let dedupe_key = domain::dedupe_key(&referral, submitter.subject);
+    let referral_id = ReferralId::generate();
+    let youth_id = YouthId::generate();
+    let received_at = referral.received_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(now);
+    referral.received_at = Some(wf_proto::time::timestamp(received_at));
+
+    let personal = referral.personal.take();
+    let sealed = match &personal {
+        Some(personal) => Some(vault::seal_personal(keys, referral_id.as_str(), personal).map_err(ApiError::internal)?),
+        None => None,
+    };
+    let event = events::ReferralReceived {
+        referral_id: referral_id.to_string(),
+        source: referral.source,
+        referring_organization_id: referral.referring_organization_id.clone(),
+        triage_tier: referral.triage_tier,
+        site: referral.site,
+        needs: referral.needs.clone(),
+        preferred_language: referral.preferred_language.clone(),
+        is_minor: facts.is_minor,
+        outside_youth_program: facts.outside_youth_program,
+        practice: referral.practice,
+        received_at: referral.received_at,
+        youth_id: youth_id.to_string(),
+        age_years: facts.age_years.unwrap_or(0),
+        trafficking_type: referral.trafficking_type,
+        trafficking_status: referral.trafficking_status,
+        system_involvement: referral.system_involvement.clone(),
+        engagement_approach: referral.engagement_approach.clone(),
+        contacting_prohibited: personal
+            .as_ref()
+            .and_then(|p| p.safe_contact.as_ref())
+            .is_some_and(|safe| safe.contacting_prohibited),
+        requested_partner_service_ids: referral.requested_partner_service_ids.clone(),
+        ..Default::default()
+    };
+    let envelope = Envelope::new(SERVICE, referral_id.as_str(), referral_id.as_str(), &event);
+
+    let mut tx = db.begin().await?;
+    let inserted = store::insert_referral(
+        &mut tx,
+        &store::NewReferral {
+            id: referral_id.as_str(),
+            youth_id: youth_id.as_str(),
+            dedupe_key: &dedupe_key,
+            submitted_by: submitter.subject,
+            submitted_by_partner: submitter.partner_id,
+            source: referral.source,
+            triage_tier: referral.triage_tier,
+            site: referral.site,
+            practice: referral.practice,
+            is_minor: facts.is_minor,
+            outside_program: facts.outside_youth_program,
+            status: pb::ReferralStatus::Received as i32,
+            coded: referral.encode_to_vec(),
+            personal_sealed: sealed.clone(),
+            personal_key_version: sealed.as_deref().and_then(|s| KeyRing::key_version_of(s).ok()).map(|v| v as i32),
+            received_at: wf_db::to_micros(received_at),
+        },
+    )
+    .await?;
+    if !inserted {
+        let (id, youth, status) = store::find_by_dedupe_key(&mut tx, &dedupe_key)
+            .await?
+            .ok_or_else(|| ApiError::Unavailable("a concurrent submission is still settling, retry".into()))?;
+        tx.commit().await?;
+        tracing::info!(referral.id = %id, "duplicate submission answered with the existing referral");
+        return Ok(pb::SubmitReferralResponse { referral_id: id, duplicate: true, status, youth_id: youth });
+    }
+    store::record_status_change(
+        &mut tx,
+        referral_id.as_str(),
+        &envelope.event_id.to_string(),
+        pb::ReferralStatus::Received as i32,
+        wf_db::to_micros(now),
+        "",
+    )
+    .await?;
+    outbox::enqueue(&mut tx, db.backend(), &envelope).await?;
+    tx.commit().await?;
+    relay.wake();
+    tracing::info!(referral.id = %referral_id, tier = referral.triage_tier, site = referral.site, practice = referral.practice, "referral received");
+    Ok(pb::SubmitReferralResponse {
+        referral_id: referral_id.to_string(),
+        duplicate: false,
+        status: pb::ReferralStatus::Received as i32,
+        youth_id: youth_id.to_string(),
+    })
+}

@@ -1,0 +1,171 @@
+//! The personal-data vault: how personal details are sealed (AES-256-GCM, a key
+//! version per value, bound to the referral id), where the keys come from, and
+//! the re-encryption that lets an old key be retired.
+
+use std::path::PathBuf;
+
+use prost::Message;
+use wf_config::Config;
+use wf_crypto::{CryptoError, KeyRing};
+use wf_db::{Db, DbError};
+use wf_proto::intake::v1 as pb;
+
+/// The AAD binding a sealed personal part to its referral: a value copied to another row fails to open.
+pub fn personal_aad(referral_id: &str) -> Vec<u8> {
+    format!("{referral_id}/personal").into_bytes()
+}
+
+pub fn seal_personal(
+    keys: &KeyRing,
+    referral_id: &str,
+    personal: &pb::PersonalDetails,
+) -> Result<Vec<u8>, CryptoError> {
+    keys.encrypt(&personal.encode_to_vec(), &personal_aad(referral_id))
+}
+
+/// Where the field keys live: `field_key_file` (production; the JSON key ring or one
+/// base64 key) or the development key ring in the data folder.
+pub fn key_file(config: &Config) -> PathBuf {
+    config.field_key_file.clone().unwrap_or_else(|| config.keys_dir().join(wf_crypto::FIELD_KEYS_FILE))
+}
+
+/// Loads intake's key ring; embedded mode creates the development ring on first use.
+pub fn load_keys(config: &Config) -> anyhow::Result<KeyRing> {
+    match &config.field_key_file {
+        Some(path) => KeyRing::load_file(path).map_err(|err| anyhow::anyhow!("field_key_file: {err}")),
+        None => Ok(KeyRing::load_or_create_dev(&config.keys_dir())?),
+    }
+}
+
+/// How many sealed values name each key version.
+pub async fn key_usage(db: &Db) -> Result<Vec<(i32, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT personal_key_version, COUNT(*) FROM referral WHERE personal_sealed IS NOT NULL \
+         GROUP BY personal_key_version ORDER BY personal_key_version",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Progress of a re-encryption run, reported after each committed batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResealProgress {
+    pub resealed: u64,
+    pub remaining: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A value the ring cannot open: its key was removed, or the value was tampered with.
+    #[error(
+        "referral {referral_id}: sealed personal details cannot be opened ({source}); no value was changed in this batch"
+    )]
+    Unreadable { referral_id: String, source: CryptoError },
+}
+
+impl From<sqlx::Error> for ResealError {
+    fn from(err: sqlx::Error) -> Self {
+        ResealError::Db(err.into())
+    }
+}
+
+/// Re-seals every personal part not under the current key, `batch` rows per transaction,
+/// calling `progress` after each commit. Safe to interrupt and run again: each batch is
+/// atomic, and rows already under the current key are never selected again.
+pub async fn reseal_all(
+    db: &Db,
+    keys: &KeyRing,
+    batch: i64,
+    mut progress: impl FnMut(ResealProgress),
+) -> Result<u64, ResealError> {
+    let current = keys.current_version() as i32;
+    let remaining = |db: &Db| {
+        let db = db.clone();
+        async move {
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM referral WHERE personal_sealed IS NOT NULL AND personal_key_version <> $1",
+            )
+            .bind(current)
+            .fetch_one(db.pool())
+            .await?;
+            Ok::<u64, sqlx::Error>(u64::try_from(count).unwrap_or(0))
+        }
+    };
+    let mut resealed = 0u64;
+    loop {
+        let mut tx = db.begin().await?;
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, personal_sealed FROM referral WHERE personal_sealed IS NOT NULL \
+             AND personal_key_version <> $1 ORDER BY id LIMIT $2",
+        )
+        .bind(current)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(resealed);
+        }
+        for (id, sealed) in &rows {
+            let fresh = keys
+                .reseal(sealed, &personal_aad(id))
+                .map_err(|source| ResealError::Unreadable { referral_id: id.clone(), source })?;
+            sqlx::query("UPDATE referral SET personal_sealed = $1, personal_key_version = $2 WHERE id = $3")
+                .bind(fresh)
+                .bind(current)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        resealed += rows.len() as u64;
+        progress(ResealProgress { resealed, remaining: remaining(db).await? });
+    }
+}
+
+/// Why a key version may not be retired yet.
+pub async fn retire_blockers(db: &Db, version: u32) -> Result<Option<i64>, DbError> {
+    let usage = key_usage(db).await?;
+    Ok(usage.into_iter().find(|(v, _)| *v == version as i32).map(|(_, count)| count).filter(|count| *count > 0))
+}
+
+/// Opens a stored personal part. A value whose key is gone or whose bytes were altered is an
+/// error, never garbage: AES-GCM authenticates every value against its key version and referral.
+pub fn open_personal(keys: &KeyRing, referral_id: &str, sealed: &[u8]) -> anyhow::Result<pb::PersonalDetails> {
+    let plain = keys
+        .decrypt(sealed, &personal_aad(referral_id))
+        .map_err(|err| anyhow::anyhow!("referral {referral_id}: sealed personal details cannot be opened: {err}"))?;
+    Ok(pb::PersonalDetails::decode(plain.as_slice())?)
+}
+
+/// `wayfinder keys rotate`: adds key version n+1 to the key-ring file (the development ring,
+/// or `field_key_file` in the JSON key-ring format), then re-seals every value to it.
+pub async fn rotate(
+    config: &Config,
+    db: &Db,
+    batch: i64,
+    progress: impl FnMut(ResealProgress),
+) -> anyhow::Result<(u32, u64)> {
+    if config.field_key_file.is_none() {
+        KeyRing::load_or_create_dev(&config.keys_dir())?;
+    }
+    let path = key_file(config);
+    let ring = KeyRing::rotate_file(&path).map_err(|err| anyhow::anyhow!("rotating {}: {err}", path.display()))?;
+    let resealed = reseal_all(db, &ring, batch, progress).await?;
+    Ok((ring.current_version(), resealed))
+}
+
+/// `wayfinder keys retire --version N`: removes key N from the key-ring file, refusing while
+/// any stored value is still sealed with it (it could never be opened again).
+pub async fn retire(config: &Config, db: &Db, version: u32) -> anyhow::Result<KeyRing> {
+    if let Some(count) = retire_blockers(db, version).await? {
+        anyhow::bail!(
+            "key version {version} still seals {count} stored value(s); run `wayfinder keys rotate` \
+             (or let it finish) to re-encrypt them to the current key, then retire again"
+        );
+    }
+    let path = key_file(config);
+    KeyRing::retire_from_file(&path, version).map_err(|err| anyhow::anyhow!("retiring key version {version}: {err}"))
+}

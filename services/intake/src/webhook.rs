@@ -1,0 +1,239 @@
+//! The hotline webhook: `POST /v1/hotline/referrals` on intake's own HTTP port. The
+//! body is the JSON form of `SubmitReferralRequest`, signed by the hotline with a
+//! shared secret: `X-Wayfinder-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`.
+//! Signatures more than 5 minutes from now are refused, so a captured request cannot be
+//! replayed later; within that window a replay is answered as a duplicate (same id,
+//! nothing stored twice). Nothing is stored on any refusal.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use wf_crypto::{KeyRing, SharedSecrets};
+use wf_db::Db;
+use wf_events::RelayHandle;
+use wf_proto::intake::v1 as pb;
+use wf_proto::json::JsonError;
+use wf_server::ApiError;
+
+use crate::submit::{Submitter, submit};
+
+pub const PATH: &str = "/v1/hotline/referrals";
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How far a signed timestamp may be from now, either way.
+pub const MAX_SKEW_SECONDS: i64 = 300;
+pub const KEY_ID_HEADER: &str = "x-wayfinder-key-id";
+pub const TIMESTAMP_HEADER: &str = "x-wayfinder-timestamp";
+pub const SIGNATURE_HEADER: &str = "x-wayfinder-signature";
+
+pub struct WebhookState {
+    pub db: Db,
+    pub keys: Arc<KeyRing>,
+    pub relay: RelayHandle,
+    pub secrets: Arc<SharedSecrets>,
+}
+
+pub fn router(state: Arc<WebhookState>) -> Router {
+    Router::new().route(PATH, post(receive)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(state)
+}
+
+/// Why a request was not authenticated. Answers say which check failed, never a secret.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignatureError {
+    MissingHeader(&'static str),
+    UnknownKeyId,
+    BadTimestamp,
+    Stale { age_seconds: i64 },
+    MalformedSignature,
+    Mismatch,
+}
+
+impl std::fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignatureError::MissingHeader(name) => write!(f, "header {name} is required"),
+            SignatureError::UnknownKeyId => write!(f, "{KEY_ID_HEADER} names no configured key"),
+            SignatureError::BadTimestamp => write!(f, "{TIMESTAMP_HEADER} must be unix seconds"),
+            SignatureError::Stale { age_seconds } => write!(
+                f,
+                "{TIMESTAMP_HEADER} is {age_seconds} seconds from now; allowed within {MAX_SKEW_SECONDS} seconds"
+            ),
+            SignatureError::MalformedSignature => {
+                write!(f, "{SIGNATURE_HEADER} must be sha256=<64 lowercase hex digits>")
+            }
+            SignatureError::Mismatch => write!(f, "{SIGNATURE_HEADER} does not match the body and timestamp"),
+        }
+    }
+}
+
+/// The signature a hotline sends: hex HMAC-SHA256 over `timestamp "." body`.
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, SignatureError> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .ok_or(SignatureError::MissingHeader(name))
+}
+
+/// Checks key id, freshness and signature; returns the key id. The comparison is constant-time.
+pub fn verify(secrets: &SharedSecrets, headers: &HeaderMap, body: &[u8], now: i64) -> Result<String, SignatureError> {
+    let key_id = header(headers, KEY_ID_HEADER)?;
+    let timestamp = header(headers, TIMESTAMP_HEADER)?;
+    let signature = header(headers, SIGNATURE_HEADER)?;
+    let secret = secrets.get(key_id).ok_or(SignatureError::UnknownKeyId)?;
+    let timestamp: i64 = timestamp.parse().map_err(|_| SignatureError::BadTimestamp)?;
+    let age_seconds = now.saturating_sub(timestamp);
+    if age_seconds.abs() > MAX_SKEW_SECONDS {
+        return Err(SignatureError::Stale { age_seconds });
+    }
+    let given = signature
+        .strip_prefix("sha256=")
+        .and_then(|hex_digits| hex::decode(hex_digits).ok())
+        .filter(|bytes| bytes.len() == 32)
+        .ok_or(SignatureError::MalformedSignature)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given).map_err(|_| SignatureError::Mismatch)?;
+    Ok(key_id.to_owned())
+}
+
+/// The field a JSON error is about, as a path into `SubmitReferralRequest`.
+pub fn json_error_field(err: &JsonError) -> (String, String) {
+    match err {
+        JsonError::UnknownField { path, .. } => (
+            path.clone(),
+            "is not a field of SubmitReferralRequest at this place; check the spelling (JSON names are lowerCamelCase)"
+                .to_owned(),
+        ),
+        JsonError::InvalidEnumValue { path, enum_name, .. } => {
+            (path.clone(), format!("is not a value of {enum_name}; use the value names of the proto"))
+        }
+        JsonError::Syntax(source) => {
+            ("body".to_owned(), format!("is not JSON (line {}, column {})", source.line(), source.column()))
+        }
+        JsonError::Invalid { source, .. } => {
+            ("body".to_owned(), format!("does not fit SubmitReferralRequest: {source}"))
+        }
+        other => ("body".to_owned(), other.to_string()),
+    }
+}
+
+fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+async fn receive(State(state): State<Arc<WebhookState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let key_id = match verify(&state.secrets, &headers, &body, now) {
+        Ok(key_id) => key_id,
+        Err(err) => {
+            tracing::warn!(reason = %err, "hotline webhook request refused");
+            return answer(StatusCode::UNAUTHORIZED, json!({ "error": err.to_string() }));
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "malformed request", "field": "body", "description": "is not UTF-8 text" }),
+        );
+    };
+    let request: pb::SubmitReferralRequest = match wf_proto::json::from_json(text) {
+        Ok(request) => request,
+        Err(err) => {
+            let (field, description) = json_error_field(&err);
+            return answer(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": "malformed request", "field": field, "description": description }),
+            );
+        }
+    };
+    let subject = format!("hotline:{key_id}");
+    let submitter = Submitter { subject: &subject, partner_id: None, channel: pb::IntakeChannel::Webhook };
+    match submit(&state.db, &state.keys, &state.relay, &submitter, request).await {
+        Ok(done) if done.duplicate => {
+            answer(StatusCode::OK, json!({ "referral_id": done.referral_id, "duplicate": true }))
+        }
+        Ok(done) => answer(StatusCode::CREATED, json!({ "referral_id": done.referral_id, "duplicate": false })),
+        Err(ApiError::InvalidArgument(violations)) => {
+            let violations: Vec<_> =
+                violations.iter().map(|v| json!({ "field": v.field, "description": v.description })).collect();
+            answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": "invalid referral", "violations": violations }))
+        }
+        Err(ApiError::Unavailable(message)) => answer(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message })),
+        Err(err) => {
+            // Logged once by the gRPC mapping; the caller learns nothing internal.
+            let status: tonic::Status = err.into();
+            answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": status.message() }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> SharedSecrets {
+        let dir = tempfile::tempdir().unwrap();
+        SharedSecrets::load_or_create_dev(dir.path()).unwrap()
+    }
+
+    fn headers(key_id: &str, timestamp: i64, signature: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(KEY_ID_HEADER, key_id.parse().unwrap());
+        headers.insert(TIMESTAMP_HEADER, timestamp.to_string().parse().unwrap());
+        headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn signatures_are_checked_for_key_freshness_and_content() {
+        let secrets = secrets();
+        let secret = secrets.get("dev").unwrap().to_vec();
+        let now = 1_800_000_000;
+        let body = br#"{"referral":{}}"#;
+        let good = sign(&secret, now - 10, body);
+        assert_eq!(verify(&secrets, &headers("dev", now - 10, &good), body, now), Ok("dev".to_owned()));
+        assert_eq!(
+            verify(&secrets, &headers("dev", now - 10, &good), b"{\"referral\":{ }}", now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(verify(&secrets, &headers("other", now - 10, &good), body, now), Err(SignatureError::UnknownKeyId));
+        let stale = sign(&secret, now - 301, body);
+        assert_eq!(
+            verify(&secrets, &headers("dev", now - 301, &stale), body, now),
+            Err(SignatureError::Stale { age_seconds: 301 })
+        );
+        let future = sign(&secret, now + 301, body);
+        assert!(matches!(
+            verify(&secrets, &headers("dev", now + 301, &future), body, now),
+            Err(SignatureError::Stale { .. })
+        ));
+        assert_eq!(
+            verify(&secrets, &headers("dev", now, "sha256=zz"), body, now),
+            Err(SignatureError::MalformedSignature)
+        );
+        let mut missing = headers("dev", now, &good);
+        missing.remove(SIGNATURE_HEADER);
+        assert_eq!(verify(&secrets, &missing, body, now), Err(SignatureError::MissingHeader(SIGNATURE_HEADER)));
+        assert_eq!(sign(b"key", 1, b"body"), sign(b"key", 1, b"body"));
+        assert_ne!(sign(b"key", 1, b"body"), sign(b"key", 2, b"body"));
+    }
+}

@@ -1,0 +1,71 @@
+//! `wayfinder keys …`: intake's field-encryption keys. `rotate` adds a key version and
+//! re-encrypts every sealed value to it; `retire` removes an old version once nothing
+//! uses it. Both work on the intake database directly (embedded data folder or
+//! `DATABASE_URL`) and on the key-ring file (development ring or `field_key_file`).
+
+use clap::Subcommand;
+use wf_config::Config;
+use wf_db::Db;
+use wf_intake::vault;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Add a new field key version, make it current, and re-encrypt every sealed value to it
+    /// (in transactional batches, with progress). Stop intake first: it reads the key file only at start.
+    Rotate {
+        /// Values re-encrypted per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+    /// Remove key version N; refused while any stored value is still sealed with it.
+    Retire {
+        #[arg(long)]
+        version: u32,
+    },
+    /// Show each key version and how many stored values it seals.
+    Status,
+}
+
+pub async fn run(action: KeysAction, config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url_for(wf_intake::SERVICE)).await?;
+    let result = match action {
+        KeysAction::Rotate { batch } => rotate(config, &db, batch).await,
+        KeysAction::Retire { version } => {
+            let ring = vault::retire(config, &db, version).await?;
+            let left: Vec<String> = ring.versions().map(|v| v.to_string()).collect();
+            println!("retired key version {version}; versions left: {}", left.join(", "));
+            Ok(())
+        }
+        KeysAction::Status => status(config, &db).await,
+    };
+    db.close().await;
+    result
+}
+
+async fn rotate(config: &Config, db: &Db, batch: i64) -> anyhow::Result<()> {
+    if !(1..=10_000).contains(&batch) {
+        anyhow::bail!("--batch {batch} is out of range; allowed 1 to 10000");
+    }
+    let (version, resealed) = vault::rotate(config, db, batch, |progress| {
+        println!("re-encrypted {} value(s), {} to go", progress.resealed, progress.remaining);
+    })
+    .await?;
+    println!("key version {version} is current; {resealed} value(s) re-encrypted to it");
+    println!("(re)start intake so it reads key version {version}; then retire old versions");
+    Ok(())
+}
+
+async fn status(config: &Config, db: &Db) -> anyhow::Result<()> {
+    let ring = vault::load_keys(config)?;
+    let usage = vault::key_usage(db).await?;
+    println!("key file: {}", vault::key_file(config).display());
+    for version in ring.versions() {
+        let count = usage.iter().find(|(v, _)| *v == version as i32).map_or(0, |(_, count)| *count);
+        let current = if version == ring.current_version() { " (current)" } else { "" };
+        println!("version {version}{current}: {count} value(s)");
+    }
+    for (version, count) in usage.iter().filter(|(v, _)| !ring.versions().any(|known| known as i32 == *v)) {
+        println!("version {version} (NOT IN THE KEY FILE): {count} value(s) cannot be opened");
+    }
+    Ok(())
+}
