@@ -52,6 +52,18 @@ pub struct Config {
     /// Audit's checkpoint signing key: an Ed25519 PKCS#8 PEM file. Absent: the development
     /// key `keys/audit_checkpoint_ed25519.pem` in the data folder.
     pub audit_signing_key_file: Option<PathBuf>,
+    pub audit: AuditConfig,
+}
+
+/// When the audit log signs checkpoints and where their outside copies go.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditConfig {
+    /// A checkpoint at every multiple of this many entries.
+    pub checkpoint_every_entries: u64,
+    /// No entry waits longer than this for a checkpoint covering it.
+    pub checkpoint_every_seconds: u64,
+    /// JSON-lines copy of every checkpoint. Absent: `<data_dir>/audit-checkpoints.jsonl`.
+    pub checkpoint_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +108,7 @@ struct Defaults {
     telemetry: wf_telemetry::TelemetryConfig,
     auth: AuthConfig,
     events: EventsConfig,
+    audit: AuditConfig,
 }
 
 fn defaults() -> Defaults {
@@ -113,6 +126,7 @@ fn defaults() -> Defaults {
             retry_max_ms: 10_000,
             relay_poll_ms: 500,
         },
+        audit: AuditConfig { checkpoint_every_entries: 1000, checkpoint_every_seconds: 60, checkpoint_file: None },
     }
 }
 
@@ -190,6 +204,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "events.retry_initial_ms",
                 reason: "must be at least 1 and not above events.retry_max_ms".into(),
+            });
+        }
+        if !(1..=1_000_000).contains(&self.audit.checkpoint_every_entries) {
+            return Err(ConfigError::Invalid {
+                field: "audit.checkpoint_every_entries",
+                reason: format!("{} is out of range: allowed 1 to 1000000", self.audit.checkpoint_every_entries),
+            });
+        }
+        if !(1..=86_400).contains(&self.audit.checkpoint_every_seconds) {
+            return Err(ConfigError::Invalid {
+                field: "audit.checkpoint_every_seconds",
+                reason: format!("{} is out of range: allowed 1 to 86400", self.audit.checkpoint_every_seconds),
             });
         }
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
@@ -280,6 +306,10 @@ mod tests {
             let err = Config::load(None, None).unwrap_err().to_string();
             assert!(err.contains("events.delivery_limit") && err.contains("allowed 1 to 100"), "{err}");
             jail.set_env("WAYFINDER_EVENTS__DELIVERY_LIMIT", "5");
+            jail.set_env("WAYFINDER_AUDIT__CHECKPOINT_EVERY_ENTRIES", "0");
+            let err = Config::load(None, None).unwrap_err().to_string();
+            assert!(err.contains("audit.checkpoint_every_entries") && err.contains("allowed 1 to 1000000"), "{err}");
+            jail.set_env("WAYFINDER_AUDIT__CHECKPOINT_EVERY_ENTRIES", "500");
             jail.set_env("DATABASE_URL", "mysql://x");
             let err = Config::load(None, None).unwrap_err().to_string();
             assert!(err.contains("database_url"), "{err}");

@@ -52,7 +52,17 @@ pub fn migrations() -> MigrationSet {
 
 /// Builds the service over `ctx`, migrating its database when the configuration asks for it.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Audit>> {
-    let policy = CheckpointPolicy::for_data_dir(&ctx.config.data_dir);
+    let audit = &ctx.config.audit;
+    let policy = CheckpointPolicy {
+        every_entries: audit.checkpoint_every_entries,
+        every: std::time::Duration::from_secs(audit.checkpoint_every_seconds),
+        file: Some(
+            audit
+                .checkpoint_file
+                .clone()
+                .unwrap_or_else(|| ctx.config.data_dir.join(CheckpointPolicy::DEFAULT_FILE_NAME)),
+        ),
+    };
     build_with(ctx, policy).await
 }
 
