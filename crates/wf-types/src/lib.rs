@@ -1,6 +1,7 @@
 //! Shared vocabulary: prefixed ids (`ref_…`, `case_…`), and wrappers that keep
 //! secrets and personal data out of `Debug` output and logs.
 
+pub mod codes;
 mod id;
 mod secret;
 

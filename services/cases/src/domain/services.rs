@@ -3,27 +3,8 @@
 use chrono::NaiveDate;
 use wf_proto::common::v1 as common;
 
-/// Service type codes (data-driven in the program; this is the pilot's list, from the proto).
-pub const SERVICE_TYPES: &[&str] = &[
-    "intensive_case_management",
-    "victim_advocacy",
-    "crisis_intervention",
-    "emergency_shelter",
-    "transitional_housing",
-    "basic_necessities",
-    "transportation",
-    "medical_dental",
-    "mental_health",
-    "substance_use_treatment",
-    "support_group_mentoring",
-    "interpretation_translation",
-    "immigration_legal",
-    "other_legal",
-    "education",
-    "employment_training",
-    "life_skills",
-    "childcare",
-];
+/// Service type codes (data-driven in the program; this is the pilot's list).
+pub use wf_types::codes::SERVICE_TYPES;
 
 /// Long-term outcome domains (DOMAIN.md "Outcomes"), the domains a plan goal serves.
 pub const OUTCOME_DOMAINS: &[&str] = &[

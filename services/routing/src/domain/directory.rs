@@ -16,26 +16,7 @@ use wf_types::PartnerId;
 /// Service type codes every directory may use (the shared list of `Referral.needs`,
 /// partner services and interventions). A directory adds its own with
 /// `additional_service_types`.
-pub const KNOWN_SERVICE_TYPES: &[&str] = &[
-    "intensive_case_management",
-    "victim_advocacy",
-    "crisis_intervention",
-    "emergency_shelter",
-    "transitional_housing",
-    "basic_necessities",
-    "transportation",
-    "medical_dental",
-    "mental_health",
-    "substance_use_treatment",
-    "support_group_mentoring",
-    "interpretation_translation",
-    "immigration_legal",
-    "other_legal",
-    "education",
-    "employment_training",
-    "life_skills",
-    "childcare",
-];
+pub const KNOWN_SERVICE_TYPES: &[&str] = wf_types::codes::SERVICE_TYPES;
 
 /// HSDS 3.1 draft capacity units.
 pub const CAPACITY_UNITS: &[&str] = &["bed", "slot", "client", "appointment"];
