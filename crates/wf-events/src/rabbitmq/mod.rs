@@ -45,7 +45,7 @@ pub use topology::delete_topology;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::LongString;
@@ -201,15 +201,16 @@ impl RabbitBus {
             .await
             .map_err(|_| BusError::Connection(format!("connect timed out after {:?}", cfg.confirm_timeout)))?
             .map_err(|err| BusError::Connection(err.to_string()))?;
-        let declared = async {
+        let declared = tokio::time::timeout(cfg.confirm_timeout, async {
             let channel = conn.create_channel().await.map_err(connection_error)?;
             self.declare_exchanges(&channel).await?;
             close_channel(&channel).await;
             Ok::<_, BusError>(())
-        }
-        .await;
+        })
+        .await
+        .unwrap_or_else(|_| Err(BusError::Connection(format!("declaring timed out after {:?}", cfg.confirm_timeout))));
         if let Err(error) = declared {
-            let _ = conn.close(200, "topology failed".into()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn.close(200, "topology failed".into())).await;
             return Err(error);
         }
         Ok(conn)
@@ -226,12 +227,40 @@ impl RabbitBus {
             }
         }
         let conn = self.connection().await.map_err(|err| PublishError::Connection(err.to_string()))?;
-        let channel = conn.create_channel().await.map_err(|err| PublishError::Connection(err.to_string()))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|err| PublishError::Connection(err.to_string()))?;
-        Ok(channel)
+        // After a broker reset lapin can report a dead connection as connected and leave
+        // the channel's promises pending forever: bound them, and drop that connection.
+        let timeout = self.inner.cfg.confirm_timeout;
+        let opened = tokio::time::timeout(timeout, async {
+            let channel = conn.create_channel().await?;
+            channel.confirm_select(ConfirmSelectOptions::default()).await?;
+            Ok::<_, lapin::Error>(channel)
+        })
+        .await;
+        match opened {
+            Ok(Ok(channel)) => Ok(channel),
+            Ok(Err(err)) => {
+                self.forget_connection(&conn).await;
+                Err(PublishError::Connection(err.to_string()))
+            }
+            Err(_) => {
+                self.forget_connection(&conn).await;
+                Err(PublishError::Timeout(timeout))
+            }
+        }
+    }
+
+    /// Stops using `conn` for publishing (the next publish opens a new connection).
+    async fn forget_connection(&self, conn: &Arc<Connection>) {
+        let mut slot = self.inner.conn.lock().await;
+        if slot.conn.as_ref().is_some_and(|current| Arc::ptr_eq(current, conn)) {
+            slot.conn = None;
+            self.inner.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+        drop(slot);
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn.close(200, "abandoned".into())).await;
+        });
     }
 
     fn return_channel(&self, channel: Channel) {
