@@ -7,6 +7,7 @@
 //! - [`logit`]: logistic regression by iteratively reweighted least squares.
 //! - [`adjust`]: Holm and Benjamini–Hochberg adjustment of p-values.
 //! - [`bootstrap`]: a seeded resampling helper with a stable, documented generator.
+//! - [`disclosure`]: small-count suppression with complementary suppression; survival only where enough are at risk.
 //!
 //! Conventions follow R's `survival` and Python's `lifelines`/`statsmodels`, and the
 //! tests in `tests/` compare against reference outputs those packages produced
@@ -19,6 +20,7 @@
 pub mod adjust;
 pub mod bootstrap;
 pub mod cox;
+pub mod disclosure;
 pub mod dist;
 pub mod km;
 pub mod linalg;
