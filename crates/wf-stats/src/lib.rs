@@ -5,6 +5,8 @@
 //! - [`logrank`]: the k-group log-rank test.
 //! - [`cox`]: Cox proportional hazards (Efron or Breslow ties, case weights, robust errors).
 //! - [`logit`]: logistic regression by iteratively reweighted least squares.
+//! - [`rmst`]: restricted mean survival time with its standard error, and two-group differences.
+//! - [`competing`]: cumulative incidence of one event kind among competing kinds (Aalen–Johansen).
 //! - [`adjust`]: Holm and Benjamini–Hochberg adjustment of p-values.
 //! - [`bootstrap`]: a seeded resampling helper with a stable, documented generator.
 //! - [`disclosure`]: small-count suppression with complementary suppression; survival only where enough are at risk.
@@ -19,6 +21,7 @@
 
 pub mod adjust;
 pub mod bootstrap;
+pub mod competing;
 pub mod cox;
 pub mod disclosure;
 pub mod dist;
@@ -26,6 +29,7 @@ pub mod km;
 pub mod linalg;
 pub mod logit;
 pub mod logrank;
+pub mod rmst;
 mod validate;
 
 /// Why a computation could not be done. Messages name the input and what is allowed.

@@ -21,6 +21,12 @@ Conventions matched on the Rust side:
   statsmodels PHReg's score and Hessian at beta = 0 (lifelines does not publish it).
 - Cox, Breslow ties: statsmodels PHReg(ties="breslow") (no case weights there).
 - Logistic: statsmodels Logit; frequency weights via GLM(Binomial, freq_weights).
+- Restricted mean survival time: the value from lifelines restricted_mean_survival_time
+  (exact for a KaplanMeierFitter); its standard error from the Klein & Moeschberger
+  formula computed here from lifelines' event table (lifelines' variance is that of
+  min(T, tau), a different quantity).
+- Cumulative incidence: lifelines AalenJohansenFitter (value, variance, log(-log)
+  interval) on a data set without tied event times (lifelines jitters ties).
 """
 
 import json
@@ -32,8 +38,9 @@ import numpy as np
 import pandas as pd
 import statsmodels
 import statsmodels.api as sm
-from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines import AalenJohansenFitter, CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
+from lifelines.utils import restricted_mean_survival_time
 from statsmodels.duration.hazard_regression import PHReg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -152,6 +159,62 @@ def cox_breslow(df):
     }
 
 
+def rmst_reference(df, horizons):
+    kmf = KaplanMeierFitter().fit(df["time"], df["event"])
+    table = kmf.event_table
+    table = table[table.index > 0]
+    times = table.index.values.astype(float)
+    out = []
+    for tau in horizons:
+        value = float(restricted_mean_survival_time(kmf, t=tau))
+        # A_j = area under S from t_j to tau, for each event time t_j <= tau.
+        var = 0.0
+        for t, n, d in zip(times, table["at_risk"].values, table["observed"].values):
+            if t > tau or d == 0 or n == d:
+                continue
+            grid = np.concatenate(([t], times[(times > t) & (times < tau)], [tau]))
+            s = kmf.survival_function_at_times(grid[:-1]).values
+            area = float(np.sum(s * np.diff(grid)))
+            var += area**2 * d / (n * (n - d))
+        out.append({"horizon": tau, "estimate": value, "std_err": float(np.sqrt(var))})
+    return out
+
+
+def competing_data(seed, n):
+    """Three event kinds with cause-specific exponential hazards and uniform censoring; distinct times."""
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.02, 0.012, 0.006])
+    kind_times = rng.exponential(1.0 / rates, size=(n, 3))
+    first = kind_times.min(axis=1)
+    kind = kind_times.argmin(axis=1) + 1
+    censor = rng.uniform(0, 90, size=n)
+    time = np.round(np.minimum(first, censor), 6) + np.arange(n) * 1e-9
+    outcome = np.where(first <= censor, kind, 0)
+    return pd.DataFrame({"time": time, "outcome": outcome})
+
+
+def cif_reference(df):
+    out = {}
+    for kind in (1, 2):
+        ajf = AalenJohansenFitter(calculate_variance=True)
+        ajf.fit(df["time"], df["outcome"], event_of_interest=kind)
+        table = ajf.event_table
+        table = table[table.index > 0]
+        times = table.index
+        ci = ajf.confidence_interval_.loc[times].values
+        out[str(kind)] = {
+            "time": times.tolist(),
+            "at_risk": table["at_risk"].values.astype(float).tolist(),
+            "incidence": ajf.cumulative_density_.loc[times].values[:, 0].tolist(),
+            # lifelines leaves the variance undefined (NaN) where everyone left at risk has an
+            # event (0/0 in the first term), and the interval while the incidence is 0: null in JSON.
+            "std_err": [None if np.isnan(v) else float(v) for v in np.sqrt(ajf.variance_.loc[times].values)],
+            "ci_lower": [None if np.isnan(v) else float(v) for v in np.minimum(ci[:, 0], ci[:, 1])],
+            "ci_upper": [None if np.isnan(v) else float(v) for v in np.maximum(ci[:, 0], ci[:, 1])],
+        }
+    return out
+
+
 def logistic_data(seed, n):
     rng = np.random.default_rng(seed)
     x1 = rng.normal(size=n)
@@ -208,6 +271,7 @@ def main():
         "cox_efron": cox_lifelines(df, weighted=False, robust=False),
         "cox_efron_robust": cox_lifelines(df, weighted=False, robust=True) | {"note": "lifelines ignores ties in robust errors; not compared"},
         "cox_breslow": cox_breslow(df),
+        "rmst": rmst_reference(df, [10.0, 25.5, 50.0]),
     })
     write("cox_heavy_ties", survival_data(seed=20262, n=120, tie_scale=7.0, weighted=False), lambda df: {
         "km": km_reference(df),
@@ -222,6 +286,7 @@ def main():
         "cox_efron_robust": cox_lifelines(df, weighted=True, robust=True),
     })
     write("logistic", logistic_data(seed=20264, n=500), logistic_reference)
+    write("competing", competing_data(seed=20265, n=200), cif_reference)
 
 
 if __name__ == "__main__":
