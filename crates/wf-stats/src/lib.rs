@@ -7,6 +7,10 @@
 //! - [`logit`]: logistic regression by iteratively reweighted least squares.
 //! - [`rmst`]: restricted mean survival time with its standard error, and two-group differences.
 //! - [`competing`]: cumulative incidence of one event kind among competing kinds (Aalen–Johansen).
+//! - [`propensity`]: propensity scores, inverse-probability weights, balance and effective sample size.
+//! - [`landmark`]: restrict to those at risk at day L, exposure = started by L, time from L.
+//! - [`ranking`]: bootstrap probability that each group (bundle) has the lowest hazard ratio.
+//! - [`power`]: Schoenfeld's smallest detectable hazard ratio and the "insufficient data" rule.
 //! - [`adjust`]: Holm and Benjamini–Hochberg adjustment of p-values.
 //! - [`bootstrap`]: a seeded resampling helper with a stable, documented generator.
 //! - [`disclosure`]: small-count suppression with complementary suppression; survival only where enough are at risk.
@@ -26,9 +30,13 @@ pub mod cox;
 pub mod disclosure;
 pub mod dist;
 pub mod km;
+pub mod landmark;
 pub mod linalg;
 pub mod logit;
 pub mod logrank;
+pub mod power;
+pub mod propensity;
+pub mod ranking;
 pub mod rmst;
 mod validate;
 
