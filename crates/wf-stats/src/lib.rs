@@ -11,6 +11,7 @@
 //! - [`landmark`]: restrict to those at risk at day L, exposure = started by L, time from L.
 //! - [`ranking`]: bootstrap probability that each group (bundle) has the lowest hazard ratio.
 //! - [`power`]: Schoenfeld's smallest detectable hazard ratio and the "insufficient data" rule.
+//! - [`synth`]: a seeded synthetic cohort with planted effects, confounding and attrition.
 //! - [`adjust`]: Holm and Benjamini–Hochberg adjustment of p-values.
 //! - [`bootstrap`]: a seeded resampling helper with a stable, documented generator.
 //! - [`disclosure`]: small-count suppression with complementary suppression; survival only where enough are at risk.
@@ -38,6 +39,7 @@ pub mod power;
 pub mod propensity;
 pub mod ranking;
 pub mod rmst;
+pub mod synth;
 mod validate;
 
 /// Why a computation could not be done. Messages name the input and what is allowed.
