@@ -1,10 +1,12 @@
-//! Routing's event handler: `referral.received` → decision. The inbox record, the
-//! decision (and escalation, when nobody is eligible) and the outbound event are
-//! written in one transaction, so a redelivery has no second effect.
+//! Routing's event handler: `referral.received` → decision; `case.closed` → the place the
+//! accepted offer took is given back. The inbox record, the effect (decision, escalation,
+//! returned place) and the outbound events are written in one transaction, so a redelivery
+//! has no second effect.
 
-use wf_events::{Envelope, EventHandler, HandleError};
-use wf_proto::events::v1::ReferralReceived;
+use wf_events::{Envelope, EventHandler, EventPayload, HandleError};
+use wf_proto::events::v1::{CaseClosed, ReferralReceived};
 use wf_proto::routing::v1::EscalationReason;
+use wf_types::ReferralId;
 
 use crate::domain::ReferralFacts;
 pub use crate::router::REASON_REFERRAL_RECEIVED;
@@ -64,13 +66,59 @@ impl RoutingEventHandler {
         self.router.wake_relay();
         Ok(())
     }
+
+    /// Reopening a case takes no place again: only a new accepted offer (after a re-route) does.
+    async fn on_case_closed(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        let event: CaseClosed = envelope.payload_as().map_err(|err| HandleError::Permanent(err.to_string()))?;
+        event.referral_id.parse::<ReferralId>().map_err(|err| {
+            HandleError::Permanent(format!("case.closed referral_id {:?} is invalid: {err}", event.referral_id))
+        })?;
+        let mut tx = self.router.db().begin().await?;
+        if !wf_events::inbox::record(&mut tx, SERVICE, envelope).await? {
+            tx.commit().await?;
+            tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
+            return Ok(());
+        }
+        let effect = self.router.on_case_closed(&mut tx, &event.referral_id).await?;
+        tx.commit().await?;
+        if !effect.withdrawn.is_empty() {
+            self.router.wake_relay();
+        }
+        for place in &effect.returned {
+            if place.added {
+                tracing::info!(
+                    case.id = %event.case_id,
+                    referral.id = %event.referral_id,
+                    offer.id = %place.offer_id,
+                    partner_service.id = %place.partner_service_id,
+                    "case closed, place returned"
+                );
+            } else {
+                tracing::warn!(
+                    case.id = %event.case_id,
+                    referral.id = %event.referral_id,
+                    offer.id = %place.offer_id,
+                    partner_service.id = %place.partner_service_id,
+                    "case closed, service already at its maximum capacity: no place added"
+                );
+            }
+        }
+        for offer_id in &effect.withdrawn {
+            tracing::info!(case.id = %event.case_id, referral.id = %event.referral_id, offer.id = %offer_id, "case closed, open offer withdrawn");
+        }
+        if effect.returned.is_empty() && effect.withdrawn.is_empty() {
+            tracing::debug!(case.id = %event.case_id, referral.id = %event.referral_id, "case closed, no place held");
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
 impl EventHandler for RoutingEventHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
         match envelope.event_type.as_str() {
-            "referral.received" => self.on_referral_received(&envelope).await,
+            ReferralReceived::TYPE => self.on_referral_received(&envelope).await,
+            CaseClosed::TYPE => self.on_case_closed(&envelope).await,
             // Routing's own offer events come back on its queue; they are already acted on.
             other => {
                 tracing::debug!(event.id = %envelope.event_id, event.r#type = other, "event not handled by routing");

@@ -298,3 +298,73 @@ pub async fn set_capacity(db: &Db, partner_service_id: &str, open: u32, maximum:
     .await?;
     Ok(())
 }
+
+/// A place given back when a referral's case closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedPlace {
+    pub offer_id: String,
+    pub partner_service_id: String,
+    /// `false` when the service was already at its maximum (a capacity update since the accept
+    /// restored it), so nothing was added.
+    pub added: bool,
+}
+
+/// Gives back the place each accepted offer of `referral_id` took, once per offer: the offer is
+/// marked first with a guarded UPDATE (`capacity_returned_at IS NULL`), so a closure handled
+/// twice, or two closures of the same referral's case, return one place. Open places never
+/// exceed the service's maximum.
+pub async fn return_places(tx: &mut Tx, referral_id: &str, now: i64) -> Result<Vec<ReturnedPlace>, DbError> {
+    let held: Vec<(String, String)> = sqlx::query_as(
+        "SELECT offer_id, partner_service_id FROM routing_offer \
+         WHERE referral_id = $1 AND status = 'accepted' AND capacity_returned_at IS NULL ORDER BY offer_id",
+    )
+    .bind(referral_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut returned = Vec::with_capacity(held.len());
+    for (offer_id, partner_service_id) in held {
+        let marked = sqlx::query(
+            "UPDATE routing_offer SET capacity_returned_at = $1 \
+             WHERE offer_id = $2 AND status = 'accepted' AND capacity_returned_at IS NULL",
+        )
+        .bind(now)
+        .bind(&offer_id)
+        .execute(&mut **tx)
+        .await?;
+        if marked.rows_affected() != 1 {
+            continue;
+        }
+        let added = sqlx::query(
+            "UPDATE routing_capacity SET open_slots = open_slots + 1, updated_at = $1 \
+             WHERE partner_service_id = $2 AND open_slots < maximum_slots",
+        )
+        .bind(now)
+        .bind(&partner_service_id)
+        .execute(&mut **tx)
+        .await?;
+        returned.push(ReturnedPlace { offer_id, partner_service_id, added: added.rows_affected() == 1 });
+    }
+    Ok(returned)
+}
+
+/// Open offers of `referral_id` (at most one: a referral is offered to one service at a time).
+pub async fn open_offers_of(tx: &mut Tx, referral_id: &str) -> Result<Vec<OfferRecord>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {OFFER_COLUMNS} FROM routing_offer WHERE referral_id = $1 AND status = 'open' ORDER BY offer_id"
+    ))
+    .bind(referral_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(offer_from_row).collect()
+}
+
+/// When the place of an accepted offer was given back; `None` while it is held (or for offers
+/// that never took one).
+pub async fn capacity_returned_at(db: &Db, offer_id: &str) -> Result<Option<i64>, DbError> {
+    let row: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT capacity_returned_at FROM routing_offer WHERE offer_id = $1")
+            .bind(offer_id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.and_then(|(at,)| at))
+}

@@ -1,19 +1,22 @@
 //! Routing's write side: decide, store the decision, make the offer (or escalate) and
 //! announce it, all in the caller's transaction; and the offer lifecycle around it —
-//! accept (taking capacity), decline and expiry (each re-routing to the next candidate).
+//! accept (taking capacity), decline and expiry (each re-routing to the next candidate), and
+//! the referral's case closing (giving the place back).
 
 use std::sync::Arc;
 
 use wf_db::{Db, DbError, Tx};
 use wf_events::{Envelope, RelayHandle};
-use wf_proto::events::v1::{OfferAccepted, OfferDeclined, OfferExpired, OfferMade, ReferralEscalated, ReferralRouted};
+use wf_proto::events::v1::{
+    OfferAccepted, OfferDeclined, OfferExpired, OfferMade, OfferWithdrawn, ReferralEscalated, ReferralRouted,
+};
 use wf_proto::routing::v1::{DecisionOutcome, DeclineReason, EscalationReason, OfferStatus};
 use wf_types::DecisionId;
 
 use crate::clock::Clock;
 use crate::domain::{self, Directory, Policy, ReferralFacts};
 use crate::events::{SERVICE, timestamp};
-use crate::offer_store::{self, OfferRecord};
+use crate::offer_store::{self, OfferRecord, ReturnedPlace};
 use crate::store::{self, DecisionRecord, EscalationRecord};
 
 /// Trigger codes of decisions (`ReferralRouted.reason`).
@@ -22,6 +25,10 @@ pub const REASON_OFFER_DECLINED: &str = "offer_declined";
 pub const REASON_OFFER_EXPIRED: &str = "offer_expired";
 /// Who expired an offer (`responded_by`).
 pub const EXPIRED_BY: &str = "routing";
+/// Why an open offer is withdrawn when the referral's case closes (`OfferWithdrawn.reason`).
+pub const WITHDRAWN_CASE_CLOSED: &str = "case_closed";
+/// Who withdrew an offer (`responded_by`).
+pub const WITHDRAWN_BY: &str = "routing";
 /// How many due offers one expiry pass handles.
 const EXPIRY_BATCH: i64 = 50;
 
@@ -45,6 +52,15 @@ impl From<sqlx::Error> for OfferError {
     fn from(err: sqlx::Error) -> Self {
         Self::Db(err.into())
     }
+}
+
+/// What routing did when a referral's case closed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseClosedEffect {
+    /// Places given back, one per accepted offer that still held one.
+    pub returned: Vec<ReturnedPlace>,
+    /// Offers still open, withdrawn.
+    pub withdrawn: Vec<String>,
 }
 
 /// What a routing pass did.
@@ -340,6 +356,33 @@ impl Router {
             return Err(OfferError::DeadlinePassed);
         }
         Ok(offer)
+    }
+
+    /// The referral's case closed: gives back the place each accepted offer took (once, never
+    /// above the service's maximum) and withdraws an offer still open, so no partner takes a
+    /// place for a closed case and the expiry worker does not re-route it. In the caller's
+    /// transaction, with the inbox record of the event.
+    pub async fn on_case_closed(&self, tx: &mut Tx, referral_id: &str) -> Result<CaseClosedEffect, DbError> {
+        let at = wf_db::to_micros(self.clock.now());
+        let returned = offer_store::return_places(tx, referral_id, at).await?;
+        let mut withdrawn = Vec::new();
+        for offer in offer_store::open_offers_of(tx, referral_id).await? {
+            if !offer_store::close_offer(tx, &offer.offer_id, OfferStatus::Withdrawn, at, WITHDRAWN_BY, None).await? {
+                continue;
+            }
+            let event = OfferWithdrawn {
+                offer_id: offer.offer_id.clone(),
+                referral_id: offer.referral_id.clone(),
+                partner_id: offer.partner_id.clone(),
+                partner_service_id: offer.partner_service_id.clone(),
+                reason: WITHDRAWN_CASE_CLOSED.to_owned(),
+                practice: offer.practice,
+            };
+            let key = &offer.referral_id;
+            wf_events::outbox::enqueue(tx, self.db.backend(), &Envelope::new(SERVICE, key, key, &event)).await?;
+            withdrawn.push(offer.offer_id);
+        }
+        Ok(CaseClosedEffect { returned, withdrawn })
     }
 
     /// Expires open offers past their deadline and re-routes each referral; returns how

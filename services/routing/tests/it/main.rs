@@ -4,7 +4,10 @@
 
 #[macro_use]
 mod harness;
+mod capacity_return;
+mod directory;
 mod grpc;
+mod hosted;
 mod offers;
 mod simulation;
 
@@ -296,7 +299,16 @@ use offers::{an_offer_expiring_while_stopped_is_rerouted_on_restart, concurrent_
 
 use simulation::simulation_reports_what_a_candidate_policy_changes_on_the_demo_data;
 
+use capacity_return::{
+    a_case_closed_before_accept_withdraws_the_open_offer, a_closed_case_returns_its_place_once,
+    a_returned_place_never_exceeds_the_maximum, an_undecodable_case_closure_fails_permanently,
+};
+
 both_backends!(
+    a_closed_case_returns_its_place_once,
+    a_returned_place_never_exceeds_the_maximum,
+    a_case_closed_before_accept_withdraws_the_open_offer,
+    an_undecodable_case_closure_fails_permanently,
     simulation_reports_what_a_candidate_policy_changes_on_the_demo_data,
     concurrent_accepts_never_exceed_capacity,
     an_offer_expiring_while_stopped_is_rerouted_on_restart,
