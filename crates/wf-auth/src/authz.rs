@@ -26,11 +26,13 @@ pub enum Operation {
     RunReports,
     ManageKeys,
     ManageDeadLetters,
+    /// The evaluation: analyses, reports and the analytic data set (aggregate, de-identified).
+    RunEvaluation,
 }
 
 impl Operation {
     /// Every operation, in the order of the authorization table.
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::SubmitReferral,
         Operation::ReadReferral,
         Operation::ListReferrals,
@@ -46,6 +48,7 @@ impl Operation {
         Operation::RunReports,
         Operation::ManageKeys,
         Operation::ManageDeadLetters,
+        Operation::RunEvaluation,
     ];
 
     /// A phrase that completes "role X may not …".
@@ -66,6 +69,7 @@ impl Operation {
             Operation::RunReports => "run reports",
             Operation::ManageKeys => "manage keys",
             Operation::ManageDeadLetters => "manage dead letters",
+            Operation::RunEvaluation => "run the evaluation",
         }
     }
 }
@@ -114,6 +118,8 @@ pub fn is_allowed(role: Role, op: Operation) -> bool {
         Operation::RunReports => matches!(role, Supervisor | ProgramManager | Admin),
         Operation::ManageKeys => matches!(role, Admin),
         Operation::ManageDeadLetters => matches!(role, Admin),
+        // The program manager oversees the evaluation (DESIGN.md); there is no separate evaluator role yet.
+        Operation::RunEvaluation => matches!(role, ProgramManager),
     }
 }
 
@@ -156,6 +162,7 @@ mod tests {
         RunReports           . . . x x . x .
         ManageKeys           . . . . . . x .
         ManageDeadLetters    . . . . . . x .
+        RunEvaluation        . . . . x . . .
     ";
 
     #[test]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use wf_types::Secret;
 
 /// Every service that owns a database and a queue.
-pub const SERVICES: &[&str] = &["intake", "routing", "cases", "audit"];
+pub const SERVICES: &[&str] = &["intake", "routing", "cases", "audit", "evaluation"];
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {

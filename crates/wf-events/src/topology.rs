@@ -10,6 +10,10 @@ pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("routing", &["referral.received", "offer.*", "case.closed"]),
     ("cases", &["referral.received", "referral.routed", "offer.accepted"]),
     ("audit", &["#"]),
+    (
+        "evaluation",
+        &["referral.*", "case.*", "intervention.delivered", "follow_up.*", "recidivism.recorded", "possible_match.confirmed"],
+    ),
 ];
 
 /// The subscription of `service` with default delivery settings.

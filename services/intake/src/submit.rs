@@ -74,6 +74,26 @@ pub async fn submit(
             .and_then(|p| p.safe_contact.as_ref())
             .is_some_and(|safe| safe.contacting_prohibited),
         requested_partner_service_ids: referral.requested_partner_service_ids.clone(),
+        // Baseline codes for the evaluation (codes and counts only).
+        age_first_exploited: referral.age_first_exploited.clone(),
+        prior_participation_basis: referral.prior_participation_basis,
+        former_ward_child_welfare: referral.former_ward_child_welfare,
+        former_ward_juvenile_justice: referral.former_ward_juvenile_justice,
+        any_income: referral.income.as_ref().map_or(0, |income| income.any_income),
+        employed: referral.employment.as_ref().map_or(0, |employment| employment.employed),
+        living_situation: referral.living_situation,
+        last_grade_completed: referral.last_grade_completed,
+        school_status: referral.school_status,
+        ever_arrested: referral.ever_arrested,
+        arrest_count: i32::try_from(referral.arrests.len()).unwrap_or(i32::MAX),
+        prostitution_arrest_count: i32::try_from(
+            referral
+                .arrests
+                .iter()
+                .filter(|arrest| arrest.prostitution_related == wf_proto::common::v1::NoYes::Yes as i32)
+                .count(),
+        )
+        .unwrap_or(i32::MAX),
         ..Default::default()
     };
     let envelope = Envelope::new(SERVICE, referral_id.as_str(), referral_id.as_str(), &event);
