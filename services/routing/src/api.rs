@@ -1,8 +1,6 @@
 //! The `RoutingService` gRPC API: decisions from the store, directory reads from
 //! the loaded directory. Each RPC: authorize → validate → read → respond.
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 use wf_auth::{Operation, Principal, is_allowed};
 use wf_db::Db;
@@ -13,25 +11,28 @@ use wf_server::{ApiError, FieldViolation};
 use wf_types::{DecisionId, PartnerId, ReferralId};
 
 use crate::convert;
-use crate::domain::Directory;
+use crate::directory_store;
+use crate::directory_writer::DirectoryWriter;
 use crate::domain::directory::is_service_id;
+use crate::policy_load::ActivePolicy;
 use crate::router::Router;
 use crate::store::{self, DecisionFilter};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 500;
 
-/// The gRPC API over a database and the loaded directory.
+/// The gRPC API over a database, the directory in memory and the policy in force.
 #[derive(Clone)]
 pub struct RoutingApi {
     pub(crate) db: Db,
-    directory: Arc<Directory>,
     pub(crate) router: Router,
+    pub(crate) writer: DirectoryWriter,
+    pub(crate) policy: ActivePolicy,
 }
 
 impl RoutingApi {
-    pub fn new(db: Db, directory: Arc<Directory>, router: Router) -> Self {
-        Self { db, directory, router }
+    pub fn new(db: Db, router: Router, writer: DirectoryWriter, policy: ActivePolicy) -> Self {
+        Self { db, router, writer, policy }
     }
 }
 
@@ -40,7 +41,7 @@ impl RoutingApi {
 /// directory (program managers, admins). Partners are not: the directory will hold
 /// confidential shelter locations, and a partner-facing view is its own decision.
 #[allow(clippy::result_large_err)]
-fn authorize_directory_read(principal: &Principal) -> Result<(), Status> {
+pub(crate) fn authorize_directory_read(principal: &Principal) -> Result<(), Status> {
     if is_allowed(principal.role, Operation::ReadRoutingDecision)
         || is_allowed(principal.role, Operation::ManageDirectory)
     {
@@ -65,7 +66,7 @@ pub(crate) fn page_size(value: i32, violations: &mut Vec<FieldViolation>) -> usi
     }
 }
 
-fn site_filter(value: i32, field: &str, violations: &mut Vec<FieldViolation>) -> Site {
+pub(crate) fn site_filter(value: i32, field: &str, violations: &mut Vec<FieldViolation>) -> Site {
     Site::try_from(value).unwrap_or_else(|_| {
         violations.push(FieldViolation::new(field, format!("{value} is not a Site value")));
         Site::Unspecified
@@ -78,7 +79,7 @@ pub(crate) fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
 
 /// One page of `items` (sorted by id) after `token`; the next token is the last id returned
 /// when more may follow.
-fn paginate<T>(items: Vec<(String, T)>, token: &str, size: usize) -> (Vec<T>, String) {
+pub(crate) fn paginate<T>(items: Vec<(String, T)>, token: &str, size: usize) -> (Vec<T>, String) {
     let mut rest: Vec<(String, T)> =
         items.into_iter().filter(|(id, _)| token.is_empty() || id.as_str() > token).collect();
     let more = rest.len() > size;
@@ -100,7 +101,8 @@ impl RoutingService for RoutingApi {
         if let Err(err) = id.parse::<PartnerId>() {
             return Err(ApiError::InvalidArgument(vec![FieldViolation::new("organization_id", err.to_string())]).into());
         }
-        let org = self.directory.organization(id).ok_or_else(|| ApiError::NotFound("organization".into()))?;
+        let entries = self.writer.entries();
+        let org = entries.organization(id).ok_or_else(|| ApiError::NotFound("organization".into()))?;
         Ok(Response::new(pb::GetOrganizationResponse { organization: Some(convert::organization(org)) }))
     }
 
@@ -117,14 +119,14 @@ impl RoutingService for RoutingApi {
             violations.push(FieldViolation::new("page_token", "must be the next_page_token of an earlier page"));
         }
         check(violations)?;
-        let matching = self
-            .directory
+        let entries = self.writer.entries();
+        let matching = entries
             .organizations
-            .iter()
-            .filter(|org| req.include_inactive || org.active)
-            .filter(|org| !req.in_network_only || org.in_network)
+            .values()
+            .filter(|org| req.include_inactive || org.record.active)
+            .filter(|org| !req.in_network_only || org.record.in_network)
             .filter(|org| site == Site::Unspecified || org.sites().contains(&site))
-            .map(|org| (org.id.to_string(), convert::organization(org)))
+            .map(|org| (org.record.organization_id.clone(), convert::organization(org)))
             .collect();
         let (organizations, next_page_token) = paginate(matching, &req.page_token, size);
         Ok(Response::new(pb::ListOrganizationsResponse { organizations, next_page_token }))
@@ -143,8 +145,11 @@ impl RoutingService for RoutingApi {
             )])
             .into());
         }
-        let service = self.directory.service(id).ok_or_else(|| ApiError::NotFound("partner service".into()))?;
-        Ok(Response::new(pb::GetPartnerServiceResponse { partner_service: Some(convert::partner_service(service)) }))
+        let entries = self.writer.entries();
+        let (_, service) = entries.service(id).ok_or_else(|| ApiError::NotFound("partner service".into()))?;
+        let open = directory_store::open_places(&self.db).await.map_err(ApiError::from)?;
+        let shown = convert::partner_service(service, open.get(id).copied());
+        Ok(Response::new(pb::GetPartnerServiceResponse { partner_service: Some(shown) }))
     }
 
     async fn list_partner_services(
@@ -166,18 +171,21 @@ impl RoutingService for RoutingApi {
         }
         check(violations)?;
         let language = req.language.trim().to_lowercase();
-        let mut matching: Vec<(String, pb::PartnerService)> = self
-            .directory
+        let entries = self.writer.entries();
+        let open = directory_store::open_places(&self.db).await.map_err(ApiError::from)?;
+        let mut matching: Vec<(String, pb::PartnerService)> = entries
             .organizations
-            .iter()
-            .filter(|org| req.organization_id.is_empty() || org.id.as_str() == req.organization_id)
-            .filter(|org| req.include_inactive || org.active)
-            .flat_map(|org| org.services.iter())
-            .filter(|s| req.include_inactive || s.status == pb::ServiceStatus::Active)
+            .values()
+            .filter(|org| req.organization_id.is_empty() || org.record.organization_id == req.organization_id)
+            .filter(|org| req.include_inactive || org.record.active)
+            .flat_map(|org| org.services.values())
+            .filter(|s| req.include_inactive || s.status == pb::ServiceStatus::Active as i32)
             .filter(|s| req.service_type.is_empty() || s.service_types.contains(&req.service_type))
-            .filter(|s| site == Site::Unspecified || s.sites().any(|area| area == site))
+            .filter(|s| site == Site::Unspecified || s.service_areas.iter().any(|area| area.site == site as i32))
             .filter(|s| language.is_empty() || s.languages.contains(&language))
-            .map(|s| (s.id.clone(), convert::partner_service(s)))
+            .map(|s| {
+                (s.partner_service_id.clone(), convert::partner_service(s, open.get(&s.partner_service_id).copied()))
+            })
             .collect();
         matching.sort_by(|a, b| a.0.cmp(&b.0));
         let (partner_services, next_page_token) = paginate(matching, &req.page_token, size);
@@ -247,37 +255,37 @@ impl RoutingService for RoutingApi {
 
     async fn create_organization(
         &self,
-        _: Request<pb::CreateOrganizationRequest>,
+        request: Request<pb::CreateOrganizationRequest>,
     ) -> Result<Response<pb::CreateOrganizationResponse>, Status> {
-        Err(later_step("CreateOrganization"))
+        self.create_organization_rpc(request).await
     }
 
     async fn update_organization(
         &self,
-        _: Request<pb::UpdateOrganizationRequest>,
+        request: Request<pb::UpdateOrganizationRequest>,
     ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
-        Err(later_step("UpdateOrganization"))
+        self.update_organization_rpc(request).await
     }
 
     async fn create_partner_service(
         &self,
-        _: Request<pb::CreatePartnerServiceRequest>,
+        request: Request<pb::CreatePartnerServiceRequest>,
     ) -> Result<Response<pb::CreatePartnerServiceResponse>, Status> {
-        Err(later_step("CreatePartnerService"))
+        self.create_partner_service_rpc(request).await
     }
 
     async fn update_partner_service(
         &self,
-        _: Request<pb::UpdatePartnerServiceRequest>,
+        request: Request<pb::UpdatePartnerServiceRequest>,
     ) -> Result<Response<pb::UpdatePartnerServiceResponse>, Status> {
-        Err(later_step("UpdatePartnerService"))
+        self.update_partner_service_rpc(request).await
     }
 
     async fn update_capacity(
         &self,
-        _: Request<pb::UpdateCapacityRequest>,
+        request: Request<pb::UpdateCapacityRequest>,
     ) -> Result<Response<pb::UpdateCapacityResponse>, Status> {
-        Err(later_step("UpdateCapacity"))
+        self.update_capacity_rpc(request).await
     }
 
     async fn import_hsds(&self, _: Request<pb::ImportHsdsRequest>) -> Result<Response<pb::ImportHsdsResponse>, Status> {
@@ -334,19 +342,25 @@ impl RoutingService for RoutingApi {
         Err(later_step("ResolveEscalation"))
     }
 
-    async fn load_policy(&self, _: Request<pb::LoadPolicyRequest>) -> Result<Response<pb::LoadPolicyResponse>, Status> {
-        Err(later_step("LoadPolicy"))
+    async fn load_policy(
+        &self,
+        request: Request<pb::LoadPolicyRequest>,
+    ) -> Result<Response<pb::LoadPolicyResponse>, Status> {
+        self.load_policy_rpc(request).await
     }
 
-    async fn get_policy(&self, _: Request<pb::GetPolicyRequest>) -> Result<Response<pb::GetPolicyResponse>, Status> {
-        Err(later_step("GetPolicy"))
+    async fn get_policy(
+        &self,
+        request: Request<pb::GetPolicyRequest>,
+    ) -> Result<Response<pb::GetPolicyResponse>, Status> {
+        self.get_policy_rpc(request).await
     }
 
     async fn list_policies(
         &self,
-        _: Request<pb::ListPoliciesRequest>,
+        request: Request<pb::ListPoliciesRequest>,
     ) -> Result<Response<pb::ListPoliciesResponse>, Status> {
-        Err(later_step("ListPolicies"))
+        self.list_policies_rpc(request).await
     }
 }
 

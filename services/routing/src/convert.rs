@@ -2,70 +2,24 @@
 
 use wf_proto::routing::v1 as pb;
 
-use crate::domain::{self, Verdict};
+use crate::domain::Verdict;
+use crate::domain::directory_entry::{OrganizationEntry, with_open_places};
 use crate::events::timestamp;
 use crate::store::DecisionRecord;
 
-pub fn organization(org: &domain::Organization) -> pb::Organization {
-    pb::Organization {
-        organization_id: org.id.to_string(),
-        name: org.name.clone(),
-        description: org.description.clone(),
-        website: org.website.clone(),
-        email: org.email.clone(),
-        phones: Vec::new(),
-        victim_service_provider: org.victim_service_provider,
-        in_network: org.in_network,
-        sites: org.sites().into_iter().map(|site| site as i32).collect(),
-        active: org.active,
-        hsds_id: String::new(),
-        updated_at: None,
-    }
+/// An organization as the API shows it: with the sites its services cover.
+pub fn organization(entry: &OrganizationEntry) -> pb::Organization {
+    entry.with_sites()
 }
 
-pub fn partner_service(service: &domain::PartnerService) -> pb::PartnerService {
-    pb::PartnerService {
-        partner_service_id: service.id.clone(),
-        organization_id: service.organization_id.to_string(),
-        name: service.name.clone(),
-        description: service.description.clone(),
-        status: service.status as i32,
-        service_types: service.service_types.clone(),
-        minimum_age: service.minimum_age as i32,
-        maximum_age: service.maximum_age as i32,
-        eligibility_description: service.eligibility_description.clone(),
-        service_areas: service
-            .service_areas
-            .iter()
-            .map(|area| pb::ServiceArea {
-                name: area.name.clone(),
-                extent_geojson: String::new(),
-                site: area.site as i32,
-                postal_codes: area.postal_codes.clone(),
-            })
-            .collect(),
-        languages: service.languages.clone(),
-        capacity: service
-            .capacity
-            .iter()
-            .map(|c| pb::Capacity {
-                unit: c.unit.clone(),
-                available: c.available as i32,
-                maximum: c.maximum as i32,
-                updated: None,
-            })
-            .collect(),
-        accepted_tiers: Vec::new(),
-        available_24_7: service.available_24_7,
-        engagement_approaches: Vec::new(),
-        locations: Vec::new(),
-        serves_minors: service.serves_minors,
-        offer_response_hours: 0,
-        email: String::new(),
-        phones: Vec::new(),
-        hsds_id: String::new(),
-        updated_at: None,
+/// A service as the API shows it: its capacity adjusted to the open places the database
+/// holds now (`open`, when known), so places taken by accepts show.
+pub fn partner_service(record: &pb::PartnerService, open: Option<u32>) -> pb::PartnerService {
+    let mut shown = record.clone();
+    if let Some(open) = open {
+        shown.capacity = with_open_places(&record.capacity, open);
     }
+    shown
 }
 
 fn verdict(verdict: Verdict) -> pb::Verdict {

@@ -5,11 +5,16 @@
 //! through the outbox. Holds no personal data.
 
 pub mod api;
+mod api_directory;
 mod api_offers;
+mod api_policy;
 pub mod clock;
 mod convert;
+pub mod directory_store;
+pub mod directory_writer;
 pub mod domain;
 pub mod events;
+pub mod live;
 pub mod offer_store;
 pub mod policy_load;
 pub mod router;
@@ -36,11 +41,18 @@ pub use events::{RoutingEventHandler, SERVICE};
 pub use policy_load::LoadedPolicy;
 pub use router::Router;
 
+use directory_writer::DirectoryWriter;
+use domain::directory_entry::DirectoryEntries;
+use live::Live;
+use policy_load::ActivePolicy;
+
 /// The routing service, ready to mount and run.
 pub struct Routing {
     ctx: ServiceContext,
-    directory: Arc<Directory>,
-    policy: Arc<Policy>,
+    directory: Live<Directory>,
+    /// The directory as managed (every field of the API records); `directory` is its projection.
+    entries: Live<DirectoryEntries>,
+    policy: ActivePolicy,
     clock: Arc<dyn Clock>,
     /// Built with the service so the API mounted before `run` wakes the relay `run` drives.
     relay: std::sync::Mutex<Option<Relay>>,
@@ -60,17 +72,23 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Routing>> {
 /// [`build`] with a given clock (tests move time by hand).
 pub async fn build_with_clock(ctx: ServiceContext, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Routing>> {
     ctx.migrate_if_configured(&migrations()).await.context("routing migrations")?;
-    let directory = match &ctx.config.directory_file {
+    let file_directory = match &ctx.config.directory_file {
         Some(path) => load_directory(path)?,
         None => Directory::demo().context("embedded demo directory")?,
     };
-    let loaded = match &ctx.config.routing_policy_file {
+    let configured = match &ctx.config.routing_policy_file {
         Some(path) => policy_load::read_policy_file(path)?,
         None => LoadedPolicy::demo(),
     };
-    policy_load::record_load(&ctx.db, &loaded, policy_load::LOADED_BY_CONFIG, clock.now())
+    let loaded = policy_load::activate_at_start(&ctx.db, &configured, clock.now())
         .await
         .context("recording the routing policy load")?;
+    // The file seeds organizations and services not stored yet; stored rows win.
+    directory_store::seed(&ctx.db, &DirectoryEntries::from_directory(&file_directory), wf_db::to_micros(clock.now()))
+        .await
+        .context("seeding the partner directory")?;
+    let entries = directory_store::load(&ctx.db).await.context("loading the partner directory")?;
+    let directory = entries.routing_view();
     offer_store::seed_capacity(&ctx.db, &directory, wf_db::to_micros(clock.now()))
         .await
         .context("seeding partner capacity")?;
@@ -84,8 +102,9 @@ pub async fn build_with_clock(ctx: ServiceContext, clock: Arc<dyn Clock>) -> any
     let relay_handle = relay.handle();
     Ok(Arc::new(Routing {
         ctx,
-        directory: Arc::new(directory),
-        policy: Arc::new(loaded.policy),
+        directory: Live::new(directory),
+        entries: Live::new(entries),
+        policy: ActivePolicy::new(loaded),
         clock,
         relay: std::sync::Mutex::new(Some(relay)),
         relay_handle,
@@ -108,17 +127,37 @@ pub fn migrations() -> MigrationSet {
 }
 
 impl Routing {
-    pub fn directory(&self) -> &Arc<Directory> {
-        &self.directory
+    /// The directory the decisions read now.
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.current()
     }
 
-    pub fn policy(&self) -> &Arc<Policy> {
-        &self.policy
+    /// The policy in force now.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.policy().current()
     }
 
     /// The decision and offer writer; `relay` is woken after each commit with outbox rows.
     pub fn router(&self, relay: RelayHandle) -> Router {
-        Router::new(self.ctx.db.clone(), self.directory.clone(), self.policy.clone(), self.clock.clone(), relay)
+        Router::new(self.ctx.db.clone(), self.directory.clone(), self.policy.policy(), self.clock.clone(), relay)
+    }
+
+    /// The directory's write side; `relay` is woken after each commit.
+    pub fn directory_writer(&self, relay: RelayHandle) -> DirectoryWriter {
+        DirectoryWriter::new(
+            self.ctx.db.clone(),
+            self.entries.clone(),
+            self.directory.clone(),
+            self.clock.clone(),
+            relay,
+        )
+    }
+
+    /// Reloads the directory and adopts the policy last recorded, so changes made through
+    /// another instance reach this one.
+    pub async fn refresh(&self) -> Result<(), wf_db::DbError> {
+        self.directory_writer(self.relay_handle.clone()).refresh().await?;
+        self.policy.refresh(&self.ctx.db).await
     }
 
     /// The gRPC API (unauthenticated: [`Component::mount`] puts it behind the interceptor).
@@ -128,7 +167,12 @@ impl Routing {
 
     /// [`Routing::api`] waking a given relay after its writes.
     pub fn api_with(&self, relay: RelayHandle) -> RoutingApi {
-        RoutingApi::new(self.ctx.db.clone(), self.directory.clone(), self.router(relay))
+        RoutingApi::new(
+            self.ctx.db.clone(),
+            self.router(relay.clone()),
+            self.directory_writer(relay),
+            self.policy.clone(),
+        )
     }
 
     /// The handler of routing's queue; `relay` is woken after each commit with outbox rows.
@@ -145,7 +189,8 @@ impl Routing {
             .unwrap_or_else(|| Relay::new(SERVICE, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options()))
     }
 
-    /// Expires due offers every [`EXPIRY_INTERVAL`] until `shutdown`, starting with a pass at
+    /// Expires due offers (and refreshes the directory and the policy in force) every
+    /// [`EXPIRY_INTERVAL`] until `shutdown`, starting with a pass at
     /// start-up so offers whose deadline passed while routing was stopped are handled first.
     pub async fn run_expiry(&self, shutdown: CancellationToken) {
         let router = self.router(self.relay_handle.clone());
@@ -154,6 +199,9 @@ impl Routing {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "expired offers re-routed"),
                 Err(err) => tracing::warn!(error = %err, "offer expiry pass failed; retrying next interval"),
+            }
+            if let Err(err) = self.refresh().await {
+                tracing::warn!(error = %err, "directory and policy refresh failed; retrying next interval");
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,

@@ -2,6 +2,11 @@
 //! as an audited event. A load whose text differs from the last one recorded adds a
 //! `routing_policy` row and a `routing_policy.loaded` event in one transaction;
 //! restarting with the same document records nothing.
+//!
+//! The policy in force is the one recorded last, whoever loaded it: a policy loaded
+//! through `LoadPolicy` stays in force across restarts until the configured file changes
+//! (a start-up records the file only when it differs from the last file recorded) or
+//! another policy is loaded.
 
 use std::path::Path;
 
@@ -15,6 +20,7 @@ use wf_proto::events::v1::RoutingPolicyLoaded;
 
 use crate::domain::{DEMO_POLICY_DOCUMENT, Policy};
 use crate::events::{SERVICE, timestamp};
+use crate::live::Live;
 
 /// Who loaded a policy read from the configuration at start-up.
 pub const LOADED_BY_CONFIG: &str = "config";
@@ -54,7 +60,17 @@ pub struct PolicyRecord {
     pub loaded_by: String,
 }
 
-/// The most recent recorded load.
+fn record_from_row(row: &sqlx::any::AnyRow) -> Result<PolicyRecord, DbError> {
+    Ok(PolicyRecord {
+        policy_id: row.try_get("policy_id")?,
+        version: row.try_get("version")?,
+        sha256: row.try_get("sha256")?,
+        loaded_at: row.try_get("loaded_at")?,
+        loaded_by: row.try_get("loaded_by")?,
+    })
+}
+
+/// The most recent recorded load (the policy in force).
 pub async fn latest(db: &Db) -> Result<Option<PolicyRecord>, DbError> {
     let row = sqlx::query(
         "SELECT policy_id, version, sha256, loaded_at, loaded_by FROM routing_policy \
@@ -62,16 +78,128 @@ pub async fn latest(db: &Db) -> Result<Option<PolicyRecord>, DbError> {
     )
     .fetch_optional(db.pool())
     .await?;
-    row.map(|row| {
-        Ok(PolicyRecord {
-            policy_id: row.try_get("policy_id")?,
-            version: row.try_get("version")?,
-            sha256: row.try_get("sha256")?,
-            loaded_at: row.try_get("loaded_at")?,
-            loaded_by: row.try_get("loaded_by")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(record_from_row).transpose()
+}
+
+/// The most recent load by `loaded_by`.
+async fn latest_by(db: &Db, loaded_by: &str) -> Result<Option<PolicyRecord>, DbError> {
+    let row = sqlx::query(
+        "SELECT policy_id, version, sha256, loaded_at, loaded_by FROM routing_policy WHERE loaded_by = $1 \
+         ORDER BY loaded_at DESC, policy_id DESC LIMIT 1",
+    )
+    .bind(loaded_by)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+/// Every recorded load, newest first (without documents).
+pub async fn all(db: &Db) -> Result<Vec<PolicyRecord>, DbError> {
+    let rows = sqlx::query(
+        "SELECT policy_id, version, sha256, loaded_at, loaded_by FROM routing_policy \
+         ORDER BY loaded_at DESC, policy_id DESC",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
+/// The most recent load of `version`, with its document.
+pub async fn by_version(db: &Db, version: &str) -> Result<Option<(PolicyRecord, String)>, DbError> {
+    let row = sqlx::query(
+        "SELECT policy_id, version, sha256, loaded_at, loaded_by, document FROM routing_policy WHERE version = $1 \
+         ORDER BY loaded_at DESC, policy_id DESC LIMIT 1",
+    )
+    .bind(version)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|row| Ok((record_from_row(&row)?, row.try_get("document")?))).transpose()
+}
+
+/// The document of a recorded load.
+pub async fn document_of(db: &Db, policy_id: &str) -> Result<Option<String>, DbError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT document FROM routing_policy WHERE policy_id = $1")
+        .bind(policy_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|(document,)| document))
+}
+
+/// Records the configured policy when it differs from the last one recorded from the
+/// configuration, then returns the policy in force (the last recorded load). A stored
+/// document that no longer validates (the policy rules changed) gives way to the
+/// configured one, with a warning.
+pub async fn activate_at_start(
+    db: &Db,
+    configured: &LoadedPolicy,
+    now: DateTime<Utc>,
+) -> Result<LoadedPolicy, DbError> {
+    let last_from_config = latest_by(db, LOADED_BY_CONFIG).await?;
+    if last_from_config.is_none_or(|p| p.sha256 != configured.sha256_hex()) {
+        record_load(db, configured, LOADED_BY_CONFIG, now).await?;
+    }
+    let Some(active) = latest(db).await? else { return Ok(configured.clone()) };
+    if active.sha256 == configured.sha256_hex() {
+        return Ok(configured.clone());
+    }
+    let document = document_of(db, &active.policy_id).await?.unwrap_or_default();
+    match Policy::from_toml(&document) {
+        Ok(policy) => Ok(LoadedPolicy { policy, document }),
+        Err(err) => {
+            tracing::warn!(policy.id = %active.policy_id, policy.version = %active.version, error = %err,
+                "the policy in force no longer validates; using the configured policy");
+            record_load(db, configured, LOADED_BY_CONFIG, now).await?;
+            Ok(configured.clone())
+        }
+    }
+}
+
+/// The policy in force, shared by the decisions and the policy API.
+#[derive(Clone)]
+pub struct ActivePolicy {
+    policy: Live<Policy>,
+    loaded: Live<LoadedPolicy>,
+}
+
+impl ActivePolicy {
+    pub fn new(loaded: LoadedPolicy) -> Self {
+        Self { policy: Live::new(loaded.policy.clone()), loaded: Live::new(loaded) }
+    }
+
+    /// The handle the decisions read.
+    pub fn policy(&self) -> Live<Policy> {
+        self.policy.clone()
+    }
+
+    pub fn current(&self) -> std::sync::Arc<LoadedPolicy> {
+        self.loaded.current()
+    }
+
+    /// Puts `loaded` in force for every later decision.
+    pub fn put(&self, loaded: LoadedPolicy) {
+        self.policy.replace(loaded.policy.clone());
+        self.loaded.replace(loaded);
+    }
+
+    /// Adopts the last recorded load when it is not the one in force (another instance
+    /// loaded a policy). A document that does not validate is left out, with a warning.
+    pub async fn refresh(&self, db: &Db) -> Result<(), DbError> {
+        let Some(active) = latest(db).await? else { return Ok(()) };
+        if active.sha256 == self.current().sha256_hex() {
+            return Ok(());
+        }
+        let document = document_of(db, &active.policy_id).await?.unwrap_or_default();
+        match Policy::from_toml(&document) {
+            Ok(policy) => {
+                tracing::info!(policy.version = %policy.version, "routing policy loaded elsewhere now in force");
+                self.put(LoadedPolicy { policy, document });
+            }
+            Err(err) => {
+                tracing::warn!(policy.id = %active.policy_id, error = %err, "recorded policy does not validate; not adopted")
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Records `loaded` unless it is the policy last recorded; returns whether it recorded a load.

@@ -16,6 +16,7 @@ use wf_types::DecisionId;
 use crate::clock::Clock;
 use crate::domain::{self, Directory, Policy, ReferralFacts};
 use crate::events::{SERVICE, timestamp};
+use crate::live::Live;
 use crate::offer_store::{self, OfferRecord, ReturnedPlace};
 use crate::store::{self, DecisionRecord, EscalationRecord};
 
@@ -73,8 +74,8 @@ pub enum Routed {
 #[derive(Clone)]
 pub struct Router {
     db: Db,
-    directory: Arc<Directory>,
-    policy: Arc<Policy>,
+    directory: Live<Directory>,
+    policy: Live<Policy>,
     clock: Arc<dyn Clock>,
     relay: RelayHandle,
 }
@@ -82,8 +83,8 @@ pub struct Router {
 impl Router {
     pub fn new(
         db: Db,
-        directory: Arc<Directory>,
-        policy: Arc<Policy>,
+        directory: Live<Directory>,
+        policy: Live<Policy>,
         clock: Arc<dyn Clock>,
         relay: RelayHandle,
     ) -> Self {
@@ -115,8 +116,8 @@ impl Router {
     ) -> Result<Routed, DbError> {
         let now = self.clock.now();
         let capacity = offer_store::open_capacity(tx).await?;
-        let directory = self.directory.with_open_capacity(&capacity);
-        let decision = domain::decide_with(&self.policy, &directory, facts, now);
+        let directory = self.directory.current().with_open_capacity(&capacity);
+        let decision = domain::decide_with(&self.policy.current(), &directory, facts, now);
         let record = DecisionRecord {
             decision_id: DecisionId::generate().to_string(),
             referral_id: facts.referral_id.clone(),

@@ -3,7 +3,9 @@
 
 pub mod decide;
 pub mod directory;
+pub mod directory_entry;
 mod directory_file;
+pub mod directory_validate;
 pub mod policy;
 
 pub use decide::{

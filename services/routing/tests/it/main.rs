@@ -9,6 +9,7 @@ mod directory;
 mod grpc;
 mod hosted;
 mod offers;
+mod policies;
 mod simulation;
 
 use tonic::{Code, Request};

@@ -1,0 +1,378 @@
+//! The directory's write side: validate, store and announce each change in one
+//! transaction (`directory.changed`, `capacity.updated`), then refresh the in-memory
+//! directory the API and the decisions read. Writes in one instance are serialized, so
+//! the memory always matches what was committed last; other instances pick the change
+//! up on their next refresh ([`DirectoryWriter::refresh`]).
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+use wf_db::{Db, DbError, Tx};
+use wf_events::{Envelope, RelayHandle};
+use wf_proto::events::v1::{CapacityUpdated, DirectoryChanged};
+use wf_proto::routing::v1 as pb;
+use wf_types::PartnerId;
+
+use crate::clock::Clock;
+use crate::directory_store;
+use crate::domain::Directory;
+use crate::domain::directory_entry::{DirectoryEntries, capacity_totals};
+use crate::domain::directory_validate::{EntryIssue, validate_capacity, validate_organization, validate_service};
+use crate::events::SERVICE;
+use crate::live::Live;
+
+/// Why a directory write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("invalid record")]
+    Invalid(Vec<EntryIssue>),
+    /// Unknown, or not the caller's (no existence leaks).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The `updated_at` the caller named is not the stored version.
+    #[error("{what} was changed at {current} (microseconds) since the version given; read it again and retry")]
+    Changed { what: String, current: i64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Db(err.into())
+    }
+}
+
+/// `DirectoryChanged.change` codes.
+pub const CHANGE_CREATED: &str = "created";
+pub const CHANGE_UPDATED: &str = "updated";
+pub const CHANGE_RETIRED: &str = "retired";
+pub const CHANGE_IMPORTED: &str = "imported";
+
+/// Who may change a service's capacity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CapacityScope {
+    /// Program managers and admins: any service.
+    Any,
+    /// A partner: only its own organization's services.
+    Partner(String),
+}
+
+#[derive(Clone)]
+pub struct DirectoryWriter {
+    db: Db,
+    entries: Live<DirectoryEntries>,
+    directory: Live<Directory>,
+    clock: Arc<dyn Clock>,
+    relay: RelayHandle,
+    lock: Arc<Mutex<()>>,
+}
+
+fn micros_of(ts: &Option<prost_types::Timestamp>) -> Option<i64> {
+    ts.as_ref().and_then(wf_proto::time::datetime).map(wf_db::to_micros)
+}
+
+fn issue(field: &str, message: impl Into<String>) -> WriteError {
+    WriteError::Invalid(vec![EntryIssue { field: field.to_owned(), message: message.into() }])
+}
+
+impl DirectoryWriter {
+    pub fn new(
+        db: Db,
+        entries: Live<DirectoryEntries>,
+        directory: Live<Directory>,
+        clock: Arc<dyn Clock>,
+        relay: RelayHandle,
+    ) -> Self {
+        Self { db, entries, directory, clock, relay, lock: Arc::new(Mutex::new(())) }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn entries(&self) -> Arc<DirectoryEntries> {
+        self.entries.current()
+    }
+
+    /// Reloads the directory from the database (after a write, and periodically so another
+    /// instance's writes arrive).
+    pub async fn refresh(&self) -> Result<(), DbError> {
+        let entries = directory_store::load(&self.db).await?;
+        self.directory.replace(entries.routing_view());
+        self.entries.replace(entries);
+        Ok(())
+    }
+
+    /// A version strictly after `previous`, so two writes in one microsecond stay distinct.
+    fn version_after(&self, previous: Option<i64>) -> i64 {
+        let now = wf_db::to_micros(self.clock.now());
+        previous.map_or(now, |p| now.max(p + 1))
+    }
+
+    async fn announce(&self, tx: &mut Tx, ids: Vec<String>, change: &str, by: &str) -> Result<(), DbError> {
+        let key = ids.first().cloned().unwrap_or_default();
+        let event = DirectoryChanged {
+            ids,
+            change: change.to_owned(),
+            actor: by.to_owned(),
+            at: Some(wf_proto::time::timestamp(self.clock.now())),
+        };
+        wf_events::outbox::enqueue(tx, self.db.backend(), &Envelope::new(SERVICE, &key, &key, &event)).await
+    }
+
+    async fn committed(&self, tx: Tx) -> Result<(), WriteError> {
+        tx.commit().await?;
+        self.relay.wake();
+        self.refresh().await?;
+        Ok(())
+    }
+
+    /// Creates an organization; an empty id gets a new one.
+    pub async fn create_organization(
+        &self,
+        mut record: pb::Organization,
+        by: &str,
+    ) -> Result<pb::Organization, WriteError> {
+        let issues = validate_organization(&record, "organization", false);
+        if !issues.is_empty() {
+            return Err(WriteError::Invalid(issues));
+        }
+        if record.organization_id.is_empty() {
+            record.organization_id = PartnerId::generate().to_string();
+        }
+        let _guard = self.lock.lock().await;
+        let now = self.version_after(None);
+        let mut tx = self.db.begin().await?;
+        match directory_store::insert_organization(&mut tx, &record, false, now, by).await {
+            Err(DbError::UniqueViolation { .. }) => {
+                return Err(WriteError::AlreadyExists(format!("organization {}", record.organization_id)));
+            }
+            other => other?,
+        }
+        self.announce(&mut tx, vec![record.organization_id.clone()], CHANGE_CREATED, by).await?;
+        self.committed(tx).await?;
+        tracing::info!(organization.id = %record.organization_id, actor = by, "organization created");
+        self.organization(&record.organization_id)
+    }
+
+    /// Replaces an organization's fields (its services are kept). When `updated_at` is given
+    /// it must be the stored version.
+    pub async fn update_organization(
+        &self,
+        record: pb::Organization,
+        by: &str,
+    ) -> Result<pb::Organization, WriteError> {
+        let issues = validate_organization(&record, "organization", true);
+        if !issues.is_empty() {
+            return Err(WriteError::Invalid(issues));
+        }
+        let _guard = self.lock.lock().await;
+        let entries = self.entries.current();
+        let current = entries.organization(&record.organization_id).ok_or(WriteError::NotFound("organization"))?;
+        let stored_version = micros_of(&current.record.updated_at).unwrap_or_default();
+        if let Some(expected) = micros_of(&record.updated_at)
+            && expected != stored_version
+        {
+            return Err(WriteError::Changed {
+                what: format!("organization {}", record.organization_id),
+                current: stored_version,
+            });
+        }
+        let retired = current.record.active && !record.active;
+        let now = self.version_after(Some(stored_version));
+        let mut tx = self.db.begin().await?;
+        if !directory_store::update_organization(&mut tx, &record, stored_version, now, by).await? {
+            // Another instance wrote it since this one last refreshed.
+            tx.rollback().await?;
+            self.refresh().await?;
+            return Err(WriteError::Changed { what: format!("organization {}", record.organization_id), current: 0 });
+        }
+        let change = if retired { CHANGE_RETIRED } else { CHANGE_UPDATED };
+        self.announce(&mut tx, vec![record.organization_id.clone()], change, by).await?;
+        self.committed(tx).await?;
+        tracing::info!(organization.id = %record.organization_id, actor = by, change, "organization updated");
+        self.organization(&record.organization_id)
+    }
+
+    fn organization(&self, id: &str) -> Result<pb::Organization, WriteError> {
+        self.entries.current().organization(id).map(|o| o.with_sites()).ok_or(WriteError::NotFound("organization"))
+    }
+
+    fn service(&self, id: &str) -> Result<pb::PartnerService, WriteError> {
+        self.entries.current().service(id).map(|(_, s)| s.clone()).ok_or(WriteError::NotFound("partner service"))
+    }
+
+    /// Stamps each capacity unit that differs from `previous` with `now`.
+    fn stamp_capacity(capacity: &mut [pb::Capacity], previous: &[pb::Capacity], now: i64) {
+        for unit in capacity {
+            let unchanged = previous
+                .iter()
+                .find(|p| p.unit == unit.unit && p.available == unit.available && p.maximum == unit.maximum);
+            unit.updated = match unchanged {
+                Some(p) if p.updated.is_some() => p.updated,
+                _ => Some(wf_proto::time::timestamp_from_micros(now)),
+            };
+        }
+    }
+
+    /// Creates a service of an existing organization; an empty id gets a new one.
+    pub async fn create_service(
+        &self,
+        mut record: pb::PartnerService,
+        by: &str,
+    ) -> Result<pb::PartnerService, WriteError> {
+        let issues = validate_service(&record, "partner_service", false);
+        if !issues.is_empty() {
+            return Err(WriteError::Invalid(issues));
+        }
+        if record.partner_service_id.is_empty() {
+            record.partner_service_id = format!("svc_{}", uuid::Uuid::now_v7().simple());
+        }
+        let _guard = self.lock.lock().await;
+        if self.entries.current().organization(&record.organization_id).is_none() {
+            return Err(issue(
+                "partner_service.organization_id",
+                format!(
+                    "{} names no organization in the directory; create the organization first",
+                    record.organization_id
+                ),
+            ));
+        }
+        let now = self.version_after(None);
+        Self::stamp_capacity(&mut record.capacity, &[], now);
+        let mut tx = self.db.begin().await?;
+        match directory_store::insert_service(&mut tx, &record, now, by).await {
+            Err(DbError::UniqueViolation { .. }) => {
+                return Err(WriteError::AlreadyExists(format!("partner service {}", record.partner_service_id)));
+            }
+            other => other?,
+        }
+        let (open, maximum) = capacity_totals(&record.capacity);
+        directory_store::set_capacity(&mut tx, &record.partner_service_id, open, maximum, now).await?;
+        self.announce(&mut tx, vec![record.partner_service_id.clone()], CHANGE_CREATED, by).await?;
+        self.committed(tx).await?;
+        tracing::info!(partner_service.id = %record.partner_service_id, organization.id = %record.organization_id, actor = by, "partner service created");
+        self.service(&record.partner_service_id)
+    }
+
+    /// Replaces a service (capacity included: its totals become the open places). When
+    /// `updated_at` is given it must be the stored version.
+    pub async fn update_service(
+        &self,
+        mut record: pb::PartnerService,
+        by: &str,
+    ) -> Result<pb::PartnerService, WriteError> {
+        let issues = validate_service(&record, "partner_service", true);
+        if !issues.is_empty() {
+            return Err(WriteError::Invalid(issues));
+        }
+        let _guard = self.lock.lock().await;
+        let entries = self.entries.current();
+        let (_, current) =
+            entries.service(&record.partner_service_id).ok_or(WriteError::NotFound("partner service"))?;
+        if current.organization_id != record.organization_id {
+            return Err(issue(
+                "partner_service.organization_id",
+                format!(
+                    "is {} but the service belongs to {}; a service cannot move to another organization (create a new one)",
+                    record.organization_id, current.organization_id
+                ),
+            ));
+        }
+        let stored_version = micros_of(&current.updated_at).unwrap_or_default();
+        if let Some(expected) = micros_of(&record.updated_at)
+            && expected != stored_version
+        {
+            return Err(WriteError::Changed {
+                what: format!("partner service {}", record.partner_service_id),
+                current: stored_version,
+            });
+        }
+        let now = self.version_after(Some(stored_version));
+        Self::stamp_capacity(&mut record.capacity, &current.capacity, now);
+        let retired =
+            current.status == pb::ServiceStatus::Active as i32 && record.status != pb::ServiceStatus::Active as i32;
+        let mut tx = self.db.begin().await?;
+        if !directory_store::update_service(&mut tx, &record, stored_version, now, by).await? {
+            tx.rollback().await?;
+            self.refresh().await?;
+            return Err(WriteError::Changed {
+                what: format!("partner service {}", record.partner_service_id),
+                current: 0,
+            });
+        }
+        let (open, maximum) = capacity_totals(&record.capacity);
+        directory_store::set_capacity(&mut tx, &record.partner_service_id, open, maximum, now).await?;
+        let change = if retired { CHANGE_RETIRED } else { CHANGE_UPDATED };
+        self.announce(&mut tx, vec![record.partner_service_id.clone()], change, by).await?;
+        self.committed(tx).await?;
+        tracing::info!(partner_service.id = %record.partner_service_id, actor = by, change, "partner service updated");
+        self.service(&record.partner_service_id)
+    }
+
+    /// Replaces (or adds) the capacity entry with the unit of `capacity`; the service's open
+    /// places become the new totals.
+    pub async fn update_capacity(
+        &self,
+        partner_service_id: &str,
+        mut capacity: pb::Capacity,
+        scope: &CapacityScope,
+        by: &str,
+    ) -> Result<pb::PartnerService, WriteError> {
+        let issues = validate_capacity(&capacity, "capacity");
+        if !issues.is_empty() {
+            return Err(WriteError::Invalid(issues));
+        }
+        let _guard = self.lock.lock().await;
+        let entries = self.entries.current();
+        let (organization, current) = entries
+            .service(partner_service_id)
+            .filter(|(org, _)| match scope {
+                CapacityScope::Any => true,
+                CapacityScope::Partner(partner) => org.record.organization_id == *partner,
+            })
+            .ok_or(WriteError::NotFound("partner service"))?;
+        let stored_version = micros_of(&current.updated_at).unwrap_or_default();
+        let now = self.version_after(Some(stored_version));
+        capacity.updated = Some(wf_proto::time::timestamp_from_micros(now));
+        let mut record = current.clone();
+        match record.capacity.iter_mut().find(|c| c.unit == capacity.unit) {
+            Some(unit) => *unit = capacity.clone(),
+            None => record.capacity.push(capacity.clone()),
+        }
+        let mut tx = self.db.begin().await?;
+        if !directory_store::update_service(&mut tx, &record, stored_version, now, by).await? {
+            tx.rollback().await?;
+            self.refresh().await?;
+            return Err(WriteError::Changed { what: format!("partner service {partner_service_id}"), current: 0 });
+        }
+        let (open, maximum) = capacity_totals(&record.capacity);
+        directory_store::set_capacity(&mut tx, partner_service_id, open, maximum, now).await?;
+        let event = CapacityUpdated {
+            partner_id: organization.record.organization_id.clone(),
+            partner_service_id: partner_service_id.to_owned(),
+            unit: capacity.unit.clone(),
+            available: capacity.available,
+            maximum: capacity.maximum,
+            updated: capacity.updated,
+        };
+        let key = partner_service_id;
+        wf_events::outbox::enqueue(&mut tx, self.db.backend(), &Envelope::new(SERVICE, key, key, &event)).await?;
+        self.committed(tx).await?;
+        tracing::info!(
+            partner_service.id = %partner_service_id,
+            unit = %capacity.unit,
+            available = capacity.available,
+            maximum = capacity.maximum,
+            actor = by,
+            "capacity updated"
+        );
+        self.service(partner_service_id)
+    }
+}
