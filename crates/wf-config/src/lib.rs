@@ -43,6 +43,9 @@ pub struct Config {
     /// "2": "<base64>"}}`, the development file's format, which `wayfinder keys rotate` can grow) or one
     /// base64-encoded 32-byte key (key version 1). Absent: the development key ring in the data folder.
     pub field_key_file: Option<PathBuf>,
+    /// Intake's returning-youth identity key (HMAC-SHA256 over normalized identities): the base64 of 32
+    /// random bytes. Absent: the development key `keys/identity_hmac.key` in the data folder.
+    pub identity_key_file: Option<PathBuf>,
     /// Intake's hotline webhook listen address. Absent: the gRPC host with the next port
     /// (127.0.0.1:50052 by default), or port 0 when the gRPC port is 0. See [`Config::webhook_addr`].
     pub webhook_addr: Option<SocketAddr>,

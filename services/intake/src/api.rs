@@ -6,7 +6,6 @@ use chrono::Utc;
 use prost::Message;
 use tonic::{Request, Response, Status};
 use wf_auth::{Operation, Principal, Role};
-use wf_crypto::KeyRing;
 use wf_db::Db;
 use wf_events::{Envelope, RelayHandle, outbox};
 use wf_proto::events::v1 as events;
@@ -16,6 +15,7 @@ use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::ApiError;
 use wf_types::ReferralId;
 
+use crate::vault::LiveKeys;
 use crate::{SERVICE, store};
 
 const DEFAULT_PAGE_SIZE: i32 = 50;
@@ -23,17 +23,19 @@ const MAX_PAGE_SIZE: i32 = 500;
 
 pub struct IntakeApi {
     db: Db,
-    keys: Arc<KeyRing>,
+    keys: Arc<LiveKeys>,
     relay: RelayHandle,
 }
 
-use wf_server::later_step;
-
 mod consent;
+mod lifecycle;
 mod mandated;
 mod matches;
+mod screenings;
+mod update;
 
 pub(crate) use matches::spawn_background;
+pub(crate) use screenings::screening_id;
 
 fn personal_aad(referral_id: &str) -> Vec<u8> {
     crate::vault::personal_aad(referral_id)
@@ -41,14 +43,19 @@ fn personal_aad(referral_id: &str) -> Vec<u8> {
 
 /// Partners see only referrals they submitted; everything else is "not found".
 fn visible_to(principal: &Principal, stored: &store::StoredReferral) -> bool {
+    visible_to_partner(principal, stored.submitted_by_partner.as_deref())
+}
+
+/// [`visible_to`] from the submitting partner alone.
+fn visible_to_partner(principal: &Principal, submitted_by_partner: Option<&str>) -> bool {
     match principal.role {
-        Role::Partner => principal.partner_id.is_some() && stored.submitted_by_partner == principal.partner_id,
+        Role::Partner => principal.partner_id.is_some() && submitted_by_partner == principal.partner_id.as_deref(),
         _ => true,
     }
 }
 
 impl IntakeApi {
-    pub fn new(db: Db, keys: Arc<KeyRing>, relay: RelayHandle) -> Self {
+    pub fn new(db: Db, keys: Arc<LiveKeys>, relay: RelayHandle) -> Self {
         Self { db, keys, relay }
     }
 
@@ -62,7 +69,7 @@ impl IntakeApi {
             partner_id: principal.partner_id.as_deref(),
             channel: pb::IntakeChannel::Grpc,
         };
-        crate::submit::submit(&self.db, &self.keys, &self.relay, &submitter, request).await
+        crate::submit::submit(&self.db, &self.keys.current(), &self.relay, &submitter, request).await
     }
 
     async fn get(
@@ -82,7 +89,7 @@ impl IntakeApi {
             && principal.role != Role::Partner
             && wf_auth::is_allowed(principal.role, Operation::ReadPersonalDetails);
         if reads_personal && let Some(sealed) = &stored.personal_sealed {
-            let plain = self.keys.decrypt(sealed, &personal_aad(&stored.id)).map_err(ApiError::internal)?;
+            let plain = self.keys.current().decrypt(sealed, &personal_aad(&stored.id)).map_err(ApiError::internal)?;
             referral.personal = Some(pb::PersonalDetails::decode(plain.as_slice()).map_err(ApiError::internal)?);
             self.record_access(principal, &stored.id, purpose, vec!["personal".to_owned()], "").await?;
         }
@@ -104,6 +111,7 @@ impl IntakeApi {
             youth_id: stored.youth_id,
             is_minor: stored.is_minor,
             case_id: stored.case_id.unwrap_or_default(),
+            closure_reason: stored.closure_reason.unwrap_or_default(),
             ..Default::default()
         })
     }
@@ -118,6 +126,23 @@ impl IntakeApi {
         fields: Vec<String>,
         release_id: &str,
     ) -> Result<(), ApiError> {
+        let envelope = self.access_envelope(principal, referral_id, purpose, fields, release_id);
+        let mut tx = self.db.begin().await?;
+        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
+        tx.commit().await?;
+        self.relay.wake();
+        Ok(())
+    }
+
+    /// The `record.accessed` event of a read of `fields` of a referral by `principal`.
+    fn access_envelope(
+        &self,
+        principal: &Principal,
+        referral_id: &str,
+        purpose: &str,
+        fields: Vec<String>,
+        release_id: &str,
+    ) -> Envelope {
         let access = events::RecordAccessed {
             actor: principal.subject.clone(),
             actor_role: principal.role.to_string(),
@@ -130,12 +155,7 @@ impl IntakeApi {
             trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
             ..Default::default()
         };
-        let envelope = Envelope::new(SERVICE, referral_id, referral_id, &access);
-        let mut tx = self.db.begin().await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        tx.commit().await?;
-        self.relay.wake();
-        Ok(())
+        Envelope::new(SERVICE, referral_id, referral_id, &access)
     }
 
     async fn list(
@@ -226,37 +246,37 @@ impl IntakeService for IntakeApi {
 
     async fn update_referral(
         &self,
-        _request: Request<pb::UpdateReferralRequest>,
+        request: Request<pb::UpdateReferralRequest>,
     ) -> Result<Response<pb::UpdateReferralResponse>, Status> {
-        Err(later_step("UpdateReferral"))
+        self.rpc_update(request).await
     }
 
     async fn triage_referral(
         &self,
-        _request: Request<pb::TriageReferralRequest>,
+        request: Request<pb::TriageReferralRequest>,
     ) -> Result<Response<pb::TriageReferralResponse>, Status> {
-        Err(later_step("TriageReferral"))
+        self.rpc_triage(request).await
     }
 
     async fn set_referral_hold(
         &self,
-        _request: Request<pb::SetReferralHoldRequest>,
+        request: Request<pb::SetReferralHoldRequest>,
     ) -> Result<Response<pb::SetReferralHoldResponse>, Status> {
-        Err(later_step("SetReferralHold"))
+        self.rpc_set_hold(request).await
     }
 
     async fn close_referral(
         &self,
-        _request: Request<pb::CloseReferralRequest>,
+        request: Request<pb::CloseReferralRequest>,
     ) -> Result<Response<pb::CloseReferralResponse>, Status> {
-        Err(later_step("CloseReferral"))
+        self.rpc_close(request).await
     }
 
     async fn purge_practice_referrals(
         &self,
-        _request: Request<pb::PurgePracticeReferralsRequest>,
+        request: Request<pb::PurgePracticeReferralsRequest>,
     ) -> Result<Response<pb::PurgePracticeReferralsResponse>, Status> {
-        Err(later_step("PurgePracticeReferrals"))
+        self.rpc_purge_practice(request).await
     }
 
     async fn create_consent_release(
@@ -289,16 +309,16 @@ impl IntakeService for IntakeApi {
 
     async fn record_screening(
         &self,
-        _request: Request<pb::RecordScreeningRequest>,
+        request: Request<pb::RecordScreeningRequest>,
     ) -> Result<Response<pb::RecordScreeningResponse>, Status> {
-        Err(later_step("RecordScreening"))
+        self.rpc_record_screening(request).await
     }
 
     async fn list_screenings(
         &self,
-        _request: Request<pb::ListScreeningsRequest>,
+        request: Request<pb::ListScreeningsRequest>,
     ) -> Result<Response<pb::ListScreeningsResponse>, Status> {
-        Err(later_step("ListScreenings"))
+        self.rpc_list_screenings(request).await
     }
 
     async fn record_mandated_report(

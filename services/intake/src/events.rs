@@ -5,21 +5,8 @@ use wf_events::{Envelope, EventHandler, HandleError, inbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1::ReferralStatus;
 
+use crate::domain::lifecycle::status_rank;
 use crate::{SERVICE, store};
-
-/// Lifecycle order, so a late event never moves a referral backwards.
-pub fn status_rank(status: i32) -> i32 {
-    match ReferralStatus::try_from(status) {
-        Ok(ReferralStatus::Received) => 1,
-        Ok(ReferralStatus::Triaged) => 2,
-        Ok(ReferralStatus::Routed) => 3,
-        Ok(ReferralStatus::Offered) => 4,
-        Ok(ReferralStatus::Accepted) => 5,
-        Ok(ReferralStatus::Assigned) => 6,
-        Ok(ReferralStatus::Closed) => 100,
-        _ => 0,
-    }
-}
 
 pub struct StatusUpdater {
     db: Db,

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 use wf_auth::AuthInterceptor;
-use wf_crypto::KeyRing;
 use wf_db::MigrationSet;
 use wf_events::{Relay, RelayHandle, Subscription};
 use wf_server::{Component, ServiceContext, Workers};
@@ -37,7 +36,7 @@ pub fn migrations() -> MigrationSet {
 
 pub struct Intake {
     ctx: ServiceContext,
-    keys: Arc<KeyRing>,
+    keys: Arc<vault::LiveKeys>,
     relay: std::sync::Mutex<Option<Relay>>,
     relay_handle: RelayHandle,
     /// Bound at build time so the address is known before `run` (port 0 in tests).
@@ -68,7 +67,7 @@ fn webhook_secrets(config: &wf_config::Config) -> anyhow::Result<wf_crypto::Shar
 /// data folder (created on first use).
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Intake>> {
     ctx.migrate_if_configured(&migrations()).await?;
-    let keys = vault::load_keys(&ctx.config)?;
+    let keys = vault::LiveKeys::load(&ctx.config)?;
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
     let relay_handle = relay.handle();
     let webhook_secrets = Arc::new(webhook_secrets(&ctx.config)?);

@@ -18,6 +18,21 @@ use wf_proto::intake::v1 as pb;
 /// `cargo bench -p wf-intake --bench matching` (see docs/architecture.md for the figures).
 pub const DEFAULT_THRESHOLD: f64 = 0.82;
 
+/// Purpose code of the access events the matcher records.
+pub const ACCESS_PURPOSE: &str = "returning_youth_matching";
+
+/// The personal fields [`Identity::from_details`] reads, as field paths for access events.
+pub const FIELDS_READ: &[&str] = &[
+    "personal.legal_first_name",
+    "personal.legal_last_name",
+    "personal.preferred_name",
+    "personal.aliases",
+    "personal.date_of_birth",
+    "personal.estimated_age",
+    "personal.phones",
+    "personal.emails",
+];
+
 /// The identity fields matching looks at, normalized.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Identity {

@@ -3,8 +3,10 @@
 use wf_db::{Db, DbError, Tx};
 
 pub mod consent;
+pub mod lifecycle;
 pub mod mandated;
 pub mod matches;
+pub mod screenings;
 
 /// A referral row as stored (personal part still sealed).
 #[derive(Debug, Clone)]
@@ -17,6 +19,7 @@ pub struct StoredReferral {
     pub coded: Vec<u8>,
     pub personal_sealed: Option<Vec<u8>>,
     pub case_id: Option<String>,
+    pub closure_reason: Option<i32>,
 }
 
 pub struct NewReferral<'a> {
@@ -78,28 +81,31 @@ pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<
         .await?)
 }
 
-type ReferralRow = (String, String, Option<String>, i32, i32, Vec<u8>, Option<Vec<u8>>, Option<String>);
+type ReferralRow = (String, String, Option<String>, i32, i32, Vec<u8>, Option<Vec<u8>>, Option<String>, Option<i32>);
 
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
-        "SELECT id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id \
-         FROM referral WHERE id = $1",
+        "SELECT id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id, \
+         closure_reason FROM referral WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(|(id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id)| {
-        StoredReferral {
-            id,
-            youth_id,
-            submitted_by_partner,
-            status,
-            is_minor: is_minor != 0,
-            coded,
-            personal_sealed,
-            case_id,
-        }
-    }))
+    Ok(row.map(
+        |(id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id, closure_reason)| {
+            StoredReferral {
+                id,
+                youth_id,
+                submitted_by_partner,
+                status,
+                is_minor: is_minor != 0,
+                coded,
+                personal_sealed,
+                case_id,
+                closure_reason,
+            }
+        },
+    ))
 }
 
 /// (id, youth id, source, tier, site, status, practice 0/1, received at).
@@ -149,23 +155,43 @@ pub async fn record_status_change(
 }
 
 /// Moves the status forward only (events may arrive out of order); returns whether the referral exists.
+/// While the referral is on hold the status to resume to moves instead, so a hold is never lost to an
+/// event and resuming lands where the referral would be. Compare-and-set, so a concurrent staff step
+/// (hold, close) is never overwritten.
 pub async fn advance_status(
     tx: &mut Tx,
     referral_id: &str,
     status: i32,
     rank_of: fn(i32) -> i32,
 ) -> Result<bool, DbError> {
-    let current: Option<(i32,)> =
-        sqlx::query_as("SELECT status FROM referral WHERE id = $1").bind(referral_id).fetch_optional(&mut **tx).await?;
-    let Some((current,)) = current else { return Ok(false) };
-    if rank_of(status) > rank_of(current) {
-        sqlx::query("UPDATE referral SET status = $1 WHERE id = $2")
-            .bind(status)
-            .bind(referral_id)
-            .execute(&mut **tx)
-            .await?;
+    let on_hold = wf_proto::intake::v1::ReferralStatus::OnHold as i32;
+    for _ in 0..5 {
+        let current: Option<(i32, Option<i32>)> =
+            sqlx::query_as("SELECT status, status_before_hold FROM referral WHERE id = $1")
+                .bind(referral_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some((current, before_hold)) = current else { return Ok(false) };
+        let (column, from) =
+            if current == on_hold { ("status_before_hold", before_hold.unwrap_or(0)) } else { ("status", current) };
+        if rank_of(status) <= rank_of(from) {
+            return Ok(true);
+        }
+        let updated = sqlx::query(&format!(
+            "UPDATE referral SET {column} = $1 WHERE id = $2 AND status = $3 AND COALESCE(status_before_hold, 0) = $4"
+        ))
+        .bind(status)
+        .bind(referral_id)
+        .bind(current)
+        .bind(before_hold.unwrap_or(0))
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() == 1 {
+            return Ok(true);
+        }
     }
-    Ok(true)
+    // Retried by the consumer (a transient error): a staff step kept winning the race.
+    Err(DbError::Conflict)
 }
 
 pub async fn set_case(tx: &mut Tx, referral_id: &str, case_id: &str) -> Result<(), DbError> {

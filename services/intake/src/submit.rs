@@ -39,6 +39,10 @@ pub async fn submit(
     }
     let mut referral = request.referral.unwrap_or_default();
     referral.channel = submitter.channel as i32;
+    // Screening ids are intake's: a submitted id is replaced, like the channel.
+    for screening in &mut referral.screenings {
+        screening.screening_id = crate::api::screening_id();
+    }
     let facts = domain::derive_facts(&referral, today);
     let dedupe_key = domain::dedupe_key(&referral, submitter.subject);
     let referral_id = ReferralId::generate();
@@ -75,7 +79,7 @@ pub async fn submit(
             .is_some_and(|safe| safe.contacting_prohibited),
         requested_partner_service_ids: referral.requested_partner_service_ids.clone(),
         // Baseline codes for the evaluation (codes and counts only).
-        age_first_exploited: referral.age_first_exploited.clone(),
+        age_first_exploited: referral.age_first_exploited,
         prior_participation_basis: referral.prior_participation_basis,
         former_ward_child_welfare: referral.former_ward_child_welfare,
         former_ward_juvenile_justice: referral.former_ward_juvenile_justice,
@@ -138,6 +142,18 @@ pub async fn submit(
         "",
     )
     .await?;
+    for screening in &referral.screenings {
+        store::screenings::insert(
+            &mut tx,
+            &store::screenings::ScreeningRow::submitted(
+                referral_id.as_str(),
+                screening,
+                submitter.subject,
+                referral.practice,
+            ),
+        )
+        .await?;
+    }
     outbox::enqueue(&mut tx, db.backend(), &envelope).await?;
     tx.commit().await?;
     relay.wake();

@@ -2,11 +2,12 @@
 //! version per value, bound to the referral id), where the keys come from, and
 //! the re-encryption that lets an old key be retired.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use prost::Message;
 use wf_config::Config;
-use wf_crypto::{CryptoError, KeyRing};
+use wf_crypto::{CryptoError, IdentityHasher, KeyRing};
 use wf_db::{Db, DbError};
 use wf_proto::intake::v1 as pb;
 
@@ -29,11 +30,83 @@ pub fn key_file(config: &Config) -> PathBuf {
     config.field_key_file.clone().unwrap_or_else(|| config.keys_dir().join(wf_crypto::FIELD_KEYS_FILE))
 }
 
+/// Loads the returning-youth identity key (HMAC-SHA256): `identity_key_file` (base64 of 32 bytes) or,
+/// absent, the development key `keys/identity_hmac.key` in the data folder (created on first use).
+pub fn load_identity_key(config: &Config) -> anyhow::Result<IdentityHasher> {
+    match &config.identity_key_file {
+        Some(path) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|err| anyhow::anyhow!("identity_key_file {}: {err}", path.display()))?,
+            );
+            IdentityHasher::from_base64(&text).map_err(|err| {
+                anyhow::anyhow!("identity_key_file {}: {err} (expected the base64 of 32 random bytes)", path.display())
+            })
+        }
+        None => Ok(IdentityHasher::load_or_create_dev(&config.keys_dir())?),
+    }
+}
+
 /// Loads intake's key ring; embedded mode creates the development ring on first use.
 pub fn load_keys(config: &Config) -> anyhow::Result<KeyRing> {
     match &config.field_key_file {
         Some(path) => KeyRing::load_file(path).map_err(|err| anyhow::anyhow!("field_key_file: {err}")),
         None => Ok(KeyRing::load_or_create_dev(&config.keys_dir())?),
+    }
+}
+
+/// Intake's field keys while it runs. `wayfinder keys rotate` and `keys retire` rewrite the key file
+/// while intake may be running: every use checks the file's modification stamp (one `stat`) and
+/// re-reads the ring when it changed, so a running intake opens values already re-encrypted to the
+/// new version and seals new values with it. A file that cannot be read keeps the ring in use (logged).
+pub struct LiveKeys {
+    path: Option<PathBuf>,
+    state: std::sync::Mutex<(Arc<KeyRing>, Option<FileStamp>)>,
+}
+
+/// What identifies one version of the key file: modification time and length.
+type FileStamp = (std::time::SystemTime, u64);
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.modified().ok()?, metadata.len()))
+}
+
+impl LiveKeys {
+    /// The key file of `config` (see [`load_keys`]), followed for changes.
+    pub fn load(config: &Config) -> anyhow::Result<Self> {
+        let ring = load_keys(config)?;
+        let path = key_file(config);
+        let stamp = stamp_of(&path);
+        Ok(LiveKeys { path: Some(path), state: std::sync::Mutex::new((Arc::new(ring), stamp)) })
+    }
+
+    /// A ring that never changes (tests, tools).
+    pub fn fixed(ring: KeyRing) -> Self {
+        LiveKeys { path: None, state: std::sync::Mutex::new((Arc::new(ring), None)) }
+    }
+
+    /// The ring as the key file holds it now.
+    pub fn current(&self) -> Arc<KeyRing> {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(path) = &self.path else { return state.0.clone() };
+        let stamp = stamp_of(path);
+        if stamp.is_some() && stamp != state.1 {
+            match KeyRing::load_file(path) {
+                Ok(ring) => {
+                    tracing::info!(
+                        current_version = ring.current_version(),
+                        versions = ?ring.versions().collect::<Vec<_>>(),
+                        "field key file changed; key ring reloaded"
+                    );
+                    *state = (Arc::new(ring), stamp);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "field key file changed but cannot be read; keeping the ring in use")
+                }
+            }
+        }
+        state.0.clone()
     }
 }
 
@@ -168,4 +241,62 @@ pub async fn retire(config: &Config, db: &Db, version: u32) -> anyhow::Result<Ke
     }
     let path = key_file(config);
     KeyRing::retire_from_file(&path, version).map_err(|err| anyhow::anyhow!("retiring key version {version}: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(dir: &Path) -> Config {
+        Config::from_figment(Config::defaults_only(dir)).expect("configuration")
+    }
+
+    #[test]
+    fn the_identity_key_comes_from_identity_key_file_when_configured() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = config_in(dir.path());
+        let path = dir.path().join("identity.key");
+        // base64 of 32 bytes of 7.
+        std::fs::write(&path, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").expect("write");
+        config.identity_key_file = Some(path.clone());
+        let hasher = load_identity_key(&config).expect("configured key");
+        assert_eq!(hasher.hash_hex("name_dob:x"), IdentityHasher::new([7; 32]).hash_hex("name_dob:x"));
+        assert!(!config.keys_dir().join(wf_crypto::IDENTITY_KEY_FILE).exists(), "no development key made");
+
+        std::fs::write(&path, "c2hvcnQ=").expect("write");
+        let err = load_identity_key(&config).expect_err("4 bytes").to_string();
+        assert!(err.contains("identity_key_file") && err.contains("32 random bytes"), "{err}");
+        config.identity_key_file = Some(dir.path().join("absent.key"));
+        assert!(load_identity_key(&config).expect_err("missing").to_string().contains("identity_key_file"));
+
+        config.identity_key_file = None;
+        let dev = load_identity_key(&config).expect("development key");
+        assert!(config.keys_dir().join(wf_crypto::IDENTITY_KEY_FILE).exists());
+        assert_eq!(dev.hash_hex("x"), load_identity_key(&config).expect("same key").hash_hex("x"));
+    }
+
+    #[test]
+    fn live_keys_follow_a_rotated_and_retired_key_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = config_in(dir.path());
+        let live = LiveKeys::load(&config).expect("keys");
+        let personal = pb::PersonalDetails { legal_first_name: "Fictional".into(), ..Default::default() };
+        let old = seal_personal(&live.current(), "ref_1", &personal).expect("seal");
+        assert_eq!(KeyRing::key_version_of(&old).expect("version"), 1);
+
+        // What `wayfinder keys rotate` does to the file, from another process.
+        let rotated = KeyRing::rotate_file(&key_file(&config)).expect("rotate");
+        let resealed = rotated.reseal(&old, &personal_aad("ref_1")).expect("reseal");
+        assert_eq!(open_personal(&live.current(), "ref_1", &resealed).expect("opens version 2"), personal);
+        let fresh = seal_personal(&live.current(), "ref_2", &personal).expect("seal");
+        assert_eq!(KeyRing::key_version_of(&fresh).expect("version"), 2, "new values use the new key");
+
+        KeyRing::retire_from_file(&key_file(&config), 1).expect("retire");
+        assert_eq!(live.current().versions().collect::<Vec<_>>(), vec![2]);
+        assert!(open_personal(&live.current(), "ref_1", &old).is_err(), "a retired key is gone");
+
+        let fixed = LiveKeys::fixed(KeyRing::load_file(&key_file(&config)).expect("ring"));
+        KeyRing::rotate_file(&key_file(&config)).expect("rotate");
+        assert_eq!(fixed.current().current_version(), 2, "a fixed ring never reloads");
+    }
 }

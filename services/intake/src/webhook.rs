@@ -16,7 +16,7 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use wf_crypto::{KeyRing, SharedSecrets};
+use wf_crypto::SharedSecrets;
 use wf_db::Db;
 use wf_events::RelayHandle;
 use wf_proto::intake::v1 as pb;
@@ -35,7 +35,7 @@ pub const SIGNATURE_HEADER: &str = "x-wayfinder-signature";
 
 pub struct WebhookState {
     pub db: Db,
-    pub keys: Arc<KeyRing>,
+    pub keys: Arc<crate::vault::LiveKeys>,
     pub relay: RelayHandle,
     pub secrets: Arc<SharedSecrets>,
 }
@@ -167,7 +167,7 @@ async fn receive(State(state): State<Arc<WebhookState>>, headers: HeaderMap, bod
     };
     let subject = format!("hotline:{key_id}");
     let submitter = Submitter { subject: &subject, partner_id: None, channel: pb::IntakeChannel::Webhook };
-    match submit(&state.db, &state.keys, &state.relay, &submitter, request).await {
+    match submit(&state.db, &state.keys.current(), &state.relay, &submitter, request).await {
         Ok(done) if done.duplicate => {
             answer(StatusCode::OK, json!({ "referral_id": done.referral_id, "duplicate": true }))
         }

@@ -88,7 +88,7 @@ impl IntakeApi {
     }
 
     fn open_personal(&self, stored: &store::StoredReferral) -> Result<Option<pb::PersonalDetails>, ApiError> {
-        super::matches::open_sealed(&self.keys, &stored.id, stored.personal_sealed.as_deref())
+        super::matches::open_sealed(&self.keys.current(), &stored.id, stored.personal_sealed.as_deref())
             .map_err(ApiError::internal)
     }
 

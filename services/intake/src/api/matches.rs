@@ -8,6 +8,8 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 use wf_auth::{Operation, Principal};
 use wf_crypto::{IdentityHasher, KeyRing};
+
+use crate::vault::LiveKeys;
 use wf_db::Db;
 use wf_events::{Envelope, RelayHandle, outbox};
 use wf_proto::events::v1 as events;
@@ -31,6 +33,21 @@ pub(crate) fn open_sealed(
     Ok(Some(pb::PersonalDetails::decode(plain.as_slice())?))
 }
 
+/// The `record.accessed` event of the matcher opening `record_id`'s identity fields while matching
+/// `matching_referral_id` (the correlation id ties one run's reads together).
+fn matching_access(record_id: &str, matching_referral_id: &str) -> Envelope {
+    let access = events::RecordAccessed {
+        actor: SERVICE.to_owned(),
+        actor_role: wf_auth::Role::Service.to_string(),
+        record_id: record_id.to_owned(),
+        purpose: matching::ACCESS_PURPOSE.to_owned(),
+        fields: matching::FIELDS_READ.iter().map(|f| (*f).to_owned()).collect(),
+        at: Some(wf_proto::time::timestamp(chrono::Utc::now())),
+        ..Default::default()
+    };
+    Envelope::new(SERVICE, record_id, matching_referral_id, &access)
+}
+
 fn match_id() -> String {
     format!("pm_{}", uuid::Uuid::now_v7().simple())
 }
@@ -38,7 +55,7 @@ fn match_id() -> String {
 /// Finds earlier referrals of the same youth for referrals not yet processed.
 pub(crate) struct Matcher {
     pub db: Db,
-    pub keys: Arc<KeyRing>,
+    pub keys: Arc<LiveKeys>,
     pub hasher: Arc<IdentityHasher>,
     pub relay: RelayHandle,
     pub threshold: f64,
@@ -68,10 +85,14 @@ impl Matcher {
             return Ok(0);
         };
         let practice = practice != 0;
-        let Some(details) = open_sealed(&self.keys, referral_id, sealed.as_deref())? else {
+        let keyring = self.keys.current();
+        let Some(details) = open_sealed(&keyring, referral_id, sealed.as_deref())? else {
             tx.commit().await?;
             return Ok(0);
         };
+        // Every referral whose sealed details this run opens is recorded as read (one access event per
+        // referral per run, in this transaction): the new referral and each candidate compared with it.
+        outbox::enqueue(&mut tx, self.db.backend(), &matching_access(referral_id, referral_id)).await?;
         let received_year = chrono::Datelike::year(&wf_db::from_micros(received_at));
         let identity = Identity::from_details(&details, received_year);
         drop(details);
@@ -88,7 +109,8 @@ impl Matcher {
             if candidate_youth == youth_id {
                 continue;
             }
-            let Some(other) = open_sealed(&self.keys, &candidate_referral, sealed.as_deref())? else { continue };
+            let Some(other) = open_sealed(&keyring, &candidate_referral, sealed.as_deref())? else { continue };
+            outbox::enqueue(&mut tx, self.db.backend(), &matching_access(&candidate_referral, referral_id)).await?;
             let other_year = chrono::Datelike::year(&wf_db::from_micros(candidate_received));
             let scored = matching::score(&identity, &Identity::from_details(&other, other_year));
             match best.iter_mut().find(|(_, youth, _)| *youth == candidate_youth) {
@@ -277,14 +299,14 @@ impl IntakeApi {
 const BACKGROUND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Starts intake's background work (returning-youth matching, mandated-report deadlines) until `shutdown`.
-/// The identity key comes from the data folder (created on first use), like the development field keys.
+/// The identity key comes from `identity_key_file`, else the data folder (created on first use).
 pub(crate) fn spawn_background(
     ctx: &wf_server::ServiceContext,
-    keys: Arc<KeyRing>,
+    keys: Arc<LiveKeys>,
     relay: RelayHandle,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
-    let hasher = IdentityHasher::load_or_create_dev(&ctx.config.keys_dir())?;
+    let hasher = crate::vault::load_identity_key(&ctx.config)?;
     let matcher = Matcher {
         db: ctx.db.clone(),
         keys,

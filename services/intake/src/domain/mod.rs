@@ -1,8 +1,10 @@
 //! Pure intake rules: validation with one violation per problem, and the facts
 //! derived from a referral (age, minor, inside the youth program). No I/O.
 
+pub mod lifecycle;
 mod personal;
 mod records;
+mod update;
 mod validate;
 #[cfg(test)]
 mod validate_tests;
@@ -10,7 +12,9 @@ mod validate_tests;
 use chrono::{Datelike, NaiveDate};
 use wf_proto::intake::v1 as pb;
 
-pub use validate::validate;
+pub use update::{UpdateOutcome, apply_update_mask};
+pub(crate) use validate::is_code;
+pub use validate::{validate, validate_screening};
 
 /// Upper age of the youth program; older youth are accepted and referred on.
 pub const YOUTH_PROGRAM_MAX_AGE: i32 = 24;

@@ -288,6 +288,21 @@ pub fn validate(referral: Option<&pb::Referral>, now: DateTime<Utc>) -> Vec<Fiel
     c.violations
 }
 
+/// Validates one screening recorded on its own (`RecordScreening`): the checks a submission applies to
+/// each of `referral.screenings`, under the field path `screening`, and the date is required here
+/// (a screening recorded after intake always has one).
+pub fn validate_screening(screening: Option<&pb::Screening>, now: DateTime<Utc>) -> Vec<FieldViolation> {
+    let Some(screening) = screening else {
+        return vec![FieldViolation::new("screening", "is required")];
+    };
+    let mut c = Checker::new(now);
+    super::records::screening_fields(&mut c, "screening", screening);
+    if screening.screened_at.is_none() {
+        c.push("screening.screened_at", "is required; allowed: when the screening was done, now or earlier");
+    }
+    c.violations
+}
+
 fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     c.enumeration::<common::ReferralSource>("referral.source", r.source, true);
     c.id("referral.referring_organization_id", &r.referring_organization_id, "org_");

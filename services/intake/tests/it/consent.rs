@@ -3,7 +3,6 @@
 use tonic::Code;
 use wf_auth::Role;
 use wf_proto::common::v1::InformationCategory as Cat;
-use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_testkit::both_engines;
 
@@ -78,8 +77,8 @@ both_engines!(a_partner_reads_only_what_an_active_release_covers, |engine| async
     assert_eq!(released.release_ids, vec![created.release_id.clone()]);
 
     // The read is an access event naming the release and the fields returned.
-    let accesses = harness.published("record.accessed", 1).await;
-    let access: events::RecordAccessed = accesses[0].payload_as().expect("payload");
+    let accesses = harness.people_accesses(1).await;
+    let access = &accesses[0];
     assert_eq!(access.release_id, created.release_id);
     assert_eq!(access.actor_organization_id, PARTNER);
     assert_eq!(access.purpose, "service_referral");
@@ -116,7 +115,7 @@ both_engines!(a_partner_reads_only_what_an_active_release_covers, |engine| async
     assert_eq!(status.code(), Code::NotFound);
 
     // Exactly one access event: only the one successful read.
-    assert_eq!(outbox_count(&harness, "record.accessed").await, 1);
+    assert_eq!(harness.people_accesses_now().await.len(), 1);
     harness.server.stop().await;
 });
 

@@ -13,9 +13,12 @@ use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer, both_engines};
 
 mod consent;
+mod lifecycle;
 mod mandated;
 mod matching;
 mod rotation;
+mod screenings;
+mod update;
 mod validation;
 mod vault;
 mod webhook;
@@ -43,15 +46,27 @@ impl EventHandler for Collector {
 
 impl Harness {
     async fn start(engine: Engine) -> Self {
+        Self::start_with(engine, |_, _| {}).await
+    }
+
+    /// Starts intake with `configure` applied to its configuration (in the data folder it is given).
+    async fn start_with(
+        engine: Engine,
+        configure: impl FnOnce(&mut wf_config::Config, &std::path::Path) + Send + 'static,
+    ) -> Self {
         let database = TestDatabase::new(engine).await;
         let db = database.migrated(&wf_intake::migrations()).await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = TestServer::start(db.clone(), dir.path(), |ctx| async move {
+        let data_dir = dir.path().to_path_buf();
+        let server = TestServer::start(db.clone(), dir.path(), move |mut ctx| async move {
+            let mut config = (*ctx.config).clone();
+            configure(&mut config, &data_dir);
+            ctx.config = Arc::new(config);
             Ok(wf_intake::build(ctx).await? as Arc<dyn wf_server::Component>)
         })
         .await;
         let captured = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let collector = Subscription::new("collector", &["referral.*", "record.*"]);
+        let collector = Subscription::new("collector", &["referral.*", "record.*", "screening.*"]);
         server.bus.declare(&collector).await.expect("declare");
         let bus = server.bus.clone();
         let handler = Arc::new(Collector(captured.clone()));
@@ -67,6 +82,33 @@ impl Harness {
         IntakeServiceClient::new(self.server.channel(&self.server.tokens.partner(partner_id)).await)
     }
 
+    /// Access events recorded for people's reads (the returning-youth matcher's own reads, actor
+    /// role "service", left out), waiting (bounded) until there are `count`.
+    async fn people_accesses(&self, count: usize) -> Vec<events::RecordAccessed> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let found = self.people_accesses_now().await;
+            if found.len() >= count {
+                return found;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} of {count} access events", found.len());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// People's access events in the outbox now, oldest first.
+    async fn people_accesses_now(&self) -> Vec<events::RecordAccessed> {
+        let rows: Vec<(Vec<u8>,)> =
+            wf_db::sqlx::query_as("SELECT envelope FROM event_outbox WHERE event_type = 'record.accessed' ORDER BY id")
+                .fetch_all(self.db.pool())
+                .await
+                .expect("outbox");
+        rows.iter()
+            .map(|(bytes,)| Envelope::decode(bytes).expect("envelope").payload_as().expect("payload"))
+            .filter(|access: &events::RecordAccessed| access.actor_role != "service")
+            .collect()
+    }
+
     /// Waits (bounded) for the relay to publish `count` events of `event_type`.
     async fn published(&self, event_type: &str, count: usize) -> Vec<Envelope> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -80,6 +122,14 @@ impl Harness {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
+}
+
+/// The field paths of an INVALID_ARGUMENT answer's violations, in order.
+fn fields_of(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let details = status.get_error_details();
+    let bad_request = details.bad_request().unwrap_or_else(|| panic!("no field violations in {status:?}"));
+    bad_request.field_violations.iter().map(|v| v.field.clone()).collect()
 }
 
 fn example() -> pb::SubmitReferralRequest {
@@ -196,9 +246,9 @@ both_engines!(personal_details_need_a_purpose_and_every_read_is_an_access_event,
     let personal = full.referral.and_then(|r| r.personal).expect("personal details with a purpose");
     assert_eq!(personal.legal_first_name, "Demo");
 
-    let accesses = harness.published("record.accessed", 1).await;
+    let accesses = harness.people_accesses(1).await;
     assert_eq!(accesses.len(), 1, "one access event for one read of personal data");
-    let access: events::RecordAccessed = accesses[0].payload_as().expect("payload");
+    let access = &accesses[0];
     assert_eq!((access.record_id.as_str(), access.purpose.as_str()), (submitted.referral_id.as_str(), "triage"));
     assert_eq!(access.actor_role, "case_manager");
 

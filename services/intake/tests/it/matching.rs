@@ -162,3 +162,65 @@ both_engines!(a_rejected_match_keeps_the_youth_apart, |engine| async move {
     assert_eq!(status.code(), Code::PermissionDenied);
     harness.server.stop().await;
 });
+
+both_engines!(matching_uses_the_configured_identity_key_and_every_read_is_audited, |engine| async move {
+    let harness = Harness::start_with(engine, |config, dir| {
+        let path = dir.join("identity.key");
+        // base64 of 32 bytes of 7.
+        std::fs::write(&path, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").expect("write key");
+        config.identity_key_file = Some(path);
+    })
+    .await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let dob = Date { year: 2008, month: 7, day: 15 };
+    let first_request = variant("HL-A-1", "Elizabeth", "Demoworth", dob);
+    let first = hotline.submit_referral(first_request.clone()).await.expect("first").into_inner();
+    matched(&harness, &first.referral_id).await;
+    let again = hotline.submit_referral(variant("HL-A-2", "Liz", "Demoworth", dob)).await.expect("again").into_inner();
+    matched(&harness, &again.referral_id).await;
+
+    // The stored hashes are HMACs under the configured key; no development key was made.
+    let personal = first_request.referral.and_then(|r| r.personal).expect("personal");
+    let expected: std::collections::BTreeSet<String> = wf_intake::matching::keys(
+        &wf_intake::matching::Identity::from_details(&personal, 2026),
+        &wf_crypto::IdentityHasher::new([7; 32]),
+    )
+    .into_iter()
+    .map(|key| key.hash)
+    .collect();
+    let stored: std::collections::BTreeSet<String> =
+        wf_db::sqlx::query_as::<_, (String,)>("SELECT hash FROM referral_match_key WHERE referral_id = $1")
+            .bind(&first.referral_id)
+            .fetch_all(harness.db.pool())
+            .await
+            .expect("keys")
+            .into_iter()
+            .map(|(hash,)| hash)
+            .collect();
+    assert_eq!(stored, expected);
+    assert!(!harness.server.config.keys_dir().join(wf_crypto::IDENTITY_KEY_FILE).exists());
+
+    // The second run opened the new referral and the earlier one: one access event each.
+    let rows: Vec<(Vec<u8>,)> =
+        wf_db::sqlx::query_as("SELECT envelope FROM event_outbox WHERE event_type = 'record.accessed' ORDER BY id")
+            .fetch_all(harness.db.pool())
+            .await
+            .expect("outbox");
+    let run: Vec<wf_proto::events::v1::RecordAccessed> = rows
+        .iter()
+        .map(|(bytes,)| wf_events::Envelope::decode(bytes).expect("envelope"))
+        .filter(|envelope| envelope.correlation_id == again.referral_id)
+        .map(|envelope| envelope.payload_as().expect("payload"))
+        .collect();
+    let mut records: Vec<&str> = run.iter().map(|access| access.record_id.as_str()).collect();
+    records.sort_unstable();
+    let mut want = vec![first.referral_id.as_str(), again.referral_id.as_str()];
+    want.sort_unstable();
+    assert_eq!(records, want);
+    for access in &run {
+        assert_eq!((access.actor.as_str(), access.actor_role.as_str()), ("intake", "service"));
+        assert_eq!(access.purpose, "returning_youth_matching");
+        assert_eq!(access.fields, wf_intake::matching::FIELDS_READ);
+    }
+    harness.server.stop().await;
+});

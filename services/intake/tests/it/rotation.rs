@@ -78,3 +78,34 @@ both_engines!(rotate_then_retire_keeps_every_record_readable, |engine| async mov
     assert!(matches!(&reseal, vault::ResealError::Unreadable { referral_id, .. } if referral_id == victim), "{reseal}");
     harness.server.stop().await;
 });
+
+both_engines!(a_running_intake_follows_rotation_and_retirement_without_a_restart, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let config = harness.server.config.clone();
+    let mut hotline = harness.client(Role::Hotline).await;
+    let before = hotline.submit_referral(with_reference("LIVE-1")).await.expect("submit").into_inner();
+
+    // Rotate and retire while intake runs: values are re-encrypted under it, key 1 leaves the file.
+    vault::rotate(&config, &harness.db, 100, |_| {}).await.expect("rotate");
+    vault::retire(&config, &harness.db, 1).await.expect("retire");
+
+    let mut staff = harness.client(Role::CaseManager).await;
+    let read = staff
+        .get_referral(wf_proto::intake::v1::GetReferralRequest {
+            referral_id: before.referral_id.clone(),
+            purpose: "triage".into(),
+        })
+        .await
+        .expect("a value re-encrypted to version 2 opens in the running intake");
+    assert_eq!(read.into_inner().referral.and_then(|r| r.personal).expect("personal").legal_first_name, "Demo");
+
+    let after = hotline.submit_referral(with_reference("LIVE-2")).await.expect("submit").into_inner();
+    let (version,): (i32,) = wf_db::sqlx::query_as("SELECT personal_key_version FROM referral WHERE id = $1")
+        .bind(&after.referral_id)
+        .fetch_one(harness.db.pool())
+        .await
+        .expect("row");
+    assert_eq!(version, 2, "new values are sealed with the new key");
+    assert_eq!(vault::key_usage(&harness.db).await.expect("usage"), vec![(2, 2)]);
+    harness.server.stop().await;
+});
