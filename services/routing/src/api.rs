@@ -298,9 +298,9 @@ impl RoutingService for RoutingApi {
 
     async fn reroute_referral(
         &self,
-        _: Request<pb::RerouteReferralRequest>,
+        request: Request<pb::RerouteReferralRequest>,
     ) -> Result<Response<pb::RerouteReferralResponse>, Status> {
-        Err(later_step("RerouteReferral"))
+        self.reroute_referral_rpc(request).await
     }
 
     async fn get_offer(&self, request: Request<pb::GetOfferRequest>) -> Result<Response<pb::GetOfferResponse>, Status> {
@@ -330,16 +330,16 @@ impl RoutingService for RoutingApi {
 
     async fn list_escalations(
         &self,
-        _: Request<pb::ListEscalationsRequest>,
+        request: Request<pb::ListEscalationsRequest>,
     ) -> Result<Response<pb::ListEscalationsResponse>, Status> {
-        Err(later_step("ListEscalations"))
+        self.list_escalations_rpc(request).await
     }
 
     async fn resolve_escalation(
         &self,
-        _: Request<pb::ResolveEscalationRequest>,
+        request: Request<pb::ResolveEscalationRequest>,
     ) -> Result<Response<pb::ResolveEscalationResponse>, Status> {
-        Err(later_step("ResolveEscalation"))
+        self.resolve_escalation_rpc(request).await
     }
 
     async fn load_policy(

@@ -6,6 +6,7 @@
 
 pub mod api;
 mod api_directory;
+mod api_escalations;
 mod api_offers;
 mod api_policy;
 pub mod clock;
@@ -13,6 +14,7 @@ mod convert;
 pub mod directory_store;
 pub mod directory_writer;
 pub mod domain;
+pub mod escalations;
 pub mod events;
 pub mod live;
 pub mod offer_store;

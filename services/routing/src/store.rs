@@ -322,3 +322,129 @@ pub async fn first_decision_facts_since(db: &Db, since: i64) -> Result<(Vec<Refe
     }
     Ok((facts, without))
 }
+
+/// An escalation with how it was resolved (`None`s while it is open).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscalationRow {
+    pub record: EscalationRecord,
+    pub resolved_at: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
+}
+
+/// Filters of [`list_escalations`]; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct EscalationFilter {
+    pub open_only: bool,
+    pub site: Option<Site>,
+    pub triage_tier: Option<TriageTier>,
+}
+
+const ESCALATION_COLUMNS: &str = "escalation_id, referral_id, reason, triage_tier, site, escalated_at, deadline, \
+     decision_id, practice, resolved_at, resolved_by, resolution";
+
+fn escalation_from_row(row: &AnyRow) -> Result<EscalationRow, DbError> {
+    let reason: String = row.try_get("reason")?;
+    let tier: String = row.try_get("triage_tier")?;
+    let site: String = row.try_get("site")?;
+    Ok(EscalationRow {
+        record: EscalationRecord {
+            escalation_id: row.try_get("escalation_id")?,
+            referral_id: row.try_get("referral_id")?,
+            reason: EscalationReason::from_str_name(&format!("ESCALATION_REASON_{}", reason.to_uppercase()))
+                .ok_or_else(|| corrupt("reason", &reason))?,
+            triage_tier: tier_from_code(&tier).ok_or_else(|| corrupt("triage_tier", &tier))?,
+            site: site_from_code(&site).ok_or_else(|| corrupt("site", &site))?,
+            escalated_at: row.try_get("escalated_at")?,
+            deadline: row.try_get("deadline")?,
+            decision_id: row.try_get("decision_id")?,
+            practice: row.try_get::<i64, _>("practice")? != 0,
+        },
+        resolved_at: row.try_get("resolved_at")?,
+        resolved_by: row.try_get("resolved_by")?,
+        resolution: row.try_get("resolution")?,
+    })
+}
+
+/// Up to `limit` escalations matching `filter` with ids after `after_escalation_id`, oldest first.
+pub async fn list_escalations(
+    db: &Db,
+    filter: &EscalationFilter,
+    after_escalation_id: &str,
+    limit: i64,
+) -> Result<Vec<EscalationRow>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ESCALATION_COLUMNS} FROM routing_escalation WHERE escalation_id > $1 \
+         AND ($2 = 0 OR resolved_at IS NULL) AND ($3 = '' OR site = $3) AND ($4 = '' OR triage_tier = $4) \
+         ORDER BY escalation_id LIMIT $5"
+    ))
+    .bind(after_escalation_id)
+    .bind(i32::from(filter.open_only))
+    .bind(filter.site.map(site_code).unwrap_or_default())
+    .bind(filter.triage_tier.map(tier_code).unwrap_or_default())
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(escalation_from_row).collect()
+}
+
+pub async fn get_escalation(db: &Db, escalation_id: &str) -> Result<Option<EscalationRow>, DbError> {
+    let row = sqlx::query(&format!("SELECT {ESCALATION_COLUMNS} FROM routing_escalation WHERE escalation_id = $1"))
+        .bind(escalation_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(escalation_from_row).transpose()
+}
+
+pub async fn get_escalation_tx(tx: &mut Tx, escalation_id: &str) -> Result<Option<EscalationRow>, DbError> {
+    let row = sqlx::query(&format!("SELECT {ESCALATION_COLUMNS} FROM routing_escalation WHERE escalation_id = $1"))
+        .bind(escalation_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(escalation_from_row).transpose()
+}
+
+/// Open escalations of a referral, oldest first.
+pub async fn open_escalations_of(tx: &mut Tx, referral_id: &str) -> Result<Vec<EscalationRow>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ESCALATION_COLUMNS} FROM routing_escalation WHERE referral_id = $1 AND resolved_at IS NULL \
+         ORDER BY escalation_id"
+    ))
+    .bind(referral_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(escalation_from_row).collect()
+}
+
+/// Marks an open escalation resolved; `false` when it was resolved already (nothing changed).
+pub async fn resolve_escalation(
+    tx: &mut Tx,
+    escalation_id: &str,
+    at: i64,
+    by: &str,
+    resolution: &str,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "UPDATE routing_escalation SET resolved_at = $1, resolved_by = $2, resolution = $3 \
+         WHERE escalation_id = $4 AND resolved_at IS NULL",
+    )
+    .bind(at)
+    .bind(by)
+    .bind(resolution)
+    .bind(escalation_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Offers of a referral as (offer id, partner id, partner service id, status code), oldest first.
+pub async fn offer_states_of(tx: &mut Tx, referral_id: &str) -> Result<Vec<(String, String, String, String)>, DbError> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT offer_id, partner_id, partner_service_id, status FROM routing_offer WHERE referral_id = $1 \
+         ORDER BY attempt, offer_id",
+    )
+    .bind(referral_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows)
+}

@@ -6,6 +6,7 @@
 mod harness;
 mod capacity_return;
 mod directory;
+mod escalations;
 mod grpc;
 mod hosted;
 mod offers;
