@@ -1,10 +1,12 @@
 //! The `CaseService` gRPC API: authorize, validate, read, respond.
 
 mod assign;
+mod engagement;
 mod follow_ups;
 mod lifecycle;
 mod notes;
 mod recidivism;
+mod roster;
 mod services;
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, CaseManagerId, ReferralId, YouthId};
 
 use crate::clock::Clock;
-use crate::domain::{CaseManager, Caseloads, Roster, Site};
+use crate::domain::Site;
 use crate::events::timestamp;
 use crate::store::{self, CaseFilter, CaseRecord};
 
@@ -30,14 +32,13 @@ pub const MAX_PAGE_SIZE: i64 = 500;
 #[derive(Clone)]
 pub struct CasesApi {
     db: Db,
-    roster: Arc<Roster>,
     relay: RelayHandle,
     clock: Arc<dyn Clock>,
 }
 
 impl CasesApi {
-    pub fn new(db: Db, roster: Arc<Roster>, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
-        Self { db, roster, relay, clock }
+    pub fn new(db: Db, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
+        Self { db, relay, clock }
     }
 }
 
@@ -77,46 +78,24 @@ impl CaseService for CasesApi {
         request: Request<pb::ListCaseManagersRequest>,
     ) -> ApiResult<pb::ListCaseManagersResponse> {
         wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        let req = request.into_inner();
-        let mut violations = Vec::new();
-        let site = optional_site(req.site, "site", &mut violations);
-        let language = (!req.language.is_empty()).then_some(req.language.as_str());
-        if language.is_some_and(|l| !((2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()))) {
-            violations.push(FieldViolation::new("language", "must be an ISO 639 code: two or three lowercase letters"));
-        }
-        let page_size = page_size(req.page_size, &mut violations);
-        let after = page_token::<CaseManagerId>(&req.page_token, &mut violations);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations).into());
-        }
-        let loads = store::open_caseloads(&self.db).await.map_err(ApiError::from)?;
-        // The roster is sorted by id, so the page token is the last id shown.
-        let mut page: Vec<&CaseManager> = self
-            .roster
-            .case_managers()
-            .iter()
-            .filter(|cm| req.include_inactive || cm.active)
-            .filter(|cm| site.is_none_or(|site| cm.serves(site)))
-            .filter(|cm| language.is_none_or(|language| cm.speaks(language)))
-            .filter(|cm| after.as_ref().is_none_or(|after| &cm.id > after))
-            .take(page_size as usize + 1)
-            .collect();
-        let next_page_token = next_page(&mut page, page_size, |cm| cm.id.to_string());
-        Ok(Response::new(pb::ListCaseManagersResponse {
-            case_managers: page.into_iter().map(|cm| case_manager_to_proto(cm, &loads)).collect(),
-            next_page_token,
-        }))
+        Ok(Response::new(roster::list(self, request.get_ref()).await?))
     }
 
     async fn upsert_case_manager(
         &self,
         request: Request<pb::UpsertCaseManagerRequest>,
     ) -> ApiResult<pb::UpsertCaseManagerResponse> {
-        later_step(&request, Operation::ManageCases, "editing the roster through the API")
+        let principal = wf_auth::principal(&request)?;
+        roster::may_manage_roster(principal)?;
+        let case_manager = roster::upsert(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::UpsertCaseManagerResponse { case_manager: Some(case_manager) }))
     }
 
     async fn set_on_call(&self, request: Request<pb::SetOnCallRequest>) -> ApiResult<pb::SetOnCallResponse> {
-        later_step(&request, Operation::ManageCases, "on-call scheduling")
+        let principal = wf_auth::principal(&request)?;
+        roster::may_manage_roster(principal)?;
+        let case_manager = roster::set_on_call(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::SetOnCallResponse { case_manager: Some(case_manager) }))
     }
 
     async fn reassign_case(&self, request: Request<pb::ReassignCaseRequest>) -> ApiResult<pb::ReassignCaseResponse> {
@@ -138,7 +117,10 @@ impl CaseService for CasesApi {
     }
 
     async fn set_readiness(&self, request: Request<pb::SetReadinessRequest>) -> ApiResult<pb::SetReadinessResponse> {
-        later_step(&request, Operation::ManageCases, "readiness tracking")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let case = engagement::set_readiness(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::SetReadinessResponse { case: Some(case_to_proto(&case)) }))
     }
 
     async fn close_case(&self, request: Request<pb::CloseCaseRequest>) -> ApiResult<pb::CloseCaseResponse> {
@@ -159,14 +141,19 @@ impl CaseService for CasesApi {
         &self,
         request: Request<pb::RecordContactAttemptRequest>,
     ) -> ApiResult<pb::RecordContactAttemptResponse> {
-        later_step(&request, Operation::RecordIntervention, "contact attempts")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::RecordIntervention)?;
+        let contact_attempt_id = engagement::record_contact_attempt(self, principal, request.get_ref()).await?;
+        Ok(Response::new(pb::RecordContactAttemptResponse { contact_attempt_id }))
     }
 
     async fn list_contact_attempts(
         &self,
         request: Request<pb::ListContactAttemptsRequest>,
     ) -> ApiResult<pb::ListContactAttemptsResponse> {
-        later_step(&request, Operation::ReadCase, "contact attempts")
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::RecordIntervention)?;
+        Ok(Response::new(engagement::list_contact_attempts(self, principal, request.get_ref()).await?))
     }
 
     async fn upsert_goal(&self, request: Request<pb::UpsertGoalRequest>) -> ApiResult<pb::UpsertGoalResponse> {
@@ -248,13 +235,6 @@ impl CaseService for CasesApi {
         principal.authorize(Operation::ReadCase)?;
         Ok(Response::new(notes::list(self, principal, request.get_ref()).await?))
     }
-}
-
-/// An RPC of a later step: still authorized first, so callers learn their permissions today.
-#[allow(clippy::result_large_err)] // tonic::Status is what every handler returns anyway
-fn later_step<T, R>(request: &Request<T>, operation: Operation, what: &str) -> ApiResult<R> {
-    wf_auth::principal(request)?.authorize(operation)?;
-    Err(wf_server::later_step(what))
 }
 
 fn invalid(field: &str, err: impl std::fmt::Display) -> ApiError {
@@ -393,22 +373,9 @@ fn case_to_proto(case: &CaseRecord) -> pb::Case {
         closure_reason: case.lifecycle.closure_reason,
         exit_living_situation: case.lifecycle.exit_living_situation,
         reopen_count: case.lifecycle.reopen_count,
+        readiness: case.engagement.readiness,
+        readiness_since: case.engagement.readiness_since.map(timestamp),
+        first_contact_at: case.engagement.first_contact_at.map(timestamp),
         ..Default::default()
-    }
-}
-
-fn case_manager_to_proto(cm: &CaseManager, loads: &Caseloads) -> pb::CaseManager {
-    pb::CaseManager {
-        case_manager_id: cm.id.to_string(),
-        user_id: cm.user_id.clone().unwrap_or_default(),
-        display_name: cm.display_name.clone(),
-        sites: cm.sites.iter().map(|site| site.to_proto() as i32).collect(),
-        languages: cm.languages.clone(),
-        max_caseload: cm.max_caseload as i32,
-        active_caseload: loads.get(&cm.id).copied().unwrap_or(0) as i32,
-        on_call: cm.on_call,
-        active: cm.active,
-        engagement_approaches: cm.engagement_approaches.clone(),
-        supervisor_id: cm.supervisor_id.to_string(),
     }
 }

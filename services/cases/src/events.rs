@@ -10,17 +10,19 @@ use wf_proto::common::v1::{Site as ProtoSite, TriageTier};
 use wf_proto::events::v1 as pb;
 use wf_types::{CaseId, PartnerId, ReferralId};
 
-mod continuity;
+pub(crate) mod continuity;
+mod returning;
+
+pub use returning::MatchOutcome;
 
 use crate::SERVICE;
 use crate::clock::Clock;
-use crate::domain::{self, Assignment, CaseFacts, CaseStatus, Roster, Site};
+use crate::domain::{self, Assignment, CaseFacts, CaseStatus, Site};
 use crate::store::{self, AssignmentRecord, CaseRecord};
 
 /// Consumes the cases subscription.
 pub struct CaseEvents {
     db: Db,
-    roster: Arc<Roster>,
     relay: RelayHandle,
     clock: Arc<dyn Clock>,
 }
@@ -46,8 +48,8 @@ pub enum RoutedOutcome {
 }
 
 impl CaseEvents {
-    pub fn new(db: Db, roster: Arc<Roster>, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
-        Self { db, roster, relay, clock }
+    pub fn new(db: Db, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
+        Self { db, relay, clock }
     }
 
     /// Opens and assigns the case of a routed referral.
@@ -100,10 +102,11 @@ impl CaseEvents {
         let now = self.clock.now_micros();
         let earlier = store::continuity::latest_case_of_youth(&mut tx, &referral.youth_id).await?;
         let loads = store::open_caseloads_in(&mut tx).await?;
+        let roster = store::roster::load_in(&mut tx).await?;
         let language = (!referral.language.is_empty()).then(|| referral.language.clone());
-        let facts = CaseFacts { site, language };
+        let facts = CaseFacts { site, language, at: now, emergent: triage_tier == TriageTier::Emergent };
         let previous_owner = earlier.as_ref().and_then(|case| case.case_manager_id.as_deref()?.parse().ok());
-        let (assignment, continued) = continuity::assign(&self.roster, &loads, &facts, previous_owner.as_ref());
+        let (assignment, continued) = continuity::assign(&roster, &loads, &facts, previous_owner.as_ref());
         if let Some(earlier) = earlier.filter(|case| domain::lifecycle::is_closed(case.stage)) {
             let reopened = continuity::Reopen { case: earlier, referral_id: referral_id.to_string(), partner_id, now };
             return self.reopen(tx, reopened, assignment, continued).await;
@@ -128,6 +131,7 @@ impl CaseEvents {
             opened_at: now,
             updated_at: now,
             lifecycle: Default::default(),
+            engagement: Default::default(),
         };
         store::insert_case(&mut tx, &case).await.map_err(retry_on_duplicate)?;
         store::services::set_partner(&mut tx, &case.case_id, partner_id.as_deref()).await?;
@@ -192,6 +196,7 @@ impl EventHandler for CaseEvents {
         match envelope.event_type.as_str() {
             pb::ReferralReceived::TYPE => self.on_referral_received(&envelope).await,
             pb::ReferralRouted::TYPE => self.on_referral_routed(&envelope).await.map(|_| ()),
+            pb::PossibleMatchConfirmed::TYPE => self.on_possible_match_confirmed(&envelope).await.map(|_| ()),
             // Bound for the enrollment flow of a later step; acknowledged without effect until then.
             pb::OfferAccepted::TYPE => {
                 tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "event has no effect on cases yet");

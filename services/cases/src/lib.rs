@@ -71,6 +71,21 @@ impl Default for Options {
     }
 }
 
+/// Events cases consumes beyond the shared topology table: a confirmed possible match links a
+/// returning youth's cases. Consuming declares the binding on the queue, so it holds on RabbitMQ
+/// as in process.
+pub const EXTRA_BINDINGS: &[&str] = &["possible_match.confirmed"];
+
+fn subscription(ctx: &ServiceContext) -> Subscription {
+    let mut subscription = ctx.subscription(SERVICE);
+    for binding in EXTRA_BINDINGS {
+        if !subscription.matches(binding) {
+            subscription.bindings.push((*binding).to_owned());
+        }
+    }
+    subscription
+}
+
 /// Migrates (when configured), loads the roster and wires the service on the system clock.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Cases>> {
     build_with(ctx, Options::default()).await
@@ -80,23 +95,29 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Cases>> {
 pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result<Arc<Cases>> {
     let Options { clock, follow_up_interval } = options;
     ctx.migrate_if_configured(&migrations()).await?;
-    let roster = Arc::new(load_roster(ctx.config.roster_file.as_deref())?);
+    let roster = load_roster(ctx.config.roster_file.as_deref())?;
+    // The database holds the roster from here on (edits through the API persist there); the
+    // file adds its entries and refreshes those nobody edited through the API.
+    let seeded = store::roster::seed(&ctx.db, &roster, clock.now_micros())
+        .await
+        .context("writing the roster file's entries to the database")?;
     tracing::info!(
         case_managers = roster.case_managers().len(),
         supervisors = roster.supervisors().len(),
         demo = ctx.config.roster_file.is_none(),
+        written = seeded.written,
+        kept_api_edits = seeded.kept_api_edits,
         "roster loaded"
     );
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
-    let handler = Arc::new(CaseEvents::new(ctx.db.clone(), roster.clone(), relay.handle(), clock.clone()));
+    let handler = Arc::new(CaseEvents::new(ctx.db.clone(), relay.handle(), clock.clone()));
     let follow_ups = follow_ups::FollowUpWorker::new(ctx.db.clone(), clock.clone(), relay.handle(), follow_up_interval);
     Ok(Arc::new(Cases {
         follow_ups,
-        api: CasesApi::new(ctx.db.clone(), roster.clone(), relay.handle(), clock.clone()),
-        subscription: ctx.subscription(SERVICE),
+        api: CasesApi::new(ctx.db.clone(), relay.handle(), clock.clone()),
+        subscription: subscription(&ctx),
         db: ctx.db,
         bus: ctx.bus,
-        roster,
         clock,
         handler,
         relay: Mutex::new(Some(relay)),
@@ -107,7 +128,6 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
 pub struct Cases {
     db: Db,
     bus: Arc<dyn EventBus>,
-    roster: Arc<Roster>,
     clock: Arc<dyn clock::Clock>,
     follow_ups: follow_ups::FollowUpWorker,
     api: CasesApi,
@@ -126,8 +146,9 @@ impl Cases {
         &self.clock
     }
 
-    pub fn roster(&self) -> &Roster {
-        &self.roster
+    /// The roster as stored now (the file's entries plus edits through the API).
+    pub async fn roster(&self) -> Result<Roster, wf_db::DbError> {
+        store::roster::load(&self.db).await
     }
 
     /// The gRPC service, for callers that mount it themselves or call it in process.

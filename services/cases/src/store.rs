@@ -9,10 +9,12 @@ use wf_proto::cases::v1::CaseStage;
 use crate::domain::{self, CaseStatus, Caseloads, Site};
 
 pub mod continuity;
+pub mod engagement;
 pub mod follow_ups;
 pub mod lifecycle;
 pub mod notes;
 pub mod recidivism;
+pub mod roster;
 pub mod services;
 
 /// Key of the PostgreSQL advisory lock that serializes case assignment ("wfcases" + 1). Advisory
@@ -40,6 +42,17 @@ pub struct CaseRecord {
     pub updated_at: i64,
     /// What the lifecycle has recorded so far (all empty on a new case).
     pub lifecycle: LifecycleFacts,
+    /// Readiness and first contact (empty on a new case).
+    pub engagement: EngagementFacts,
+}
+
+/// Engagement facts kept on the case row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngagementFacts {
+    /// `Readiness` number; 0 while none is recorded.
+    pub readiness: i32,
+    pub readiness_since: Option<i64>,
+    pub first_contact_at: Option<i64>,
 }
 
 /// The instants and codes the lifecycle records on a case.
@@ -211,7 +224,8 @@ pub async fn assignments_of(db: &Db, case_id: &str) -> Result<Vec<AssignmentReco
 
 pub(crate) const CASE_COLUMNS: &str = "case_id, referral_id, youth_id, site, triage_tier, stage, status, case_manager_id, \
                             assigned_at, practice, opened_at, updated_at, enrolled_at, assessment_due, assessed_at, \
-                            exited_at, closed_at, closure_reason, exit_living_situation, reopen_count";
+                            exited_at, closed_at, closure_reason, exit_living_situation, reopen_count, \
+                            readiness, readiness_since, first_contact_at";
 
 /// The case as stored, read inside a transaction.
 pub async fn get_case_in(tx: &mut Tx, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
@@ -312,6 +326,16 @@ pub(crate) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbErr
             closure_reason: int(row, "closure_reason")?,
             exit_living_situation: int(row, "exit_living_situation")?,
             reopen_count: int(row, "reopen_count")?,
+        },
+        engagement: EngagementFacts {
+            readiness: match row.try_get::<Option<String>, _>("readiness")? {
+                None => 0,
+                Some(code) => {
+                    domain::engagement::readiness_from_code(&code).ok_or_else(|| corrupt("readiness", &code))? as i32
+                }
+            },
+            readiness_since: row.try_get("readiness_since")?,
+            first_contact_at: row.try_get("first_contact_at")?,
         },
     })
 }

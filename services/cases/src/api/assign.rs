@@ -68,11 +68,12 @@ pub(super) async fn reassign_case(api: &CasesApi, req: &pb::ReassignCaseRequest)
     }
     let current: Option<CaseManagerId> = case.case_manager_id.as_deref().and_then(|id| id.parse().ok());
     let loads = store::open_caseloads_in(&mut tx).await?;
-    let facts = CaseFacts { site: case.site, language: None };
+    let roster = store::roster::load_in(&mut tx).await?;
+    let facts = CaseFacts { site: case.site, language: None, at: now, emergent: false };
     let to = match &target {
-        Some(target) => reassign::to_named(&api.roster, &loads, &facts, target, current.as_ref())
+        Some(target) => reassign::to_named(&roster, &loads, &facts, target, current.as_ref())
             .map_err(|why: NotAssignable| ApiError::FailedPrecondition(format!("case_manager_id {target} {why}")))?,
-        None => match reassign::to_someone_else(&api.roster, &loads, &facts, current.as_ref()) {
+        None => match reassign::to_someone_else(&roster, &loads, &facts, current.as_ref()) {
             Assignment::Assigned(to) => to,
             Assignment::AwaitingAssignment(why) => {
                 return Err(ApiError::FailedPrecondition(format!(

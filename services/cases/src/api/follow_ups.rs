@@ -105,6 +105,11 @@ pub(super) async fn record_follow_up(
         .ok_or_else(|| ApiError::NotFound("follow-up".into()))?;
     let outcomes = req.outcomes.as_ref().map(Message::encode_to_vec);
     if !store::follow_ups::record(&mut tx, &req.follow_up_id, status, completed_at, actor, outcomes.clone()).await? {
+        if existing.status == FollowUpStatus::Cancelled {
+            return Err(ApiError::FailedPrecondition(
+                "follow-up is cancelled: its case was reopened; the case's next exit schedules new follow-ups".into(),
+            ));
+        }
         return Err(ApiError::FailedPrecondition(format!(
             "follow-up is already {}; a recorded follow-up is not recorded again",
             follow_up::status_code(existing.status)

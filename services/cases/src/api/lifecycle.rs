@@ -12,6 +12,8 @@ use super::{CasesApi, invalid};
 use crate::SERVICE;
 use crate::domain::follow_up;
 use crate::domain::lifecycle::{self, Move};
+use crate::domain::{Assignment, CaseFacts};
+use crate::events::continuity;
 use crate::events::timestamp;
 use crate::store::lifecycle::StageMove;
 use crate::store::{self, CaseRecord, LifecycleFacts};
@@ -126,6 +128,12 @@ pub(super) async fn close_case(
     .await
 }
 
+/// Reopens a closed case. The cap is checked again, as at any assignment: the case stays with its
+/// case manager when they are active, not on leave and under their cap (it counts toward it
+/// again); otherwise the assignment rule picks another eligible case manager, and with nobody
+/// eligible the case waits in the supervisors' queue. Never refused for capacity: a returning
+/// youth is not turned away, and quietly going over a cap would break the cap for everyone.
+/// Follow-ups still open from the exit it undoes are cancelled; the next exit schedules new ones.
 pub(super) async fn reopen_case(
     api: &CasesApi,
     actor: &str,
@@ -137,27 +145,82 @@ pub(super) async fn reopen_case(
     }
     let reason = reason_code(&req.reason)?;
     let now = api.clock.now_micros();
-    move_case(api, &case_id, CaseStage::Engagement, Move::Reopen, actor, &reason, now, |case| {
-        let closed_at = case.lifecycle.closed_at.unwrap_or(now);
-        // The earlier enrollment, exit and closure stay in the stage history; the case starts over.
-        let facts = LifecycleFacts { reopen_count: case.lifecycle.reopen_count + 1, ..LifecycleFacts::default() };
-        let event = events::CaseReopened {
-            case_id: case.case_id.clone(),
-            referral_id: if req.referral_id.is_empty() { case.referral_id.clone() } else { req.referral_id.clone() },
-            youth_id: case.youth_id.clone().unwrap_or_default(),
-            case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
-            reopened_at: Some(timestamp(now)),
-            days_since_closure: i32::try_from(lifecycle::whole_days_between(closed_at, now)).unwrap_or(i32::MAX),
-            reason: reason.clone(),
-            practice: case.practice,
-        };
-        Effect {
-            facts,
-            event: Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
-            follow_ups_after_exit: None,
-        }
+    let mut tx = api.db.begin().await?;
+    store::lock_assignments(&mut tx, api.db.backend()).await?;
+    let case = store::get_case_in(&mut tx, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    lifecycle::check(case.stage, CaseStage::Engagement, Move::Reopen)
+        .map_err(|refused| ApiError::FailedPrecondition(refused.to_string()))?;
+    // Read while the case is still closed, so the loads are "before this case".
+    let loads = store::open_caseloads_in(&mut tx).await?;
+    let roster = store::roster::load_in(&mut tx).await?;
+    let referral_id = if req.referral_id.is_empty() { case.referral_id.clone() } else { req.referral_id.clone() };
+    let referral = store::continuity::facts_of(&mut tx, &referral_id).await?;
+    let facts = CaseFacts {
+        site: case.site,
+        language: referral.as_ref().map(|r| r.language.clone()).filter(|language| !language.is_empty()),
+        at: now,
+        emergent: referral.as_ref().is_some_and(|r| r.triage_tier == "emergent"),
+    };
+    let current = case.case_manager_id.as_deref().and_then(|id| id.parse().ok());
+    let (assignment, continued) = continuity::assign(&roster, &loads, &facts, current.as_ref());
+
+    let step = StageMove {
+        case_id: case.case_id.clone(),
+        from: case.stage,
+        to: CaseStage::Engagement,
+        effective_at: now,
+        reason: reason.clone(),
+        recorded_by: actor.to_owned(),
+        recorded_at: now,
+    };
+    // The earlier enrollment, exit and closure stay in the stage history; the case starts over.
+    let lifecycle_facts = LifecycleFacts { reopen_count: case.lifecycle.reopen_count + 1, ..LifecycleFacts::default() };
+    if !store::lifecycle::apply(&mut tx, &step, &lifecycle_facts).await? {
+        return Err(ApiError::FailedPrecondition(
+            "the case changed stage while this request was handled; read it again and retry".into(),
+        ));
+    }
+    let (status, assigned) =
+        continuity::apply_assignment(&mut tx, &case, &referral_id, &assignment, continued, now).await?;
+    let cancelled = continuity::cancel_follow_ups(&mut tx, &case).await?;
+    let owner = match &assignment {
+        Assignment::Assigned(to) => Some(to.case_manager_id.to_string()),
+        Assignment::AwaitingAssignment(_) => None,
+    };
+    let closed_at = case.lifecycle.closed_at.unwrap_or(now);
+    let reopened = events::CaseReopened {
+        case_id: case.case_id.clone(),
+        referral_id: referral_id.clone(),
+        youth_id: case.youth_id.clone().unwrap_or_default(),
+        case_manager_id: owner.clone().unwrap_or_default(),
+        reopened_at: Some(timestamp(now)),
+        days_since_closure: i32::try_from(lifecycle::whole_days_between(closed_at, now)).unwrap_or(i32::MAX),
+        reason: reason.clone(),
+        practice: case.practice,
+    };
+    let reopened = Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &reopened);
+    for event in std::iter::once(&reopened).chain(&assigned).chain(&cancelled) {
+        outbox::enqueue(&mut tx, api.db.backend(), event).await?;
+    }
+    tx.commit().await?;
+    api.relay.wake();
+    tracing::info!(
+        case.id = %case.case_id,
+        from = crate::domain::stage_code(case.stage),
+        status = status.code(),
+        kept_owner = owner.is_some() && owner == case.case_manager_id,
+        follow_ups_cancelled = cancelled.len(),
+        "case reopened"
+    );
+    Ok(CaseRecord {
+        stage: CaseStage::Engagement,
+        status,
+        assigned_at: if owner.is_some() { Some(now) } else { None },
+        case_manager_id: owner,
+        updated_at: now,
+        lifecycle: lifecycle_facts,
+        ..case
     })
-    .await
 }
 
 /// Reads the case, checks the move against the lifecycle table, and commits the move, its history

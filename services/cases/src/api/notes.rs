@@ -11,6 +11,7 @@ use wf_types::CaseId;
 
 use super::{CasesApi, page_size, page_token_text};
 use crate::SERVICE;
+use crate::domain::Roster;
 use crate::domain::services::is_code;
 use crate::events::timestamp;
 use crate::store::notes::{NoteRecord, Privileged};
@@ -97,7 +98,8 @@ pub(super) async fn list(
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::NotFound("case".into()))?;
     let privileged = if req.include_privileged {
-        if !may_read_privileged(api, principal, &case) {
+        let roster = store::roster::load(&api.db).await.map_err(ApiError::from)?;
+        if !may_read_privileged(&roster, principal, &case) {
             return Err(tonic::Status::permission_denied(
                 "privileged notes are readable only by the case's assigned case manager and supervisors",
             ));
@@ -115,14 +117,14 @@ pub(super) async fn list(
 }
 
 /// Supervisors, or the case manager who owns the case now (their login is the roster's user_id).
-fn may_read_privileged(api: &CasesApi, principal: &Principal, case: &CaseRecord) -> bool {
+fn may_read_privileged(roster: &Roster, principal: &Principal, case: &CaseRecord) -> bool {
     match principal.role {
         Role::Supervisor => true,
         Role::CaseManager => case
             .case_manager_id
             .as_deref()
             .and_then(|id| id.parse().ok())
-            .and_then(|id| api.roster.case_manager(&id))
+            .and_then(|id| roster.case_manager(&id))
             .is_some_and(|cm| cm.user_id.as_deref() == Some(principal.subject.as_str())),
         _ => false,
     }

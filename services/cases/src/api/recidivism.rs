@@ -34,7 +34,8 @@ pub(super) async fn record(
     if kind == RecidivismKind::Unspecified {
         violations.push(FieldViolation::new(
             "event.kind",
-            "is required; allowed: RECIDIVISM_KIND_RE_EXPLOITATION, RECIDIVISM_KIND_RE_ARREST, RECIDIVISM_KIND_RETURN_TO_TRAFFICKER",
+            "is required; allowed: RECIDIVISM_KIND_RE_EXPLOITATION, RECIDIVISM_KIND_RE_ARREST, \
+             RECIDIVISM_KIND_RETURN_TO_TRAFFICKER, RECIDIVISM_KIND_RUNNING_AWAY",
         ));
     }
     let evidence = RecidivismEvidence::try_from(input.evidence).unwrap_or(RecidivismEvidence::Unspecified);

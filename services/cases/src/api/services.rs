@@ -125,7 +125,11 @@ pub(super) async fn record_intervention(
 
 /// The case, if the caller may act on it: staff on any case, a partner only on a case it serves.
 /// A case outside a partner's scope is NOT_FOUND, never PERMISSION_DENIED (no existence leak).
-async fn case_in_scope(tx: &mut wf_db::Tx, principal: &Principal, case_id: &str) -> Result<CaseRecord, ApiError> {
+pub(super) async fn case_in_scope(
+    tx: &mut wf_db::Tx,
+    principal: &Principal,
+    case_id: &str,
+) -> Result<CaseRecord, ApiError> {
     let case = store::get_case_in(tx, case_id).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
     if principal.role == Role::Partner {
         let serves = store::services::partner_of(tx, case_id).await?;

@@ -1,12 +1,17 @@
-//! Who gets a new case. Eligible: active, serves the case's site (or countywide), and under their
-//! caseload cap. Among the eligible, speakers of the youth's language come first when it is
-//! known (a preference, never a reason to leave a youth unassigned); then the lowest open
-//! caseload; then the lowest id, so the same inputs always give the same answer.
+//! Who gets a new case. Eligible: active and not on leave at the moment of assignment, serves the
+//! case's site (or countywide), and under their caseload cap. An emergent referral goes to an
+//! eligible case manager on call at that moment when there is one (someone working now answers
+//! it; with nobody on call it still goes to the usual rule rather than wait). Among the pool,
+//! speakers of the youth's language come first when it is known (a preference, never a reason to
+//! leave a youth unassigned); then the lowest open caseload; then the lowest id, so the same
+//! inputs always give the same answer.
 
 use std::collections::HashMap;
 
 use wf_types::CaseManagerId;
 
+#[cfg(test)]
+use super::roster::Period;
 use super::{Roster, Site};
 
 /// Open cases per case manager. A case manager missing from the map has none.
@@ -20,6 +25,10 @@ pub struct CaseFacts {
     pub site: Site,
     /// ISO 639 code of the youth's preferred language, when the event carries it.
     pub language: Option<String>,
+    /// The moment of assignment (microseconds): leave and on-call shifts are read at it.
+    pub at: i64,
+    /// Triage tier emergent: the on-call case manager first.
+    pub emergent: bool,
 }
 
 /// The outcome of [`choose_case_manager`].
@@ -39,6 +48,8 @@ pub struct AssignedTo {
     /// `Some(true)` when a language was asked for and they speak it, `Some(false)` when nobody
     /// eligible did, `None` when no language was known.
     pub language_matched: Option<bool>,
+    /// Chosen because they were on call for an emergent referral.
+    pub on_call: bool,
 }
 
 impl AssignedTo {
@@ -50,14 +61,15 @@ impl AssignedTo {
             Some(false) => ", no eligible speaker of the youth's language",
             None => "",
         };
-        format!("least loaded eligible{language} ({}/{})", self.open_cases, self.max_caseload)
+        let rule = if self.on_call { "on call for an emergent referral" } else { "least loaded eligible" };
+        format!("{rule}{language} ({}/{})", self.open_cases, self.max_caseload)
     }
 }
 
 /// Why nobody could take the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unassignable {
-    /// No active case manager serves the site.
+    /// No active case manager (not on leave) serves the site.
     NoActiveCaseManagerForSite,
     /// Some serve it, but every one of them is at their cap.
     AllAtCapacity { at_capacity: usize },
@@ -78,16 +90,21 @@ pub fn choose_case_manager(roster: &Roster, loads: &Caseloads, facts: &CaseFacts
     let serving: Vec<_> = roster
         .case_managers()
         .iter()
-        .filter(|cm| cm.active)
+        .filter(|cm| cm.available_at(facts.at))
         .filter(|cm| cm.serves(facts.site))
         .map(|cm| (cm, loads.get(&cm.id).copied().unwrap_or(0)))
         .collect();
     if serving.is_empty() {
         return Assignment::AwaitingAssignment(Unassignable::NoActiveCaseManagerForSite);
     }
-    let eligible: Vec<_> = serving.iter().filter(|(cm, load)| *load < cm.max_caseload).collect();
+    let mut eligible: Vec<_> = serving.iter().filter(|(cm, load)| *load < cm.max_caseload).collect();
     if eligible.is_empty() {
         return Assignment::AwaitingAssignment(Unassignable::AllAtCapacity { at_capacity: serving.len() });
+    }
+    let mut on_call = false;
+    if facts.emergent && eligible.iter().any(|(cm, _)| cm.on_call_at(facts.at)) {
+        eligible.retain(|(cm, _)| cm.on_call_at(facts.at));
+        on_call = true;
     }
     let speakers: Vec<_> = match &facts.language {
         Some(language) => eligible.iter().copied().filter(|(cm, _)| cm.speaks(language)).collect(),
@@ -108,6 +125,7 @@ pub fn choose_case_manager(roster: &Roster, loads: &Caseloads, facts: &CaseFacts
         open_cases,
         max_caseload: chosen.max_caseload,
         language_matched,
+        on_call,
     })
 }
 
@@ -139,7 +157,7 @@ mod tests {
     }
 
     fn facts(site: Site, language: Option<&str>) -> CaseFacts {
-        CaseFacts { site, language: language.map(str::to_owned) }
+        CaseFacts { site, language: language.map(str::to_owned), at: 0, emergent: false }
     }
 
     fn assigned(assignment: Assignment) -> AssignedTo {
@@ -243,5 +261,74 @@ mod tests {
             choose_case_manager(&roster, &Caseloads::new(), &facts(Site::Countywide, None)),
             Assignment::AwaitingAssignment(Unassignable::NoActiveCaseManagerForSite),
         );
+    }
+
+    fn with_periods(mut roster: Roster, id: &str, leave: &[Period], shifts: &[Period], on_call: bool) -> Roster {
+        let mut case_managers = roster.case_managers().to_vec();
+        let supervisors = roster.supervisors().to_vec();
+        for cm in case_managers.iter_mut().filter(|cm| cm.id.as_str() == id) {
+            cm.leave = leave.to_vec();
+            cm.on_call_shifts = shifts.to_vec();
+            cm.on_call = on_call;
+        }
+        roster = Roster::from_parts(case_managers, supervisors);
+        roster
+    }
+
+    const DAY: i64 = 86_400_000_000;
+
+    #[test]
+    fn a_case_manager_on_leave_takes_nothing_new_until_the_leave_ends() {
+        let roster =
+            roster(&[(A, "south_los_angeles", "\"en\"", 12, true), (B, "south_los_angeles", "\"en\"", 12, true)]);
+        let leave = Period { starts_at: 10 * DAY, ends_at: Some(20 * DAY) };
+        let roster = with_periods(roster, A, &[leave], &[], false);
+        let at = |day: i64| CaseFacts { at: day * DAY, ..facts(Site::SouthLosAngeles, None) };
+        let busy_b = loads(&[(B, 5)]);
+        assert_eq!(assigned(choose_case_manager(&roster, &busy_b, &at(9))).case_manager_id.as_str(), A);
+        assert_eq!(assigned(choose_case_manager(&roster, &busy_b, &at(10))).case_manager_id.as_str(), B);
+        assert_eq!(assigned(choose_case_manager(&roster, &busy_b, &at(20))).case_manager_id.as_str(), A);
+        // Everyone serving the site on leave: the supervisors' queue.
+        let roster = with_periods(roster, B, &[Period { starts_at: 0, ends_at: None }], &[], false);
+        assert_eq!(
+            choose_case_manager(&roster, &busy_b, &at(15)),
+            Assignment::AwaitingAssignment(Unassignable::NoActiveCaseManagerForSite)
+        );
+    }
+
+    #[test]
+    fn an_emergent_referral_goes_to_the_case_manager_on_call() {
+        let roster = roster(&[
+            (A, "south_los_angeles", "\"en\"", 12, true),
+            (B, "south_los_angeles", "\"en\"", 12, true),
+            (C, "south_los_angeles", "\"en\", \"es\"", 12, true),
+        ]);
+        let shift = Period { starts_at: 5 * DAY, ends_at: Some(6 * DAY) };
+        let roster = with_periods(roster, B, &[], &[shift], false);
+        let busy_b = loads(&[(B, 9)]);
+        let emergent = |day: i64, language: Option<&str>| CaseFacts {
+            at: day * DAY,
+            emergent: true,
+            ..facts(Site::SouthLosAngeles, language)
+        };
+        let to = assigned(choose_case_manager(&roster, &busy_b, &emergent(5, Some("es"))));
+        assert_eq!(to.case_manager_id.as_str(), B, "on call beats load and language");
+        assert!(to.on_call);
+        assert_eq!(to.reason(), "on call for an emergent referral, no eligible speaker of the youth's language (9/12)");
+        // Outside the shift nobody is on call: the usual rule.
+        let to = assigned(choose_case_manager(&roster, &busy_b, &emergent(6, None)));
+        assert_eq!((to.case_manager_id.as_str(), to.on_call), (A, false));
+        // A routine referral during the shift: the usual rule.
+        let routine = CaseFacts { emergent: false, ..emergent(5, None) };
+        assert_eq!(assigned(choose_case_manager(&roster, &busy_b, &routine)).case_manager_id.as_str(), A);
+        // On call but at the cap: passed over, the emergent youth still gets someone.
+        let full_b = loads(&[(B, 12)]);
+        let to = assigned(choose_case_manager(&roster, &full_b, &emergent(5, None)));
+        assert_eq!((to.case_manager_id.as_str(), to.on_call), (A, false));
+        // The standing flag counts at any moment; on call but on leave does not.
+        let roster = with_periods(roster, C, &[], &[], true);
+        assert_eq!(assigned(choose_case_manager(&roster, &busy_b, &emergent(40, None))).case_manager_id.as_str(), C);
+        let roster = with_periods(roster, C, &[Period { starts_at: 0, ends_at: None }], &[], true);
+        assert_eq!(assigned(choose_case_manager(&roster, &busy_b, &emergent(40, None))).case_manager_id.as_str(), A);
     }
 }

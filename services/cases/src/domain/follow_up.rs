@@ -57,6 +57,7 @@ pub fn status_code(status: FollowUpStatus) -> &'static str {
         FollowUpStatus::Completed => "completed",
         FollowUpStatus::LostToFollowUp => "lost_to_follow_up",
         FollowUpStatus::Refused => "refused",
+        FollowUpStatus::Cancelled => "cancelled",
     }
 }
 
@@ -68,6 +69,7 @@ pub fn status_from_code(code: &str) -> Option<FollowUpStatus> {
         FollowUpStatus::Completed,
         FollowUpStatus::LostToFollowUp,
         FollowUpStatus::Refused,
+        FollowUpStatus::Cancelled,
     ]
     .into_iter()
     .find(|status| status_code(*status) == code)
@@ -124,7 +126,12 @@ mod tests {
         assert!(check_record(FollowUpStatus::LostToFollowUp, false).is_ok());
         assert!(check_record(FollowUpStatus::LostToFollowUp, true).is_err());
         assert!(check_record(FollowUpStatus::Due, false).is_err());
-        for status in [FollowUpStatus::Scheduled, FollowUpStatus::Completed, FollowUpStatus::LostToFollowUp] {
+        for status in [
+            FollowUpStatus::Scheduled,
+            FollowUpStatus::Completed,
+            FollowUpStatus::LostToFollowUp,
+            FollowUpStatus::Cancelled,
+        ] {
             assert_eq!(status_from_code(status_code(status)), Some(status));
         }
     }

@@ -2,15 +2,17 @@
 //! stored under. Nothing here touches the database or the bus.
 
 mod assignment;
+pub mod engagement;
 pub mod follow_up;
 pub mod lifecycle;
 pub mod reassign;
 pub mod recidivism;
 pub mod roster;
+pub mod roster_edit;
 pub mod services;
 
 pub use assignment::{AssignedTo, Assignment, CaseFacts, Caseloads, Unassignable, choose_case_manager};
-pub use roster::{CaseManager, Roster, RosterError, Supervisor};
+pub use roster::{CaseManager, Period, Roster, RosterError, Supervisor};
 
 use wf_proto::cases::v1::CaseStage;
 use wf_proto::common::v1 as common;

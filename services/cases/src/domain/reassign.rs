@@ -11,6 +11,7 @@ use super::{AssignedTo, Assignment, CaseFacts, Caseloads, Roster, choose_case_ma
 pub enum NotAssignable {
     Unknown,
     Inactive,
+    OnLeave,
     WrongSite { site: &'static str },
     AtCapacity { open_cases: u32, max_caseload: u32 },
     AlreadyOwner,
@@ -20,7 +21,8 @@ impl std::fmt::Display for NotAssignable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NotAssignable::Unknown => f.write_str("is not a case manager in the roster"),
-            NotAssignable::Inactive => f.write_str("is not active (left or on leave)"),
+            NotAssignable::Inactive => f.write_str("is not active (left the program)"),
+            NotAssignable::OnLeave => f.write_str("is on leave"),
             NotAssignable::WrongSite { site } => write!(f, "does not serve the case's site {site}"),
             NotAssignable::AtCapacity { open_cases, max_caseload } => {
                 write!(f, "is at their caseload cap ({open_cases}/{max_caseload})")
@@ -45,6 +47,9 @@ pub fn to_named(
     if !cm.active {
         return Err(NotAssignable::Inactive);
     }
+    if cm.on_leave_at(facts.at) {
+        return Err(NotAssignable::OnLeave);
+    }
     if !cm.serves(facts.site) {
         return Err(NotAssignable::WrongSite { site: facts.site.code() });
     }
@@ -52,7 +57,13 @@ pub fn to_named(
     if open_cases >= cm.max_caseload {
         return Err(NotAssignable::AtCapacity { open_cases, max_caseload: cm.max_caseload });
     }
-    Ok(AssignedTo { case_manager_id: cm.id.clone(), open_cases, max_caseload: cm.max_caseload, language_matched: None })
+    Ok(AssignedTo {
+        case_manager_id: cm.id.clone(),
+        open_cases,
+        max_caseload: cm.max_caseload,
+        language_matched: None,
+        on_call: false,
+    })
 }
 
 /// The assignment rule, with the current owner left out.
@@ -100,11 +111,11 @@ mod tests {
     #[test]
     fn a_named_owner_must_be_eligible_and_have_room() {
         let roster = roster();
-        let sla = CaseFacts { site: Site::SouthLosAngeles, language: None };
+        let sla = CaseFacts { site: Site::SouthLosAngeles, language: None, at: 0, emergent: false };
         let mut loads = Caseloads::new();
         assert!(to_named(&roster, &loads, &sla, &id(B), Some(&id(A))).is_ok());
         assert_eq!(to_named(&roster, &loads, &sla, &id(A), Some(&id(A))), Err(NotAssignable::AlreadyOwner));
-        let valley = CaseFacts { site: Site::SanFernandoValley, language: None };
+        let valley = CaseFacts { site: Site::SanFernandoValley, language: None, at: 0, emergent: false };
         assert_eq!(
             to_named(&roster, &loads, &valley, &id(B), None),
             Err(NotAssignable::WrongSite { site: "san_fernando_valley" })
@@ -119,7 +130,7 @@ mod tests {
     #[test]
     fn the_rule_never_picks_the_current_owner() {
         let roster = roster();
-        let sla = CaseFacts { site: Site::SouthLosAngeles, language: None };
+        let sla = CaseFacts { site: Site::SouthLosAngeles, language: None, at: 0, emergent: false };
         match to_someone_else(&roster, &Caseloads::new(), &sla, Some(&id(A))) {
             Assignment::Assigned(to) => assert_eq!(to.case_manager_id, id(B)),
             other => panic!("{other:?}"),

@@ -32,6 +32,23 @@ pub struct CaseManager {
     pub on_call: bool,
     pub engagement_approaches: Vec<String>,
     pub supervisor_id: CaseManagerId,
+    /// Leave periods: no new cases while one covers the moment.
+    pub leave: Vec<Period>,
+    /// Scheduled on-call shifts, besides the standing `on_call` flag.
+    pub on_call_shifts: Vec<Period>,
+}
+
+/// `[starts_at, ends_at)` in microseconds; `None` = open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Period {
+    pub starts_at: i64,
+    pub ends_at: Option<i64>,
+}
+
+impl Period {
+    pub fn covers(&self, at: i64) -> bool {
+        self.starts_at <= at && self.ends_at.is_none_or(|end| at < end)
+    }
 }
 
 // Debug leaves out the staff name so a roster entry can never put a name in a log line.
@@ -56,6 +73,20 @@ impl CaseManager {
 
     pub fn speaks(&self, language: &str) -> bool {
         self.languages.iter().any(|spoken| spoken == language)
+    }
+
+    pub fn on_leave_at(&self, at: i64) -> bool {
+        self.leave.iter().any(|period| period.covers(at))
+    }
+
+    /// Takes new cases at `at`: active and not on leave.
+    pub fn available_at(&self, at: i64) -> bool {
+        self.active && !self.on_leave_at(at)
+    }
+
+    /// Takes emergent referrals at `at`: the standing flag, or a shift covering `at`.
+    pub fn on_call_at(&self, at: i64) -> bool {
+        self.on_call || self.on_call_shifts.iter().any(|shift| shift.covers(at))
     }
 }
 
@@ -209,6 +240,8 @@ impl Roster {
                     on_call: entry.on_call,
                     engagement_approaches,
                     supervisor_id,
+                    leave: Vec::new(),
+                    on_call_shifts: Vec::new(),
                 });
             }
         }
@@ -216,6 +249,17 @@ impl Roster {
         case_managers.sort_by(|a, b| a.id.cmp(&b.id));
         supervisors.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Roster { case_managers, supervisors })
+    }
+
+    /// A roster from entries already validated one by one (the database's copy); sorts them.
+    pub fn from_parts(mut case_managers: Vec<CaseManager>, mut supervisors: Vec<Supervisor>) -> Roster {
+        case_managers.sort_by(|a, b| a.id.cmp(&b.id));
+        supervisors.sort_by(|a, b| a.id.cmp(&b.id));
+        Roster { case_managers, supervisors }
+    }
+
+    pub fn supervisor(&self, id: &CaseManagerId) -> Option<&Supervisor> {
+        self.supervisors.iter().find(|s| &s.id == id)
     }
 
     /// Sorted by id.
@@ -267,19 +311,8 @@ impl Checker {
     }
 
     fn display_code(&mut self, entry: &str, code: String) -> String {
-        let well_formed = (2..=32).contains(&code.len())
-            && code.starts_with(|c: char| c.is_ascii_uppercase())
-            && code
-                .split('-')
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-        if !well_formed {
-            self.fail(
-                entry,
-                "display_code",
-                format!(
-                    "{code:?} must be 2 to 32 characters of A-Z and 0-9 in dash-separated parts, e.g. \"CM-SLA-1\""
-                ),
-            );
+        if let Some(problem) = rules::display_code(&code) {
+            self.fail(entry, "display_code", problem);
         } else if !self.display_codes.insert(code.clone()) {
             self.fail(entry, "display_code", format!("{code:?} appears more than once in the roster"));
         }
@@ -287,18 +320,16 @@ impl Checker {
     }
 
     fn display_name(&mut self, entry: &str, name: String) -> String {
-        let trimmed = name.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 100 {
-            // The value itself is left out of the message: it is a person's name.
-            self.fail(entry, "display_name", "must be 1 to 100 characters");
+        if let Some(problem) = rules::display_name(&name) {
+            self.fail(entry, "display_name", problem);
         }
-        trimmed.to_owned()
+        name.trim().to_owned()
     }
 
     fn user_id(&mut self, entry: &str, user_id: Option<String>) -> Option<String> {
         let user_id = user_id?;
-        if user_id.is_empty() || user_id.len() > 128 || user_id.chars().any(char::is_whitespace) {
-            self.fail(entry, "user_id", "must be 1 to 128 characters without spaces when given");
+        if let Some(problem) = rules::user_id(&user_id) {
+            self.fail(entry, "user_id", problem);
         }
         Some(user_id)
     }
@@ -330,15 +361,8 @@ impl Checker {
         }
         let mut seen = HashSet::new();
         for language in &languages {
-            let well_formed = (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase());
-            if !well_formed {
-                self.fail(
-                    entry,
-                    "languages",
-                    format!(
-                        "{language:?} is not an ISO 639 code (two or three lowercase letters, e.g. \"en\", \"es\")"
-                    ),
-                );
+            if let Some(problem) = rules::language(language) {
+                self.fail(entry, "languages", problem);
             } else if !seen.insert(language.as_str()) {
                 self.fail(entry, "languages", format!("{language:?} is listed twice"));
             }
@@ -347,30 +371,69 @@ impl Checker {
     }
 
     fn max_caseload(&mut self, entry: &str, value: i64) -> u32 {
-        match u32::try_from(value) {
-            Ok(cap) if (1..=MAX_CASELOAD_LIMIT).contains(&cap) => cap,
-            _ => {
-                self.fail(entry, "max_caseload", format!("{value} is out of range: allowed 1 to {MAX_CASELOAD_LIMIT}"));
-                0
-            }
-        }
+        rules::max_caseload(value).unwrap_or_else(|problem| {
+            self.fail(entry, "max_caseload", problem);
+            0
+        })
     }
 
     fn approaches(&mut self, entry: &str, approaches: Vec<String>) -> Vec<String> {
         for approach in &approaches {
-            let well_formed = !approach.is_empty()
-                && approach.len() <= 64
-                && approach.starts_with(|c: char| c.is_ascii_lowercase())
-                && approach.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-            if !well_formed {
-                self.fail(
-                    entry,
-                    "engagement_approaches",
-                    format!("{approach:?} is not a code (lowercase letters, digits and underscores)"),
-                );
+            if let Some(problem) = rules::approach(approach) {
+                self.fail(entry, "engagement_approaches", problem);
             }
         }
         approaches
+    }
+}
+
+/// The rules of one roster field, shared by the roster file and `UpsertCaseManager`: `None` (or
+/// `Ok`) when the value is acceptable, else what is wrong and what is allowed.
+pub mod rules {
+    use super::MAX_CASELOAD_LIMIT;
+
+    pub fn display_code(code: &str) -> Option<String> {
+        let well_formed = (2..=32).contains(&code.len())
+            && code.starts_with(|c: char| c.is_ascii_uppercase())
+            && code
+                .split('-')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        (!well_formed).then(|| {
+            format!("{code:?} must be 2 to 32 characters of A-Z and 0-9 in dash-separated parts, e.g. \"CM-SLA-1\"")
+        })
+    }
+
+    /// The value itself is never part of the message: it is a person's name.
+    pub fn display_name(name: &str) -> Option<String> {
+        let trimmed = name.trim();
+        (trimmed.is_empty() || trimmed.chars().count() > 100).then(|| "must be 1 to 100 characters".to_owned())
+    }
+
+    pub fn user_id(user_id: &str) -> Option<String> {
+        (user_id.is_empty() || user_id.len() > 128 || user_id.chars().any(char::is_whitespace))
+            .then(|| "must be 1 to 128 characters without spaces when given".to_owned())
+    }
+
+    pub fn language(language: &str) -> Option<String> {
+        let well_formed = (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase());
+        (!well_formed).then(|| {
+            format!("{language:?} is not an ISO 639 code (two or three lowercase letters, e.g. \"en\", \"es\")")
+        })
+    }
+
+    pub fn max_caseload(value: i64) -> Result<u32, String> {
+        match u32::try_from(value) {
+            Ok(cap) if (1..=MAX_CASELOAD_LIMIT).contains(&cap) => Ok(cap),
+            _ => Err(format!("{value} is out of range: allowed 1 to {MAX_CASELOAD_LIMIT}")),
+        }
+    }
+
+    pub fn approach(approach: &str) -> Option<String> {
+        let well_formed = !approach.is_empty()
+            && approach.len() <= 64
+            && approach.starts_with(|c: char| c.is_ascii_lowercase())
+            && approach.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        (!well_formed).then(|| format!("{approach:?} is not a code (lowercase letters, digits and underscores)"))
     }
 }
 

@@ -17,21 +17,28 @@ use crate::store::lifecycle::StageMove;
 use crate::store::recidivism::RecidivismRecord;
 use crate::store::{self, AssignmentRecord, CaseRecord, LifecycleFacts};
 
-/// The earlier case manager when they are eligible and have room (`true`: continuity), else the
-/// usual rule.
-pub(super) fn assign(
+/// The earlier case manager when they are active, not on leave and have room (`true`:
+/// continuity), else the usual rule (and with nobody eligible, the supervisors' queue). An
+/// emergent referral needs someone working now: when the rule finds another case manager on
+/// call, they take it unless the earlier one is on call too; a supervisor can hand the case back
+/// later (`REASSIGN_REASON_CONTINUITY`).
+pub(crate) fn assign(
     roster: &Roster,
     loads: &Caseloads,
     facts: &CaseFacts,
     previous: Option<&CaseManagerId>,
 ) -> (Assignment, bool) {
-    if let Some(to) = previous.and_then(|previous| reassign::to_named(roster, loads, facts, previous, None).ok()) {
-        return (Assignment::Assigned(to), true);
+    let rule = domain::choose_case_manager(roster, loads, facts);
+    let Some(previous) = previous else { return (rule, false) };
+    let Ok(earlier) = reassign::to_named(roster, loads, facts, previous, None) else { return (rule, false) };
+    let earlier_on_call = roster.case_manager(previous).is_some_and(|cm| cm.on_call_at(facts.at));
+    match rule {
+        Assignment::Assigned(to) if to.on_call && !earlier_on_call => (Assignment::Assigned(to), false),
+        _ => (Assignment::Assigned(earlier), true),
     }
-    (domain::choose_case_manager(roster, loads, facts), false)
 }
 
-pub(super) fn reason(to: &AssignedTo, continued: bool) -> String {
+pub(crate) fn reason(to: &AssignedTo, continued: bool) -> String {
     if continued {
         format!("continuity: the youth's earlier case manager ({}/{})", to.open_cases, to.max_caseload)
     } else {
@@ -128,47 +135,8 @@ impl CaseEvents {
         store::continuity::link_referral(&mut tx, &referral_id, &case.case_id, now, relation).await?;
         store::services::set_partner(&mut tx, &case.case_id, partner_id.as_deref()).await?;
         let youth_id = case.youth_id.clone().unwrap_or_default();
-        let mut events = Vec::new();
-        let status = match &assignment {
-            Assignment::Assigned(to) => {
-                store::set_owner(&mut tx, &case.case_id, to.case_manager_id.as_str(), now).await?;
-                let assigned_reason = reason(to, continued);
-                store::insert_assignment(
-                    &mut tx,
-                    &AssignmentRecord {
-                        case_id: case.case_id.clone(),
-                        case_manager_id: to.case_manager_id.to_string(),
-                        assigned_at: now,
-                        reason: assigned_reason.clone(),
-                        open_cases_before: to.open_cases,
-                        max_caseload: to.max_caseload,
-                    },
-                )
-                .await?;
-                events.push(Envelope::new(
-                    SERVICE,
-                    case.case_id.clone(),
-                    referral_id.clone(),
-                    &pb::CaseAssigned {
-                        case_id: case.case_id.clone(),
-                        referral_id: referral_id.clone(),
-                        case_manager_id: to.case_manager_id.to_string(),
-                        site: case.site.to_proto() as i32,
-                        assigned_at: Some(timestamp(now)),
-                        practice: case.practice,
-                        reason: if continued { "continuity".to_owned() } else { assigned_reason },
-                        youth_id: youth_id.clone(),
-                        previous_case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
-                        reassign_reason: 0,
-                    },
-                ));
-                CaseStatus::Assigned
-            }
-            Assignment::AwaitingAssignment(_) => {
-                store::clear_owner(&mut tx, &case.case_id, now).await?;
-                CaseStatus::AwaitingAssignment
-            }
-        };
+        let (status, mut events) = apply_assignment(&mut tx, &case, &referral_id, &assignment, continued, now).await?;
+        events.extend(cancel_follow_ups(&mut tx, &case).await?);
         let owner = match &assignment {
             Assignment::Assigned(to) => to.case_manager_id.to_string(),
             Assignment::AwaitingAssignment(_) => String::new(),
@@ -193,43 +161,7 @@ impl CaseEvents {
             ),
         );
         if comeback == Comeback::Return {
-            let on = crate::domain::follow_up::date_of(now);
-            use chrono::Datelike;
-            let record = RecidivismRecord {
-                recidivism_event_id: format!("rcd_{}", uuid::Uuid::now_v7().simple()),
-                case_id: case.case_id.clone(),
-                youth_id: youth_id.clone(),
-                kind: RecidivismKind::ReExploitation as i32,
-                evidence: RecidivismEvidence::NewReferral as i32,
-                occurred_on: (on.year(), on.month() as i32, on.day() as i32),
-                recorded_at: now,
-                recorded_by: SERVICE.to_owned(),
-                evidence_id: referral_id.clone(),
-                charge_category: String::new(),
-                prostitution_related: 0,
-                practice: case.practice,
-            };
-            store::recidivism::insert(&mut tx, &record).await?;
-            events.push(Envelope::new(
-                SERVICE,
-                case.case_id.clone(),
-                referral_id.clone(),
-                &pb::RecidivismRecorded {
-                    recidivism_event_id: record.recidivism_event_id.clone(),
-                    case_id: record.case_id.clone(),
-                    youth_id: record.youth_id.clone(),
-                    kind: record.kind,
-                    evidence: record.evidence,
-                    occurred_on: Some(wf_proto::common::v1::Date {
-                        year: on.year(),
-                        month: on.month() as i32,
-                        day: on.day() as i32,
-                    }),
-                    evidence_id: record.evidence_id.clone(),
-                    practice: record.practice,
-                    ..Default::default()
-                },
-            ));
+            events.push(record_new_referral_recidivism(&mut tx, &case, &youth_id, &referral_id, now).await?);
         }
         for event in &events {
             outbox::enqueue(&mut tx, self.db.backend(), event).await?;
@@ -246,4 +178,135 @@ impl CaseEvents {
         );
         Ok(RoutedOutcome::Reopened { case_id: case.case_id, status })
     }
+}
+
+/// Gives a reopened case the owner `assignment` chose, recording the decision and queueing
+/// `case.assigned`; with nobody eligible the case goes to the supervisors' queue (no event: it has
+/// no owner to announce). The caller holds the assignment lock.
+pub(crate) async fn apply_assignment(
+    tx: &mut Tx,
+    case: &CaseRecord,
+    referral_id: &str,
+    assignment: &Assignment,
+    continued: bool,
+    now: i64,
+) -> Result<(CaseStatus, Vec<Envelope>), wf_db::DbError> {
+    match assignment {
+        Assignment::Assigned(to) => {
+            store::set_owner(tx, &case.case_id, to.case_manager_id.as_str(), now).await?;
+            let assigned_reason = reason(to, continued);
+            store::insert_assignment(
+                tx,
+                &AssignmentRecord {
+                    case_id: case.case_id.clone(),
+                    case_manager_id: to.case_manager_id.to_string(),
+                    assigned_at: now,
+                    reason: assigned_reason.clone(),
+                    open_cases_before: to.open_cases,
+                    max_caseload: to.max_caseload,
+                },
+            )
+            .await?;
+            let event = Envelope::new(
+                SERVICE,
+                case.case_id.clone(),
+                referral_id.to_owned(),
+                &pb::CaseAssigned {
+                    case_id: case.case_id.clone(),
+                    referral_id: referral_id.to_owned(),
+                    case_manager_id: to.case_manager_id.to_string(),
+                    site: case.site.to_proto() as i32,
+                    assigned_at: Some(timestamp(now)),
+                    practice: case.practice,
+                    reason: if continued { "continuity".to_owned() } else { assigned_reason },
+                    youth_id: case.youth_id.clone().unwrap_or_default(),
+                    previous_case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
+                    reassign_reason: 0,
+                },
+            );
+            Ok((CaseStatus::Assigned, vec![event]))
+        }
+        Assignment::AwaitingAssignment(why) => {
+            store::clear_owner(tx, &case.case_id, now).await?;
+            tracing::warn!(
+                case.id = %case.case_id,
+                site = case.site.code(),
+                reason = why.code(),
+                "reopened case has no eligible case manager; it waits in the supervisors' queue"
+            );
+            Ok((CaseStatus::AwaitingAssignment, Vec::new()))
+        }
+    }
+}
+
+/// Cancels the follow-ups still open from the exit a reopening undid (the next exit schedules
+/// its own), and queues `follow_up.cancelled` for each. Recorded ones stay as they are.
+pub(crate) async fn cancel_follow_ups(tx: &mut Tx, case: &CaseRecord) -> Result<Vec<Envelope>, wf_db::DbError> {
+    let cancelled = store::follow_ups::cancel_open(tx, &case.case_id).await?;
+    Ok(cancelled
+        .into_iter()
+        .map(|(follow_up_id, kind, due_on)| {
+            Envelope::new(
+                SERVICE,
+                case.case_id.clone(),
+                case.case_id.clone(),
+                &pb::FollowUpCancelled {
+                    follow_up_id,
+                    case_id: case.case_id.clone(),
+                    kind: kind as i32,
+                    due_on: Some(crate::domain::services::to_proto_date(due_on)),
+                    reason: "case_reopened".to_owned(),
+                    practice: case.practice,
+                },
+            )
+        })
+        .collect())
+}
+
+/// A new trafficking referral more than 14 days after closure is re-exploitation (DOMAIN.md):
+/// stores the recidivism event on `case` (the closed one) and returns its `recidivism.recorded`.
+pub(crate) async fn record_new_referral_recidivism(
+    tx: &mut Tx,
+    case: &CaseRecord,
+    youth_id: &str,
+    referral_id: &str,
+    now: i64,
+) -> Result<Envelope, wf_db::DbError> {
+    use chrono::Datelike;
+    let on = crate::domain::follow_up::date_of(now);
+    let record = RecidivismRecord {
+        recidivism_event_id: format!("rcd_{}", uuid::Uuid::now_v7().simple()),
+        case_id: case.case_id.clone(),
+        youth_id: youth_id.to_owned(),
+        kind: RecidivismKind::ReExploitation as i32,
+        evidence: RecidivismEvidence::NewReferral as i32,
+        occurred_on: (on.year(), on.month() as i32, on.day() as i32),
+        recorded_at: now,
+        recorded_by: SERVICE.to_owned(),
+        evidence_id: referral_id.to_owned(),
+        charge_category: String::new(),
+        prostitution_related: 0,
+        practice: case.practice,
+    };
+    store::recidivism::insert(tx, &record).await?;
+    Ok(Envelope::new(
+        SERVICE,
+        case.case_id.clone(),
+        referral_id.to_owned(),
+        &pb::RecidivismRecorded {
+            recidivism_event_id: record.recidivism_event_id.clone(),
+            case_id: record.case_id.clone(),
+            youth_id: record.youth_id.clone(),
+            kind: record.kind,
+            evidence: record.evidence,
+            occurred_on: Some(wf_proto::common::v1::Date {
+                year: on.year(),
+                month: on.month() as i32,
+                day: on.day() as i32,
+            }),
+            evidence_id: record.evidence_id.clone(),
+            practice: record.practice,
+            ..Default::default()
+        },
+    ))
 }

@@ -99,3 +99,89 @@ pub async fn linked_referrals(db: &wf_db::Db, case_id: &str) -> Result<Vec<Strin
         .await?;
     rows.iter().map(|row| Ok(row.try_get("referral_id")?)).collect()
 }
+
+/// The referral's youth is now `youth_id` (staff confirmed a possible match).
+pub async fn set_referral_youth(tx: &mut Tx, referral_id: &str, youth_id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE referral_facts SET youth_id = $1 WHERE referral_id = $2")
+        .bind(youth_id.to_owned())
+        .bind(referral_id.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The case's youth is now `youth_id` (staff confirmed a possible match).
+pub async fn set_case_youth(tx: &mut Tx, case_id: &str, youth_id: &str, at: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE cases SET youth_id = $1, updated_at = $2 WHERE case_id = $3")
+        .bind(youth_id.to_owned())
+        .bind(at)
+        .bind(case_id.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The youth's most recently opened case other than `except_case_id`.
+pub async fn latest_other_case_of_youth(
+    tx: &mut Tx,
+    youth_id: &str,
+    except_case_id: &str,
+) -> Result<Option<CaseRecord>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE youth_id = $1 AND case_id <> $2 \
+         ORDER BY opened_at DESC, case_id DESC LIMIT 1"
+    ))
+    .bind(youth_id.to_owned())
+    .bind(except_case_id.to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(case_from_row).transpose()
+}
+
+/// A confirmed link between a new referral's case and the youth's earlier case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLink {
+    pub possible_match_id: String,
+    pub case_id: String,
+    pub earlier_case_id: String,
+    /// "return", "transfer" or "concurrent".
+    pub relation: String,
+    pub linked_at: i64,
+}
+
+pub async fn insert_link(tx: &mut Tx, link: &CaseLink) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO case_links (possible_match_id, case_id, earlier_case_id, relation, linked_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(link.possible_match_id.clone())
+    .bind(link.case_id.clone())
+    .bind(link.earlier_case_id.clone())
+    .bind(link.relation.clone())
+    .bind(link.linked_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Links recorded for a case (as the newer case), oldest first.
+pub async fn links_of(db: &wf_db::Db, case_id: &str) -> Result<Vec<CaseLink>, DbError> {
+    let rows = sqlx::query(
+        "SELECT possible_match_id, case_id, earlier_case_id, relation, linked_at FROM case_links \
+         WHERE case_id = $1 ORDER BY linked_at, possible_match_id",
+    )
+    .bind(case_id.to_owned())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CaseLink {
+                possible_match_id: row.try_get("possible_match_id")?,
+                case_id: row.try_get("case_id")?,
+                earlier_case_id: row.try_get("earlier_case_id")?,
+                relation: row.try_get("relation")?,
+                linked_at: row.try_get("linked_at")?,
+            })
+        })
+        .collect()
+}

@@ -45,6 +45,34 @@ pub async fn schedule(tx: &mut Tx, case_id: &str, exit_date: NaiveDate) -> Resul
     Ok(ids)
 }
 
+/// Cancels the case's follow-ups that are still open (scheduled, due or overdue) and returns
+/// them (id, kind, due date); recorded ones are left as they are.
+pub async fn cancel_open(tx: &mut Tx, case_id: &str) -> Result<Vec<(String, FollowUpKind, NaiveDate)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT follow_up_id, kind, due_on FROM follow_ups WHERE case_id = $1 \
+         AND status IN ('scheduled', 'due', 'overdue') ORDER BY follow_up_id",
+    )
+    .bind(case_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut cancelled = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = row.try_get("follow_up_id")?;
+        let kind: i64 = row.try_get("kind")?;
+        let due_on: String = row.try_get("due_on")?;
+        let kind = i32::try_from(kind).ok().and_then(|k| FollowUpKind::try_from(k).ok()).unwrap_or_default();
+        let due_on = NaiveDate::parse_from_str(&due_on, "%Y-%m-%d").map_err(|_| super::corrupt("due_on", &due_on))?;
+        cancelled.push((id, kind, due_on));
+    }
+    sqlx::query(
+        "UPDATE follow_ups SET status = 'cancelled' WHERE case_id = $1 AND status IN ('scheduled', 'due', 'overdue')",
+    )
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(cancelled)
+}
+
 /// Which announcement a sweep makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Announcement {

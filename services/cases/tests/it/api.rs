@@ -200,12 +200,19 @@ async fn callers_are_authorized_before_anything_else(test: TestDb) {
     let status = api.list_cases(request_as(Role::Hotline, pb::ListCasesRequest::default())).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 
-    // Later-step RPCs still check the role first, then say they are not there yet.
-    let status = api.set_on_call(request_as(Role::Auditor, pb::SetOnCallRequest::default())).await.unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied);
-    let status = api.set_on_call(request_as(Role::Supervisor, pb::SetOnCallRequest::default())).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-    assert_eq!(status.message(), "on-call scheduling arrives in a later step");
+    // The roster is the supervisors' and the program manager's: the role is checked before the request.
+    for role in [Role::Auditor, Role::CaseManager, Role::Partner, Role::Hotline] {
+        let status = api.set_on_call(request_as(role, pb::SetOnCallRequest::default())).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{role}");
+        assert_eq!(status.message(), format!("role {role} may not manage the roster"));
+        let status =
+            api.upsert_case_manager(request_as(role, pb::UpsertCaseManagerRequest::default())).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{role}");
+    }
+    for role in [Role::Supervisor, Role::ProgramManager] {
+        let status = api.set_on_call(request_as(role, pb::SetOnCallRequest::default())).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{role}: past the role check, the empty id is refused");
+    }
     let status = api.close_case(request_as(Role::Auditor, pb::CloseCaseRequest::default())).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 }

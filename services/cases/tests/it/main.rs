@@ -2,11 +2,15 @@
 
 mod api;
 mod continuity;
+mod engagement;
 mod flow;
 mod follow_ups;
 mod harness;
 mod lifecycle;
 mod notes;
+mod reopen;
+mod returning;
+mod roster;
 mod roster_file;
 mod served;
 mod services;

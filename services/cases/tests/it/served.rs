@@ -15,6 +15,9 @@ use wf_types::ReferralId;
 
 pub type Client = CaseServiceClient<AuthedChannel>;
 
+/// Where a test's roster file is written, in the test's folder.
+const ROSTER_FILE: &str = "roster.toml";
+
 /// 2026-01-01T00:00:00Z: where test clocks start.
 pub const START_MICROS: i64 = 1_767_225_600_000_000;
 
@@ -39,9 +42,21 @@ impl EventHandler for Collector {
 
 impl Served {
     pub async fn start(engine: Engine) -> Self {
+        Self::start_with(engine, None).await
+    }
+
+    /// The service with `roster` (TOML, e.g. from `harness::roster`) instead of the demo roster.
+    pub async fn start_with_roster(engine: Engine, roster: &str) -> Self {
+        Self::start_with(engine, Some(roster)).await
+    }
+
+    async fn start_with(engine: Engine, roster: Option<&str>) -> Self {
         let database = TestDatabase::new(engine).await;
         let db = database.migrated(&wf_cases::migrations()).await;
         let dir = tempfile::tempdir().expect("temp dir");
+        if let Some(roster) = roster {
+            std::fs::write(dir.path().join(ROSTER_FILE), roster).expect("write roster");
+        }
         let clock = TestClock::at(START_MICROS);
         let captured = Arc::new(Mutex::new(Vec::new()));
         let server = serve(&db, &dir, &clock, &captured).await;
@@ -104,14 +119,29 @@ async fn serve(
     captured: &Arc<Mutex<Vec<Envelope>>>,
 ) -> TestServer {
     let clock = clock.clone();
-    let server = TestServer::start(db.clone(), dir.path(), |ctx| async move {
+    let roster = dir.path().join(ROSTER_FILE);
+    let server = TestServer::start(db.clone(), dir.path(), |mut ctx| async move {
+        if roster.exists() {
+            let mut config = (*ctx.config).clone();
+            config.roster_file = Some(roster);
+            ctx.config = Arc::new(config);
+        }
         let options = wf_cases::Options { clock: Arc::new(clock), follow_up_interval: Duration::from_millis(50) };
         Ok(wf_cases::build_with(ctx, options).await? as Arc<dyn wf_server::Component>)
     })
     .await;
     let collector = Subscription::new(
         "collector",
-        &["case.#", "case_note.#", "follow_up.#", "intervention.#", "service_plan.#", "recidivism.#"],
+        &[
+            "case.#",
+            "case_note.#",
+            "follow_up.#",
+            "intervention.#",
+            "service_plan.#",
+            "recidivism.#",
+            "roster.#",
+            "contact_attempt.#",
+        ],
     );
     server.bus.declare(&collector).await.expect("declare collector");
     let bus = server.bus.clone();

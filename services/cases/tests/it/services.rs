@@ -188,6 +188,19 @@ both_engines!(recidivism_events_carry_a_date_and_a_source, |engine| async move {
         .into_inner()
         .recidivism_event_id;
     assert!(id.starts_with("rcd_"));
+    // Running away is its own kind, reported by the case manager or a partner.
+    let ran_away = Date { year: 2025, month: 12, day: 3 };
+    let mut running_away = event(RecidivismKind::RunningAway, RecidivismEvidence::CaseManagerReport, ran_away);
+    if let Some(event) = running_away.event.as_mut() {
+        event.charge_category.clear();
+    }
+    staff.record_recidivism_event(running_away).await.expect("running away is accepted");
+    let mut unknown_kind = event(RecidivismKind::ReArrest, RecidivismEvidence::ArrestRecord, month_only);
+    if let Some(event) = unknown_kind.event.as_mut() {
+        event.kind = 99;
+    }
+    let status = staff.record_recidivism_event(unknown_kind).await.expect_err("unknown kind");
+    assert!(format!("{status:?}").contains("RECIDIVISM_KIND_RUNNING_AWAY"), "the message lists every kind: {status:?}");
     for (bad, field) in [
         (event(RecidivismKind::Unspecified, RecidivismEvidence::ArrestRecord, month_only), "event.kind"),
         (event(RecidivismKind::ReArrest, RecidivismEvidence::Unspecified, month_only), "event.evidence"),
@@ -206,12 +219,18 @@ both_engines!(recidivism_events_carry_a_date_and_a_source, |engine| async move {
         .expect("list")
         .into_inner()
         .events;
-    assert_eq!(listed.len(), 1);
+    assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].occurred_on, Some(month_only));
     assert_eq!(listed[0].evidence, RecidivismEvidence::ArrestRecord as i32);
     assert_eq!(listed[0].recorded_by, "test-case_manager");
-    let recorded = served.published(1, |e| e.event_type == "recidivism.recorded").await;
+    assert_eq!((listed[1].kind, listed[1].occurred_on), (RecidivismKind::RunningAway as i32, Some(ran_away)));
+    let recorded = served.published(2, |e| e.event_type == "recidivism.recorded").await;
     let payload: events::RecidivismRecorded = recorded[0].payload_as().expect("payload");
     assert_eq!((payload.kind, payload.charge_category.as_str()), (RecidivismKind::ReArrest as i32, "misdemeanor"));
+    let payload: events::RecidivismRecorded = recorded[1].payload_as().expect("payload");
+    assert_eq!(
+        (payload.kind, payload.evidence),
+        (RecidivismKind::RunningAway as i32, RecidivismEvidence::CaseManagerReport as i32)
+    );
     served.server.stop().await;
 });

@@ -1,0 +1,114 @@
+//! Reopening a case checks the cap again (the owner keeps it only with room; else the rule, else
+//! the supervisors' queue), and cancels the follow-ups of the exit it undid; the next exit
+//! schedules new ones. Driven by the controlled clock.
+
+use std::time::Duration;
+
+use tonic::Code;
+use wf_auth::Role;
+use wf_proto::cases::v1::{self as pb, CaseClosureReason, FollowUpStatus};
+use wf_proto::common::v1::Site;
+use wf_proto::events::v1 as events;
+use wf_testkit::both_engines;
+
+use crate::harness::roster;
+use crate::served::{Client, Served};
+
+const A: &str = "cm_0000000000000000000000000000000a";
+const B: &str = "cm_0000000000000000000000000000000b";
+
+async fn close(client: &mut Client, case_id: &str) {
+    let request = pb::CloseCaseRequest {
+        case_id: case_id.to_owned(),
+        reason: CaseClosureReason::GoalsMet as i32,
+        ..Default::default()
+    };
+    client.close_case(request).await.expect("close");
+}
+
+async fn reopen(client: &mut Client, case_id: &str) -> pb::Case {
+    let request =
+        pb::ReopenCaseRequest { case_id: case_id.to_owned(), reason: "youth_returned".into(), ..Default::default() };
+    client.reopen_case(request).await.expect("reopen").into_inner().case.expect("case")
+}
+
+async fn follow_ups(client: &mut Client, case_id: &str) -> Vec<pb::FollowUp> {
+    let request = pb::ListFollowUpsRequest { case_id: case_id.to_owned(), ..Default::default() };
+    client.list_follow_ups(request).await.expect("list").into_inner().follow_ups
+}
+
+async fn owner(client: &mut Client, case_id: &str) -> String {
+    let case = client.get_case(pb::GetCaseRequest { case_id: case_id.to_owned() }).await.expect("get");
+    case.into_inner().case.expect("case").case_manager_id
+}
+
+both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undone_exit, |engine| async move {
+    let served =
+        Served::start_with_roster(engine, &roster(&[(A, "south_los_angeles", 1), (B, "south_los_angeles", 1)])).await;
+    let mut supervisor = served.client(Role::Supervisor).await;
+
+    // With room, the owner keeps the reopened case.
+    let first = served.open_case(Site::SouthLosAngeles).await;
+    assert_eq!(owner(&mut supervisor, &first).await, A);
+    close(&mut supervisor, &first).await;
+    assert_eq!(reopen(&mut supervisor, &first).await.case_manager_id, A);
+    close(&mut supervisor, &first).await;
+
+    // Seven months on, the 6-month follow-up of that exit is due.
+    served.clock.advance_days(200);
+    served.published(1, |e| e.event_type == "follow_up.due").await;
+    let scheduled = follow_ups(&mut supervisor, &first).await;
+    assert_eq!(scheduled.iter().filter(|f| f.status == FollowUpStatus::Cancelled as i32).count(), 3, "first exit");
+    let open: Vec<&pb::FollowUp> = scheduled.iter().filter(|f| f.status != FollowUpStatus::Cancelled as i32).collect();
+    assert_eq!(
+        open.iter().map(|f| f.status).collect::<Vec<_>>(),
+        [FollowUpStatus::Due as i32, FollowUpStatus::Scheduled as i32, FollowUpStatus::Scheduled as i32]
+    );
+
+    // A's cap is taken by a new case: reopening cannot go back to A, so the rule picks B.
+    let second = served.open_case(Site::SouthLosAngeles).await;
+    assert_eq!(owner(&mut supervisor, &second).await, A);
+    let reopened = reopen(&mut supervisor, &first).await;
+    assert_eq!(reopened.case_manager_id, B, "A is at their cap (1/1)");
+    // Assigned: the first case, its first reopening (kept by A), the second case, this reopening.
+    let assigned = served.published(4, |e| e.event_type == "case.assigned").await;
+    let last: events::CaseAssigned = assigned[3].payload_as().expect("payload");
+    assert_eq!((last.case_id.as_str(), last.case_manager_id.as_str()), (first.as_str(), B));
+    assert_eq!(last.previous_case_manager_id, A);
+
+    // The reopening cancelled what was still open; nothing of it falls due or overdue later.
+    let cancelled = served.published(6, |e| e.event_type == "follow_up.cancelled").await;
+    let payload: events::FollowUpCancelled = cancelled[3].payload_as().expect("payload");
+    assert_eq!((payload.case_id.as_str(), payload.reason.as_str()), (first.as_str(), "case_reopened"));
+    assert!(follow_ups(&mut supervisor, &first).await.iter().all(|f| f.status == FollowUpStatus::Cancelled as i32));
+    served.clock.advance_days(800);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let overdue = served.published(0, |e| e.event_type == "follow_up.overdue").await;
+    assert!(overdue.is_empty(), "cancelled follow-ups are never announced: {overdue:?}");
+    assert_eq!(served.published(0, |e| e.event_type == "follow_up.due").await.len(), 1);
+    let status = supervisor
+        .record_follow_up(pb::RecordFollowUpRequest {
+            follow_up_id: payload.follow_up_id.clone(),
+            status: FollowUpStatus::LostToFollowUp as i32,
+            ..Default::default()
+        })
+        .await
+        .expect_err("cancelled");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().starts_with("follow-up is cancelled"), "{}", status.message());
+
+    // The next exit schedules its own follow-ups.
+    close(&mut supervisor, &first).await;
+    let after = follow_ups(&mut supervisor, &first).await;
+    assert_eq!(after.iter().filter(|f| f.status == FollowUpStatus::Scheduled as i32).count(), 3);
+
+    // Both case managers at their cap: the reopened case waits in the supervisors' queue.
+    let third = served.open_case(Site::SouthLosAngeles).await;
+    assert_eq!(owner(&mut supervisor, &third).await, B);
+    let queued = reopen(&mut supervisor, &first).await;
+    assert_eq!(queued.case_manager_id, "", "nobody eligible: awaiting assignment");
+    let reopened = served.published(3, |e| e.event_type == "case.reopened").await;
+    let payload: events::CaseReopened = reopened[2].payload_as().expect("payload");
+    assert_eq!(payload.case_manager_id, "");
+    served.server.stop().await;
+});
