@@ -48,6 +48,13 @@ impl IntakeApi {
         }
         let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
         let from = request.referral.unwrap_or_default();
+        // Clearing is what an unset masked field means, but a referral always has a receipt time.
+        if paths.iter().any(|p| p == "received_at") && from.received_at.is_none() {
+            violations.push(FieldViolation::new(
+                "referral.received_at",
+                "is in update_mask but unset; allowed: the corrected instant, now or earlier",
+            ));
+        }
         // Check the mask before touching the store (the merge re-checks it on the real record).
         if let Err(mask_violations) = domain::apply_update_mask(&mut pb::Referral::default(), &from, &paths) {
             violations.extend(mask_violations);

@@ -133,6 +133,11 @@ both_engines!(an_update_is_refused_field_by_field_and_changes_nothing, |engine| 
         fields_of(&refused),
         vec!["referral.site", "referral.preferred_language", "referral.personal.phones[0].number"]
     );
+    let cleared = staff
+        .update_referral(update(&id, pb::Referral::default(), &["received_at"], "correction"))
+        .await
+        .expect_err("a referral always has a receipt time");
+    assert_eq!(fields_of(&cleared), vec!["referral.received_at"]);
     let unknown = staff
         .update_referral(update("ref_0193a1b2c3d4e5f60718293a4b5c6d7e", pb::Referral::default(), &["site"], ""))
         .await
