@@ -1,3 +1,97 @@
 //! The evaluation service: a de-identified analytic data set fed by events, the baseline and
 //! outcome analyses, and reports with disclosure control.
+//!
+//! - [`events`] — the consumer: coded events stored for folding, random study ids assigned.
+//! - [`domain::dataset`] — one row per youth under a random study id (practice excluded).
+//! - [`domain::outcome`] — time to first recidivism within 12 months, censored at last contact.
+//! - [`domain::analysis`] — survival, competing risks, intervention bundles, landmark, retention,
+//!   baseline, completeness; every count through `wf_stats::disclosure`.
+//! - [`report`] — HTML with inline SVG, CSV, JSON.
+//! - [`api`] — `wayfinder.evaluation.v1.EvaluationService` (program manager only).
+//! - [`store`] — the SQL; the youth id → study id map never leaves it.
+
+pub mod analyses;
+pub mod api;
 pub mod domain;
+pub mod events;
+pub mod report;
+pub mod store;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+use wf_auth::AuthInterceptor;
+use wf_db::{Db, MigrationSet};
+use wf_events::{Relay, Subscription};
+use wf_proto::evaluation::v1::evaluation_service_server::{EvaluationServiceServer, SERVICE_NAME};
+use wf_server::{Component, ServiceContext, Workers};
+
+pub use api::EvaluationApi;
+pub use events::EvaluationEvents;
+
+/// The service name: its queue, its database schema, its inbox consumer.
+pub const SERVICE: &str = "evaluation";
+
+/// The wf-events tables plus the service's own (versions from 100).
+pub fn migrations() -> MigrationSet {
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    let (events_postgres, events_sqlite) = wf_events::migrations();
+    MigrationSet::new().with(events_postgres, events_sqlite).with(&POSTGRES, &SQLITE)
+}
+
+/// Migrates (when configured) and wires the service.
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Evaluation>> {
+    ctx.migrate_if_configured(&migrations()).await?;
+    Ok(Arc::new(Evaluation { subscription: ctx.subscription(SERVICE), ctx }))
+}
+
+/// The evaluation service as a [`Component`].
+pub struct Evaluation {
+    ctx: ServiceContext,
+    subscription: Subscription,
+}
+
+impl Evaluation {
+    pub fn db(&self) -> &Db {
+        &self.ctx.db
+    }
+
+    pub fn api(&self) -> EvaluationApi {
+        EvaluationApi::new(self.ctx.db.clone())
+    }
+
+    /// The consumer of the evaluation subscription (tests deliver events to it directly).
+    pub fn handler(&self) -> EvaluationEvents {
+        EvaluationEvents::new(self.ctx.db.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Component for Evaluation {
+    fn name(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn grpc_service_names(&self) -> Vec<&'static str> {
+        vec![SERVICE_NAME]
+    }
+
+    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
+        routes.add_service(EvaluationServiceServer::with_interceptor(self.api(), auth));
+    }
+
+    fn subscriptions(&self) -> Vec<Subscription> {
+        vec![self.subscription.clone()]
+    }
+
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // Evaluation publishes nothing; its relay keeps the shape every service shares and is idle.
+        let relay = Relay::new(SERVICE, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options());
+        Workers::new(relay, self.ctx.bus.clone())
+            .consume(self.subscription.clone(), Arc::new(self.handler()))
+            .run(shutdown)
+            .await
+    }
+}

@@ -210,6 +210,16 @@ pub struct Built {
 
 /// Folds `events` (only those that occurred at or before `as_of`) into rows.
 pub fn build(events: &[StoredEvent], study_ids: &HashMap<String, String>, as_of: i64) -> Built {
+    build_scoped(events, study_ids, as_of, (None, None))
+}
+
+/// [`build`] keeping only youth whose intake falls in `[referred.0, referred.1)` (open bounds: all).
+pub fn build_scoped(
+    events: &[StoredEvent],
+    study_ids: &HashMap<String, String>,
+    as_of: i64,
+    referred: (Option<i64>, Option<i64>),
+) -> Built {
     let mut built = Built::default();
     let mut referrals: HashMap<String, pb::ReferralReceived> = HashMap::new();
     let mut referral_youth: HashMap<String, String> = HashMap::new();
@@ -370,6 +380,9 @@ pub fn build(events: &[StoredEvent], study_ids: &HashMap<String, String>, as_of:
             continue;
         };
         let intake = micros(first.received_at.as_ref()).unwrap_or(0);
+        if referred.0.is_some_and(|from| intake < from) || referred.1.is_some_and(|to| intake >= to) {
+            continue;
+        }
         let intake_date =
             DateTime::<Utc>::from_timestamp_micros(intake).map_or_else(|| NaiveDate::MIN, |t| t.date_naive());
         let day_of = |at: i64| ((at - intake) as f64 / MICROS_PER_DAY).max(0.0);

@@ -124,7 +124,7 @@ pub const SUPPRESSION_NOTE: &str =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Chart {
     /// Survival (or cumulative incidence) at fixed days, one series per group.
-    Curves { name: String, title: String, y_label: String, series: Vec<Series> },
+    Curves { name: String, title: String, y_label: String, start: f64, series: Vec<Series> },
     /// Hazard ratios with intervals, one row per bundle.
     Forest { name: String, title: String, rows: Vec<ForestRow> },
 }
@@ -219,10 +219,10 @@ pub fn frequency_table(name: &str, title: &str, header: &str, categories: &[(Str
         table.rows.push(vec![Cell::label(category.clone()), Cell::published(cell), percent]);
     }
     table.rows.push(vec![Cell::label("total"), Cell::published(total_shown), Cell::label("100.0")]);
-    if total_shown.is_suppressed() {
-        if let Some(last) = table.rows.last_mut() {
-            last[2] = Cell::suppressed();
-        }
+    if total_shown.is_suppressed()
+        && let Some(last) = table.rows.last_mut()
+    {
+        last[2] = Cell::suppressed();
     }
     table
 }

@@ -106,6 +106,7 @@ pub fn competing_risks(rows: &[YouthRow]) -> Output {
         name: "recidivism_cumulative_incidence".into(),
         title: "Cumulative incidence by kind of first recidivism".into(),
         y_label: "cumulative incidence".into(),
+        start: 0.0,
         series,
     });
 

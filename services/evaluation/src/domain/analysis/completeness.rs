@@ -106,11 +106,11 @@ pub fn completeness(rows: &[YouthRow], dimension: Option<&str>) -> Completeness 
             })
             .collect();
         // Complementary: a single suppressed group could be recovered from the field's total.
-        if lines.iter().filter(|l| l.suppressed).count() == 1 && lines.len() > 1 {
-            if let Some(next) = lines.iter_mut().filter(|l| !l.suppressed && l.required > 0).min_by_key(|l| l.required)
-            {
-                next.suppressed = true;
-            }
+        if lines.iter().filter(|l| l.suppressed).count() == 1
+            && lines.len() > 1
+            && let Some(next) = lines.iter_mut().filter(|l| !l.suppressed && l.required > 0).min_by_key(|l| l.required)
+        {
+            next.suppressed = true;
         }
         for line in &mut lines {
             if line.suppressed {

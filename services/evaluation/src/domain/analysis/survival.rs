@@ -15,8 +15,11 @@ const CENSORING_NOTE: &str = "time from intake to the first recidivism event (re
      trafficker) within 12 months; youth without an event are censored at their last contact, so lost to follow-up \
      is never counted as no recidivism";
 
+/// (at risk, estimate, lower, upper) at one fixed day, when published.
+pub type PublishedPoint = Option<(u64, f64, f64, f64)>;
+
 /// The published curve of `outcomes` at the fixed days.
-pub fn published_curve(outcomes: &[Outcome]) -> Vec<(f64, Option<(u64, f64, f64, f64)>)> {
+pub fn published_curve(outcomes: &[Outcome]) -> Vec<(f64, PublishedPoint)> {
     if outcomes.is_empty() {
         return FIXED_DAYS.iter().map(|&d| (d, None)).collect();
     }
@@ -71,6 +74,7 @@ pub fn recidivism_survival(rows: &[YouthRow], dimension: Option<&str>) -> Output
         name: "recidivism_12m_survival".into(),
         title: "Free of recidivism after intake".into(),
         y_label: "share free of recidivism".into(),
+        start: 1.0,
         series,
     });
 

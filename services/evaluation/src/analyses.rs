@@ -1,0 +1,158 @@
+//! Between the API and the pure domain: which data set a request sees, and which analyses each
+//! analysis kind and report kind runs.
+//!
+//! Program data and the synthetic demonstration cohort are never mixed: a request sees the
+//! program data set, or — when it asks for it, or when the program data set is empty and a
+//! synthetic cohort was seeded — the synthetic cohort alone, marked as such.
+
+use wf_db::Db;
+use wf_proto::evaluation::v1::{AnalysisKind, ReportKind};
+use wf_server::ApiError;
+
+use crate::domain::analysis::{
+    baseline, combinations, competing, completeness, enrollment, landmark, retention, survival,
+};
+use crate::domain::dataset::{self, MAPPING_VERSION, YouthRow};
+use crate::domain::synthetic;
+use crate::domain::table::Output;
+use crate::store;
+
+pub const PROGRAM: &str = "program";
+pub const SYNTHETIC: &str = "synthetic";
+
+/// A validated scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeSpec {
+    /// Site codes; empty = all.
+    pub sites: Vec<String>,
+    pub referred: (Option<i64>, Option<i64>),
+    pub as_of: i64,
+    pub group_by: Option<String>,
+    pub synthetic: bool,
+}
+
+/// The rows a request sees.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub rows: Vec<YouthRow>,
+    pub version: String,
+    pub synthetic: bool,
+}
+
+/// The version of the program data set given its events: mapping version, event count and the
+/// last event's sequence — the same events give the same version.
+fn program_version(events: &[dataset::StoredEvent]) -> String {
+    let last = events.iter().map(|e| e.seq).max().unwrap_or(0);
+    format!("program-{MAPPING_VERSION}-{}-{last}", events.len())
+}
+
+pub async fn select(db: &Db, scope: &ScopeSpec) -> Result<Selected, ApiError> {
+    let program_youth = store::program_youth(db).await?;
+    let synthetic = match store::dataset_info(db, SYNTHETIC).await? {
+        Some(info) if scope.synthetic || program_youth == 0 => Some(info),
+        None if scope.synthetic => {
+            return Err(ApiError::FailedPrecondition(
+                "scope.synthetic: no synthetic cohort has been seeded; seed one with SeedSyntheticCohort".into(),
+            ));
+        }
+        _ => None,
+    };
+    let mut selected = match synthetic {
+        Some(info) => Selected { rows: store::rows(db, SYNTHETIC).await?, version: info.version, synthetic: true },
+        None => {
+            let events = store::events(db).await?;
+            let ids = store::study_ids(db).await?;
+            let built = dataset::build_scoped(&events, &ids, scope.as_of, scope.referred);
+            if built.undecodable > 0 || built.without_study_id > 0 {
+                tracing::warn!(
+                    undecodable = built.undecodable,
+                    without_study_id = built.without_study_id,
+                    "events left out of the analytic data set"
+                );
+            }
+            Selected { rows: built.rows, version: program_version(&events), synthetic: false }
+        }
+    };
+    if !scope.sites.is_empty() {
+        selected.rows.retain(|row| scope.sites.contains(&row.site));
+    }
+    Ok(selected)
+}
+
+/// Refolds the program data set from every stored event and stores the snapshot.
+pub async fn rebuild(db: &Db) -> Result<(String, i64), ApiError> {
+    let events = store::events(db).await?;
+    let mut tx = db.begin().await?;
+    for youth in dataset::youth_ids_in(&events) {
+        store::ensure_study_id(&mut tx, &youth).await?;
+    }
+    tx.commit().await?;
+    let ids = store::study_ids(db).await?;
+    let built = dataset::build(&events, &ids, wf_db::now_micros());
+    let version = program_version(&events);
+    let last = events.iter().map(|e| e.seq).max().unwrap_or(0);
+    let mut tx = db.begin().await?;
+    store::replace_dataset(&mut tx, PROGRAM, &built.rows, &version, events.len() as i64, last).await?;
+    tx.commit().await?;
+    tracing::info!(dataset.version = %version, youth = built.rows.len(), "analytic data set rebuilt");
+    Ok((version, built.rows.len() as i64))
+}
+
+/// Seeds the synthetic cohort; refused once program data exists, so the two never mix.
+pub async fn seed_synthetic(db: &Db, size: usize, seed: u64) -> Result<(String, i64), ApiError> {
+    if store::program_youth(db).await? > 0 {
+        return Err(ApiError::FailedPrecondition(
+            "the program data set has youth: a synthetic cohort is only seeded into an evaluation store without \
+             program data (a demo data folder)"
+                .into(),
+        ));
+    }
+    let rows = synthetic::cohort(size, seed);
+    let version = format!("synthetic-{MAPPING_VERSION}-{size}-{seed}");
+    let mut tx = db.begin().await?;
+    store::replace_dataset(&mut tx, SYNTHETIC, &rows, &version, 0, 0).await?;
+    tx.commit().await?;
+    tracing::info!(dataset.version = %version, youth = rows.len(), "synthetic cohort seeded");
+    Ok((version, rows.len() as i64))
+}
+
+/// The analyses of one analysis kind; None for a kind not built yet.
+pub fn analysis(kind: AnalysisKind, rows: &[YouthRow], group_by: Option<&str>) -> Option<Output> {
+    Some(match kind {
+        AnalysisKind::RecidivismSurvival => survival::recidivism_survival(rows, group_by),
+        AnalysisKind::RecidivismCompetingRisks => competing::competing_risks(rows),
+        AnalysisKind::InterventionCombinations => {
+            let mut output = combinations::intervention_combinations(rows);
+            output.extend(landmark::landmark(rows));
+            output
+        }
+        AnalysisKind::FollowUpRetention => retention::follow_up_retention(rows),
+        AnalysisKind::EnrollmentProgress => enrollment::enrollment_progress(rows),
+        _ => return None,
+    })
+}
+
+/// The content of one report kind; None for a kind not built yet.
+pub fn report(kind: ReportKind, rows: &[YouthRow], group_by: Option<&str>) -> Option<(String, Output)> {
+    Some(match kind {
+        ReportKind::Baseline => {
+            let mut output = baseline::baseline(rows, group_by);
+            output.extend(enrollment::enrollment_progress(rows));
+            ("Baseline: who was referred".to_owned(), output)
+        }
+        ReportKind::Outcome => {
+            let mut output = survival::recidivism_survival(rows, group_by);
+            output.extend(competing::competing_risks(rows));
+            output.extend(combinations::intervention_combinations(rows));
+            output.extend(landmark::landmark(rows));
+            output.extend(retention::follow_up_retention(rows));
+            ("Outcomes: recidivism and what helped".to_owned(), output)
+        }
+        ReportKind::DataCompleteness => {
+            let c = completeness::completeness(rows, group_by);
+            let output = Output { tables: completeness::completeness_tables(&c), charts: Vec::new() };
+            ("Data completeness".to_owned(), output)
+        }
+        _ => return None,
+    })
+}

@@ -1,0 +1,132 @@
+//! Validation of a request's `Scope`: one field violation per problem, naming what is allowed.
+
+use wf_proto::common::v1::Site;
+use wf_proto::evaluation::v1 as pb;
+use wf_server::FieldViolation;
+
+use crate::analyses::ScopeSpec;
+use crate::domain::codes::code_of;
+use crate::domain::dataset::DIMENSIONS;
+
+/// Slack for clocks: an as-of instant up to a minute ahead is taken as now.
+const CLOCK_SLACK_MICROS: i64 = 60_000_000;
+
+fn micros(at: &prost_types::Timestamp) -> i64 {
+    at.seconds.saturating_mul(1_000_000).saturating_add(i64::from(at.nanos / 1000))
+}
+
+pub fn validate_scope(scope: Option<&pb::Scope>, now: i64) -> Result<ScopeSpec, Vec<FieldViolation>> {
+    let default = pb::Scope::default();
+    let scope = scope.unwrap_or(&default);
+    let mut violations = Vec::new();
+    let mut sites = Vec::new();
+    for (i, &raw) in scope.sites.iter().enumerate() {
+        match Site::try_from(raw) {
+            Ok(Site::Unspecified) | Err(_) => violations.push(FieldViolation::new(
+                format!("scope.sites[{i}]"),
+                format!(
+                    "{raw} is not a site; allowed: SITE_SOUTH_LOS_ANGELES, SITE_SAN_FERNANDO_VALLEY, SITE_COUNTYWIDE"
+                ),
+            )),
+            Ok(_) => sites.push(code_of!(Site, "SITE_", raw)),
+        }
+    }
+    let referred = match &scope.referred {
+        None => (None, None),
+        Some(range) => {
+            let start = range.start.as_ref().map(micros);
+            let end = range.end.as_ref().map(micros);
+            if let (Some(start), Some(end)) = (start, end)
+                && start >= end
+            {
+                violations.push(FieldViolation::new(
+                    "scope.referred",
+                    "start must be before end (the range is half-open: [start, end))",
+                ));
+            }
+            (start, end)
+        }
+    };
+    let as_of = match &scope.as_of {
+        None => now,
+        Some(at) => {
+            let at = micros(at);
+            if at > now + CLOCK_SLACK_MICROS {
+                violations.push(FieldViolation::new(
+                    "scope.as_of",
+                    "is in the future; allowed: an instant up to now (absent = now)",
+                ));
+            }
+            at.min(now)
+        }
+    };
+    let group_by = match scope.group_by.as_slice() {
+        [] => None,
+        [dimension] if DIMENSIONS.contains(&dimension.as_str()) => Some(dimension.clone()),
+        [dimension] if dimension == "partner" => {
+            violations.push(FieldViolation::new(
+                "scope.group_by[0]",
+                format!("\"partner\" is not in the evaluation data set yet; allowed: {}", DIMENSIONS.join(", ")),
+            ));
+            None
+        }
+        [dimension] => {
+            violations.push(FieldViolation::new(
+                "scope.group_by[0]",
+                format!("{dimension:?} is not a dimension; allowed: {}", DIMENSIONS.join(", ")),
+            ));
+            None
+        }
+        [_, ..] => {
+            violations.push(FieldViolation::new(
+                "scope.group_by",
+                format!("{} dimensions given; at most one is allowed", scope.group_by.len()),
+            ));
+            None
+        }
+    };
+    if violations.is_empty() {
+        Ok(ScopeSpec { sites, referred, as_of, group_by, synthetic: scope.synthetic })
+    } else {
+        Err(violations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named_with_its_field() {
+        let scope = pb::Scope {
+            sites: vec![0, Site::SouthLosAngeles as i32],
+            group_by: vec!["shoe_size".into()],
+            as_of: Some(prost_types::Timestamp { seconds: 4_000_000_000, nanos: 0 }),
+            ..Default::default()
+        };
+        let violations = validate_scope(Some(&scope), 1_700_000_000_000_000).unwrap_err();
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, vec!["scope.sites[0]", "scope.as_of", "scope.group_by[0]"]);
+        assert!(violations[2].description.contains("allowed: site"));
+    }
+
+    #[test]
+    fn an_empty_scope_is_everything_now() {
+        let spec = validate_scope(None, 42).unwrap();
+        assert_eq!(
+            spec,
+            ScopeSpec { sites: vec![], referred: (None, None), as_of: 42, group_by: None, synthetic: false }
+        );
+        let spec = validate_scope(
+            Some(&pb::Scope {
+                sites: vec![Site::SanFernandoValley as i32],
+                group_by: vec!["site".into()],
+                ..Default::default()
+            }),
+            42,
+        )
+        .unwrap();
+        assert_eq!(spec.sites, vec!["san_fernando_valley"]);
+        assert_eq!(spec.group_by.as_deref(), Some("site"));
+    }
+}

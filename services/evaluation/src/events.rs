@@ -1,0 +1,80 @@
+//! The consumer: every bound event that feeds the analytic data set is stored (coded payload only)
+//! in the same transaction as its inbox record, and a youth seen for the first time gets a random
+//! study id. Analyses fold the stored events, so arrival order does not matter.
+
+use prost::Message;
+use wf_db::Db;
+use wf_events::{Envelope, EventHandler, EventPayload, HandleError, inbox};
+use wf_proto::events::v1 as pb;
+
+use crate::{SERVICE, store};
+
+/// The event types the data set is built from; other types on the bound topics are acknowledged
+/// without effect.
+pub const DATASET_EVENTS: &[&str] = &[
+    pb::ReferralReceived::TYPE,
+    pb::PossibleMatchConfirmed::TYPE,
+    pb::CaseAssigned::TYPE,
+    pb::CaseStageChanged::TYPE,
+    pb::CaseClosed::TYPE,
+    pb::CaseReopened::TYPE,
+    pb::InterventionDelivered::TYPE,
+    pb::FollowUpDue::TYPE,
+    pb::FollowUpOverdue::TYPE,
+    pb::FollowUpRecorded::TYPE,
+    pb::RecidivismRecorded::TYPE,
+];
+
+#[derive(Clone)]
+pub struct EvaluationEvents {
+    db: Db,
+}
+
+impl EvaluationEvents {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The youth id that needs a study id, if the event names a (non-practice) youth.
+    fn youth_of(envelope: &Envelope) -> Result<Option<String>, HandleError> {
+        let permanent = |err: prost::DecodeError| {
+            HandleError::Permanent(format!("{} payload does not decode: {err}", envelope.event_type))
+        };
+        let payload = envelope.payload.as_slice();
+        Ok(match envelope.event_type.as_str() {
+            pb::ReferralReceived::TYPE => {
+                let received = pb::ReferralReceived::decode(payload).map_err(permanent)?;
+                (!received.practice && !received.youth_id.is_empty()).then_some(received.youth_id)
+            }
+            pb::PossibleMatchConfirmed::TYPE => {
+                let confirmed = pb::PossibleMatchConfirmed::decode(payload).map_err(permanent)?;
+                (!confirmed.practice && !confirmed.youth_id.is_empty()).then_some(confirmed.youth_id)
+            }
+            _ => None,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl EventHandler for EvaluationEvents {
+    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
+        if !DATASET_EVENTS.contains(&envelope.event_type.as_str()) {
+            tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "event does not feed the evaluation");
+            return Ok(());
+        }
+        let youth = Self::youth_of(&envelope)?;
+        let mut tx = self.db.begin().await?;
+        if !inbox::record(&mut tx, SERVICE, &envelope).await? {
+            tx.commit().await?;
+            tracing::debug!(event.id = %envelope.event_id, "event already in the evaluation data set");
+            return Ok(());
+        }
+        store::insert_event(&mut tx, &envelope).await?;
+        if let Some(youth) = youth {
+            store::ensure_study_id(&mut tx, &youth).await?;
+        }
+        tx.commit().await?;
+        tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "event stored for the evaluation");
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! The RPCs: analyses on events, reports, validation, authorization, synthetic cohort.
+
+use tonic::Code;
+use wf_auth::Role;
+use wf_proto::common::v1::ReportFormat;
+use wf_proto::evaluation::v1 as pb;
+use wf_testkit::{Engine, both_engines};
+
+use crate::harness::{Served, analysis, assert_code, cohort};
+
+both_engines!(survival_from_events_excludes_practice_and_is_idempotent, |engine: Engine| async move {
+    let served = Served::start(engine).await;
+    let events = cohort("a", 40, false);
+    served.publish_all(&events).await;
+    served.publish_all(&cohort("p", 30, true)).await;
+    // A redelivery has no second effect.
+    served.publish_all(&events[..10]).await;
+    let mut client = served.manager().await;
+    let rebuilt = client.rebuild_dataset(pb::RebuildDatasetRequest {}).await.unwrap().into_inner();
+    assert_eq!(rebuilt.youth_count, 40, "practice referrals are excluded");
+    let again = client.rebuild_dataset(pb::RebuildDatasetRequest {}).await.unwrap().into_inner();
+    assert_eq!(again.dataset_version, rebuilt.dataset_version, "redelivered events changed the data set");
+
+    let response = client.run_analysis(analysis(pb::AnalysisKind::RecidivismSurvival)).await.unwrap().into_inner();
+    assert!(!response.synthetic);
+    assert_eq!(response.dataset_version, rebuilt.dataset_version);
+    let km = response.tables.iter().find(|t| t.name == "recidivism_12m_survival").expect("km table");
+    // Overall at day 30: all 40 at risk? No: half the odd ones were censored around day 20.
+    let day_30 = km.rows.iter().find(|r| r.cells[0].value == "all" && r.cells[1].value == "30").unwrap();
+    assert!(!day_30.cells[2].suppressed);
+    assert!(day_30.cells[2].number >= 11.0 && day_30.cells[2].number < 40.0, "{day_30:?}");
+    assert_eq!(day_30.cells[3].number, 1.0, "no event before day 100");
+    let events_table = response.tables.iter().find(|t| t.name == "recidivism_12m_events").unwrap();
+    let total = events_table.rows.last().unwrap();
+    assert_eq!(total.cells[0].value, "total");
+    assert_eq!(total.cells[1].number, 14.0, "every third of 40 has a re-arrest");
+});
+
+both_engines!(reports_render_in_three_formats_and_are_listed, |engine: Engine| async move {
+    let served = Served::start(engine).await;
+    served.publish_all(&cohort("r", 60, false)).await;
+    let mut client = served.manager().await;
+    let mut ids = Vec::new();
+    for (kind, format, content_type) in [
+        (pb::ReportKind::Baseline, ReportFormat::Html, "text/html; charset=utf-8"),
+        (pb::ReportKind::Outcome, ReportFormat::Json, "application/json"),
+        (pb::ReportKind::DataCompleteness, ReportFormat::Csv, "text/csv; charset=utf-8"),
+    ] {
+        let report = client
+            .generate_report(pb::GenerateReportRequest { kind: kind as i32, format: format as i32, scope: None })
+            .await
+            .unwrap()
+            .into_inner()
+            .report
+            .unwrap();
+        assert_eq!(report.content_type, content_type);
+        assert!(!report.content.is_empty());
+        assert_eq!(report.generated_by, "test-program_manager");
+        ids.push(report.report_id);
+    }
+    let outcome = client.get_report(pb::GetReportRequest { report_id: ids[1].clone() }).await.unwrap().into_inner();
+    let json: serde_json::Value = serde_json::from_slice(&outcome.report.unwrap().content).unwrap();
+    let names: Vec<&str> = json["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    for expected in [
+        "recidivism_12m_survival",
+        "recidivism_cumulative_incidence",
+        "intervention_bundles",
+        "landmark_day_90",
+        "follow_up_retention",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    let html = client.get_report(pb::GetReportRequest { report_id: ids[0].clone() }).await.unwrap().into_inner();
+    let html = String::from_utf8(html.report.unwrap().content).unwrap();
+    assert!(html.contains("<svg") || html.contains("<table>"));
+
+    let listed = client
+        .list_reports(pb::ListReportsRequest { kind: 0, page_size: 2, page_token: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.reports.len(), 2);
+    assert!(listed.reports.iter().all(|r| r.content.is_empty()));
+    assert!(!listed.next_page_token.is_empty());
+    let rest = client
+        .list_reports(pb::ListReportsRequest { kind: 0, page_size: 2, page_token: listed.next_page_token })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rest.reports.len(), 1);
+    let baseline_only = client
+        .list_reports(pb::ListReportsRequest {
+            kind: pb::ReportKind::Baseline as i32,
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(baseline_only.reports.len(), 1);
+
+    let missing = client.get_report(pb::GetReportRequest { report_id: "rpt_0000".into() }).await;
+    assert_code(missing, Code::NotFound);
+});
+
+both_engines!(only_the_program_manager_runs_the_evaluation, |engine: Engine| async move {
+    let served = Served::start(engine).await;
+    let partner = served.server.tokens.partner("org_0001");
+    let mut partner = wf_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient::new(
+        served.server.channel(&partner).await,
+    );
+    assert_code(partner.run_analysis(analysis(pb::AnalysisKind::RecidivismSurvival)).await, Code::PermissionDenied);
+    for role in [Role::CaseManager, Role::Supervisor, Role::Auditor, Role::Hotline, Role::Admin] {
+        let mut client = served.client(role).await;
+        let status = assert_code(
+            client.run_analysis(analysis(pb::AnalysisKind::RecidivismSurvival)).await,
+            Code::PermissionDenied,
+        );
+        assert!(status.message().contains("may not run the evaluation"), "{}", status.message());
+        assert_code(client.rebuild_dataset(pb::RebuildDatasetRequest {}).await, Code::PermissionDenied);
+    }
+});
+
+both_engines!(invalid_requests_name_each_field, |engine: Engine| async move {
+    let served = Served::start(engine).await;
+    let mut client = served.manager().await;
+    let status = assert_code(
+        client
+            .generate_report(pb::GenerateReportRequest {
+                kind: 0,
+                format: 99,
+                scope: Some(pb::Scope { group_by: vec!["shoe_size".into()], ..Default::default() }),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    for field in ["kind:", "format:", "scope.group_by[0]:"] {
+        assert!(status.message().contains(field), "{field} not in {}", status.message());
+    }
+    let status =
+        assert_code(client.run_analysis(pb::RunAnalysisRequest { kind: 0, scope: None }).await, Code::InvalidArgument);
+    assert!(status.message().starts_with("kind:"));
+    assert_code(
+        client.seed_synthetic_cohort(pb::SeedSyntheticCohortRequest { size: 3, seed: 1 }).await,
+        Code::InvalidArgument,
+    );
+    assert_code(client.run_analysis(analysis(pb::AnalysisKind::DeadlineCompliance)).await, Code::Unimplemented);
+});
+
+both_engines!(a_synthetic_cohort_is_marked_and_never_mixed_with_program_data, |engine: Engine| async move {
+    let served = Served::start(engine).await;
+    let mut client = served.manager().await;
+    let scope = Some(pb::Scope { synthetic: true, ..Default::default() });
+    assert_code(
+        client
+            .run_analysis(pb::RunAnalysisRequest {
+                kind: pb::AnalysisKind::RecidivismSurvival as i32,
+                scope: scope.clone(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    let seeded =
+        client.seed_synthetic_cohort(pb::SeedSyntheticCohortRequest { size: 300, seed: 7 }).await.unwrap().into_inner();
+    assert_eq!(seeded.youth_count, 300);
+    // With no program data the demo reports run on the synthetic cohort, marked as such.
+    let report = client
+        .generate_report(pb::GenerateReportRequest {
+            kind: pb::ReportKind::Outcome as i32,
+            format: ReportFormat::Html as i32,
+            scope: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    assert!(report.synthetic);
+    assert!(report.dataset_version.starts_with("synthetic-"));
+    let html = String::from_utf8(report.content).unwrap();
+    assert!(html.contains("SYNTHETIC DEMONSTRATION DATA"));
+    assert!(html.contains("<svg"), "charts are drawn");
+
+    // Program data arrives: analyses use it alone, and seeding again is refused.
+    served.publish_all(&cohort("s", 20, false)).await;
+    let program = client.run_analysis(analysis(pb::AnalysisKind::RecidivismSurvival)).await.unwrap().into_inner();
+    assert!(!program.synthetic);
+    assert!(program.dataset_version.starts_with("program-"));
+    let synthetic = client
+        .run_analysis(pb::RunAnalysisRequest { kind: pb::AnalysisKind::RecidivismSurvival as i32, scope })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(synthetic.synthetic);
+    assert_code(
+        client.seed_synthetic_cohort(pb::SeedSyntheticCohortRequest { size: 300, seed: 8 }).await,
+        Code::FailedPrecondition,
+    );
+});

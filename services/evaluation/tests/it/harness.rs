@@ -1,0 +1,161 @@
+//! A served evaluation service and a cohort of coded events.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration, Utc};
+use tonic::Code;
+use wf_auth::Role;
+use wf_events::{Envelope, EventPayload};
+use wf_proto::cases::v1::{CaseStage, FollowUpKind, FollowUpStatus};
+use wf_proto::common::v1 as common;
+use wf_proto::evaluation::v1 as pb;
+use wf_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient;
+use wf_proto::events::v1 as events;
+use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer};
+
+pub struct Served {
+    pub server: TestServer,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    pub async fn start(engine: Engine) -> Self {
+        let database = TestDatabase::new(engine).await;
+        let db = database.migrated(&wf_evaluation::migrations()).await;
+        let dir = tempfile::tempdir().expect("data folder");
+        let server = TestServer::start(db, dir.path(), |ctx| async move {
+            Ok(wf_evaluation::build(ctx).await? as Arc<dyn wf_server::Component>)
+        })
+        .await;
+        Self { server, _db: database, _dir: dir }
+    }
+
+    pub async fn client(&self, role: Role) -> EvaluationServiceClient<AuthedChannel> {
+        EvaluationServiceClient::new(self.server.channel(&self.server.tokens.user(role)).await)
+    }
+
+    pub async fn manager(&self) -> EvaluationServiceClient<AuthedChannel> {
+        self.client(Role::ProgramManager).await
+    }
+
+    pub async fn publish_all(&self, envelopes: &[Envelope]) {
+        for envelope in envelopes {
+            self.server.publish(envelope).await;
+        }
+    }
+}
+
+fn ts(at: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(wf_proto::time::timestamp(at))
+}
+
+fn date(at: chrono::DateTime<Utc>) -> Option<common::Date> {
+    Some(common::Date { year: at.year(), month: at.month() as i32, day: at.day() as i32 })
+}
+
+fn envelope<P: EventPayload>(producer: &str, aggregate: &str, payload: &P, at: chrono::DateTime<Utc>) -> Envelope {
+    let mut envelope = Envelope::new(producer, aggregate, aggregate, payload);
+    envelope.occurred_at = at;
+    envelope
+}
+
+/// The events of `n` fictional youth referred 400 days ago; every third has a re-arrest at day
+/// 100 + i; every other one received mental health at day 20; half the rest are lost to
+/// follow-up after day 60. `practice` marks all of them as practice referrals.
+pub fn cohort(prefix: &str, n: usize, practice: bool) -> Vec<Envelope> {
+    let intake = Utc::now() - Duration::days(400);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let referral = format!("ref_{prefix}{i:04}");
+        let youth = format!("yth_{prefix}{i:04}");
+        let case = format!("case_{prefix}{i:04}");
+        let received = events::ReferralReceived {
+            referral_id: referral.clone(),
+            youth_id: youth.clone(),
+            received_at: ts(intake),
+            practice,
+            site: if i % 5 == 0 { common::Site::SanFernandoValley } else { common::Site::SouthLosAngeles } as i32,
+            source: common::ReferralSource::Hotline as i32,
+            prior_participation_basis: if i % 2 == 0 {
+                common::PriorParticipationBasis::CourtOrdered
+            } else {
+                common::PriorParticipationBasis::Voluntary
+            } as i32,
+            age_years: 16,
+            ..Default::default()
+        };
+        out.push(envelope("intake", &referral, &received, intake));
+        let assigned = events::CaseAssigned {
+            case_id: case.clone(),
+            referral_id: referral.clone(),
+            practice,
+            ..Default::default()
+        };
+        out.push(envelope("cases", &case, &assigned, intake + Duration::hours(1)));
+        let enrolled = events::CaseStageChanged {
+            case_id: case.clone(),
+            referral_id: referral.clone(),
+            to_stage: CaseStage::Enrolled as i32,
+            effective_at: ts(intake + Duration::days(3)),
+            practice,
+            ..Default::default()
+        };
+        out.push(envelope("cases", &case, &enrolled, intake + Duration::days(3)));
+        if i % 2 == 0 {
+            let delivered = events::InterventionDelivered {
+                case_id: case.clone(),
+                referral_id: referral.clone(),
+                service_type: "mental_health".into(),
+                delivered_on: date(intake + Duration::days(20)),
+                units: 1.0,
+                practice,
+                ..Default::default()
+            };
+            out.push(envelope("cases", &case, &delivered, intake + Duration::days(20)));
+        }
+        if i % 3 == 0 {
+            let at = intake + Duration::days(100 + i as i64);
+            let recidivism = events::RecidivismRecorded {
+                case_id: case.clone(),
+                youth_id: youth.clone(),
+                kind: common::RecidivismKind::ReArrest as i32,
+                occurred_on: date(at),
+                practice,
+                ..Default::default()
+            };
+            out.push(envelope("cases", &case, &recidivism, at));
+        } else if i % 2 == 1 {
+            let lost = events::FollowUpRecorded {
+                case_id: case.clone(),
+                kind: FollowUpKind::Month6 as i32,
+                status: FollowUpStatus::LostToFollowUp as i32,
+                practice,
+                ..Default::default()
+            };
+            out.push(envelope("cases", &case, &lost, intake + Duration::days(60)));
+        } else {
+            let seen = events::FollowUpRecorded {
+                case_id: case.clone(),
+                kind: FollowUpKind::Month6 as i32,
+                status: FollowUpStatus::Completed as i32,
+                completed_at: ts(intake + Duration::days(370)),
+                practice,
+                ..Default::default()
+            };
+            out.push(envelope("cases", &case, &seen, intake + Duration::days(370)));
+        }
+    }
+    out
+}
+
+pub fn assert_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code) -> tonic::Status {
+    match result {
+        Err(status) if status.code() == code => status,
+        other => panic!("expected {code:?}, got {other:?}"),
+    }
+}
+
+pub fn analysis(kind: pb::AnalysisKind) -> pb::RunAnalysisRequest {
+    pb::RunAnalysisRequest { kind: kind as i32, scope: None }
+}
