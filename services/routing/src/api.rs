@@ -88,8 +88,6 @@ pub(crate) fn paginate<T>(items: Vec<(String, T)>, token: &str, size: usize) -> 
     (rest.into_iter().map(|(_, item)| item).collect(), next)
 }
 
-use wf_server::later_step;
-
 #[tonic::async_trait]
 impl RoutingService for RoutingApi {
     async fn get_organization(
@@ -288,12 +286,18 @@ impl RoutingService for RoutingApi {
         self.update_capacity_rpc(request).await
     }
 
-    async fn import_hsds(&self, _: Request<pb::ImportHsdsRequest>) -> Result<Response<pb::ImportHsdsResponse>, Status> {
-        Err(later_step("ImportHsds"))
+    async fn import_hsds(
+        &self,
+        request: Request<pb::ImportHsdsRequest>,
+    ) -> Result<Response<pb::ImportHsdsResponse>, Status> {
+        self.import_hsds_rpc(request).await
     }
 
-    async fn export_hsds(&self, _: Request<pb::ExportHsdsRequest>) -> Result<Response<pb::ExportHsdsResponse>, Status> {
-        Err(later_step("ExportHsds"))
+    async fn export_hsds(
+        &self,
+        request: Request<pb::ExportHsdsRequest>,
+    ) -> Result<Response<pb::ExportHsdsResponse>, Status> {
+        self.export_hsds_rpc(request).await
     }
 
     async fn reroute_referral(

@@ -19,6 +19,7 @@ use crate::domain::Directory;
 use crate::domain::directory_entry::{DirectoryEntries, capacity_totals};
 use crate::domain::directory_validate::{EntryIssue, validate_capacity, validate_organization, validate_service};
 use crate::events::SERVICE;
+use crate::hsds::import::ImportPlan;
 use crate::live::Live;
 
 /// Why a directory write was refused.
@@ -71,6 +72,15 @@ pub struct DirectoryWriter {
 
 fn micros_of(ts: &Option<prost_types::Timestamp>) -> Option<i64> {
     ts.as_ref().and_then(wf_proto::time::datetime).map(wf_db::to_micros)
+}
+
+/// Gives each location without an id a stable one, so exports and re-imports match it.
+fn name_locations(record: &mut pb::PartnerService) {
+    for location in &mut record.locations {
+        if location.location_id.is_empty() {
+            location.location_id = uuid::Uuid::now_v7().hyphenated().to_string();
+        }
+    }
 }
 
 fn issue(field: &str, message: impl Into<String>) -> WriteError {
@@ -234,6 +244,7 @@ impl DirectoryWriter {
         if record.partner_service_id.is_empty() {
             record.partner_service_id = format!("svc_{}", uuid::Uuid::now_v7().simple());
         }
+        name_locations(&mut record);
         let _guard = self.lock.lock().await;
         if self.entries.current().organization(&record.organization_id).is_none() {
             return Err(issue(
@@ -296,6 +307,7 @@ impl DirectoryWriter {
         }
         let now = self.version_after(Some(stored_version));
         Self::stamp_capacity(&mut record.capacity, &current.capacity, now);
+        name_locations(&mut record);
         let retired =
             current.status == pb::ServiceStatus::Active as i32 && record.status != pb::ServiceStatus::Active as i32;
         let mut tx = self.db.begin().await?;
@@ -374,5 +386,76 @@ impl DirectoryWriter {
             "capacity updated"
         );
         self.service(partner_service_id)
+    }
+
+    /// Applies an HSDS document: the valid records are created or updated (matched by id),
+    /// the problems reported; `dry_run` changes nothing. One `directory.changed`
+    /// ("imported") names every record changed.
+    pub async fn import_hsds(&self, document: &str, dry_run: bool, by: &str) -> Result<ImportPlan, WriteError> {
+        let _guard = self.lock.lock().await;
+        let entries = self.entries.current();
+        let plan = crate::hsds::import::plan(document, &entries);
+        if dry_run || (plan.organizations.is_empty() && plan.services.is_empty()) {
+            return Ok(plan);
+        }
+        let now = self.version_after(None);
+        let mut tx = self.db.begin().await?;
+        let mut changed = Vec::new();
+        for (record, exists) in &plan.organizations {
+            if *exists {
+                let expected = micros_of(&record.updated_at).unwrap_or_default();
+                let version = now.max(expected + 1);
+                if !directory_store::update_organization(&mut tx, record, expected, version, by).await? {
+                    tx.rollback().await?;
+                    self.refresh().await?;
+                    return Err(WriteError::Changed {
+                        what: format!("organization {}", record.organization_id),
+                        current: 0,
+                    });
+                }
+            } else {
+                directory_store::insert_organization(&mut tx, record, false, now, by).await?;
+            }
+            changed.push(record.organization_id.clone());
+        }
+        for (record, exists, capacity_changed) in &plan.services {
+            let mut record = record.clone();
+            let previous =
+                entries.service(&record.partner_service_id).map(|(_, s)| s.capacity.clone()).unwrap_or_default();
+            Self::stamp_capacity(&mut record.capacity, &previous, now);
+            if *exists {
+                let expected = micros_of(&record.updated_at).unwrap_or_default();
+                let version = now.max(expected + 1);
+                if !directory_store::update_service(&mut tx, &record, expected, version, by).await? {
+                    tx.rollback().await?;
+                    self.refresh().await?;
+                    return Err(WriteError::Changed {
+                        what: format!("partner service {}", record.partner_service_id),
+                        current: 0,
+                    });
+                }
+            } else {
+                name_locations(&mut record);
+                directory_store::insert_service(&mut tx, &record, now, by).await?;
+            }
+            if *capacity_changed {
+                let (open, maximum) = capacity_totals(&record.capacity);
+                directory_store::set_capacity(&mut tx, &record.partner_service_id, open, maximum, now).await?;
+            }
+            changed.push(record.partner_service_id.clone());
+        }
+        self.announce(&mut tx, changed, CHANGE_IMPORTED, by).await?;
+        self.committed(tx).await?;
+        let (orgs_created, orgs_updated, services_created, services_updated) = plan.counts();
+        tracing::info!(
+            orgs_created,
+            orgs_updated,
+            services_created,
+            services_updated,
+            issues = plan.issues.len(),
+            actor = by,
+            "hsds document imported"
+        );
+        Ok(plan)
     }
 }

@@ -7,6 +7,7 @@
 pub mod api;
 mod api_directory;
 mod api_escalations;
+mod api_hsds;
 mod api_offers;
 mod api_policy;
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod directory_writer;
 pub mod domain;
 pub mod escalations;
 pub mod events;
+pub mod hsds;
 pub mod live;
 pub mod offer_store;
 pub mod policy_load;

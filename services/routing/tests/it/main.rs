@@ -9,6 +9,7 @@ mod directory;
 mod escalations;
 mod grpc;
 mod hosted;
+mod hsds;
 mod offers;
 mod policies;
 mod simulation;
