@@ -11,7 +11,11 @@ use wf_proto::common::v1::Site;
 use wf_proto::events::v1 as events;
 use wf_testkit::both_engines;
 
-use crate::harness::roster;
+use wf_cases::events::RoutedOutcome;
+use wf_proto::cases::v1::case_service_server::CaseService;
+use wf_types::ReferralId;
+
+use crate::harness::{Harness, TestDb, both_backends, referral_routed, request_as, roster};
 use crate::served::{Client, Served};
 
 const A: &str = "cm_0000000000000000000000000000000a";
@@ -112,3 +116,67 @@ both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undon
     assert_eq!(payload.case_manager_id, "");
     served.server.stop().await;
 });
+
+both_backends!(concurrent_reopenings_and_new_referrals_share_the_caps);
+
+/// Twenty closed cases reopened while ten new referrals arrive, all at once, for twenty places:
+/// every reopening succeeds, nobody goes over their cap, the rest wait in the supervisors' queue.
+async fn concurrent_reopenings_and_new_referrals_share_the_caps(test: TestDb) {
+    let harness =
+        Harness::start(&test, Some(&roster(&[(A, "south_los_angeles", 10), (B, "south_los_angeles", 10)]))).await;
+    let handler = harness.cases.event_handler();
+    let api = harness.cases.api();
+    let mut closed = Vec::new();
+    for _ in 0..20 {
+        let referral_id = ReferralId::generate();
+        harness.received(&referral_id, Site::SouthLosAngeles).await;
+        let outcome = handler.on_referral_routed(&referral_routed(&referral_id, Site::SouthLosAngeles, false)).await;
+        let Ok(RoutedOutcome::Opened { case_id, .. }) = outcome else { panic!("{outcome:?}") };
+        let close = pb::CloseCaseRequest {
+            case_id: case_id.clone(),
+            reason: CaseClosureReason::GoalsMet as i32,
+            ..Default::default()
+        };
+        api.close_case(request_as(Role::CaseManager, close)).await.expect("close");
+        closed.push(case_id);
+    }
+    let mut fresh = Vec::new();
+    for _ in 0..10 {
+        let referral_id = ReferralId::generate();
+        harness.received(&referral_id, Site::SouthLosAngeles).await;
+        fresh.push(referral_id);
+    }
+
+    let reopenings = closed.into_iter().map(|case_id| {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let request = pb::ReopenCaseRequest { case_id, reason: "youth_returned".into(), ..Default::default() };
+            api.reopen_case(request_as(Role::Supervisor, request)).await.map(|_| ())
+        })
+    });
+    let referrals = fresh.into_iter().map(|referral_id| {
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let routed = referral_routed(&referral_id, Site::SouthLosAngeles, false);
+            handler
+                .on_referral_routed(&routed)
+                .await
+                .map(|_| ())
+                .map_err(|err| tonic::Status::internal(format!("{err:?}")))
+        })
+    });
+    let handles: Vec<_> = reopenings.chain(referrals).collect();
+    for joined in futures::future::join_all(handles).await {
+        joined.expect("task").expect("every reopening and every referral is handled");
+    }
+
+    for id in [A, B] {
+        let sql = format!("SELECT COUNT(*) FROM cases WHERE case_manager_id = '{id}' AND stage = 'engagement'");
+        assert_eq!(harness.count(&sql).await, 10, "{id} holds exactly their cap");
+    }
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases WHERE stage = 'engagement'").await, 30);
+    assert_eq!(harness.count("SELECT COUNT(*) FROM cases WHERE status = 'awaiting_assignment'").await, 10);
+    let reasons: Vec<(String,)> =
+        sqlx::query_as("SELECT reason FROM case_assignments ORDER BY id").fetch_all(harness.db.pool()).await.unwrap();
+    assert!(reasons.iter().all(|(reason,)| !reason.contains("(10/10)")), "nobody assigned at their cap");
+}
