@@ -34,6 +34,7 @@ event_types! {
     CaseManagerChanged => "roster.case_manager_changed",
     OnCallChanged => "roster.on_call_changed",
     CaseLinked => "case.linked",
+    CaseAwaitingAssignment => "case.awaiting_assignment",
     FollowUpCancelled => "follow_up.cancelled",
     ReferralReceived => "referral.received",
     ReferralTriaged => "referral.triaged",

@@ -275,8 +275,15 @@ fn list_cases_query(req: &pb::ListCasesRequest) -> Result<(CaseFilter, Option<St
     if !violations.is_empty() {
         return Err(violations);
     }
-    let filter =
-        CaseFilter { case_manager_id, site, stages, youth_id, referral_id, include_practice: req.include_practice };
+    let filter = CaseFilter {
+        case_manager_id,
+        site,
+        stages,
+        youth_id,
+        referral_id,
+        include_practice: req.include_practice,
+        awaiting_assignment: req.awaiting_assignment,
+    };
     Ok((filter, after, page_size))
 }
 

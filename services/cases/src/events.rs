@@ -176,7 +176,10 @@ impl CaseEvents {
                 );
             }
             Assignment::AwaitingAssignment(why) => {
+                let event = continuity::queued(&mut tx, &case, &case.referral_id, *why, now).await?;
+                outbox::enqueue(&mut tx, self.db.backend(), &event).await?;
                 tx.commit().await?;
+                self.relay.wake();
                 tracing::warn!(
                     case.id = %case.case_id,
                     referral.id = %case.referral_id,

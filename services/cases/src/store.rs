@@ -91,6 +91,8 @@ pub struct CaseFilter {
     pub youth_id: Option<String>,
     pub referral_id: Option<String>,
     pub include_practice: bool,
+    /// Only cases in the supervisors' queue.
+    pub awaiting_assignment: bool,
 }
 
 /// Serializes assignment decisions for the rest of the transaction.
@@ -287,6 +289,9 @@ pub async fn list_cases(
     }
     if !filter.include_practice {
         conditions.push("practice = 0".to_owned());
+    }
+    if filter.awaiting_assignment {
+        conditions.push("status = 'awaiting_assignment'".to_owned());
     }
     let where_clause =
         if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };

@@ -128,6 +128,19 @@ mod tests {
     }
 
     #[test]
+    fn a_named_owner_on_leave_is_refused_until_the_leave_ends() {
+        let mut case_managers = roster().case_managers().to_vec();
+        case_managers[1].leave = vec![crate::domain::Period { starts_at: 10, ends_at: Some(20) }];
+        let roster = Roster::from_parts(case_managers, roster().supervisors().to_vec());
+        let at = |at: i64| CaseFacts { site: Site::SouthLosAngeles, language: None, at, emergent: false };
+        let loads = Caseloads::new();
+        assert_eq!(to_named(&roster, &loads, &at(10), &id(B), None), Err(NotAssignable::OnLeave));
+        assert_eq!(NotAssignable::OnLeave.to_string(), "is on leave");
+        assert!(to_named(&roster, &loads, &at(9), &id(B), None).is_ok());
+        assert!(to_named(&roster, &loads, &at(20), &id(B), None).is_ok());
+    }
+
+    #[test]
     fn the_rule_never_picks_the_current_owner() {
         let roster = roster();
         let sla = CaseFacts { site: Site::SouthLosAngeles, language: None, at: 0, emergent: false };

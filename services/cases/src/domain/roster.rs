@@ -258,6 +258,11 @@ impl Roster {
         Roster { case_managers, supervisors }
     }
 
+    /// Supervisors serving `site` (directly or countywide): whose queue a case there waits in.
+    pub fn supervisors_serving(&self, site: Site) -> impl Iterator<Item = &Supervisor> {
+        self.supervisors.iter().filter(move |s| s.sites.contains(&site) || s.sites.contains(&Site::Countywide))
+    }
+
     pub fn supervisor(&self, id: &CaseManagerId) -> Option<&Supervisor> {
         self.supervisors.iter().find(|s| &s.id == id)
     }

@@ -11,7 +11,9 @@ use wf_types::{CaseManagerId, ReferralId, YouthId};
 use super::{CaseEvents, RoutedOutcome, timestamp};
 use crate::SERVICE;
 use crate::domain::lifecycle::{self, Comeback, Move};
-use crate::domain::{self, AssignedTo, Assignment, CaseFacts, CaseStatus, Caseloads, Roster, Site, reassign};
+use crate::domain::{
+    self, AssignedTo, Assignment, CaseFacts, CaseStatus, Caseloads, Roster, Site, Unassignable, reassign,
+};
 use crate::store::continuity::ReferralFacts;
 use crate::store::lifecycle::StageMove;
 use crate::store::recidivism::RecidivismRecord;
@@ -180,9 +182,35 @@ impl CaseEvents {
     }
 }
 
+/// `case.awaiting_assignment` for a case nobody eligible could take, naming the supervisors whose
+/// queue it waits in (those serving its site, or countywide).
+pub(crate) async fn queued(
+    tx: &mut Tx,
+    case: &CaseRecord,
+    referral_id: &str,
+    why: Unassignable,
+    now: i64,
+) -> Result<Envelope, wf_db::DbError> {
+    let roster = store::roster::load_in(tx).await?;
+    Ok(Envelope::new(
+        SERVICE,
+        case.case_id.clone(),
+        referral_id.to_owned(),
+        &pb::CaseAwaitingAssignment {
+            case_id: case.case_id.clone(),
+            referral_id: referral_id.to_owned(),
+            site: case.site.to_proto() as i32,
+            reason: why.code().to_owned(),
+            supervisor_ids: roster.supervisors_serving(case.site).map(|s| s.id.to_string()).collect(),
+            queued_at: Some(timestamp(now)),
+            practice: case.practice,
+        },
+    ))
+}
+
 /// Gives a reopened case the owner `assignment` chose, recording the decision and queueing
-/// `case.assigned`; with nobody eligible the case goes to the supervisors' queue (no event: it has
-/// no owner to announce). The caller holds the assignment lock.
+/// `case.assigned`; with nobody eligible the case goes to the supervisors' queue
+/// (`case.awaiting_assignment`). The caller holds the assignment lock.
 pub(crate) async fn apply_assignment(
     tx: &mut Tx,
     case: &CaseRecord,
@@ -234,7 +262,7 @@ pub(crate) async fn apply_assignment(
                 reason = why.code(),
                 "reopened case has no eligible case manager; it waits in the supervisors' queue"
             );
-            Ok((CaseStatus::AwaitingAssignment, Vec::new()))
+            Ok((CaseStatus::AwaitingAssignment, vec![queued(tx, case, referral_id, *why, now).await?]))
         }
     }
 }

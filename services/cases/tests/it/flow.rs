@@ -21,7 +21,7 @@ const DEMO_SLA_LOWEST_ID: &str = "cm_07119f1e5f764a9a8ed388a92817b511";
 both_backends!(
     a_routed_referral_opens_one_case_and_announces_one_assignment,
     redelivery_and_reroutes_leave_one_case_and_one_event,
-    with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announced,
+    with_nobody_eligible_the_case_waits_in_the_supervisors_queue,
     concurrent_referrals_never_push_anyone_over_their_cap,
     events_the_service_does_not_act_on_are_acknowledged_or_refused,
 );
@@ -111,7 +111,7 @@ async fn redelivery_and_reroutes_leave_one_case_and_one_event(test: TestDb) {
     assert_eq!(collector.finish().await.len(), 1);
 }
 
-async fn with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announced(test: TestDb) {
+async fn with_nobody_eligible_the_case_waits_in_the_supervisors_queue(test: TestDb) {
     let only_the_valley = roster(&[("cm_000000000000000000000000000000a1", "san_fernando_valley", 5)]);
     let harness = Harness::start(&test, Some(&only_the_valley)).await;
     let referral_id = ReferralId::generate();
@@ -132,7 +132,30 @@ async fn with_nobody_eligible_the_case_awaits_assignment_and_nothing_is_announce
     assert_eq!(case.case_manager_id, None);
     assert_eq!(case.assigned_at, None);
     assert_eq!(harness.count("SELECT COUNT(*) FROM case_assignments").await, 0);
-    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 0, "no case.assigned without an owner");
+    // No case.assigned without an owner: the supervisors learn of it from case.awaiting_assignment.
+    let collector = harness.collect_case_events().await;
+    assert_eq!(harness.relay_round().await, 1);
+    let events = collector.finish().await;
+    assert_eq!(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["case.awaiting_assignment"]);
+    let queued: pb::CaseAwaitingAssignment = events[0].payload_as().expect("payload");
+    assert_eq!(
+        (queued.case_id.as_str(), queued.reason.as_str()),
+        (case_id.as_str(), "no_active_case_manager_for_site")
+    );
+    assert_eq!(queued.supervisor_ids, ["cm_000000000000000000000000000000f1"], "the countywide supervisor");
+
+    // The queue is a filter of ListCases.
+    let api = harness.cases.api();
+    let listed = api
+        .list_cases(request_as(
+            Role::Supervisor,
+            cases_pb::ListCasesRequest { awaiting_assignment: true, ..Default::default() },
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .cases;
+    assert_eq!(listed.iter().map(|c| c.case_id.as_str()).collect::<Vec<_>>(), [case_id.as_str()]);
 }
 
 /// Acceptance 2: 200 referrals delivered at once, then 40 concurrent reassignments competing for
@@ -182,7 +205,11 @@ async fn concurrent_referrals_never_push_anyone_over_their_cap(test: TestDb) {
         assert_eq!(harness.count(&sql).await, 40, "{id} holds exactly their cap");
     }
     assert_eq!(harness.count("SELECT COUNT(*) FROM cases WHERE status = 'awaiting_assignment'").await, 40);
-    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 160, "one case.assigned per assignment");
+    assert_eq!(
+        outbox::pending_count(&harness.db).await.unwrap(),
+        160 + 40,
+        "one case.assigned per assignment, one case.awaiting_assignment per queued case"
+    );
     let reasons: Vec<(String,)> =
         sqlx::query_as("SELECT reason FROM case_assignments ORDER BY id").fetch_all(harness.db.pool()).await.unwrap();
     assert!(reasons.iter().all(|(reason,)| !reason.contains("(40/40)")), "nobody assigned at their cap");
@@ -236,7 +263,11 @@ async fn concurrent_referrals_never_push_anyone_over_their_cap(test: TestDb) {
         IDS[0]
     );
     assert_eq!(harness.count(&open_sql).await, 40, "back at the cap, never over it");
-    assert_eq!(outbox::pending_count(&harness.db).await.unwrap(), 160 + 20 + 20, "assigned, closed, reassigned");
+    assert_eq!(
+        outbox::pending_count(&harness.db).await.unwrap(),
+        160 + 40 + 20 + 20,
+        "assigned, queued, closed, reassigned"
+    );
 }
 
 async fn events_the_service_does_not_act_on_are_acknowledged_or_refused(test: TestDb) {

@@ -114,6 +114,9 @@ both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undon
     let reopened = served.published(3, |e| e.event_type == "case.reopened").await;
     let payload: events::CaseReopened = reopened[2].payload_as().expect("payload");
     assert_eq!(payload.case_manager_id, "");
+    let queue = served.published(1, |e| e.event_type == "case.awaiting_assignment").await;
+    let payload: events::CaseAwaitingAssignment = queue[0].payload_as().expect("payload");
+    assert_eq!((payload.case_id.as_str(), payload.reason.as_str()), (first.as_str(), "all_at_capacity"));
     served.server.stop().await;
 });
 
