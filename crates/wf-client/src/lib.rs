@@ -14,6 +14,7 @@ use wf_auth::{BearerToken, Role, TokenIssuer, TokenKind};
 use wf_config::Config;
 
 use wf_proto::audit::v1::audit_service_client::AuditServiceClient;
+use wf_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient;
 use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
 /// What `endpoints.json` in a data folder records while a system runs there.
@@ -110,6 +111,11 @@ impl Target {
     /// The audit log.
     pub async fn audit(&self, role: Role) -> anyhow::Result<AuditServiceClient<AuthedChannel>> {
         Ok(AuditServiceClient::new(self.authed(role).await?))
+    }
+
+    /// The evaluation: analyses and reports (aggregate only).
+    pub async fn evaluation(&self, role: Role) -> anyhow::Result<EvaluationServiceClient<AuthedChannel>> {
+        Ok(EvaluationServiceClient::new(self.authed(role).await?))
     }
 }
 

@@ -21,6 +21,7 @@ mod analyze;
 #[path = "cli/audit.rs"]
 mod audit_cmd;
 mod keys;
+mod report;
 mod routing;
 
 #[derive(Debug, Parser)]
@@ -116,6 +117,9 @@ pub enum Command {
         #[command(subcommand)]
         action: routing::RoutingAction,
     },
+    /// Evaluation reports: `baseline`, `outcomes` or `completeness` written to --out as report.html,
+    /// report.json and one CSV per table (aggregate, small counts suppressed).
+    Report(report::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Routing { action } => {
             routing::run(action, &load_config(cli.config.as_ref(), cli.data_dir.as_ref(), None)?).await
         }
+        Command::Report(args) => report::run(args, &data_dir).await,
     }
 }
 
@@ -258,7 +263,16 @@ async fn serve_with(config: Config, services: &[String], load_demo: bool) -> any
     let target = Target::resolve(Some(system.grpc_url()), None, &system.config.data_dir)?;
     let running = tokio::spawn(system.run(shutdown.clone()));
     match crate::demo::seed(&target).await {
-        Ok(created) => eprintln!("demo data set loaded: {created} fictional practice referrals"),
+        Ok(created) => {
+            eprintln!("demo data set loaded: {created} fictional practice referrals");
+            // The evaluation's demo cohort is synthetic and kept apart from program data.
+            match crate::demo::seed_evaluation(&target).await {
+                Ok(youth) => {
+                    eprintln!("synthetic evaluation cohort seeded: {youth} generated youth (reports marked synthetic)")
+                }
+                Err(err) => eprintln!("synthetic evaluation cohort not seeded: {err:#}"),
+            }
+        }
         Err(err) => {
             shutdown.cancel();
             let _ = running.await;

@@ -68,6 +68,21 @@ pub async fn seed(target: &Target) -> anyhow::Result<usize> {
     Ok(created)
 }
 
+/// Size and seed of the demo's synthetic evaluation cohort.
+pub const SYNTHETIC_COHORT: (i32, u64) = (400, 20_260_701);
+
+/// Seeds the evaluation's synthetic demonstration cohort (generated youth, clearly marked, never
+/// mixed with program data: the evaluation refuses it once program data exists); returns its size.
+pub async fn seed_evaluation(target: &Target) -> anyhow::Result<i64> {
+    let mut client = target.evaluation(Role::ProgramManager).await?;
+    let (size, seed) = SYNTHETIC_COHORT;
+    let response = client
+        .seed_synthetic_cohort(wf_proto::evaluation::v1::SeedSyntheticCohortRequest { size, seed })
+        .await
+        .map_err(|status| anyhow::anyhow!("{:?}: {}", status.code(), status.message()))?;
+    Ok(response.into_inner().youth_count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,6 +130,7 @@ fn migrations_of(service: &str) -> wf_db::MigrationSet {
         "intake" => wf_intake::migrations(),
         "routing" => wf_routing::migrations(),
         "cases" => wf_cases::migrations(),
+        "evaluation" => wf_evaluation::migrations(),
         _ => wf_audit::migrations(),
     }
 }
@@ -139,6 +140,7 @@ async fn build_component(service: &str, ctx: ServiceContext) -> anyhow::Result<A
         "intake" => wf_intake::build(ctx).await?,
         "routing" => wf_routing::build(ctx).await?,
         "cases" => wf_cases::build(ctx).await?,
+        "evaluation" => wf_evaluation::build(ctx).await?,
         _ => wf_audit::build(ctx).await?,
     })
 }

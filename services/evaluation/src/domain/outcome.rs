@@ -1,6 +1,6 @@
 //! The primary outcome (DOMAIN.md "Outcomes"): the first recidivism event — re-exploitation,
-//! re-arrest or return to the trafficker (and any later kind, e.g. running away) — within 12 months
-//! of intake. Without an event a youth is censored at the last contact (or at 12 months, or at the
+//! re-arrest or return to the trafficker — within 12 months of intake. Other recorded kinds (e.g.
+//! running away) are not part of it; they can be analysed as a component of their own. Without an event a youth is censored at the last contact (or at 12 months, or at the
 //! as-of instant, whichever comes first): lost to follow-up is censoring, never "no recidivism".
 
 use super::dataset::YouthRow;
@@ -8,8 +8,7 @@ use super::dataset::YouthRow;
 /// The outcome window, days from intake.
 pub const WINDOW_DAYS: f64 = 365.0;
 
-/// The recidivism components reported on their own; a kind not listed here is still an event of
-/// the primary outcome and is reported under its own code.
+/// The recidivism components that make up the primary outcome.
 pub const COMPONENTS: &[&str] = &["re_exploitation", "re_arrest", "return_to_trafficker"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +24,8 @@ pub struct Outcome {
 /// on its own, events of other kinds do not end observation.
 pub fn first_recidivism(row: &YouthRow, component: Option<&str>) -> Outcome {
     let horizon = row.observed_days.min(WINDOW_DAYS);
-    let first = row.recidivism.iter().find(|r| component.is_none_or(|c| r.kind == c) && r.day <= horizon);
+    let counts = |kind: &str| component.map_or_else(|| COMPONENTS.contains(&kind), |c| kind == c);
+    let first = row.recidivism.iter().find(|r| counts(&r.kind) && r.day <= horizon);
     match first {
         Some(event) => Outcome { time: event.day, event: true, kind: Some(event.kind.clone()) },
         None => Outcome { time: row.last_contact_day.min(horizon).max(0.0), event: false, kind: None },
@@ -62,6 +62,9 @@ mod tests {
         assert_eq!((censored.time, censored.event), (WINDOW_DAYS, false));
         youth.recidivism = vec![Recidivism { kind: "re_arrest".into(), day: 400.0 }];
         assert!(!first_recidivism(&youth, None).event);
+        youth.recidivism = vec![Recidivism { kind: "running_away".into(), day: 30.0 }];
+        assert!(!first_recidivism(&youth, None).event, "running away is not part of the primary outcome");
+        assert!(first_recidivism(&youth, Some("running_away")).event);
     }
 
     #[test]

@@ -4,14 +4,14 @@
 mod html;
 mod svg;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::table::{Chart, Output, Table};
 
 pub use html::escape;
 
 /// What a rendered report says about itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportMeta {
     pub report_id: String,
     /// "baseline", "outcome", "data_completeness".
@@ -46,6 +46,20 @@ pub fn json(meta: &ReportMeta, output: &Output) -> Vec<u8> {
         charts: &output.charts,
     };
     serde_json::to_vec_pretty(&report).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct ParsedReport {
+    #[serde(flatten)]
+    meta: ReportMeta,
+    tables: Vec<Table>,
+    charts: Vec<Chart>,
+}
+
+/// Reads a JSON report back (the command line renders its HTML and CSV files from one report).
+pub fn parse_json(bytes: &[u8]) -> Result<(ReportMeta, Output), serde_json::Error> {
+    let parsed: ParsedReport = serde_json::from_slice(bytes)?;
+    Ok((parsed.meta, Output { tables: parsed.tables, charts: parsed.charts }))
 }
 
 pub fn html(meta: &ReportMeta, output: &Output) -> Vec<u8> {
@@ -170,5 +184,8 @@ mod tests {
         assert_eq!(value["synthetic"], true);
         assert!(value["warning"].as_str().unwrap().starts_with("SYNTHETIC"));
         assert_eq!(value["tables"][0]["rows"][1][1]["suppressed"], true);
+        let (parsed_meta, parsed) = parse_json(&json(&meta, &output)).unwrap();
+        assert_eq!(parsed, output);
+        assert_eq!(parsed_meta.report_id, meta.report_id);
     }
 }
