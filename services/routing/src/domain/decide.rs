@@ -4,7 +4,8 @@
 //! explains itself.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::fmt::Write as _;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,10 @@ use wf_types::PartnerId;
 
 use super::directory::{Directory, Organization, PartnerService};
 use super::policy::Policy;
-use super::{site_code, tier_code};
+
+#[path = "decide_detail.rs"]
+mod detail;
+pub use detail::{AgeFit, Detail};
 
 /// The embedded demo policy, parsed once.
 pub static DEMO_POLICY: LazyLock<Policy> = LazyLock::new(Policy::demo);
@@ -78,13 +82,13 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleVerdict {
-    /// Borrowed for the rules' own ids and fixed details, so a decision over a large
-    /// directory allocates only for the details that carry numbers.
+    /// Borrowed for the rules' own ids, so a decision allocates nothing per rule.
     pub rule_id: Cow<'static, str>,
     pub verdict: Verdict,
     pub score: f64,
-    /// Short coded explanation, e.g. "age 16 in 12..24". No personal data.
-    pub detail: Cow<'static, str>,
+    /// Short coded explanation, kept as facts and rendered as text when stored or shown,
+    /// e.g. "age 16 in 12..24". No personal data.
+    pub detail: Detail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,21 +145,26 @@ pub fn decide(directory: &Directory, facts: &ReferralFacts, now: DateTime<Utc>) 
 }
 
 pub fn decide_with(policy: &Policy, directory: &Directory, facts: &ReferralFacts, now: DateTime<Utc>) -> Decision {
-    let mut evaluated: Vec<(Candidate, u32)> = directory
-        .organizations
-        .iter()
-        .flat_map(|org| org.services.iter().map(move |service| (org, service)))
-        .map(|(org, service)| (evaluate(policy, org, service, facts), service.open_capacity()))
-        .collect();
-    // Best score first; ties go to more open capacity, then to the lower id (stable, reproducible).
-    evaluated.sort_by(|(a, a_open), (b, b_open)| {
+    // Shared by every candidate's language verdict.
+    let language: Arc<str> = Arc::from(facts.preferred_language.as_str());
+    let mut evaluated: Vec<(Candidate, u32, usize)> = Vec::with_capacity(directory.services().count());
+    for org in &directory.organizations {
+        for service in &org.services {
+            let candidate = evaluate(policy, org, service, facts, &language);
+            evaluated.push((candidate, service.open_capacity(), evaluated.len()));
+        }
+    }
+    // Best score first; ties go to more open capacity, then to the lower id, then to directory
+    // order: a total order, so the unstable sort (which allocates no buffer) is reproducible.
+    evaluated.sort_unstable_by(|(a, a_open, a_index), (b, b_open, b_index)| {
         b.eligible
             .cmp(&a.eligible)
             .then(if a.eligible && b.eligible { b.score.total_cmp(&a.score) } else { std::cmp::Ordering::Equal })
             .then(if a.eligible && b.eligible { b_open.cmp(a_open) } else { std::cmp::Ordering::Equal })
-            .then(a.partner_service_id.cmp(&b.partner_service_id))
+            .then_with(|| a.partner_service_id.cmp(&b.partner_service_id))
+            .then(a_index.cmp(b_index))
     });
-    let mut candidates: Vec<Candidate> = evaluated.into_iter().map(|(candidate, _)| candidate).collect();
+    let mut candidates: Vec<Candidate> = evaluated.into_iter().map(|(candidate, _, _)| candidate).collect();
     for (index, candidate) in candidates.iter_mut().filter(|c| c.eligible).enumerate() {
         candidate.rank = index as u32 + 1;
     }
@@ -177,19 +186,28 @@ pub fn decide_with(policy: &Policy, directory: &Directory, facts: &ReferralFacts
     }
 }
 
+/// The chosen candidate's scored details, joined with "; ".
 fn explain(facts: &ReferralFacts, candidate: &Candidate) -> String {
-    let scored = candidate.verdicts.iter().filter(|v| v.verdict == Verdict::Scored).map(|v| v.detail.to_string());
+    let mut text = String::new();
     if facts.outside_youth_program {
-        std::iter::once("outside_youth_program: program team outside referral".to_owned())
-            .chain(scored)
-            .collect::<Vec<_>>()
-            .join("; ")
-    } else {
-        scored.collect::<Vec<_>>().join("; ")
+        text.push_str("outside_youth_program: program team outside referral");
     }
+    for verdict in candidate.verdicts.iter().filter(|v| v.verdict == Verdict::Scored) {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        let _ = write!(text, "{}", verdict.detail);
+    }
+    text
 }
 
-fn evaluate(policy: &Policy, org: &Organization, service: &PartnerService, facts: &ReferralFacts) -> Candidate {
+fn evaluate(
+    policy: &Policy,
+    org: &Organization,
+    service: &PartnerService,
+    facts: &ReferralFacts,
+    language: &Arc<str>,
+) -> Candidate {
     let needs_covered = facts.needs.iter().filter(|need| service.service_types.contains(need)).count();
     let filters = &policy.filters;
     let verdicts = vec![
@@ -211,13 +229,13 @@ fn evaluate(policy: &Policy, org: &Organization, service: &PartnerService, facts
         },
         not_offered_before(service, facts),
         score_needs(policy, needs_covered, facts.needs.len()),
-        score_language(policy, service, &facts.preferred_language),
+        score_language(policy, service, language),
         score_capacity(policy, service),
     ];
     let eligible = verdicts.iter().all(|v| v.verdict != Verdict::Fail);
     let score = verdicts.iter().map(|v| v.score).sum();
     Candidate {
-        partner_id: org.id.to_string(),
+        partner_id: org.id.as_str().to_owned(),
         partner_service_id: service.id.clone(),
         rank: 0,
         score,
@@ -228,100 +246,93 @@ fn evaluate(policy: &Policy, org: &Organization, service: &PartnerService, facts
 
 /// A disabled filter passes everyone, and says so.
 fn disabled(rule_id: &'static str) -> RuleVerdict {
-    not_applicable(rule_id, "disabled by policy")
+    not_applicable(rule_id, Detail::DisabledByPolicy)
 }
 
 fn enabled(on: bool, rule_id: &'static str, check: impl FnOnce() -> RuleVerdict) -> RuleVerdict {
     if on { check() } else { disabled(rule_id) }
 }
 
-fn verdict(rule_id: &'static str, verdict: Verdict, score: f64, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
-    RuleVerdict { rule_id: Cow::Borrowed(rule_id), verdict, score, detail: detail.into() }
+fn verdict(rule_id: &'static str, verdict: Verdict, score: f64, detail: Detail) -> RuleVerdict {
+    RuleVerdict { rule_id: Cow::Borrowed(rule_id), verdict, score, detail }
 }
 
-fn pass(rule_id: &'static str, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
+fn pass(rule_id: &'static str, detail: Detail) -> RuleVerdict {
     verdict(rule_id, Verdict::Pass, 0.0, detail)
 }
 
-fn fail(rule_id: &'static str, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
+fn fail(rule_id: &'static str, detail: Detail) -> RuleVerdict {
     verdict(rule_id, Verdict::Fail, 0.0, detail)
 }
 
-fn not_applicable(rule_id: &'static str, detail: impl Into<Cow<'static, str>>) -> RuleVerdict {
+fn not_applicable(rule_id: &'static str, detail: Detail) -> RuleVerdict {
     verdict(rule_id, Verdict::NotApplicable, 0.0, detail)
+}
+
+/// A count as stored in a detail (a directory or referral never comes near `u32::MAX`).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn service_active(org: &Organization, service: &PartnerService) -> RuleVerdict {
     if !org.active {
-        fail(rule::SERVICE_ACTIVE, "organization inactive")
+        fail(rule::SERVICE_ACTIVE, Detail::OrganizationInactive)
     } else if !org.in_network {
-        fail(rule::SERVICE_ACTIVE, "organization not in network")
+        fail(rule::SERVICE_ACTIVE, Detail::OrganizationNotInNetwork)
     } else if service.status != ServiceStatus::Active {
-        fail(
-            rule::SERVICE_ACTIVE,
-            format!(
-                "service status {}",
-                service.status.as_str_name().trim_start_matches("SERVICE_STATUS_").to_lowercase()
-            ),
-        )
+        fail(rule::SERVICE_ACTIVE, Detail::ServiceStatus(service.status))
     } else {
-        pass(rule::SERVICE_ACTIVE, "active")
+        pass(rule::SERVICE_ACTIVE, Detail::Active)
     }
 }
 
 pub(crate) fn youth_program(org: &Organization, facts: &ReferralFacts) -> RuleVerdict {
     match (facts.outside_youth_program, org.program_team) {
-        (false, _) => pass(rule::YOUTH_PROGRAM, "within youth program"),
-        (true, true) => pass(rule::YOUTH_PROGRAM, "outside youth program: program team refers out"),
-        (true, false) => fail(rule::YOUTH_PROGRAM, "outside youth program: program team only"),
+        (false, _) => pass(rule::YOUTH_PROGRAM, Detail::WithinYouthProgram),
+        (true, true) => pass(rule::YOUTH_PROGRAM, Detail::ProgramTeamRefersOut),
+        (true, false) => fail(rule::YOUTH_PROGRAM, Detail::ProgramTeamOnly),
     }
 }
 
 pub(crate) fn serves_site(service: &PartnerService, site: Site) -> RuleVerdict {
     let countywide = service.sites().any(|s| s == Site::Countywide);
     if site != Site::Unspecified && site != Site::Countywide && service.sites().any(|s| s == site) {
-        pass(rule::SERVES_SITE, format!("serves {}", site_code(site)))
+        pass(rule::SERVES_SITE, Detail::ServesSite(site))
     } else if countywide {
-        pass(rule::SERVES_SITE, "serves countywide")
+        pass(rule::SERVES_SITE, Detail::ServesCountywide)
     } else if site == Site::Unspecified {
-        fail(rule::SERVES_SITE, "referral site unspecified: countywide services only")
+        fail(rule::SERVES_SITE, Detail::ReferralSiteUnspecified)
     } else {
-        fail(rule::SERVES_SITE, format!("does not serve {}", site_code(site)))
+        fail(rule::SERVES_SITE, Detail::DoesNotServeSite(site))
     }
 }
 
 pub(crate) fn age_eligible(org: &Organization, service: &PartnerService, facts: &ReferralFacts) -> RuleVerdict {
     if facts.outside_youth_program && org.program_team {
-        return not_applicable(rule::AGE_ELIGIBLE, "outside referral: age limits do not apply");
+        return not_applicable(rule::AGE_ELIGIBLE, Detail::AgeLimitsDoNotApply);
     }
-    let range = format!(
-        "{}..{}",
-        service.minimum_age,
-        if service.maximum_age == 0 { "any".to_owned() } else { service.maximum_age.to_string() }
-    );
+    let (minimum, maximum) = (service.minimum_age, service.maximum_age);
     let minor = facts.is_minor || facts.age_years.is_some_and(|age| age < 18);
     if minor && !service.serves_minors {
-        return fail(rule::AGE_ELIGIBLE, "minor not served (adults only)");
+        return fail(rule::AGE_ELIGIBLE, Detail::MinorNotServed);
     }
+    let age = |age, fit| Detail::Age { age, fit, minimum, maximum };
     match facts.age_years {
-        Some(age) if age < service.minimum_age => fail(rule::AGE_ELIGIBLE, format!("age {age} below {range}")),
-        Some(age) if service.maximum_age > 0 && age > service.maximum_age => {
-            fail(rule::AGE_ELIGIBLE, format!("age {age} above {range}"))
-        }
-        Some(age) => pass(rule::AGE_ELIGIBLE, format!("age {age} in {range}")),
-        None if minor => pass(rule::AGE_ELIGIBLE, format!("age unknown, minor served in {range}")),
-        None => pass(rule::AGE_ELIGIBLE, format!("age unknown, adult served in {range}")),
+        Some(years) if years < minimum => fail(rule::AGE_ELIGIBLE, age(years, AgeFit::Below)),
+        Some(years) if maximum > 0 && years > maximum => fail(rule::AGE_ELIGIBLE, age(years, AgeFit::Above)),
+        Some(years) => pass(rule::AGE_ELIGIBLE, age(years, AgeFit::In)),
+        None => pass(rule::AGE_ELIGIBLE, Detail::AgeUnknown { minor, minimum, maximum }),
     }
 }
 
 pub(crate) fn open_capacity(service: &PartnerService, minimum_open: u32) -> RuleVerdict {
     let (open, maximum) = (service.open_capacity(), service.maximum_capacity());
     if open >= minimum_open.max(1) {
-        pass(rule::OPEN_CAPACITY, format!("capacity {open}/{maximum} open"))
+        pass(rule::OPEN_CAPACITY, Detail::CapacityOpen { open, maximum })
     } else if open == 0 {
-        fail(rule::OPEN_CAPACITY, format!("no capacity (0/{maximum})"))
+        fail(rule::OPEN_CAPACITY, Detail::NoCapacity { maximum })
     } else {
-        fail(rule::OPEN_CAPACITY, format!("capacity {open}/{maximum} open, policy needs {minimum_open}"))
+        fail(rule::OPEN_CAPACITY, Detail::CapacityBelowPolicy { open, maximum, needed: minimum_open })
     }
 }
 
@@ -329,9 +340,9 @@ pub(crate) fn open_capacity(service: &PartnerService, minimum_open: u32) -> Rule
 pub(crate) fn emergent_24_7(service: &PartnerService, tier: TriageTier, tiers: &[TriageTier]) -> RuleVerdict {
     let tier = effective_tier(tier);
     match (tiers.contains(&tier), service.available_24_7) {
-        (true, true) => pass(rule::EMERGENT_24_7, "24/7 responder"),
-        (true, false) => fail(rule::EMERGENT_24_7, format!("{} needs a 24/7 responder", tier_code(tier))),
-        (false, _) => not_applicable(rule::EMERGENT_24_7, format!("tier {}", tier_code(tier))),
+        (true, true) => pass(rule::EMERGENT_24_7, Detail::AroundTheClockResponder),
+        (true, false) => fail(rule::EMERGENT_24_7, Detail::NeedsAroundTheClock(tier)),
+        (false, _) => not_applicable(rule::EMERGENT_24_7, Detail::Tier(tier)),
     }
 }
 
@@ -339,46 +350,49 @@ pub(crate) fn emergent_24_7(service: &PartnerService, tier: TriageTier, tiers: &
 pub(crate) fn offers_needed_service(needs_covered: usize, minimum: u32, facts: &ReferralFacts) -> RuleVerdict {
     let wanted = facts.needs.len();
     let required = (minimum.max(1) as usize).min(wanted);
+    let (covered, wanted_count) = (count(needs_covered), count(wanted));
     if facts.outside_youth_program {
-        not_applicable(rule::OFFERS_NEEDED_SERVICE, "outside referral")
+        not_applicable(rule::OFFERS_NEEDED_SERVICE, Detail::OutsideReferral)
     } else if wanted == 0 {
-        not_applicable(rule::OFFERS_NEEDED_SERVICE, "no needs given")
+        not_applicable(rule::OFFERS_NEEDED_SERVICE, Detail::NoNeedsGiven)
     } else if needs_covered >= required {
-        pass(rule::OFFERS_NEEDED_SERVICE, format!("covers {needs_covered}/{wanted} needs"))
+        pass(rule::OFFERS_NEEDED_SERVICE, Detail::NeedsCovered { covered, wanted: wanted_count })
     } else {
-        fail(rule::OFFERS_NEEDED_SERVICE, format!("covers {needs_covered}/{wanted} needs, policy needs {required}"))
+        let needed = count(required);
+        fail(rule::OFFERS_NEEDED_SERVICE, Detail::NeedsBelowPolicy { covered, wanted: wanted_count, needed })
     }
 }
 
 /// Always on: a re-route never offers the referral to a service that already had it.
 pub(crate) fn not_offered_before(service: &PartnerService, facts: &ReferralFacts) -> RuleVerdict {
     if facts.already_offered.contains(&service.id) {
-        fail(rule::NOT_OFFERED_BEFORE, "offered before (declined or expired)")
+        fail(rule::NOT_OFFERED_BEFORE, Detail::OfferedBefore)
     } else {
-        pass(rule::NOT_OFFERED_BEFORE, "not offered before")
+        pass(rule::NOT_OFFERED_BEFORE, Detail::NotOfferedBefore)
     }
 }
 
 pub(crate) fn score_needs(policy: &Policy, covered: usize, wanted: usize) -> RuleVerdict {
     if wanted == 0 {
-        return not_applicable(rule::NEEDS_COVERED, "no needs given");
+        return not_applicable(rule::NEEDS_COVERED, Detail::NoNeedsGiven);
     }
     let share = covered as f64 / wanted as f64;
     verdict(
         rule::NEEDS_COVERED,
         Verdict::Scored,
         policy.weights.needs_covered * share,
-        format!("covers {covered}/{wanted} needs"),
+        Detail::NeedsCovered { covered: count(covered), wanted: count(wanted) },
     )
 }
 
-pub(crate) fn score_language(policy: &Policy, service: &PartnerService, language: &str) -> RuleVerdict {
+pub(crate) fn score_language(policy: &Policy, service: &PartnerService, language: &Arc<str>) -> RuleVerdict {
     if language.is_empty() {
-        not_applicable(rule::LANGUAGE_MATCH, "no language preference")
-    } else if service.languages.iter().any(|l| l == language) {
-        verdict(rule::LANGUAGE_MATCH, Verdict::Scored, policy.weights.language_match, format!("language {language}"))
+        not_applicable(rule::LANGUAGE_MATCH, Detail::NoLanguagePreference)
+    } else if service.languages.iter().any(|l| **l == **language) {
+        let detail = Detail::Language { code: language.clone(), spoken: true };
+        verdict(rule::LANGUAGE_MATCH, Verdict::Scored, policy.weights.language_match, detail)
     } else {
-        verdict(rule::LANGUAGE_MATCH, Verdict::Scored, 0.0, format!("language {language} not spoken"))
+        verdict(rule::LANGUAGE_MATCH, Verdict::Scored, 0.0, Detail::Language { code: language.clone(), spoken: false })
     }
 }
 
@@ -390,7 +404,7 @@ pub(crate) fn score_capacity(policy: &Policy, service: &PartnerService) -> RuleV
         rule::CAPACITY_REMAINING,
         Verdict::Scored,
         policy.weights.capacity_remaining * share,
-        format!("capacity {open} open"),
+        Detail::OpenPlaces { open },
     )
 }
 

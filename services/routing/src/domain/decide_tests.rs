@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::TimeZone;
 
 use super::*;
@@ -79,7 +81,7 @@ fn service_active_fails_for_inactive_organizations_services_and_out_of_network()
     assert_eq!(service_active(&o, &o.services[0]).verdict, Verdict::Pass);
     o.services[0].status = ServiceStatus::TemporarilyClosed;
     let v = service_active(&o, &o.services[0]);
-    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "service status temporarily_closed"));
+    assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::Fail, "service status temporarily_closed"));
     o.services[0].status = ServiceStatus::Active;
     o.in_network = false;
     assert_eq!(service_active(&o, &o.services[0]).detail, "organization not in network");
@@ -124,7 +126,7 @@ fn age_eligible_checks_the_range_and_minors() {
     assert_eq!(check(&adults_only, &f).detail, "age 19 in 18..24");
     f.age_years = Some(25);
     assert_eq!(
-        (check(&adults_only, &f).verdict, check(&adults_only, &f).detail),
+        (check(&adults_only, &f).verdict, check(&adults_only, &f).detail.to_string()),
         (Verdict::Fail, "age 25 above 18..24".into())
     );
     f.age_years = Some(16);
@@ -166,14 +168,14 @@ fn open_capacity_needs_a_free_place() {
     assert_eq!(open_capacity(&s, 1).detail, "capacity 3/10 open");
     // The policy can ask for more open places than one.
     let v = open_capacity(&s, 4);
-    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "capacity 3/10 open, policy needs 4"));
+    assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::Fail, "capacity 3/10 open, policy needs 4"));
     assert_eq!(open_capacity(&s, 3).verdict, Verdict::Pass);
     s.capacity = vec![
         Capacity { unit: "bed".into(), available: 0, maximum: 4 },
         Capacity { unit: "slot".into(), available: 0, maximum: 6 },
     ];
     let v = open_capacity(&s, 1);
-    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "no capacity (0/10)"));
+    assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::Fail, "no capacity (0/10)"));
 }
 
 #[test]
@@ -186,7 +188,7 @@ fn emergent_referrals_need_a_24_7_responder() {
     // A policy may extend the rule to urgent referrals.
     let urgent_too = [TriageTier::Emergent, TriageTier::Urgent];
     let v = emergent_24_7(&s, TriageTier::Urgent, &urgent_too);
-    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "urgent needs a 24/7 responder"));
+    assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::Fail, "urgent needs a 24/7 responder"));
     s.available_24_7 = true;
     assert_eq!(emergent_24_7(&s, TriageTier::Emergent, &emergent).verdict, Verdict::Pass);
     assert_eq!(emergent_24_7(&s, TriageTier::Urgent, &urgent_too).verdict, Verdict::Pass);
@@ -200,7 +202,7 @@ fn offers_needed_service_requires_one_covered_need() {
     assert_eq!(offers_needed_service(0, 1, &facts(Site::SouthLosAngeles, &[])).verdict, Verdict::NotApplicable);
     // A stricter policy asks for two covered needs; a one-need referral asks for its one.
     let v = offers_needed_service(1, 2, &f);
-    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "covers 1/2 needs, policy needs 2"));
+    assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::Fail, "covers 1/2 needs, policy needs 2"));
     assert_eq!(offers_needed_service(2, 2, &f).verdict, Verdict::Pass);
     assert_eq!(offers_needed_service(1, 2, &facts(Site::SouthLosAngeles, &["education"])).verdict, Verdict::Pass);
 }
@@ -223,7 +225,7 @@ fn a_reroute_skips_services_offered_before() {
     let skipped = second.candidates.iter().find(|c| c.partner_service_id == first.partner_service_id).unwrap();
     assert!(!skipped.eligible);
     let v = verdict_of(skipped, rule::NOT_OFFERED_BEFORE);
-    assert_eq!((v.verdict, &*v.detail), (Verdict::Fail, "offered before (declined or expired)"));
+    assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::Fail, "offered before (declined or expired)"));
     f.already_offered.push(chosen.partner_service_id.clone());
     assert!(decide(&directory, &f, now()).chosen.is_none(), "none left: the referral escalates");
 }
@@ -235,10 +237,10 @@ fn scoring_weighs_needs_language_and_capacity() {
     assert_eq!(score_needs(p, 0, 0).verdict, Verdict::NotApplicable);
     let mut s = service(2, &["education"], Site::SouthLosAngeles);
     s.languages = vec!["en".into(), "es".into()];
-    assert_eq!(score_language(p, &s, "es").score, p.weights.language_match);
-    let ko = score_language(p, &s, "ko");
-    assert_eq!((ko.verdict, ko.score, &*ko.detail), (Verdict::Scored, 0.0, "language ko not spoken"));
-    assert_eq!(score_language(p, &s, "").verdict, Verdict::NotApplicable);
+    assert_eq!(score_language(p, &s, &"es".into()).score, p.weights.language_match);
+    let ko = score_language(p, &s, &"ko".into());
+    assert_eq!((ko.verdict, ko.score, &*ko.detail.to_string()), (Verdict::Scored, 0.0, "language ko not spoken"));
+    assert_eq!(score_language(p, &s, &"".into()).verdict, Verdict::NotApplicable);
     assert!((score_capacity(p, &s).score - p.weights.capacity_remaining * 3.0 / 5.0).abs() < 1e-9);
     s.capacity[0].available = 9;
     assert_eq!(score_capacity(p, &s).score, p.weights.capacity_remaining, "capped at saturation");
@@ -462,4 +464,83 @@ fn property_the_chosen_service_passes_every_hard_filter() {
     }
     // The generator must exercise both outcomes, or the property proves little.
     assert!(chosen_count > 500 && escalated_count > 500, "chosen {chosen_count}, escalated {escalated_count}");
+}
+
+/// Each detail renders exactly the text the rules wrote before details were structured
+/// (the stored decisions and the API show this text).
+#[test]
+fn every_detail_renders_its_former_text() {
+    let es: Arc<str> = Arc::from("es");
+    let cases: Vec<(Detail, &str)> = vec![
+        (Detail::DisabledByPolicy, "disabled by policy"),
+        (Detail::OrganizationInactive, "organization inactive"),
+        (Detail::OrganizationNotInNetwork, "organization not in network"),
+        (Detail::ServiceStatus(ServiceStatus::TemporarilyClosed), "service status temporarily_closed"),
+        (Detail::ServiceStatus(ServiceStatus::Inactive), "service status inactive"),
+        (Detail::Active, "active"),
+        (Detail::WithinYouthProgram, "within youth program"),
+        (Detail::ProgramTeamRefersOut, "outside youth program: program team refers out"),
+        (Detail::ProgramTeamOnly, "outside youth program: program team only"),
+        (Detail::ServesSite(Site::SanFernandoValley), "serves san_fernando_valley"),
+        (Detail::ServesCountywide, "serves countywide"),
+        (Detail::ReferralSiteUnspecified, "referral site unspecified: countywide services only"),
+        (Detail::DoesNotServeSite(Site::SouthLosAngeles), "does not serve south_los_angeles"),
+        (Detail::AgeLimitsDoNotApply, "outside referral: age limits do not apply"),
+        (Detail::MinorNotServed, "minor not served (adults only)"),
+        (Detail::Age { age: 11, fit: AgeFit::Below, minimum: 12, maximum: 24 }, "age 11 below 12..24"),
+        (Detail::Age { age: 25, fit: AgeFit::Above, minimum: 18, maximum: 24 }, "age 25 above 18..24"),
+        (Detail::Age { age: 16, fit: AgeFit::In, minimum: 12, maximum: 24 }, "age 16 in 12..24"),
+        (Detail::Age { age: 40, fit: AgeFit::In, minimum: 12, maximum: 0 }, "age 40 in 12..any"),
+        (Detail::AgeUnknown { minor: true, minimum: 0, maximum: 17 }, "age unknown, minor served in 0..17"),
+        (Detail::AgeUnknown { minor: false, minimum: 18, maximum: 0 }, "age unknown, adult served in 18..any"),
+        (Detail::CapacityOpen { open: 3, maximum: 10 }, "capacity 3/10 open"),
+        (Detail::NoCapacity { maximum: 10 }, "no capacity (0/10)"),
+        (Detail::CapacityBelowPolicy { open: 3, maximum: 10, needed: 4 }, "capacity 3/10 open, policy needs 4"),
+        (Detail::AroundTheClockResponder, "24/7 responder"),
+        (Detail::NeedsAroundTheClock(TriageTier::Emergent), "emergent needs a 24/7 responder"),
+        (Detail::Tier(TriageTier::Routine), "tier routine"),
+        (Detail::OutsideReferral, "outside referral"),
+        (Detail::NoNeedsGiven, "no needs given"),
+        (Detail::NeedsCovered { covered: 1, wanted: 2 }, "covers 1/2 needs"),
+        (Detail::NeedsBelowPolicy { covered: 1, wanted: 2, needed: 2 }, "covers 1/2 needs, policy needs 2"),
+        (Detail::OfferedBefore, "offered before (declined or expired)"),
+        (Detail::NotOfferedBefore, "not offered before"),
+        (Detail::NoLanguagePreference, "no language preference"),
+        (Detail::Language { code: es.clone(), spoken: true }, "language es"),
+        (Detail::Language { code: es, spoken: false }, "language es not spoken"),
+        (Detail::OpenPlaces { open: 5 }, "capacity 5 open"),
+        (Detail::Text("as stored".into()), "as stored"),
+    ];
+    for (detail, text) in &cases {
+        assert_eq!(detail.to_string(), *text);
+        assert!(detail.renders_as(text), "{detail:?}");
+        assert!(!detail.renders_as(&format!("{text}!")) && !detail.renders_as(&text[..text.len() - 1]), "{detail:?}");
+        // Stored as the text; read back as text that still equals the facts.
+        let json = serde_json::to_string(detail).unwrap();
+        assert_eq!(json, serde_json::to_string(text).unwrap());
+        let stored: Detail = serde_json::from_str(&json).unwrap();
+        assert_eq!(stored, *detail);
+        assert_eq!(*detail, stored);
+    }
+    assert_ne!(Detail::NeedsCovered { covered: 1, wanted: 2 }, Detail::NeedsCovered { covered: 2, wanted: 2 });
+    assert_ne!(Detail::Text("covers 1/2 needs".into()), Detail::NeedsCovered { covered: 2, wanted: 2 });
+}
+
+/// The rules' verdicts over a directory give the same text as the rules built before,
+/// in every position of a decision, and a stored decision reads back equal.
+#[test]
+fn a_stored_decision_reads_back_equal_and_with_the_same_text() {
+    let directory = Directory::demo().unwrap();
+    let mut f = facts(Site::SouthLosAngeles, &["emergency_shelter", "mental_health"]);
+    f.preferred_language = "es".into();
+    let decision = decide(&directory, &f, now());
+    let json = serde_json::to_string(&decision.candidates).unwrap();
+    let stored: Vec<Candidate> = serde_json::from_str(&json).unwrap();
+    assert_eq!(stored, decision.candidates);
+    let texts: Vec<String> =
+        decision.candidates.iter().flat_map(|c| c.verdicts.iter().map(|v| v.detail.to_string())).collect();
+    let stored_texts: Vec<String> =
+        stored.iter().flat_map(|c| c.verdicts.iter().map(|v| v.detail.to_string())).collect();
+    assert_eq!(texts, stored_texts);
+    assert!(texts.iter().any(|t| t == "language es" || t == "language es not spoken"), "{texts:?}");
 }

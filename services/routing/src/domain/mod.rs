@@ -9,8 +9,8 @@ pub mod directory_validate;
 pub mod policy;
 
 pub use decide::{
-    Candidate, Choice, DEMO_POLICY, Decision, ReferralFacts, RuleVerdict, Verdict, decide, decide_with, effective_tier,
-    response_window,
+    Candidate, Choice, DEMO_POLICY, Decision, Detail, ReferralFacts, RuleVerdict, Verdict, decide, decide_with,
+    effective_tier, response_window,
 };
 pub use directory::{Directory, DirectoryError, DirectoryIssue, Organization, PartnerService};
 pub use policy::{DEMO_POLICY_DOCUMENT, Policy, PolicyError, PolicyIssue};

@@ -98,7 +98,7 @@ fn every_filter_can_be_disabled_and_then_passes_everyone() {
         let decision = decide_with(&policy, &directory, &facts, now);
         for candidate in &decision.candidates {
             let v = candidate.verdicts.iter().find(|v| v.rule_id == filter).unwrap();
-            assert_eq!((v.verdict, &*v.detail), (Verdict::NotApplicable, "disabled by policy"), "{filter}");
+            assert_eq!((v.verdict, &*v.detail.to_string()), (Verdict::NotApplicable, "disabled by policy"), "{filter}");
         }
     }
     // With every filter off, everyone is eligible and the best score wins.
