@@ -90,6 +90,16 @@ both_engines!(a_returning_youth_gets_their_earlier_case_and_case_manager, |engin
     assert_eq!(reopened.reopen_count, 1);
     assert_eq!(reopened.case_manager_id, earlier_manager, "continuity: the earlier case manager");
     assert_eq!(reopened.referral_ids, vec![first.to_string(), second.to_string()]);
+    // The follow-ups of the exit the return undid are cancelled, never due or overdue.
+    let follow_ups = supervisor
+        .list_follow_ups(pb::ListFollowUpsRequest { case_id: case.case_id.clone(), ..Default::default() })
+        .await
+        .expect("follow-ups")
+        .into_inner()
+        .follow_ups;
+    assert_eq!(follow_ups.len(), 3);
+    assert!(follow_ups.iter().all(|f| f.status == pb::FollowUpStatus::Cancelled as i32), "{follow_ups:?}");
+    served.published(3, |e| e.event_type == "follow_up.cancelled").await;
     assert_eq!(case_of(&mut supervisor, &second).await.case_id, case.case_id, "no second case");
 
     let events = served.published(1, |e| e.event_type == "case.reopened").await;

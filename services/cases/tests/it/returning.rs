@@ -4,7 +4,7 @@
 //! nothing; a confirmation that overtakes the referral's facts is retried.
 
 use wf_auth::Role;
-use wf_cases::events::MatchOutcome;
+use wf_cases::events::{MatchOutcome, RoutedOutcome};
 use wf_events::{Envelope, HandleError};
 use wf_proto::cases::v1::{self as pb, CaseClosureReason, ReassignReason};
 use wf_proto::common::v1::{RecidivismEvidence, RecidivismKind, Site};
@@ -158,4 +158,45 @@ async fn a_confirmation_ahead_of_the_referral_is_retried_and_one_without_an_earl
     let case = wf_cases::store::get_case(&harness.db, &case_id).await.expect("read").expect("case");
     assert_eq!(case.youth_id.as_deref(), Some(earlier_youth.as_str()), "the case belongs to the confirmed youth");
     assert_eq!(handler.on_possible_match_confirmed(&confirmation).await.expect("again"), MatchOutcome::Duplicate);
+
+    // The earlier case is still open: linked as concurrent, no recidivism, and the new case (still in
+    // engagement) goes to the case manager the youth already has.
+    let youth = YouthId::generate();
+    let open_referral = ReferralId::generate();
+    handler
+        .on_referral_received(&referral_received_for(&open_referral, &youth, Site::SouthLosAngeles, ""))
+        .await
+        .expect("received");
+    let outcome = handler
+        .on_referral_routed(&referral_routed(&open_referral, Site::SouthLosAngeles, false))
+        .await
+        .expect("routed");
+    let RoutedOutcome::Opened { case_id: earlier_case, .. } = outcome else { panic!("{outcome:?}") };
+    let provisional = YouthId::generate();
+    let again = ReferralId::generate();
+    handler
+        .on_referral_received(&referral_received_for(&again, &provisional, Site::SouthLosAngeles, ""))
+        .await
+        .expect("received");
+    let outcome =
+        handler.on_referral_routed(&referral_routed(&again, Site::SouthLosAngeles, false)).await.expect("routed");
+    let RoutedOutcome::Opened { case_id: new_case, .. } = outcome else { panic!("{outcome:?}") };
+    let owner = |case_id: String| {
+        let db = harness.db.clone();
+        async move { wf_cases::store::get_case(&db, &case_id).await.expect("read").expect("case").case_manager_id }
+    };
+    assert_ne!(owner(earlier_case.clone()).await, owner(new_case.clone()).await, "the usual rule spread them");
+    let outcome =
+        handler.on_possible_match_confirmed(&confirmed(&again, &youth, &provisional)).await.expect("confirmed");
+    assert_eq!(
+        outcome,
+        MatchOutcome::Linked {
+            case_id: new_case.clone(),
+            earlier_case_id: earlier_case.clone(),
+            relation: "concurrent",
+            reassigned: true
+        }
+    );
+    assert_eq!(owner(earlier_case).await, owner(new_case).await);
+    assert_eq!(harness.count("SELECT COUNT(*) FROM recidivism_events").await, 0, "an open case is no return");
 }
