@@ -140,6 +140,10 @@ both_engines!(the_roster_is_edited_through_the_api_and_kept_across_restarts, |en
     assert_eq!(listed.len(), 3);
     let listed = case_manager.list_case_managers(list(true)).await.expect("list").into_inner().case_managers;
     assert_eq!(listed.iter().filter(|cm| cm.supervisor).count(), 2);
+    let listed = manager.list_case_managers(list(true)).await.expect("the program manager reads the roster");
+    assert_eq!(listed.into_inner().case_managers.len(), 5);
+    let status = served.client(Role::Hotline).await.list_case_managers(list(false)).await.expect_err("hotline");
+    assert_eq!(status.code(), Code::PermissionDenied);
 
     // A file entry edited through the API keeps the edit when the file is read again at a restart.
     upsert(&mut manager, entry(A, "CM-T-0", 7)).await.expect("raise the cap");
