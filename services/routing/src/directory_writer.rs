@@ -33,8 +33,8 @@ pub enum WriteError {
     #[error("{0} already exists")]
     AlreadyExists(String),
     /// The `updated_at` the caller named is not the stored version.
-    #[error("{what} was changed at {current} (microseconds) since the version given; read it again and retry")]
-    Changed { what: String, current: i64 },
+    #[error("{what} was changed since the version given (its updated_at); read it again and retry")]
+    Changed { what: String },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -66,7 +66,9 @@ pub struct DirectoryWriter {
     entries: Live<DirectoryEntries>,
     directory: Live<Directory>,
     clock: Arc<dyn Clock>,
-    relay: RelayHandle,
+    /// `None` for a writer outside the running service (the CLI): its events wait in the
+    /// outbox for the service's relay.
+    relay: Option<RelayHandle>,
     lock: Arc<Mutex<()>>,
 }
 
@@ -95,7 +97,15 @@ impl DirectoryWriter {
         clock: Arc<dyn Clock>,
         relay: RelayHandle,
     ) -> Self {
-        Self { db, entries, directory, clock, relay, lock: Arc::new(Mutex::new(())) }
+        Self { db, entries, directory, clock, relay: Some(relay), lock: Arc::new(Mutex::new(())) }
+    }
+
+    /// A writer over a routing database outside the running service (the CLI). A running
+    /// routing service picks its changes up at its next refresh.
+    pub async fn offline(db: Db, clock: Arc<dyn Clock>) -> Result<Self, DbError> {
+        let entries = directory_store::load(&db).await?;
+        let directory = Live::new(entries.routing_view());
+        Ok(Self { db, entries: Live::new(entries), directory, clock, relay: None, lock: Arc::new(Mutex::new(())) })
     }
 
     pub fn db(&self) -> &Db {
@@ -138,7 +148,9 @@ impl DirectoryWriter {
 
     async fn committed(&self, tx: Tx) -> Result<(), WriteError> {
         tx.commit().await?;
-        self.relay.wake();
+        if let Some(relay) = &self.relay {
+            relay.wake();
+        }
         self.refresh().await?;
         Ok(())
     }
@@ -189,10 +201,7 @@ impl DirectoryWriter {
         if let Some(expected) = micros_of(&record.updated_at)
             && expected != stored_version
         {
-            return Err(WriteError::Changed {
-                what: format!("organization {}", record.organization_id),
-                current: stored_version,
-            });
+            return Err(WriteError::Changed { what: format!("organization {}", record.organization_id) });
         }
         let retired = current.record.active && !record.active;
         let now = self.version_after(Some(stored_version));
@@ -201,7 +210,7 @@ impl DirectoryWriter {
             // Another instance wrote it since this one last refreshed.
             tx.rollback().await?;
             self.refresh().await?;
-            return Err(WriteError::Changed { what: format!("organization {}", record.organization_id), current: 0 });
+            return Err(WriteError::Changed { what: format!("organization {}", record.organization_id) });
         }
         let change = if retired { CHANGE_RETIRED } else { CHANGE_UPDATED };
         self.announce(&mut tx, vec![record.organization_id.clone()], change, by).await?;
@@ -300,10 +309,7 @@ impl DirectoryWriter {
         if let Some(expected) = micros_of(&record.updated_at)
             && expected != stored_version
         {
-            return Err(WriteError::Changed {
-                what: format!("partner service {}", record.partner_service_id),
-                current: stored_version,
-            });
+            return Err(WriteError::Changed { what: format!("partner service {}", record.partner_service_id) });
         }
         let now = self.version_after(Some(stored_version));
         Self::stamp_capacity(&mut record.capacity, &current.capacity, now);
@@ -314,10 +320,7 @@ impl DirectoryWriter {
         if !directory_store::update_service(&mut tx, &record, stored_version, now, by).await? {
             tx.rollback().await?;
             self.refresh().await?;
-            return Err(WriteError::Changed {
-                what: format!("partner service {}", record.partner_service_id),
-                current: 0,
-            });
+            return Err(WriteError::Changed { what: format!("partner service {}", record.partner_service_id) });
         }
         let (open, maximum) = capacity_totals(&record.capacity);
         directory_store::set_capacity(&mut tx, &record.partner_service_id, open, maximum, now).await?;
@@ -362,7 +365,7 @@ impl DirectoryWriter {
         if !directory_store::update_service(&mut tx, &record, stored_version, now, by).await? {
             tx.rollback().await?;
             self.refresh().await?;
-            return Err(WriteError::Changed { what: format!("partner service {partner_service_id}"), current: 0 });
+            return Err(WriteError::Changed { what: format!("partner service {partner_service_id}") });
         }
         let (open, maximum) = capacity_totals(&record.capacity);
         directory_store::set_capacity(&mut tx, partner_service_id, open, maximum, now).await?;
@@ -408,10 +411,7 @@ impl DirectoryWriter {
                 if !directory_store::update_organization(&mut tx, record, expected, version, by).await? {
                     tx.rollback().await?;
                     self.refresh().await?;
-                    return Err(WriteError::Changed {
-                        what: format!("organization {}", record.organization_id),
-                        current: 0,
-                    });
+                    return Err(WriteError::Changed { what: format!("organization {}", record.organization_id) });
                 }
             } else {
                 directory_store::insert_organization(&mut tx, record, false, now, by).await?;
@@ -429,10 +429,7 @@ impl DirectoryWriter {
                 if !directory_store::update_service(&mut tx, &record, expected, version, by).await? {
                     tx.rollback().await?;
                     self.refresh().await?;
-                    return Err(WriteError::Changed {
-                        what: format!("partner service {}", record.partner_service_id),
-                        current: 0,
-                    });
+                    return Err(WriteError::Changed { what: format!("partner service {}", record.partner_service_id) });
                 }
             } else {
                 name_locations(&mut record);

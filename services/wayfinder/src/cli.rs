@@ -112,7 +112,8 @@ pub enum Command {
     },
     /// Survival and regression statistics over a CSV extract: km, logrank, cox, logit.
     Analyze(analyze::AnalyzeArgs),
-    /// Routing tools: `simulate` a candidate policy against past referrals.
+    /// Routing tools: `simulate` a candidate policy against past referrals; `export-hsds` /
+    /// `import-hsds` the partner directory as Open Referral HSDS JSON.
     Routing {
         #[command(subcommand)]
         action: routing::RoutingAction,

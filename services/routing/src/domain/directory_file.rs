@@ -15,7 +15,8 @@ use super::directory::{
 
 const SITE_CODES: &str = "south_los_angeles, san_fernando_valley, countywide";
 const STATUS_CODES: &str = "active, inactive, defunct, temporarily_closed";
-const MAX_AGE: u32 = 120;
+/// The same limit as directory records written through the API.
+const MAX_AGE: u32 = super::directory_validate::MAX_AGE as u32;
 
 pub(super) fn parse(document: &str) -> Result<Directory, DirectoryError> {
     let file: DirectoryFile = toml::from_str(document).map_err(|err| DirectoryError::Parse(err.to_string()))?;

@@ -1,8 +1,10 @@
 //! `wayfinder routing …`: routing tools for the program manager. `simulate` replays the
-//! referrals routed in a period under a candidate policy, reading routing's database
-//! directly (the embedded data folder, or `--database-url` / `DATABASE_URL`).
+//! referrals routed in a period under a candidate policy; `export-hsds` / `import-hsds`
+//! write and read the partner directory as Open Referral HSDS JSON. Each works on routing's
+//! database directly (the embedded data folder, or `--database-url` / `DATABASE_URL`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -26,6 +28,45 @@ pub enum RoutingAction {
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+    /// Write the partner directory as Open Referral HSDS 3.0 JSON (confidential locations
+    /// without their address).
+    ExportHsds {
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Include retired organizations and services that are not active.
+        #[arg(long)]
+        include_inactive: bool,
+        /// Include the HSDS 3.1 draft capacities (open places now).
+        #[arg(long)]
+        include_capacity: bool,
+        /// PostgreSQL URL of the system (default: the configured one, else the data folder's SQLite).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Import an HSDS 3.0 JSON document into the partner directory: records matched by id are
+    /// updated, new ones created; each problem is printed with its JSON path.
+    ImportHsds {
+        /// The HSDS JSON file (an array of services, or one service).
+        file: PathBuf,
+        /// Check and report only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who is importing (recorded with the change).
+        #[arg(long, default_value = "wayfinder-cli")]
+        by: String,
+        /// PostgreSQL URL of the system (default: the configured one, else the data folder's SQLite).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+}
+
+async fn routing_db(config: &Config, database_url: Option<String>) -> anyhow::Result<wf_db::Db> {
+    let mut config = config.clone();
+    if let Some(url) = database_url {
+        config.database_url = Some(url.into());
+    }
+    system::open_service_db(&config, wf_routing::SERVICE).await.context("opening the routing database")
 }
 
 pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
@@ -60,6 +101,54 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
             .await;
             db.close().await;
             print!("{}", report.context("reading stored decisions")?);
+            Ok(())
+        }
+        RoutingAction::ExportHsds { out, include_inactive, include_capacity, database_url } => {
+            let db = routing_db(config, database_url).await?;
+            let read = async {
+                let entries = wf_routing::directory_store::load(&db).await?;
+                let open = wf_routing::directory_store::open_places(&db).await?;
+                Ok::<_, wf_db::DbError>((entries, open))
+            };
+            let read = read.await;
+            db.close().await;
+            let (entries, open) =
+                read.context("reading the directory (has routing been migrated and started once?)")?;
+            let document = wf_routing::hsds::export(&entries, &open, include_inactive, include_capacity);
+            let services = document.as_array().map_or(0, Vec::len);
+            std::fs::write(&out, serde_json::to_string_pretty(&document)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {services} services to {}", out.display());
+            Ok(())
+        }
+        RoutingAction::ImportHsds { file, dry_run, by, database_url } => {
+            let document = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let db = routing_db(config, database_url).await?;
+            let imported = async {
+                let writer = wf_routing::directory_writer::DirectoryWriter::offline(
+                    db.clone(),
+                    Arc::new(wf_routing::SystemClock),
+                )
+                .await?;
+                writer.import_hsds(&document, dry_run, &by).await
+            };
+            let plan = imported.await;
+            db.close().await;
+            let plan = plan.context("importing the directory (has routing been migrated and started once?)")?;
+            for issue in &plan.issues {
+                let kind = if issue.fatal { "error" } else { "warning" };
+                println!("{kind}: {}: {}", issue.path, issue.message);
+            }
+            let (orgs_created, orgs_updated, services_created, services_updated) = plan.counts();
+            let verb = if dry_run { "would change" } else { "changed" };
+            println!(
+                "{verb}: {orgs_created} organizations created, {orgs_updated} updated; \
+                 {services_created} services created, {services_updated} updated"
+            );
+            if plan.issues.iter().any(|i| i.fatal) {
+                let problems = plan.issues.iter().filter(|i| i.fatal).count();
+                anyhow::bail!("{problems} problems: the records holding them were left out; fix them and import again");
+            }
             Ok(())
         }
     }
