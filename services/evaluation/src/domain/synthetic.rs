@@ -2,14 +2,15 @@
 //! `syn_…`) with planted effects, so the reports have something honest to show without touching
 //! program data. Deterministic per (size, seed).
 //!
-//! Planted: mandated participation raises the baseline hazard (HR 1.6) and mental-health uptake
-//! (confounding); mental health by day 90 lowers it (HR 0.6), support group / mentoring by day 90
-//! (HR 0.75); about 30% are lost to follow-up (censored at last contact); entry is staggered so
-//! observation ends between 200 and 730 days after intake.
-//!
-//! A local seam: when `wf_stats::synth` is available its cohort should feed [`YouthRow`]s here.
+//! Times, participation, age first exploited, interventions and endings come from
+//! `wf_stats::synth` with its pilot-like specification (mandated participation HR 2.0 and more
+//! uptake — the confounder; intensive case management HR 0.6 and mental health HR 0.8 from their
+//! start; about 70% still in contact at one year; staggered entry). The descriptive baseline codes
+//! the generator does not model (site, source, education, …) are drawn here from a second stream of
+//! the same seed and carry no effect.
 
 use wf_stats::bootstrap::SplitMix64;
+use wf_stats::synth::{CohortSpec, Ending, generate};
 
 use super::dataset::{Exposure, FollowUpState, Recidivism, YouthRow};
 
@@ -25,61 +26,48 @@ fn chance(rng: &mut SplitMix64, p: f64) -> bool {
 }
 
 pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
-    let mut rng = SplitMix64::new(seed);
-    let mut rows = Vec::with_capacity(size);
-    for i in 0..size {
-        let mandated = chance(&mut rng, 0.4);
+    // The pilot-like specification is valid by construction; an error would be a wf-stats bug.
+    let generated = generate(&CohortSpec::pilot_like(size), seed).unwrap_or_default();
+    let mut rng = SplitMix64::new(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let mut rows = Vec::with_capacity(generated.len());
+    for (i, youth) in generated.into_iter().enumerate() {
+        let mandated = youth.mandated;
         let prior = if mandated {
             pick(&mut rng, &["court_ordered", "child_welfare_case_plan", "diversion"])
         } else {
             pick(&mut rng, &["voluntary", "voluntary", "none"])
         };
-        let mut interventions = Vec::new();
-        let mut offer = |rng: &mut SplitMix64, service_type: &str, p: f64| {
-            if chance(rng, p) {
-                let first_day = (rng.next_f64() * 150.0).floor();
+        let interventions = youth
+            .interventions
+            .iter()
+            .map(|intervention| {
                 let deliveries = 1 + rng.below(12) as u32;
-                interventions.push(Exposure {
-                    service_type: service_type.to_owned(),
-                    first_day,
+                Exposure {
+                    service_type: intervention.service_type.clone(),
+                    first_day: f64::from(intervention.start_day),
                     deliveries,
                     units: f64::from(deliveries),
-                });
-            }
+                }
+            })
+            .collect();
+        // Follow-up ends at `days`; the as-of instant comes later for events and losses.
+        let (recidivism, lost, observed_days) = match youth.ending {
+            Ending::Event(kind) => (
+                vec![Recidivism { kind: kind.as_str().to_owned(), day: youth.days }],
+                false,
+                youth.days + (rng.next_f64() * 400.0).floor(),
+            ),
+            Ending::LostToFollowUp => (Vec::new(), true, youth.days + 30.0 + (rng.next_f64() * 400.0).floor()),
+            Ending::StudyEnd => (Vec::new(), false, youth.days),
         };
-        offer(&mut rng, "intensive_case_management", 0.9);
-        offer(&mut rng, "mental_health", if mandated { 0.65 } else { 0.45 });
-        offer(&mut rng, "support_group_mentoring", 0.4);
-        offer(&mut rng, "transitional_housing", 0.3);
-        interventions.sort_by(|a, b| a.service_type.cmp(&b.service_type));
-        let by_90 = |t: &str| interventions.iter().any(|e| e.service_type == t && e.first_day <= 90.0);
-        let mut hazard = 0.0012;
-        if mandated {
-            hazard *= 1.6;
-        }
-        if by_90("mental_health") {
-            hazard *= 0.6;
-        }
-        if by_90("support_group_mentoring") {
-            hazard *= 0.75;
-        }
-        let event_day = (-(1.0 - rng.next_f64()).ln() / hazard).max(1.0).round();
-        let observed_days = 200.0 + (rng.next_f64() * 530.0).floor();
-        let lost = chance(&mut rng, 0.3);
-        let last_contact_day = if lost { 30.0 + (rng.next_f64() * 335.0).floor() } else { observed_days };
-        let mut recidivism = Vec::new();
-        if event_day <= last_contact_day.min(observed_days) {
-            let kind = pick(&mut rng, &["re_exploitation", "re_exploitation", "re_arrest", "return_to_trafficker"]);
-            recidivism.push(Recidivism { kind: kind.to_owned(), day: event_day });
-        }
+        let last_contact_day = youth.days;
         let mut follow_ups = Vec::new();
         for (kind, due) in [("month_6", 360.0), ("month_12", 545.0)] {
             if observed_days >= due {
-                let status = if lost || chance(&mut rng, 0.1) { "lost_to_follow_up" } else { "completed" };
+                let status = if lost && last_contact_day < due { "lost_to_follow_up" } else { "completed" };
                 follow_ups.push(FollowUpState { kind: kind.to_owned(), status: status.to_owned() });
             }
         }
-        let age_first = if chance(&mut rng, 0.85) { Some(11 + rng.below(7) as i32) } else { None };
         rows.push(YouthRow {
             study_id: format!("syn_{:016x}", rng.next_u64()),
             site: if chance(&mut rng, 0.83) { "south_los_angeles".into() } else { "san_fernando_valley".into() },
@@ -99,12 +87,8 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
             quarter: format!("2026q{}", 1 + i % 4),
             prior_participation: prior.into(),
             participation: if mandated { "mandated".into() } else { "voluntary".into() },
-            age_first_exploited_answer: if age_first.is_some() {
-                "answered".into()
-            } else {
-                pick(&mut rng, &["client_doesnt_know", "client_prefers_not_to_answer", "missing"]).into()
-            },
-            age_first_exploited: age_first,
+            age_first_exploited_answer: "answered".into(),
+            age_first_exploited: i32::try_from(youth.age_first_exploited).ok(),
             former_ward_child_welfare: pick(&mut rng, &["yes", "no", "no", "client_doesnt_know"]).into(),
             former_ward_juvenile_justice: if mandated { pick(&mut rng, &["yes", "no"]) } else { "no" }.into(),
             any_income: pick(&mut rng, &["yes", "no", "no", "missing"]).into(),

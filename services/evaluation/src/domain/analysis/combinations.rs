@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 
 use wf_stats::bootstrap::bootstrap;
 use wf_stats::cox::{CoxData, CoxOptions, Ties, cox_fit};
-use wf_stats::dist::normal_quantile;
 
 use super::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, insufficient};
 use crate::domain::dataset::YouthRow;
@@ -47,13 +46,12 @@ pub fn bundle_name(types: &[&str]) -> String {
 }
 
 /// The smallest hazard ratio below 1 detectable with 80% power at two-sided 5% with `events`
-/// events and a share `p` in one arm (Schoenfeld's formula).
+/// events and a share `p` in one arm (Schoenfeld, `wf_stats::power`).
 pub fn detectable_hazard_ratio(events: usize, p: f64) -> Option<f64> {
-    if events == 0 || !(p > 0.0 && p < 1.0) {
+    if events == 0 {
         return None;
     }
-    let z = normal_quantile(0.975) + normal_quantile(0.8);
-    Some((-z / (events as f64 * p * (1.0 - p)).sqrt()).exp())
+    wf_stats::power::detectable_hazard_ratio(events as f64, p, 0.05, 0.8).ok().map(|s| s.detectable_below)
 }
 
 /// Stabilized weights P(bundle) / P(bundle | stratum) for `subjects` (indices into them).

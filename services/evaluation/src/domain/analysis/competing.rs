@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use wf_stats::competing as cumulative_incidence;
 use wf_stats::disclosure::DisclosureRule;
 
 use super::FIXED_DAYS;
@@ -11,54 +12,19 @@ use crate::domain::dataset::YouthRow;
 use crate::domain::outcome::{COMPONENTS, first_recidivism};
 use crate::domain::table::{Cell, Chart, Output, Series, Table, frequency_table};
 
-/// Cumulative incidence of each cause at `times`: F_k(t) = Σ_{tⱼ ≤ t} Ŝ(tⱼ−) d_kj / nⱼ, with Ŝ the
-/// all-cause Kaplan–Meier. `cause[i]` is the cause index of an event, None for censoring. Returns,
-/// per time, the number at risk (time ≥ t) and the incidence of each cause.
-///
-/// A local seam until `wf_stats` publishes its Aalen–Johansen estimator; the arithmetic is the
-/// textbook one (Klein & Moeschberger §2.7, lifelines' `AalenJohansenFitter` without ties jitter).
-pub fn cumulative_incidence(
-    time: &[f64],
-    cause: &[Option<usize>],
-    causes: usize,
-    times: &[f64],
-) -> Vec<(u64, Vec<f64>)> {
-    let n = time.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
-    let mut steps: Vec<(f64, Vec<f64>)> = Vec::new();
-    let mut survival = 1.0;
-    let mut incidence = vec![0.0; causes];
-    let mut at_risk = n as f64;
-    let mut i = 0;
-    while i < n {
-        let t = time[order[i]];
-        let mut deaths = vec![0.0; causes];
-        let mut leaving = 0.0;
-        while i < n && time[order[i]] == t {
-            if let Some(k) = cause[order[i]] {
-                deaths[k] += 1.0;
-            }
-            leaving += 1.0;
-            i += 1;
-        }
-        let total: f64 = deaths.iter().sum();
-        if total > 0.0 {
-            for k in 0..causes {
-                incidence[k] += survival * deaths[k] / at_risk;
-            }
-            survival *= 1.0 - total / at_risk;
-        }
-        at_risk -= leaving;
-        steps.push((t, incidence.clone()));
-    }
-    times
+/// Per fixed day: the number at risk (time ≥ day) and the incidence of each kind (Aalen–Johansen,
+/// `wf_stats::competing`). `kind[i]` is the 0-based kind of an event, None for censoring.
+fn incidence_at_days(time: &[f64], kind: &[Option<usize>], kinds: usize) -> Vec<(u64, Vec<f64>)> {
+    let outcome: Vec<u32> = kind.iter().map(|k| k.map_or(0, |k| k as u32 + 1)).collect();
+    let curves: Vec<Option<cumulative_incidence::CumulativeIncidence>> = (0..kinds)
+        .map(|k| cumulative_incidence::cumulative_incidence(time, &outcome, k as u32 + 1, 0.95).ok())
+        .collect();
+    FIXED_DAYS
         .iter()
-        .map(|&t| {
-            let at_risk = time.iter().filter(|&&o| o >= t).count() as u64;
-            let idx = steps.partition_point(|(s, _)| *s <= t);
-            let value = idx.checked_sub(1).map_or_else(|| vec![0.0; causes], |j| steps[j].1.clone());
-            (at_risk, value)
+        .map(|&day| {
+            let at_risk = time.iter().filter(|&&t| t >= day).count() as u64;
+            let values = curves.iter().map(|c| c.as_ref().map_or(0.0, |c| c.incidence_at(day))).collect();
+            (at_risk, values)
         })
         .collect()
 }
@@ -85,9 +51,7 @@ pub fn competing_risks(rows: &[YouthRow]) -> Output {
     let rule = DisclosureRule::default();
     let mut series: Vec<Series> = kinds.iter().map(|k| Series { label: k.clone(), points: Vec::new() }).collect();
     if !rows.is_empty() {
-        for (day, (at_risk, incidence)) in
-            FIXED_DAYS.iter().zip(cumulative_incidence(&time, &cause, kinds.len(), &FIXED_DAYS))
-        {
+        for (day, (at_risk, incidence)) in FIXED_DAYS.iter().zip(incidence_at_days(&time, &cause, kinds.len())) {
             let mut row = vec![Cell::number(*day, 0)];
             if at_risk >= rule.min_at_risk {
                 row.push(Cell::number(at_risk as f64, 0));
@@ -130,18 +94,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn incidence_of_all_causes_adds_up_to_one_minus_survival() {
-        // 6 people: events of cause 0 at 1 and 3, cause 1 at 2, censored at 2.5, 4, 5.
-        let time = [1.0, 2.0, 2.5, 3.0, 4.0, 5.0];
-        let cause = [Some(0), Some(1), None, Some(0), None, None];
-        let result = cumulative_incidence(&time, &cause, 2, &[1.0, 2.0, 3.0, 10.0]);
-        // At 1: 1/6. At 2: S(2−) = 5/6, +1/5 of it for cause 1. At 3: S(3−)=5/6·4/5=2/3, 3 at risk.
-        assert!((result[0].1[0] - 1.0 / 6.0).abs() < 1e-12);
-        assert!((result[1].1[1] - (5.0 / 6.0) / 5.0).abs() < 1e-12);
-        assert!((result[2].1[0] - (1.0 / 6.0 + (2.0 / 3.0) / 3.0)).abs() < 1e-12);
-        let survival_at_10 = 5.0 / 6.0 * 4.0 / 5.0 * 2.0 / 3.0;
-        assert!((result[3].1.iter().sum::<f64>() - (1.0 - survival_at_10)).abs() < 1e-12);
-        assert_eq!(result[0].0, 6);
-        assert_eq!(result[3].0, 0);
+    fn incidence_of_all_kinds_adds_up_to_one_minus_survival() {
+        // 20 people: kind 0 at days 10..=14, kind 1 at 15..=17, the rest censored at 400.
+        let mut time = Vec::new();
+        let mut kind = Vec::new();
+        for i in 0..20 {
+            match i {
+                0..=4 => (time.push(10.0 + i as f64), kind.push(Some(0))),
+                5..=7 => (time.push(10.0 + i as f64), kind.push(Some(1))),
+                _ => (time.push(400.0), kind.push(None)),
+            };
+        }
+        let result = incidence_at_days(&time, &kind, 2);
+        let (at_risk, incidence) = &result[0];
+        assert_eq!(*at_risk, 12);
+        assert!((incidence[0] - 5.0 / 20.0).abs() < 1e-12);
+        assert!((incidence[1] - 3.0 / 20.0).abs() < 1e-12);
     }
 }
