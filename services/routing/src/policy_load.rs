@@ -154,6 +154,13 @@ pub async fn activate_at_start(
     }
 }
 
+/// The policy in force as recorded (the last load), when one is and it still validates.
+pub async fn in_force(db: &Db) -> Result<Option<LoadedPolicy>, DbError> {
+    let Some(active) = latest(db).await? else { return Ok(None) };
+    let document = document_of(db, &active.policy_id).await?.unwrap_or_default();
+    Ok(Policy::from_toml(&document).ok().map(|policy| LoadedPolicy { policy, document }))
+}
+
 /// The policy in force, shared by the decisions and the policy API.
 #[derive(Clone)]
 pub struct ActivePolicy {

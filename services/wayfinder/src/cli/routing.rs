@@ -1,5 +1,6 @@
 //! `wayfinder routing …`: routing tools for the program manager. `simulate` replays the
-//! referrals routed in a period under a candidate policy; `export-hsds` / `import-hsds`
+//! referrals routed in a period under a candidate policy (against the policy and directory
+//! in force); `export-hsds` / `import-hsds`
 //! write and read the partner directory as Open Referral HSDS JSON. Each works on routing's
 //! database directly (the embedded data folder, or `--database-url` / `DATABASE_URL`).
 
@@ -82,12 +83,16 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
                 Some(path) => wf_routing::load_directory(path)?,
                 None => Directory::demo().context("embedded demo directory")?,
             };
-            let mut config = config.clone();
-            if let Some(url) = database_url {
-                config.database_url = Some(url.into());
-            }
-            let db =
-                system::open_service_db(&config, wf_routing::SERVICE).await.context("opening the routing database")?;
+            let db = routing_db(config, database_url).await?;
+            // The policy and directory in force are the stored ones once routing has run.
+            let baseline = match wf_routing::policy_load::in_force(&db).await {
+                Ok(Some(stored)) => stored,
+                _ => baseline,
+            };
+            let directory = match wf_routing::directory_store::load(&db).await {
+                Ok(entries) if !entries.organizations.is_empty() => entries.routing_view(),
+                _ => directory,
+            };
             let now = chrono::Utc::now();
             let report = wf_routing::simulate::report_from_store(
                 &db,
