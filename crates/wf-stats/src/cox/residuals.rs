@@ -32,6 +32,7 @@ pub(crate) fn score_residuals(prep: &Prepared, beta: &[f64], ties: Ties) -> Vec<
     let p = prep.p;
     let eta = shifted_eta(prep, beta);
     let risk: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
+    let x = prep.row_major();
 
     // Backward pass: risk-set sums, and each event time's constants.
     let mut terms: Vec<Option<TimeTerms>> = Vec::with_capacity(prep.groups.len());
@@ -44,12 +45,12 @@ pub(crate) fn score_residuals(prep: &Prepared, beta: &[f64], ties: Ties) -> Vec<
             let r = prep.weight[i] * risk[i];
             s0 += r;
             for k in 0..p {
-                s1[k] += r * prep.x[i * p + k];
+                s1[k] += r * x[i * p + k];
             }
             if prep.event[i] {
                 d0 += r;
                 for k in 0..p {
-                    d1[k] += r * prep.x[i * p + k];
+                    d1[k] += r * x[i * p + k];
                 }
                 w_death += prep.weight[i];
                 deaths += 1;
@@ -88,7 +89,7 @@ pub(crate) fn score_residuals(prep: &Prepared, beta: &[f64], ties: Ties) -> Vec<
     let mut cum_c2 = vec![0.0; p];
     for (group, term) in prep.groups.iter().zip(&terms) {
         for i in group.start..group.end {
-            let xi = &prep.x[i * p..(i + 1) * p];
+            let xi = &x[i * p..(i + 1) * p];
             let out = &mut residuals[i * p..(i + 1) * p];
             let (c1, c2): (f64, Vec<f64>) = match term {
                 Some(t) if prep.event[i] => {

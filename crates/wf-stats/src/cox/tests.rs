@@ -135,7 +135,7 @@ fn fit_reaches_a_zero_score_and_consistent_tests() {
 fn concordance_matches_pair_counting() {
     let (time, event, x, _) = data(70, 13);
     let prep = prepare(&CoxData { time: &time, event: &event, x: &x, covariates: 2, weights: None }).unwrap();
-    let eta: Vec<f64> = (0..prep.n).map(|i| (prep.x[i * 2] * 2.0).round() + prep.x[i * 2 + 1]).collect();
+    let eta: Vec<f64> = (0..prep.n).map(|i| (prep.value(i, 0) * 2.0).round() + prep.value(i, 1)).collect();
     let (mut num, mut pairs) = (0.0, 0.0);
     let t: Vec<f64> = {
         let mut order: Vec<usize> = (0..time.len()).collect();
@@ -183,4 +183,37 @@ fn a_perfectly_separating_covariate_is_reported_as_infinite() {
             .unwrap_err();
     assert!(matches!(err, StatsError::NotConverged { .. }), "{err}");
     assert!(err.to_string().contains("infinite"), "{err}");
+}
+
+#[test]
+fn order_keys_sort_like_the_numbers() {
+    let mut rng = SplitMix64::new(3);
+    let mut values: Vec<f64> =
+        (0..2000).map(|_| (rng.next_f64() - 0.5) * 10f64.powi(rng.below(20) as i32 - 10)).collect();
+    values.extend([0.0, -0.0, 1.0, -1.0, f64::MAX, f64::MIN, f64::MIN_POSITIVE, -f64::MIN_POSITIVE]);
+    for a in &values[..200] {
+        for b in &values {
+            assert_eq!(order_key(*a).cmp(&order_key(*b)), a.partial_cmp(b).unwrap(), "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn radix_sort_is_a_stable_sort() {
+    let mut rng = SplitMix64::new(4);
+    for n in [0usize, 1, 2, 300, 5000] {
+        // Few distinct keys (many ties), keys that differ only in high bytes, any keys.
+        for shape in 0..3 {
+            let keys: Vec<u64> = (0..n)
+                .map(|_| match shape {
+                    0 => rng.next_u64() % 3,
+                    1 => (rng.next_u64() % 5) << 40,
+                    _ => rng.next_u64(),
+                })
+                .collect();
+            let mut want: Vec<(u64, usize)> = keys.iter().copied().zip(0..n).collect();
+            want.sort();
+            assert_eq!(sort_by_key(keys), want);
+        }
+    }
 }
