@@ -133,8 +133,14 @@ impl EvaluationService for EvaluationApi {
         if !violations.is_empty() {
             return Err(ApiError::InvalidArgument(violations).into());
         }
-        let selected = analyses::select(&self.db, &scope).await?;
-        let Some((title, output)) = analyses::report(kind, &selected.rows, scope.group_by.as_deref()) else {
+        let mut selected = analyses::select(&self.db, &scope).await?;
+        let rows = std::mem::take(&mut selected.rows);
+        let group_by = scope.group_by.clone();
+        // Bootstraps and model fits are CPU work: off the async workers.
+        let built = tokio::task::spawn_blocking(move || analyses::report(kind, &rows, group_by.as_deref()))
+            .await
+            .map_err(ApiError::internal)?;
+        let Some((title, output)) = built else {
             return Err(wf_server::later_step(&format!("GenerateReport {}", kind.as_str_name())));
         };
         let report_id = format!("rpt_{}", uuid::Uuid::now_v7().simple());
@@ -301,8 +307,13 @@ impl EvaluationService for EvaluationApi {
         if !violations.is_empty() {
             return Err(ApiError::InvalidArgument(violations).into());
         }
-        let selected = analyses::select(&self.db, &scope).await?;
-        let Some(output) = analyses::analysis(kind, &selected.rows, scope.group_by.as_deref()) else {
+        let mut selected = analyses::select(&self.db, &scope).await?;
+        let rows = std::mem::take(&mut selected.rows);
+        let group_by = scope.group_by.clone();
+        let built = tokio::task::spawn_blocking(move || analyses::analysis(kind, &rows, group_by.as_deref()))
+            .await
+            .map_err(ApiError::internal)?;
+        let Some(output) = built else {
             return Err(wf_server::later_step(&format!("RunAnalysis {}", kind.as_str_name())));
         };
         Ok(Response::new(pb::RunAnalysisResponse {
