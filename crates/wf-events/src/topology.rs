@@ -8,7 +8,7 @@ use crate::Subscription;
 pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("intake", &["referral.routed", "case.assigned"]),
     ("routing", &["referral.received", "offer.*", "case.closed"]),
-    ("cases", &["referral.received", "referral.routed", "offer.accepted"]),
+    ("cases", &["referral.received", "referral.routed", "offer.accepted", "possible_match.confirmed"]),
     ("audit", &["#"]),
     (
         "evaluation",
@@ -36,5 +36,26 @@ mod tests {
         assert!(subscription("routing").unwrap().matches("referral.received"));
         assert!(!subscription("routing").unwrap().matches("case.assigned"));
         assert!(subscription("nobody").is_none());
+    }
+
+    /// The broker definitions deployed with the system bind exactly what this table says.
+    #[test]
+    fn the_deployed_rabbitmq_definitions_match_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/rabbitmq/definitions.json");
+        let definitions: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (service, bindings) in TOPOLOGY {
+            let queue = format!("wayfinder.{service}");
+            let mut deployed: Vec<&str> = definitions["bindings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|b| b["source"] == "wayfinder.events" && b["destination"] == queue.as_str())
+                .map(|b| b["routing_key"].as_str().unwrap())
+                .collect();
+            let mut expected = bindings.to_vec();
+            deployed.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(deployed, expected, "bindings of {queue} in {path}");
+        }
     }
 }

@@ -71,21 +71,6 @@ impl Default for Options {
     }
 }
 
-/// Events cases consumes beyond the shared topology table: a confirmed possible match links a
-/// returning youth's cases. Consuming declares the binding on the queue, so it holds on RabbitMQ
-/// as in process.
-pub const EXTRA_BINDINGS: &[&str] = &["possible_match.confirmed"];
-
-fn subscription(ctx: &ServiceContext) -> Subscription {
-    let mut subscription = ctx.subscription(SERVICE);
-    for binding in EXTRA_BINDINGS {
-        if !subscription.matches(binding) {
-            subscription.bindings.push((*binding).to_owned());
-        }
-    }
-    subscription
-}
-
 /// Migrates (when configured), loads the roster and wires the service on the system clock.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Cases>> {
     build_with(ctx, Options::default()).await
@@ -115,7 +100,7 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
     Ok(Arc::new(Cases {
         follow_ups,
         api: CasesApi::new(ctx.db.clone(), relay.handle(), clock.clone()),
-        subscription: subscription(&ctx),
+        subscription: ctx.subscription(SERVICE),
         db: ctx.db,
         bus: ctx.bus,
         clock,
