@@ -188,7 +188,7 @@ pub fn decide_with(policy: &Policy, directory: &Directory, facts: &ReferralFacts
 
 /// The chosen candidate's scored details, joined with "; ".
 fn explain(facts: &ReferralFacts, candidate: &Candidate) -> String {
-    let mut text = String::new();
+    let mut text = String::with_capacity(80);
     if facts.outside_youth_program {
         text.push_str("outside_youth_program: program team outside referral");
     }

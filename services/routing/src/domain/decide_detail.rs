@@ -96,7 +96,7 @@ pub enum Detail {
         open: u32,
     },
     /// Text read back from a stored decision.
-    Text(String),
+    Text(Box<str>),
 }
 
 struct Range {
@@ -224,14 +224,14 @@ impl Serialize for Detail {
 
 impl<'de> Deserialize<'de> for Detail {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Detail::Text)
+        String::deserialize(deserializer).map(|text| Detail::Text(text.into_boxed_str()))
     }
 }
 
 impl From<Detail> for String {
     fn from(detail: Detail) -> Self {
         match detail {
-            Detail::Text(text) => text,
+            Detail::Text(text) => text.into_string(),
             other => other.to_string(),
         }
     }
