@@ -1,5 +1,5 @@
 //! The consumer: every bound event that feeds the analytic data set is stored (coded payload only)
-//! in the same transaction as its inbox record, and a youth seen for the first time gets a random
+//! in the same transaction as its inbox record (practice events are not stored at all), and a youth seen for the first time gets a random
 //! study id. Analyses fold the stored events, so arrival order does not matter.
 
 use prost::Message;
@@ -35,6 +35,29 @@ impl EvaluationEvents {
         Self { db }
     }
 
+    /// Whether the event belongs to a practice referral: those are never stored (they never count
+    /// in the evaluation, and purging them elsewhere must leave nothing here).
+    fn is_practice(envelope: &Envelope) -> Result<bool, HandleError> {
+        let permanent = |err: prost::DecodeError| {
+            HandleError::Permanent(format!("{} payload does not decode: {err}", envelope.event_type))
+        };
+        let bytes = envelope.payload.as_slice();
+        Ok(match envelope.event_type.as_str() {
+            pb::ReferralReceived::TYPE => pb::ReferralReceived::decode(bytes).map_err(permanent)?.practice,
+            pb::PossibleMatchConfirmed::TYPE => pb::PossibleMatchConfirmed::decode(bytes).map_err(permanent)?.practice,
+            pb::CaseAssigned::TYPE => pb::CaseAssigned::decode(bytes).map_err(permanent)?.practice,
+            pb::CaseStageChanged::TYPE => pb::CaseStageChanged::decode(bytes).map_err(permanent)?.practice,
+            pb::CaseClosed::TYPE => pb::CaseClosed::decode(bytes).map_err(permanent)?.practice,
+            pb::CaseReopened::TYPE => pb::CaseReopened::decode(bytes).map_err(permanent)?.practice,
+            pb::InterventionDelivered::TYPE => pb::InterventionDelivered::decode(bytes).map_err(permanent)?.practice,
+            pb::FollowUpDue::TYPE => pb::FollowUpDue::decode(bytes).map_err(permanent)?.practice,
+            pb::FollowUpOverdue::TYPE => pb::FollowUpOverdue::decode(bytes).map_err(permanent)?.practice,
+            pb::FollowUpRecorded::TYPE => pb::FollowUpRecorded::decode(bytes).map_err(permanent)?.practice,
+            pb::RecidivismRecorded::TYPE => pb::RecidivismRecorded::decode(bytes).map_err(permanent)?.practice,
+            _ => false,
+        })
+    }
+
     /// The youth id that needs a study id, if the event names a (non-practice) youth.
     fn youth_of(envelope: &Envelope) -> Result<Option<String>, HandleError> {
         let permanent = |err: prost::DecodeError| {
@@ -60,6 +83,10 @@ impl EventHandler for EvaluationEvents {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
         if !DATASET_EVENTS.contains(&envelope.event_type.as_str()) {
             tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "event does not feed the evaluation");
+            return Ok(());
+        }
+        if Self::is_practice(&envelope)? {
+            tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "practice event not stored");
             return Ok(());
         }
         let youth = Self::youth_of(&envelope)?;

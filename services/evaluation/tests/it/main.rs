@@ -3,4 +3,5 @@
 
 mod api;
 mod harness;
+mod intake_flow;
 mod privacy;
