@@ -10,7 +10,7 @@ use wf_proto::evaluation::v1::{AnalysisKind, ReportKind};
 use wf_server::ApiError;
 
 use crate::domain::analysis::{
-    baseline, combinations, competing, completeness, enrollment, landmark, retention, survival,
+    baseline, combinations, competing, completeness, engagement, enrollment, landmark, retention, survival,
 };
 use crate::domain::dataset::{self, MAPPING_VERSION, YouthRow};
 use crate::domain::synthetic;
@@ -128,6 +128,7 @@ pub fn analysis(kind: AnalysisKind, rows: &[YouthRow], group_by: Option<&str>) -
         }
         AnalysisKind::FollowUpRetention => retention::follow_up_retention(rows),
         AnalysisKind::EnrollmentProgress => enrollment::enrollment_progress(rows),
+        AnalysisKind::EngagementByApproach => engagement::engagement_by_approach(rows),
         _ => return None,
     })
 }
@@ -138,6 +139,7 @@ pub fn report(kind: ReportKind, rows: &[YouthRow], group_by: Option<&str>) -> Op
         ReportKind::Baseline => {
             let mut output = baseline::baseline(rows, group_by);
             output.extend(enrollment::enrollment_progress(rows));
+            output.extend(engagement::engagement_by_approach(rows));
             ("Baseline: who was referred".to_owned(), output)
         }
         ReportKind::Outcome => {

@@ -292,7 +292,8 @@ impl EvaluationService for EvaluationApi {
                     format!(
                         "{} is not an analysis kind; allowed: ANALYSIS_KIND_RECIDIVISM_SURVIVAL, \
                          ANALYSIS_KIND_RECIDIVISM_COMPETING_RISKS, ANALYSIS_KIND_INTERVENTION_COMBINATIONS, \
-                         ANALYSIS_KIND_FOLLOW_UP_RETENTION, ANALYSIS_KIND_ENROLLMENT_PROGRESS",
+                         ANALYSIS_KIND_FOLLOW_UP_RETENTION, ANALYSIS_KIND_ENROLLMENT_PROGRESS, \
+                         ANALYSIS_KIND_ENGAGEMENT_BY_APPROACH",
                         request.kind
                     ),
                 ));

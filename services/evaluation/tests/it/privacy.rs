@@ -7,7 +7,8 @@ use wf_testkit::{Engine, both_engines};
 
 use crate::harness::{Served, cohort};
 
-const KINDS: [pb::AnalysisKind; 5] = [
+const KINDS: [pb::AnalysisKind; 6] = [
+    pb::AnalysisKind::EngagementByApproach,
     pb::AnalysisKind::RecidivismSurvival,
     pb::AnalysisKind::RecidivismCompetingRisks,
     pb::AnalysisKind::InterventionCombinations,

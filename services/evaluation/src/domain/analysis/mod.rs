@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod combinations;
 pub mod competing;
 pub mod completeness;
+pub mod engagement;
 pub mod enrollment;
 pub mod landmark;
 pub mod retention;
