@@ -217,3 +217,19 @@ fn unknown_day_is_the_fifteenth_and_early_events_are_not_outcomes() {
 fn date_of(year: i32, month: i32, day: i32) -> Option<NaiveDate> {
     super::date(&common::Date { year, month, day })
 }
+
+#[test]
+fn the_referred_range_keeps_youth_by_intake_and_is_half_open() {
+    let mut log = Log::new();
+    log.push(T0, received("ref_1", "yth_1", T0, false));
+    log.push(T0 + 30 * DAY, received("ref_2", "yth_2", T0 + 30 * DAY, false));
+    let ids = ids(&[("yth_1", "stu_1"), ("yth_2", "stu_2")]);
+    let as_of = T0 + 60 * DAY;
+    let studies =
+        |range| build_scoped(&log.events, &ids, as_of, range).rows.into_iter().map(|r| r.study_id).collect::<Vec<_>>();
+    assert_eq!(studies((None, None)), vec!["stu_1", "stu_2"]);
+    assert_eq!(studies((Some(T0 + DAY), None)), vec!["stu_2"]);
+    assert_eq!(studies((None, Some(T0 + 30 * DAY))), vec!["stu_1"]);
+    // As of day 10 the second referral has not happened yet.
+    assert_eq!(build(&log.events, &ids, T0 + 10 * DAY).rows.len(), 1);
+}
