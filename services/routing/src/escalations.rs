@@ -44,7 +44,7 @@ pub enum ManualError {
     Precondition(String),
     /// A request field names something that does not exist.
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: String, message: String },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -145,9 +145,9 @@ pub async fn reroute(
     by: &str,
 ) -> Result<DecisionRecord, ManualError> {
     let mut excluded_services = Vec::new();
-    for partner in &request.exclude_partner_ids {
+    for (index, partner) in request.exclude_partner_ids.iter().enumerate() {
         let organization = entries.organization(partner).ok_or_else(|| ManualError::Invalid {
-            field: "exclude_partner_ids",
+            field: format!("exclude_partner_ids[{index}]"),
             message: format!("{partner} names no organization in the directory"),
         })?;
         excluded_services.extend(organization.services.keys().cloned());
@@ -209,7 +209,7 @@ pub async fn resolve_escalation(
     let mut offer = None;
     if let Some(service_id) = partner_service_id {
         let (organization, _) = entries.service(service_id).ok_or_else(|| ManualError::Invalid {
-            field: "partner_service_id",
+            field: "partner_service_id".to_owned(),
             message: format!("{service_id} names no service in the directory"),
         })?;
         let partner_id = organization.record.organization_id.clone();

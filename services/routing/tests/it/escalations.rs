@@ -209,6 +209,11 @@ both_engines!(a_referral_is_rerouted_by_hand, |engine| async move {
     let stranger = request(true, vec!["org_00000000000000000000000000000009".into()]);
     let err = manager.reroute_referral(stranger).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("exclude_partner_ids[0]: org_00000000000000000000000000000009 names no organization"),
+        "{}",
+        err.message()
+    );
 
     // Withdraw the shelter's offer and leave out the only other eligible partner: nobody is
     // left, so the referral escalates for a person.
