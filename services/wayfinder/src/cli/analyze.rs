@@ -1,4 +1,4 @@
-//! `wayfinder analyze km|logrank|cox|logit`: the evaluation's statistics over any
+//! `wayfinder analyze km|logrank|cox|logit|rmst|cif`: the evaluation's statistics over any
 //! CSV extract, for analysts. Everything numeric lives in `wf-stats`; this module
 //! reads columns, checks them, and prints tables (or JSON with `--json`).
 
@@ -9,10 +9,12 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
+use wf_stats::competing::{CumulativeIncidence, cumulative_incidence};
 use wf_stats::cox::{ChiSquareTest, Coefficient, CoxData, CoxOptions, Ties, cox_fit};
 use wf_stats::km::{KaplanMeier, kaplan_meier};
 use wf_stats::logit::{LogitData, LogitOptions, logit_fit};
 use wf_stats::logrank::log_rank;
+use wf_stats::rmst::{Rmst, difference, restricted_mean};
 
 use table::CsvTable;
 
@@ -26,6 +28,10 @@ pub enum Method {
     Cox,
     /// Logistic regression of the 0/1 --event column on --covariates.
     Logit,
+    /// Restricted mean survival time up to --horizon (per group with --group; two groups also compared).
+    Rmst,
+    /// Cumulative incidence of each event kind among competing kinds (--event holds 0 = censored, 1, 2, … = kind).
+    Cif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,7 +42,7 @@ pub enum TiesArg {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// km, logrank, cox or logit.
+    /// km, logrank, cox, logit, rmst or cif.
     #[arg(value_enum)]
     pub method: Method,
     /// The CSV file (header line with column names, one row per subject).
@@ -45,7 +51,7 @@ pub struct AnalyzeArgs {
     /// Follow-up time column (km, logrank, cox).
     #[arg(long)]
     pub time: Option<String>,
-    /// Event column, 0 = censored / 1 = event (for logit: the 0/1 outcome).
+    /// Event column, 0 = censored / 1 = event (for logit: the 0/1 outcome; for cif: 0 = censored, 1, 2, … = kind).
     #[arg(long)]
     pub event: String,
     /// Group column (km: one curve per group; logrank: the groups compared).
@@ -66,6 +72,12 @@ pub struct AnalyzeArgs {
     /// Confidence level of the intervals.
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
+    /// Time horizon τ of the restricted mean (rmst), in the units of --time.
+    #[arg(long)]
+    pub horizon: Option<f64>,
+    /// Only this event kind (cif); all kinds present when absent.
+    #[arg(long)]
+    pub kind: Option<u32>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -108,6 +120,12 @@ fn not_used(args: &AnalyzeArgs, method: &str, group: bool, covariates: bool, wei
 pub fn analyze(args: &AnalyzeArgs, table: &CsvTable) -> anyhow::Result<Output> {
     let weights = args.weights.as_deref().map(|c| table.numbers(c)).transpose()?;
     let stats_error = |e: wf_stats::StatsError| anyhow::anyhow!("{}: {e}", table.file());
+    if args.horizon.is_some() && args.method != Method::Rmst {
+        bail!("--horizon is used only by rmst");
+    }
+    if args.kind.is_some() && args.method != Method::Cif {
+        bail!("--kind is used only by cif");
+    }
     match args.method {
         Method::Km => {
             not_used(args, "km", true, false, true)?;
@@ -198,6 +216,14 @@ pub fn analyze(args: &AnalyzeArgs, table: &CsvTable) -> anyhow::Result<Output> {
                 json!({ "method": "cox", "fit": fit, "coefficients": named(&args.covariates, &fit.coefficients)? });
             Ok(Output { text, json })
         }
+        Method::Rmst => {
+            not_used(args, "rmst", true, false, true)?;
+            rmst(args, table, weights.as_deref())
+        }
+        Method::Cif => {
+            not_used(args, "cif", false, false, false)?;
+            cif(args, table)
+        }
         Method::Logit => {
             not_used(args, "logit", false, true, true)?;
             if args.time.is_some() {
@@ -225,6 +251,101 @@ pub fn analyze(args: &AnalyzeArgs, table: &CsvTable) -> anyhow::Result<Output> {
             Ok(Output { text, json })
         }
     }
+}
+
+fn rmst(args: &AnalyzeArgs, table: &CsvTable, weights: Option<&[f64]>) -> anyhow::Result<Output> {
+    let horizon = args.horizon.context("rmst needs --horizon: the time up to which survival time is averaged")?;
+    let time = table.numbers(time_column(args, "rmst")?)?;
+    let event = table.flags(&args.event)?;
+    let groups = match &args.group {
+        Some(g) => split_by(&table.text(g)?),
+        None => vec![("all".to_owned(), (0..table.len()).collect())],
+    };
+    let mut text = format!(
+        "restricted mean survival time up to {horizon} ({:.0}% intervals)\n  {:<16} {:>8} {:>10} {:>9}   interval\n",
+        args.confidence * 100.0,
+        "group",
+        "n",
+        "RMST",
+        "std err"
+    );
+    let mut results: Vec<(String, Rmst)> = Vec::new();
+    for (label, rows) in groups {
+        let t: Vec<f64> = rows.iter().map(|&i| time[i]).collect();
+        let e: Vec<bool> = rows.iter().map(|&i| event[i]).collect();
+        let w: Option<Vec<f64>> = weights.map(|w| rows.iter().map(|&i| w[i]).collect());
+        let km = kaplan_meier(&t, &e, w.as_deref(), args.confidence)
+            .and_then(|km| restricted_mean(&km, horizon))
+            .map_err(|e| anyhow::anyhow!("{}: group {label}: {e}", table.file()))?;
+        text.push_str(&format!(
+            "  {:<16} {:>8} {:>10.4} {:>9.4}   {:.4} – {:.4}\n",
+            label,
+            rows.len(),
+            km.estimate,
+            km.std_err,
+            km.ci_lower,
+            km.ci_upper
+        ));
+        results.push((label, km));
+    }
+    let mut json = json!({ "method": "rmst", "horizon": horizon, "groups": results.iter().map(|(g, r)| json!({ "group": g, "rmst": r })).collect::<Vec<_>>() });
+    if let [(a, first), (b, second)] = results.as_slice() {
+        let d = difference(first, second, args.confidence).map_err(|e| anyhow::anyhow!("{e}"))?;
+        text.push_str(&format!(
+            "difference {a} − {b}: {:.4} (std err {:.4}, {:.4} – {:.4}), z = {:.3}, p = {}\n",
+            d.difference,
+            d.std_err,
+            d.ci_lower,
+            d.ci_upper,
+            d.z,
+            p_text(d.p_value)
+        ));
+        json["difference"] = serde_json::to_value(&d)?;
+    }
+    Ok(Output { text, json })
+}
+
+fn cif(args: &AnalyzeArgs, table: &CsvTable) -> anyhow::Result<Output> {
+    let time = table.numbers(time_column(args, "cif")?)?;
+    let outcome = table.kinds(&args.event)?;
+    let kinds: Vec<u32> = match args.kind {
+        Some(0) => bail!("--kind 0 means censored: name a positive event kind"),
+        Some(k) => vec![k],
+        None => {
+            let present: std::collections::BTreeSet<u32> = outcome.iter().copied().filter(|&k| k > 0).collect();
+            if present.is_empty() {
+                bail!("{}: column \"{}\" has no events (every value is 0)", table.file(), args.event);
+            }
+            present.into_iter().collect()
+        }
+    };
+    let (mut text, mut curves) = (String::new(), Vec::new());
+    for kind in kinds {
+        let curve = cumulative_incidence(&time, &outcome, kind, args.confidence)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", table.file()))?;
+        text.push_str(&cif_text(&curve));
+        curves.push(json!({ "kind": kind, "curve": curve }));
+    }
+    Ok(Output { text, json: json!({ "method": "cif", "curves": curves }) })
+}
+
+fn cif_text(curve: &CumulativeIncidence) -> String {
+    let mut text = format!(
+        "cumulative incidence of kind {} (Aalen–Johansen, {:.0}% log-log intervals)\n",
+        curve.kind,
+        curve.confidence * 100.0
+    );
+    text.push_str(&format!(
+        "  {:>10} {:>9} {:>7} {:>11} {:>9} {:>9}   interval\n",
+        "time", "at risk", "events", "kind events", "incidence", "std err"
+    ));
+    for r in &curve.rows {
+        text.push_str(&format!(
+            "  {:>10} {:>9} {:>7} {:>11} {:>9.4} {:>9.4}   {:.4} – {:.4}\n",
+            r.time, r.at_risk, r.events, r.kind_events, r.incidence, r.std_err, r.ci_lower, r.ci_upper
+        ));
+    }
+    text
 }
 
 /// Row indices per group label, labels in sorted order.

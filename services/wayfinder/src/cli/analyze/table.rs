@@ -98,6 +98,14 @@ impl CsvTable {
         })
     }
 
+    /// Event kinds: 0 for censored, a positive whole number naming the kind of event.
+    pub fn kinds(&self, column: &str) -> anyhow::Result<Vec<u32>> {
+        self.cells(column, |v| match v.parse::<f64>() {
+            Ok(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => Ok(n as u32),
+            _ => Err(format!("\"{v}\" is not an event kind: use 0 for censored and 1, 2, … for the kinds of event")),
+        })
+    }
+
     /// Several numeric columns as an n × p row-major block.
     pub fn matrix(&self, columns: &[String]) -> anyhow::Result<Vec<f64>> {
         let cols = columns.iter().map(|c| self.numbers(c)).collect::<anyhow::Result<Vec<_>>>()?;

@@ -17,6 +17,8 @@ fn args(method: Method, csv: PathBuf) -> AnalyzeArgs {
         robust: false,
         confidence: 0.95,
         json: false,
+        horizon: None,
+        kind: None,
     }
 }
 
@@ -124,4 +126,50 @@ fn the_command_line_parses_into_analyze_args() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("efron") && err.contains("breslow"), "{err}");
+}
+
+#[test]
+fn rmst_and_cif_on_the_reference_data_agree_with_lifelines() {
+    let mut a = args(Method::Rmst, data_file("cox_ties.csv"));
+    a.horizon = Some(25.5);
+    let out = run_on(&a).unwrap();
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(data_file("cox_ties.json")).unwrap()).unwrap();
+    let want = reference["rmst"].as_array().unwrap().iter().find(|r| r["horizon"] == 25.5).unwrap();
+    let got = &out.json["groups"][0]["rmst"];
+    assert!((got["estimate"].as_f64().unwrap() - want["estimate"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(out.text.starts_with("restricted mean survival time up to 25.5"), "{}", out.text);
+    // Two groups are also compared.
+    a.group = Some("group".into());
+    a.csv = data_file("cox_weighted.csv");
+    let three = run_on(&a).unwrap();
+    assert!(three.json.get("difference").is_none(), "three groups: no pairwise difference");
+
+    let mut c = args(Method::Cif, data_file("competing.csv"));
+    c.event = "outcome".into();
+    let out = run_on(&c).unwrap();
+    assert_eq!(out.json["curves"].as_array().unwrap().len(), 3, "kinds 1, 2 and 3");
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(data_file("competing.json")).unwrap()).unwrap();
+    let want = reference["1"]["incidence"].as_array().unwrap().last().unwrap().as_f64().unwrap();
+    let rows = out.json["curves"][0]["curve"]["rows"].as_array().unwrap();
+    let got = rows.last().unwrap()["incidence"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-9);
+    c.kind = Some(2);
+    assert_eq!(run_on(&c).unwrap().json["curves"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn rmst_and_cif_explain_what_is_missing_or_wrong() {
+    let a = args(Method::Rmst, data_file("cox_ties.csv"));
+    assert!(run_on(&a).unwrap_err().to_string().starts_with("rmst needs --horizon"));
+    let mut a = args(Method::Rmst, data_file("cox_ties.csv"));
+    a.horizon = Some(1e6);
+    assert!(run_on(&a).unwrap_err().to_string().contains("beyond the last observed time"));
+    let mut c = args(Method::Cif, data_file("competing.csv"));
+    c.event = "time".into();
+    let err = run_on(&c).unwrap_err().to_string();
+    assert!(err.contains("is not an event kind"), "{err}");
+    c.event = "outcome".into();
+    c.kind = Some(0);
+    assert!(run_on(&c).unwrap_err().to_string().starts_with("--kind 0 means censored"));
 }
