@@ -289,13 +289,14 @@ fn balance_table(subjects: &[&Subject], labels: &[String], mandated_counts: &[u6
 fn power_table(events: usize, eligible: &[(String, usize)], subjects: usize) -> Table {
     let mut table = Table::new("intervention_power", "What these data can detect", &["statement"]);
     let statement = match detectable_hazard_ratio(events, 0.5) {
-        Some(hr) if events >= MIN_EVENTS => format!(
+        // The number of events is a count too: from 1 to 10 it is not published.
+        Some(hr) if events > 10 => format!(
             "with {events} events the smallest hazard ratio this data can detect is {hr:.2} (80% power, two-sided 5%, \
              two equal groups); smaller effects may exist and go undetected"
         ),
         _ => format!(
-            "insufficient data: {} events among {} youth in {} comparable bundles; at least {MIN_EVENTS} events and two \
-             bundles of {MIN_BUNDLE} youth are needed",
+            "insufficient data: {} events among {} youth in {} comparable bundles; at least 11 events and two \
+             bundles of {MIN_BUNDLE} youth are needed for a statement of power",
             if events > 10 || events == 0 { events.to_string() } else { "fewer than 11".into() },
             if subjects > 10 || subjects == 0 { subjects.to_string() } else { "fewer than 11".into() },
             eligible.len()
@@ -317,6 +318,18 @@ mod tests {
         let hr = detectable_hazard_ratio(100, 0.5).unwrap();
         assert!((hr - 0.5711).abs() < 1e-3, "{hr}");
         assert!(detectable_hazard_ratio(0, 0.5).is_none());
+    }
+
+    #[test]
+    fn the_power_statement_never_publishes_a_small_count() {
+        let eligible = vec![("a".to_owned(), 30), ("b".to_owned(), 25)];
+        let statement = &power_table(7, &eligible, 55).rows[0][0].value;
+        assert!(statement.starts_with("insufficient data: fewer than 11 events among 55 youth"), "{statement}");
+        let statement = &power_table(40, &eligible, 55).rows[0][0].value;
+        assert!(
+            statement.starts_with("with 40 events the smallest hazard ratio this data can detect is 0."),
+            "{statement}"
+        );
     }
 
     #[test]
