@@ -1,7 +1,8 @@
 //! The directory's write side: validate, store and announce each change in one
 //! transaction (`directory.changed`, `capacity.updated`), then refresh the in-memory
-//! directory the API and the decisions read. Writes in one instance are serialized, so
-//! the memory always matches what was committed last; other instances pick the change
+//! directory the API and the decisions read. Writes and refreshes in one instance are
+//! serialized (one lock shared by every writer), so the memory always matches what was
+//! committed last; other instances pick the change
 //! up on their next refresh ([`DirectoryWriter::refresh`]).
 
 use std::sync::Arc;
@@ -90,14 +91,16 @@ fn issue(field: &str, message: impl Into<String>) -> WriteError {
 }
 
 impl DirectoryWriter {
+    /// `lock` serializes the writes and refreshes of every writer over the same `entries`.
     pub fn new(
         db: Db,
         entries: Live<DirectoryEntries>,
         directory: Live<Directory>,
         clock: Arc<dyn Clock>,
         relay: RelayHandle,
+        lock: Arc<Mutex<()>>,
     ) -> Self {
-        Self { db, entries, directory, clock, relay: Some(relay), lock: Arc::new(Mutex::new(())) }
+        Self { db, entries, directory, clock, relay: Some(relay), lock }
     }
 
     /// A writer over a routing database outside the running service (the CLI). A running
@@ -120,9 +123,15 @@ impl DirectoryWriter {
         self.entries.current()
     }
 
-    /// Reloads the directory from the database (after a write, and periodically so another
-    /// instance's writes arrive).
+    /// Reloads the directory from the database, so another instance's writes arrive (the
+    /// service calls it periodically). Waits for a write in progress.
     pub async fn refresh(&self) -> Result<(), DbError> {
+        let _guard = self.lock.lock().await;
+        self.reload().await
+    }
+
+    /// Reloads while holding the write lock, so an older read never replaces a newer one.
+    async fn reload(&self) -> Result<(), DbError> {
         let entries = directory_store::load(&self.db).await?;
         self.directory.replace(entries.routing_view());
         self.entries.replace(entries);
@@ -151,7 +160,7 @@ impl DirectoryWriter {
         if let Some(relay) = &self.relay {
             relay.wake();
         }
-        self.refresh().await?;
+        self.reload().await?;
         Ok(())
     }
 
@@ -209,7 +218,7 @@ impl DirectoryWriter {
         if !directory_store::update_organization(&mut tx, &record, stored_version, now, by).await? {
             // Another instance wrote it since this one last refreshed.
             tx.rollback().await?;
-            self.refresh().await?;
+            self.reload().await?;
             return Err(WriteError::Changed { what: format!("organization {}", record.organization_id) });
         }
         let change = if retired { CHANGE_RETIRED } else { CHANGE_UPDATED };
@@ -319,7 +328,7 @@ impl DirectoryWriter {
         let mut tx = self.db.begin().await?;
         if !directory_store::update_service(&mut tx, &record, stored_version, now, by).await? {
             tx.rollback().await?;
-            self.refresh().await?;
+            self.reload().await?;
             return Err(WriteError::Changed { what: format!("partner service {}", record.partner_service_id) });
         }
         let (open, maximum) = capacity_totals(&record.capacity);
@@ -364,7 +373,7 @@ impl DirectoryWriter {
         let mut tx = self.db.begin().await?;
         if !directory_store::update_service(&mut tx, &record, stored_version, now, by).await? {
             tx.rollback().await?;
-            self.refresh().await?;
+            self.reload().await?;
             return Err(WriteError::Changed { what: format!("partner service {partner_service_id}") });
         }
         let (open, maximum) = capacity_totals(&record.capacity);
@@ -410,7 +419,7 @@ impl DirectoryWriter {
                 let version = now.max(expected + 1);
                 if !directory_store::update_organization(&mut tx, record, expected, version, by).await? {
                     tx.rollback().await?;
-                    self.refresh().await?;
+                    self.reload().await?;
                     return Err(WriteError::Changed { what: format!("organization {}", record.organization_id) });
                 }
             } else {
@@ -428,7 +437,7 @@ impl DirectoryWriter {
                 let version = now.max(expected + 1);
                 if !directory_store::update_service(&mut tx, &record, expected, version, by).await? {
                     tx.rollback().await?;
-                    self.refresh().await?;
+                    self.reload().await?;
                     return Err(WriteError::Changed { what: format!("partner service {}", record.partner_service_id) });
                 }
             } else {

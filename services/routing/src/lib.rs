@@ -56,6 +56,8 @@ pub struct Routing {
     directory: Live<Directory>,
     /// The directory as managed (every field of the API records); `directory` is its projection.
     entries: Live<DirectoryEntries>,
+    /// Serializes directory writes and refreshes across every writer of this instance.
+    directory_lock: Arc<tokio::sync::Mutex<()>>,
     policy: ActivePolicy,
     clock: Arc<dyn Clock>,
     /// Built with the service so the API mounted before `run` wakes the relay `run` drives.
@@ -108,6 +110,7 @@ pub async fn build_with_clock(ctx: ServiceContext, clock: Arc<dyn Clock>) -> any
         ctx,
         directory: Live::new(directory),
         entries: Live::new(entries),
+        directory_lock: Arc::new(tokio::sync::Mutex::new(())),
         policy: ActivePolicy::new(loaded),
         clock,
         relay: std::sync::Mutex::new(Some(relay)),
@@ -154,6 +157,7 @@ impl Routing {
             self.directory.clone(),
             self.clock.clone(),
             relay,
+            self.directory_lock.clone(),
         )
     }
 
