@@ -70,16 +70,27 @@ impl RoutingEventHandler {
     /// Reopening a case takes no place again: only a new accepted offer (after a re-route) does.
     async fn on_case_closed(&self, envelope: &Envelope) -> Result<(), HandleError> {
         let event: CaseClosed = envelope.payload_as().map_err(|err| HandleError::Permanent(err.to_string()))?;
-        event.referral_id.parse::<ReferralId>().map_err(|err| {
-            HandleError::Permanent(format!("case.closed referral_id {:?} is invalid: {err}", event.referral_id))
-        })?;
+        // The referral that opened the case, then the returning youth's referrals linked to it.
+        let referrals: Vec<&str> = std::iter::once(&event.referral_id)
+            .chain(&event.linked_referral_ids)
+            .map(|id| {
+                id.parse::<ReferralId>()
+                    .map(|_| id.as_str())
+                    .map_err(|err| HandleError::Permanent(format!("case.closed referral id {id:?} is invalid: {err}")))
+            })
+            .collect::<Result<_, _>>()?;
         let mut tx = self.router.db().begin().await?;
         if !wf_events::inbox::record(&mut tx, SERVICE, envelope).await? {
             tx.commit().await?;
             tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
             return Ok(());
         }
-        let effect = self.router.on_case_closed(&mut tx, &event.referral_id).await?;
+        let mut effect = crate::router::CaseClosedEffect::default();
+        for referral_id in referrals {
+            let one = self.router.on_case_closed(&mut tx, referral_id).await?;
+            effect.returned.extend(one.returned);
+            effect.withdrawn.extend(one.withdrawn);
+        }
         tx.commit().await?;
         if !effect.withdrawn.is_empty() {
             self.router.wake_relay();

@@ -103,6 +103,8 @@ pub(super) async fn close_case(
     let now = api.clock.now_micros();
     let exited_at = instant(req.exited_at.as_ref(), "exited_at", now)?;
     let code = closure_code(reason);
+    // Routing gives back the place each of the case's referrals took (the linked ones included).
+    let linked_referral_ids = store::continuity::linked_referrals(&api.db, case_id.as_str()).await?;
     move_case(api, &case_id, CaseStage::Closed, Move::Close, actor, code, exited_at, |case| {
         let mut facts = case.lifecycle.clone();
         facts.exited_at = Some(exited_at);
@@ -118,6 +120,7 @@ pub(super) async fn close_case(
             closed_at: Some(timestamp(now)),
             exit_living_situation: req.exit_living_situation,
             practice: case.practice,
+            linked_referral_ids,
         };
         Effect {
             facts,

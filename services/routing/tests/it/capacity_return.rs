@@ -124,3 +124,30 @@ pub async fn an_undecodable_case_closure_fails_permanently(url: String) {
     assert!(matches!(outcome, Err(wf_events::HandleError::Permanent(_))), "{outcome:?}");
     h.finish().await;
 }
+
+/// A returning youth's later referral linked to the same case: closing the case gives back
+/// the place each referral's accepted offer took.
+pub async fn closing_a_case_returns_the_places_of_its_linked_referrals(url: String) {
+    let h = Harness::start(&url).await;
+    offer_store::set_capacity(&h.db, HARBOR_SHELTER_SERVICE, 3, 3, 0).await.unwrap();
+    let first = offered(&h).await;
+    let returning = offered(&h).await;
+    let router = h.routing.router(h.relay.handle());
+    for offer in [&first, &returning] {
+        router.accept(&offer.offer_id, HARBOR_SHELTER_ORG, "usr_partner").await.unwrap();
+    }
+    assert_eq!(open_places(&h).await, Some(1));
+    let event = CaseClosed {
+        case_id: CASE_ID.into(),
+        referral_id: first.referral_id.clone(),
+        linked_referral_ids: vec![returning.referral_id.clone()],
+        practice: true,
+        ..Default::default()
+    };
+    h.handler.handle(Envelope::new("cases", CASE_ID, &first.referral_id, &event)).await.unwrap();
+    assert_eq!(open_places(&h).await, Some(3), "both places are back");
+    for offer in [&first, &returning] {
+        assert!(offer_store::capacity_returned_at(&h.db, &offer.offer_id).await.unwrap().is_some());
+    }
+    h.finish().await;
+}

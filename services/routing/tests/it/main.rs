@@ -305,6 +305,7 @@ use simulation::simulation_reports_what_a_candidate_policy_changes_on_the_demo_d
 use capacity_return::{
     a_case_closed_before_accept_withdraws_the_open_offer, a_closed_case_returns_its_place_once,
     a_returned_place_never_exceeds_the_maximum, an_undecodable_case_closure_fails_permanently,
+    closing_a_case_returns_the_places_of_its_linked_referrals,
 };
 
 both_backends!(
@@ -312,6 +313,7 @@ both_backends!(
     a_returned_place_never_exceeds_the_maximum,
     a_case_closed_before_accept_withdraws_the_open_offer,
     an_undecodable_case_closure_fails_permanently,
+    closing_a_case_returns_the_places_of_its_linked_referrals,
     simulation_reports_what_a_candidate_policy_changes_on_the_demo_data,
     concurrent_accepts_never_exceed_capacity,
     an_offer_expiring_while_stopped_is_rerouted_on_restart,
