@@ -9,7 +9,8 @@
 -- A missing variable stops initialisation (ON_ERROR_STOP is set by the image).
 --
 -- Roles
---   wf_intake, wf_routing, wf_cases  own their database; the service and its
+--   wf_intake, wf_routing, wf_cases, wf_evaluation
+--                                    own their database; the service and its
 --                                    one-shot `migrate-<svc>` job both use it.
 --   wf_audit_owner                   owns wf_audit and runs the audit migrations
 --                                    (DDL); never used by the running service.
@@ -26,6 +27,7 @@
 \getenv wf_intake_password      WF_INTAKE_DB_PASSWORD
 \getenv wf_routing_password     WF_ROUTING_DB_PASSWORD
 \getenv wf_cases_password       WF_CASES_DB_PASSWORD
+\getenv wf_evaluation_password  WF_EVALUATION_DB_PASSWORD
 \getenv wf_audit_password       WF_AUDIT_DB_PASSWORD
 \getenv wf_audit_owner_password WF_AUDIT_OWNER_DB_PASSWORD
 
@@ -40,6 +42,10 @@
 \if :{?wf_cases_password}
 \else
   DO $$ BEGIN RAISE EXCEPTION 'WF_CASES_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
+\if :{?wf_evaluation_password}
+\else
+  DO $$ BEGIN RAISE EXCEPTION 'WF_EVALUATION_DB_PASSWORD is not set in the postgres container'; END $$;
 \endif
 \if :{?wf_audit_password}
 \else
@@ -74,6 +80,13 @@ REVOKE ALL ON DATABASE wf_routing FROM PUBLIC;
 CREATE ROLE wf_cases LOGIN PASSWORD :'wf_cases_password';
 CREATE DATABASE wf_cases OWNER wf_cases ENCODING 'UTF8' TEMPLATE template0;
 REVOKE ALL ON DATABASE wf_cases FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- evaluation (de-identified: coded events and random study ids only)
+------------------------------------------------------------------------------
+CREATE ROLE wf_evaluation LOGIN PASSWORD :'wf_evaluation_password';
+CREATE DATABASE wf_evaluation OWNER wf_evaluation ENCODING 'UTF8' TEMPLATE template0;
+REVOKE ALL ON DATABASE wf_evaluation FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- audit
