@@ -16,6 +16,8 @@ use crate::{StatsError, validate};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Landmark {
     pub day: f64,
+    /// How many rows the data had before the landmark (the length per-row columns must have).
+    pub source_rows: usize,
     /// Indices (into the original rows) of those at risk after the landmark, ascending.
     pub rows: Vec<usize>,
     /// Time since the landmark, per kept row.
@@ -27,10 +29,7 @@ impl Landmark {
     /// Exposure by the landmark for each kept row: `start_day[i]` is the day row i's
     /// exposure began (None: never). Started on or before the landmark day counts.
     pub fn exposed_by(&self, start_day: &[Option<f64>]) -> Result<Vec<bool>, StatsError> {
-        let needed = self.rows.last().map_or(0, |&r| r + 1);
-        if start_day.len() < needed {
-            return Err(StatsError::Length { name: "start_day", expected: needed, actual: start_day.len() });
-        }
+        validate::same_length("start_day", self.source_rows, start_day.len())?;
         Ok(self.rows.iter().map(|&i| start_day[i].is_some_and(|s| s <= self.day)).collect())
     }
 
@@ -51,6 +50,7 @@ pub fn landmark(time: &[f64], event: &[bool], day: f64) -> Result<Landmark, Stat
     let rows: Vec<usize> = (0..time.len()).filter(|&i| time[i] > day).collect();
     Ok(Landmark {
         day,
+        source_rows: time.len(),
         time: rows.iter().map(|&i| time[i] - day).collect(),
         event: rows.iter().map(|&i| event[i]).collect(),
         rows,

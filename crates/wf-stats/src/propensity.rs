@@ -72,6 +72,11 @@ pub fn propensity_weights(
 ) -> Result<Propensity, StatsError> {
     let n = in_group.len();
     validate::covariates(x, n, covariates)?;
+    if covariates == 0 {
+        return Err(StatsError::Data(
+            "the propensity model needs at least one covariate: without any, everyone's propensity is the same".into(),
+        ));
+    }
     if let Some(trim) = options.trim
         && !(trim > 0.0 && trim < 0.5)
     {
@@ -83,8 +88,7 @@ pub fn propensity_weights(
     let beta: Vec<f64> = model.coefficients.iter().map(|c| c.coef).collect();
     let mut truncated = 0;
     let scores: Vec<f64> = x
-        .chunks_exact(covariates.max(1))
-        .take(n)
+        .chunks_exact(covariates)
         .map(|row| {
             let eta = beta[0] + row.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
             let e = 1.0 / (1.0 + (-eta).exp());
@@ -133,7 +137,8 @@ pub fn propensity_weights(
 }
 
 /// (mean in group − mean out of group) / pooled unweighted SD; means weighted when
-/// `weights` are given. 0 when the covariate does not vary within either group.
+/// `weights` are given. 0 when the covariate does not vary within either group; NaN when
+/// either group is empty (there is nothing to compare).
 pub fn standardized_mean_difference(values: &[f64], in_group: &[bool], weights: Option<&[f64]>) -> f64 {
     let stats = |group: bool, weighted: bool| {
         let (mut sum_w, mut sum, mut sum_sq, mut count) = (0.0, 0.0, 0.0, 0.0);
@@ -153,6 +158,9 @@ pub fn standardized_mean_difference(values: &[f64], in_group: &[bool], weights: 
         let variance = if count > 1.0 { (sum_sq - count * plain_mean * plain_mean) / (count - 1.0) } else { 0.0 };
         (mean, variance.max(0.0))
     };
+    if !in_group.iter().any(|&g| g) || in_group.iter().all(|&g| g) {
+        return f64::NAN;
+    }
     let (m1, v1) = stats(true, true);
     let (m0, v0) = stats(false, true);
     let sd = ((v1 + v0) / 2.0).sqrt();
@@ -222,5 +230,8 @@ mod tests {
         // Weighting the 5 by 3 moves the outside mean to 4.5; the denominator stays.
         let w = [1.0, 1.0, 1.0, 1.0, 3.0];
         assert!((standardized_mean_difference(&v, &g, Some(&w)) + 2.5 / 1.5f64.sqrt()).abs() < 1e-12);
+        assert!(standardized_mean_difference(&v, &[true; 5], None).is_nan());
+        let err = propensity_weights(&g, &[], 0, &PropensityOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("the propensity model needs at least one covariate"));
     }
 }
