@@ -26,13 +26,15 @@ pub enum Operation {
     RunReports,
     ManageKeys,
     ManageDeadLetters,
-    /// The evaluation: analyses, reports and the analytic data set (aggregate, de-identified).
+    /// The evaluation's reports, analyses and data completeness (aggregate, de-identified).
     RunEvaluation,
+    /// Changes to the evaluation's data: rebuilding the analytic data set, seeding the synthetic cohort.
+    ManageEvaluation,
 }
 
 impl Operation {
     /// Every operation, in the order of the authorization table.
-    pub const ALL: [Operation; 16] = [
+    pub const ALL: [Operation; 17] = [
         Operation::SubmitReferral,
         Operation::ReadReferral,
         Operation::ListReferrals,
@@ -49,6 +51,7 @@ impl Operation {
         Operation::ManageKeys,
         Operation::ManageDeadLetters,
         Operation::RunEvaluation,
+        Operation::ManageEvaluation,
     ];
 
     /// A phrase that completes "role X may not …".
@@ -70,6 +73,7 @@ impl Operation {
             Operation::ManageKeys => "manage keys",
             Operation::ManageDeadLetters => "manage dead letters",
             Operation::RunEvaluation => "run the evaluation",
+            Operation::ManageEvaluation => "manage the evaluation data set",
         }
     }
 }
@@ -118,8 +122,11 @@ pub fn is_allowed(role: Role, op: Operation) -> bool {
         Operation::RunReports => matches!(role, Supervisor | ProgramManager | Admin),
         Operation::ManageKeys => matches!(role, Admin),
         Operation::ManageDeadLetters => matches!(role, Admin),
-        // The program manager oversees the evaluation (DESIGN.md); there is no separate evaluator role yet.
-        Operation::RunEvaluation => matches!(role, ProgramManager),
+        // The program manager oversees the evaluation (DESIGN.md); evaluators and funders get its
+        // de-identified reports and analyses and nothing else.
+        Operation::RunEvaluation => matches!(role, ProgramManager | Evaluator),
+        // Rebuilding the data set and seeding the synthetic cohort change state: program manager only.
+        Operation::ManageEvaluation => matches!(role, ProgramManager),
     }
 }
 
@@ -145,24 +152,26 @@ mod tests {
     use crate::TokenKind;
 
     /// The table again, written out as a grid, so a change to `is_allowed` must be made twice.
-    /// Columns: hotline, partner, case_manager, supervisor, program_manager, auditor, admin, service.
+    /// Columns: hotline, partner, case_manager, supervisor, program_manager, evaluator, auditor, admin,
+    /// service.
     const EXPECTED: &str = "
-        SubmitReferral       x x x x . . . x
-        ReadReferral         x x x x x . . x
-        ListReferrals        . x x x x . . x
-        ReadPersonalDetails  . x x x . . . x
-        ManageDirectory      . . . . x . x .
-        ReadRoutingDecision  . . x x x . . x
-        RespondToOffer       . x . . . . . x
-        ManageCases          . . x x . . . x
-        ReadCase             . . x x . . . x
-        RecordIntervention   . x x x . . . x
-        ReadAudit            . . . . . x . .
-        VerifyAudit          . . . . . x . x
-        RunReports           . . . x x . x .
-        ManageKeys           . . . . . . x .
-        ManageDeadLetters    . . . . . . x .
-        RunEvaluation        . . . . x . . .
+        SubmitReferral       x x x x . . . . x
+        ReadReferral         x x x x x . . . x
+        ListReferrals        . x x x x . . . x
+        ReadPersonalDetails  . x x x . . . . x
+        ManageDirectory      . . . . x . . x .
+        ReadRoutingDecision  . . x x x . . . x
+        RespondToOffer       . x . . . . . . x
+        ManageCases          . . x x . . . . x
+        ReadCase             . . x x . . . . x
+        RecordIntervention   . x x x . . . . x
+        ReadAudit            . . . . . . x . .
+        VerifyAudit          . . . . . . x . x
+        RunReports           . . . x x . . x .
+        ManageKeys           . . . . . . . x .
+        ManageDeadLetters    . . . . . . . x .
+        RunEvaluation        . . . . x x . . .
+        ManageEvaluation     . . . . x . . . .
     ";
 
     #[test]
@@ -200,6 +209,13 @@ mod tests {
                 matches!(op, Operation::ReadAudit | Operation::VerifyAudit),
                 "{op:?}"
             );
+        }
+    }
+
+    #[test]
+    fn evaluator_runs_the_evaluation_only() {
+        for op in Operation::ALL {
+            assert_eq!(is_allowed(Role::Evaluator, op), op == Operation::RunEvaluation, "{op:?}");
         }
     }
 

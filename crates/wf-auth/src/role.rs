@@ -14,6 +14,9 @@ pub enum Role {
     CaseManager,
     Supervisor,
     ProgramManager,
+    /// An evaluator or funder: de-identified baseline and outcome reports from the evaluation service,
+    /// never person-level data (DESIGN.md).
+    Evaluator,
     /// Reads and verifies the audit log, nothing else.
     Auditor,
     /// Operates the system; no access to personal details or the audit log by default.
@@ -24,12 +27,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, in the order of the authorization table.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Hotline,
         Role::Partner,
         Role::CaseManager,
         Role::Supervisor,
         Role::ProgramManager,
+        Role::Evaluator,
         Role::Auditor,
         Role::Admin,
         Role::Service,
@@ -43,6 +47,7 @@ impl Role {
             Role::CaseManager => "case_manager",
             Role::Supervisor => "supervisor",
             Role::ProgramManager => "program_manager",
+            Role::Evaluator => "evaluator",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
             Role::Service => "service",
@@ -59,7 +64,7 @@ impl fmt::Display for Role {
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown role {0:?}; expected one of: hotline, partner, case_manager, supervisor, program_manager, auditor, admin, service"
+    "unknown role {0:?}; expected one of: hotline, partner, case_manager, supervisor, program_manager, evaluator, auditor, admin, service"
 )]
 pub struct UnknownRole(pub String);
 
@@ -91,7 +96,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown role \"root\"; expected one of: hotline, partner, case_manager, supervisor, \
-             program_manager, auditor, admin, service"
+             program_manager, evaluator, auditor, admin, service"
         );
         // the list in the message is exactly Role::ALL
         let listed = err.to_string().split_once(": ").unwrap().1.to_owned();

@@ -1,5 +1,6 @@
 //! `wayfinder.evaluation.v1.EvaluationService`: aggregate analyses and reports for the program
-//! manager (`RunEvaluation`). No RPC returns a row, a study id or a youth id.
+//! manager and evaluators (`RunEvaluation`); rebuilding the data set and seeding the synthetic cohort
+//! are the program manager's (`ManageEvaluation`). No RPC returns a row, a study id or a youth id.
 
 mod scope;
 
@@ -331,7 +332,7 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::RebuildDatasetRequest>,
     ) -> Result<Response<pb::RebuildDatasetResponse>, Status> {
-        wf_auth::principal(&request)?.authorize(Operation::RunEvaluation)?;
+        wf_auth::principal(&request)?.authorize(Operation::ManageEvaluation)?;
         let (dataset_version, youth_count) = analyses::rebuild(&self.db).await?;
         Ok(Response::new(pb::RebuildDatasetResponse { dataset_version, youth_count }))
     }
@@ -340,7 +341,7 @@ impl EvaluationService for EvaluationApi {
         &self,
         request: Request<pb::SeedSyntheticCohortRequest>,
     ) -> Result<Response<pb::SeedSyntheticCohortResponse>, Status> {
-        wf_auth::principal(&request)?.authorize(Operation::RunEvaluation)?;
+        wf_auth::principal(&request)?.authorize(Operation::ManageEvaluation)?;
         let request = request.into_inner();
         if !(synthetic::MIN_SIZE..=synthetic::MAX_SIZE).contains(&request.size) {
             return Err(ApiError::InvalidArgument(vec![FieldViolation::new(

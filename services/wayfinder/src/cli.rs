@@ -64,7 +64,7 @@ pub enum Command {
     Migrate { services: Vec<String> },
     /// Mint a development token from the key in the data folder.
     Token {
-        /// hotline, partner, case_manager, supervisor, program_manager, auditor, admin, service.
+        /// hotline, partner, case_manager, supervisor, program_manager, evaluator, auditor, admin, service.
         #[arg(long)]
         role: Role,
         /// Partner organization id (required for role partner).
