@@ -13,8 +13,6 @@ use wf_proto::intake::v1 as intake;
 
 use crate::support;
 
-const SERVICES: [&str; 4] = ["intake", "routing", "cases", "audit"];
-
 struct Processes(Vec<(String, Child)>);
 
 impl Drop for Processes {
@@ -92,7 +90,8 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
     assert!(migrate.status.success(), "migrate failed: {}", String::from_utf8_lossy(&migrate.stderr));
 
     let mut processes = Processes(Vec::new());
-    for service in SERVICES {
+    // Every service, from the shared list, so a new one is started (and cleaned up) here too.
+    for service in wf_config::SERVICES.iter().copied() {
         let child = Command::new(cli)
             .args(["serve", service, "--grpc-addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir(service))
@@ -113,6 +112,7 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
     let audit_url = wait_for_endpoints(&data_dir("audit"), &mut processes).await;
     let routing_url = wait_for_endpoints(&data_dir("routing"), &mut processes).await;
     wait_for_endpoints(&data_dir("cases"), &mut processes).await;
+    wait_for_endpoints(&data_dir("evaluation"), &mut processes).await;
 
     let mut client = intake::intake_service_client::IntakeServiceClient::new(
         support::authed(&intake_url, &issuer, Role::Hotline).await,
@@ -190,9 +190,10 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
     db.close().await;
 
     drop(processes);
-    wf_events::rabbitmq::delete_topology(&rabbit, &["intake", "routing", "cases", "audit", "capture"])
-        .await
-        .expect("delete topology");
+    // Every process declared the whole topology (every consuming service's queue), not only its own.
+    let mut queues: Vec<&str> = wf_events::topology::TOPOLOGY.iter().map(|(service, _)| *service).collect();
+    queues.push("capture");
+    wf_events::rabbitmq::delete_topology(&rabbit, &queues).await.expect("delete topology");
     wf_db::sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
         .execute(admin.pool())
         .await
