@@ -47,11 +47,20 @@ pub struct CoxOptions {
     pub max_iterations: usize,
     /// Converged when the largest component of the next Newton step is below this.
     pub tolerance: f64,
+    /// Compute Harrell's concordance (O(n log n) after the fit). When false, `CoxFit::concordance` is NaN.
+    pub concordance: bool,
 }
 
 impl Default for CoxOptions {
     fn default() -> Self {
-        Self { ties: Ties::Efron, robust: false, confidence: 0.95, max_iterations: 50, tolerance: 1e-10 }
+        Self {
+            ties: Ties::Efron,
+            robust: false,
+            confidence: 0.95,
+            max_iterations: 50,
+            tolerance: 1e-10,
+            concordance: true,
+        }
     }
 }
 
@@ -346,7 +355,7 @@ pub fn cox_fit(data: &CoxData<'_>, options: &CoxOptions) -> Result<CoxFit, Stats
         likelihood_ratio: ChiSquareTest::new(2.0 * (current.log_likelihood - null.log_likelihood), p),
         wald: ChiSquareTest::new(wald, p),
         score: ChiSquareTest::new(score_stat, p),
-        concordance: concordance::concordance(&prep, &eta),
+        concordance: if options.concordance { concordance::concordance(&prep, &eta) } else { f64::NAN },
         iterations,
         variance,
         robust_variance,

@@ -132,6 +132,17 @@ fn fit_reaches_a_zero_score_and_consistent_tests() {
 }
 
 #[test]
+fn skipping_the_concordance_leaves_the_fit_unchanged() {
+    let (time, event, x, _) = data(200, 5);
+    let data = CoxData { time: &time, event: &event, x: &x, covariates: 2, weights: None };
+    let with = cox_fit(&data, &CoxOptions::default()).unwrap();
+    let without = cox_fit(&data, &CoxOptions { concordance: false, ..CoxOptions::default() }).unwrap();
+    assert_eq!(with.coefficients, without.coefficients);
+    assert_eq!(with.log_likelihood, without.log_likelihood);
+    assert!(with.concordance.is_finite() && without.concordance.is_nan());
+}
+
+#[test]
 fn concordance_matches_pair_counting() {
     let (time, event, x, _) = data(70, 13);
     let prep = prepare(&CoxData { time: &time, event: &event, x: &x, covariates: 2, weights: None }).unwrap();
