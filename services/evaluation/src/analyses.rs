@@ -10,7 +10,8 @@ use wf_proto::evaluation::v1::{AnalysisKind, ReportKind};
 use wf_server::ApiError;
 
 use crate::domain::analysis::{
-    baseline, combinations, competing, completeness, engagement, enrollment, landmark, retention, survival,
+    baseline, combinations, competing, completeness, engagement, enrollment, landmark, long_term, missing, retention,
+    survival,
 };
 use crate::domain::dataset::{self, MAPPING_VERSION, YouthRow};
 use crate::domain::synthetic;
@@ -129,6 +130,8 @@ pub fn analysis(kind: AnalysisKind, rows: &[YouthRow], group_by: Option<&str>) -
         AnalysisKind::FollowUpRetention => retention::follow_up_retention(rows),
         AnalysisKind::EnrollmentProgress => enrollment::enrollment_progress(rows),
         AnalysisKind::EngagementByApproach => engagement::engagement_by_approach(rows),
+        AnalysisKind::MissingEpisodes => missing::missing_episodes(rows, group_by),
+        AnalysisKind::LongTermDomains => long_term::long_term_domains(rows),
         _ => return None,
     })
 }
@@ -148,6 +151,8 @@ pub fn report(kind: ReportKind, rows: &[YouthRow], group_by: Option<&str>) -> Op
             output.extend(combinations::intervention_combinations(rows));
             output.extend(landmark::landmark(rows));
             output.extend(retention::follow_up_retention(rows));
+            output.extend(missing::missing_episodes(rows, group_by));
+            output.extend(long_term::long_term_domains(rows));
             ("Outcomes: recidivism and what helped".to_owned(), output)
         }
         ReportKind::DataCompleteness => {

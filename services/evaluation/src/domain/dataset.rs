@@ -66,6 +66,37 @@ pub struct Recidivism {
     pub day: f64,
 }
 
+/// One missing episode (case stage active → missing → back), in days from intake. An episode
+/// still open at the as-of instant (or when the case closed) ends there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingEpisode {
+    pub start_day: f64,
+    pub end_day: f64,
+}
+
+/// The coded long-term outcome domains of one completed follow-up (DOMAIN.md: housing stability,
+/// education, employment and income, safety and connection, legal status, engagement). Codes only:
+/// no amounts, no free text, no wellbeing score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpDomains {
+    /// "month_6", "month_12", "month_24", …
+    pub kind: String,
+    /// Domain code (see [`DOMAINS`]) → answer code ("missing" when not answered).
+    pub answers: BTreeMap<String, String>,
+}
+
+/// The long-term domains a completed follow-up answers, in report order.
+pub const DOMAINS: [&str; 8] = [
+    "living_situation",
+    "school_status",
+    "employed",
+    "any_income",
+    "feels_safe",
+    "has_trusted_connection",
+    "legal_status",
+    "engaged_with_services",
+];
+
 /// A youth in the analytic data set. Codes, counts and days only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YouthRow {
@@ -107,6 +138,12 @@ pub struct YouthRow {
     pub observed_days: f64,
     pub recidivism: Vec<Recidivism>,
     pub returns: u32,
+    /// Missing episodes, first first (snapshots stored before they were folded read as none).
+    #[serde(default)]
+    pub missing_episodes: Vec<MissingEpisode>,
+    /// The domains of each completed follow-up, one per kind (the latest answer counts).
+    #[serde(default)]
+    pub follow_up_domains: Vec<FollowUpDomains>,
 }
 
 impl YouthRow {
@@ -195,6 +232,44 @@ struct CaseFacts {
     returns: u32,
     follow_ups: BTreeMap<String, (String, i64)>,
     interventions: Vec<(String, NaiveDate, f64)>,
+    /// (went missing, found); an open episode has no end.
+    missing: Vec<(i64, Option<i64>)>,
+    follow_up_domains: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl CaseFacts {
+    /// A stage change: to MISSING opens an episode (unless one is open); any other stage closes it.
+    fn stage(&mut self, to: Option<CaseStage>, at: i64) {
+        let open = self.missing.last().is_some_and(|(_, end)| end.is_none());
+        match to {
+            Some(CaseStage::Missing) if !open => self.missing.push((at, None)),
+            Some(CaseStage::Missing) => {}
+            _ => self.close_missing(at),
+        }
+    }
+
+    fn close_missing(&mut self, at: i64) {
+        if let Some((start, end @ None)) = self.missing.last_mut() {
+            *end = Some(at.max(*start));
+        }
+    }
+}
+
+/// The coded domains of a completed follow-up's outcomes.
+fn domains(outcomes: Option<&wf_proto::cases::v1::FollowUpOutcomes>) -> BTreeMap<String, String> {
+    let no_yes = |raw: i32| code_of!(common::NoYes, "NO_YES_", raw);
+    let o = outcomes.cloned().unwrap_or_default();
+    let answers = [
+        code_of!(common::LivingSituation, "LIVING_SITUATION_", o.living_situation),
+        code_of!(common::SchoolStatus, "SCHOOL_STATUS_", o.school_status),
+        no_yes(o.employment.as_ref().map_or(0, |e| e.employed)),
+        no_yes(o.income.as_ref().map_or(0, |i| i.any_income)),
+        no_yes(o.feels_safe),
+        no_yes(o.has_trusted_connection),
+        code_of!(common::LegalStatus, "LEGAL_STATUS_", o.legal_status),
+        no_yes(o.engaged_with_services),
+    ];
+    DOMAINS.iter().map(|d| (*d).to_owned()).zip(answers).collect()
 }
 
 /// What a build produced.
@@ -257,6 +332,7 @@ pub fn build_scoped(
                 link(case, &c.referral_id, "");
                 let at = micros(c.effective_at.as_ref()).unwrap_or(event.occurred_at);
                 case.contacts.push(at);
+                case.stage(CaseStage::try_from(c.to_stage).ok(), at);
                 match CaseStage::try_from(c.to_stage) {
                     Ok(CaseStage::Enrolled) => {
                         case.enrolled_at.get_or_insert(at);
@@ -271,6 +347,7 @@ pub fn build_scoped(
                 link(case, &c.referral_id, &c.youth_id);
                 let at = micros(c.exited_at.as_ref()).or(micros(c.closed_at.as_ref())).unwrap_or(event.occurred_at);
                 case.exited_at = Some(at);
+                case.close_missing(at);
                 case.contacts.push(at);
             }),
             pb::CaseReopened::TYPE => pb::CaseReopened::decode(bytes).map(|c| {
@@ -305,10 +382,11 @@ pub fn build_scoped(
                 case.practice |= f.practice;
                 let status = code_of!(FollowUpStatus, "FOLLOW_UP_STATUS_", f.status);
                 let at = micros(f.completed_at.as_ref()).unwrap_or(event.occurred_at);
+                let kind = code_of!(FollowUpKind, "FOLLOW_UP_KIND_", f.kind);
                 if status == "completed" {
                     case.contacts.push(at);
+                    case.follow_up_domains.insert(kind.clone(), domains(f.outcomes.as_ref()));
                 }
-                let kind = code_of!(FollowUpKind, "FOLLOW_UP_KIND_", f.kind);
                 case.follow_ups.insert(kind, (status, at));
             }),
             pb::RecidivismRecorded::TYPE => pb::RecidivismRecorded::decode(bytes).map(|r| {
@@ -395,6 +473,8 @@ pub fn build_scoped(
         contacts.extend(refs.iter().skip(1).filter_map(|r| micros(r.received_at.as_ref())).map(day_of));
         let mut exposures: BTreeMap<String, Exposure> = BTreeMap::new();
         let mut follow_ups: BTreeMap<String, String> = BTreeMap::new();
+        let mut follow_up_domains: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut missing: Vec<MissingEpisode> = Vec::new();
         row.returns = u32::try_from(refs.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let mut case_returns = 0;
         for case in youth_cases.get(&youth_id).map(Vec::as_slice).unwrap_or_default() {
@@ -426,10 +506,22 @@ pub fn build_scoped(
             for (kind, (status, _)) in &case.follow_ups {
                 follow_ups.insert(kind.clone(), status.clone());
             }
+            for (kind, answers) in &case.follow_up_domains {
+                follow_up_domains.insert(kind.clone(), answers.clone());
+            }
+            for (start, end) in &case.missing {
+                let start_day = day_of(*start).min(observed_days);
+                let end_day = end.map_or(observed_days, day_of).clamp(start_day, observed_days);
+                missing.push(MissingEpisode { start_day, end_day });
+            }
         }
         row.returns = row.returns.max(case_returns);
         row.interventions = exposures.into_values().collect();
         row.follow_ups = follow_ups.into_iter().map(|(kind, status)| FollowUpState { kind, status }).collect();
+        row.follow_up_domains =
+            follow_up_domains.into_iter().map(|(kind, answers)| FollowUpDomains { kind, answers }).collect();
+        missing.sort_by(|a, b| a.start_day.total_cmp(&b.start_day));
+        row.missing_episodes = missing;
         let mut events: Vec<Recidivism> = youth_recidivism
             .get(&youth_id)
             .map(Vec::as_slice)
@@ -537,6 +629,8 @@ fn baseline_row(study_id: &str, r: &pb::ReferralReceived, intake_date: NaiveDate
         observed_days: 0.0,
         recidivism: Vec::new(),
         returns: 0,
+        missing_episodes: Vec::new(),
+        follow_up_domains: Vec::new(),
     }
 }
 

@@ -131,6 +131,9 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
             observed_days,
             recidivism,
             returns: 0,
+            // The generator plants no missing episodes and no follow-up answers.
+            missing_episodes: Vec::new(),
+            follow_up_domains: Vec::new(),
         });
     }
     rows

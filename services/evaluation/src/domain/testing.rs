@@ -37,5 +37,7 @@ pub fn row(study_id: &str) -> YouthRow {
         observed_days: 0.0,
         recidivism: Vec::new(),
         returns: 0,
+        missing_episodes: Vec::new(),
+        follow_up_domains: Vec::new(),
     }
 }

@@ -6,7 +6,7 @@ use wf_proto::common::v1::ReportFormat;
 use wf_proto::evaluation::v1 as pb;
 use wf_testkit::{Engine, both_engines};
 
-use crate::harness::{Served, analysis, assert_code, cohort};
+use crate::harness::{Served, analysis, assert_code, cohort, missing_and_long_term_cohort};
 
 both_engines!(survival_from_events_excludes_practice_and_is_idempotent, |engine: Engine| async move {
     let served = Served::start(engine).await;
@@ -252,4 +252,60 @@ both_engines!(a_synthetic_cohort_is_marked_and_never_mixed_with_program_data, |e
         client.seed_synthetic_cohort(pb::SeedSyntheticCohortRequest { size: 300, seed: 8 }).await,
         Code::FailedPrecondition,
     );
+});
+
+both_engines!(missing_episodes_and_long_term_domains_come_from_case_events, |engine: Engine| async move {
+    let served = Served::start(engine).await;
+    // 30 youth: 12 go missing once for 10 days; 6-month answers: 14 employed, 16 not.
+    served.publish_all(&missing_and_long_term_cohort(30, 12, 14)).await;
+    let mut client = served.manager().await;
+
+    let missing = client.run_analysis(analysis(pb::AnalysisKind::MissingEpisodes)).await.unwrap().into_inner();
+    let youth = missing.tables.iter().find(|t| t.name == "missing_episodes_youth").expect("youth table");
+    let all = &youth.rows[0];
+    assert_eq!(all.cells[0].value, "all");
+    // no episode 18, one episode 12, two or more 0, total 30.
+    let shown: Vec<&str> = all.cells.iter().skip(1).map(|c| c.value.as_str()).collect();
+    assert_eq!(shown, ["18", "12", "0", "30"]);
+    let rates = missing.tables.iter().find(|t| t.name == "missing_episodes_per_90_days").expect("rates table");
+    // About 400 days each in the program: 12 episodes and 120 days missing over ~12,000 days.
+    let days = 30.0 * 400.0;
+    let per_90 = |cell: &pb::Cell| {
+        assert!(!cell.suppressed, "{cell:?}");
+        cell.number
+    };
+    assert!((per_90(&rates.rows[0].cells[1]) - 90.0 * 12.0 / days).abs() < 0.01, "{:?}", rates.rows[0]);
+    assert!((per_90(&rates.rows[0].cells[2]) - 90.0 * 120.0 / days).abs() < 0.05, "{:?}", rates.rows[0]);
+
+    let domains = client.run_analysis(analysis(pb::AnalysisKind::LongTermDomains)).await.unwrap().into_inner();
+    let employed = domains.tables.iter().find(|t| t.name == "long_term_employed").expect("employed table");
+    let row = |answer: &str| employed.rows.iter().find(|r| r.cells[0].value == answer).expect("answer row");
+    assert_eq!(row("yes").cells[1].value, "14");
+    assert_eq!(row("no").cells[1].value, "16");
+    for table in domains.tables.iter().chain(&missing.tables) {
+        for row in &table.rows {
+            for cell in row.cells.iter().skip(1) {
+                if !cell.suppressed && !table.name.ends_with("per_90_days") {
+                    assert!(cell.number == 0.0 || cell.number >= 11.0, "{}: {row:?}", table.name);
+                }
+            }
+        }
+    }
+
+    // Both are part of the outcome report.
+    let report = client
+        .generate_report(pb::GenerateReportRequest {
+            kind: pb::ReportKind::Outcome as i32,
+            format: ReportFormat::Json as i32,
+            scope: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .expect("report");
+    let json = String::from_utf8(report.content).expect("utf-8");
+    for name in ["missing_episodes_youth", "missing_episodes_per_90_days", "long_term_employed"] {
+        assert!(json.contains(name), "{name} not in the outcome report");
+    }
 });

@@ -159,3 +159,57 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: C
 pub fn analysis(kind: pb::AnalysisKind) -> pb::RunAnalysisRequest {
     pb::RunAnalysisRequest { kind: kind as i32, scope: None }
 }
+
+/// `n` fictional youth referred 400 days ago, enrolled and active; the first `missing` of them go
+/// missing at day 30 and are found at day 40; every one completes the 6-month follow-up at day 200,
+/// employed when `i < employed`.
+pub fn missing_and_long_term_cohort(n: usize, missing: usize, employed: usize) -> Vec<Envelope> {
+    let intake = Utc::now() - Duration::days(400);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let referral = format!("ref_m{i:04}");
+        let case = format!("case_m{i:04}");
+        let received = events::ReferralReceived {
+            referral_id: referral.clone(),
+            youth_id: format!("yth_m{i:04}"),
+            received_at: ts(intake),
+            site: common::Site::SouthLosAngeles as i32,
+            age_years: 17,
+            ..Default::default()
+        };
+        out.push(envelope("intake", &referral, &received, intake));
+        let assigned =
+            events::CaseAssigned { case_id: case.clone(), referral_id: referral.clone(), ..Default::default() };
+        out.push(envelope("cases", &case, &assigned, intake + Duration::hours(1)));
+        let mut stages = vec![(3, CaseStage::Enrolled), (20, CaseStage::Active)];
+        if i < missing {
+            stages.extend([(30, CaseStage::Missing), (40, CaseStage::Active)]);
+        }
+        for (day, stage) in stages {
+            let at = intake + Duration::days(day);
+            let changed = events::CaseStageChanged {
+                case_id: case.clone(),
+                referral_id: referral.clone(),
+                to_stage: stage as i32,
+                effective_at: ts(at),
+                ..Default::default()
+            };
+            out.push(envelope("cases", &case, &changed, at));
+        }
+        let at = intake + Duration::days(200);
+        let employed_answer = if i < employed { common::NoYes::Yes } else { common::NoYes::No };
+        let recorded = events::FollowUpRecorded {
+            case_id: case.clone(),
+            kind: FollowUpKind::Month6 as i32,
+            status: FollowUpStatus::Completed as i32,
+            completed_at: ts(at),
+            outcomes: Some(wf_proto::cases::v1::FollowUpOutcomes {
+                employment: Some(common::Employment { employed: employed_answer as i32, ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        out.push(envelope("cases", &case, &recorded, at));
+    }
+    out
+}

@@ -10,6 +10,8 @@ pub mod completeness;
 pub mod engagement;
 pub mod enrollment;
 pub mod landmark;
+pub mod long_term;
+pub mod missing;
 pub mod retention;
 pub mod survival;
 

@@ -233,3 +233,106 @@ fn the_referred_range_keeps_youth_by_intake_and_is_half_open() {
     // As of day 10 the second referral has not happened yet.
     assert_eq!(build(&log.events, &ids, T0 + 10 * DAY).rows.len(), 1);
 }
+
+fn stage(log: &mut Log, day: i64, to: CaseStage) {
+    log.push(
+        T0 + day * DAY,
+        pb::CaseStageChanged {
+            case_id: "case_1".into(),
+            referral_id: "ref_1".into(),
+            to_stage: to as i32,
+            effective_at: ts(T0 + day * DAY),
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
+fn missing_episodes_run_from_missing_back_to_active_and_an_open_one_ends_at_the_as_of_instant() {
+    let mut log = Log::new();
+    log.push(T0, received("ref_1", "yth_1", T0, false));
+    log.push(
+        T0 + DAY,
+        pb::CaseAssigned { case_id: "case_1".into(), referral_id: "ref_1".into(), ..Default::default() },
+    );
+    stage(&mut log, 5, CaseStage::Enrolled);
+    stage(&mut log, 20, CaseStage::Active);
+    stage(&mut log, 30, CaseStage::Missing);
+    // A repeated "missing" does not open a second episode.
+    stage(&mut log, 32, CaseStage::Missing);
+    stage(&mut log, 41, CaseStage::Active);
+    stage(&mut log, 100, CaseStage::Missing);
+    let built = build(&log.events, &ids(&[("yth_1", "stu_1")]), T0 + 120 * DAY);
+    let episodes: Vec<(f64, f64)> = built.rows[0].missing_episodes.iter().map(|e| (e.start_day, e.end_day)).collect();
+    assert_eq!(episodes, [(30.0, 41.0), (100.0, 120.0)]);
+
+    // Closing the case ends the open episode.
+    log.push(
+        T0 + 110 * DAY,
+        pb::CaseClosed {
+            case_id: "case_1".into(),
+            referral_id: "ref_1".into(),
+            exited_at: ts(T0 + 110 * DAY),
+            ..Default::default()
+        },
+    );
+    let built = build(&log.events, &ids(&[("yth_1", "stu_1")]), T0 + 120 * DAY);
+    assert_eq!(built.rows[0].missing_episodes[1].end_day, 110.0);
+}
+
+#[test]
+fn completed_follow_ups_carry_coded_long_term_domains() {
+    use wf_proto::cases::v1::FollowUpOutcomes;
+    let mut log = Log::new();
+    log.push(T0, received("ref_1", "yth_1", T0, false));
+    log.push(
+        T0 + DAY,
+        pb::CaseAssigned { case_id: "case_1".into(), referral_id: "ref_1".into(), ..Default::default() },
+    );
+    let outcomes = FollowUpOutcomes {
+        school_status: common::SchoolStatus::AttendingRegularly as i32,
+        employment: Some(common::Employment { employed: common::NoYes::Yes as i32, ..Default::default() }),
+        income: Some(common::Income {
+            any_income: common::NoYes::Yes as i32,
+            total_monthly_income_cents: 90_000,
+            ..Default::default()
+        }),
+        feels_safe: common::NoYes::No as i32,
+        wellbeing_score: 17,
+        ..Default::default()
+    };
+    log.push(
+        T0 + 200 * DAY,
+        pb::FollowUpRecorded {
+            case_id: "case_1".into(),
+            kind: FollowUpKind::Month6 as i32,
+            status: FollowUpStatus::Completed as i32,
+            outcomes: Some(outcomes),
+            ..Default::default()
+        },
+    );
+    // A refused follow-up has no answers.
+    log.push(
+        T0 + 380 * DAY,
+        pb::FollowUpRecorded {
+            case_id: "case_1".into(),
+            kind: FollowUpKind::Month12 as i32,
+            status: FollowUpStatus::Refused as i32,
+            ..Default::default()
+        },
+    );
+    let built = build(&log.events, &ids(&[("yth_1", "stu_1")]), T0 + 400 * DAY);
+    let domains = &built.rows[0].follow_up_domains;
+    assert_eq!(domains.len(), 1);
+    assert_eq!(domains[0].kind, "month_6");
+    let answer = |d: &str| domains[0].answers.get(d).map(String::as_str);
+    assert_eq!(answer("school_status"), Some("attending_regularly"));
+    assert_eq!(answer("employed"), Some("yes"));
+    assert_eq!(answer("any_income"), Some("yes"));
+    assert_eq!(answer("feels_safe"), Some("no"));
+    assert_eq!(answer("living_situation"), Some("missing"));
+    assert_eq!(domains[0].answers.len(), DOMAINS.len());
+    // Codes only: no amount and no wellbeing score reach the data set.
+    let json = serde_json::to_string(&built.rows[0]).unwrap();
+    assert!(!json.contains("90000") && !json.contains("wellbeing"), "{json}");
+}
