@@ -7,7 +7,7 @@ use crate::Subscription;
 /// (service, topic bindings) for every consuming service.
 pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("intake", &["referral.routed", "case.assigned"]),
-    ("routing", &["referral.received", "offer.*", "case.closed"]),
+    ("routing", &["referral.received", "referral.triaged", "offer.*", "case.closed"]),
     ("cases", &["referral.received", "referral.routed", "offer.accepted", "possible_match.confirmed"]),
     ("audit", &["#"]),
     (

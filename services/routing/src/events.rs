@@ -1,16 +1,18 @@
-//! Routing's event handler: `referral.received` → decision; `case.closed` → the place the
-//! accepted offer took is given back. The inbox record, the effect (decision, escalation,
+//! Routing's event handler: `referral.received` → decision; `referral.triaged` → the new tier
+//! for later re-routes, an earlier deadline or a re-route of the open offer; `case.closed` → the
+//! place the accepted offer took is given back. The inbox record, the effect (decision, escalation,
 //! returned place) and the outbound events are written in one transaction, so a redelivery
 //! has no second effect.
 
 use wf_events::{Envelope, EventHandler, EventPayload, HandleError};
-use wf_proto::events::v1::{CaseClosed, ReferralReceived};
+use wf_proto::common::v1::TriageTier;
+use wf_proto::events::v1::{CaseClosed, ReferralReceived, ReferralTriaged};
 use wf_proto::routing::v1::EscalationReason;
 use wf_types::ReferralId;
 
 use crate::domain::ReferralFacts;
 pub use crate::router::REASON_REFERRAL_RECEIVED;
-use crate::router::Router;
+use crate::router::{Router, TriageEffect};
 use crate::store;
 use wf_db::DbError;
 
@@ -64,6 +66,73 @@ impl RoutingEventHandler {
         }
         tx.commit().await?;
         self.router.wake_relay();
+        Ok(())
+    }
+
+    /// A triage before routing has seen the referral is retried until `referral.received` has
+    /// been routed; a triage older than one already applied changes nothing.
+    async fn on_referral_triaged(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        let event: ReferralTriaged = envelope.payload_as().map_err(|err| HandleError::Permanent(err.to_string()))?;
+        event.referral_id.parse::<ReferralId>().map_err(|err| {
+            HandleError::Permanent(format!("referral.triaged referral_id {:?} is invalid: {err}", event.referral_id))
+        })?;
+        let tier = event.triage_tier();
+        if tier == TriageTier::Unspecified {
+            return Err(HandleError::Permanent(format!(
+                "referral.triaged triage_tier {} is not emergent, urgent or routine",
+                event.triage_tier
+            )));
+        }
+        // Events without `triaged_at` are ordered by when they occurred.
+        let triaged_at = event.triaged_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(envelope.occurred_at);
+        let mut tx = self.router.db().begin().await?;
+        if !wf_events::inbox::record(&mut tx, SERVICE, envelope).await? {
+            tx.commit().await?;
+            tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
+            return Ok(());
+        }
+        let source = envelope.event_id.to_string();
+        let effect = self
+            .router
+            .on_referral_triaged(&mut tx, &event.referral_id, tier, wf_db::to_micros(triaged_at), &source)
+            .await;
+        let effect = match effect {
+            Ok(effect) => effect,
+            Err(DbError::UniqueViolation { constraint }) => {
+                return Err(HandleError::Transient(format!("concurrent decision ({constraint})")));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let tier_code = crate::domain::tier_code(tier);
+        match effect {
+            TriageEffect::NotSeen => {
+                // Dropping the transaction forgets the inbox record, so the retry is handled.
+                tx.rollback().await?;
+                return Err(HandleError::Transient(format!(
+                    "referral {} has not been routed yet; retrying referral.triaged",
+                    event.referral_id
+                )));
+            }
+            TriageEffect::Stale => {
+                tx.commit().await?;
+                tracing::info!(event.id = %envelope.event_id, referral.id = %event.referral_id, tier = tier_code, "older triage than the one applied, event skipped");
+            }
+            TriageEffect::Applied { shortened, withdrawn } => {
+                tx.commit().await?;
+                if !withdrawn.is_empty() {
+                    self.router.wake_relay();
+                }
+                for (offer_id, deadline) in &shortened {
+                    tracing::info!(referral.id = %event.referral_id, offer.id = %offer_id, tier = tier_code, deadline = %wf_db::from_micros(*deadline), "referral re-triaged, offer deadline moved earlier");
+                }
+                for (offer_id, _) in &withdrawn {
+                    tracing::info!(referral.id = %event.referral_id, offer.id = %offer_id, tier = tier_code, "referral re-triaged, offer withdrawn and referral re-routed");
+                }
+                if shortened.is_empty() && withdrawn.is_empty() {
+                    tracing::info!(referral.id = %event.referral_id, tier = tier_code, "referral re-triaged, open offer unchanged");
+                }
+            }
+        }
         Ok(())
     }
 
@@ -129,6 +198,7 @@ impl EventHandler for RoutingEventHandler {
     async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
         match envelope.event_type.as_str() {
             ReferralReceived::TYPE => self.on_referral_received(&envelope).await,
+            ReferralTriaged::TYPE => self.on_referral_triaged(&envelope).await,
             CaseClosed::TYPE => self.on_case_closed(&envelope).await,
             // Routing's own offer events come back on its queue; they are already acted on.
             other => {

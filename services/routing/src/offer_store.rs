@@ -368,3 +368,15 @@ pub async fn capacity_returned_at(db: &Db, offer_id: &str) -> Result<Option<i64>
             .await?;
     Ok(row.and_then(|(at,)| at))
 }
+
+/// Moves an open offer's deadline to `deadline` when that is earlier; `false` (nothing changed)
+/// when the offer is no longer open or its deadline is already as early. Never moves it later.
+pub async fn shorten_deadline(tx: &mut Tx, offer_id: &str, deadline: i64) -> Result<bool, DbError> {
+    let result =
+        sqlx::query("UPDATE routing_offer SET deadline = $1 WHERE offer_id = $2 AND status = 'open' AND deadline > $1")
+            .bind(deadline)
+            .bind(offer_id)
+            .execute(&mut **tx)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}

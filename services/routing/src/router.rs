@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use wf_db::{Db, DbError, Tx};
 use wf_events::{Envelope, RelayHandle};
+use wf_proto::common::v1::TriageTier;
 use wf_proto::events::v1::{
     OfferAccepted, OfferDeclined, OfferExpired, OfferMade, OfferWithdrawn, ReferralEscalated, ReferralRouted,
 };
@@ -24,10 +25,14 @@ use crate::store::{self, DecisionRecord, EscalationRecord};
 pub const REASON_REFERRAL_RECEIVED: &str = "referral_received";
 pub const REASON_OFFER_DECLINED: &str = "offer_declined";
 pub const REASON_OFFER_EXPIRED: &str = "offer_expired";
+pub const REASON_REFERRAL_TRIAGED: &str = "referral_triaged";
 /// Who expired an offer (`responded_by`).
 pub const EXPIRED_BY: &str = "routing";
 /// Why an open offer is withdrawn when the referral's case closes (`OfferWithdrawn.reason`).
 pub const WITHDRAWN_CASE_CLOSED: &str = "case_closed";
+/// Why an open offer is withdrawn when the referral's new tier excludes its service
+/// (e.g. emergent needs a 24/7 service).
+pub const WITHDRAWN_TRIAGE_CHANGED: &str = "triage_changed";
 /// Who withdrew an offer (`responded_by`).
 pub const WITHDRAWN_BY: &str = "routing";
 /// How many due offers one expiry pass handles.
@@ -62,6 +67,21 @@ pub struct CaseClosedEffect {
     pub returned: Vec<ReturnedPlace>,
     /// Offers still open, withdrawn.
     pub withdrawn: Vec<String>,
+}
+
+/// What routing did when a referral's triage tier changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriageEffect {
+    /// Routing has no decision for the referral yet: the event is retried.
+    NotSeen,
+    /// A triage at the same time or later was already applied: nothing changed.
+    Stale,
+    Applied {
+        /// Open offers whose deadline moved earlier, with the new deadline (micros).
+        shortened: Vec<(String, i64)>,
+        /// Open offers withdrawn because the new tier excludes their service, each re-routed.
+        withdrawn: Vec<(String, Routed)>,
+    },
 }
 
 /// What a routing pass did.
@@ -264,6 +284,9 @@ impl Router {
             practice: offer.practice,
             already_offered: Vec::new(),
         });
+        if let Some(tier) = store::triaged_tier_of(tx, &offer.referral_id).await? {
+            facts.triage_tier = tier;
+        }
         facts.already_offered = offer_store::offered_services(tx, &offer.referral_id).await?;
         let attempt = latest.map_or(offer.attempt, |d| d.attempt) + 1;
         self.route(tx, &facts, attempt, reason, &offer.offer_id, none_left).await
@@ -384,6 +407,70 @@ impl Router {
             withdrawn.push(offer.offer_id);
         }
         Ok(CaseClosedEffect { returned, withdrawn })
+    }
+
+    /// The referral was (re-)triaged: records its tier for later re-routes, then for each open
+    /// offer either withdraws it and re-routes (the new tier's hard rules, e.g. emergent 24/7,
+    /// exclude its service) or moves its deadline to `offered_at` + the new tier's window when
+    /// that is earlier. A deadline never moves later: a downgrade keeps it. In the caller's
+    /// transaction, with the inbox record of the event.
+    pub async fn on_referral_triaged(
+        &self,
+        tx: &mut Tx,
+        referral_id: &str,
+        tier: TriageTier,
+        triaged_at: i64,
+        source_event_id: &str,
+    ) -> Result<TriageEffect, DbError> {
+        if store::latest_decision_of(tx, referral_id).await?.is_none() {
+            return Ok(TriageEffect::NotSeen);
+        }
+        let tier = domain::effective_tier(tier);
+        if !store::record_triage(tx, referral_id, tier, triaged_at, source_event_id).await? {
+            return Ok(TriageEffect::Stale);
+        }
+        let policy = self.policy.current();
+        let directory = self.directory.current();
+        let at = wf_db::to_micros(self.clock.now());
+        let (mut shortened, mut withdrawn) = (Vec::new(), Vec::new());
+        for offer in offer_store::open_offers_of(tx, referral_id).await? {
+            // The policy's around-the-clock rule, when it covers the new tier; a service gone from
+            // the directory cannot show that it answers around the clock.
+            let excluded = match &policy.filters.emergent_24_7 {
+                Some(tiers) if tiers.contains(&tier) => {
+                    directory.service(&offer.partner_service_id).is_none_or(|service| {
+                        domain::decide::emergent_24_7(service, tier, tiers).verdict == domain::Verdict::Fail
+                    })
+                }
+                _ => false,
+            };
+            if excluded {
+                if !offer_store::close_offer(tx, &offer.offer_id, OfferStatus::Withdrawn, at, WITHDRAWN_BY, None)
+                    .await?
+                {
+                    continue;
+                }
+                let event = OfferWithdrawn {
+                    offer_id: offer.offer_id.clone(),
+                    referral_id: offer.referral_id.clone(),
+                    partner_id: offer.partner_id.clone(),
+                    partner_service_id: offer.partner_service_id.clone(),
+                    reason: WITHDRAWN_TRIAGE_CHANGED.to_owned(),
+                    practice: offer.practice,
+                };
+                let key = &offer.referral_id;
+                wf_events::outbox::enqueue(tx, self.db.backend(), &Envelope::new(SERVICE, key, key, &event)).await?;
+                let routed =
+                    self.reroute(tx, &offer, REASON_REFERRAL_TRIAGED, EscalationReason::NoEligiblePartner).await?;
+                withdrawn.push((offer.offer_id, routed));
+                continue;
+            }
+            let window_end = wf_db::to_micros(wf_db::from_micros(offer.offered_at) + policy.response_window(tier));
+            if window_end < offer.deadline && offer_store::shorten_deadline(tx, &offer.offer_id, window_end).await? {
+                shortened.push((offer.offer_id, window_end));
+            }
+        }
+        Ok(TriageEffect::Applied { shortened, withdrawn })
     }
 
     /// Expires open offers past their deadline and re-routes each referral; returns how

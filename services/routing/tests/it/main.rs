@@ -13,6 +13,7 @@ mod hsds;
 mod offers;
 mod policies;
 mod simulation;
+mod triage;
 
 use tonic::{Code, Request};
 use wf_auth::{Principal, Role, TokenKind};
@@ -308,7 +309,17 @@ use capacity_return::{
     closing_a_case_returns_the_places_of_its_linked_referrals,
 };
 
+use triage::{
+    a_downgrade_keeps_the_deadline, a_triage_before_routing_is_retried,
+    an_emergent_upgrade_withdraws_an_offer_the_rules_exclude_once,
+    an_upgrade_moves_the_deadline_earlier_and_expiry_keeps_to_it,
+};
+
 both_backends!(
+    an_upgrade_moves_the_deadline_earlier_and_expiry_keeps_to_it,
+    a_downgrade_keeps_the_deadline,
+    an_emergent_upgrade_withdraws_an_offer_the_rules_exclude_once,
+    a_triage_before_routing_is_retried,
     a_closed_case_returns_its_place_once,
     a_returned_place_never_exceeds_the_maximum,
     a_case_closed_before_accept_withdraws_the_open_offer,
