@@ -12,7 +12,14 @@ pub const TOPOLOGY: &[(&str, &[&str])] = &[
     ("audit", &["#"]),
     (
         "evaluation",
-        &["referral.*", "case.*", "intervention.delivered", "follow_up.*", "recidivism.recorded", "possible_match.confirmed"],
+        &[
+            "referral.*",
+            "case.*",
+            "intervention.delivered",
+            "follow_up.*",
+            "recidivism.recorded",
+            "possible_match.confirmed",
+        ],
     ),
 ];
 
