@@ -1,7 +1,8 @@
 //! `UpdateReferral`: staff complete or correct a referral. The masked fields are applied to the stored
 //! record, the result is validated with the submission's validator, the personal part is re-sealed
 //! through the vault, and `referral.updated` names the changed paths (never values). Opening the sealed
-//! personal part to merge into it is a read of personal data: it is recorded as `record.accessed`.
+//! personal part to merge into it is a read of personal data: it is recorded as `record.accessed`, also
+//! when the merged record is then refused (the access event is committed alone).
 
 use chrono::Utc;
 use prost::Message;
@@ -71,12 +72,24 @@ impl IntakeApi {
             referral.personal =
                 Some(vault::open_personal(&self.keys.current(), &stored.id, sealed).map_err(ApiError::internal)?);
         }
-        let outcome = domain::apply_update_mask(&mut referral, &from, &paths).map_err(ApiError::InvalidArgument)?;
-        // The same validator as a submission, over the whole merged record.
-        let violations = domain::validate(Some(&referral), now);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        let opened_personal = opens_personal && stored.personal_sealed.is_some();
+        let merged = domain::apply_update_mask(&mut referral, &from, &paths).and_then(|outcome| {
+            // The same validator as a submission, over the whole merged record.
+            let violations = domain::validate(Some(&referral), now);
+            if violations.is_empty() { Ok(outcome) } else { Err(violations) }
+        });
+        let outcome = match merged {
+            Ok(outcome) => outcome,
+            Err(violations) => {
+                // The personal part was read in memory: that read is recorded although nothing else is stored.
+                if opened_personal {
+                    self.record_update_access(&mut tx, principal, &stored.id).await?;
+                    tx.commit().await?;
+                    self.relay.wake();
+                }
+                return Err(ApiError::InvalidArgument(violations));
+            }
+        };
         let facts = domain::derive_facts(&referral, now.date_naive());
         let personal = referral.personal.take();
         let (sealed, key_version) = if outcome.personal_changed {
@@ -127,19 +140,30 @@ impl IntakeApi {
             )
             .await?;
         }
-        if opens_personal && stored.personal_sealed.is_some() {
-            let fields = vec!["personal".to_owned()];
-            outbox::enqueue(
-                &mut tx,
-                self.db.backend(),
-                &self.access_envelope(principal, &stored.id, UPDATE_PURPOSE, fields, ""),
-            )
-            .await?;
+        if opened_personal {
+            self.record_update_access(&mut tx, principal, &stored.id).await?;
         }
         tx.commit().await?;
         self.relay.wake();
         tracing::info!(referral.id = %stored.id, changed = ?outcome.changed, "referral updated");
         // The coded record only: personal details are read with GetReferral and a purpose.
         Ok(pb::UpdateReferralResponse { referral: Some(referral) })
+    }
+
+    /// Queues `record.accessed` for opening the personal part to merge an update into it.
+    async fn record_update_access(
+        &self,
+        tx: &mut wf_db::Tx,
+        principal: &Principal,
+        referral_id: &str,
+    ) -> Result<(), ApiError> {
+        let fields = vec!["personal".to_owned()];
+        outbox::enqueue(
+            tx,
+            self.db.backend(),
+            &self.access_envelope(principal, referral_id, UPDATE_PURPOSE, fields, ""),
+        )
+        .await?;
+        Ok(())
     }
 }

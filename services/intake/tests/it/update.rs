@@ -160,3 +160,54 @@ both_engines!(an_update_is_refused_field_by_field_and_changes_nothing, |engine| 
     assert_eq!(count, 0);
     harness.server.stop().await;
 });
+
+both_engines!(a_refused_update_that_opened_the_personal_part_records_only_the_read, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let submitted = harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
+    let id = submitted.referral_id.clone();
+    let before = sealed(&harness, &id).await;
+    let mut staff = harness.client(Role::CaseManager).await;
+
+    // The personal part is opened to merge the phones, then the validator refuses the merged record.
+    let invalid = pb::Referral {
+        personal: Some(pb::PersonalDetails {
+            phones: vec![pb::Phone { number: "call me".into(), ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let refused = staff
+        .update_referral(update(&id, invalid, &["personal.phones"], "correction"))
+        .await
+        .expect_err("invalid phone");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(fields_of(&refused), vec!["referral.personal.phones[0].number"]);
+
+    assert_eq!(sealed(&harness, &id).await, before, "the referral is unchanged");
+    let accesses = harness.people_accesses(1).await;
+    assert_eq!(accesses.len(), 1, "exactly one read was recorded");
+    assert_eq!(accesses[0].record_id, id);
+    assert_eq!(accesses[0].actor_role, "case_manager");
+    assert_eq!(accesses[0].purpose, "referral_update");
+    assert_eq!(accesses[0].fields, vec!["personal"]);
+    let (updates,): (i64,) =
+        wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = 'referral.updated'")
+            .fetch_one(harness.db.pool())
+            .await
+            .expect("count");
+    assert_eq!(updates, 0, "nothing else is stored");
+
+    // A refusal that never opened the personal part records no read.
+    let coded_only = staff
+        .update_referral(update(
+            &id,
+            pb::Referral { preferred_language: "english".into(), ..Default::default() },
+            &["preferred_language"],
+            "correction",
+        ))
+        .await
+        .expect_err("invalid language");
+    assert_eq!(fields_of(&coded_only), vec!["referral.preferred_language"]);
+    assert_eq!(harness.people_accesses_now().await.len(), 1);
+    harness.server.stop().await;
+});
