@@ -63,10 +63,8 @@ impl CaseService for CasesApi {
     async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
         wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
         let req = request.into_inner();
-        if req.incomplete_only {
-            return Err(Status::unimplemented("the incomplete_only filter arrives in a later step"));
-        }
-        let (filter, after, page_size) = list_cases_query(&req).map_err(ApiError::InvalidArgument)?;
+        let (filter, after, page_size) =
+            list_cases_query(&req, self.clock.now_micros()).map_err(ApiError::InvalidArgument)?;
         let mut cases =
             store::list_cases(&self.db, &filter, after.as_deref(), page_size + 1).await.map_err(ApiError::from)?;
         let next_page_token = next_page(&mut cases, page_size, |case| case.case_id.clone());
@@ -246,7 +244,11 @@ fn invalid(field: &str, err: impl std::fmt::Display) -> ApiError {
 }
 
 /// The store query of a `ListCases` request, or every problem with it.
-fn list_cases_query(req: &pb::ListCasesRequest) -> Result<(CaseFilter, Option<String>, i64), Vec<FieldViolation>> {
+/// `now` is the instant `incomplete_only` judges overdue assessments and follow-ups at.
+fn list_cases_query(
+    req: &pb::ListCasesRequest,
+    now: i64,
+) -> Result<(CaseFilter, Option<String>, i64), Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let mut parsed = |field: &str, value: &str, parse: fn(&str) -> Result<(), wf_types::IdError>| {
         if value.is_empty() {
@@ -287,6 +289,7 @@ fn list_cases_query(req: &pb::ListCasesRequest) -> Result<(CaseFilter, Option<St
         referral_id,
         include_practice: req.include_practice,
         awaiting_assignment: req.awaiting_assignment,
+        incomplete_at: req.incomplete_only.then_some(now),
     };
     Ok((filter, after, page_size))
 }

@@ -93,7 +93,17 @@ pub struct CaseFilter {
     pub include_practice: bool,
     /// Only cases in the supervisors' queue.
     pub awaiting_assignment: bool,
+    /// Only cases incomplete at this instant (see [`INCOMPLETE_AT`]).
+    pub incomplete_at: Option<i64>,
 }
+
+/// A case is incomplete at an instant `$n` when any of these hold: the assessment is overdue (enrolled,
+/// not assessed, `assessment_due` reached), a follow-up is past its due instant and not recorded
+/// (still scheduled, due or overdue), or the case has exited without a living situation at exit.
+const INCOMPLETE_AT: &str = "((enrolled_at IS NOT NULL AND assessed_at IS NULL AND assessment_due <= $n) \
+     OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.case_id = cases.case_id \
+                AND f.status IN ('scheduled', 'due', 'overdue') AND f.due_at <= $n) \
+     OR (exited_at IS NOT NULL AND exit_living_situation = 0))";
 
 /// Serializes assignment decisions for the rest of the transaction.
 ///
@@ -293,12 +303,21 @@ pub async fn list_cases(
     if filter.awaiting_assignment {
         conditions.push("status = 'awaiting_assignment'".to_owned());
     }
+    let incomplete_at = filter.incomplete_at;
+    if incomplete_at.is_some() {
+        // Bound after the text values, as the last placeholder but the limit.
+        conditions.push(INCOMPLETE_AT.replace("$n", &format!("${}", binds.len() + 1)));
+    }
+    let limit_placeholder = binds.len() + 1 + usize::from(incomplete_at.is_some());
     let where_clause =
         if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases {where_clause} ORDER BY case_id LIMIT ${}", binds.len() + 1);
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases {where_clause} ORDER BY case_id LIMIT ${limit_placeholder}");
     let mut query = sqlx::query(&sql);
     for value in binds {
         query = query.bind(value);
+    }
+    if let Some(at) = incomplete_at {
+        query = query.bind(at);
     }
     let rows = query.bind(limit).fetch_all(db.pool()).await?;
     rows.iter().map(case_from_row).collect()

@@ -1,6 +1,7 @@
 //! Integration tests of the cases service, each run on SQLite and on PostgreSQL.
 
 mod api;
+mod completeness;
 mod continuity;
 mod engagement;
 mod flow;
