@@ -19,6 +19,7 @@ pub const TOPOLOGY: &[(&str, &[&str])] = &[
             "follow_up.*",
             "recidivism.recorded",
             "possible_match.confirmed",
+            "offer.*",
         ],
     ),
 ];

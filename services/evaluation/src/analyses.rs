@@ -10,10 +10,11 @@ use wf_proto::evaluation::v1::{AnalysisKind, ReportKind};
 use wf_server::ApiError;
 
 use crate::domain::analysis::{
-    baseline, combinations, competing, completeness, engagement, enrollment, landmark, long_term, missing, retention,
-    survival,
+    self, baseline, combinations, competing, completeness, deadlines, engagement, enrollment, landmark, long_term,
+    missing, responsiveness, retention, survival,
 };
 use crate::domain::dataset::{self, MAPPING_VERSION, YouthRow};
+use crate::domain::operations::{self, Operations};
 use crate::domain::synthetic;
 use crate::domain::table::Output;
 use crate::store;
@@ -38,6 +39,9 @@ pub struct Selected {
     pub rows: Vec<YouthRow>,
     pub version: String,
     pub synthetic: bool,
+    /// Referral and offer facts for the operations analyses; None for the synthetic cohort, which
+    /// has no routing events.
+    pub operations: Option<Operations>,
 }
 
 /// The version of the program data set given its events: mapping version, event count and the
@@ -59,7 +63,12 @@ pub async fn select(db: &Db, scope: &ScopeSpec) -> Result<Selected, ApiError> {
         _ => None,
     };
     let mut selected = match synthetic {
-        Some(info) => Selected { rows: store::rows(db, SYNTHETIC).await?, version: info.version, synthetic: true },
+        Some(info) => Selected {
+            rows: store::rows(db, SYNTHETIC).await?,
+            version: info.version,
+            synthetic: true,
+            operations: None,
+        },
         None => {
             let events = store::events(db).await?;
             let ids = store::study_ids(db).await?;
@@ -71,7 +80,16 @@ pub async fn select(db: &Db, scope: &ScopeSpec) -> Result<Selected, ApiError> {
                     "events left out of the analytic data set"
                 );
             }
-            Selected { rows: built.rows, version: program_version(&events), synthetic: false }
+            let (folded, undecodable) = operations::fold(&events, scope.as_of);
+            if undecodable > 0 {
+                tracing::warn!(undecodable, "events left out of the operations facts");
+            }
+            Selected {
+                rows: built.rows,
+                version: program_version(&events),
+                synthetic: false,
+                operations: Some(folded.scoped(&scope.sites, scope.referred)),
+            }
         }
     };
     if !scope.sites.is_empty() {
@@ -117,8 +135,36 @@ pub async fn seed_synthetic(db: &Db, size: usize, seed: u64) -> Result<(String, 
     Ok((version, rows.len() as i64))
 }
 
+/// The operations analyses need referral and offer events; the synthetic cohort has none.
+fn with_operations(operations: Option<&Operations>, name: &str, analyse: impl Fn(&Operations) -> Output) -> Output {
+    match operations {
+        Some(operations) => analyse(operations),
+        None => Output {
+            tables: vec![analysis::insufficient(
+                name,
+                "Operations",
+                "the synthetic cohort has no referral, offer or case events: operations analyses need program data",
+            )],
+            charts: Vec::new(),
+        },
+    }
+}
+
+fn deadline_compliance(operations: Option<&Operations>, group_by: Option<&str>) -> Output {
+    with_operations(operations, "deadline_compliance", |o| deadlines::deadline_compliance(o, group_by))
+}
+
+fn partner_responsiveness(operations: Option<&Operations>) -> Output {
+    with_operations(operations, "partner_offer_outcomes", responsiveness::partner_responsiveness)
+}
+
 /// The analyses of one analysis kind; None for a kind not built yet.
-pub fn analysis(kind: AnalysisKind, rows: &[YouthRow], group_by: Option<&str>) -> Option<Output> {
+pub fn analysis(
+    kind: AnalysisKind,
+    rows: &[YouthRow],
+    operations: Option<&Operations>,
+    group_by: Option<&str>,
+) -> Option<Output> {
     Some(match kind {
         AnalysisKind::RecidivismSurvival => survival::recidivism_survival(rows, group_by),
         AnalysisKind::RecidivismCompetingRisks => competing::competing_risks(rows),
@@ -132,12 +178,19 @@ pub fn analysis(kind: AnalysisKind, rows: &[YouthRow], group_by: Option<&str>) -
         AnalysisKind::EngagementByApproach => engagement::engagement_by_approach(rows),
         AnalysisKind::MissingEpisodes => missing::missing_episodes(rows, group_by),
         AnalysisKind::LongTermDomains => long_term::long_term_domains(rows),
+        AnalysisKind::DeadlineCompliance => deadline_compliance(operations, group_by),
+        AnalysisKind::PartnerResponsiveness => partner_responsiveness(operations),
         _ => return None,
     })
 }
 
 /// The content of one report kind; None for a kind not built yet.
-pub fn report(kind: ReportKind, rows: &[YouthRow], group_by: Option<&str>) -> Option<(String, Output)> {
+pub fn report(
+    kind: ReportKind,
+    rows: &[YouthRow],
+    operations: Option<&Operations>,
+    group_by: Option<&str>,
+) -> Option<(String, Output)> {
     Some(match kind {
         ReportKind::Baseline => {
             let mut output = baseline::baseline(rows, group_by);
@@ -159,6 +212,12 @@ pub fn report(kind: ReportKind, rows: &[YouthRow], group_by: Option<&str>) -> Op
             let c = completeness::completeness(rows, group_by);
             let output = Output { tables: completeness::completeness_tables(&c), charts: Vec::new() };
             ("Data completeness".to_owned(), output)
+        }
+        ReportKind::Operations => {
+            let mut output = deadline_compliance(operations, group_by);
+            output.extend(partner_responsiveness(operations));
+            output.extend(enrollment::enrollment_progress(rows));
+            ("Operations: deadlines, partner responsiveness and enrollment".to_owned(), output)
         }
         _ => return None,
     })

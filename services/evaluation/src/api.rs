@@ -104,7 +104,7 @@ impl EvaluationService for EvaluationApi {
                     "kind",
                     format!(
                         "{} is not a report kind; allowed: REPORT_KIND_BASELINE, REPORT_KIND_OUTCOME, \
-                         REPORT_KIND_DATA_COMPLETENESS",
+                         REPORT_KIND_DATA_COMPLETENESS, REPORT_KIND_OPERATIONS",
                         request.kind
                     ),
                 ));
@@ -136,11 +136,14 @@ impl EvaluationService for EvaluationApi {
         }
         let mut selected = analyses::select(&self.db, &scope).await?;
         let rows = std::mem::take(&mut selected.rows);
+        let operations = selected.operations.take();
         let group_by = scope.group_by.clone();
         // Bootstraps and model fits are CPU work: off the async workers.
-        let built = tokio::task::spawn_blocking(move || analyses::report(kind, &rows, group_by.as_deref()))
-            .await
-            .map_err(ApiError::internal)?;
+        let built = tokio::task::spawn_blocking(move || {
+            analyses::report(kind, &rows, operations.as_ref(), group_by.as_deref())
+        })
+        .await
+        .map_err(ApiError::internal)?;
         let Some((title, output)) = built else {
             return Err(wf_server::later_step(&format!("GenerateReport {}", kind.as_str_name())));
         };
@@ -294,7 +297,9 @@ impl EvaluationService for EvaluationApi {
                         "{} is not an analysis kind; allowed: ANALYSIS_KIND_RECIDIVISM_SURVIVAL, \
                          ANALYSIS_KIND_RECIDIVISM_COMPETING_RISKS, ANALYSIS_KIND_INTERVENTION_COMBINATIONS, \
                          ANALYSIS_KIND_FOLLOW_UP_RETENTION, ANALYSIS_KIND_ENROLLMENT_PROGRESS, \
-                         ANALYSIS_KIND_ENGAGEMENT_BY_APPROACH",
+                         ANALYSIS_KIND_ENGAGEMENT_BY_APPROACH, ANALYSIS_KIND_MISSING_EPISODES, \
+                         ANALYSIS_KIND_LONG_TERM_DOMAINS, ANALYSIS_KIND_DEADLINE_COMPLIANCE, \
+                         ANALYSIS_KIND_PARTNER_RESPONSIVENESS",
                         request.kind
                     ),
                 ));
@@ -311,10 +316,13 @@ impl EvaluationService for EvaluationApi {
         }
         let mut selected = analyses::select(&self.db, &scope).await?;
         let rows = std::mem::take(&mut selected.rows);
+        let operations = selected.operations.take();
         let group_by = scope.group_by.clone();
-        let built = tokio::task::spawn_blocking(move || analyses::analysis(kind, &rows, group_by.as_deref()))
-            .await
-            .map_err(ApiError::internal)?;
+        let built = tokio::task::spawn_blocking(move || {
+            analyses::analysis(kind, &rows, operations.as_ref(), group_by.as_deref())
+        })
+        .await
+        .map_err(ApiError::internal)?;
         let Some(output) = built else {
             return Err(wf_server::later_step(&format!("RunAnalysis {}", kind.as_str_name())));
         };

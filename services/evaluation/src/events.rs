@@ -23,6 +23,12 @@ pub const DATASET_EVENTS: &[&str] = &[
     pb::FollowUpOverdue::TYPE,
     pb::FollowUpRecorded::TYPE,
     pb::RecidivismRecorded::TYPE,
+    pb::ReferralTriaged::TYPE,
+    pb::OfferMade::TYPE,
+    pb::OfferAccepted::TYPE,
+    pb::OfferDeclined::TYPE,
+    pb::OfferExpired::TYPE,
+    pb::OfferWithdrawn::TYPE,
 ];
 
 #[derive(Clone)]
@@ -54,6 +60,12 @@ impl EvaluationEvents {
             pb::FollowUpOverdue::TYPE => pb::FollowUpOverdue::decode(bytes).map_err(permanent)?.practice,
             pb::FollowUpRecorded::TYPE => pb::FollowUpRecorded::decode(bytes).map_err(permanent)?.practice,
             pb::RecidivismRecorded::TYPE => pb::RecidivismRecorded::decode(bytes).map_err(permanent)?.practice,
+            pb::ReferralTriaged::TYPE => pb::ReferralTriaged::decode(bytes).map_err(permanent)?.practice,
+            pb::OfferMade::TYPE => pb::OfferMade::decode(bytes).map_err(permanent)?.practice,
+            pb::OfferAccepted::TYPE => pb::OfferAccepted::decode(bytes).map_err(permanent)?.practice,
+            pb::OfferDeclined::TYPE => pb::OfferDeclined::decode(bytes).map_err(permanent)?.practice,
+            pb::OfferExpired::TYPE => pb::OfferExpired::decode(bytes).map_err(permanent)?.practice,
+            pb::OfferWithdrawn::TYPE => pb::OfferWithdrawn::decode(bytes).map_err(permanent)?.practice,
             _ => false,
         })
     }

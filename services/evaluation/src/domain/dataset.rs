@@ -563,7 +563,7 @@ fn follow_up(case: &mut CaseFacts, kind: i32, status: &str, at: i64) {
     }
 }
 
-fn micros(at: Option<&prost_types::Timestamp>) -> Option<i64> {
+pub(crate) fn micros(at: Option<&prost_types::Timestamp>) -> Option<i64> {
     let at = at?;
     Some(at.seconds.saturating_mul(1_000_000).saturating_add(i64::from(at.nanos / 1000)))
 }

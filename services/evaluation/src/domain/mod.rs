@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod codes;
 pub mod dataset;
+pub mod operations;
 pub mod outcome;
 pub mod synthetic;
 pub mod table;

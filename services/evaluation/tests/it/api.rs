@@ -200,7 +200,16 @@ both_engines!(invalid_requests_name_each_field, |engine: Engine| async move {
         client.seed_synthetic_cohort(pb::SeedSyntheticCohortRequest { size: 3, seed: 1 }).await,
         Code::InvalidArgument,
     );
-    assert_code(client.run_analysis(analysis(pb::AnalysisKind::DeadlineCompliance)).await, Code::Unimplemented);
+    assert_code(
+        client
+            .generate_report(pb::GenerateReportRequest {
+                kind: pb::ReportKind::HmisAggregate as i32,
+                format: ReportFormat::Json as i32,
+                scope: None,
+            })
+            .await,
+        Code::Unimplemented,
+    );
 });
 
 both_engines!(a_synthetic_cohort_is_marked_and_never_mixed_with_program_data, |engine: Engine| async move {

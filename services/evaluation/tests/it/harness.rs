@@ -46,7 +46,7 @@ impl Served {
     }
 }
 
-fn ts(at: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
+pub fn ts(at: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(wf_proto::time::timestamp(at))
 }
 
@@ -54,7 +54,7 @@ fn date(at: chrono::DateTime<Utc>) -> Option<common::Date> {
     Some(common::Date { year: at.year(), month: at.month() as i32, day: at.day() as i32 })
 }
 
-fn envelope<P: EventPayload>(producer: &str, aggregate: &str, payload: &P, at: chrono::DateTime<Utc>) -> Envelope {
+pub fn envelope<P: EventPayload>(producer: &str, aggregate: &str, payload: &P, at: chrono::DateTime<Utc>) -> Envelope {
     let mut envelope = Envelope::new(producer, aggregate, aggregate, payload);
     envelope.occurred_at = at;
     envelope

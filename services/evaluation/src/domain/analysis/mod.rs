@@ -7,11 +7,13 @@ pub mod baseline;
 pub mod combinations;
 pub mod competing;
 pub mod completeness;
+pub mod deadlines;
 pub mod engagement;
 pub mod enrollment;
 pub mod landmark;
 pub mod long_term;
 pub mod missing;
+pub mod responsiveness;
 pub mod retention;
 pub mod survival;
 
