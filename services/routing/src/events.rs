@@ -1,8 +1,8 @@
 //! Routing's event handler: `referral.received` → decision; `referral.triaged` → the new tier
-//! for later re-routes, an earlier deadline or a re-route of the open offer; `case.closed` → the
-//! place the accepted offer took is given back. The inbox record, the effect (decision, escalation,
-//! returned place) and the outbound events are written in one transaction, so a redelivery
-//! has no second effect.
+//! for later re-routes, an earlier deadline or a re-route of the open offer, an earlier deadline
+//! for an open escalation; `case.closed` → the place the accepted offer took is given back. The
+//! inbox record, the effect (decision, escalation, returned place) and the outbound events are
+//! written in one transaction, so a redelivery has no second effect.
 
 use wf_events::{Envelope, EventHandler, EventPayload, HandleError};
 use wf_proto::common::v1::TriageTier;
@@ -117,7 +117,7 @@ impl RoutingEventHandler {
                 tx.commit().await?;
                 tracing::info!(event.id = %envelope.event_id, referral.id = %event.referral_id, tier = tier_code, "older triage than the one applied, event skipped");
             }
-            TriageEffect::Applied { shortened, withdrawn } => {
+            TriageEffect::Applied { shortened, withdrawn, escalations_raised } => {
                 tx.commit().await?;
                 if !withdrawn.is_empty() {
                     self.router.wake_relay();
@@ -128,7 +128,10 @@ impl RoutingEventHandler {
                 for (offer_id, _) in &withdrawn {
                     tracing::info!(referral.id = %event.referral_id, offer.id = %offer_id, tier = tier_code, "referral re-triaged, offer withdrawn and referral re-routed");
                 }
-                if shortened.is_empty() && withdrawn.is_empty() {
+                for (escalation_id, deadline) in &escalations_raised {
+                    tracing::info!(referral.id = %event.referral_id, escalation.id = %escalation_id, tier = tier_code, deadline = %wf_db::from_micros(*deadline), "referral re-triaged, escalation deadline moved earlier");
+                }
+                if shortened.is_empty() && withdrawn.is_empty() && escalations_raised.is_empty() {
                     tracing::info!(referral.id = %event.referral_id, tier = tier_code, "referral re-triaged, open offer unchanged");
                 }
             }

@@ -81,6 +81,9 @@ pub enum TriageEffect {
         shortened: Vec<(String, i64)>,
         /// Open offers withdrawn because the new tier excludes their service, each re-routed.
         withdrawn: Vec<(String, Routed)>,
+        /// Open escalations whose deadline moved earlier (and whose tier became the new one), with
+        /// the new deadline (micros).
+        escalations_raised: Vec<(String, i64)>,
     },
 }
 
@@ -412,8 +415,9 @@ impl Router {
     /// The referral was (re-)triaged: records its tier for later re-routes, then for each open
     /// offer either withdraws it and re-routes (the new tier's hard rules, e.g. emergent 24/7,
     /// exclude its service) or moves its deadline to `offered_at` + the new tier's window when
-    /// that is earlier. A deadline never moves later: a downgrade keeps it. In the caller's
-    /// transaction, with the inbox record of the event.
+    /// that is earlier; an open escalation likewise gets `escalated_at` + the new tier's window and
+    /// the new tier when that is earlier. A deadline never moves later: a downgrade keeps it. In the
+    /// caller's transaction, with the inbox record of the event.
     pub async fn on_referral_triaged(
         &self,
         tx: &mut Tx,
@@ -470,7 +474,19 @@ impl Router {
                 shortened.push((offer.offer_id, window_end));
             }
         }
-        Ok(TriageEffect::Applied { shortened, withdrawn })
+        // The same rule for a referral waiting for a person: the new tier's window from when it was
+        // escalated, when that ends sooner. A downgrade keeps deadline and tier.
+        let mut escalations_raised = Vec::new();
+        for escalation in store::open_escalations_of(tx, referral_id).await? {
+            let record = &escalation.record;
+            let window_end = wf_db::to_micros(wf_db::from_micros(record.escalated_at) + policy.response_window(tier));
+            if window_end < record.deadline
+                && store::raise_escalation(tx, &record.escalation_id, tier, window_end).await?
+            {
+                escalations_raised.push((record.escalation_id.clone(), window_end));
+            }
+        }
+        Ok(TriageEffect::Applied { shortened, withdrawn, escalations_raised })
     }
 
     /// Expires open offers past their deadline and re-routes each referral; returns how

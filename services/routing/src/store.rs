@@ -416,6 +416,26 @@ pub async fn open_escalations_of(tx: &mut Tx, referral_id: &str) -> Result<Vec<E
     rows.iter().map(escalation_from_row).collect()
 }
 
+/// Moves an open escalation's deadline earlier and gives it the tier that asked for it; `false` when
+/// it is resolved or its deadline is already that early (nothing changed). Never moves one later.
+pub async fn raise_escalation(
+    tx: &mut Tx,
+    escalation_id: &str,
+    tier: TriageTier,
+    deadline: i64,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "UPDATE routing_escalation SET deadline = $1, triage_tier = $2 \
+         WHERE escalation_id = $3 AND resolved_at IS NULL AND deadline > $1",
+    )
+    .bind(deadline)
+    .bind(tier_code(tier))
+    .bind(escalation_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Marks an open escalation resolved; `false` when it was resolved already (nothing changed).
 pub async fn resolve_escalation(
     tx: &mut Tx,

@@ -312,6 +312,7 @@ use capacity_return::{
 use triage::{
     a_downgrade_keeps_the_deadline, a_triage_before_routing_is_retried,
     an_emergent_upgrade_withdraws_an_offer_the_rules_exclude_once,
+    an_upgrade_moves_an_open_escalation_earlier_and_a_downgrade_keeps_it,
     an_upgrade_moves_the_deadline_earlier_and_expiry_keeps_to_it,
 };
 
@@ -320,6 +321,7 @@ both_backends!(
     a_downgrade_keeps_the_deadline,
     an_emergent_upgrade_withdraws_an_offer_the_rules_exclude_once,
     a_triage_before_routing_is_retried,
+    an_upgrade_moves_an_open_escalation_earlier_and_a_downgrade_keeps_it,
     a_closed_case_returns_its_place_once,
     a_returned_place_never_exceeds_the_maximum,
     a_case_closed_before_accept_withdraws_the_open_offer,

@@ -1,7 +1,8 @@
 //! A referral re-triaged after routing (`referral.triaged`): an upgrade moves the open offer's
 //! deadline earlier (and the expiry worker keeps to it), a downgrade never moves it later, an
 //! emergent tier withdraws an offer to a service that is not around the clock and re-routes,
-//! and a redelivered, early or stale event changes nothing.
+//! an open escalation's deadline and tier follow an upgrade (never a downgrade), and a
+//! redelivered, early or stale event changes nothing.
 
 use std::sync::Arc;
 
@@ -170,5 +171,44 @@ pub async fn a_triage_before_routing_is_retried(url: String) {
     let no_tier = triaged(&event.referral_id, TriageTier::Unspecified, clock.now());
     let err = h.handler.handle(no_tier).await.unwrap_err();
     assert!(matches!(err, HandleError::Permanent(_)), "{err}");
+    h.finish().await;
+}
+
+/// Routine → urgent → emergent while the referral waits in the escalation queue (no partner offers
+/// childcare): each upgrade moves the open escalation's deadline to the new tier's window from when
+/// it was escalated and gives it the new tier; a downgrade afterwards changes neither.
+pub async fn an_upgrade_moves_an_open_escalation_earlier_and_a_downgrade_keeps_it(url: String) {
+    let (h, clock) = start(&url).await;
+    let mut event = referral(&["childcare"]);
+    event.triage_tier = TriageTier::Routine as i32;
+    h.handler.handle(received(&event)).await.unwrap();
+    let escalation = store::escalations_of(&h.db, &event.referral_id).await.unwrap().remove(0);
+    assert_eq!(escalation.triage_tier, TriageTier::Routine);
+    assert_eq!(escalation.deadline - escalation.escalated_at, 48 * HOUR, "routine: 48 hours");
+
+    clock.advance(Duration::minutes(10));
+    h.handler.handle(triaged(&event.referral_id, TriageTier::Urgent, clock.now())).await.unwrap();
+    let after = store::escalations_of(&h.db, &event.referral_id).await.unwrap();
+    assert_eq!(after.len(), 1, "the same escalation, not a new one");
+    assert_eq!(after[0].escalation_id, escalation.escalation_id);
+    assert_eq!(
+        (after[0].triage_tier, after[0].deadline),
+        (TriageTier::Urgent, escalation.escalated_at + 24 * HOUR),
+        "urgent: 24 hours from the escalation"
+    );
+
+    clock.advance(Duration::minutes(10));
+    h.handler.handle(triaged(&event.referral_id, TriageTier::Emergent, clock.now())).await.unwrap();
+    let after = store::escalations_of(&h.db, &event.referral_id).await.unwrap().remove(0);
+    assert_eq!((after.triage_tier, after.deadline), (TriageTier::Emergent, escalation.escalated_at + 90 * MINUTE));
+
+    clock.advance(Duration::minutes(10));
+    h.handler.handle(triaged(&event.referral_id, TriageTier::Routine, clock.now())).await.unwrap();
+    let downgraded = store::escalations_of(&h.db, &event.referral_id).await.unwrap().remove(0);
+    assert_eq!(
+        (downgraded.triage_tier, downgraded.deadline),
+        (TriageTier::Emergent, escalation.escalated_at + 90 * MINUTE),
+        "a downgrade never moves it later"
+    );
     h.finish().await;
 }
