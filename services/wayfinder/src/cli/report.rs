@@ -1,4 +1,4 @@
-//! `wayfinder report baseline|outcomes|completeness --out DIR`: asks the running system's
+//! `wayfinder report baseline|outcomes|completeness|operations --out DIR`: asks the running system's
 //! evaluation service for one report (JSON) and writes it as `report.json`, `report.html` (inline
 //! SVG, no external assets) and one CSV per table. Aggregate only: every table arrives already
 //! under disclosure control. Progress goes to stderr.
@@ -22,6 +22,19 @@ pub enum ReportKindArg {
     Outcomes,
     /// Required evaluation fields missing, overdue assessments and follow-ups.
     Completeness,
+    /// Deadline compliance by triage tier, partner responsiveness, enrollment against site targets.
+    Operations,
+}
+
+impl ReportKindArg {
+    fn report_kind(self) -> pb::ReportKind {
+        match self {
+            Self::Baseline => pb::ReportKind::Baseline,
+            Self::Outcomes => pb::ReportKind::Outcome,
+            Self::Completeness => pb::ReportKind::DataCompleteness,
+            Self::Operations => pb::ReportKind::Operations,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -42,11 +55,7 @@ pub struct ReportArgs {
 }
 
 pub async fn run(args: ReportArgs, data_dir: &Path) -> anyhow::Result<()> {
-    let kind = match args.kind {
-        ReportKindArg::Baseline => pb::ReportKind::Baseline,
-        ReportKindArg::Outcomes => pb::ReportKind::Outcome,
-        ReportKindArg::Completeness => pb::ReportKind::DataCompleteness,
-    };
+    let kind = args.kind.report_kind();
     let target = Target::resolve(args.connect.server, args.connect.token, data_dir)?;
     eprintln!("asking {} for the {} report …", target.url, kind.as_str_name());
     let mut client = target.evaluation(Role::ProgramManager).await?;
@@ -103,5 +112,12 @@ mod tests {
     fn table_names_cannot_escape_the_folder() {
         assert_eq!(safe_file_name("../etc/passwd"), "___etc_passwd");
         assert_eq!(safe_file_name("landmark_day_90"), "landmark_day_90");
+    }
+
+    #[test]
+    fn operations_is_a_report_kind_on_the_command_line() {
+        let arg = ReportKindArg::from_str("operations", false).expect("operations parses");
+        assert_eq!(arg.report_kind(), pb::ReportKind::Operations);
+        assert_eq!(ReportKindArg::Outcomes.report_kind(), pb::ReportKind::Outcome);
     }
 }
