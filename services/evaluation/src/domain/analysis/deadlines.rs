@@ -155,6 +155,22 @@ mod tests {
     }
 
     #[test]
+    fn group_by_splits_each_tier_and_names_unknown_dimensions() {
+        let mut referrals: Vec<ReferralFacts> = (0..24).map(|i| referral(i, "routine", 0, Some(HOUR))).collect();
+        for r in &mut referrals[12..] {
+            r.site = "san_fernando_valley".into();
+        }
+        let ops = Operations { referrals, offers: Vec::new(), as_of: 1000 * HOUR };
+        let table = &deadline_compliance(&ops, Some("site")).tables[0];
+        assert_eq!(table.columns[0], "triage_tier / site");
+        let labels: Vec<&str> = table.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(labels, ["routine / san_fernando_valley", "routine / south_los_angeles", "total"]);
+        let table = &deadline_compliance(&ops, Some("age_band")).tables[0];
+        assert_eq!(table.rows[0][0].value, "routine / all");
+        assert!(table.notes.iter().any(|n| n.starts_with("age_band is not known")), "{:?}", table.notes);
+    }
+
+    #[test]
     fn shares_by_tier_without_small_counts() {
         let mut referrals = Vec::new();
         for i in 0..40 {
