@@ -259,7 +259,10 @@ pub(super) async fn list_contact_attempts(
     let mut tx = api.db.begin().await?;
     let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
     tx.rollback().await?;
-    let mut rows = store::engagement::list_attempts(&api.db, &case.case_id, after.as_deref(), limit + 1).await?;
+    // A partner reads only its own attempts on a case it serves.
+    let organization = principal.partner_id.as_deref();
+    let mut rows =
+        store::engagement::list_attempts(&api.db, &case.case_id, organization, after.as_deref(), limit + 1).await?;
     let next_page_token = super::next_page(&mut rows, limit, |row| row.contact_attempt_id.clone());
     Ok(pb::ListContactAttemptsResponse { contact_attempts: rows.iter().map(to_proto).collect(), next_page_token })
 }

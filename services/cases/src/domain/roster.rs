@@ -287,6 +287,7 @@ struct Checker {
     violations: Vec<RosterViolation>,
     ids: HashSet<String>,
     display_codes: HashSet<String>,
+    user_ids: HashSet<String>,
 }
 
 impl Checker {
@@ -335,6 +336,9 @@ impl Checker {
         let user_id = user_id?;
         if let Some(problem) = rules::user_id(&user_id) {
             self.fail(entry, "user_id", problem);
+        } else if !self.user_ids.insert(user_id.clone()) {
+            // One login is one roster entry: privileged notes follow it.
+            self.fail(entry, "user_id", "appears more than once in the roster; one user is one roster entry");
         }
         Some(user_id)
     }

@@ -41,6 +41,13 @@ impl Entry {
             Entry::Supervisor(supervisor) => &supervisor.display_code,
         }
     }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Entry::CaseManager(cm) => cm.user_id.as_deref(),
+            Entry::Supervisor(supervisor) => supervisor.user_id.as_deref(),
+        }
+    }
 }
 
 /// Checks one `UpsertCaseManagerRequest.case_manager`. An empty id gets a new one. The on-call
@@ -168,6 +175,14 @@ pub fn check_against(roster: &Roster, loads: &Caseloads, entry: &Entry) -> Resul
         || roster.supervisors().iter().any(|s| s.display_code == entry.display_code() && &s.id != id);
     if code_taken {
         return Err(format!("display_code {:?} is already used by another roster entry", entry.display_code()));
+    }
+    // One login is one roster entry: access to privileged notes follows the entry's user id.
+    if let Some(user_id) = entry.user_id() {
+        let user_taken = roster.case_managers().iter().any(|cm| cm.user_id.as_deref() == Some(user_id) && &cm.id != id)
+            || roster.supervisors().iter().any(|s| s.user_id.as_deref() == Some(user_id) && &s.id != id);
+        if user_taken {
+            return Err("user_id is already linked to another roster entry; one user is one roster entry".into());
+        }
     }
     match entry {
         Entry::CaseManager(cm) => {
@@ -402,13 +417,24 @@ mod tests {
             "[[supervisor]]\nid = \"{SUPERVISOR}\"\ndisplay_code = \"SUP-1\"\ndisplay_name = \"Test Supervisor\"\n\
              sites = [\"countywide\"]\n[[case_manager]]\nid = \"{A}\"\ndisplay_code = \"CM-A\"\n\
              display_name = \"Test Case Manager\"\nsites = [\"south_los_angeles\"]\nlanguages = [\"en\"]\n\
-             max_caseload = 5\nsupervisor = \"{SUPERVISOR}\"\n"
+             max_caseload = 5\nsupervisor = \"{SUPERVISOR}\"\nuser_id = \"test-user-a\"\n"
         ))
         .expect("roster");
         let other = "cm_0000000000000000000000000000000b";
         let entry = |input: pb::CaseManager| validate_entry(&input, None).expect("valid");
         let taken = entry(pb::CaseManager { case_manager_id: other.into(), display_code: "SUP-1".into(), ..input() });
         assert!(check_against(&roster, &Caseloads::new(), &taken).unwrap_err().contains("already used"));
+        // A second entry may not take A's login (privileged notes follow it); A keeps its own.
+        let same_user = |case_manager_id: &str| {
+            entry(pb::CaseManager {
+                case_manager_id: case_manager_id.into(),
+                display_code: "CM-B".into(),
+                user_id: "test-user-a".into(),
+                ..input()
+            })
+        };
+        assert!(check_against(&roster, &Caseloads::new(), &same_user(other)).unwrap_err().contains("user_id"));
+        assert_eq!(check_against(&roster, &Caseloads::new(), &same_user(A)), Ok(()));
         let orphan = entry(pb::CaseManager { supervisor_id: other.into(), ..input() });
         assert!(check_against(&roster, &Caseloads::new(), &orphan).unwrap_err().contains("is not a supervisor"));
         let promoted = entry(pb::CaseManager {

@@ -93,20 +93,24 @@ pub async fn insert_attempt(tx: &mut Tx, attempt: &ContactAttemptRecord) -> Resu
     Ok(())
 }
 
-/// Attempts of a case in id (= recording) order, after `after`.
+/// Attempts of a case in id (= recording) order, after `after`; only `organization`'s own when given
+/// (a partner sees its own attempts, never staff's or another partner's).
 pub async fn list_attempts(
     db: &Db,
     case_id: &str,
+    organization: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ContactAttemptRecord>, DbError> {
     let rows = sqlx::query(
         "SELECT contact_attempt_id, case_id, referral_id, attempted_at, channel, engagement_approach, outcome, \
          attempted_by, organization_id, first_contact, recorded_at, practice FROM contact_attempts \
-         WHERE case_id = $1 AND contact_attempt_id > $2 ORDER BY contact_attempt_id LIMIT $3",
+         WHERE case_id = $1 AND contact_attempt_id > $2 AND ($3 = '' OR organization_id = $3) \
+         ORDER BY contact_attempt_id LIMIT $4",
     )
     .bind(case_id.to_owned())
     .bind(after.unwrap_or_default().to_owned())
+    .bind(organization.unwrap_or_default().to_owned())
     .bind(limit)
     .fetch_all(db.pool())
     .await?;

@@ -92,6 +92,15 @@ both_engines!(contact_attempts_record_the_first_contact_and_stay_with_the_servin
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(format!("{status:?}").contains("contact_attempt.organization_id"));
 
+    // The serving partner lists only its own attempt, never staff's four.
+    let own = partner
+        .list_contact_attempts(pb::ListContactAttemptsRequest { case_id: case_id.clone(), ..Default::default() })
+        .await
+        .expect("serving partner lists")
+        .into_inner();
+    assert_eq!(own.contact_attempts.len(), 1);
+    assert_eq!(own.contact_attempts[0].organization_id, SERVING_PARTNER);
+
     // Listed in recording order, in pages.
     let page = staff
         .list_contact_attempts(pb::ListContactAttemptsRequest {
