@@ -77,7 +77,6 @@ impl IntakeApi {
             referral_id: stored.id.clone(),
             youth_id: stored.youth_id.clone(),
             tool: screening.tool,
-            tool_version: screening.tool_version.clone(),
             result: screening.result,
             score: screening.score,
             screened_at: screening.screened_at,

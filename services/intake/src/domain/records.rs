@@ -12,7 +12,19 @@ const MAX_SCREENING_SCORE: i32 = 1_000;
 
 pub(crate) fn screening_fields(c: &mut Checker, p: &str, s: &pb::Screening) {
     c.enumeration::<common::ScreeningTool>(&format!("{p}.tool"), s.tool, true);
-    c.text(&format!("{p}.tool_version"), &s.tool_version, MAX_CODE_LEN, false);
+    // A version label (e.g. "TVIT short 2014"), never a note: short, letters, digits, spaces and . - _ only.
+    const MAX_TOOL_VERSION_LEN: usize = 32;
+    if s.tool_version.len() > MAX_TOOL_VERSION_LEN
+        || !s.tool_version.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'-' | b'_'))
+    {
+        c.push(
+            format!("{p}.tool_version"),
+            format!(
+                "must be a version label of at most {MAX_TOOL_VERSION_LEN} letters, digits, spaces, '.', '-' or '_' \
+                 (e.g. \"TVIT short 2014\")"
+            ),
+        );
+    }
     c.instant(&format!("{p}.screened_at"), s.screened_at.as_ref());
     // Screener ids are user or service ids, never names: restrict them to id characters.
     if !s.screener_id.is_empty()

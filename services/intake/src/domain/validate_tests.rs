@@ -61,6 +61,7 @@ const CASES: &[(&str, Breakage)] = &[
     ("referral.screenings[0].tool", |r| r.screenings[0].tool = 0),
     ("referral.screenings[0].tool", |r| r.screenings[0].tool = 42),
     ("referral.screenings[0].tool_version", |r| r.screenings[0].tool_version = long(65)),
+    ("referral.screenings[0].tool_version", |r| r.screenings[0].tool_version = "called her aunt: ok".into()),
     ("referral.screenings[0].screened_at", |r| r.screenings[0].screened_at = future()),
     ("referral.screenings[0].screener_id", |r| r.screenings[0].screener_id = "Demo Screener".into()),
     ("referral.screenings[0].screener_organization_id", |r| r.screenings[0].screener_organization_id = "cast".into()),
