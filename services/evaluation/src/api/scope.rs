@@ -11,8 +11,21 @@ use crate::domain::dataset::DIMENSIONS;
 /// Slack for clocks: an as-of instant up to a minute ahead is taken as now.
 const CLOCK_SLACK_MICROS: i64 = 60_000_000;
 
+const DAY_MICROS: i64 = 86_400_000_000;
+
 fn micros(at: &prost_types::Timestamp) -> i64 {
     at.seconds.saturating_mul(1_000_000).saturating_add(i64::from(at.nanos / 1000))
+}
+
+/// True for the first instant of a calendar quarter in UTC (1 January, 1 April, 1 July, 1 October).
+///
+/// Referral periods are whole quarters so that two reports over nearly the same period cannot be
+/// subtracted to single out a youth: cell suppression protects one table, not the difference of two.
+fn is_quarter_start(at: i64) -> bool {
+    use chrono::{Datelike, Timelike};
+    chrono::DateTime::from_timestamp_micros(at).is_some_and(|t| {
+        t.day() == 1 && t.month0() % 3 == 0 && t.num_seconds_from_midnight() == 0 && t.timestamp_subsec_micros() == 0
+    })
 }
 
 pub fn validate_scope(scope: Option<&pb::Scope>, now: i64) -> Result<ScopeSpec, Vec<FieldViolation>> {
@@ -36,6 +49,15 @@ pub fn validate_scope(scope: Option<&pb::Scope>, now: i64) -> Result<ScopeSpec, 
         Some(range) => {
             let start = range.start.as_ref().map(micros);
             let end = range.end.as_ref().map(micros);
+            for (field, bound) in [("scope.referred.start", start), ("scope.referred.end", end)] {
+                if bound.is_some_and(|at| !is_quarter_start(at)) {
+                    violations.push(FieldViolation::new(
+                        field,
+                        "must be the first instant of a calendar quarter in UTC (e.g. 2026-04-01T00:00:00Z), or \
+                         absent; finer periods could be subtracted from each other to single out a youth",
+                    ));
+                }
+            }
             if let (Some(start), Some(end)) = (start, end)
                 && start >= end
             {
@@ -55,6 +77,11 @@ pub fn validate_scope(scope: Option<&pb::Scope>, now: i64) -> Result<ScopeSpec, 
                 violations.push(FieldViolation::new(
                     "scope.as_of",
                     "is in the future; allowed: an instant up to now (absent = now)",
+                ));
+            } else if at.rem_euclid(DAY_MICROS) != 0 && at <= now {
+                violations.push(FieldViolation::new(
+                    "scope.as_of",
+                    "must be midnight UTC (a whole day, e.g. 2026-10-01T00:00:00Z), or absent for now",
                 ));
             }
             at.min(now)
@@ -108,6 +135,25 @@ mod tests {
         let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, vec!["scope.sites[0]", "scope.as_of", "scope.group_by[0]"]);
         assert!(violations[2].description.contains("allowed: site"));
+    }
+
+    #[test]
+    fn periods_are_whole_quarters_and_as_of_is_a_whole_day() {
+        let at = |text: &str| {
+            let t = chrono::DateTime::parse_from_rfc3339(text).unwrap();
+            Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 })
+        };
+        let now = 1_800_000_000_000_000;
+        let scope = |start: &str, end: &str, as_of: &str| pb::Scope {
+            referred: Some(wf_proto::common::v1::TimeRange { start: at(start), end: at(end) }),
+            as_of: at(as_of),
+            ..Default::default()
+        };
+        let fine = scope("2026-01-01T00:00:00Z", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z");
+        assert!(validate_scope(Some(&fine), now).is_ok());
+        let off = scope("2026-01-02T00:00:00Z", "2026-05-01T00:00:00Z", "2026-10-01T00:00:01Z");
+        let fields: Vec<String> = validate_scope(Some(&off), now).unwrap_err().into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["scope.referred.start", "scope.referred.end", "scope.as_of"]);
     }
 
     #[test]
