@@ -44,8 +44,16 @@ pub(super) async fn upsert(
     let entry = roster_edit::validate_entry(input, existing.as_ref()).map_err(ApiError::InvalidArgument)?;
     let loads = store::open_caseloads_in(&mut tx).await?;
     roster_edit::check_against(&roster, &loads, &entry).map_err(ApiError::FailedPrecondition)?;
+    let earlier_user = roster
+        .case_managers()
+        .iter()
+        .find(|cm| &cm.id == entry.id())
+        .map(|cm| cm.user_id.clone())
+        .or_else(|| roster.supervisors().iter().find(|s| &s.id == entry.id()).map(|s| s.user_id.clone()))
+        .flatten();
+    let user_id_changed = earlier_user.as_deref() != entry.user_id();
     let created = store::roster::upsert(&mut tx, &entry, actor, now).await?;
-    let event = match &entry {
+    let mut event = match &entry {
         Entry::CaseManager(cm) => events::CaseManagerChanged {
             case_manager_id: cm.id.to_string(),
             created,
@@ -59,6 +67,7 @@ pub(super) async fn upsert(
             on_leave: cm.on_leave_at(now),
             changed_by: actor.to_owned(),
             changed_at: Some(timestamp(now)),
+            ..Default::default()
         },
         Entry::Supervisor(supervisor) => events::CaseManagerChanged {
             case_manager_id: supervisor.id.to_string(),
@@ -71,6 +80,8 @@ pub(super) async fn upsert(
             ..Default::default()
         },
     };
+    event.user_id_changed = user_id_changed;
+    event.user_id = entry.user_id().unwrap_or_default().to_owned();
     let id = entry.id().to_string();
     outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, id.clone(), id, &event)).await?;
     tx.commit().await?;

@@ -90,6 +90,20 @@ both_engines!(the_roster_is_edited_through_the_api_and_kept_across_restarts, |en
     assert_eq!((payload.case_manager_id.as_str(), payload.max_caseload), (created.case_manager_id.as_str(), 3));
     assert_eq!(payload.changed_by, "test-program_manager");
     assert!(!contains(&changed[0], "Test Case Manager"), "staff names stay in the roster");
+    assert!(!payload.user_id_changed && payload.user_id.is_empty());
+
+    // Linking a login is announced (privileged notes follow it); a second entry may not take it.
+    let linked = pb::CaseManager { user_id: "test-user-new".into(), ..entry(&created.case_manager_id, "CM-NEW-1", 3) };
+    upsert(&mut manager, linked).await.expect("link a login");
+    let changed = served.published(2, |e| e.event_type == "roster.case_manager_changed").await;
+    let payload: events::CaseManagerChanged = changed[1].payload_as().expect("payload");
+    assert!(payload.user_id_changed);
+    assert_eq!(payload.user_id, "test-user-new");
+    let status = upsert(&mut manager, pb::CaseManager { user_id: "test-user-new".into(), ..entry(A, "CM-T-0", 2) })
+        .await
+        .expect_err("a taken login");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("user_id"), "{}", status.message());
 
     // Every problem at once, each with its path.
     let bad = pb::CaseManager {
