@@ -51,6 +51,20 @@ fn program_version(events: &[dataset::StoredEvent]) -> String {
     format!("program-{MAPPING_VERSION}-{}-{last}", events.len())
 }
 
+impl Selected {
+    /// Runs `compute` on the selected rows and operations facts off the async workers (bootstraps
+    /// and model fits are CPU work); the rows and facts move into it.
+    pub async fn off_workers<T, F>(&mut self, compute: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&[YouthRow], Option<&Operations>) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let rows = std::mem::take(&mut self.rows);
+        let operations = self.operations.take();
+        tokio::task::spawn_blocking(move || compute(&rows, operations.as_ref())).await.map_err(ApiError::internal)
+    }
+}
+
 pub async fn select(db: &Db, scope: &ScopeSpec) -> Result<Selected, ApiError> {
     let program_youth = store::program_youth(db).await?;
     let synthetic = match store::dataset_info(db, SYNTHETIC).await? {

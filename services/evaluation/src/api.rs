@@ -135,15 +135,10 @@ impl EvaluationService for EvaluationApi {
             return Err(ApiError::InvalidArgument(violations).into());
         }
         let mut selected = analyses::select(&self.db, &scope).await?;
-        let rows = std::mem::take(&mut selected.rows);
-        let operations = selected.operations.take();
         let group_by = scope.group_by.clone();
-        // Bootstraps and model fits are CPU work: off the async workers.
-        let built = tokio::task::spawn_blocking(move || {
-            analyses::report(kind, &rows, operations.as_ref(), group_by.as_deref())
-        })
-        .await
-        .map_err(ApiError::internal)?;
+        let built = selected
+            .off_workers(move |rows, operations| analyses::report(kind, rows, operations, group_by.as_deref()))
+            .await?;
         let Some((title, output)) = built else {
             return Err(wf_server::later_step(&format!("GenerateReport {}", kind.as_str_name())));
         };
@@ -315,14 +310,10 @@ impl EvaluationService for EvaluationApi {
             return Err(ApiError::InvalidArgument(violations).into());
         }
         let mut selected = analyses::select(&self.db, &scope).await?;
-        let rows = std::mem::take(&mut selected.rows);
-        let operations = selected.operations.take();
         let group_by = scope.group_by.clone();
-        let built = tokio::task::spawn_blocking(move || {
-            analyses::analysis(kind, &rows, operations.as_ref(), group_by.as_deref())
-        })
-        .await
-        .map_err(ApiError::internal)?;
+        let built = selected
+            .off_workers(move |rows, operations| analyses::analysis(kind, rows, operations, group_by.as_deref()))
+            .await?;
         let Some(output) = built else {
             return Err(wf_server::later_step(&format!("RunAnalysis {}", kind.as_str_name())));
         };

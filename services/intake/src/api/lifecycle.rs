@@ -55,6 +55,25 @@ impl IntakeApi {
         Ok(stored)
     }
 
+    /// The end of every lifecycle step: the status history entry, the event in the outbox, the
+    /// commit, and a nudge to the relay.
+    async fn commit_step(
+        &self,
+        mut tx: Tx,
+        referral_id: &str,
+        envelope: &Envelope,
+        status: i32,
+        at: chrono::DateTime<Utc>,
+        detail: &str,
+    ) -> Result<(), ApiError> {
+        let event_id = envelope.event_id.to_string();
+        store::record_status_change(&mut tx, referral_id, &event_id, status, wf_db::to_micros(at), detail).await?;
+        outbox::enqueue(&mut tx, self.db.backend(), envelope).await?;
+        tx.commit().await?;
+        self.relay.wake();
+        Ok(())
+    }
+
     pub(super) async fn rpc_triage(
         &self,
         request: Request<pb::TriageReferralRequest>,
@@ -132,18 +151,7 @@ impl IntakeApi {
         };
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
         let detail = format!("{} {}", tier.as_str_name().to_lowercase(), request.triage_reason);
-        store::record_status_change(
-            &mut tx,
-            &stored.id,
-            &envelope.event_id.to_string(),
-            next as i32,
-            wf_db::to_micros(now),
-            &detail,
-        )
-        .await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        tx.commit().await?;
-        self.relay.wake();
+        self.commit_step(tx, &stored.id, &envelope, next as i32, now, &detail).await?;
         tracing::info!(referral.id = %stored.id, tier = tier as i32, "referral triaged");
         Ok(pb::TriageReferralResponse { status: next as i32, deadline })
     }
@@ -181,18 +189,7 @@ impl IntakeApi {
             practice: stored.practice != 0,
         };
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
-        store::record_status_change(
-            &mut tx,
-            &stored.id,
-            &envelope.event_id.to_string(),
-            next as i32,
-            wf_db::to_micros(now),
-            &reason,
-        )
-        .await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        tx.commit().await?;
-        self.relay.wake();
+        self.commit_step(tx, &stored.id, &envelope, next as i32, now, &reason).await?;
         tracing::info!(referral.id = %stored.id, on_hold = request.on_hold, reason = %reason, "referral hold changed");
         Ok(pb::SetReferralHoldResponse { status: next as i32 })
     }
@@ -258,18 +255,7 @@ impl IntakeApi {
         };
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
         let detail = reason.as_str_name().trim_start_matches("REFERRAL_CLOSURE_REASON_").to_lowercase();
-        store::record_status_change(
-            &mut tx,
-            &stored.id,
-            &envelope.event_id.to_string(),
-            ReferralStatus::Closed as i32,
-            wf_db::to_micros(now),
-            &detail,
-        )
-        .await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        tx.commit().await?;
-        self.relay.wake();
+        self.commit_step(tx, &stored.id, &envelope, ReferralStatus::Closed as i32, now, &detail).await?;
         tracing::info!(referral.id = %stored.id, reason = %detail, "referral closed");
         Ok(pb::CloseReferralResponse { status: ReferralStatus::Closed as i32 })
     }
