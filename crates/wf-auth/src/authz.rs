@@ -144,6 +144,18 @@ impl Principal {
             Err(tonic::Status::permission_denied(format!("role {} may not {}", self.role, op)))
         }
     }
+
+    /// `Ok` when this principal's role may perform at least one of `ops` (an RPC several kinds of
+    /// caller reach, each through its own operation), else `PERMISSION_DENIED` naming them all.
+    #[allow(clippy::result_large_err)]
+    pub fn authorize_any(&self, ops: &[Operation]) -> Result<(), tonic::Status> {
+        if ops.iter().any(|op| is_allowed(self.role, *op)) {
+            return Ok(());
+        }
+        tracing::debug!(role = %self.role, operations = ?ops, "permission denied");
+        let names: Vec<&str> = ops.iter().map(|op| op.describe()).collect();
+        Err(tonic::Status::permission_denied(format!("role {} may not {}", self.role, names.join(" or "))))
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +199,26 @@ mod tests {
                 assert_eq!(is_allowed(role, op), *cell == "x", "{role} / {op:?}");
             }
         }
+    }
+
+    #[test]
+    fn authorize_any_allows_one_of_several_and_names_them_all() {
+        let principal = |role| Principal {
+            subject: "test".into(),
+            role,
+            partner_id: None,
+            kind: TokenKind::User,
+            token_id: "t".into(),
+        };
+        let ops = [Operation::ReadCase, Operation::RecordIntervention];
+        assert!(principal(Role::CaseManager).authorize_any(&ops).is_ok());
+        assert!(principal(Role::Partner).authorize_any(&ops).is_ok());
+        let refused = principal(Role::Auditor).authorize_any(&ops).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            refused.message(),
+            format!("role auditor may not {} or {}", Operation::ReadCase, Operation::RecordIntervention)
+        );
     }
 
     #[test]

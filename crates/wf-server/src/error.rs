@@ -1,22 +1,59 @@
-//! One error taxonomy for every API: each variant maps to one gRPC status (and
-//! later one HTTP status). Internal errors are logged once here, with context,
-//! and leave as a bare `INTERNAL` that reveals nothing.
+//! One error taxonomy for every API (quickwit's `ServiceErrorCode` shape): each [`ApiError`] has an
+//! [`ErrorCode`] whose one `match` gives both its gRPC status and its HTTP status. Internal errors are
+//! logged once here, with context, and leave as a bare `INTERNAL` that reveals nothing.
 
+use http::StatusCode;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-/// One problem with one field of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// Path of the field, e.g. `referral.personal.date_of_birth.month`.
-    pub field: String,
-    /// What was wrong and what is allowed.
-    pub description: String,
+pub use wf_types::FieldViolation;
+
+/// What kind of failure an [`ApiError`] is; the one place codes are mapped to transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A well-formed request with fields that break the contract (each named).
+    InvalidArgument,
+    /// A request that could not be read at all (not UTF-8, not JSON, wrong shape).
+    Malformed,
+    Unauthenticated,
+    PermissionDenied,
+    NotFound,
+    AlreadyExists,
+    /// The record is not in a state that allows this step (e.g. a closed referral).
+    FailedPrecondition,
+    /// A concurrent change won; reading again and retrying may succeed.
+    Aborted,
+    Unavailable,
+    Internal,
 }
 
-impl FieldViolation {
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+impl ErrorCode {
+    pub fn grpc(self) -> Code {
+        match self {
+            ErrorCode::InvalidArgument | ErrorCode::Malformed => Code::InvalidArgument,
+            ErrorCode::Unauthenticated => Code::Unauthenticated,
+            ErrorCode::PermissionDenied => Code::PermissionDenied,
+            ErrorCode::NotFound => Code::NotFound,
+            ErrorCode::AlreadyExists => Code::AlreadyExists,
+            ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+            ErrorCode::Aborted => Code::Aborted,
+            ErrorCode::Unavailable => Code::Unavailable,
+            ErrorCode::Internal => Code::Internal,
+        }
+    }
+
+    pub fn http(self) -> StatusCode {
+        match self {
+            // The body was read; what it says breaks the contract.
+            ErrorCode::InvalidArgument => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Malformed => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists | ErrorCode::FailedPrecondition | ErrorCode::Aborted => StatusCode::CONFLICT,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
@@ -24,11 +61,23 @@ impl FieldViolation {
 pub enum ApiError {
     #[error("invalid request")]
     InvalidArgument(Vec<FieldViolation>),
+    #[error("malformed request: {}: {}", .0.field, .0.description)]
+    Malformed(FieldViolation),
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A role-level refusal ("role hotline may not read the audit log"). A record outside the
+    /// caller's scope is [`ApiError::NotFound`] instead, so its existence does not leak.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// Also used where the caller may not know the record exists (no existence leaks).
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
     FailedPrecondition(String),
+    #[error("{0}")]
+    Aborted(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -38,6 +87,52 @@ pub enum ApiError {
 impl ApiError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         ApiError::Internal(err.into())
+    }
+
+    /// One invalid field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        ApiError::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    /// `Ok(())` when nothing was found wrong, else every violation at once.
+    pub fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
+        if violations.is_empty() { Ok(()) } else { Err(ApiError::InvalidArgument(violations)) }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            ApiError::Malformed(_) => ErrorCode::Malformed,
+            ApiError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            ApiError::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            ApiError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            ApiError::Aborted(_) => ErrorCode::Aborted,
+            ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The HTTP status of this error (the gRPC status is its `Into<Status>`).
+    pub fn http(&self) -> StatusCode {
+        self.code().http()
+    }
+
+    /// What the caller may be told: the message, or for an internal error only "internal error"
+    /// (which is logged here, once, with its cause).
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::InvalidArgument(violations) => {
+                violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
+            }
+            ApiError::NotFound(what) => format!("{what} not found"),
+            ApiError::Internal(source) => {
+                tracing::error!(error = format!("{source:#}"), "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        }
     }
 }
 
@@ -57,26 +152,30 @@ impl From<wf_db::sqlx::Error> for ApiError {
     }
 }
 
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        ApiError::Internal(err)
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
-        match err {
+        let code = err.code().grpc();
+        match &err {
             ApiError::InvalidArgument(violations) => {
-                let details: Vec<String> =
-                    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect();
                 // The readable message for people, plus google.rpc.BadRequest for programs.
                 let mut bad_request = tonic_types::ErrorDetails::new();
-                for violation in &violations {
+                for violation in violations {
                     bad_request.add_bad_request_violation(violation.field.clone(), violation.description.clone());
                 }
-                Status::with_error_details(Code::InvalidArgument, details.join("; "), bad_request)
+                Status::with_error_details(code, err.public_message(), bad_request)
             }
-            ApiError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            ApiError::FailedPrecondition(message) => Status::failed_precondition(message),
-            ApiError::Unavailable(message) => Status::unavailable(message),
-            ApiError::Internal(source) => {
-                tracing::error!(error = format!("{source:#}"), "internal error");
-                Status::internal("internal error")
+            ApiError::Malformed(violation) => {
+                let mut bad_request = tonic_types::ErrorDetails::new();
+                bad_request.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+                Status::with_error_details(code, err.public_message(), bad_request)
             }
+            _ => Status::new(code, err.public_message()),
         }
     }
 }
@@ -100,6 +199,38 @@ mod tests {
         let fields: Vec<&str> = bad_request.field_violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, vec!["referral.source", "referral.site"]);
         assert_eq!(bad_request.field_violations[1].description, "must be set");
+    }
+
+    #[test]
+    fn one_table_gives_both_statuses() {
+        let cases: Vec<(ApiError, Code, u16)> = vec![
+            (ApiError::invalid("referral.site", "must be set"), Code::InvalidArgument, 422),
+            (ApiError::Malformed(FieldViolation::new("body", "is not JSON")), Code::InvalidArgument, 400),
+            (ApiError::Unauthenticated("signature does not match".into()), Code::Unauthenticated, 401),
+            (ApiError::PermissionDenied("role hotline may not read the audit log".into()), Code::PermissionDenied, 403),
+            (ApiError::NotFound("referral ref_1".into()), Code::NotFound, 404),
+            (ApiError::AlreadyExists("policy v3".into()), Code::AlreadyExists, 409),
+            (ApiError::FailedPrecondition("referral is closed".into()), Code::FailedPrecondition, 409),
+            (ApiError::Aborted("the offer changed meanwhile".into()), Code::Aborted, 409),
+            (ApiError::Unavailable("retry shortly".into()), Code::Unavailable, 503),
+            (ApiError::internal(anyhow::anyhow!("disk full")), Code::Internal, 500),
+        ];
+        for (err, grpc, http) in cases {
+            assert_eq!(err.http().as_u16(), http, "{err:?}");
+            let message = err.public_message();
+            let status: Status = err.into();
+            assert_eq!(status.code(), grpc);
+            assert_eq!(status.message(), message);
+        }
+    }
+
+    #[test]
+    fn messages_say_what_was_wrong() {
+        let status: Status = ApiError::NotFound("referral ref_1".into()).into();
+        assert_eq!(status.message(), "referral ref_1 not found");
+        let status: Status = ApiError::PermissionDenied("role hotline may not read the audit log".into()).into();
+        assert_eq!(status.message(), "role hotline may not read the audit log");
+        assert!(ApiError::check(vec![]).is_ok());
     }
 
     #[test]

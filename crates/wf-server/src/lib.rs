@@ -8,6 +8,7 @@
 
 mod admin;
 mod error;
+pub mod pagination;
 mod workers;
 
 use std::net::SocketAddr;
@@ -21,7 +22,8 @@ use wf_auth::AuthInterceptor;
 use wf_events::{EventBus, Subscription};
 
 pub use admin::AdminApi;
-pub use error::{ApiError, FieldViolation};
+pub use error::{ApiError, ErrorCode, FieldViolation};
+pub use pagination::PageLimits;
 pub use workers::Workers;
 
 /// One service, as mounted in a [`Server`].
@@ -204,15 +206,28 @@ pub fn shutdown_on_signal() -> CancellationToken {
     token
 }
 
-/// What a service is built from: its own database, the shared bus, the configuration.
+/// What a service is built from: its own database, the shared bus, the configuration, and the
+/// one clock every handler, consumer and worker of the service reads.
 #[derive(Clone)]
 pub struct ServiceContext {
     pub db: wf_db::Db,
     pub bus: Arc<dyn EventBus>,
     pub config: Arc<wf_config::Config>,
+    pub clock: wf_types::SharedClock,
 }
 
 impl ServiceContext {
+    /// A context on the wall clock.
+    pub fn new(db: wf_db::Db, bus: Arc<dyn EventBus>, config: Arc<wf_config::Config>) -> Self {
+        Self { db, bus, config, clock: wf_types::SystemClock::shared() }
+    }
+
+    /// The same context on `clock` (tests move it to pass deadlines).
+    pub fn with_clock(mut self, clock: wf_types::SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Options for this service's outbox relay, from the configuration.
     pub fn relay_options(&self) -> wf_events::RelayOptions {
         wf_events::RelayOptions {

@@ -6,6 +6,7 @@
 //! machine's PostgreSQL and RabbitMQ on 127.0.0.1); tests that need them fail,
 //! never skip, when they are down.
 
+mod collector;
 mod server;
 
 use std::path::Path;
@@ -15,7 +16,8 @@ use wf_auth::{Role, TokenIssuer, TokenKind};
 use wf_db::Db;
 use wf_events::RabbitConfig;
 
-pub use server::{AuthedChannel, TestServer};
+pub use collector::{Collector, eventually};
+pub use server::{AuthedChannel, TestServer, TestService};
 
 pub fn postgres_url() -> String {
     std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
@@ -81,8 +83,22 @@ impl TestDatabase {
         if self.postgres_name.is_some() { Engine::Postgres } else { Engine::Sqlite }
     }
 
+    /// Connects with a small pool (the PostgreSQL server is shared with other suites running at
+    /// the same time), riding out a moment of "too many clients".
     pub async fn connect(&self) -> Db {
-        Db::connect(&self.url).await.expect("connect to the test database")
+        let options = wf_db::DbOptions { max_connections: 5, acquire_timeout: Duration::from_secs(30) };
+        let mut attempt = 0;
+        loop {
+            match Db::connect_with(&self.url, options.clone()).await {
+                Ok(db) => return db,
+                Err(err) if attempt < 20 => {
+                    attempt += 1;
+                    eprintln!("connecting to the test database failed ({err}), retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(err) => panic!("cannot connect to the test database {}: {err}", wf_db::redact_url(&self.url)),
+            }
+        }
     }
 
     /// Connects and applies `migrations`.

@@ -28,7 +28,17 @@ macro_rules! prefixed_id {
 
             /// A new id with a fresh UUIDv7.
             pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, Uuid::now_v7().simple()))
+                Self::from_uuid(Uuid::now_v7())
+            }
+
+            /// The id naming `uuid` (e.g. one derived from a foreign system's key).
+            pub fn from_uuid(uuid: Uuid) -> Self {
+                Self(format!("{}{}", $prefix, uuid.simple()))
+            }
+
+            /// Whether `value` is a well-formed id of this kind.
+            pub fn is_valid(value: &str) -> bool {
+                value.parse::<Self>().is_ok()
             }
 
             pub fn as_str(&self) -> &str {
@@ -119,6 +129,71 @@ prefixed_id!(
     /// A consent release.
     ReleaseId,
     "rel_"
+);
+prefixed_id!(
+    /// One service a partner organization offers, in the directory.
+    PartnerServiceId,
+    "svc_"
+);
+prefixed_id!(
+    /// A routing policy version as loaded.
+    PolicyId,
+    "pol_"
+);
+prefixed_id!(
+    /// A referral routing could not place, waiting for a supervisor.
+    EscalationId,
+    "esc_"
+);
+prefixed_id!(
+    /// A screening recorded against a referral.
+    ScreeningId,
+    "scr_"
+);
+prefixed_id!(
+    /// A mandated report (suspected abuse report) owed or filed for a referral.
+    MandatedReportId,
+    "mr_"
+);
+prefixed_id!(
+    /// A possible returning-youth match awaiting review.
+    PossibleMatchId,
+    "pm_"
+);
+prefixed_id!(
+    /// A service delivered to a youth (an intervention) on a case.
+    InterventionId,
+    "int_"
+);
+prefixed_id!(
+    /// A goal on a case's service plan.
+    GoalId,
+    "goal_"
+);
+prefixed_id!(
+    /// A recorded recidivism (re-exploitation) event.
+    RecidivismEventId,
+    "rcd_"
+);
+prefixed_id!(
+    /// A case note.
+    NoteId,
+    "note_"
+);
+prefixed_id!(
+    /// An attempt to reach a youth.
+    ContactAttemptId,
+    "ca_"
+);
+prefixed_id!(
+    /// A scheduled follow-up (6, 12 or 24 months after exit).
+    FollowUpId,
+    "fu_"
+);
+prefixed_id!(
+    /// An evaluation report as generated.
+    ReportId,
+    "rpt_"
 );
 
 #[cfg(test)]

@@ -1,9 +1,18 @@
-//! Shared vocabulary: prefixed ids (`ref_…`, `case_…`), and wrappers that keep
-//! secrets and personal data out of `Debug` output and logs.
+//! Shared vocabulary: prefixed ids (`ref_…`, `case_…`), the one [`Clock`], the [`FieldViolation`]
+//! every validation produces, and wrappers that keep secrets and personal data out of `Debug`
+//! output and logs.
 
+mod clock;
 pub mod codes;
 mod id;
 mod secret;
+mod violation;
 
-pub use id::{CaseId, CaseManagerId, DecisionId, IdError, OfferId, PartnerId, ReferralId, ReleaseId, YouthId};
+pub use clock::{Clock, SharedClock, SystemClock, TestClock};
+pub use id::{
+    CaseId, CaseManagerId, ContactAttemptId, DecisionId, EscalationId, FollowUpId, GoalId, IdError, InterventionId,
+    MandatedReportId, NoteId, OfferId, PartnerId, PartnerServiceId, PolicyId, PossibleMatchId, RecidivismEventId,
+    ReferralId, ReleaseId, ReportId, ScreeningId, YouthId,
+};
 pub use secret::{Pii, Secret};
+pub use violation::FieldViolation;

@@ -155,7 +155,7 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
     let mut components = Vec::new();
     for service in services {
         let db = open_service_db(&config, service).await?;
-        let ctx = ServiceContext { db, bus: bus.clone(), config: config.clone() };
+        let ctx = ServiceContext::new(db, bus.clone(), config.clone());
         components.push(build_component(service, ctx).await.with_context(|| format!("starting {service}"))?);
     }
     let topology = if config.amqp_url.is_some() { Topology::Full } else { Topology::Hosted };

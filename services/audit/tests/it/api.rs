@@ -32,7 +32,7 @@ impl Running {
     async fn start(test: &TestDb) -> Self {
         let config = Arc::new(wf_config::Config::load(None, Some(&test.dir)).expect("config"));
         let bus = Arc::new(InProcessBus::new(test.db.clone()));
-        let ctx = ServiceContext { db: test.db.clone(), bus: bus.clone(), config: config.clone() };
+        let ctx = ServiceContext::new(test.db.clone(), bus.clone(), config.clone());
         let policy = wf_audit::CheckpointPolicy {
             every_entries: 1000,
             // Long: the test makes its checkpoints itself.

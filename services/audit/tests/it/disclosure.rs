@@ -44,7 +44,7 @@ async fn every_read_of_the_demo_youth_is_disclosed(engine: Engine) {
 
     let config = Arc::new(wf_config::Config::from_figment(wf_config::Config::defaults_only(&dir)).expect("config"));
     let bus = Arc::new(InProcessBus::new(bus_db));
-    let context = |db| ServiceContext { db, bus: bus.clone(), config: config.clone() };
+    let context = |db| ServiceContext::new(db, bus.clone(), config.clone());
     let intake_service: Arc<dyn Component> = wf_intake::build(context(intake_db)).await.expect("intake");
     let audit_service: Arc<dyn Component> = wf_audit::build(context(audit_db)).await.expect("audit");
     let tokens = TestTokens::in_dir(&config.keys_dir());

@@ -125,7 +125,7 @@ impl Harness {
             path
         });
         let bus = InProcessBus::new(test.db.clone());
-        let ctx = ServiceContext { db: test.db.clone(), bus: Arc::new(bus.clone()), config: Arc::new(config) };
+        let ctx = ServiceContext::new(test.db.clone(), Arc::new(bus.clone()), Arc::new(config));
         let cases = wf_cases::build(ctx).await.expect("build cases");
         Harness { cases, db: test.db.clone(), bus }
     }

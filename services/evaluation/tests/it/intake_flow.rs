@@ -39,7 +39,7 @@ both_engines!(baseline_codes_travel_from_intake_to_the_data_set, |engine: Engine
     let config =
         Arc::new(wf_config::Config::from_figment(wf_config::Config::defaults_only(dir.path())).expect("config"));
     let bus = Arc::new(InProcessBus::new(bus_db));
-    let context = |db| ServiceContext { db, bus: bus.clone(), config: config.clone() };
+    let context = |db| ServiceContext::new(db, bus.clone(), config.clone());
     let intake_service: Arc<dyn Component> = wf_intake::build(context(intake_db)).await.expect("intake");
     let evaluation_service: Arc<dyn Component> =
         wf_evaluation::build(context(evaluation_db.clone())).await.expect("evaluation");

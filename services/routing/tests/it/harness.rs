@@ -104,7 +104,7 @@ impl Harness {
             tokio::spawn(async move { bus.consume(subscription, collector, stop).await.unwrap() })
         };
         let bus: Arc<dyn EventBus> = Arc::new(bus);
-        let ctx = ServiceContext { db: db.clone(), bus, config: Arc::new(config) };
+        let ctx = ServiceContext::new(db.clone(), bus, Arc::new(config));
         let routing = wf_routing::build_with_clock(ctx, clock).await.unwrap();
         let relay = routing.relay();
         // Publish the start-up `routing_policy.loaded`, so each test sees only its own events.
