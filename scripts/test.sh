@@ -36,6 +36,9 @@ ensure_rabbitmq() {
   exit 1
 }
 
+echo "== layout (template folders, pure domain/, no #[path], no import cycles, test databases only from wf-testkit)"
+python3 scripts/check-layout.py
+
 ensure_postgres
 ensure_rabbitmq
 # Databases left behind by interrupted earlier runs.

@@ -3,31 +3,20 @@
 //! under a versioned policy, stores every decision with its explanation, and
 //! announces `referral.routed` (or `referral.escalated` when nobody is eligible)
 //! through the outbox. Holds no personal data.
+//!
+//! `api/` handles the gRPC calls, `app/` holds the use cases (each owning its transaction),
+//! `domain/` the pure rules (decisions, directory, policy, HSDS, simulation), `store/` every SQL
+//! statement, `events/` the consumer of routing's queue and `workers/` the offer-expiry loop.
 
 pub mod api;
-mod api_directory;
-mod api_escalations;
-mod api_hsds;
-mod api_offers;
-mod api_policy;
-pub mod clock;
-mod convert;
-pub mod directory_store;
-pub mod directory_writer;
+pub mod app;
 pub mod domain;
-pub mod escalations;
 pub mod events;
-pub mod hsds;
-pub mod live;
-pub mod offer_store;
-pub mod policy_load;
-pub mod router;
-pub mod simulate;
 pub mod store;
+pub mod workers;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -39,16 +28,22 @@ use wf_proto::routing::v1::routing_service_server::RoutingServiceServer;
 use wf_server::{Component, ServiceContext, Workers};
 
 pub use api::RoutingApi;
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use domain::{Directory, Policy};
-pub use events::{RoutingEventHandler, SERVICE};
-pub use policy_load::LoadedPolicy;
-pub use router::Router;
+pub use app::directory::DirectoryWriter;
+pub use app::offers::OfferError;
+pub use app::policy::{LoadedPolicy, read_policy_file};
+pub use app::route::Router;
+pub use app::simulate::report_from_store;
+pub use domain::simulate::parse_since;
+pub use domain::{DEMO_POLICY_DOCUMENT, Directory, Policy};
+pub use events::RoutingEventHandler;
+pub use workers::offer_expiry::INTERVAL as EXPIRY_INTERVAL;
 
-use directory_writer::DirectoryWriter;
-use domain::directory_entry::DirectoryEntries;
-use live::Live;
-use policy_load::ActivePolicy;
+use app::live::Live;
+use app::policy::ActivePolicy;
+use domain::directory::DirectoryEntries;
+
+/// The consumer (inbox) and producer name of this service.
+pub const SERVICE: &str = "routing";
 
 /// The routing service, ready to mount and run.
 pub struct Routing {
@@ -59,43 +54,36 @@ pub struct Routing {
     /// Serializes directory writes and refreshes across every writer of this instance.
     directory_lock: Arc<tokio::sync::Mutex<()>>,
     policy: ActivePolicy,
-    clock: Arc<dyn Clock>,
     /// Built with the service so the API mounted before `run` wakes the relay `run` drives.
     relay: std::sync::Mutex<Option<Relay>>,
     relay_handle: RelayHandle,
 }
 
-/// How often the expiry worker looks for offers past their deadline.
-pub const EXPIRY_INTERVAL: Duration = Duration::from_secs(15);
-
 /// Migrates (when configured), loads the directory (`config.directory_file`, else the demo)
 /// and the policy (`config.routing_policy_file`, else the demo), and records the policy load
 /// when it differs from the last one recorded.
+/// Time is `ctx.clock` throughout (tests move it by hand).
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Routing>> {
-    build_with_clock(ctx, Arc::new(SystemClock)).await
-}
-
-/// [`build`] with a given clock (tests move time by hand).
-pub async fn build_with_clock(ctx: ServiceContext, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<Routing>> {
     ctx.migrate_if_configured(&migrations()).await.context("routing migrations")?;
     let file_directory = match &ctx.config.directory_file {
         Some(path) => load_directory(path)?,
         None => Directory::demo().context("embedded demo directory")?,
     };
     let configured = match &ctx.config.routing_policy_file {
-        Some(path) => policy_load::read_policy_file(path)?,
+        Some(path) => read_policy_file(path)?,
         None => LoadedPolicy::demo(),
     };
-    let loaded = policy_load::activate_at_start(&ctx.db, &configured, clock.now())
+    let clock = ctx.clock.clone();
+    let loaded = app::policy::activate_at_start(&ctx.db, &configured, clock.now())
         .await
         .context("recording the routing policy load")?;
     // The file seeds organizations and services not stored yet; stored rows win.
-    directory_store::seed(&ctx.db, &DirectoryEntries::from_directory(&file_directory), wf_db::to_micros(clock.now()))
+    store::directory::seed(&ctx.db, &DirectoryEntries::from_directory(&file_directory), clock.now_micros())
         .await
         .context("seeding the partner directory")?;
-    let entries = directory_store::load(&ctx.db).await.context("loading the partner directory")?;
+    let entries = store::directory::load(&ctx.db).await.context("loading the partner directory")?;
     let directory = entries.routing_view();
-    offer_store::seed_capacity(&ctx.db, &directory, wf_db::to_micros(clock.now()))
+    store::capacity::seed_capacity(&ctx.db, &directory, clock.now_micros())
         .await
         .context("seeding partner capacity")?;
     tracing::info!(
@@ -112,7 +100,6 @@ pub async fn build_with_clock(ctx: ServiceContext, clock: Arc<dyn Clock>) -> any
         entries: Live::new(entries),
         directory_lock: Arc::new(tokio::sync::Mutex::new(())),
         policy: ActivePolicy::new(loaded),
-        clock,
         relay: std::sync::Mutex::new(Some(relay)),
         relay_handle,
     }))
@@ -146,7 +133,7 @@ impl Routing {
 
     /// The decision and offer writer; `relay` is woken after each commit with outbox rows.
     pub fn router(&self, relay: RelayHandle) -> Router {
-        Router::new(self.ctx.db.clone(), self.directory.clone(), self.policy.policy(), self.clock.clone(), relay)
+        Router::new(self.ctx.db.clone(), self.directory.clone(), self.policy.policy(), self.ctx.clock.clone(), relay)
     }
 
     /// The directory's write side; `relay` is woken after each commit.
@@ -155,17 +142,10 @@ impl Routing {
             self.ctx.db.clone(),
             self.entries.clone(),
             self.directory.clone(),
-            self.clock.clone(),
+            self.ctx.clock.clone(),
             relay,
             self.directory_lock.clone(),
         )
-    }
-
-    /// Reloads the directory and adopts the policy last recorded, so changes made through
-    /// another instance reach this one.
-    pub async fn refresh(&self) -> Result<(), wf_db::DbError> {
-        self.directory_writer(self.relay_handle.clone()).refresh().await?;
-        self.policy.refresh(&self.ctx.db).await
     }
 
     /// The gRPC API (unauthenticated: [`Component::mount`] puts it behind the interceptor).
@@ -197,25 +177,11 @@ impl Routing {
             .unwrap_or_else(|| Relay::new(SERVICE, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options()))
     }
 
-    /// Expires due offers (and refreshes the directory and the policy in force) every
-    /// [`EXPIRY_INTERVAL`] until `shutdown`, starting with a pass at
-    /// start-up so offers whose deadline passed while routing was stopped are handled first.
+    /// The offer-expiry worker ([`workers::offer_expiry::run`]) until `shutdown`.
     pub async fn run_expiry(&self, shutdown: CancellationToken) {
-        let router = self.router(self.relay_handle.clone());
-        loop {
-            match router.expire_due().await {
-                Ok(0) => {}
-                Ok(expired) => tracing::info!(expired, "expired offers re-routed"),
-                Err(err) => tracing::warn!(error = %err, "offer expiry pass failed; retrying next interval"),
-            }
-            if let Err(err) = self.refresh().await {
-                tracing::warn!(error = %err, "directory and policy refresh failed; retrying next interval");
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(EXPIRY_INTERVAL) => {}
-            }
-        }
+        let relay = self.relay_handle.clone();
+        let writer = self.directory_writer(relay.clone());
+        workers::offer_expiry::run(self.router(relay), writer, self.policy.clone(), shutdown).await;
     }
 }
 

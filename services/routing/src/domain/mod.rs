@@ -3,10 +3,9 @@
 
 pub mod decide;
 pub mod directory;
-pub mod directory_entry;
-mod directory_file;
-pub mod directory_validate;
+pub mod hsds;
 pub mod policy;
+pub mod simulate;
 
 pub use decide::{
     Candidate, Choice, DEMO_POLICY, Decision, Detail, ReferralFacts, RuleVerdict, Verdict, decide, decide_with,

@@ -277,7 +277,10 @@ both_engines!(partners_update_their_own_capacity_within_the_maximum, |engine| as
 
     let service = shelter.update_capacity(update(0, 8)).await.expect("update").into_inner().partner_service.unwrap();
     assert_eq!((service.capacity[0].available, service.capacity[0].maximum), (0, 8));
-    assert_eq!(wf_routing::offer_store::open_capacity_of(&hosted.db, HARBOR_SHELTER_SERVICE).await.unwrap(), Some(0));
+    assert_eq!(
+        wf_routing::store::capacity::open_capacity_of(&hosted.db, HARBOR_SHELTER_SERVICE).await.unwrap(),
+        Some(0)
+    );
 
     // With no bed left the shelter is not chosen, and is again once a bed is reported.
     let full = referral(&["emergency_shelter", "crisis_intervention"]);

@@ -243,16 +243,16 @@ both_engines!(a_referral_is_rerouted_by_hand, |engine| async move {
         .unwrap();
     assert_eq!(withdrawn.status(), pb::OfferStatus::Withdrawn);
     assert!(hosted.outbox().await.iter().any(|e| e.event_type == "offer.withdrawn"));
-    let escalations = wf_routing::store::escalations_of(&hosted.db, &event.referral_id).await.unwrap();
+    let escalations = wf_routing::store::escalations::escalations_of(&hosted.db, &event.referral_id).await.unwrap();
     assert_eq!(escalations.last().unwrap().reason, pb::EscalationReason::Manual);
 
     // Without the exclusion the other partner gets it (the shelter already had it).
     let decision =
         manager.reroute_referral(request(false, vec![])).await.expect("re-route").into_inner().decision.unwrap();
     assert_eq!((decision.attempt, decision.partner_id.as_str()), (3, runner_up.as_str()));
-    let open = wf_routing::store::list_escalations(
+    let open = wf_routing::store::escalations::list_escalations(
         &hosted.db,
-        &wf_routing::store::EscalationFilter { open_only: true, ..Default::default() },
+        &wf_routing::store::escalations::EscalationFilter { open_only: true, ..Default::default() },
         "",
         10,
     )

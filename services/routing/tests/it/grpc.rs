@@ -1,61 +1,12 @@
 //! Offers end to end through the gRPC API of a hosted routing service with real
 //! tokens: decline → re-route → accept, and all-declined → escalation.
 
-use std::sync::Arc;
-
 use tonic::Code;
-use wf_auth::Role;
 use wf_proto::routing::v1 as pb;
-use wf_proto::routing::v1::routing_service_client::RoutingServiceClient;
-use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer, both_engines};
+use wf_testkit::both_engines;
 
+use crate::hosted::Hosted;
 use crate::{HARBOR_SHELTER_ORG, HARBOR_SHELTER_SERVICE, received, referral};
-
-type Client = RoutingServiceClient<AuthedChannel>;
-
-struct Hosted {
-    server: TestServer,
-    db: wf_db::Db,
-    _database: TestDatabase,
-    _dir: tempfile::TempDir,
-}
-
-impl Hosted {
-    async fn start(engine: Engine) -> Self {
-        let database = TestDatabase::new(engine).await;
-        let db = database.migrated(&wf_routing::migrations()).await;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let server = TestServer::start(db.clone(), dir.path(), |ctx| async move {
-            Ok(wf_routing::build(ctx).await? as Arc<dyn wf_server::Component>)
-        })
-        .await;
-        Self { server, db, _database: database, _dir: dir }
-    }
-
-    async fn staff(&self) -> Client {
-        RoutingServiceClient::new(self.server.channel(&self.server.tokens.user(Role::CaseManager)).await)
-    }
-
-    async fn partner(&self, partner_id: &str) -> Client {
-        RoutingServiceClient::new(self.server.channel(&self.server.tokens.partner(partner_id)).await)
-    }
-
-    /// The referral's offers, oldest first, as staff see them.
-    async fn offers_of(&self, referral_id: &str) -> Vec<pb::Offer> {
-        let request =
-            pb::ListOffersRequest { referral_id: referral_id.into(), include_practice: true, ..Default::default() };
-        self.staff().await.list_offers(request).await.expect("list offers").into_inner().offers
-    }
-
-    async fn pending_offer_of(&self, referral_id: &str) -> Option<pb::Offer> {
-        self.offers_of(referral_id).await.into_iter().find(|o| o.status() == pb::OfferStatus::Pending)
-    }
-
-    async fn decisions_of(&self, referral_id: &str) -> Vec<pb::RoutingDecision> {
-        let request = pb::ListDecisionsRequest { referral_id: referral_id.into(), ..Default::default() };
-        self.staff().await.list_decisions(request).await.expect("list decisions").into_inner().decisions
-    }
-}
 
 fn decline(offer_id: &str, reason: pb::DeclineReason) -> pb::DeclineOfferRequest {
     pb::DeclineOfferRequest { offer_id: offer_id.into(), reason: reason as i32, detail: String::new() }
@@ -104,7 +55,7 @@ both_engines!(decline_then_reroute_then_accept, |engine| async move {
     assert_eq!(decisions[1].partner_service_id, second.partner_service_id);
 
     let before =
-        wf_routing::offer_store::open_capacity_of(&hosted.db, &second.partner_service_id).await.unwrap().unwrap();
+        wf_routing::store::capacity::open_capacity_of(&hosted.db, &second.partner_service_id).await.unwrap().unwrap();
     let accepted = hosted
         .partner(&second.partner_id)
         .await
@@ -117,10 +68,10 @@ both_engines!(decline_then_reroute_then_accept, |engine| async move {
     assert_eq!(accepted.status(), pb::OfferStatus::Accepted);
     assert_eq!(accepted.responded_by, "test-partner");
     let after =
-        wf_routing::offer_store::open_capacity_of(&hosted.db, &second.partner_service_id).await.unwrap().unwrap();
+        wf_routing::store::capacity::open_capacity_of(&hosted.db, &second.partner_service_id).await.unwrap().unwrap();
     assert_eq!(after, before - 1, "capacity is taken on accept");
     assert!(hosted.pending_offer_of(&event.referral_id).await.is_none());
-    hosted.server.stop().await;
+    hosted.stop().await;
 });
 
 both_engines!(all_declined_escalates, |engine| async move {
@@ -143,9 +94,9 @@ both_engines!(all_declined_escalates, |engine| async move {
     let last = decisions.last().unwrap();
     assert_eq!(last.outcome(), pb::DecisionOutcome::Exhausted);
     assert!(last.partner_service_id.is_empty());
-    let escalations = wf_routing::store::escalations_of(&hosted.db, &event.referral_id).await.unwrap();
+    let escalations = wf_routing::store::escalations::escalations_of(&hosted.db, &event.referral_id).await.unwrap();
     assert_eq!(escalations.len(), 1);
     assert_eq!(escalations[0].reason, pb::EscalationReason::AllDeclined);
     assert_eq!(escalations[0].decision_id, last.decision_id);
-    hosted.server.stop().await;
+    hosted.stop().await;
 });

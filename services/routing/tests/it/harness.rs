@@ -1,116 +1,50 @@
-//! A routing service over a fresh database (a temporary SQLite file or a new
-//! PostgreSQL database), an in-process bus, and a collector bound to every event.
+//! A routing service built over a test database of its own (wf-testkit), an in-process bus,
+//! and a collector bound to every event. Tests call the handler, the router and the API in
+//! process; `hosted.rs` serves routing on a port instead.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
 use wf_db::Db;
-use wf_events::{Envelope, EventBus, EventHandler, HandleError, InProcessBus, Relay, Subscription};
+use wf_events::{Envelope, EventBus, EventPayload, InProcessBus, Relay};
 use wf_routing::{Routing, RoutingEventHandler};
 use wf_server::ServiceContext;
-
-/// Maintenance database used to create and drop the per-test databases.
-fn postgres_admin_url() -> String {
-    std::env::var("WF_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// Runs `body` against a fresh SQLite file, then removes it, even when `body` panics.
-pub async fn on_sqlite<F, Fut>(body: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let dir = std::env::temp_dir().join(format!("wf-routing-it-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let outcome = tokio::spawn(body(wf_db::sqlite_url_in(&dir, "routing.db"))).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
-}
-
-/// Runs `body` against a new PostgreSQL database, then drops it, even when `body` panics.
-pub async fn on_postgres<F, Fut>(body: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let admin_url = postgres_admin_url();
-    let admin = Db::connect(&admin_url).await.expect("PostgreSQL must be running for the integration tests");
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(admin.pool()).await.unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let outcome = tokio::spawn(body(format!("{base}/{name}"))).await;
-    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(admin.pool()).await.unwrap();
-    admin.close().await;
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
-}
-
-/// Writes each test once and runs it on both backends.
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { crate::harness::on_sqlite(super::$name).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { crate::harness::on_postgres(super::$name).await; })*
-        }
-    };
-}
-
-/// Collects every envelope published to its binding.
-#[derive(Default)]
-struct Collector(Mutex<Vec<Envelope>>);
-
-#[async_trait::async_trait]
-impl EventHandler for Collector {
-    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
-        self.0.lock().unwrap().push(envelope);
-        Ok(())
-    }
-}
+use wf_testkit::{Collector, Engine, TestDatabase};
+use wf_types::{SharedClock, SystemClock};
 
 pub struct Harness {
+    /// The test's own database; a second harness over it is the same routing restarted.
+    pub database: Arc<TestDatabase>,
     pub db: Db,
     pub routing: Arc<Routing>,
     pub relay: Relay,
     pub handler: Arc<RoutingEventHandler>,
-    collector: Arc<Collector>,
-    stop: CancellationToken,
-    consumer: tokio::task::JoinHandle<()>,
-    data_dir: PathBuf,
+    collector: Collector,
+    _data_dir: tempfile::TempDir,
 }
 
 impl Harness {
-    pub async fn start(url: &str) -> Self {
-        Self::start_with_clock(url, Arc::new(wf_routing::SystemClock)).await
+    pub async fn start(engine: Engine) -> Self {
+        Self::start_with_clock(engine, SystemClock::shared()).await
     }
 
-    pub async fn start_with_clock(url: &str, clock: Arc<dyn wf_routing::Clock>) -> Self {
-        let db = Db::connect(url).await.unwrap();
-        db.migrate(&wf_routing::migrations()).await.unwrap();
-        let data_dir = std::env::temp_dir().join(format!("wf-routing-cfg-{}", uuid::Uuid::new_v4().simple()));
-        let config = wf_config::Config::from_figment(wf_config::Config::figment(None, Some(&data_dir))).unwrap();
-        let bus = InProcessBus::new(db.clone());
-        let subscription = Subscription::new("test-collector", &["#"]);
-        bus.declare(&subscription).await.unwrap();
-        let collector = Arc::new(Collector::default());
-        let stop = CancellationToken::new();
-        let consumer = {
-            let (bus, collector, stop) = (bus.clone(), collector.clone(), stop.clone());
-            tokio::spawn(async move { bus.consume(subscription, collector, stop).await.unwrap() })
-        };
-        let bus: Arc<dyn EventBus> = Arc::new(bus);
-        let ctx = ServiceContext::new(db.clone(), bus, Arc::new(config));
-        let routing = wf_routing::build_with_clock(ctx, clock).await.unwrap();
+    pub async fn start_with_clock(engine: Engine, clock: SharedClock) -> Self {
+        Self::start_on(Arc::new(TestDatabase::new(engine).await), clock).await
+    }
+
+    /// Routing over an existing test database (as after a restart).
+    pub async fn start_on(database: Arc<TestDatabase>, clock: SharedClock) -> Self {
+        let db = database.migrated(&wf_routing::migrations()).await;
+        let data_dir = tempfile::tempdir().expect("configuration folder");
+        let config = wf_config::Config::from_figment(wf_config::Config::figment(None, Some(data_dir.path()))).unwrap();
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(db.clone()));
+        let collector = Collector::start(bus.clone(), "test-collector", &["#"]).await;
+        let ctx = ServiceContext::new(db.clone(), bus, Arc::new(config)).with_clock(clock);
+        let routing = wf_routing::build(ctx).await.unwrap();
         let relay = routing.relay();
         // Publish the start-up `routing_policy.loaded`, so each test sees only its own events.
         relay.round().await.unwrap();
         let handler = routing.event_handler(relay.handle());
-        Self { db, routing, relay, handler, collector, stop, consumer, data_dir }
+        Self { database, db, routing, relay, handler, collector, _data_dir: data_dir }
     }
 
     /// `referral.*` envelopes the collector received so far.
@@ -120,13 +54,17 @@ impl Harness {
 
     /// Every envelope the collector received so far.
     pub fn published_all(&self) -> Vec<Envelope> {
-        self.collector.0.lock().unwrap().clone()
+        self.collector.events()
+    }
+
+    /// Relays what the outbox holds, then the payloads of every `event_type` event received.
+    pub async fn relayed<P: EventPayload>(&self, event_type: &str) -> Vec<P> {
+        self.relay.round().await.unwrap();
+        self.collector.of_type(event_type).iter().map(|e| e.payload_as().unwrap()).collect()
     }
 
     pub async fn finish(self) {
-        self.stop.cancel();
-        self.consumer.await.unwrap();
+        self.collector.finish().await;
         self.db.close().await;
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }

@@ -64,6 +64,17 @@ impl Hosted {
             .decisions
     }
 
+    /// The referral's offers, oldest first, as staff see them.
+    pub async fn offers_of(&self, referral_id: &str) -> Vec<pb::Offer> {
+        let request =
+            pb::ListOffersRequest { referral_id: referral_id.into(), include_practice: true, ..Default::default() };
+        self.as_role(Role::CaseManager).await.list_offers(request).await.expect("list offers").into_inner().offers
+    }
+
+    pub async fn pending_offer_of(&self, referral_id: &str) -> Option<pb::Offer> {
+        self.offers_of(referral_id).await.into_iter().find(|o| o.status() == pb::OfferStatus::Pending)
+    }
+
     /// Types of the events routing wrote to its outbox, oldest first, with their payloads.
     pub async fn outbox(&self) -> Vec<wf_events::Envelope> {
         let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT envelope FROM event_outbox ORDER BY created_at, id")

@@ -2,12 +2,12 @@
 //! handler, the outbox relay into an in-process bus, and the gRPC API over the stored
 //! decisions. Every test runs on SQLite and on PostgreSQL.
 
-#[macro_use]
-mod harness;
 mod capacity_return;
+mod database;
 mod directory;
 mod escalations;
 mod grpc;
+mod harness;
 mod hosted;
 mod hsds;
 mod offers;
@@ -22,8 +22,11 @@ use wf_proto::common::v1::{Site, TriageTier};
 use wf_proto::events::v1::{OfferMade, ReferralEscalated, ReferralReceived, ReferralRouted, RoutingPolicyLoaded};
 use wf_proto::routing::v1 as pb;
 use wf_proto::routing::v1::routing_service_server::RoutingService;
-use wf_routing::store::{self, DecisionFilter};
-use wf_routing::{LoadedPolicy, Policy, policy_load};
+use wf_routing::app::policy;
+use wf_routing::store::decisions::{self, DecisionFilter};
+use wf_routing::store::escalations::escalations_of;
+use wf_routing::{LoadedPolicy, Policy};
+use wf_testkit::{Engine, both_engines};
 use wf_types::ReferralId;
 
 use harness::Harness;
@@ -62,14 +65,14 @@ fn request_as<T>(role: Role, message: T) -> Request<T> {
     request
 }
 
-async fn routes_once_and_publishes_referral_routed(url: String) {
-    let h = Harness::start(&url).await;
+async fn routes_once_and_publishes_referral_routed(engine: Engine) {
+    let h = Harness::start(engine).await;
     let event = referral(&["emergency_shelter", "crisis_intervention"]);
     let envelope = received(&event);
     h.handler.handle(envelope.clone()).await.unwrap();
     h.handler.handle(envelope).await.unwrap();
 
-    let decisions = store::list_decisions(&h.db, &DecisionFilter::default(), "", 10).await.unwrap();
+    let decisions = decisions::list_decisions(&h.db, &DecisionFilter::default(), "", 10).await.unwrap();
     assert_eq!(decisions.len(), 1, "a redelivery must not store a second decision");
     let decision = &decisions[0];
     assert_eq!(decision.referral_id, event.referral_id);
@@ -117,29 +120,29 @@ async fn routes_once_and_publishes_referral_routed(url: String) {
     h.finish().await;
 }
 
-async fn a_second_event_for_the_same_referral_is_not_routed_again(url: String) {
-    let h = Harness::start(&url).await;
+async fn a_second_event_for_the_same_referral_is_not_routed_again(engine: Engine) {
+    let h = Harness::start(engine).await;
     let event = referral(&["mental_health"]);
     h.handler.handle(received(&event)).await.unwrap();
     // Same referral, new event id (e.g. a producer retry after a lost commit acknowledgement).
     h.handler.handle(received(&event)).await.unwrap();
     let filter = DecisionFilter { referral_id: event.referral_id.clone(), ..Default::default() };
-    assert_eq!(store::list_decisions(&h.db, &filter, "", 10).await.unwrap().len(), 1);
+    assert_eq!(decisions::list_decisions(&h.db, &filter, "", 10).await.unwrap().len(), 1);
     assert_eq!(h.relay.round().await.unwrap().sent, 2, "one referral.routed and one offer.made");
     h.finish().await;
 }
 
-async fn no_eligible_partner_escalates(url: String) {
-    let h = Harness::start(&url).await;
+async fn no_eligible_partner_escalates(engine: Engine) {
+    let h = Harness::start(engine).await;
     let mut event = referral(&["childcare"]);
     event.triage_tier = TriageTier::Unspecified as i32;
     h.handler.handle(received(&event)).await.unwrap();
-    let decisions = store::list_decisions(&h.db, &DecisionFilter::default(), "", 10).await.unwrap();
+    let decisions = decisions::list_decisions(&h.db, &DecisionFilter::default(), "", 10).await.unwrap();
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0].outcome, pb::DecisionOutcome::NoMatch);
     assert_eq!(decisions[0].partner_id, None);
     assert_eq!(decisions[0].triage_tier, TriageTier::Routine);
-    let escalations = store::escalations_of(&h.db, &event.referral_id).await.unwrap();
+    let escalations = escalations_of(&h.db, &event.referral_id).await.unwrap();
     assert_eq!(escalations.len(), 1);
     assert_eq!(escalations[0].decision_id, decisions[0].decision_id);
 
@@ -156,19 +159,19 @@ async fn no_eligible_partner_escalates(url: String) {
     h.finish().await;
 }
 
-async fn undecodable_referrals_fail_permanently_without_effect(url: String) {
-    let h = Harness::start(&url).await;
+async fn undecodable_referrals_fail_permanently_without_effect(engine: Engine) {
+    let h = Harness::start(engine).await;
     let mut event = referral(&["mental_health"]);
     event.referral_id = "not-a-referral".into();
     let err = h.handler.handle(received(&event)).await.unwrap_err();
     assert!(matches!(err, wf_events::HandleError::Permanent(_)), "{err}");
-    assert!(store::list_decisions(&h.db, &DecisionFilter::default(), "", 10).await.unwrap().is_empty());
+    assert!(decisions::list_decisions(&h.db, &DecisionFilter::default(), "", 10).await.unwrap().is_empty());
     assert_eq!(h.relay.round().await.unwrap().claimed, 0);
     h.finish().await;
 }
 
-async fn decisions_are_read_and_paged_through_the_api(url: String) {
-    let h = Harness::start(&url).await;
+async fn decisions_are_read_and_paged_through_the_api(engine: Engine) {
+    let h = Harness::start(engine).await;
     let mut referral_ids = Vec::new();
     for _ in 0..3 {
         let event = referral(&["education"]);
@@ -223,8 +226,8 @@ async fn decisions_are_read_and_paged_through_the_api(url: String) {
     h.finish().await;
 }
 
-async fn directory_is_read_through_the_api(url: String) {
-    let h = Harness::start(&url).await;
+async fn directory_is_read_through_the_api(engine: Engine) {
+    let h = Harness::start(engine).await;
     let api = h.routing.api();
     let all = pb::ListOrganizationsRequest { page_size: 4, ..Default::default() };
     let first = api.list_organizations(request_as(Role::ProgramManager, all.clone())).await.unwrap().into_inner();
@@ -269,21 +272,21 @@ async fn directory_is_read_through_the_api(url: String) {
     h.finish().await;
 }
 
-async fn a_changed_policy_is_recorded_as_an_audited_load(url: String) {
-    let h = Harness::start(&url).await;
-    let first = policy_load::latest(&h.db).await.unwrap().expect("start-up records the demo policy");
+async fn a_changed_policy_is_recorded_as_an_audited_load(engine: Engine) {
+    let h = Harness::start(engine).await;
+    let first = wf_routing::store::policies::latest(&h.db).await.unwrap().expect("start-up records the demo policy");
     assert_eq!((first.version.as_str(), first.loaded_by.as_str()), ("demo-1", "config"));
     let now = chrono::Utc::now();
     // The same document again (a restart) records nothing.
-    assert!(!policy_load::record_load(&h.db, &LoadedPolicy::demo(), "config", now).await.unwrap());
+    assert!(!policy::record_load(&h.db, &LoadedPolicy::demo(), "config", now).await.unwrap());
     assert_eq!(wf_events::outbox::pending_count(&h.db).await.unwrap(), 0);
 
     let document = wf_routing::domain::DEMO_POLICY_DOCUMENT
         .replace("version = \"demo-1\"", "version = \"demo-2\"")
         .replace("minimum_open = 1", "minimum_open = 2");
     let loaded = LoadedPolicy { policy: Policy::from_toml(&document).unwrap(), document };
-    assert!(policy_load::record_load(&h.db, &loaded, "usr_pm", now).await.unwrap());
-    let latest = policy_load::latest(&h.db).await.unwrap().unwrap();
+    assert!(policy::record_load(&h.db, &loaded, "usr_pm", now).await.unwrap());
+    let latest = wf_routing::store::policies::latest(&h.db).await.unwrap().unwrap();
     assert_eq!((latest.version.as_str(), latest.loaded_by.as_str()), ("demo-2", "usr_pm"));
     assert_eq!(latest.sha256, loaded.sha256_hex());
     let rows: Vec<(String, Vec<u8>)> =
@@ -299,42 +302,16 @@ async fn a_changed_policy_is_recorded_as_an_audited_load(url: String) {
     h.finish().await;
 }
 
-use offers::{an_offer_expiring_while_stopped_is_rerouted_on_restart, concurrent_accepts_never_exceed_capacity};
-
-use simulation::simulation_reports_what_a_candidate_policy_changes_on_the_demo_data;
-
-use capacity_return::{
-    a_case_closed_before_accept_withdraws_the_open_offer, a_closed_case_returns_its_place_once,
-    a_returned_place_never_exceeds_the_maximum, an_undecodable_case_closure_fails_permanently,
-    closing_a_case_returns_the_places_of_its_linked_referrals,
-};
-
-use triage::{
-    a_downgrade_keeps_the_deadline, a_triage_before_routing_is_retried,
-    an_emergent_upgrade_withdraws_an_offer_the_rules_exclude_once,
-    an_upgrade_moves_an_open_escalation_earlier_and_a_downgrade_keeps_it,
-    an_upgrade_moves_the_deadline_earlier_and_expiry_keeps_to_it,
-};
-
-both_backends!(
-    an_upgrade_moves_the_deadline_earlier_and_expiry_keeps_to_it,
-    a_downgrade_keeps_the_deadline,
-    an_emergent_upgrade_withdraws_an_offer_the_rules_exclude_once,
-    a_triage_before_routing_is_retried,
-    an_upgrade_moves_an_open_escalation_earlier_and_a_downgrade_keeps_it,
-    a_closed_case_returns_its_place_once,
-    a_returned_place_never_exceeds_the_maximum,
-    a_case_closed_before_accept_withdraws_the_open_offer,
-    an_undecodable_case_closure_fails_permanently,
-    closing_a_case_returns_the_places_of_its_linked_referrals,
-    simulation_reports_what_a_candidate_policy_changes_on_the_demo_data,
-    concurrent_accepts_never_exceed_capacity,
-    an_offer_expiring_while_stopped_is_rerouted_on_restart,
-    a_changed_policy_is_recorded_as_an_audited_load,
-    routes_once_and_publishes_referral_routed,
+both_engines!(a_changed_policy_is_recorded_as_an_audited_load, a_changed_policy_is_recorded_as_an_audited_load);
+both_engines!(routes_once_and_publishes_referral_routed, routes_once_and_publishes_referral_routed);
+both_engines!(
     a_second_event_for_the_same_referral_is_not_routed_again,
-    no_eligible_partner_escalates,
-    undecodable_referrals_fail_permanently_without_effect,
-    decisions_are_read_and_paged_through_the_api,
-    directory_is_read_through_the_api,
+    a_second_event_for_the_same_referral_is_not_routed_again
 );
+both_engines!(no_eligible_partner_escalates, no_eligible_partner_escalates);
+both_engines!(
+    undecodable_referrals_fail_permanently_without_effect,
+    undecodable_referrals_fail_permanently_without_effect
+);
+both_engines!(decisions_are_read_and_paged_through_the_api, decisions_are_read_and_paged_through_the_api);
+both_engines!(directory_is_read_through_the_api, directory_is_read_through_the_api);

@@ -1,16 +1,16 @@
 //! The offer lifecycle below the API: capacity under concurrent accepts, and expiry
 //! across a restart with a hand-moved clock.
 
-use std::sync::Arc;
-
 use chrono::{Duration, Utc};
 use wf_events::EventHandler;
 use wf_proto::events::v1::{OfferExpired, ReferralRouted};
 use wf_proto::routing::v1::OfferStatus;
-use wf_routing::offer_store::{self, OfferFilter};
-use wf_routing::router::OfferError;
-use wf_routing::store::{self, DecisionFilter};
-use wf_routing::{Clock, ManualClock};
+use wf_routing::OfferError;
+use wf_routing::store::capacity;
+use wf_routing::store::decisions::{self, DecisionFilter};
+use wf_routing::store::offers::{self, OfferFilter};
+use wf_testkit::{Engine, both_engines};
+use wf_types::{Clock, TestClock};
 
 use crate::harness::Harness;
 use crate::{HARBOR_SHELTER_ORG, HARBOR_SHELTER_SERVICE, received, referral};
@@ -20,14 +20,14 @@ const ACCEPTS: usize = 100;
 
 /// 100 referrals offered to one service with 10 open places, all accepted at once:
 /// exactly 10 accepts succeed and the open places never go below zero.
-pub async fn concurrent_accepts_never_exceed_capacity(url: String) {
-    let h = Harness::start(&url).await;
-    offer_store::set_capacity(&h.db, HARBOR_SHELTER_SERVICE, SLOTS, SLOTS, 0).await.unwrap();
+async fn concurrent_accepts_never_exceed_capacity(engine: Engine) {
+    let h = Harness::start(engine).await;
+    capacity::set_capacity(h.db.pool(), HARBOR_SHELTER_SERVICE, SLOTS, SLOTS, 0).await.unwrap();
     for _ in 0..ACCEPTS {
         h.handler.handle(received(&referral(&["emergency_shelter", "crisis_intervention"]))).await.unwrap();
     }
     let filter = OfferFilter { partner_id: HARBOR_SHELTER_ORG.into(), include_practice: true, ..Default::default() };
-    let offers = offer_store::list_offers(&h.db, &filter, "", 1000).await.unwrap();
+    let offers = offers::list_offers(&h.db, &filter, "", 1000).await.unwrap();
     assert_eq!(offers.len(), ACCEPTS, "every referral is offered to the shelter (capacity is taken on accept)");
 
     let router = h.routing.router(h.relay.handle());
@@ -48,9 +48,9 @@ pub async fn concurrent_accepts_never_exceed_capacity(url: String) {
         }
     }
     assert_eq!((accepted, refused), (SLOTS as usize, ACCEPTS - SLOTS as usize));
-    assert_eq!(offer_store::open_capacity_of(&h.db, HARBOR_SHELTER_SERVICE).await.unwrap(), Some(0));
+    assert_eq!(capacity::open_capacity_of(&h.db, HARBOR_SHELTER_SERVICE).await.unwrap(), Some(0));
     let accepted_rows =
-        offer_store::list_offers(&h.db, &OfferFilter { statuses: vec!["accepted"], ..filter.clone() }, "", 1000)
+        offers::list_offers(&h.db, &OfferFilter { statuses: vec!["accepted"], ..filter.clone() }, "", 1000)
             .await
             .unwrap();
     assert_eq!(accepted_rows.len(), SLOTS as usize);
@@ -59,14 +59,15 @@ pub async fn concurrent_accepts_never_exceed_capacity(url: String) {
 
 /// An offer whose deadline passes while routing is stopped is expired by the start-up
 /// expiry pass of the next routing process and the referral goes to the next candidate.
-pub async fn an_offer_expiring_while_stopped_is_rerouted_on_restart(url: String) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
+async fn an_offer_expiring_while_stopped_is_rerouted_on_restart(engine: Engine) {
+    let clock = TestClock::at(Utc::now());
     let event = referral(&["emergency_shelter", "crisis_intervention"]);
-    let first = Harness::start_with_clock(&url, clock.clone()).await;
+    let first = Harness::start_with_clock(engine, clock.shared()).await;
+    let database = first.database.clone();
     first.handler.handle(received(&event)).await.unwrap();
     let by_referral =
         OfferFilter { referral_id: event.referral_id.clone(), include_practice: true, ..Default::default() };
-    let offers = offer_store::list_offers(&first.db, &by_referral, "", 10).await.unwrap();
+    let offers = offers::list_offers(&first.db, &by_referral, "", 10).await.unwrap();
     assert_eq!(offers.len(), 1);
     let original = offers[0].clone();
     assert_eq!(original.status, OfferStatus::Pending);
@@ -75,13 +76,13 @@ pub async fn an_offer_expiring_while_stopped_is_rerouted_on_restart(url: String)
 
     // Routing is down past the deadline.
     clock.advance(Duration::hours(25));
-    let restarted = Harness::start_with_clock(&url, clock.clone()).await;
+    let restarted = Harness::start_on(database, clock.shared()).await;
     // The worker's first pass runs at start; a cancelled token makes it the only one.
     let stop = tokio_util::sync::CancellationToken::new();
     stop.cancel();
     restarted.routing.run_expiry(stop).await;
 
-    let offers = offer_store::list_offers(&restarted.db, &by_referral, "", 10).await.unwrap();
+    let offers = offers::list_offers(&restarted.db, &by_referral, "", 10).await.unwrap();
     assert_eq!(offers.len(), 2, "{offers:?}");
     assert_eq!((offers[0].offer_id.as_str(), offers[0].status), (original.offer_id.as_str(), OfferStatus::Expired));
     assert_eq!(offers[0].responded_by.as_deref(), Some("routing"));
@@ -91,7 +92,7 @@ pub async fn an_offer_expiring_while_stopped_is_rerouted_on_restart(url: String)
     assert_eq!(offers[1].offered_at, wf_db::to_micros(clock.now()));
 
     let filter = DecisionFilter { referral_id: event.referral_id.clone(), ..Default::default() };
-    let decisions = store::list_decisions(&restarted.db, &filter, "", 10).await.unwrap();
+    let decisions = decisions::list_decisions(&restarted.db, &filter, "", 10).await.unwrap();
     assert_eq!(decisions.iter().map(|d| d.attempt).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(decisions[1].reason, "offer_expired");
     let skipped = decisions[1].candidates.iter().find(|c| c.partner_service_id == HARBOR_SHELTER_SERVICE).unwrap();
@@ -114,3 +115,9 @@ pub async fn an_offer_expiring_while_stopped_is_rerouted_on_restart(url: String)
     assert_eq!(restarted.routing.router(restarted.relay.handle()).expire_due().await.unwrap(), 0);
     restarted.finish().await;
 }
+
+both_engines!(concurrent_accepts_never_exceed_capacity, concurrent_accepts_never_exceed_capacity);
+both_engines!(
+    an_offer_expiring_while_stopped_is_rerouted_on_restart,
+    an_offer_expiring_while_stopped_is_rerouted_on_restart
+);

@@ -9,6 +9,8 @@ use wf_routing::domain::DEMO_POLICY_DOCUMENT;
 use wf_routing::{Directory, Policy};
 use wf_types::ReferralId;
 
+use wf_testkit::{Engine, both_engines};
+
 use crate::harness::Harness;
 use crate::received;
 
@@ -41,8 +43,8 @@ fn demo_referrals() -> Vec<ReferralReceived> {
         .collect()
 }
 
-pub async fn simulation_reports_what_a_candidate_policy_changes_on_the_demo_data(url: String) {
-    let h = Harness::start(&url).await;
+async fn simulation_reports_what_a_candidate_policy_changes_on_the_demo_data(engine: Engine) {
+    let h = Harness::start(engine).await;
     for event in demo_referrals() {
         h.handler.handle(received(&event)).await.unwrap();
     }
@@ -52,9 +54,7 @@ pub async fn simulation_reports_what_a_candidate_policy_changes_on_the_demo_data
     let demo = Policy::demo();
 
     let unchanged =
-        wf_routing::simulate::report_from_store(&h.db, &directory, &demo, &demo, since, now, "in the last 30d")
-            .await
-            .unwrap();
+        wf_routing::report_from_store(&h.db, &directory, &demo, &demo, since, now, "in the last 30d").await.unwrap();
     assert!(unchanged.contains("Replayed 12 referrals in the last 30d."), "{unchanged}");
     assert!(unchanged.contains("Decisions that change: 0 of 12 (0.0%)."), "{unchanged}");
 
@@ -63,10 +63,9 @@ pub async fn simulation_reports_what_a_candidate_policy_changes_on_the_demo_data
         .replace("version = \"demo-1\"", "version = \"both-needs-1\"")
         .replace("minimum_needs_covered = 1", "minimum_needs_covered = 2");
     let candidate = Policy::from_toml(&document).unwrap();
-    let report =
-        wf_routing::simulate::report_from_store(&h.db, &directory, &demo, &candidate, since, now, "in the last 30d")
-            .await
-            .unwrap();
+    let report = wf_routing::report_from_store(&h.db, &directory, &demo, &candidate, since, now, "in the last 30d")
+        .await
+        .unwrap();
     println!("{report}");
     assert!(report.contains("candidate \"both-needs-1\" against \"demo-1\" (in force)"), "{report}");
     assert!(!report.contains("Decisions that change: 0 of 12"), "{report}");
@@ -74,9 +73,12 @@ pub async fn simulation_reports_what_a_candidate_policy_changes_on_the_demo_data
     assert!(report.contains("offers_needed_service"), "{report}");
     assert!(report.contains("Why, referral by referral"), "{report}");
     // Only a window's referrals are replayed.
-    let none = wf_routing::simulate::report_from_store(&h.db, &directory, &demo, &candidate, now, now, "from now")
-        .await
-        .unwrap();
+    let none = wf_routing::report_from_store(&h.db, &directory, &demo, &candidate, now, now, "from now").await.unwrap();
     assert!(none.contains("Replayed 0 referrals from now."), "{none}");
     h.finish().await;
 }
+
+both_engines!(
+    simulation_reports_what_a_candidate_policy_changes_on_the_demo_data,
+    simulation_reports_what_a_candidate_policy_changes_on_the_demo_data
+);

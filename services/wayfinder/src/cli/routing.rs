@@ -5,7 +5,6 @@
 //! database directly (the embedded data folder, or `--database-url` / `DATABASE_URL`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -73,10 +72,10 @@ async fn routing_db(config: &Config, database_url: Option<String>) -> anyhow::Re
 pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
     match action {
         RoutingAction::Simulate { policy, since, database_url } => {
-            let look_back = wf_routing::simulate::parse_since(&since).map_err(anyhow::Error::msg)?;
-            let candidate = wf_routing::policy_load::read_policy_file(&policy)?;
+            let look_back = wf_routing::parse_since(&since).map_err(anyhow::Error::msg)?;
+            let candidate = wf_routing::read_policy_file(&policy)?;
             let baseline = match &config.routing_policy_file {
-                Some(path) => wf_routing::policy_load::read_policy_file(path)?,
+                Some(path) => wf_routing::read_policy_file(path)?,
                 None => LoadedPolicy::demo(),
             };
             let directory = match &config.directory_file {
@@ -85,16 +84,16 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
             };
             let db = routing_db(config, database_url).await?;
             // The policy and directory in force are the stored ones once routing has run.
-            let baseline = match wf_routing::policy_load::in_force(&db).await {
+            let baseline = match wf_routing::app::policy::in_force(&db).await {
                 Ok(Some(stored)) => stored,
                 _ => baseline,
             };
-            let directory = match wf_routing::directory_store::load(&db).await {
+            let directory = match wf_routing::store::directory::load(&db).await {
                 Ok(entries) if !entries.organizations.is_empty() => entries.routing_view(),
                 _ => directory,
             };
             let now = chrono::Utc::now();
-            let report = wf_routing::simulate::report_from_store(
+            let report = wf_routing::report_from_store(
                 &db,
                 &directory,
                 &baseline.policy,
@@ -111,15 +110,15 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
         RoutingAction::ExportHsds { out, include_inactive, include_capacity, database_url } => {
             let db = routing_db(config, database_url).await?;
             let read = async {
-                let entries = wf_routing::directory_store::load(&db).await?;
-                let open = wf_routing::directory_store::open_places(&db).await?;
+                let entries = wf_routing::store::directory::load(&db).await?;
+                let open = wf_routing::store::capacity::open_places(db.pool()).await?;
                 Ok::<_, wf_db::DbError>((entries, open))
             };
             let read = read.await;
             db.close().await;
             let (entries, open) =
                 read.context("reading the directory (has routing been migrated and started once?)")?;
-            let document = wf_routing::hsds::export(&entries, &open, include_inactive, include_capacity);
+            let document = wf_routing::domain::hsds::export(&entries, &open, include_inactive, include_capacity);
             let services = document.as_array().map_or(0, Vec::len);
             std::fs::write(&out, serde_json::to_string_pretty(&document)?)
                 .with_context(|| format!("cannot write {}", out.display()))?;
@@ -130,9 +129,9 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
             let document = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let db = routing_db(config, database_url).await?;
             let imported = async {
-                let writer = wf_routing::directory_writer::DirectoryWriter::offline(
+                let writer = wf_routing::DirectoryWriter::offline(
                     db.clone(),
-                    Arc::new(wf_routing::SystemClock),
+                    wf_types::SystemClock::shared(),
                 )
                 .await?;
                 writer.import_hsds(&document, dry_run, &by).await

@@ -1,0 +1,139 @@
+//! The offer RPCs. A partner sees and answers only offers made to its own services
+//! (anything else is NOT_FOUND, so offer ids leak nothing); staff who may read routing
+//! decisions see every offer but answer none.
+
+use tonic::{Request, Response, Status};
+use wf_auth::{Operation, Principal, Role, is_allowed};
+use wf_proto::routing::v1 as pb;
+use wf_proto::routing::v1::{DeclineReason, OfferStatus};
+use wf_server::ApiError;
+use wf_server::pagination::{next_page, page_token};
+use wf_types::{FieldViolation, OfferId, PartnerServiceId, ReferralId};
+
+use super::{PAGE_LIMITS, RoutingApi, optional_id, parse_id, to_proto};
+use crate::store::offers::{self, OfferFilter, status_code};
+
+/// The partner whose offers the principal sees: `Some(partner)` for partners, `None` for staff
+/// who see all; other roles are refused.
+fn offer_scope(principal: &Principal) -> Result<Option<String>, ApiError> {
+    if principal.role == Role::Partner {
+        // A partner token without a partner id sees nothing rather than everything.
+        return Ok(Some(principal.partner_id.clone().unwrap_or_default()));
+    }
+    if is_allowed(principal.role, Operation::ReadRoutingDecision) {
+        Ok(None)
+    } else {
+        Err(ApiError::PermissionDenied(format!("role {} may not read offers", principal.role)))
+    }
+}
+
+/// The partner answering: a partner principal's own id; NOT_FOUND for any other principal.
+#[allow(clippy::result_large_err)]
+fn answering_partner(principal: &Principal) -> Result<String, Status> {
+    principal.authorize(Operation::RespondToOffer)?;
+    principal.partner_id.clone().filter(|p| !p.is_empty()).ok_or_else(|| ApiError::NotFound("offer".into()).into())
+}
+
+impl RoutingApi {
+    pub(super) async fn get_offer_rpc(
+        &self,
+        request: Request<pb::GetOfferRequest>,
+    ) -> Result<Response<pb::GetOfferResponse>, Status> {
+        let scope = offer_scope(wf_auth::principal(&request)?)?;
+        let id: OfferId = parse_id("offer_id", &request.get_ref().offer_id)?;
+        let record = offers::get_offer(self.db.pool(), id.as_str())
+            .await
+            .map_err(ApiError::from)?
+            .filter(|o| scope.as_ref().is_none_or(|partner| *partner == o.partner_id))
+            .ok_or_else(|| ApiError::NotFound("offer".into()))?;
+        Ok(Response::new(pb::GetOfferResponse { offer: Some(to_proto::offer(&record)) }))
+    }
+
+    pub(super) async fn list_offers_rpc(
+        &self,
+        request: Request<pb::ListOffersRequest>,
+    ) -> Result<Response<pb::ListOffersResponse>, Status> {
+        let scope = offer_scope(wf_auth::principal(&request)?)?;
+        let req = request.get_ref();
+        let mut violations = Vec::new();
+        let size = PAGE_LIMITS.size(req.page_size, &mut violations);
+        let referral: Option<ReferralId> = optional_id("referral_id", &req.referral_id, &mut violations);
+        let service: Option<PartnerServiceId> =
+            optional_id("partner_service_id", &req.partner_service_id, &mut violations);
+        let after: Option<OfferId> = page_token(&req.page_token, &mut violations);
+        let mut statuses = Vec::new();
+        for (index, status) in req.statuses.iter().enumerate() {
+            match OfferStatus::try_from(*status) {
+                Ok(status) if status != OfferStatus::Unspecified => statuses.push(status_code(status)),
+                _ => violations.push(FieldViolation::new(
+                    format!("statuses[{index}]"),
+                    format!("{status} is not an offer status; allowed PENDING, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN"),
+                )),
+            }
+        }
+        ApiError::check(violations)?;
+        // A partner's own id overrides whatever partner it asked for.
+        let partner_id = scope.unwrap_or_else(|| req.partner_id.clone());
+        let filter = OfferFilter {
+            partner_id,
+            partner_service_id: service.map(String::from).unwrap_or_default(),
+            referral_id: referral.map(String::from).unwrap_or_default(),
+            statuses,
+            include_practice: req.include_practice,
+        };
+        let after = after.map(String::from).unwrap_or_default();
+        let mut records =
+            offers::list_offers(&self.db, &filter, &after, size as i64 + 1).await.map_err(ApiError::from)?;
+        let next_page_token = next_page(&mut records, size, |r| r.offer_id.clone());
+        Ok(Response::new(pb::ListOffersResponse {
+            offers: records.iter().map(to_proto::offer).collect(),
+            next_page_token,
+        }))
+    }
+
+    pub(super) async fn accept_offer_rpc(
+        &self,
+        request: Request<pb::AcceptOfferRequest>,
+    ) -> Result<Response<pb::AcceptOfferResponse>, Status> {
+        let principal = wf_auth::principal(&request)?;
+        let partner = answering_partner(principal)?;
+        let id: OfferId = parse_id("offer_id", &request.get_ref().offer_id)?;
+        let record = self.router.accept(id.as_str(), &partner, &principal.subject).await.map_err(ApiError::from)?;
+        Ok(Response::new(pb::AcceptOfferResponse { offer: Some(to_proto::offer(&record)) }))
+    }
+
+    pub(super) async fn decline_offer_rpc(
+        &self,
+        request: Request<pb::DeclineOfferRequest>,
+    ) -> Result<Response<pb::DeclineOfferResponse>, Status> {
+        let principal = wf_auth::principal(&request)?;
+        let partner = answering_partner(principal)?;
+        let req = request.get_ref();
+        let id: OfferId = parse_id("offer_id", &req.offer_id)?;
+        let mut violations = Vec::new();
+        let reason = match DeclineReason::try_from(req.reason) {
+            Ok(reason) if reason != DeclineReason::Unspecified => reason,
+            _ => {
+                violations.push(FieldViolation::new(
+                    "reason",
+                    format!("{} is not a decline reason; give one of DeclineReason other than UNSPECIFIED", req.reason),
+                ));
+                DeclineReason::Unspecified
+            }
+        };
+        let detail = req.detail.trim();
+        if reason == DeclineReason::Other && detail.is_empty() {
+            violations.push(FieldViolation::new("detail", "required when reason is DECLINE_REASON_OTHER"));
+        }
+        if detail.chars().count() > 500 {
+            violations.push(FieldViolation::new("detail", "at most 500 characters"));
+        }
+        ApiError::check(violations)?;
+        let (record, _) = self
+            .router
+            .decline(id.as_str(), &partner, &principal.subject, reason, detail)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::DeclineOfferResponse { offer: Some(to_proto::offer(&record)) }))
+    }
+}

@@ -1,0 +1,3 @@
+//! Routing's timer loops, each a named `run(…, shutdown)` spawned and joined by the component.
+
+pub mod offer_expiry;
