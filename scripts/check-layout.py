@@ -12,6 +12,7 @@
 5. wf-testkit is the only place that creates a test database: no `CREATE DATABASE` in any other Rust file.
 
 Usage: scripts/check-layout.py [CRATE_DIR ...]   (default: every crate under crates/ and services/)
+       scripts/check-layout.py --self-test        (shows on made-up crates that each rule catches its breach)
 Exits 1 and names each problem (file:line) when one is found.
 """
 
@@ -310,7 +311,69 @@ def check_test_databases(problems):
                             problems.append(f"{rel}:{n}: CREATE DATABASE outside wf-testkit (use wf_testkit::TestDatabase)")
 
 
+def self_test():
+    """Each rule, shown to fire on a made-up crate that breaks it and to stay quiet on one that does not."""
+    import tempfile
+
+    def crate(files):
+        root = tempfile.mkdtemp(prefix="check-layout-")
+        for rel, text in files.items():
+            path = os.path.join(root, "src", rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        return root
+
+    def problems_of(files, as_service=True):
+        root = crate(files)
+        found = []
+        # Domain purity applies to services only: pretend the crate lives under services/.
+        global ROOT
+        saved, ROOT = ROOT, os.path.dirname(root) if not as_service else os.path.dirname(os.path.dirname(root))
+        try:
+            if as_service:
+                services = os.path.join(ROOT, "services")
+                os.makedirs(services, exist_ok=True)
+                moved = os.path.join(services, os.path.basename(root))
+                os.rename(root, moved)
+                root = moved
+            check_crate(root, found)
+        finally:
+            ROOT = saved
+        return found
+
+    clean = {
+        "lib.rs": "mod a;\nmod b;\nmod domain;\npub const SERVICE: &str = \"x\";\n",
+        "a.rs": "use crate::b::thing;\nuse crate::SERVICE;\n",
+        "b.rs": "pub fn thing() {}\n// use crate::a::x; (a comment is not a use)\nconst S: &str = \"crate::a::x\";\n",
+        "domain/mod.rs": "use wf_types::FieldViolation;\n#[cfg(test)]\nmod tests {\n    use tokio::time;\n    use crate::a::x;\n}\n",
+    }
+    cases = [
+        ("a clean crate", clean, None),
+        ("a sibling cycle", {**clean, "b.rs": "use crate::a::other;\n"}, "import cycle between modules ['a', 'b']"),
+        (
+            "a cycle through a use tree",
+            {**clean, "b.rs": "use crate::{domain, a::{self, other}};\n"},
+            "import cycle between modules ['a', 'b']",
+        ),
+        ("a #[path] attribute", {**clean, "a.rs": '#[path = "x.rs"]\nmod x;\n'}, "#[path] attribute"),
+        ("tokio in domain/", {**clean, "domain/mod.rs": "use tokio::sync::Mutex;\n"}, "domain/ uses tokio"),
+        ("wf_server in domain/", {**clean, "domain/rule.rs": "fn f() -> wf_server::ApiError { todo!() }\n",
+                                   "domain/mod.rs": "mod rule;\n"}, "domain/ uses wf_server"),
+        ("sqlx through wf_db in domain/", {**clean, "domain/mod.rs": "use wf_db::sqlx::Row;\n"}, "domain/ uses"),
+    ]
+    failures = 0
+    for name, files, expected in cases:
+        found = problems_of(files)
+        ok = (not found) if expected is None else any(expected in p for p in found)
+        print(f"self-test {'ok  ' if ok else 'FAIL'} {name}" + ("" if ok else f": found {found}"))
+        failures += not ok
+    return 1 if failures else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     crates = sys.argv[1:]
     whole_tree = not crates
     if whole_tree:

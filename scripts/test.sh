@@ -37,6 +37,7 @@ ensure_rabbitmq() {
 }
 
 echo "== layout (template folders, pure domain/, no #[path], no import cycles, test databases only from wf-testkit)"
+python3 scripts/check-layout.py --self-test
 python3 scripts/check-layout.py
 
 ensure_postgres
