@@ -1,20 +1,28 @@
 //! The evaluation service: a de-identified analytic data set fed by events, the baseline and
 //! outcome analyses, and reports with disclosure control.
 //!
+//! - [`api`] — `wayfinder.evaluation.v1.EvaluationService` (program manager and evaluators):
+//!   authorize, check the request, call [`app`], map to protobuf.
+//! - [`app`] — the use cases: select the data set a scope sees and compute over it off the async
+//!   workers, generate and store reports, rebuild the program data set, seed the synthetic cohort,
+//!   store a consumed event.
 //! - [`events`] — the consumer: coded events stored for folding, random study ids assigned.
-//! - [`domain::dataset`] — one row per youth under a random study id (practice excluded).
-//! - [`domain::outcome`] — time to first recidivism within 12 months, censored at last contact.
-//! - [`domain::analysis`] — survival, competing risks, intervention bundles, landmark, retention,
-//!   baseline, completeness; every count through `wf_stats::disclosure`.
-//! - [`report`] — HTML with inline SVG, CSV, JSON.
-//! - [`api`] — `wayfinder.evaluation.v1.EvaluationService` (program manager only).
-//! - [`store`] — the SQL; the youth id → study id map never leaves it.
+//! - [`domain`] — pure: [`domain::dataset`] (one row per youth under a random study id, practice
+//!   excluded), [`domain::outcome`] (time to first recidivism within 12 months, censored at last
+//!   contact), [`domain::analysis`] (survival, competing risks, intervention bundles, landmark,
+//!   retention, baseline, completeness, deadlines, partner responsiveness; every count through
+//!   `wf_stats::disclosure`),
+//!   [`domain::catalog`] (which analyses each kind runs);
+//!   [`domain::report`] renders published tables and charts (HTML with inline SVG, CSV, JSON;
+//!   re-exported as [`report`] for the command line).
+//! - [`store`] — every SQL statement; no RPC returns the youth id → study id map.
+//!
+//! Time is read only from the service's clock (`ServiceContext::clock`).
 
-pub mod analyses;
 pub mod api;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod report;
 pub mod store;
 
 use std::sync::Arc;
@@ -28,6 +36,7 @@ use wf_proto::evaluation::v1::evaluation_service_server::{EvaluationServiceServe
 use wf_server::{Component, ServiceContext, Workers};
 
 pub use api::EvaluationApi;
+pub use domain::report;
 pub use events::EvaluationEvents;
 
 /// The service name: its queue, its database schema, its inbox consumer.
@@ -59,12 +68,12 @@ impl Evaluation {
     }
 
     pub fn api(&self) -> EvaluationApi {
-        EvaluationApi::new(self.ctx.db.clone())
+        EvaluationApi::new(self.ctx.db.clone(), self.ctx.clock.clone())
     }
 
     /// The consumer of the evaluation subscription (tests deliver events to it directly).
     pub fn handler(&self) -> EvaluationEvents {
-        EvaluationEvents::new(self.ctx.db.clone())
+        EvaluationEvents::new(self.ctx.db.clone(), self.ctx.clock.clone())
     }
 }
 

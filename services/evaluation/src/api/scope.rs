@@ -2,11 +2,11 @@
 
 use wf_proto::common::v1::Site;
 use wf_proto::evaluation::v1 as pb;
-use wf_server::FieldViolation;
+use wf_types::FieldViolation;
 
-use crate::analyses::ScopeSpec;
 use crate::domain::codes::code_of;
 use crate::domain::dataset::DIMENSIONS;
+use crate::domain::scope::ScopeSpec;
 
 /// Slack for clocks: an as-of instant up to a minute ahead is taken as now.
 const CLOCK_SLACK_MICROS: i64 = 60_000_000;

@@ -27,17 +27,6 @@ pub fn row(study_id: &str) -> YouthRow {
         ever_arrested: "missing".into(),
         arrests: 0,
         prostitution_arrests: 0,
-        system_involvement: Vec::new(),
-        enrolled: false,
-        assessment_overdue: false,
-        interventions: Vec::new(),
-        follow_ups: Vec::new(),
-        exited_day: None,
-        last_contact_day: 0.0,
-        observed_days: 0.0,
-        recidivism: Vec::new(),
-        returns: 0,
-        missing_episodes: Vec::new(),
-        follow_up_domains: Vec::new(),
+        ..YouthRow::default()
     }
 }

@@ -6,7 +6,11 @@ use wf_proto::common::v1::ReportFormat;
 use wf_proto::evaluation::v1 as pb;
 use wf_testkit::{Engine, both_engines};
 
-use crate::harness::{Served, analysis, assert_code, cohort, missing_and_long_term_cohort};
+use wf_types::TestClock;
+
+use crate::harness::{
+    Served, analysis, assert_code, assert_tables, cohort, generate, missing_and_long_term_cohort, ts,
+};
 
 both_engines!(survival_from_events_excludes_practice_and_is_idempotent, |engine: Engine| async move {
     let served = Served::start(engine).await;
@@ -46,13 +50,7 @@ both_engines!(reports_render_in_three_formats_and_are_listed, |engine: Engine| a
         (pb::ReportKind::Outcome, ReportFormat::Json, "application/json"),
         (pb::ReportKind::DataCompleteness, ReportFormat::Csv, "text/csv; charset=utf-8"),
     ] {
-        let report = client
-            .generate_report(pb::GenerateReportRequest { kind: kind as i32, format: format as i32, scope: None })
-            .await
-            .unwrap()
-            .into_inner()
-            .report
-            .unwrap();
+        let report = generate(&mut client, kind, format).await;
         assert_eq!(report.content_type, content_type);
         assert!(!report.content.is_empty());
         assert_eq!(report.generated_by, "test-program_manager");
@@ -229,17 +227,7 @@ both_engines!(a_synthetic_cohort_is_marked_and_never_mixed_with_program_data, |e
         client.seed_synthetic_cohort(pb::SeedSyntheticCohortRequest { size: 300, seed: 7 }).await.unwrap().into_inner();
     assert_eq!(seeded.youth_count, 300);
     // With no program data the demo reports run on the synthetic cohort, marked as such.
-    let report = client
-        .generate_report(pb::GenerateReportRequest {
-            kind: pb::ReportKind::Outcome as i32,
-            format: ReportFormat::Html as i32,
-            scope: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .report
-        .unwrap();
+    let report = generate(&mut client, pb::ReportKind::Outcome, ReportFormat::Html).await;
     assert!(report.synthetic);
     assert!(report.dataset_version.starts_with("synthetic-"));
     let html = String::from_utf8(report.content).unwrap();
@@ -302,19 +290,44 @@ both_engines!(missing_episodes_and_long_term_domains_come_from_case_events, |eng
     }
 
     // Both are part of the outcome report.
-    let report = client
-        .generate_report(pb::GenerateReportRequest {
-            kind: pb::ReportKind::Outcome as i32,
-            format: ReportFormat::Json as i32,
-            scope: None,
+    let report = generate(&mut client, pb::ReportKind::Outcome, ReportFormat::Json).await;
+    assert_tables(&report, &["missing_episodes_youth", "missing_episodes_per_90_days", "long_term_employed"]);
+});
+
+both_engines!(answers_and_scopes_follow_the_service_clock, |engine: Engine| async move {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z").unwrap().to_utc();
+    let clock = TestClock::at(at);
+    let served = Served::start_with_clock(engine, clock.shared()).await;
+    let mut client = served.manager().await;
+
+    let analysis = client.run_analysis(analysis(pb::AnalysisKind::RecidivismSurvival)).await.unwrap().into_inner();
+    assert_eq!(analysis.computed_at, ts(at));
+
+    clock.advance_days(1);
+    let report = generate(&mut client, pb::ReportKind::Baseline, ReportFormat::Json).await;
+    assert_eq!(report.generated_at, ts(at + chrono::Duration::days(1)));
+    let json: serde_json::Value = serde_json::from_slice(&report.content).unwrap();
+    assert_eq!(json["generated_at"], "2026-03-03T10:00:00Z");
+    assert!(json["scope"].as_array().unwrap().iter().any(|line| line == "as of 2026-03-03T10:00:00Z"), "{json}");
+
+    // Midnight of the day after the clock's today is still in the future.
+    let tomorrow = chrono::DateTime::parse_from_rfc3339("2026-03-04T00:00:00Z").unwrap().to_utc();
+    let status = assert_code(
+        client
+            .run_analysis(pb::RunAnalysisRequest {
+                kind: pb::AnalysisKind::RecidivismSurvival as i32,
+                scope: Some(pb::Scope { as_of: ts(tomorrow), ..Default::default() }),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(status.message().contains("scope.as_of"), "{}", status.message());
+    clock.advance_days(1);
+    client
+        .run_analysis(pb::RunAnalysisRequest {
+            kind: pb::AnalysisKind::RecidivismSurvival as i32,
+            scope: Some(pb::Scope { as_of: ts(tomorrow), ..Default::default() }),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .report
-        .expect("report");
-    let json = String::from_utf8(report.content).expect("utf-8");
-    for name in ["missing_episodes_youth", "missing_episodes_per_90_days", "long_term_employed"] {
-        assert!(json.contains(name), "{name} not in the outcome report");
-    }
+        .expect("once the clock has passed it, the same as-of is accepted");
 });

@@ -1,34 +1,36 @@
 //! A served evaluation service and a cohort of coded events.
 
-use std::sync::Arc;
-
 use chrono::{Datelike, Duration, Utc};
 use tonic::Code;
 use wf_auth::Role;
 use wf_events::{Envelope, EventPayload};
 use wf_proto::cases::v1::{CaseStage, FollowUpKind, FollowUpStatus};
 use wf_proto::common::v1 as common;
+use wf_proto::common::v1::ReportFormat;
 use wf_proto::evaluation::v1 as pb;
 use wf_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient;
 use wf_proto::events::v1 as events;
-use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer};
+use wf_testkit::{AuthedChannel, Engine, TestServer, TestService};
+use wf_types::{SharedClock, SystemClock};
+
+/// The evaluation service, as the all-in-one builds it, for [`TestServer::start_many`].
+pub fn evaluation() -> TestService {
+    TestService::new(wf_evaluation::migrations(), |ctx| async move { Ok(wf_evaluation::build(ctx).await? as _) })
+}
 
 pub struct Served {
     pub server: TestServer,
-    _db: TestDatabase,
-    _dir: tempfile::TempDir,
 }
 
 impl Served {
+    /// The evaluation service alone, on its own database, on the wall clock.
     pub async fn start(engine: Engine) -> Self {
-        let database = TestDatabase::new(engine).await;
-        let db = database.migrated(&wf_evaluation::migrations()).await;
-        let dir = tempfile::tempdir().expect("data folder");
-        let server = TestServer::start(db, dir.path(), |ctx| async move {
-            Ok(wf_evaluation::build(ctx).await? as Arc<dyn wf_server::Component>)
-        })
-        .await;
-        Self { server, _db: database, _dir: dir }
+        Self::start_with_clock(engine, SystemClock::shared()).await
+    }
+
+    /// As [`Served::start`], the service reading `clock`.
+    pub async fn start_with_clock(engine: Engine, clock: SharedClock) -> Self {
+        Self { server: TestServer::start_many(engine, clock, vec![evaluation()]).await }
     }
 
     pub async fn client(&self, role: Role) -> EvaluationServiceClient<AuthedChannel> {
@@ -158,6 +160,29 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: C
 
 pub fn analysis(kind: pb::AnalysisKind) -> pb::RunAnalysisRequest {
     pb::RunAnalysisRequest { kind: kind as i32, scope: None }
+}
+
+/// Generates a report of `kind` over everything, in `format`.
+pub async fn generate(
+    client: &mut EvaluationServiceClient<AuthedChannel>,
+    kind: pb::ReportKind,
+    format: ReportFormat,
+) -> pb::Report {
+    client
+        .generate_report(pb::GenerateReportRequest { kind: kind as i32, format: format as i32, scope: None })
+        .await
+        .expect("generate report")
+        .into_inner()
+        .report
+        .expect("report")
+}
+
+/// Asserts that a JSON report holds a table of each of `names`.
+pub fn assert_tables(report: &pb::Report, names: &[&str]) {
+    let json = std::str::from_utf8(&report.content).expect("utf-8");
+    for name in names {
+        assert!(json.contains(name), "{name} not in the report");
+    }
 }
 
 /// `n` fictional youth referred 400 days ago, enrolled and active; the first `missing` of them go

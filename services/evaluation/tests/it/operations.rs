@@ -10,7 +10,7 @@ use wf_proto::events::v1 as events;
 use wf_proto::routing::v1::DeclineReason;
 use wf_testkit::{Engine, both_engines};
 
-use crate::harness::{Served, analysis, envelope, ts};
+use crate::harness::{Served, analysis, assert_tables, envelope, generate, ts};
 
 struct Referral {
     id: String,
@@ -169,19 +169,9 @@ both_engines!(deadline_compliance_and_partner_responsiveness_from_routing_events
         }
     }
 
-    let report = client
-        .generate_report(pb::GenerateReportRequest {
-            kind: pb::ReportKind::Operations as i32,
-            format: ReportFormat::Json as i32,
-            scope: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .report
-        .expect("report");
-    let json = String::from_utf8(report.content).expect("utf-8");
-    for name in ["deadline_compliance", "partner_offer_outcomes", "partner_decline_reasons", "enrollment_by_site"] {
-        assert!(json.contains(name), "{name} not in the operations report");
-    }
+    let report = generate(&mut client, pb::ReportKind::Operations, ReportFormat::Json).await;
+    assert_tables(
+        &report,
+        &["deadline_compliance", "partner_offer_outcomes", "partner_decline_reasons", "enrollment_by_site"],
+    );
 });

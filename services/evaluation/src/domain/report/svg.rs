@@ -1,7 +1,7 @@
 //! Inline SVG charts: step curves at the published fixed days (with interval bands) and a forest
 //! plot of hazard ratios on a log scale. Only published values reach here.
 
-use super::html::escape;
+use super::escape;
 use crate::domain::table::{Chart, ForestRow, Series};
 
 const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];

@@ -1,24 +1,8 @@
 //! The HTML page: one file, inline CSS and SVG, a Content-Security-Policy that allows nothing to
 //! load, every text escaped.
 
-use super::{ReportMeta, SYNTHETIC_BANNER, svg};
+use super::{ReportMeta, SYNTHETIC_BANNER, escape, svg};
 use crate::domain::table::{Chart, Output, Table};
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}\
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}\

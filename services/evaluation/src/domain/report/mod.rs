@@ -8,7 +8,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::table::{Chart, Output, Table};
 
-pub use html::escape;
+/// Escapes text for HTML element content and attribute values (the page and its SVG charts).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// What a rendered report says about itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]

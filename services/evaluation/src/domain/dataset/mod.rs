@@ -15,13 +15,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use serde::{Deserialize, Serialize};
 use wf_events::EventPayload;
 use wf_proto::cases::v1::{CaseStage, FollowUpKind, FollowUpStatus};
 use wf_proto::common::v1 as common;
 use wf_proto::events::v1 as pb;
 
 use super::codes::{self, code_of};
+
+mod row;
+
+pub use row::{
+    DIMENSIONS, DOMAINS, Exposure, FollowUpDomains, FollowUpState, MissingEpisode, Recidivism, YouthRow, new_study_id,
+};
 
 /// Version of the code mappings above; part of every data set version.
 pub const MAPPING_VERSION: &str = "m1";
@@ -37,159 +42,21 @@ pub struct StoredEvent {
     pub payload: Vec<u8>,
 }
 
-/// One service type a youth received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Exposure {
-    pub service_type: String,
-    /// Days from intake to the first delivery.
-    pub first_day: f64,
-    /// Number of deliveries recorded.
-    pub deliveries: u32,
-    /// Sum of units (hours, sessions, nights or items as recorded).
-    pub units: f64,
+/// The sequence number of the last stored event (0 for none).
+pub fn last_seq(events: &[StoredEvent]) -> i64 {
+    events.iter().map(|e| e.seq).max().unwrap_or(0)
 }
 
-/// One scheduled follow-up and where it stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FollowUpState {
-    /// "month_6", "month_12", "month_24", "exit", …
-    pub kind: String,
-    /// "due", "overdue", "completed", "lost_to_follow_up", "refused", "cancelled", "scheduled".
-    pub status: String,
+/// The version of the program data set given its events: mapping version, event count and the
+/// last event's sequence — the same events give the same version.
+pub fn program_version(events: &[StoredEvent]) -> String {
+    format!("program-{MAPPING_VERSION}-{}-{}", events.len(), last_seq(events))
 }
 
-/// One recidivism event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recidivism {
-    /// "re_exploitation", "re_arrest", "return_to_trafficker", or a newer kind's code.
-    pub kind: String,
-    pub day: f64,
+/// The version of a synthetic cohort: the same size and seed give the same cohort.
+pub fn synthetic_version(size: usize, seed: u64) -> String {
+    format!("synthetic-{MAPPING_VERSION}-{size}-{seed}")
 }
-
-/// One missing episode (case stage active → missing → back), in days from intake. An episode
-/// still open at the as-of instant (or when the case closed) ends there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MissingEpisode {
-    pub start_day: f64,
-    pub end_day: f64,
-}
-
-/// The coded long-term outcome domains of one completed follow-up (DOMAIN.md: housing stability,
-/// education, employment and income, safety and connection, legal status, engagement). Codes only:
-/// no amounts, no free text, no wellbeing score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FollowUpDomains {
-    /// "month_6", "month_12", "month_24", …
-    pub kind: String,
-    /// Domain code (see [`DOMAINS`]) → answer code ("missing" when not answered).
-    pub answers: BTreeMap<String, String>,
-}
-
-/// The long-term domains a completed follow-up answers, in report order.
-pub const DOMAINS: [&str; 8] = [
-    "living_situation",
-    "school_status",
-    "employed",
-    "any_income",
-    "feels_safe",
-    "has_trusted_connection",
-    "legal_status",
-    "engaged_with_services",
-];
-
-/// A youth in the analytic data set. Codes, counts and days only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct YouthRow {
-    pub study_id: String,
-    pub site: String,
-    pub referral_source: String,
-    pub engagement_approach: String,
-    pub triage_tier: String,
-    pub trafficking_type: String,
-    pub age_band: String,
-    /// Quarter of intake, e.g. "2026q3".
-    pub quarter: String,
-    pub prior_participation: String,
-    /// "voluntary", "mandated" or "unknown".
-    pub participation: String,
-    /// "answered", "client_doesnt_know", "client_prefers_not_to_answer", "data_not_collected", "missing".
-    pub age_first_exploited_answer: String,
-    pub age_first_exploited: Option<i32>,
-    pub former_ward_child_welfare: String,
-    pub former_ward_juvenile_justice: String,
-    pub any_income: String,
-    pub employed: String,
-    pub living_situation: String,
-    pub last_grade_completed: String,
-    pub school_status: String,
-    pub ever_arrested: String,
-    pub arrests: i32,
-    pub prostitution_arrests: i32,
-    pub system_involvement: Vec<String>,
-    pub enrolled: bool,
-    /// Enrolled more than 90 days ago (as of the build) without an assessment.
-    pub assessment_overdue: bool,
-    pub interventions: Vec<Exposure>,
-    pub follow_ups: Vec<FollowUpState>,
-    pub exited_day: Option<f64>,
-    /// Days from intake to the last time the youth was seen (the censoring time without an event).
-    pub last_contact_day: f64,
-    /// Days from intake to the as-of instant of the build.
-    pub observed_days: f64,
-    pub recidivism: Vec<Recidivism>,
-    pub returns: u32,
-    /// Missing episodes, first first (snapshots stored before they were folded read as none).
-    #[serde(default)]
-    pub missing_episodes: Vec<MissingEpisode>,
-    /// The domains of each completed follow-up, one per kind (the latest answer counts).
-    #[serde(default)]
-    pub follow_up_domains: Vec<FollowUpDomains>,
-}
-
-impl YouthRow {
-    /// The value of a grouping dimension, or None when the dimension is not known.
-    pub fn dimension(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "site" => self.site.clone(),
-            "referral_source" => self.referral_source.clone(),
-            "engagement_approach" => {
-                if self.engagement_approach.is_empty() {
-                    codes::MISSING.to_owned()
-                } else {
-                    self.engagement_approach.clone()
-                }
-            }
-            "triage_tier" => self.triage_tier.clone(),
-            "age_band" => self.age_band.clone(),
-            "trafficking_type" => self.trafficking_type.clone(),
-            "quarter" => self.quarter.clone(),
-            "participation" => self.participation.clone(),
-            "prior_participation" => self.prior_participation.clone(),
-            _ => return None,
-        })
-    }
-
-    /// Service types received by `day` (days from intake), sorted.
-    pub fn received_by(&self, day: f64) -> Vec<&str> {
-        let mut types: Vec<&str> =
-            self.interventions.iter().filter(|e| e.first_day <= day).map(|e| e.service_type.as_str()).collect();
-        types.sort_unstable();
-        types
-    }
-}
-
-/// Grouping dimensions an analysis accepts.
-pub const DIMENSIONS: &[&str] = &[
-    "site",
-    "referral_source",
-    "engagement_approach",
-    "triage_tier",
-    "age_band",
-    "trafficking_type",
-    "quarter",
-    "participation",
-    "prior_participation",
-];
 
 /// Youth ids (of non-practice referrals) the events name, to give each a study id first.
 pub fn youth_ids_in(events: &[StoredEvent]) -> Vec<String> {
@@ -620,17 +487,8 @@ fn baseline_row(study_id: &str, r: &pb::ReferralReceived, intake_date: NaiveDate
         arrests: r.arrest_count.max(0),
         prostitution_arrests: r.prostitution_arrest_count.max(0),
         system_involvement,
-        enrolled: false,
-        assessment_overdue: false,
-        interventions: Vec::new(),
-        follow_ups: Vec::new(),
-        exited_day: None,
-        last_contact_day: 0.0,
-        observed_days: 0.0,
-        recidivism: Vec::new(),
-        returns: 0,
-        missing_episodes: Vec::new(),
-        follow_up_domains: Vec::new(),
+        // What happens after intake is folded from the case events that follow.
+        ..YouthRow::default()
     }
 }
 

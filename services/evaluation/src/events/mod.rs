@@ -1,13 +1,15 @@
 //! The consumer: every bound event that feeds the analytic data set is stored (coded payload only)
-//! in the same transaction as its inbox record (practice events are not stored at all), and a youth seen for the first time gets a random
-//! study id. Analyses fold the stored events, so arrival order does not matter.
+//! in the same transaction as its inbox record ([`ingest::store_event`]; practice events are not
+//! stored at all), and a youth seen for the first time gets a random study id. Analyses fold the
+//! stored events, so arrival order does not matter.
 
 use prost::Message;
 use wf_db::Db;
-use wf_events::{Envelope, EventHandler, EventPayload, HandleError, inbox};
+use wf_events::{Envelope, EventHandler, EventPayload, HandleError};
 use wf_proto::events::v1 as pb;
+use wf_types::SharedClock;
 
-use crate::{SERVICE, store};
+use crate::app::ingest;
 
 /// The event types the data set is built from; other types on the bound topics are acknowledged
 /// without effect.
@@ -34,11 +36,12 @@ pub const DATASET_EVENTS: &[&str] = &[
 #[derive(Clone)]
 pub struct EvaluationEvents {
     db: Db,
+    clock: SharedClock,
 }
 
 impl EvaluationEvents {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        Self { db, clock }
     }
 
     /// Whether the event belongs to a practice referral: those are never stored (they never count
@@ -102,17 +105,10 @@ impl EventHandler for EvaluationEvents {
             return Ok(());
         }
         let youth = Self::youth_of(&envelope)?;
-        let mut tx = self.db.begin().await?;
-        if !inbox::record(&mut tx, SERVICE, &envelope).await? {
-            tx.commit().await?;
+        if !ingest::store_event(&self.db, &envelope, youth.as_deref(), self.clock.now_micros()).await? {
             tracing::debug!(event.id = %envelope.event_id, "event already in the evaluation data set");
             return Ok(());
         }
-        store::insert_event(&mut tx, &envelope).await?;
-        if let Some(youth) = youth {
-            store::ensure_study_id(&mut tx, &youth).await?;
-        }
-        tx.commit().await?;
         tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "event stored for the evaluation");
         Ok(())
     }
