@@ -1,6 +1,7 @@
 //! Service control, per-test resources, the effect-applying consumer and the history.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::process::Command;
@@ -9,8 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use lapin::options::{ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions};
-use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +20,8 @@ use wf_events::{
     Subscription,
 };
 use wf_telemetry::TraceContext;
+pub use wf_testkit::ready_count;
+use wf_testkit::{TestBroker, TestDatabase, amqp_url, postgres_url};
 
 /// The consuming service of every fault test.
 pub const CONSUMER: &str = "consumer";
@@ -28,20 +29,6 @@ pub const CONSUMER: &str = "consumer";
 pub const EVENT_TYPE: &str = "referral.received";
 
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(120);
-
-pub fn amqp_url() -> String {
-    std::env::var("WF_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-pub fn database_url() -> String {
-    std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn database_url_for(name: &str) -> String {
-    let mut url = url::Url::parse(&database_url()).expect("database url");
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
 
 fn host_port(url: &str, default_port: u16) -> (String, u16) {
     let url = url::Url::parse(url).expect("service url");
@@ -62,25 +49,17 @@ pub fn init_tracing() {
 const PG_CTL: &str = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main";
 
 async fn run_async(program: &str, args: &[&str]) -> Result<(), String> {
-    let output = tokio::process::Command::new(program)
-        .args(args)
-        .output()
-        .await
-        .map_err(|err| format!("{program} {args:?}: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{program} {args:?} exited with {}: {}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    let output = tokio::process::Command::new(program).args(args).output().await;
+    succeeded(program, args, output)
 }
 
 fn run_blocking(program: &str, args: &[&str]) -> Result<(), String> {
-    let output = Command::new(program).args(args).output().map_err(|err| format!("{program} {args:?}: {err}"))?;
+    succeeded(program, args, Command::new(program).args(args).output())
+}
+
+/// Ok when the command ran and exited 0; else what went wrong, with everything it printed.
+fn succeeded(program: &str, args: &[&str], output: std::io::Result<std::process::Output>) -> Result<(), String> {
+    let output = output.map_err(|err| format!("{program} {args:?}: {err}"))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -108,7 +87,7 @@ pub async fn postgres_restart() -> Result<(), String> {
 
 /// Polls `pg_isready` until PostgreSQL stops accepting connections (a restart is under way).
 pub async fn wait_until_postgres_refuses(timeout: Duration) -> bool {
-    let (host, port) = host_port(&database_url(), 5432);
+    let (host, port) = host_port(&postgres_url(), 5432);
     let port = port.to_string();
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
@@ -128,51 +107,50 @@ pub async fn wait_until_postgres_refuses(timeout: Duration) -> bool {
 
 /// Polls until an AMQP connection (with a channel) succeeds.
 pub async fn wait_for_rabbit(timeout: Duration) -> Result<Duration, String> {
-    let started = Instant::now();
-    let mut last = String::new();
-    while started.elapsed() < timeout {
-        let attempt = tokio::time::timeout(Duration::from_secs(5), async {
-            let conn = Connection::connect(&amqp_url(), ConnectionProperties::default()).await?;
-            let channel = conn.create_channel().await?;
-            let _ = channel.close(200, "OK".into()).await;
-            let _ = conn.close(200, "OK".into()).await;
-            Ok::<_, lapin::Error>(())
-        })
-        .await;
-        match attempt {
-            Ok(Ok(())) => return Ok(started.elapsed()),
-            Ok(Err(err)) => last = err.to_string(),
-            Err(_) => last = "connect timed out".to_owned(),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(format!("RabbitMQ did not answer within {timeout:?}: {last}"))
+    wait_for("RabbitMQ", timeout, || async {
+        let conn = Connection::connect(&amqp_url(), ConnectionProperties::default()).await?;
+        let channel = conn.create_channel().await?;
+        let _ = channel.close(200, "OK".into()).await;
+        let _ = conn.close(200, "OK".into()).await;
+        Ok::<_, lapin::Error>(())
+    })
+    .await
 }
 
 /// Polls until a query on the `test` database succeeds.
 pub async fn wait_for_postgres(timeout: Duration) -> Result<Duration, String> {
+    wait_for("PostgreSQL", timeout, || async {
+        let db = Db::connect_with(
+            &postgres_url(),
+            DbOptions { max_connections: 1, acquire_timeout: Duration::from_secs(2) },
+        )
+        .await?;
+        let result = db.ping().await;
+        db.close().await;
+        result
+    })
+    .await
+}
+
+/// Tries `attempt` (5 s at most each time) every 200 ms until it succeeds; how long that took, or
+/// the last error once `timeout` has passed.
+async fn wait_for<F, Fut, E>(what: &str, timeout: Duration, mut attempt: F) -> Result<Duration, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     let started = Instant::now();
     let mut last = String::new();
     while started.elapsed() < timeout {
-        let attempt = tokio::time::timeout(Duration::from_secs(5), async {
-            let db = Db::connect_with(
-                &database_url(),
-                DbOptions { max_connections: 1, acquire_timeout: Duration::from_secs(2) },
-            )
-            .await?;
-            let result = db.ping().await;
-            db.close().await;
-            result
-        })
-        .await;
-        match attempt {
+        match tokio::time::timeout(Duration::from_secs(5), attempt()).await {
             Ok(Ok(())) => return Ok(started.elapsed()),
             Ok(Err(err)) => last = err.to_string(),
             Err(_) => last = "connect timed out".to_owned(),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(format!("PostgreSQL did not answer within {timeout:?}: {last}"))
+    Err(format!("{what} did not answer within {timeout:?}: {last}"))
 }
 
 /// Whether the broker's AMQP listener answers a protocol header with `connection.start`.
@@ -190,7 +168,7 @@ fn rabbit_answers_blocking() -> bool {
 }
 
 fn postgres_answers_blocking() -> bool {
-    let (host, port) = host_port(&database_url(), 5432);
+    let (host, port) = host_port(&postgres_url(), 5432);
     run_blocking("pg_isready", &["-h", &host, "-p", &port.to_string(), "-t", "2"]).is_ok()
 }
 
@@ -238,10 +216,12 @@ fn heal_blocking(rabbit_flagged: bool, postgres_flagged: bool) {
 // The guard: services up again and test resources removed, even when the test panics.
 // ---------------------------------------------------------------------------------------------
 
+/// The test's own databases and broker prefix (wf-testkit), removed by the guard once both services
+/// answer again.
 #[derive(Default)]
 struct Resources {
-    rabbit: Option<RabbitConfig>,
-    databases: Vec<String>,
+    broker: Option<TestBroker>,
+    databases: Vec<TestDatabase>,
 }
 
 pub struct FaultGuard {
@@ -273,12 +253,12 @@ impl FaultGuard {
         self.postgres_down.store(down, Ordering::SeqCst);
     }
 
-    fn register_database(&self, name: &str) {
-        self.resources.lock().unwrap_or_else(|e| e.into_inner()).databases.push(name.to_owned());
+    fn keep_database(&self, database: TestDatabase) {
+        self.resources.lock().unwrap_or_else(|e| e.into_inner()).databases.push(database);
     }
 
-    fn register_rabbit(&self, cfg: &RabbitConfig) {
-        self.resources.lock().unwrap_or_else(|e| e.into_inner()).rabbit = Some(cfg.clone());
+    fn keep_broker(&self, broker: TestBroker) {
+        self.resources.lock().unwrap_or_else(|e| e.into_inner()).broker = Some(broker);
     }
 
     /// Normal end of a test: both services answer, queues, exchanges and databases are removed.
@@ -317,32 +297,11 @@ impl Drop for FaultGuard {
 }
 
 async fn remove_resources(resources: Resources) -> Result<(), String> {
-    if let Some(cfg) = resources.rabbit {
-        let conn = Connection::connect(&cfg.url, ConnectionProperties::default()).await.map_err(|e| e.to_string())?;
-        let channel = conn.create_channel().await.map_err(|e| e.to_string())?;
-        for queue in [cfg.queue_name(CONSUMER), cfg.dead_letter_queue_name(CONSUMER)] {
-            channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        for exchange in [cfg.exchange.clone(), cfg.dead_letter_exchange()] {
-            channel
-                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let _ = conn.close(200, "OK".into()).await;
+    if let Some(broker) = resources.broker {
+        broker.remove().await.map_err(|e| e.to_string())?;
     }
-    if !resources.databases.is_empty() {
-        let admin = Db::connect(&database_url()).await.map_err(|e| e.to_string())?;
-        for name in resources.databases {
-            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(admin.pool())
-                .await
-                .map_err(|e| format!("drop {name}: {e}"))?;
-        }
-        admin.close().await;
+    for database in resources.databases {
+        database.remove().await?;
     }
     Ok(())
 }
@@ -353,12 +312,10 @@ async fn remove_resources(resources: Resources) -> Result<(), String> {
 
 /// Creates a database of its own with the wf-events migrations (plus `extra` DDL).
 pub async fn create_database(guard: &FaultGuard, extra: &[&str]) -> Db {
-    let admin = Db::connect(&database_url()).await.expect("connect to the test database");
-    let name = format!("t_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(admin.pool()).await.expect("create database");
-    guard.register_database(&name);
-    admin.close().await;
-    let db = Db::connect(&database_url_for(&name)).await.expect("connect to the new database");
+    let database = TestDatabase::postgres().await;
+    let url = database.url().to_owned();
+    guard.keep_database(database);
+    let db = Db::connect(&url).await.expect("connect to the new database");
     let (pg, sqlite) = wf_events::migrations();
     db.migrate(&MigrationSet::new().with(pg, sqlite)).await.expect("wf-events migrations");
     for ddl in extra {
@@ -369,29 +326,16 @@ pub async fn create_database(guard: &FaultGuard, extra: &[&str]) -> Db {
 
 /// The test's exchanges and queue prefix (`t{id}.events`, `t{id}`).
 pub fn rabbit_config(guard: &FaultGuard) -> RabbitConfig {
-    let id = Uuid::new_v4().simple().to_string();
-    let mut cfg = RabbitConfig::new(amqp_url()).with_prefix(format!("t{id}.events"), format!("t{id}"));
+    let mut broker = TestBroker::new(&[CONSUMER]);
     // Reconnect within seconds of the broker coming back (production waits up to 30 s).
-    cfg.reconnect_backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(2) };
-    guard.register_rabbit(&cfg);
+    broker.config.reconnect_backoff = Backoff { initial: Duration::from_millis(200), max: Duration::from_secs(2) };
+    let cfg = broker.config.clone();
+    guard.keep_broker(broker);
     cfg
 }
 
 pub fn subscription() -> Subscription {
     Subscription::new(CONSUMER, &[EVENT_TYPE])
-}
-
-/// Messages ready in `queue` (passive declare).
-pub async fn ready_count(cfg: &RabbitConfig, queue: &str) -> u32 {
-    let conn = Connection::connect(&cfg.url, ConnectionProperties::default()).await.expect("connect");
-    let channel = conn.create_channel().await.expect("channel");
-    let count = channel
-        .queue_declare(queue.into(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default())
-        .await
-        .expect("passive declare")
-        .message_count();
-    let _ = conn.close(200, "OK".into()).await;
-    count
 }
 
 pub fn envelope() -> Envelope {
@@ -533,6 +477,80 @@ pub fn spawn_consumer(bus: &RabbitBus, handler: Arc<EffectHandler>) -> Running<R
     let token = shutdown.clone();
     let task = tokio::spawn(async move { bus.consume(subscription(), handler, token).await });
     Running { shutdown, task }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline under test: producer database → relay → broker → consumer → consumer database.
+// ---------------------------------------------------------------------------------------------
+
+pub struct Pipeline {
+    pub producer: Db,
+    pub consumer_db: Db,
+    pub cfg: RabbitConfig,
+    pub bus: RabbitBus,
+    pub counters: Arc<Counters>,
+    pub relay_handle: wf_events::RelayHandle,
+    relay: Running<()>,
+    consumer: Running<Result<(), BusError>>,
+    /// Last, so that a failing test drops it (healing the services) after everything else.
+    pub guard: Arc<FaultGuard>,
+}
+
+impl Pipeline {
+    /// Databases and a broker prefix of the test's own; the consumer and the relay running. Both are
+    /// started once: they must ride out the faults on their own.
+    pub async fn start() -> Self {
+        let guard = FaultGuard::new().await;
+        let producer = create_database(&guard, &[]).await;
+        let consumer_db = create_database(&guard, &[EFFECT_DDL]).await;
+        let cfg = rabbit_config(&guard);
+        let bus = RabbitBus::connect(cfg.clone()).await.expect("connect to RabbitMQ");
+        bus.declare(&subscription()).await.expect("declare the subscription");
+
+        let counters = Arc::new(Counters::default());
+        let handler = Arc::new(EffectHandler { db: consumer_db.clone(), counters: counters.clone() });
+        let consumer = spawn_consumer(&bus, handler);
+        let (relay, relay_handle) = spawn_relay(&producer, &bus);
+        Self { producer, consumer_db, cfg, bus, counters, relay_handle, relay, consumer, guard }
+    }
+
+    /// Once every write has committed: waits until all `expected` effects are applied and all is quiet,
+    /// stops the relay and the consumer, and checks the history: nothing lost, nothing applied twice,
+    /// nothing left in the queue or dead-lettered. `fault` describes the fault for the result line.
+    pub async fn drain_and_check(self, history: &History, expected: usize, started: Instant, fault: &str) {
+        // The guard first: on a failure it is dropped last, after everything that uses the services.
+        let Self { guard, producer, consumer_db, cfg, bus, counters, relay, consumer, .. } = self;
+        wait_for_effects(&producer, &consumer_db, &counters, expected as i64, Duration::from_secs(180), started).await;
+        wait_for_quiet(&producer, &cfg, &counters, Duration::from_secs(60)).await;
+        relay.stop("relay").await;
+        eprintln!(
+            "[stop] handlers in progress before stopping the consumer: {}",
+            counters.in_progress.load(Ordering::SeqCst)
+        );
+        consumer.stop("consumer").await.expect("consume returns Ok on shutdown");
+        // Anything unacked returns to the queue once the consumer's channel is closed.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let queue_ready = ready_count(&cfg, &cfg.queue_name(CONSUMER)).await;
+        let dead_letters = ready_count(&cfg, &cfg.dead_letter_queue_name(CONSUMER)).await;
+
+        let verdict = Verdict::compute(history, &producer, &consumer_db).await;
+        verdict.print(&counters, history);
+        eprintln!(
+            "[result] t={:.1}s {fault} queue_ready={queue_ready} dead_letters={dead_letters}",
+            started.elapsed().as_secs_f64()
+        );
+        verdict.assert_clean(expected);
+        let max_applied: Option<i32> =
+            sqlx::query_scalar("SELECT MAX(applied) FROM effect").fetch_one(consumer_db.pool()).await.expect("max");
+        assert_eq!(max_applied, Some(1), "every effect applied exactly once");
+        assert_eq!(queue_ready, 0, "the queue is empty after the consumer stopped");
+        assert_eq!(dead_letters, 0, "no dead letters");
+
+        bus.close().await;
+        producer.close().await;
+        consumer_db.close().await;
+        guard.finish().await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,20 +39,21 @@ pub fn rank_first(
     resamples: usize,
     seed: u64,
 ) -> Result<RankFirst, StatsError> {
-    if resamples < MIN_RESAMPLES {
-        return Err(StatsError::Data(format!("{resamples} resamples are too few: use at least {MIN_RESAMPLES}")));
-    }
-    rank_first_unchecked(data, group_columns, options, resamples, seed)
+    rank_first_at_least(data, group_columns, options, resamples, seed, MIN_RESAMPLES)
 }
 
-/// [`rank_first`] without the floor on resamples (the unit tests use fewer to stay quick).
-fn rank_first_unchecked(
+/// [`rank_first`] with another floor on resamples (the unit tests use fewer to stay quick).
+fn rank_first_at_least(
     data: &CoxData<'_>,
     group_columns: &[usize],
     options: &CoxOptions,
     resamples: usize,
     seed: u64,
+    min_resamples: usize,
 ) -> Result<RankFirst, StatsError> {
+    if resamples < min_resamples {
+        return Err(StatsError::Data(format!("{resamples} resamples are too few: use at least {min_resamples}")));
+    }
     let n = data.time.len();
     let p = data.covariates;
     if group_columns.is_empty() {
@@ -136,18 +137,18 @@ mod tests {
         let data = CoxData { time: &time, event: &event, x: &x, covariates: 3, weights: None };
         let options = CoxOptions { ties: Ties::Efron, ..CoxOptions::default() };
         // 400 resamples keep the debug-build test quick; rank_first itself insists on 2,000.
-        let r = rank_first_unchecked(&data, &[0, 1], &options, 400, 11).unwrap();
+        let r = rank_first_at_least(&data, &[0, 1], &options, 400, 11, 400).unwrap();
         assert_eq!(r.probability.len(), 3);
         assert!((r.probability.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(r.probability[1] > 0.9, "{:?}", r.probability);
-        assert_eq!(r, rank_first_unchecked(&data, &[0, 1], &options, 400, 11).unwrap());
+        assert_eq!(r, rank_first_at_least(&data, &[0, 1], &options, 400, 11, 400).unwrap());
     }
 
     #[test]
     fn equal_groups_share_the_first_place() {
         let (time, event, x) = groups(300, 1.0, 1.0, 8);
         let data = CoxData { time: &time, event: &event, x: &x, covariates: 3, weights: None };
-        let r = rank_first_unchecked(&data, &[0, 1], &CoxOptions::default(), 400, 12).unwrap();
+        let r = rank_first_at_least(&data, &[0, 1], &CoxOptions::default(), 400, 12, 400).unwrap();
         // No group is a clear winner when none differs.
         assert!(r.probability.iter().all(|&p| p > 0.1 && p < 0.7), "{:?}", r.probability);
     }

@@ -109,21 +109,34 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Removes the database now, reporting a failure that drop passes over in silence (for a suite
+    /// that checks its own cleanup). A SQLite file goes with its folder.
+    pub async fn remove(mut self) -> Result<(), String> {
+        match self.postgres_name.take() {
+            Some(name) => drop_postgres_database(&name).await,
+            None => Ok(()),
+        }
+    }
+}
+
+async fn drop_postgres_database(name: &str) -> Result<(), String> {
+    let admin = Db::connect(&postgres_url()).await.map_err(|err| err.to_string())?;
+    let dropped = wf_db::sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(admin.pool())
+        .await
+        .map_err(|err| format!("drop {name}: {err}"));
+    admin.close().await;
+    dropped.map(|_| ())
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some(name) = self.postgres_name.take() else { return };
         // Drop runs outside any runtime guarantee: use a thread with its own runtime.
-        let admin_url = postgres_url();
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                let admin = Db::connect(&admin_url).await.ok()?;
-                let _ = wf_db::sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(admin.pool())
-                    .await;
-                admin.close().await;
-                Some(())
-            })
+            runtime.block_on(drop_postgres_database(&name)).ok()
         })
         .join();
     }
@@ -156,7 +169,8 @@ macro_rules! both_engines {
 /// queues and exchanges are deleted on drop.
 pub struct TestBroker {
     pub config: RabbitConfig,
-    services: Vec<String>,
+    /// None once removed.
+    services: Option<Vec<String>>,
 }
 
 impl TestBroker {
@@ -167,14 +181,21 @@ impl TestBroker {
         config.confirm_timeout = Duration::from_secs(10);
         config.reconnect_backoff =
             wf_events::Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) };
-        Self { config, services: services.iter().map(|s| (*s).to_owned()).collect() }
+        Self { config, services: Some(services.iter().map(|s| (*s).to_owned()).collect()) }
+    }
+
+    /// Deletes the queues and exchanges now, reporting a failure that drop passes over in silence.
+    pub async fn remove(mut self) -> Result<(), wf_events::BusError> {
+        let services = self.services.take().unwrap_or_default();
+        let services: Vec<&str> = services.iter().map(String::as_str).collect();
+        wf_events::rabbitmq::delete_topology(&self.config, &services).await
     }
 }
 
 impl Drop for TestBroker {
     fn drop(&mut self) {
+        let Some(services) = self.services.take() else { return };
         let config = self.config.clone();
-        let services = std::mem::take(&mut self.services);
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             let services: Vec<&str> = services.iter().map(String::as_str).collect();
@@ -182,6 +203,27 @@ impl Drop for TestBroker {
         })
         .join();
     }
+}
+
+/// Messages ready in `queue` on the broker of `config` (a passive declare: unacknowledged ones are not
+/// counted). Panics when the queue does not exist.
+pub async fn ready_count(config: &RabbitConfig, queue: &str) -> u32 {
+    use lapin::options::QueueDeclareOptions;
+    let connection = lapin::Connection::connect(&config.url, lapin::ConnectionProperties::default())
+        .await
+        .expect("connect to RabbitMQ");
+    let channel = connection.create_channel().await.expect("channel");
+    let count = channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions { passive: true, ..Default::default() },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("passive declare of {queue}: {err}"))
+        .message_count();
+    let _ = connection.close(200, "OK".into()).await;
+    count
 }
 
 /// Mints tokens from a development key pair in `dir`.
@@ -205,5 +247,10 @@ impl TestTokens {
         self.issuer
             .issue(TokenKind::Partner, "test-partner", Role::Partner, Some(partner_id), Duration::from_secs(600))
             .expect("token")
+    }
+
+    /// A token of `kind` for a named `subject` in `role` (a user the test names, or a service).
+    pub fn token(&self, kind: TokenKind, subject: &str, role: Role) -> String {
+        self.issuer.issue(kind, subject, role, None, Duration::from_secs(600)).expect("token")
     }
 }

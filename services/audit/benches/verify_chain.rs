@@ -15,7 +15,8 @@ use ed25519_dalek::SigningKey;
 use wf_audit::domain::chain::{ChainHead, ChainVerifier, Entry, EntryContent, Hash, seal};
 use wf_audit::domain::checkpoint::CheckpointSigner;
 use wf_audit::domain::merkle::{self, Frontier};
-use wf_audit::{CheckpointPolicy, Checkpointer, VerifyOptions, store};
+use wf_audit::store::entries;
+use wf_audit::{CheckpointPolicy, Checkpointer, VerifyOptions};
 use wf_db::Db;
 
 const BATCH: usize = 10_000;
@@ -97,7 +98,7 @@ async fn stored(total: u64) -> anyhow::Result<()> {
         let count = BATCH.min((total - head.last_sequence) as usize);
         let mut tx = db.begin().await?;
         for entry in next_batch(&mut head, count) {
-            store::append(&mut tx, &entry).await?;
+            entries::append(&mut tx, &entry).await?;
         }
         tx.commit().await?;
     }
@@ -106,7 +107,8 @@ async fn stored(total: u64) -> anyhow::Result<()> {
     let signer = Arc::new(CheckpointSigner::new(SigningKey::from_bytes(&[7; 32])));
     let policy = CheckpointPolicy { every_entries: 1000, every: Duration::from_secs(3600), file: None };
     let started = Instant::now();
-    let checkpoints = Checkpointer::new(db.clone(), signer.clone(), policy).tick().await?.len();
+    let checkpoints =
+        Checkpointer::new(db.clone(), signer.clone(), policy, wf_types::SystemClock::shared()).tick().await?.len();
     let signing = started.elapsed();
 
     let options = VerifyOptions { from: 1, to: None, key: Some(signer.verifier()), external: Vec::new() };

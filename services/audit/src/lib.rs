@@ -3,28 +3,27 @@
 //! verification.
 //!
 //! - [`events`] — the consumer; one entry per event, deduplicated by event id.
-//! - [`domain::chain`] — the canonical entry encoding, the hash chain and tamper detection.
-//! - [`store`] — the SQL; the tables refuse UPDATE and DELETE by trigger.
+//! - [`app`] — the use cases: [`append()`] (one transaction), [`verify()`] (the whole-log check,
+//!   also for the command line), the [`Checkpointer`] (signed checkpoints over an RFC 6962 Merkle
+//!   root, every N entries or T seconds), Merkle proofs, exports and disclosure reports.
+//! - [`workers`] — the checkpoint timer, joined by [`Audit`]'s `run`.
+//! - [`domain`] — pure: the canonical entry encoding and hash chain ([`domain::chain`]),
+//!   checkpoints and the Merkle tree, the offline export format ([`domain::export`], verified with
+//!   the public key alone), disclosure reports, query validation.
+//! - [`store`] — the SQL (the tables refuse UPDATE and DELETE by trigger), the JSON-lines copy of
+//!   every checkpoint, and the checkpoint signing key ([`keys`]: configured, or a development key).
 //! - [`api`] — `wayfinder.audit.v1.AuditService`.
-//! - [`verify()`] — the whole-log check, also for the command line.
-//! - [`checkpoints`] — signed checkpoints over an RFC 6962 Merkle root ([`domain::merkle`]),
-//!   every N entries or T seconds, stored and copied to a JSON-lines file.
-//! - [`keys`] — the checkpoint signing key (configured, or a development key).
-//! - [`export`] — a range with its checkpoint as JSON, verified offline with the public key alone.
-//! - [`domain::disclosure`] — the per-youth disclosure report (CSV, HTML).
 
 pub mod api;
-pub mod checkpoint_store;
-pub mod checkpoints;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod export;
-pub mod keys;
 pub mod store;
-mod verify;
+pub mod workers;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use domain::checkpoint::CheckpointSigner;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
@@ -34,13 +33,18 @@ use wf_events::{Relay, Subscription};
 use wf_proto::audit::v1::audit_service_server::AuditServiceServer;
 use wf_server::{Component, ServiceContext, Workers};
 
-pub use checkpoints::{CheckpointPolicy, Checkpointer};
+pub use app::append::{Appended, append};
+pub use app::checkpoints::{CheckpointPolicy, Checkpointer};
+pub use app::verify::{BATCH_SIZE, VerifyOptions, verify, verify_range, verify_with};
 pub use domain::chain::{ChainProblem, TamperKind, VerifyReport};
-pub use events::{Appended, AuditEvents, append};
-pub use verify::{BATCH_SIZE, VerifyOptions, verify, verify_range, verify_with};
+pub use domain::export;
+pub use domain::export::CheckpointJson;
+pub use events::AuditEvents;
+pub use store::checkpoint_file::read_checkpoint_file;
+pub use store::keys;
 
 /// Short service name: its queue, its database schema, its relay's producer name.
-pub const SERVICE_NAME: &str = "audit";
+pub const SERVICE: &str = "audit";
 
 /// The shared outbox/inbox tables plus the audit log (versions 100 and up).
 pub fn migrations() -> MigrationSet {
@@ -87,48 +91,49 @@ impl Audit {
 
     /// The checkpoint maker this service runs.
     pub fn checkpointer(&self) -> Checkpointer {
-        Checkpointer::new(self.ctx.db.clone(), self.signer.clone(), self.policy.clone())
+        Checkpointer::new(self.ctx.db.clone(), self.signer.clone(), self.policy.clone(), self.ctx.clock.clone())
     }
 
     /// The event handler the consumer runs; exposed so tests can deliver events directly.
     pub fn handler(&self) -> AuditEvents {
-        AuditEvents::new(self.ctx.db.clone())
+        AuditEvents::new(self.ctx.db.clone(), self.ctx.clock.clone())
     }
 }
 
 #[async_trait::async_trait]
 impl Component for Audit {
     fn name(&self) -> &'static str {
-        SERVICE_NAME
+        SERVICE
     }
 
     fn grpc_service_names(&self) -> Vec<&'static str> {
-        vec!["wayfinder.audit.v1.AuditService"]
+        vec![wf_proto::audit::v1::audit_service_server::SERVICE_NAME]
     }
 
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(AuditServiceServer::with_interceptor(
-            api::AuditApi::new(self.ctx.db.clone(), self.signer.verifier()),
+            api::AuditApi::new(self.ctx.db.clone(), self.signer.verifier(), self.ctx.clock.clone()),
             auth,
         ));
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {
-        vec![self.ctx.subscription(SERVICE_NAME)]
+        vec![self.ctx.subscription(SERVICE)]
     }
 
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         // Audit publishes nothing yet; its relay keeps the shape every service shares and is idle.
-        let relay = Relay::new(SERVICE_NAME, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options());
-        // A child token: the checkpointer stops with the workers without stopping anything else.
+        let relay = Relay::new(SERVICE, self.ctx.db.clone(), self.ctx.bus.clone(), self.ctx.relay_options());
+        // A child token: the checkpoint worker also stops when the consumers fail, without
+        // stopping anything else; it is joined before `run` returns.
         let stop = shutdown.child_token();
-        let checkpointer = tokio::spawn(self.checkpointer().run(stop.clone()));
-        let workers = Workers::new(relay, self.ctx.bus.clone())
-            .consume(self.ctx.subscription(SERVICE_NAME), Arc::new(self.handler()))
+        let checkpoints = tokio::spawn(workers::checkpoints::run(self.checkpointer(), stop.clone()));
+        let consumers = Workers::new(relay, self.ctx.bus.clone())
+            .consume(self.ctx.subscription(SERVICE), Arc::new(self.handler()))
             .run(shutdown)
             .await;
         stop.cancel();
-        checkpointer.await??;
-        workers
+        checkpoints.await.context("audit checkpoint worker")?;
+        consumers
     }
 }

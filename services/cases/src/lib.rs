@@ -5,17 +5,20 @@
 //! then the least loaded eligible one), announcing `case.assigned`; when nobody eligible has room
 //! the case waits in the supervisors' queue. `CaseService` keeps the case record: lifecycle,
 //! reassignment, plan goals, interventions, follow-ups (with a clock-driven worker), recidivism
-//! events and notes. See README.md.
+//! events and notes. Handlers (`api`), consumers (`events`) and the follow-up worker (`workers`)
+//! call the use cases in `app`, which own the transactions; `domain` holds the rules and `store`
+//! the SQL. Time comes only from the context's clock. See README.md.
 
 pub mod api;
-pub mod clock;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod follow_ups;
 pub mod store;
+pub mod workers;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -25,10 +28,15 @@ use wf_db::{Db, MigrationSet};
 use wf_events::{EventBus, Relay, Subscription};
 use wf_proto::cases::v1::case_service_server::{CaseServiceServer, SERVICE_NAME};
 use wf_server::{Component, ServiceContext, Workers};
+use wf_types::SharedClock;
 
 pub use api::CasesApi;
+pub use app::App;
+pub use app::follow_ups::SweepReport;
 pub use domain::Roster;
-pub use events::CaseEvents;
+pub use events::{CaseEvents, MatchOutcome, RoutedOutcome};
+
+pub(crate) use wf_proto::time::timestamp_from_micros as timestamp;
 
 /// The service name: its queue, its outbox producer, its inbox consumer.
 pub const SERVICE: &str = "cases";
@@ -56,34 +64,31 @@ pub fn load_roster(path: Option<&Path>) -> anyhow::Result<Roster> {
     }
 }
 
-/// What production fixes and tests vary.
+/// What tests vary besides the clock (which comes from the [`ServiceContext`]).
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub clock: Arc<dyn clock::Clock>,
     /// How often the follow-up worker looks for due and overdue follow-ups.
-    pub follow_up_interval: std::time::Duration,
+    pub follow_up_interval: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        // Follow-ups fall due by the day: a minute's delay is of no consequence.
-        Self { clock: Arc::new(clock::SystemClock), follow_up_interval: std::time::Duration::from_secs(60) }
+        Self { follow_up_interval: workers::follow_ups::INTERVAL }
     }
 }
 
-/// Migrates (when configured), loads the roster and wires the service on the system clock.
+/// Migrates (when configured), loads the roster and wires the service on the context's clock.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Cases>> {
     build_with(ctx, Options::default()).await
 }
 
-/// [`build`] with given options (tests pass a [`clock::TestClock`] and a short interval).
+/// [`build`] with given options (tests pass a short follow-up interval).
 pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result<Arc<Cases>> {
-    let Options { clock, follow_up_interval } = options;
     ctx.migrate_if_configured(&migrations()).await?;
     let roster = load_roster(ctx.config.roster_file.as_deref())?;
     // The database holds the roster from here on (edits through the API persist there); the
     // file adds its entries and refreshes those nobody edited through the API.
-    let seeded = store::roster::seed(&ctx.db, &roster, clock.now_micros())
+    let seeded = store::roster::seed(&ctx.db, &roster, ctx.clock.now_micros())
         .await
         .context("writing the roster file's entries to the database")?;
     tracing::info!(
@@ -95,55 +100,52 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
         "roster loaded"
     );
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
-    let handler = Arc::new(CaseEvents::new(ctx.db.clone(), relay.handle(), clock.clone()));
-    let follow_ups = follow_ups::FollowUpWorker::new(ctx.db.clone(), clock.clone(), relay.handle(), follow_up_interval);
+    let app = App::new(ctx.db.clone(), relay.handle(), ctx.clock.clone());
     Ok(Arc::new(Cases {
-        follow_ups,
-        api: CasesApi::new(ctx.db.clone(), relay.handle(), clock.clone()),
+        api: CasesApi::new(app.clone()),
+        handler: Arc::new(CaseEvents::new(app.clone())),
+        app,
+        follow_up_interval: options.follow_up_interval,
         subscription: ctx.subscription(SERVICE),
-        db: ctx.db,
         bus: ctx.bus,
-        clock,
-        handler,
         relay: Mutex::new(Some(relay)),
     }))
 }
 
 /// The cases service as a [`Component`].
 pub struct Cases {
-    db: Db,
+    app: App,
     bus: Arc<dyn EventBus>,
-    clock: Arc<dyn clock::Clock>,
-    follow_ups: follow_ups::FollowUpWorker,
     api: CasesApi,
     handler: Arc<CaseEvents>,
+    follow_up_interval: Duration,
     subscription: Subscription,
-    /// Taken by the first `run`; the relay's handle stays with the handler.
+    /// Taken by the first `run`; the relay's handle stays with the use cases.
     relay: Mutex<Option<Relay>>,
 }
 
 impl Cases {
     pub fn db(&self) -> &Db {
-        &self.db
+        self.app.db()
     }
 
-    pub fn clock(&self) -> &Arc<dyn clock::Clock> {
-        &self.clock
+    pub fn clock(&self) -> &SharedClock {
+        &self.app.clock
+    }
+
+    /// The use cases, as the API, the consumers and the worker call them.
+    pub fn app(&self) -> &App {
+        &self.app
     }
 
     /// The roster as stored now (the file's entries plus edits through the API).
     pub async fn roster(&self) -> Result<Roster, wf_db::DbError> {
-        store::roster::load(&self.db).await
+        store::roster::load(self.app.db()).await
     }
 
     /// The gRPC service, for callers that mount it themselves or call it in process.
     pub fn api(&self) -> CasesApi {
         self.api.clone()
-    }
-
-    /// The follow-up worker (its `sweep` is what `run` repeats).
-    pub fn follow_up_worker(&self) -> &follow_ups::FollowUpWorker {
-        &self.follow_ups
     }
 
     /// The consumer of the cases subscription.
@@ -170,17 +172,19 @@ impl Component for Cases {
         vec![self.subscription.clone()]
     }
 
+    /// Consumes, relays and sweeps follow-ups until `shutdown`, and returns once the consumer,
+    /// the relay and the follow-up worker have all finished.
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let relay = self
-            .relay
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-            .context("cases workers are already running")?;
-        let workers = Workers::new(relay, self.bus.clone())
+        let Some(relay) = self.relay.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() else {
+            anyhow::bail!("cases workers are already running");
+        };
+        let follow_ups =
+            tokio::spawn(workers::follow_ups::run(self.app.clone(), self.follow_up_interval, shutdown.clone()));
+        let consumed = Workers::new(relay, self.bus.clone())
             .consume(self.subscription.clone(), self.handler.clone())
-            .run(shutdown.clone());
-        let (outcome, ()) = tokio::join!(workers, self.follow_ups.clone().run(shutdown));
-        outcome
+            .run(shutdown)
+            .await;
+        follow_ups.await.context("follow-up worker")?;
+        consumed
     }
 }

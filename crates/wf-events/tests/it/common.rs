@@ -1,35 +1,22 @@
+//! What the bus tests share: envelopes, a counting handler, a consumer task. Databases, broker
+//! prefixes, collectors and waiting come from wf-testkit.
+
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use lapin::options::{ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions};
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use wf_events::{
-    Backoff, BusError, Envelope, EventBus, EventHandler, HandleError, RabbitBus, RabbitConfig, Subscription,
-};
+use wf_db::MigrationSet;
+use wf_events::{Backoff, BusError, Envelope, EventBus, EventHandler, HandleError, RabbitBus, Subscription};
 use wf_telemetry::TraceContext;
 
-pub fn amqp_url() -> String {
-    std::env::var("WF_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-pub fn database_url() -> String {
-    std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A fresh exchange and queue prefix for one test.
-pub fn test_config() -> RabbitConfig {
-    let prefix = format!("t{}", Uuid::new_v4().simple());
-    let mut cfg = RabbitConfig::new(amqp_url()).with_prefix(format!("{prefix}.events"), prefix);
-    cfg.confirm_timeout = Duration::from_secs(5);
-    cfg.reconnect_backoff = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) };
-    cfg
+/// The wf-events tables (outbox, inbox, the in-process bus's dead letters).
+pub fn events_migrations() -> MigrationSet {
+    let (pg, sqlite) = wf_events::migrations();
+    MigrationSet::new().with(pg, sqlite)
 }
 
 pub fn fast_backoff() -> Backoff {
@@ -51,55 +38,6 @@ pub fn envelope(event_type: &str) -> Envelope {
         },
         correlation_id: String::new(),
         payload: vec![8, 1],
-    }
-}
-
-/// Deletes the test's queues and exchanges.
-pub async fn cleanup(cfg: &RabbitConfig, services: &[&str]) {
-    let conn = Connection::connect(&cfg.url, ConnectionProperties::default()).await.expect("connect for cleanup");
-    let channel = conn.create_channel().await.expect("channel");
-    for service in services {
-        for queue in [cfg.queue_name(service), cfg.dead_letter_queue_name(service)] {
-            channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await.expect("queue delete");
-        }
-    }
-    for exchange in [cfg.exchange.clone(), cfg.dead_letter_exchange()] {
-        channel
-            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-            .await
-            .expect("exchange delete");
-    }
-    let _ = conn.close(200, "OK".into()).await;
-}
-
-/// Ready messages in `queue` (unacked ones are not counted).
-pub async fn ready_count(cfg: &RabbitConfig, queue: &str) -> u32 {
-    let conn = Connection::connect(&cfg.url, ConnectionProperties::default()).await.expect("connect");
-    let channel = conn.create_channel().await.expect("channel");
-    let count = channel
-        .queue_declare(queue.into(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default())
-        .await
-        .expect("passive declare")
-        .message_count();
-    let _ = conn.close(200, "OK".into()).await;
-    count
-}
-
-/// Polls `check` until it is true or `timeout` passes; returns the last result.
-pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

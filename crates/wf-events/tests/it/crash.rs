@@ -6,13 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use uuid::Uuid;
 use wf_db::{Db, DbError};
 use wf_events::{Envelope, EventBus, EventHandler, HandleError, RabbitBus, Subscription};
+use wf_testkit::{TestBroker, TestDatabase, eventually, ready_count};
 
-use crate::common::{
-    cleanup, database_url, envelope, eventually, fast_backoff, ready_count, spawn_consumer, test_config,
-};
+use crate::common::{envelope, fast_backoff, spawn_consumer};
 
 const CONSUMER: &str = "cases";
 
@@ -66,13 +64,8 @@ async fn scalar(db: &Db, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn a_consumer_killed_between_commit_and_ack_applies_the_effect_once() {
-    // A database of its own.
-    let admin = Db::connect(&database_url()).await.expect("connect to the test database");
-    let db_name = format!("t_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE \"{db_name}\"")).execute(admin.pool()).await.expect("create database");
-    let base = database_url();
-    let db_url = format!("{}/{db_name}", &base[..base.rfind('/').expect("database url has a path")]);
-    let db = Db::connect(&db_url).await.expect("connect");
+    let database = TestDatabase::postgres().await;
+    let db = database.connect().await;
     for ddl in [
         "CREATE TABLE inbox (consumer TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (consumer, event_id))",
         "CREATE TABLE effects (event_id TEXT PRIMARY KEY)",
@@ -82,7 +75,8 @@ async fn a_consumer_killed_between_commit_and_ack_applies_the_effect_once() {
         sqlx::query(ddl).execute(db.pool()).await.expect(ddl);
     }
 
-    let cfg = test_config();
+    let broker = TestBroker::new(&[CONSUMER]);
+    let cfg = &broker.config;
     let subscription = Subscription::new(CONSUMER, &["referral.routed"]).with_backoff(fast_backoff());
     let (signal, crashed) = oneshot::channel();
     let handler = Arc::new(CrashingHandler {
@@ -119,15 +113,9 @@ async fn a_consumer_killed_between_commit_and_ack_applies_the_effect_once() {
     assert_eq!(scalar(&db, "SELECT n FROM effect_count").await, 1, "no duplicate effect");
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM effects").await, 1);
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM inbox").await, 1);
-    assert_eq!(ready_count(&cfg, &cfg.queue_name(CONSUMER)).await, 0, "the queue is empty");
-    assert_eq!(ready_count(&cfg, &cfg.dead_letter_queue_name(CONSUMER)).await, 0);
+    assert_eq!(ready_count(cfg, &cfg.queue_name(CONSUMER)).await, 0, "the queue is empty");
+    assert_eq!(ready_count(cfg, &cfg.dead_letter_queue_name(CONSUMER)).await, 0);
 
     second_bus.close().await;
-    cleanup(&cfg, &[CONSUMER]).await;
     db.close().await;
-    sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
-        .execute(admin.pool())
-        .await
-        .expect("drop database");
-    admin.close().await;
 }

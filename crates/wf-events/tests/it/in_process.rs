@@ -6,15 +6,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use wf_db::{Db, MigrationSet};
+use wf_db::Db;
 use wf_events::{EventBus, InProcessBus, PublishError, Subscription};
 
-use crate::common::{CountingHandler, envelope, fast_backoff};
+use crate::common::{CountingHandler, envelope, events_migrations, fast_backoff};
 
 async fn bus_db(dir: &tempfile::TempDir) -> Db {
     let db = Db::connect(&wf_db::sqlite_url_in(dir.path(), "bus.db")).await.expect("sqlite");
-    let (pg, sqlite) = wf_events::migrations();
-    db.migrate(&MigrationSet::new().with(pg, sqlite)).await.expect("migrate");
+    db.migrate(&events_migrations()).await.expect("migrate");
     db
 }
 

@@ -2,12 +2,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wf_events::{EventBus, PublishError, RabbitBus, Subscription};
+use wf_testkit::{TestBroker, eventually, ready_count};
 
-use crate::common::{CountingHandler, cleanup, envelope, eventually, ready_count, spawn_consumer, test_config};
+use crate::common::{CountingHandler, envelope, spawn_consumer};
 
 #[tokio::test]
 async fn publishes_200_concurrently_and_each_is_handled_once() {
-    let cfg = test_config();
+    let broker = TestBroker::new(&["cases"]);
+    let cfg = &broker.config;
     let bus = RabbitBus::connect(cfg.clone()).await.expect("connect");
     let subscription = Subscription::new("cases", &["referral.*"]);
     bus.declare(&subscription).await.expect("declare");
@@ -27,15 +29,15 @@ async fn publishes_200_concurrently_and_each_is_handled_once() {
     }
     // Everything was acked: nothing comes back after the consumer's channel closed.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(ready_count(&cfg, &cfg.queue_name("cases")).await, 0);
+    assert_eq!(ready_count(cfg, &cfg.queue_name("cases")).await, 0);
 
     bus.close().await;
-    cleanup(&cfg, &["cases"]).await;
 }
 
 #[tokio::test]
 async fn an_event_nobody_binds_is_unroutable() {
-    let cfg = test_config();
+    let broker = TestBroker::new(&["routing"]);
+    let cfg = &broker.config;
     let bus = RabbitBus::connect(cfg.clone()).await.expect("connect");
     bus.declare(&Subscription::new("routing", &["referral.received"])).await.expect("declare");
 
@@ -59,25 +61,23 @@ async fn an_event_nobody_binds_is_unroutable() {
         "unroutable publishes: {returned:?}"
     );
     assert!(
-        eventually(Duration::from_secs(5), || async { ready_count(&cfg, &cfg.queue_name("routing")).await == 20 })
-            .await
+        eventually(Duration::from_secs(5), || async { ready_count(cfg, &cfg.queue_name("routing")).await == 20 }).await
     );
 
     bus.close().await;
-    cleanup(&cfg, &["routing"]).await;
 }
 
 #[tokio::test]
 async fn publish_reconnects_after_the_connection_is_closed() {
-    let cfg = test_config();
+    let broker = TestBroker::new(&["audit"]);
+    let cfg = &broker.config;
     let bus = RabbitBus::connect(cfg.clone()).await.expect("connect");
     bus.declare(&Subscription::new("audit", &["#"])).await.expect("declare");
     bus.publish(&envelope("referral.received")).await.expect("first publish");
     bus.close().await;
     bus.publish(&envelope("referral.received")).await.expect("publish after close reconnects");
     assert!(
-        eventually(Duration::from_secs(5), || async { ready_count(&cfg, &cfg.queue_name("audit")).await == 2 }).await
+        eventually(Duration::from_secs(5), || async { ready_count(cfg, &cfg.queue_name("audit")).await == 2 }).await
     );
     bus.close().await;
-    cleanup(&cfg, &["audit"]).await;
 }

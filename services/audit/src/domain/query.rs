@@ -2,7 +2,7 @@
 //! (the token is the last sequence returned), so a page never shifts when entries are appended.
 
 use wf_proto::audit::v1::ListEntriesRequest;
-use wf_server::FieldViolation;
+use wf_types::FieldViolation;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const MAX_PAGE_SIZE: u32 = 1000;

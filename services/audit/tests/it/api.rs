@@ -1,114 +1,54 @@
 //! The gRPC API end to end: the service hosted on port 0 with the in-process bus, events
 //! published through the bus, queries made with real tokens.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use tonic::Code;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-use wf_auth::{AuthInterceptor, BearerToken, Role, TokenIssuer, TokenKind, TokenVerifier};
-use wf_events::{Envelope, EventBus, InProcessBus};
+use wf_audit::CheckpointPolicy;
+use wf_auth::{Role, TokenKind};
+use wf_events::Envelope;
 use wf_proto::audit::v1 as pb;
 use wf_proto::audit::v1::audit_service_client::AuditServiceClient;
 use wf_proto::common::v1::TimeRange;
-use wf_server::{Component, Server, ServiceContext, SubscriptionDefaults, Topology};
+use wf_testkit::{AuthedChannel, Engine, TestServer, TestService, both_engines};
+use wf_types::SystemClock;
 
-use crate::common::{TestDb, accessed, offer_made, on_both_backends, received, referral_id};
+use crate::common::{accessed, offer_made, received, referral_id};
 
-type Client = AuditServiceClient<InterceptedService<Channel, BearerToken>>;
+type Client = AuditServiceClient<AuthedChannel>;
 
-struct Running {
-    addr: SocketAddr,
-    bus: Arc<InProcessBus>,
-    issuer: TokenIssuer,
-    shutdown: CancellationToken,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+/// Audit alone on port 0, its checkpoint worker idle (the test makes its checkpoints itself).
+async fn start(engine: Engine) -> TestServer {
+    let audit = TestService::new(wf_audit::migrations(), |ctx| async move {
+        let policy = CheckpointPolicy {
+            every_entries: 1000,
+            every: Duration::from_secs(3600),
+            ..CheckpointPolicy::for_data_dir(&ctx.config.data_dir)
+        };
+        Ok(wf_audit::build_with(ctx, policy).await? as _)
+    });
+    TestServer::start_many(engine, SystemClock::shared(), vec![audit]).await
 }
 
-impl Running {
-    async fn start(test: &TestDb) -> Self {
-        let config = Arc::new(wf_config::Config::load(None, Some(&test.dir)).expect("config"));
-        let bus = Arc::new(InProcessBus::new(test.db.clone()));
-        let ctx = ServiceContext::new(test.db.clone(), bus.clone(), config.clone());
-        let policy = wf_audit::CheckpointPolicy {
-            every_entries: 1000,
-            // Long: the test makes its checkpoints itself.
-            every: Duration::from_secs(3600),
-            file: Some(test.dir.join("audit-checkpoints.jsonl")),
-        };
-        let audit: Arc<dyn Component> = wf_audit::build_with(ctx, policy).await.expect("build");
-        let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir()).expect("keys");
-        let issuer = TokenIssuer::from_pem(&keys.private_pem, &keys.kid, &config.auth.issuer, &config.auth.audience)
-            .expect("issuer");
-        let verifier = TokenVerifier::new(
-            vec![(keys.kid.clone(), keys.public_pem.clone())],
-            &config.auth.issuer,
-            &config.auth.audience,
-            &[TokenKind::User, TokenKind::Service],
-        )
-        .expect("verifier");
-        let server = Server::bind(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            vec![audit],
-            bus.clone(),
-            AuthInterceptor::new(Arc::new(verifier)),
-            Topology::Hosted,
-            SubscriptionDefaults::from_config(&config.events),
-        )
-        .await
-        .expect("bind");
-        let addr = server.local_addr();
-        let shutdown = CancellationToken::new();
-        let server = tokio::spawn(server.run(shutdown.clone()));
-        Self { addr, bus, issuer, shutdown, server }
-    }
-
-    /// Publishes through the bus; `Ok` means the audit consumer has handled it.
-    async fn publish(&self, envelope: &Envelope) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.bus.publish(envelope).await {
-                Ok(()) => return,
-                // The queue is declared when the server starts running.
-                Err(_) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(err) => panic!("publish: {err}"),
-            }
-        }
-    }
-
-    async fn client(&self, kind: TokenKind, subject: &str, role: Role) -> Client {
-        let token = self.issuer.issue(kind, subject, role, None, Duration::from_secs(300)).expect("token");
-        let channel =
-            Channel::from_shared(format!("http://{}", self.addr)).expect("uri").connect().await.expect("connect");
-        AuditServiceClient::with_interceptor(channel, BearerToken::new(&token).expect("bearer"))
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        self.server.await.expect("server task").expect("server");
-    }
+async fn client(server: &TestServer, kind: TokenKind, subject: &str, role: Role) -> Client {
+    AuditServiceClient::new(server.channel(&server.tokens.token(kind, subject, role)).await)
 }
 
 fn sequences(response: &pb::ListEntriesResponse) -> Vec<u64> {
     response.entries.iter().map(|e| e.sequence).collect()
 }
 
-async fn auditors_query_and_verify_through_grpc(test: &TestDb) {
-    let running = Running::start(test).await;
+async fn auditors_query_and_verify_through_grpc(engine: Engine) {
+    let server = start(engine).await;
     let (first, second) = (referral_id(), referral_id());
     let events = [received(&first), accessed(&first, "usr_cm7"), offer_made(&first), received(&second)];
     for event in &events {
-        running.publish(event).await;
+        server.publish(event).await;
     }
     // A redelivery through the bus leaves the log as it was.
-    running.publish(&events[1]).await;
+    server.publish(&events[1]).await;
 
-    let mut auditor = running.client(TokenKind::User, "usr_auditor1", Role::Auditor).await;
+    let mut auditor = client(&server, TokenKind::User, "usr_auditor1", Role::Auditor).await;
     let all = auditor.list_entries(pb::ListEntriesRequest::default()).await.expect("list").into_inner();
     assert_eq!(sequences(&all), [1, 2, 3, 4]);
     assert!(all.next_page_token.is_empty());
@@ -187,7 +127,7 @@ async fn auditors_query_and_verify_through_grpc(test: &TestDb) {
             checkpoints_verified: 0,
         }
     );
-    let mut service = running.client(TokenKind::Service, "cases", Role::Service).await;
+    let mut service = client(&server, TokenKind::Service, "cases", Role::Service).await;
     let range = pb::VerifyChainRequest { from_sequence: 2, to_sequence: 3 };
     let partial = service.verify_chain(range).await.expect("service verifies").into_inner();
     assert!(partial.ok && partial.entries_verified == 2 && partial.verified_through == 3, "{partial:?}");
@@ -197,28 +137,29 @@ async fn auditors_query_and_verify_through_grpc(test: &TestDb) {
     // Reading the log is for auditors only; not even services or supervisors.
     let denied = service.list_entries(pb::ListEntriesRequest::default()).await.expect_err("service reads");
     assert_eq!(denied.code(), Code::PermissionDenied);
-    let mut supervisor = running.client(TokenKind::User, "usr_sup1", Role::Supervisor).await;
+    let mut supervisor = client(&server, TokenKind::User, "usr_sup1", Role::Supervisor).await;
     let denied = supervisor.verify_chain(pb::VerifyChainRequest::default()).await.expect_err("supervisor verifies");
     assert_eq!(denied.code(), Code::PermissionDenied);
 
     let none_yet = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect_err("checkpoint");
     assert_eq!(none_yet.code(), Code::NotFound);
-    checkpoints_through_grpc(test, &mut auditor).await;
+    checkpoints_through_grpc(&server, &mut auditor).await;
 
     disclosure_report_lists_the_reads(&mut auditor, &first).await;
 
-    running.stop().await;
+    server.stop().await;
 }
-on_both_backends!(auditors_query_and_verify_through_grpc);
+both_engines!(auditors_query_and_verify_through_grpc, auditors_query_and_verify_through_grpc);
 
 /// Checkpoints made with the service's own key (every 2 entries over the 4 in the log), then
 /// read, proved and verified through the API.
-async fn checkpoints_through_grpc(test: &TestDb, auditor: &mut Client) {
+async fn checkpoints_through_grpc(server: &TestServer, auditor: &mut Client) {
     use wf_audit::domain::merkle;
-    let config = wf_config::Config::load(None, Some(&test.dir)).expect("config");
-    let signer = Arc::new(wf_audit::keys::signer_from_config(&config).expect("key"));
-    let policy = wf_audit::CheckpointPolicy { every_entries: 2, every: Duration::from_secs(3600), file: None };
-    let made = wf_audit::Checkpointer::new(test.db.clone(), signer, policy).tick().await.expect("tick");
+    let config = &server.config;
+    let signer = std::sync::Arc::new(wf_audit::keys::signer_from_config(config).expect("key"));
+    let policy = CheckpointPolicy { every_entries: 2, every: Duration::from_secs(3600), file: None };
+    let checkpointer = wf_audit::Checkpointer::new(server.dbs[0].clone(), signer, policy, server.clock.clone());
+    let made = checkpointer.tick().await.expect("tick");
     assert_eq!(made.len(), 2);
 
     let latest = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect("latest").into_inner();
@@ -258,7 +199,7 @@ async fn checkpoints_through_grpc(test: &TestDb, auditor: &mut Client) {
     let verified = auditor.verify_chain(pb::VerifyChainRequest::default()).await.expect("verify").into_inner();
     assert!(verified.ok && verified.checkpoints_verified == 2, "{verified:?}");
 
-    exported_range_verifies_offline(auditor, &config).await;
+    exported_range_verifies_offline(auditor, config).await;
 }
 
 /// Acceptance 5: a range exported in pages verifies with the public key alone, and a changed
@@ -283,7 +224,7 @@ async fn exported_range_verifies_offline(auditor: &mut Client, config: &wf_confi
         from_sequence: 2,
         to_sequence: 3,
         public_key_pem: None,
-        checkpoint: wf_audit::checkpoints::CheckpointJson::from_checkpoint(&checkpoint),
+        checkpoint: wf_audit::CheckpointJson::from_checkpoint(&checkpoint),
         entries: entries.iter().map(ExportEntry::from_entry).collect(),
     };
     // Offline: only the file (through JSON) and the public key.
@@ -295,7 +236,7 @@ async fn exported_range_verifies_offline(auditor: &mut Client, config: &wf_confi
     assert_eq!((report.entries, report.checkpoint_tree_size), (3, 4));
 
     let mut tampered = read.clone();
-    tampered.entries[1].purpose = "curiosity".to_owned();
+    tampered.entries[1].content.purpose = "curiosity".to_owned();
     let problem = verify_export(&tampered, &key).expect_err("tampered");
     assert_eq!((problem.sequence, problem.kind), (3, wf_audit::TamperKind::Modified));
 

@@ -6,33 +6,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use wf_audit::checkpoint_store;
-use wf_audit::checkpoints::read_checkpoint_file;
 use wf_audit::domain::chain::{Hash, entry_hash};
 use wf_audit::domain::checkpoint::CheckpointSigner;
 use wf_audit::domain::merkle;
-use wf_audit::{AuditEvents, CheckpointPolicy, Checkpointer, TamperKind, VerifyOptions, store};
+use wf_audit::store::{checkpoints as stored_checkpoints, entries};
+use wf_audit::{CheckpointPolicy, Checkpointer, TamperKind, VerifyOptions, read_checkpoint_file};
 use wf_db::{Backend, Db};
 use wf_events::EventHandler;
+use wf_testkit::{Engine, both_engines};
 
-use crate::common::{TestDb, accessed, offer_made, on_both_backends, received, referral_id};
+use crate::common::{TestLog, accessed, offer_made, received, referral_id};
 
 fn signer() -> Arc<CheckpointSigner> {
     Arc::new(CheckpointSigner::new(SigningKey::from_bytes(&[42; 32])))
 }
 
-fn checkpointer(test: &TestDb, every_entries: u64) -> Checkpointer {
+fn checkpointer(test: &TestLog, every_entries: u64) -> Checkpointer {
     let policy = CheckpointPolicy {
         every_entries,
         // Long enough that only the entry count triggers during a test.
         every: Duration::from_secs(3600),
         file: Some(test.dir.join("checkpoints.jsonl")),
     };
-    Checkpointer::new(test.db.clone(), signer(), policy)
+    Checkpointer::new(test.db.clone(), signer(), policy, test.clock.clone())
 }
 
-async fn append_events(db: &Db, count: usize) {
-    let handler = AuditEvents::new(db.clone());
+async fn append_events(test: &TestLog, count: usize) {
+    let handler = test.handler();
     let referral = referral_id();
     for index in 0..count {
         let event = match index % 3 {
@@ -48,7 +48,7 @@ fn options(from: u64) -> VerifyOptions {
     VerifyOptions { from, to: None, key: Some(signer().verifier()), external: Vec::new() }
 }
 
-async fn drop_protection(test: &TestDb) {
+async fn drop_protection(test: &TestLog) {
     let drops: &[&str] = match test.backend() {
         Backend::Postgres => &[
             "DROP TRIGGER audit_entry_append_only ON audit_entry",
@@ -67,8 +67,9 @@ async fn drop_protection(test: &TestDb) {
     }
 }
 
-async fn checkpoints_every_n_entries_verify_and_leave_a_copy(test: &TestDb) {
-    append_events(&test.db, 5).await;
+async fn checkpoints_every_n_entries_verify_and_leave_a_copy(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    append_events(test, 5).await;
     let made = checkpointer(test, 2).tick().await.expect("tick");
     assert_eq!(made.iter().map(|c| c.tree_size).collect::<Vec<_>>(), [2, 4]);
     assert!(checkpointer(test, 2).tick().await.expect("tick again").is_empty(), "nothing new is due");
@@ -85,7 +86,7 @@ async fn checkpoints_every_n_entries_verify_and_leave_a_copy(test: &TestDb) {
     assert_eq!(report.from_sequence, 3);
 
     // Proofs against the signed root.
-    let leaves = checkpoint_store::leaves(&test.db, 4).await.expect("leaves");
+    let leaves = stored_checkpoints::leaves(&test.db, 4).await.expect("leaves");
     let root = made[1].root_hash;
     for index in 0..4 {
         let proof = merkle::inclusion_proof(&leaves, index);
@@ -94,13 +95,13 @@ async fn checkpoints_every_n_entries_verify_and_leave_a_copy(test: &TestDb) {
     let proof = merkle::consistency_proof(&leaves, 2);
     assert!(merkle::verify_consistency(2, 4, &proof, &made[0].root_hash, &root));
 }
-on_both_backends!(checkpoints_every_n_entries_verify_and_leave_a_copy);
+both_engines!(checkpoints_every_n_entries_verify_and_leave_a_copy, checkpoints_every_n_entries_verify_and_leave_a_copy);
 
 async fn rewrite_from(db: &Db, first: u64, last: u64) {
     let mut previous: Hash =
-        store::entry_hash_at(db, first - 1).await.expect("read").expect("exists").try_into().expect("32 bytes");
+        entries::entry_hash_at(db, first - 1).await.expect("read").expect("exists").try_into().expect("32 bytes");
     for sequence in first..=last {
-        let mut entry = store::entry_by_sequence(db, sequence).await.expect("read").expect("exists");
+        let mut entry = entries::entry_by_sequence(db, sequence).await.expect("read").expect("exists");
         if sequence == first {
             entry.content.actor = "usr_innocent".to_owned();
         }
@@ -122,8 +123,9 @@ async fn rewrite_from(db: &Db, first: u64, last: u64) {
         .expect("move head");
 }
 
-async fn a_rehashed_tail_is_found_by_the_checkpoint(test: &TestDb) {
-    append_events(&test.db, 6).await;
+async fn a_rehashed_tail_is_found_by_the_checkpoint(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    append_events(test, 6).await;
     checkpointer(test, 2).tick().await.expect("tick");
     drop_protection(test).await;
     rewrite_from(&test.db, 3, 6).await;
@@ -134,13 +136,14 @@ async fn a_rehashed_tail_is_found_by_the_checkpoint(test: &TestDb) {
     assert_eq!(report.verified_through, 2);
     assert_eq!(report.checkpoints_verified, 1);
 }
-on_both_backends!(a_rehashed_tail_is_found_by_the_checkpoint);
+both_engines!(a_rehashed_tail_is_found_by_the_checkpoint, a_rehashed_tail_is_found_by_the_checkpoint);
 
-async fn a_truncated_log_with_its_head_moved_back_is_found(test: &TestDb) {
-    append_events(&test.db, 4).await;
+async fn a_truncated_log_with_its_head_moved_back_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    append_events(test, 4).await;
     checkpointer(test, 4).tick().await.expect("tick");
     drop_protection(test).await;
-    let third = store::entry_hash_at(&test.db, 3).await.expect("read").expect("exists");
+    let third = entries::entry_hash_at(&test.db, 3).await.expect("read").expect("exists");
     sqlx::query("DELETE FROM audit_entry WHERE sequence = 4").execute(test.db.pool()).await.expect("delete");
     sqlx::query("UPDATE audit_head SET last_sequence = 3, last_hash = $1 WHERE id = 1")
         .bind(third)
@@ -152,10 +155,11 @@ async fn a_truncated_log_with_its_head_moved_back_is_found(test: &TestDb) {
     let problem = report.problem.expect("found");
     assert_eq!((problem.sequence, problem.kind), (4, TamperKind::Deleted), "{problem}");
 }
-on_both_backends!(a_truncated_log_with_its_head_moved_back_is_found);
+both_engines!(a_truncated_log_with_its_head_moved_back_is_found, a_truncated_log_with_its_head_moved_back_is_found);
 
-async fn a_forged_checkpoint_is_found(test: &TestDb) {
-    append_events(&test.db, 4).await;
+async fn a_forged_checkpoint_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    append_events(test, 4).await;
     checkpointer(test, 2).tick().await.expect("tick");
     drop_protection(test).await;
     sqlx::query("UPDATE audit_checkpoint SET signed_at = signed_at + 1 WHERE tree_size = 4")
@@ -172,4 +176,4 @@ async fn a_forged_checkpoint_is_found(test: &TestDb) {
     let problem = wf_audit::verify_with(&test.db, &with_copy).await.expect("verify").problem.expect("found");
     assert_eq!((problem.sequence, problem.kind), (4, TamperKind::BadSignature), "{problem}");
 }
-on_both_backends!(a_forged_checkpoint_is_found);
+both_engines!(a_forged_checkpoint_is_found, a_forged_checkpoint_is_found);

@@ -1,98 +1,49 @@
+//! Shared pieces of the audit tests: a migrated log of the test's own (its database from
+//! wf-testkit, on either engine) with a scratch folder, and events as producers send them.
+
 use std::path::PathBuf;
 
 use uuid::Uuid;
+use wf_audit::AuditEvents;
 use wf_db::{Backend, Db};
 use wf_events::{Envelope, EventPayload};
 use wf_proto::events::v1 as pb;
+use wf_testkit::{Engine, TestDatabase};
+use wf_types::{SharedClock, SystemClock};
 
-/// Runs `body(&Db)` once on SQLite and once on PostgreSQL, each a fresh migrated database.
-macro_rules! on_both_backends {
-    ($body:ident) => {
-        mod $body {
-            #[tokio::test]
-            async fn sqlite() {
-                let test_db = $crate::common::TestDb::sqlite().await;
-                super::$body(&test_db).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let test_db = $crate::common::TestDb::postgres().await;
-                super::$body(&test_db).await;
-            }
-        }
-    };
-}
-pub(crate) use on_both_backends;
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A migrated database that is removed when the test ends, even when it panics.
-pub struct TestDb {
+/// A migrated audit database that is removed when the test ends, even when it panics.
+pub struct TestLog {
     pub db: Db,
-    /// A scratch folder (the SQLite file, keys, configuration).
+    /// A scratch folder (checkpoint files).
     pub dir: PathBuf,
-    postgres_name: Option<String>,
+    /// What the log's appends read (the wall clock).
+    pub clock: SharedClock,
+    _database: TestDatabase,
+    _scratch: tempfile::TempDir,
 }
 
-impl TestDb {
-    pub async fn sqlite() -> Self {
-        let dir = scratch_dir();
-        let db = Db::connect(&wf_db::sqlite_url_in(&dir, "audit.db")).await.expect("open sqlite");
-        db.migrate(&wf_audit::migrations()).await.expect("migrate sqlite");
-        Self { db, dir, postgres_name: None }
-    }
-
-    pub async fn postgres() -> Self {
-        let admin_url = postgres_admin_url();
-        let name = format!("t_{}", Uuid::new_v4().simple());
-        let admin = Db::connect(&admin_url).await.expect("connect to the test postgres");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(admin.pool()).await.expect("create database");
-        admin.close().await;
-        let url = match admin_url.rfind('/') {
-            Some(slash) => format!("{}/{name}", &admin_url[..slash]),
-            None => panic!("test database url has no database name"),
-        };
-        let db = Db::connect(&url).await.expect("connect to the fresh database");
-        db.migrate(&wf_audit::migrations()).await.expect("migrate postgres");
-        Self { db, dir: scratch_dir(), postgres_name: Some(name) }
+impl TestLog {
+    pub async fn new(engine: Engine) -> Self {
+        let database = TestDatabase::new(engine).await;
+        let db = database.migrated(&wf_audit::migrations()).await;
+        let scratch = tempfile::tempdir().expect("scratch folder");
+        Self {
+            db,
+            dir: scratch.path().to_owned(),
+            clock: SystemClock::shared(),
+            _database: database,
+            _scratch: scratch,
+        }
     }
 
     pub fn backend(&self) -> Backend {
         self.db.backend()
     }
-}
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if let Some(name) = self.postgres_name.take() {
-            // Drop cannot await, and the test's runtime may be unwinding: use a thread of our own.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(async {
-                    let admin = Db::connect(&postgres_admin_url()).await?;
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(admin.pool())
-                        .await?;
-                    admin.close().await;
-                    anyhow::Ok(())
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) {
-                eprintln!("could not drop a test database");
-            }
-        }
+    /// The consumer's handler over this log.
+    pub fn handler(&self) -> AuditEvents {
+        AuditEvents::new(self.db.clone(), self.clock.clone())
     }
-}
-
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wf-audit-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 pub fn referral_id() -> String {
@@ -122,5 +73,5 @@ pub fn accessed(referral_id: &str, actor: &str) -> Envelope {
 }
 
 pub fn offer_made(referral_id: &str) -> Envelope {
-    event("routing", &format!("off_{}", Uuid::now_v7().simple()), referral_id, &pb::OfferMade::default())
+    event("routing", &wf_types::OfferId::generate().to_string(), referral_id, &pb::OfferMade::default())
 }

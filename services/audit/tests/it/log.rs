@@ -2,22 +2,25 @@
 
 use std::sync::Arc;
 
+use wf_audit::Appended;
 use wf_audit::domain::chain::{ChainHead, GENESIS_PREVIOUS_HASH};
 use wf_audit::domain::query::EntryFilter;
-use wf_audit::{Appended, AuditEvents, store};
+use wf_audit::store::entries;
 use wf_db::{Backend, Db};
 use wf_events::{EventHandler, HandleError};
+use wf_testkit::{Engine, both_engines};
 
-use crate::common::{TestDb, accessed, offer_made, on_both_backends, received, referral_id};
+use crate::common::{TestLog, accessed, offer_made, received, referral_id};
 
 async fn all_entries(db: &Db) -> Vec<wf_audit::domain::chain::Entry> {
-    store::list_entries(db, &EntryFilter { from_sequence: 1, ..EntryFilter::default() }, 10_000, false)
+    entries::list_entries(db, &EntryFilter { from_sequence: 1, ..EntryFilter::default() }, 10_000, false)
         .await
         .expect("list entries")
 }
 
-async fn three_events_make_three_linked_entries(test: &TestDb) {
-    let handler = AuditEvents::new(test.db.clone());
+async fn three_events_make_three_linked_entries(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    let handler = test.handler();
     let referral = referral_id();
     let events = [received(&referral), accessed(&referral, "usr_cm7"), offer_made(&referral)];
     for event in &events {
@@ -58,15 +61,16 @@ async fn three_events_make_three_linked_entries(test: &TestDb) {
     let beyond = wf_audit::verify(&test.db, 10).await.expect("verify beyond the end");
     assert!(beyond.is_ok() && beyond.entries_verified == 0, "{beyond:?}");
 }
-on_both_backends!(three_events_make_three_linked_entries);
+both_engines!(three_events_make_three_linked_entries, three_events_make_three_linked_entries);
 
-async fn a_redelivered_event_appends_nothing(test: &TestDb) {
-    let handler = AuditEvents::new(test.db.clone());
+async fn a_redelivered_event_appends_nothing(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    let handler = test.handler();
     let event = received(&referral_id());
     handler.handle(event.clone()).await.expect("first delivery");
     handler.handle(event.clone()).await.expect("second delivery");
     let content = wf_audit::domain::entry::content_from(&event, 0).expect("content");
-    assert_eq!(wf_audit::append(&test.db, content).await.expect("append"), Appended::Duplicate(1));
+    assert_eq!(wf_audit::append(&test.db, test.clock.as_ref(), content).await.expect("append"), Appended::Duplicate(1));
 
     let entries = all_entries(&test.db).await;
     assert_eq!(entries.len(), 1);
@@ -75,16 +79,17 @@ async fn a_redelivered_event_appends_nothing(test: &TestDb) {
     assert_eq!(all_entries(&test.db).await.last().map(|e| e.sequence), Some(2));
     assert!(wf_audit::verify(&test.db, 1).await.expect("verify").is_ok());
 }
-on_both_backends!(a_redelivered_event_appends_nothing);
+both_engines!(a_redelivered_event_appends_nothing, a_redelivered_event_appends_nothing);
 
-async fn unreadable_access_events_are_refused_permanently(test: &TestDb) {
-    let handler = AuditEvents::new(test.db.clone());
+async fn unreadable_access_events_are_refused_permanently(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    let handler = test.handler();
     let mut event = accessed(&referral_id(), "usr_1");
     event.payload = vec![0x0a, 0x05, b'x'];
     assert!(matches!(handler.handle(event).await, Err(HandleError::Permanent(_))));
     assert!(all_entries(&test.db).await.is_empty());
 }
-on_both_backends!(unreadable_access_events_are_refused_permanently);
+both_engines!(unreadable_access_events_are_refused_permanently, unreadable_access_events_are_refused_permanently);
 
 fn assert_refused(result: Result<sqlx::any::AnyQueryResult, sqlx::Error>, what: &str) {
     match result {
@@ -93,8 +98,9 @@ fn assert_refused(result: Result<sqlx::any::AnyQueryResult, sqlx::Error>, what: 
     }
 }
 
-async fn updates_and_deletes_are_refused_by_the_database(test: &TestDb) {
-    let handler = AuditEvents::new(test.db.clone());
+async fn updates_and_deletes_are_refused_by_the_database(engine: Engine) {
+    let test = &TestLog::new(engine).await;
+    let handler = test.handler();
     handler.handle(received(&referral_id())).await.expect("handled");
     let before = all_entries(&test.db).await;
     let pool = test.db.pool();
@@ -128,12 +134,12 @@ async fn updates_and_deletes_are_refused_by_the_database(test: &TestDb) {
     assert_eq!(all_entries(&test.db).await, before);
     assert!(wf_audit::verify(&test.db, 1).await.expect("verify").is_ok());
 }
-on_both_backends!(updates_and_deletes_are_refused_by_the_database);
+both_engines!(updates_and_deletes_are_refused_by_the_database, updates_and_deletes_are_refused_by_the_database);
 
 #[tokio::test]
 async fn concurrent_appends_on_postgres_have_no_gaps() {
-    let test = TestDb::postgres().await;
-    let handler = Arc::new(AuditEvents::new(test.db.clone()));
+    let test = TestLog::new(Engine::Postgres).await;
+    let handler = Arc::new(test.handler());
     let mut tasks = tokio::task::JoinSet::new();
     for _task in 0..20 {
         let handler = handler.clone();
@@ -161,7 +167,7 @@ async fn concurrent_appends_on_postgres_have_no_gaps() {
     let report = wf_audit::verify(&test.db, 1).await.expect("verify");
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.entries_verified, 200);
-    let (head, max_sequence) = store::tail(&test.db).await.expect("tail");
+    let (head, max_sequence) = entries::tail(&test.db).await.expect("tail");
     assert_eq!(
         head,
         ChainHead { last_sequence: 200, last_hash: entries.last().map(|e| e.entry_hash.clone()).unwrap_or_default() }

@@ -1,5 +1,5 @@
-//! Integration tests of the audit service. Every test body runs on SQLite (a temporary file) and
-//! on PostgreSQL (a fresh database per test), except those that only PostgreSQL can exercise.
+//! Integration tests of the audit service. Every test body runs on SQLite and on PostgreSQL
+//! (each a fresh database from wf-testkit), except those that only PostgreSQL can exercise.
 
 mod common;
 
@@ -8,3 +8,4 @@ mod checkpoints;
 mod disclosure;
 mod log;
 mod tamper;
+mod workers;

@@ -1,16 +1,18 @@
 //! Tampering done straight in the database (after dropping the append-only triggers, as an
 //! attacker with owner rights could) is found by `verify` at the right sequence.
 
+use wf_audit::TamperKind;
 use wf_audit::domain::chain::{Entry, Hash, entry_hash};
-use wf_audit::{AuditEvents, TamperKind, store};
+use wf_audit::store::entries;
 use wf_db::{Backend, Db};
 use wf_events::EventHandler;
+use wf_testkit::{Engine, both_engines};
 
-use crate::common::{TestDb, accessed, offer_made, on_both_backends, received, referral_id};
+use crate::common::{TestLog, accessed, offer_made, received, referral_id};
 
 /// Five entries, with the triggers that refuse UPDATE and DELETE removed.
-async fn five_entries_without_protection(test: &TestDb) {
-    let handler = AuditEvents::new(test.db.clone());
+async fn five_entries_without_protection(test: &TestLog) {
+    let handler = test.handler();
     let referral = referral_id();
     for event in [
         received(&referral),
@@ -33,38 +35,23 @@ async fn five_entries_without_protection(test: &TestDb) {
 }
 
 async fn entry(db: &Db, sequence: u64) -> Entry {
-    store::entry_by_sequence(db, sequence).await.expect("read").expect("entry exists")
+    entries::entry_by_sequence(db, sequence).await.expect("read").expect("entry exists")
 }
 
 /// Rewrites every column of row `sequence` (except the sequence itself) with `entry`'s values.
 async fn overwrite(db: &Db, sequence: u64, entry: &Entry) {
-    let content = &entry.content;
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE audit_entry SET event_id = $1, event_type = $2, schema_version = $3, aggregate_id = $4, \
          correlation_id = $5, producer = $6, actor = $7, actor_role = $8, purpose = $9, release_id = $10, \
          fields = $11, occurred_at = $12, recorded_at = $13, payload = $14, previous_hash = $15, \
          entry_hash = $16 WHERE sequence = $17",
-    )
-    .bind(content.event_id.clone())
-    .bind(content.event_type.clone())
-    .bind(i64::from(content.schema_version))
-    .bind(content.aggregate_id.clone())
-    .bind(content.correlation_id.clone())
-    .bind(content.producer.clone())
-    .bind(content.actor.clone())
-    .bind(content.actor_role.clone())
-    .bind(content.purpose.clone())
-    .bind(content.release_id.clone())
-    .bind(serde_json::to_string(&content.fields).expect("json"))
-    .bind(content.occurred_at_micros)
-    .bind(content.recorded_at_micros)
-    .bind(content.payload.clone())
-    .bind(entry.previous_hash.clone())
-    .bind(entry.entry_hash.clone())
-    .bind(sequence as i64)
-    .execute(db.pool())
-    .await
-    .expect("overwrite");
+    );
+    entries::bind_entry(update, entry)
+        .expect("bind")
+        .bind(sequence as i64)
+        .execute(db.pool())
+        .await
+        .expect("overwrite");
 }
 
 async fn assert_found(db: &Db, sequence: u64, kind: TamperKind) {
@@ -74,7 +61,8 @@ async fn assert_found(db: &Db, sequence: u64, kind: TamperKind) {
     assert_eq!(report.verified_through, sequence - 1);
 }
 
-async fn a_modified_payload_byte_is_found(test: &TestDb) {
+async fn a_modified_payload_byte_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
     five_entries_without_protection(test).await;
     // Entry 4 is an access event, whose payload is never empty.
     let mut payload = entry(&test.db, 4).await.content.payload;
@@ -87,9 +75,10 @@ async fn a_modified_payload_byte_is_found(test: &TestDb) {
         .expect("tamper");
     assert_found(&test.db, 4, TamperKind::Modified).await;
 }
-on_both_backends!(a_modified_payload_byte_is_found);
+both_engines!(a_modified_payload_byte_is_found, a_modified_payload_byte_is_found);
 
-async fn a_rewritten_and_rehashed_entry_is_found(test: &TestDb) {
+async fn a_rewritten_and_rehashed_entry_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
     five_entries_without_protection(test).await;
     let mut forged = entry(&test.db, 2).await;
     forged.content.actor = "usr_innocent".to_owned();
@@ -98,23 +87,26 @@ async fn a_rewritten_and_rehashed_entry_is_found(test: &TestDb) {
     overwrite(&test.db, 2, &forged).await;
     assert_found(&test.db, 2, TamperKind::Modified).await;
 }
-on_both_backends!(a_rewritten_and_rehashed_entry_is_found);
+both_engines!(a_rewritten_and_rehashed_entry_is_found, a_rewritten_and_rehashed_entry_is_found);
 
-async fn a_deleted_row_is_found(test: &TestDb) {
+async fn a_deleted_row_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
     five_entries_without_protection(test).await;
     sqlx::query("DELETE FROM audit_entry WHERE sequence = 3").execute(test.db.pool()).await.expect("tamper");
     assert_found(&test.db, 3, TamperKind::Deleted).await;
 }
-on_both_backends!(a_deleted_row_is_found);
+both_engines!(a_deleted_row_is_found, a_deleted_row_is_found);
 
-async fn a_deleted_last_row_is_found(test: &TestDb) {
+async fn a_deleted_last_row_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
     five_entries_without_protection(test).await;
     sqlx::query("DELETE FROM audit_entry WHERE sequence = 5").execute(test.db.pool()).await.expect("tamper");
     assert_found(&test.db, 5, TamperKind::Deleted).await;
 }
-on_both_backends!(a_deleted_last_row_is_found);
+both_engines!(a_deleted_last_row_is_found, a_deleted_last_row_is_found);
 
-async fn swapped_rows_are_found(test: &TestDb) {
+async fn swapped_rows_are_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
     five_entries_without_protection(test).await;
     let (second, third) = (entry(&test.db, 2).await, entry(&test.db, 3).await);
     // event_id is UNIQUE: park row 2 on a placeholder id first.
@@ -126,9 +118,10 @@ async fn swapped_rows_are_found(test: &TestDb) {
     overwrite(&test.db, 2, &third).await;
     assert_found(&test.db, 2, TamperKind::Reordered).await;
 }
-on_both_backends!(swapped_rows_are_found);
+both_engines!(swapped_rows_are_found, swapped_rows_are_found);
 
-async fn an_inserted_row_is_found(test: &TestDb) {
+async fn an_inserted_row_is_found(engine: Engine) {
+    let test = &TestLog::new(engine).await;
     five_entries_without_protection(test).await;
     let drop = match test.backend() {
         Backend::Postgres => "DROP TRIGGER audit_entry_extends_head ON audit_entry",
@@ -151,33 +144,10 @@ async fn an_inserted_row_is_found(test: &TestDb) {
     content.event_id = uuid::Uuid::now_v7().to_string();
     content.actor = "usr_forged".to_owned();
     let forged = wf_audit::domain::chain::seal(&head, content).expect("seal");
-    // The row alone (`store::append` would also move the head, which its trigger refuses).
-    let content = &forged.content;
-    sqlx::query(
-        "INSERT INTO audit_entry (sequence, event_id, event_type, schema_version, aggregate_id, correlation_id, \
-         producer, actor, actor_role, purpose, release_id, fields, occurred_at, recorded_at, payload, previous_hash, \
-         entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(3_i64)
-    .bind(content.event_id.clone())
-    .bind(content.event_type.clone())
-    .bind(i64::from(content.schema_version))
-    .bind(content.aggregate_id.clone())
-    .bind(content.correlation_id.clone())
-    .bind(content.producer.clone())
-    .bind(content.actor.clone())
-    .bind(content.actor_role.clone())
-    .bind(content.purpose.clone())
-    .bind(content.release_id.clone())
-    .bind(serde_json::to_string(&content.fields).expect("json"))
-    .bind(content.occurred_at_micros)
-    .bind(content.recorded_at_micros)
-    .bind(content.payload.clone())
-    .bind(forged.previous_hash.clone())
-    .bind(forged.entry_hash.clone())
-    .execute(test.db.pool())
-    .await
-    .expect("insert forged row");
+    // The row alone (`entries::append` would also move the head, which its trigger refuses).
+    let mut tx = test.db.begin().await.expect("begin");
+    entries::insert(&mut tx, &forged).await.expect("insert forged row");
+    tx.commit().await.expect("commit");
     assert_found(&test.db, 3, TamperKind::Inserted).await;
 }
-on_both_backends!(an_inserted_row_is_found);
+both_engines!(an_inserted_row_is_found, an_inserted_row_is_found);

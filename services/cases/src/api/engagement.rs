@@ -1,24 +1,20 @@
-//! `SetReadiness`, `RecordContactAttempt` and `ListContactAttempts`. Attempts are codes (channel,
-//! approach, outcome) and ids: no notes and no contact details, so their events carry nothing
-//! personal. Partners record and read attempts only on cases they serve; any other case answers
-//! NOT_FOUND, as for interventions.
+//! `SetReadiness`, `RecordContactAttempt` and `ListContactAttempts` (see `app::engagement`).
 
 use wf_auth::Principal;
-use wf_events::{Envelope, outbox};
 use wf_proto::cases::v1 as pb;
 use wf_proto::common::v1::{ContactChannel, ContactOutcome, Readiness};
-use wf_proto::events::v1 as events;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, PartnerId, ReferralId};
+use wf_types::{CaseId, ContactAttemptId, PartnerId, ReferralId};
 
-use super::services::case_in_scope;
-use super::{CasesApi, page_size, page_token_text};
-use crate::SERVICE;
-use crate::domain::engagement::{self, CurrentReadiness, ReadinessChange, ReadinessRefused};
+use super::{CasesApi, PAGES, optional, past_instant, present, required};
+use crate::app::engagement::{self, NewContactAttempt};
 use crate::domain::services::is_code;
-use crate::events::timestamp;
+use crate::store::CaseRecord;
 use crate::store::engagement::ContactAttemptRecord;
-use crate::store::{self, CaseRecord, EngagementFacts};
+use crate::timestamp;
+
+const FUTURE: &str = "is in the future; record it once it has happened";
 
 pub(super) async fn set_readiness(
     api: &CasesApi,
@@ -26,11 +22,7 @@ pub(super) async fn set_readiness(
     req: &pb::SetReadinessRequest,
 ) -> Result<CaseRecord, ApiError> {
     let mut violations = Vec::new();
-    let case_id = req
-        .case_id
-        .parse::<CaseId>()
-        .map_err(|err| violations.push(FieldViolation::new("case_id", err.to_string())))
-        .ok();
+    let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
     let readiness = match Readiness::try_from(req.readiness) {
         Ok(Readiness::Unspecified) | Err(_) => {
             violations.push(FieldViolation::new(
@@ -45,58 +37,12 @@ pub(super) async fn set_readiness(
         }
         Ok(readiness) => Some(readiness),
     };
-    let now = api.clock.now_micros();
-    let effective_at = past_instant(req.effective_at.as_ref(), "effective_at", now, &mut violations);
+    let now = api.app.now();
+    let effective_at = past_instant(req.effective_at.as_ref(), "effective_at", now, FUTURE, &mut violations);
     let (Some(case_id), Some(readiness), true) = (case_id, readiness, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let mut tx = api.db.begin().await?;
-    let case = store::get_case_in(&mut tx, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
-    let current = Readiness::try_from(case.engagement.readiness)
-        .ok()
-        .filter(|r| *r != Readiness::Unspecified)
-        .zip(case.engagement.readiness_since)
-        .map(|(readiness, since)| CurrentReadiness { readiness, since });
-    match engagement::check_readiness(case.stage, current, readiness, effective_at) {
-        Err(refused @ ReadinessRefused::CaseClosed { .. }) => {
-            return Err(ApiError::FailedPrecondition(refused.to_string()));
-        }
-        Err(refused @ ReadinessRefused::BeforeCurrent { .. }) => {
-            return Err(ApiError::InvalidArgument(vec![FieldViolation::new("effective_at", refused.to_string())]));
-        }
-        Ok(ReadinessChange::Unchanged) => {
-            tx.rollback().await?;
-            return Ok(case);
-        }
-        Ok(ReadinessChange::Changed) => {}
-    }
-    let code = engagement::readiness_code(readiness).unwrap_or("unspecified");
-    store::engagement::set_readiness(&mut tx, &case.case_id, code, effective_at, actor, now).await?;
-    let event = events::ReadinessChanged {
-        case_id: case.case_id.clone(),
-        referral_id: case.referral_id.clone(),
-        readiness: readiness as i32,
-        effective_at: Some(timestamp(effective_at)),
-        practice: case.practice,
-    };
-    outbox::enqueue(
-        &mut tx,
-        api.db.backend(),
-        &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
-    )
-    .await?;
-    tx.commit().await?;
-    api.relay.wake();
-    tracing::info!(case.id = %case.case_id, readiness = code, "readiness recorded");
-    Ok(CaseRecord {
-        engagement: EngagementFacts {
-            readiness: readiness as i32,
-            readiness_since: Some(effective_at),
-            ..case.engagement.clone()
-        },
-        updated_at: now,
-        ..case
-    })
+    Ok(engagement::set_readiness(&api.app, actor, &case_id, readiness, effective_at).await?)
 }
 
 pub(super) async fn record_contact_attempt(
@@ -104,27 +50,16 @@ pub(super) async fn record_contact_attempt(
     principal: &Principal,
     req: &pb::RecordContactAttemptRequest,
 ) -> Result<String, ApiError> {
-    let input = req
-        .contact_attempt
-        .as_ref()
-        .ok_or_else(|| ApiError::InvalidArgument(vec![FieldViolation::new("contact_attempt", "is required")]))?;
+    let input = present(req.contact_attempt.as_ref(), "contact_attempt")?;
     let mut violations = Vec::new();
-    let case_id = input
-        .case_id
-        .parse::<CaseId>()
-        .map_err(|err| violations.push(FieldViolation::new("contact_attempt.case_id", err.to_string())))
-        .ok();
-    if !input.referral_id.is_empty()
-        && let Err(err) = input.referral_id.parse::<ReferralId>()
-    {
-        violations.push(FieldViolation::new("contact_attempt.referral_id", err.to_string()));
-    }
-    let now = api.clock.now_micros();
+    let case_id = required::<CaseId>("contact_attempt.case_id", &input.case_id, &mut violations);
+    let referral_id = optional::<ReferralId>("contact_attempt.referral_id", &input.referral_id, &mut violations);
+    let now = api.app.now();
     let attempted_at = if input.attempted_at.is_none() {
         violations.push(FieldViolation::new("contact_attempt.attempted_at", "is required"));
         now
     } else {
-        past_instant(input.attempted_at.as_ref(), "contact_attempt.attempted_at", now, &mut violations)
+        past_instant(input.attempted_at.as_ref(), "contact_attempt.attempted_at", now, FUTURE, &mut violations)
     };
     match ContactChannel::try_from(input.channel) {
         Ok(ContactChannel::Unspecified) | Err(_) => violations.push(FieldViolation::new(
@@ -181,63 +116,16 @@ pub(super) async fn record_contact_attempt(
     let (Some(case_id), true) = (case_id, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-
-    let mut tx = api.db.begin().await?;
-    let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
-    engagement::check_contact_attempt(case.stage).map_err(ApiError::FailedPrecondition)?;
-    let referral_id = if input.referral_id.is_empty() {
-        case.referral_id.clone()
-    } else if store::engagement::referral_belongs_to(&mut tx, &case.case_id, &input.referral_id).await? {
-        input.referral_id.clone()
-    } else {
-        return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
-            "contact_attempt.referral_id",
-            "is not one of the case's referrals",
-        )]));
-    };
-    let record = ContactAttemptRecord {
-        contact_attempt_id: format!("ca_{}", uuid::Uuid::now_v7().simple()),
-        case_id: case.case_id.clone(),
+    let attempt = NewContactAttempt {
+        case_id,
         referral_id,
         attempted_at,
         channel: input.channel,
         engagement_approach: input.engagement_approach.clone(),
-        outcome: outcome as i32,
-        attempted_by: principal.subject.clone(),
+        outcome,
         organization_id,
-        first_contact: engagement::is_first_contact(outcome, attempted_at, case.engagement.first_contact_at),
-        recorded_at: now,
-        practice: case.practice,
     };
-    store::engagement::insert_attempt(&mut tx, &record).await?;
-    let event = events::ContactAttemptRecorded {
-        contact_attempt_id: record.contact_attempt_id.clone(),
-        case_id: record.case_id.clone(),
-        referral_id: record.referral_id.clone(),
-        attempted_at: Some(timestamp(record.attempted_at)),
-        channel: record.channel,
-        engagement_approach: record.engagement_approach.clone(),
-        outcome: record.outcome,
-        organization_id: record.organization_id.clone(),
-        first_contact: record.first_contact,
-        practice: record.practice,
-    };
-    outbox::enqueue(
-        &mut tx,
-        api.db.backend(),
-        &Envelope::new(SERVICE, case.case_id.clone(), record.referral_id.clone(), &event),
-    )
-    .await?;
-    tx.commit().await?;
-    api.relay.wake();
-    tracing::info!(
-        case.id = %case.case_id,
-        contact_attempt.id = %record.contact_attempt_id,
-        outcome = outcome.as_str_name(),
-        first_contact = record.first_contact,
-        "contact attempt recorded"
-    );
-    Ok(record.contact_attempt_id)
+    Ok(engagement::record_contact_attempt(&api.app, principal, attempt).await?)
 }
 
 pub(super) async fn list_contact_attempts(
@@ -246,24 +134,14 @@ pub(super) async fn list_contact_attempts(
     req: &pb::ListContactAttemptsRequest,
 ) -> Result<pb::ListContactAttemptsResponse, ApiError> {
     let mut violations = Vec::new();
-    let case_id = req
-        .case_id
-        .parse::<CaseId>()
-        .map_err(|err| violations.push(FieldViolation::new("case_id", err.to_string())))
-        .ok();
-    let limit = page_size(req.page_size, &mut violations);
-    let after = page_token_text(&req.page_token, "ca_", &mut violations);
+    let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+    let limit = PAGES.size(req.page_size, &mut violations);
+    let after = page_token::<ContactAttemptId>(&req.page_token, &mut violations);
     let (Some(case_id), true) = (case_id, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let mut tx = api.db.begin().await?;
-    let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
-    tx.rollback().await?;
-    // A partner reads only its own attempts on a case it serves.
-    let organization = principal.partner_id.as_deref();
-    let mut rows =
-        store::engagement::list_attempts(&api.db, &case.case_id, organization, after.as_deref(), limit + 1).await?;
-    let next_page_token = super::next_page(&mut rows, limit, |row| row.contact_attempt_id.clone());
+    let mut rows = engagement::list_contact_attempts(&api.app, principal, &case_id, after.as_ref(), limit + 1).await?;
+    let next_page_token = next_page(&mut rows, limit, |row| row.contact_attempt_id.clone());
     Ok(pb::ListContactAttemptsResponse { contact_attempts: rows.iter().map(to_proto).collect(), next_page_token })
 }
 
@@ -278,26 +156,5 @@ fn to_proto(row: &ContactAttemptRecord) -> pb::ContactAttempt {
         outcome: row.outcome,
         attempted_by: row.attempted_by.clone(),
         organization_id: row.organization_id.clone(),
-    }
-}
-
-/// An instant from the request, or `now`; never in the future (it records what happened).
-fn past_instant(
-    value: Option<&prost_types::Timestamp>,
-    field: &str,
-    now: i64,
-    violations: &mut Vec<FieldViolation>,
-) -> i64 {
-    let Some(value) = value else { return now };
-    match wf_proto::time::datetime(value).map(|at| at.timestamp_micros()) {
-        Some(at) if at <= now => at,
-        Some(_) => {
-            violations.push(FieldViolation::new(field, "is in the future; record it once it has happened"));
-            now
-        }
-        None => {
-            violations.push(FieldViolation::new(field, "is not a valid timestamp"));
-            now
-        }
     }
 }

@@ -1,35 +1,27 @@
-//! `RecordRecidivismEvent` and `ListRecidivismEvents`, and the events a completed follow-up's
-//! answers imply.
+//! `RecordRecidivismEvent` and `ListRecidivismEvents` (the events a completed follow-up's answers
+//! imply are recorded by `app::follow_ups`).
 
-use wf_events::{Envelope, outbox};
 use wf_proto::cases::v1 as pb;
 use wf_proto::common::v1::{Date, NoYes, RecidivismEvidence, RecidivismKind};
-use wf_proto::events::v1 as events;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, YouthId};
+use wf_types::{CaseId, RecidivismEventId, YouthId};
 
-use super::{CasesApi, page_size, page_token_text};
-use crate::SERVICE;
+use super::{CasesApi, PAGES, present, required};
+use crate::app::recidivism::{self, NewRecidivism, date};
 use crate::domain::services::is_code;
-use crate::events::timestamp;
+use crate::store;
 use crate::store::recidivism::RecidivismRecord;
-use crate::store::{self, CaseRecord};
+use crate::timestamp;
 
 pub(super) async fn record(
     api: &CasesApi,
     actor: &str,
     req: &pb::RecordRecidivismEventRequest,
 ) -> Result<String, ApiError> {
-    let input = req
-        .event
-        .as_ref()
-        .ok_or_else(|| ApiError::InvalidArgument(vec![FieldViolation::new("event", "is required")]))?;
+    let input = present(req.event.as_ref(), "event")?;
     let mut violations = Vec::new();
-    let case_id = input
-        .case_id
-        .parse::<CaseId>()
-        .map_err(|err| violations.push(FieldViolation::new("event.case_id", err.to_string())))
-        .ok();
+    let case_id = required::<CaseId>("event.case_id", &input.case_id, &mut violations);
     let kind = RecidivismKind::try_from(input.kind).unwrap_or(RecidivismKind::Unspecified);
     if kind == RecidivismKind::Unspecified {
         violations.push(FieldViolation::new(
@@ -42,8 +34,7 @@ pub(super) async fn record(
     if evidence == RecidivismEvidence::Unspecified {
         violations.push(FieldViolation::new("event.evidence", "is required: the source of the information"));
     }
-    let now = api.clock.now_micros();
-    let today = crate::domain::follow_up::date_of(now);
+    let today = crate::domain::follow_up::date_of(api.app.now());
     let occurred_on = match partial_date(input.occurred_on.as_ref(), today) {
         Ok(date) => date,
         Err(why) => {
@@ -65,55 +56,16 @@ pub(super) async fn record(
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let mut tx = api.db.begin().await?;
-    let case = store::get_case_in(&mut tx, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
-    let record = RecidivismRecord {
-        recidivism_event_id: format!("rcd_{}", uuid::Uuid::now_v7().simple()),
-        case_id: case.case_id.clone(),
-        youth_id: case.youth_id.clone().unwrap_or_default(),
-        kind: kind as i32,
-        evidence: evidence as i32,
+    let event = NewRecidivism {
+        case_id,
+        kind,
+        evidence,
         occurred_on,
-        recorded_at: now,
-        recorded_by: actor.to_owned(),
         evidence_id: input.evidence_id.clone(),
         charge_category: input.charge_category.clone(),
         prostitution_related: input.prostitution_related,
-        practice: case.practice,
     };
-    insert_and_announce(api, &mut tx, &case, &record).await?;
-    tx.commit().await?;
-    api.relay.wake();
-    Ok(record.recidivism_event_id)
-}
-
-/// Stores one recidivism event and queues its `recidivism.recorded`, in the caller's transaction.
-pub(super) async fn insert_and_announce(
-    api: &CasesApi,
-    tx: &mut wf_db::Tx,
-    case: &CaseRecord,
-    record: &RecidivismRecord,
-) -> Result<(), ApiError> {
-    store::recidivism::insert(tx, record).await?;
-    let event = events::RecidivismRecorded {
-        recidivism_event_id: record.recidivism_event_id.clone(),
-        case_id: record.case_id.clone(),
-        youth_id: record.youth_id.clone(),
-        kind: record.kind,
-        evidence: record.evidence,
-        occurred_on: Some(date(record.occurred_on)),
-        evidence_id: record.evidence_id.clone(),
-        charge_category: record.charge_category.clone(),
-        prostitution_related: record.prostitution_related,
-        practice: record.practice,
-    };
-    outbox::enqueue(
-        tx,
-        api.db.backend(),
-        &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
-    )
-    .await?;
-    Ok(())
+    Ok(recidivism::record(&api.app, actor, event).await?)
 }
 
 pub(super) async fn list(
@@ -130,21 +82,19 @@ pub(super) async fn list(
     if !req.youth_id.is_empty() && req.youth_id.parse::<YouthId>().is_err() {
         violations.push(FieldViolation::new("youth_id", "is not a youth id (yth_…)"));
     }
-    let limit = page_size(req.page_size, &mut violations);
-    let after = page_token_text(&req.page_token, "rcd_", &mut violations);
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
+    let limit = PAGES.size(req.page_size, &mut violations);
+    let after = page_token::<RecidivismEventId>(&req.page_token, &mut violations);
+    ApiError::check(violations)?;
     let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let mut rows = store::recidivism::list(
-        &api.db,
+        api.app.db(),
         non_empty(&req.case_id).as_deref(),
         non_empty(&req.youth_id).as_deref(),
-        after.as_deref(),
+        after.as_ref().map(RecidivismEventId::as_str),
         limit + 1,
     )
     .await?;
-    let next_page_token = super::next_page(&mut rows, limit, |row| row.recidivism_event_id.clone());
+    let next_page_token = next_page(&mut rows, limit, |row| row.recidivism_event_id.clone());
     Ok(pb::ListRecidivismEventsResponse { events: rows.iter().map(to_proto).collect(), next_page_token })
 }
 
@@ -162,10 +112,6 @@ fn to_proto(row: &RecidivismRecord) -> pb::RecidivismEvent {
         charge_category: row.charge_category.clone(),
         prostitution_related: row.prostitution_related,
     }
-}
-
-fn date((year, month, day): (i32, i32, i32)) -> Date {
-    Date { year, month, day }
 }
 
 /// A date that may be partly known (month and day 0), never after `today`.

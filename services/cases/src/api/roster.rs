@@ -3,27 +3,28 @@
 //! roster either before or after an edit, never half of it.
 
 use wf_auth::{Principal, Role};
-use wf_events::{Envelope, outbox};
 use wf_proto::cases::v1 as pb;
-use wf_proto::events::v1 as events;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::CaseManagerId;
 
-use super::{CasesApi, next_page, optional_site, page_size, page_token};
-use crate::SERVICE;
+use super::{CasesApi, PAGES, optional_site, present, required};
+use crate::app::roster::{self, Saved, period_to_proto};
 use crate::domain::roster_edit::{self, Entry};
-use crate::domain::{CaseManager, Caseloads, Period, Supervisor};
-use crate::events::timestamp;
+use crate::domain::{CaseManager, Caseloads, Site, Supervisor};
 use crate::store;
 
 /// Who keeps the roster: supervisors and the program manager (and services acting for them).
 /// Case managers read it but do not set their own caps, leave or on-call duty.
-#[allow(clippy::result_large_err)] // tonic::Status is what every handler returns anyway
-pub(super) fn may_manage_roster(principal: &Principal) -> Result<(), tonic::Status> {
-    if matches!(principal.role, Role::Supervisor | Role::ProgramManager | Role::Service) {
+pub(super) fn manages_roster(principal: &Principal) -> bool {
+    matches!(principal.role, Role::Supervisor | Role::ProgramManager | Role::Service)
+}
+
+pub(super) fn may_manage_roster(principal: &Principal) -> Result<(), ApiError> {
+    if manages_roster(principal) {
         Ok(())
     } else {
-        Err(tonic::Status::permission_denied(format!("role {} may not manage the roster", principal.role)))
+        Err(ApiError::PermissionDenied(format!("role {} may not manage the roster", principal.role)))
     }
 }
 
@@ -32,69 +33,10 @@ pub(super) async fn upsert(
     actor: &str,
     req: &pb::UpsertCaseManagerRequest,
 ) -> Result<pb::CaseManager, ApiError> {
-    let input = req
-        .case_manager
-        .as_ref()
-        .ok_or_else(|| ApiError::InvalidArgument(vec![FieldViolation::new("case_manager", "is required")]))?;
-    let now = api.clock.now_micros();
-    let mut tx = api.db.begin().await?;
-    store::lock_assignments(&mut tx, api.db.backend()).await?;
-    let roster = store::roster::load_in(&mut tx).await?;
-    let existing = input.case_manager_id.parse::<CaseManagerId>().ok().and_then(|id| roster.case_manager(&id).cloned());
-    let entry = roster_edit::validate_entry(input, existing.as_ref()).map_err(ApiError::InvalidArgument)?;
-    let loads = store::open_caseloads_in(&mut tx).await?;
-    roster_edit::check_against(&roster, &loads, &entry).map_err(ApiError::FailedPrecondition)?;
-    let earlier_user = roster
-        .case_managers()
-        .iter()
-        .find(|cm| &cm.id == entry.id())
-        .map(|cm| cm.user_id.clone())
-        .or_else(|| roster.supervisors().iter().find(|s| &s.id == entry.id()).map(|s| s.user_id.clone()))
-        .flatten();
-    let user_id_changed = earlier_user.as_deref() != entry.user_id();
-    let created = store::roster::upsert(&mut tx, &entry, actor, now).await?;
-    let mut event = match &entry {
-        Entry::CaseManager(cm) => events::CaseManagerChanged {
-            case_manager_id: cm.id.to_string(),
-            created,
-            supervisor: false,
-            sites: cm.sites.iter().map(|site| site.to_proto() as i32).collect(),
-            languages: cm.languages.clone(),
-            max_caseload: cm.max_caseload as i32,
-            active: cm.active,
-            supervisor_id: cm.supervisor_id.to_string(),
-            leave_periods: cm.leave.len() as i32,
-            on_leave: cm.on_leave_at(now),
-            changed_by: actor.to_owned(),
-            changed_at: Some(timestamp(now)),
-            ..Default::default()
-        },
-        Entry::Supervisor(supervisor) => events::CaseManagerChanged {
-            case_manager_id: supervisor.id.to_string(),
-            created,
-            supervisor: true,
-            sites: supervisor.sites.iter().map(|site| site.to_proto() as i32).collect(),
-            active: true,
-            changed_by: actor.to_owned(),
-            changed_at: Some(timestamp(now)),
-            ..Default::default()
-        },
-    };
-    event.user_id_changed = user_id_changed;
-    event.user_id = entry.user_id().unwrap_or_default().to_owned();
-    let id = entry.id().to_string();
-    outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, id.clone(), id, &event)).await?;
-    tx.commit().await?;
-    api.relay.wake();
-    tracing::info!(
-        case_manager.id = %entry.id(),
-        display_code = entry.display_code(),
-        created,
-        supervisor = matches!(entry, Entry::Supervisor(_)),
-        "roster entry saved"
-    );
+    let input = present(req.case_manager.as_ref(), "case_manager")?;
+    let Saved { entry, loads, at } = roster::upsert(&api.app, actor, input).await?;
     Ok(match &entry {
-        Entry::CaseManager(cm) => case_manager_to_proto(cm, &loads, now),
+        Entry::CaseManager(cm) => case_manager_to_proto(cm, &loads, at),
         Entry::Supervisor(supervisor) => supervisor_to_proto(supervisor),
     })
 }
@@ -105,50 +47,13 @@ pub(super) async fn set_on_call(
     req: &pb::SetOnCallRequest,
 ) -> Result<pb::CaseManager, ApiError> {
     let mut violations = Vec::new();
-    let id = req
-        .case_manager_id
-        .parse::<CaseManagerId>()
-        .map_err(|err| violations.push(FieldViolation::new("case_manager_id", err.to_string())))
-        .ok();
+    let id = required::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations);
     let shifts = roster_edit::validate_shifts(&req.shifts).map_err(|problems| violations.extend(problems)).ok();
     let (Some(id), Some(shifts), true) = (id, shifts, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let now = api.clock.now_micros();
-    let mut tx = api.db.begin().await?;
-    store::lock_assignments(&mut tx, api.db.backend()).await?;
-    let roster = store::roster::load_in(&mut tx).await?;
-    let Some(cm) = roster.case_manager(&id) else {
-        if roster.supervisor(&id).is_some() {
-            return Err(ApiError::FailedPrecondition(format!(
-                "{id} is a supervisor; supervisors take no cases, so they are not put on call"
-            )));
-        }
-        return Err(ApiError::NotFound("case manager".into()));
-    };
-    if !store::roster::set_on_call(&mut tx, &id, req.on_call, &shifts, actor, now).await? {
-        return Err(ApiError::NotFound("case manager".into()));
-    }
-    let event = events::OnCallChanged {
-        case_manager_id: id.to_string(),
-        on_call: req.on_call,
-        shifts: shifts.iter().map(period_to_proto).collect(),
-        changed_by: actor.to_owned(),
-        changed_at: Some(timestamp(now)),
-    };
-    outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, id.to_string(), id.to_string(), &event)).await?;
-    let loads = store::open_caseloads_in(&mut tx).await?;
-    tx.commit().await?;
-    api.relay.wake();
-    let updated = CaseManager { on_call: req.on_call, on_call_shifts: shifts, ..cm.clone() };
-    tracing::info!(
-        case_manager.id = %id,
-        on_call = req.on_call,
-        shifts = updated.on_call_shifts.len(),
-        on_call_now = updated.on_call_at(now),
-        "on-call schedule set"
-    );
-    Ok(case_manager_to_proto(&updated, &loads, now))
+    let Saved { entry, loads, at } = roster::set_on_call(&api.app, actor, &id, req.on_call, shifts).await?;
+    Ok(case_manager_to_proto(&entry, &loads, at))
 }
 
 pub(super) async fn list(
@@ -161,17 +66,13 @@ pub(super) async fn list(
     if language.is_some_and(|l| !((2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()))) {
         violations.push(FieldViolation::new("language", "must be an ISO 639 code: two or three lowercase letters"));
     }
-    let page_size = page_size(req.page_size, &mut violations);
+    let page_size = PAGES.size(req.page_size, &mut violations);
     let after = page_token::<CaseManagerId>(&req.page_token, &mut violations);
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
-    let now = api.clock.now_micros();
-    let roster = store::roster::load(&api.db).await?;
-    let loads = store::open_caseloads(&api.db).await?;
-    let serves = |sites: &[crate::domain::Site]| {
-        site.is_none_or(|site| sites.contains(&site) || sites.contains(&crate::domain::Site::Countywide))
-    };
+    ApiError::check(violations)?;
+    let now = api.app.now();
+    let roster = store::roster::load(api.app.db()).await?;
+    let loads = store::open_caseloads(api.app.db()).await?;
+    let serves = |sites: &[Site]| site.is_none_or(|site| sites.contains(&site) || sites.contains(&Site::Countywide));
     let case_managers = roster
         .case_managers()
         .iter()
@@ -190,7 +91,7 @@ pub(super) async fn list(
     let mut entries: Vec<(CaseManagerId, pb::CaseManager)> =
         case_managers.chain(supervisors).filter(|(id, _)| after.as_ref().is_none_or(|after| id > after)).collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    entries.truncate(page_size as usize + 1);
+    entries.truncate(page_size + 1);
     let next_page_token = next_page(&mut entries, page_size, |(id, _)| id.to_string());
     Ok(pb::ListCaseManagersResponse {
         case_managers: entries.into_iter().map(|(_, entry)| entry).collect(),
@@ -230,8 +131,4 @@ fn supervisor_to_proto(supervisor: &Supervisor) -> pb::CaseManager {
         supervisor: true,
         ..Default::default()
     }
-}
-
-fn period_to_proto(period: &Period) -> pb::RosterPeriod {
-    pb::RosterPeriod { starts_at: Some(timestamp(period.starts_at)), ends_at: period.ends_at.map(timestamp) }
 }

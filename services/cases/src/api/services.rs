@@ -1,20 +1,17 @@
-//! Interventions delivered and service plan goals. Case managers and supervisors record on any
-//! case; a partner records only on a case it serves (the partner the referral was routed to), and
-//! any other case answers NOT_FOUND, as if it did not exist.
+//! Interventions delivered and service plan goals (see `app::services` for who records where).
 
-use wf_auth::{Principal, Role};
-use wf_events::{Envelope, outbox};
+use wf_auth::Principal;
 use wf_proto::cases::v1::{self as pb, GoalStatus, UnitType};
-use wf_proto::events::v1 as events;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, PartnerId};
+use wf_types::{CaseId, GoalId, InterventionId, PartnerId};
 
-use super::{CasesApi, page_size, page_token_text};
-use crate::SERVICE;
-use crate::domain::{lifecycle, services};
-use crate::events::timestamp;
+use super::{CasesApi, PAGES, present, required};
+use crate::app::services::{self as app, GoalInput, NewIntervention};
+use crate::domain::services;
+use crate::store;
 use crate::store::services::{GoalRecord, InterventionRecord};
-use crate::store::{self, CaseRecord};
+use crate::timestamp;
 
 /// Most characters of a goal's description: a sentence or two agreed with the youth.
 const MAX_DESCRIPTION_CHARS: usize = 1_000;
@@ -24,9 +21,9 @@ pub(super) async fn record_intervention(
     principal: &Principal,
     req: &pb::RecordInterventionRequest,
 ) -> Result<String, ApiError> {
-    let input = req.intervention.as_ref().ok_or_else(|| missing("intervention"))?;
+    let input = present(req.intervention.as_ref(), "intervention")?;
     let mut violations = Vec::new();
-    let case_id = parse_case_id(&input.case_id, "intervention.case_id", &mut violations);
+    let case_id = required::<CaseId>("intervention.case_id", &input.case_id, &mut violations);
     if !services::is_service_type(&input.service_type) {
         violations.push(FieldViolation::new(
             "intervention.service_type",
@@ -74,70 +71,25 @@ pub(super) async fn record_intervention(
     let (Some(case_id), Some(delivered_on), true) = (case_id, delivered_on, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let now = api.clock.now_micros();
-    let today = chrono::DateTime::from_timestamp_micros(now).map(|at| at.date_naive());
+    let today = chrono::DateTime::from_timestamp_micros(api.app.now()).map(|at| at.date_naive());
     if today.is_some_and(|today| delivered_on > today) {
-        return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+        return Err(ApiError::invalid(
             "intervention.delivered_on",
             "is in the future; record a service once it was delivered",
-        )]));
+        ));
     }
-
-    let mut tx = api.db.begin().await?;
-    let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
-    let record = InterventionRecord {
-        intervention_id: format!("int_{}", uuid::Uuid::now_v7().simple()),
-        case_id: case.case_id.clone(),
-        referral_id: case.referral_id.clone(),
+    let intervention = NewIntervention {
+        case_id,
         service_type: input.service_type.clone(),
-        delivered_on: delivered_on.to_string(),
+        delivered_on,
         units: input.units,
         unit_type: input.unit_type,
         provider_id,
         partner_service_id: input.partner_service_id.clone(),
         engagement_approach: input.engagement_approach.clone(),
-        recorded_by: principal.subject.clone(),
-        recorded_at: now,
         goal_id: input.goal_id.clone(),
-        practice: case.practice,
     };
-    store::services::insert_intervention(&mut tx, &record).await?;
-    let event = events::InterventionDelivered {
-        intervention_id: record.intervention_id.clone(),
-        case_id: record.case_id.clone(),
-        referral_id: record.referral_id.clone(),
-        service_type: record.service_type.clone(),
-        delivered_on: Some(services::to_proto_date(delivered_on)),
-        units: record.units,
-        unit_type: record.unit_type,
-        provider_id: record.provider_id.clone(),
-        partner_service_id: record.partner_service_id.clone(),
-        engagement_approach: record.engagement_approach.clone(),
-        practice: record.practice,
-    };
-    outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event))
-        .await?;
-    tx.commit().await?;
-    api.relay.wake();
-    tracing::info!(intervention.id = %record.intervention_id, case.id = %record.case_id, service_type = %record.service_type, "intervention recorded");
-    Ok(record.intervention_id)
-}
-
-/// The case, if the caller may act on it: staff on any case, a partner only on a case it serves.
-/// A case outside a partner's scope is NOT_FOUND, never PERMISSION_DENIED (no existence leak).
-pub(super) async fn case_in_scope(
-    tx: &mut wf_db::Tx,
-    principal: &Principal,
-    case_id: &str,
-) -> Result<CaseRecord, ApiError> {
-    let case = store::get_case_in(tx, case_id).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
-    if principal.role == Role::Partner {
-        let serves = store::services::partner_of(tx, case_id).await?;
-        if serves.is_none() || serves != principal.partner_id {
-            return Err(ApiError::NotFound("case".into()));
-        }
-    }
-    Ok(case)
+    Ok(app::record_intervention(&api.app, principal, intervention).await?)
 }
 
 pub(super) async fn list_interventions(
@@ -145,7 +97,7 @@ pub(super) async fn list_interventions(
     req: &pb::ListInterventionsRequest,
 ) -> Result<pb::ListInterventionsResponse, ApiError> {
     let mut violations = Vec::new();
-    let case_id = parse_case_id(&req.case_id, "case_id", &mut violations);
+    let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
     if !req.provider_id.is_empty() && req.provider_id.parse::<PartnerId>().is_err() {
         violations.push(FieldViolation::new("provider_id", "must be an organization id (org_…)"));
     }
@@ -164,24 +116,24 @@ pub(super) async fn list_interventions(
         None => (None, None),
         Some(range) => (bound(range.start.as_ref(), "delivered.start"), bound(range.end.as_ref(), "delivered.end")),
     };
-    let limit = page_size(req.page_size, &mut violations);
-    let after = page_token_text(&req.page_token, "int_", &mut violations);
+    let limit = PAGES.size(req.page_size, &mut violations);
+    let after = page_token::<InterventionId>(&req.page_token, &mut violations);
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    store::get_case(&api.db, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
+    existing_case(api, &case_id).await?;
     let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let mut rows = store::services::list_interventions(
-        &api.db,
+        api.app.db(),
         case_id.as_str(),
         non_empty(&req.provider_id).as_deref(),
         non_empty(&req.service_type).as_deref(),
         delivered,
-        after.as_deref(),
+        after.as_ref().map(InterventionId::as_str),
         limit + 1,
     )
     .await?;
-    let next_page_token = super::next_page(&mut rows, limit, |row| row.intervention_id.clone());
+    let next_page_token = next_page(&mut rows, limit, |row| row.intervention_id.clone());
     Ok(pb::ListInterventionsResponse {
         interventions: rows.iter().map(intervention_to_proto).collect(),
         next_page_token,
@@ -210,9 +162,9 @@ fn intervention_to_proto(row: &InterventionRecord) -> pb::Intervention {
 }
 
 pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> Result<pb::ServicePlanGoal, ApiError> {
-    let input = req.goal.as_ref().ok_or_else(|| missing("goal"))?;
+    let input = present(req.goal.as_ref(), "goal")?;
     let mut violations = Vec::new();
-    let case_id = parse_case_id(&input.case_id, "goal.case_id", &mut violations);
+    let case_id = required::<CaseId>("goal.case_id", &input.case_id, &mut violations);
     if !services::is_outcome_domain(&input.domain) {
         violations.push(FieldViolation::new(
             "goal.domain",
@@ -239,8 +191,7 @@ pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> 
         None => None,
         Some(date) => services::full_date(Some(date))
             .map_err(|why| violations.push(FieldViolation::new("goal.target_date", why)))
-            .ok()
-            .map(|date| date.to_string()),
+            .ok(),
     };
     if input.description.chars().count() > MAX_DESCRIPTION_CHARS {
         violations.push(FieldViolation::new(
@@ -248,73 +199,42 @@ pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> 
             format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
         ));
     }
-    if !input.goal_id.is_empty() && !input.goal_id.starts_with("goal_") {
-        violations.push(FieldViolation::new("goal.goal_id", "must be empty (new goal) or a goal id (goal_…)"));
-    }
+    let goal_id = match input.goal_id.as_str() {
+        "" => None,
+        value => value
+            .parse::<GoalId>()
+            .map_err(|_| {
+                violations.push(FieldViolation::new("goal.goal_id", "must be empty (new goal) or a goal id (goal_…)"))
+            })
+            .ok(),
+    };
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let now = api.clock.now_micros();
-    let mut tx = api.db.begin().await?;
-    let case = store::get_case_in(&mut tx, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
-    if lifecycle::is_closed(case.stage) {
-        return Err(ApiError::FailedPrecondition(format!(
-            "case is in stage {}; plan goals change only on an open case",
-            crate::domain::stage_code(case.stage)
-        )));
-    }
-    let created_at = if input.goal_id.is_empty() {
-        now
-    } else {
-        let existing = store::services::goal_in(&mut tx, &input.goal_id).await?;
-        match existing {
-            Some(goal) if goal.case_id == case.case_id => goal.created_at,
-            _ => return Err(ApiError::NotFound("goal".into())),
-        }
-    };
-    let goal = GoalRecord {
-        goal_id: if input.goal_id.is_empty() {
-            format!("goal_{}", uuid::Uuid::now_v7().simple())
-        } else {
-            input.goal_id.clone()
-        },
-        case_id: case.case_id.clone(),
+    let goal = GoalInput {
+        case_id,
+        goal_id,
         domain: input.domain.clone(),
         planned_service_types: input.planned_service_types.clone(),
-        status: status as i32,
+        status,
         target_date,
         description: input.description.clone(),
-        created_at,
-        updated_at: now,
     };
-    store::services::upsert_goal(&mut tx, &goal).await?;
-    // The description stays out of the event: it is the youth's own wording.
-    let event = events::ServicePlanGoalChanged {
-        goal_id: goal.goal_id.clone(),
-        case_id: goal.case_id.clone(),
-        domain: goal.domain.clone(),
-        status: goal.status,
-        planned_service_types: goal.planned_service_types.clone(),
-        practice: case.practice,
-    };
-    outbox::enqueue(&mut tx, api.db.backend(), &Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event))
-        .await?;
-    tx.commit().await?;
-    api.relay.wake();
-    Ok(goal_to_proto(&goal))
+    Ok(goal_to_proto(&app::upsert_goal(&api.app, goal).await?))
 }
 
 pub(super) async fn list_goals(api: &CasesApi, req: &pb::ListGoalsRequest) -> Result<pb::ListGoalsResponse, ApiError> {
     let mut violations = Vec::new();
-    let case_id = parse_case_id(&req.case_id, "case_id", &mut violations);
-    let limit = page_size(req.page_size, &mut violations);
-    let after = page_token_text(&req.page_token, "goal_", &mut violations);
+    let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+    let limit = PAGES.size(req.page_size, &mut violations);
+    let after = page_token::<GoalId>(&req.page_token, &mut violations);
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    store::get_case(&api.db, case_id.as_str()).await?.ok_or_else(|| ApiError::NotFound("case".into()))?;
-    let mut rows = store::services::list_goals(&api.db, case_id.as_str(), after.as_deref(), limit + 1).await?;
-    let next_page_token = super::next_page(&mut rows, limit, |goal| goal.goal_id.clone());
+    existing_case(api, &case_id).await?;
+    let after = after.as_ref().map(GoalId::as_str);
+    let mut rows = store::services::list_goals(api.app.db(), case_id.as_str(), after, limit + 1).await?;
+    let next_page_token = next_page(&mut rows, limit, |goal| goal.goal_id.clone());
     Ok(pb::ListGoalsResponse { goals: rows.iter().map(goal_to_proto).collect(), next_page_token })
 }
 
@@ -336,10 +256,10 @@ fn goal_to_proto(goal: &GoalRecord) -> pb::ServicePlanGoal {
     }
 }
 
-fn parse_case_id(value: &str, field: &str, violations: &mut Vec<FieldViolation>) -> Option<CaseId> {
-    value.parse::<CaseId>().map_err(|err| violations.push(FieldViolation::new(field, err.to_string()))).ok()
-}
-
-fn missing(field: &str) -> ApiError {
-    ApiError::InvalidArgument(vec![FieldViolation::new(field, "is required")])
+/// NOT_FOUND unless the case exists (a list of nothing would hide a wrong id).
+async fn existing_case(api: &CasesApi, case_id: &CaseId) -> Result<(), ApiError> {
+    match store::get_case(api.app.db(), case_id.as_str()).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound("case".into())),
+    }
 }

@@ -81,6 +81,36 @@ pub fn to_someone_else(
     choose_case_manager(roster, &loads, facts)
 }
 
+/// A returning youth's assignment: the earlier case manager when they are active, not on leave
+/// and have room (`true`: continuity), else the usual rule (and with nobody eligible, the
+/// supervisors' queue). An emergent referral needs someone working now: when the rule finds
+/// another case manager on call, they take it unless the earlier one is on call too; a supervisor
+/// can hand the case back later (`REASSIGN_REASON_CONTINUITY`).
+pub fn with_continuity(
+    roster: &Roster,
+    loads: &Caseloads,
+    facts: &CaseFacts,
+    previous: Option<&CaseManagerId>,
+) -> (Assignment, bool) {
+    let rule = choose_case_manager(roster, loads, facts);
+    let Some(previous) = previous else { return (rule, false) };
+    let Ok(earlier) = to_named(roster, loads, facts, previous, None) else { return (rule, false) };
+    let earlier_on_call = roster.case_manager(previous).is_some_and(|cm| cm.on_call_at(facts.at));
+    match rule {
+        Assignment::Assigned(to) if to.on_call && !earlier_on_call => (Assignment::Assigned(to), false),
+        _ => (Assignment::Assigned(earlier), true),
+    }
+}
+
+/// The reason recorded with an assignment, saying when it continued the earlier case manager.
+pub fn continuity_reason(to: &AssignedTo, continued: bool) -> String {
+    if continued {
+        format!("continuity: the youth's earlier case manager ({}/{})", to.open_cases, to.max_caseload)
+    } else {
+        to.reason()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

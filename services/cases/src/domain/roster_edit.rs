@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use wf_proto::cases::v1 as pb;
 use wf_proto::common::v1 as common;
-use wf_server::FieldViolation;
 use wf_types::CaseManagerId;
+use wf_types::FieldViolation;
 
 use super::roster::{Period, rules};
 use super::{CaseManager, Caseloads, Roster, Site, Supervisor};

@@ -1,228 +1,25 @@
-//! Returning youth (#3): staff confirmed in intake that a new referral is a youth seen before
-//! (`possible_match.confirmed`, carrying the earlier youth id). Intake never merges on its own,
-//! and neither does cases: the confirmed link is what gives continuity.
-//!
-//! - The referral has no case yet: its stored facts take the earlier youth id, so when it is
-//!   routed it reopens the youth's closed case or goes to their earlier case manager, as any
-//!   returning youth's referral does.
-//! - The referral already has its own case (opened before staff confirmed): the case takes the
-//!   earlier youth id and is linked to the earlier case (`case.linked`: a return, a transfer
-//!   within 14 days of closure, or concurrent while the earlier case is open). While it is still
-//!   in engagement, it moves to the earlier case manager when they are active, not on leave and
-//!   have room (`REASSIGN_REASON_CONTINUITY`); further along, the youth keeps the case manager
-//!   they are working with and a supervisor decides. A return is also a re-exploitation
-//!   recidivism event on the earlier case, as when a new referral reopens it.
-//!
-//! Inbox-deduplicated and one row per confirmed match: a redelivered event changes nothing.
+//! `possible_match.confirmed`: staff confirmed in intake that a new referral is a youth seen
+//! before (see `app::returning` for what continuity that gives).
 
-use wf_events::{Envelope, HandleError, inbox, outbox};
-use wf_proto::cases::v1::{CaseStage, ReassignReason};
+use wf_events::{Envelope, HandleError};
 use wf_proto::events::v1 as pb;
-use wf_types::{CaseManagerId, ReferralId, YouthId};
 
-use super::{CaseEvents, continuity, timestamp};
-use crate::SERVICE;
-use crate::domain::lifecycle::{self, Comeback};
-use crate::domain::{CaseFacts, reassign};
-use crate::store::continuity::CaseLink;
-use crate::store::{self, AssignmentRecord};
-
-/// What handling one `possible_match.confirmed` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MatchOutcome {
-    /// Handled before (redelivery): nothing changed.
-    Duplicate,
-    /// The referral has no case yet; its facts now name the earlier youth.
-    FactsUpdated,
-    /// The referral's case already belongs to the earlier youth (it reopened their case).
-    AlreadyTheSameYouth { case_id: String },
-    /// The youth has no other case here: the case only took the earlier youth id.
-    NoEarlierCase { case_id: String },
-    Linked {
-        case_id: String,
-        earlier_case_id: String,
-        relation: &'static str,
-        /// Moved to the earlier case manager.
-        reassigned: bool,
-    },
-}
+use super::{CaseEvents, MatchOutcome, id, payload};
+use crate::app::returning::{self, ConfirmedMatch};
 
 impl CaseEvents {
     pub async fn on_possible_match_confirmed(&self, envelope: &Envelope) -> Result<MatchOutcome, HandleError> {
-        let confirmed: pb::PossibleMatchConfirmed =
-            envelope.payload_as().map_err(|err| HandleError::Permanent(err.to_string()))?;
-        let referral_id: ReferralId = confirmed
-            .referral_id
-            .parse()
-            .map_err(|err| HandleError::Permanent(format!("possible_match.confirmed referral_id: {err}")))?;
-        let youth_id: YouthId = confirmed
-            .youth_id
-            .parse()
-            .map_err(|err| HandleError::Permanent(format!("possible_match.confirmed youth_id: {err}")))?;
+        const EVENT: &str = "possible_match.confirmed";
+        let confirmed: pb::PossibleMatchConfirmed = payload(envelope)?;
+        let referral_id = id(EVENT, "referral_id", &confirmed.referral_id)?;
+        let youth_id = id(EVENT, "youth_id", &confirmed.youth_id)?;
         let match_id_ok = confirmed.possible_match_id.len() <= 64
             && !confirmed.possible_match_id.is_empty()
             && confirmed.possible_match_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !match_id_ok {
-            return Err(HandleError::Permanent("possible_match.confirmed possible_match_id is not an id".into()));
+            return Err(HandleError::Permanent(format!("{EVENT} possible_match_id is not an id")));
         }
-
-        let mut tx = self.db.begin().await?;
-        // The case may move to another case manager: serialized with every other assignment.
-        store::lock_assignments(&mut tx, self.db.backend()).await?;
-        if !inbox::record(&mut tx, SERVICE, envelope).await? {
-            tx.commit().await?;
-            return Ok(MatchOutcome::Duplicate);
-        }
-        let facts = store::continuity::facts_of(&mut tx, referral_id.as_str()).await?;
-        let case_id = store::case_id_for_referral(&mut tx, referral_id.as_str()).await?;
-        let (Some(facts), case_id) = (facts, case_id) else {
-            tx.rollback().await?;
-            return Err(HandleError::Transient(format!(
-                "referral.received for {referral_id} has not arrived yet; retrying possible_match.confirmed"
-            )));
-        };
-        store::continuity::set_referral_youth(&mut tx, referral_id.as_str(), youth_id.as_str()).await?;
-        let Some(case_id) = case_id else {
-            tx.commit().await?;
-            tracing::info!(referral.id = %referral_id, "confirmed returning youth; the referral's case will continue the earlier one");
-            return Ok(MatchOutcome::FactsUpdated);
-        };
-        let case = store::get_case_in(&mut tx, &case_id)
-            .await?
-            .ok_or_else(|| HandleError::Permanent(format!("case {case_id} vanished")))?;
-        if case.youth_id.as_deref() == Some(youth_id.as_str()) {
-            tx.commit().await?;
-            return Ok(MatchOutcome::AlreadyTheSameYouth { case_id });
-        }
-        let now = self.clock.now_micros();
-        let earlier = store::continuity::latest_other_case_of_youth(&mut tx, youth_id.as_str(), &case_id).await?;
-        store::continuity::set_case_youth(&mut tx, &case_id, youth_id.as_str(), now).await?;
-        let Some(earlier) = earlier else {
-            tx.commit().await?;
-            tracing::info!(case.id = %case_id, "confirmed returning youth has no earlier case here");
-            return Ok(MatchOutcome::NoEarlierCase { case_id });
-        };
-
-        let (relation, days_since_closure) = match earlier.lifecycle.closed_at {
-            Some(closed_at) if lifecycle::is_closed(earlier.stage) => {
-                let relation = match lifecycle::comeback(closed_at, facts.received_at) {
-                    Comeback::Return => "return",
-                    Comeback::Transfer => "transfer",
-                };
-                (
-                    relation,
-                    i32::try_from(lifecycle::whole_days_between(closed_at, facts.received_at)).unwrap_or(i32::MAX),
-                )
-            }
-            _ => ("concurrent", -1),
-        };
-        store::continuity::insert_link(
-            &mut tx,
-            &CaseLink {
-                possible_match_id: confirmed.possible_match_id.clone(),
-                case_id: case_id.clone(),
-                earlier_case_id: earlier.case_id.clone(),
-                relation: relation.to_owned(),
-                linked_at: now,
-            },
-        )
-        .await?;
-        let mut events = vec![Envelope::new(
-            SERVICE,
-            case_id.clone(),
-            referral_id.to_string(),
-            &pb::CaseLinked {
-                case_id: case_id.clone(),
-                referral_id: referral_id.to_string(),
-                youth_id: youth_id.to_string(),
-                earlier_case_id: earlier.case_id.clone(),
-                relation: relation.to_owned(),
-                days_since_closure,
-                possible_match_id: confirmed.possible_match_id.clone(),
-                practice: case.practice,
-            },
-        )];
-
-        // Continuity while the youth has not started working with the new case manager.
-        let previous: Option<CaseManagerId> = earlier.case_manager_id.as_deref().and_then(|id| id.parse().ok());
-        let current: Option<CaseManagerId> = case.case_manager_id.as_deref().and_then(|id| id.parse().ok());
-        let mut reassigned = false;
-        if let Some(previous) =
-            previous.filter(|previous| case.stage == CaseStage::Engagement && current.as_ref() != Some(previous))
-        {
-            let roster = store::roster::load_in(&mut tx).await?;
-            let loads = store::open_caseloads_in(&mut tx).await?;
-            let language = (!facts.language.is_empty()).then(|| facts.language.clone());
-            let emergent = facts.triage_tier == "emergent";
-            let assignment_facts = CaseFacts { site: case.site, language, at: now, emergent };
-            // An emergent case stays with the case manager on call unless the earlier one is on call too.
-            let earlier_on_call = roster.case_manager(&previous).is_some_and(|cm| cm.on_call_at(now));
-            let keep_for_emergency = emergent && current.is_some() && !earlier_on_call;
-            match reassign::to_named(&roster, &loads, &assignment_facts, &previous, current.as_ref()) {
-                Ok(to) if !keep_for_emergency => {
-                    let reason = continuity::reason(&to, true);
-                    store::set_owner(&mut tx, &case_id, to.case_manager_id.as_str(), now).await?;
-                    store::insert_assignment(
-                        &mut tx,
-                        &AssignmentRecord {
-                            case_id: case_id.clone(),
-                            case_manager_id: to.case_manager_id.to_string(),
-                            assigned_at: now,
-                            reason,
-                            open_cases_before: to.open_cases,
-                            max_caseload: to.max_caseload,
-                        },
-                    )
-                    .await?;
-                    events.push(Envelope::new(
-                        SERVICE,
-                        case_id.clone(),
-                        referral_id.to_string(),
-                        &pb::CaseAssigned {
-                            case_id: case_id.clone(),
-                            referral_id: referral_id.to_string(),
-                            case_manager_id: to.case_manager_id.to_string(),
-                            site: case.site.to_proto() as i32,
-                            assigned_at: Some(timestamp(now)),
-                            practice: case.practice,
-                            reason: "continuity".to_owned(),
-                            youth_id: youth_id.to_string(),
-                            previous_case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
-                            reassign_reason: ReassignReason::Continuity as i32,
-                        },
-                    ));
-                    reassigned = true;
-                }
-                Ok(_) => {}
-                Err(why) => {
-                    tracing::info!(case.id = %case_id, case_manager.id = %previous, why = %why, "earlier case manager cannot take the linked case");
-                }
-            }
-        }
-        if relation == "return" {
-            events.push(
-                continuity::record_new_referral_recidivism(
-                    &mut tx,
-                    &earlier,
-                    youth_id.as_str(),
-                    referral_id.as_str(),
-                    now,
-                )
-                .await?,
-            );
-        }
-        for event in &events {
-            outbox::enqueue(&mut tx, self.db.backend(), event).await?;
-        }
-        tx.commit().await?;
-        self.relay.wake();
-        tracing::info!(
-            case.id = %case_id,
-            earlier_case.id = %earlier.case_id,
-            relation,
-            reassigned,
-            "confirmed returning youth: cases linked"
-        );
-        Ok(MatchOutcome::Linked { case_id, earlier_case_id: earlier.case_id, relation, reassigned })
+        let confirmed = ConfirmedMatch { possible_match_id: confirmed.possible_match_id, referral_id, youth_id };
+        returning::link_confirmed(&self.app, envelope, confirmed).await
     }
 }

@@ -3,6 +3,8 @@
 use sqlx::Row;
 use wf_db::{Db, DbError, Tx};
 
+use super::sql_limit;
+
 /// One contact attempt as stored: codes and ids only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactAttemptRecord {
@@ -100,7 +102,7 @@ pub async fn list_attempts(
     case_id: &str,
     organization: Option<&str>,
     after: Option<&str>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<ContactAttemptRecord>, DbError> {
     let rows = sqlx::query(
         "SELECT contact_attempt_id, case_id, referral_id, attempted_at, channel, engagement_approach, outcome, \
@@ -111,7 +113,7 @@ pub async fn list_attempts(
     .bind(case_id.to_owned())
     .bind(after.unwrap_or_default().to_owned())
     .bind(organization.unwrap_or_default().to_owned())
-    .bind(limit)
+    .bind(sql_limit(limit))
     .fetch_all(db.pool())
     .await?;
     rows.iter()

@@ -4,7 +4,9 @@ use chrono::NaiveDate;
 use sqlx::Row;
 use wf_db::{Db, DbError, Tx};
 use wf_proto::cases::v1::{FollowUpKind, FollowUpStatus};
+use wf_types::FollowUpId;
 
+use super::sql_limit;
 use crate::domain::follow_up;
 
 /// A follow-up as stored, with the owner and practice flag of its case.
@@ -27,7 +29,7 @@ pub struct FollowUpRecord {
 pub async fn schedule(tx: &mut Tx, case_id: &str, exit_date: NaiveDate) -> Result<Vec<String>, DbError> {
     let mut ids = Vec::new();
     for (kind, due_on) in follow_up::schedule(exit_date) {
-        let id = format!("fu_{}", uuid::Uuid::now_v7().simple());
+        let id = FollowUpId::generate().to_string();
         sqlx::query(
             "INSERT INTO follow_ups (follow_up_id, case_id, kind, due_on, due_at, overdue_at, status) \
              VALUES ($1, $2, $3, $4, $5, $6, 'scheduled')",
@@ -164,7 +166,7 @@ pub async fn list(
     db: &Db,
     filter: &FollowUpFilter,
     after: Option<&str>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<FollowUpRecord>, DbError> {
     let mut conditions = vec!["f.follow_up_id > $1".to_owned()];
     let mut binds: Vec<String> = vec![after.unwrap_or_default().to_owned()];
@@ -201,7 +203,7 @@ pub async fn list(
     for value in binds {
         query = query.bind(value);
     }
-    let rows = query.bind(limit).fetch_all(db.pool()).await?;
+    let rows = query.bind(sql_limit(limit)).fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
 }
 

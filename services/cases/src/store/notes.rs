@@ -4,6 +4,8 @@
 use sqlx::Row;
 use wf_db::{Db, DbError, Tx};
 
+use super::sql_limit;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoteRecord {
     pub note_id: String,
@@ -44,7 +46,7 @@ pub async fn list(
     case_id: &str,
     privileged: Privileged,
     after: Option<&str>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<NoteRecord>, DbError> {
     let filter = match privileged {
         Privileged::Include => "",
@@ -56,21 +58,21 @@ pub async fn list(
     ))
     .bind(case_id)
     .bind(after.map(str::to_owned))
-    .bind(limit)
+    .bind(sql_limit(limit))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let privileged: i64 = row.try_get("privileged")?;
-            Ok(NoteRecord {
-                note_id: row.try_get("note_id")?,
-                case_id: row.try_get("case_id")?,
-                author_id: row.try_get("author_id")?,
-                written_at: row.try_get("written_at")?,
-                text: row.try_get("text")?,
-                privileged: privileged != 0,
-                category: row.try_get("category")?,
-            })
-        })
-        .collect()
+    rows.iter().map(note_from_row).collect()
+}
+
+fn note_from_row(row: &sqlx::any::AnyRow) -> Result<NoteRecord, DbError> {
+    let privileged: i64 = row.try_get("privileged")?;
+    Ok(NoteRecord {
+        note_id: row.try_get("note_id")?,
+        case_id: row.try_get("case_id")?,
+        author_id: row.try_get("author_id")?,
+        written_at: row.try_get("written_at")?,
+        text: row.try_get("text")?,
+        privileged: privileged != 0,
+        category: row.try_get("category")?,
+    })
 }

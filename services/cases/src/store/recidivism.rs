@@ -3,6 +3,8 @@
 use sqlx::Row;
 use wf_db::{Db, DbError, Tx};
 
+use super::sql_limit;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecidivismRecord {
     pub recidivism_event_id: String,
@@ -51,7 +53,7 @@ pub async fn list(
     case_id: Option<&str>,
     youth_id: Option<&str>,
     after: Option<&str>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<RecidivismRecord>, DbError> {
     let rows = sqlx::query(
         "SELECT recidivism_event_id, case_id, youth_id, kind, evidence, occurred_year, occurred_month, occurred_day, \
@@ -62,29 +64,29 @@ pub async fn list(
     .bind(case_id.map(str::to_owned))
     .bind(youth_id.map(str::to_owned))
     .bind(after.map(str::to_owned))
-    .bind(limit)
+    .bind(sql_limit(limit))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let int = |column: &str| -> Result<i32, DbError> {
-                let value: i64 = row.try_get(column)?;
-                Ok(i32::try_from(value).unwrap_or(0))
-            };
-            Ok(RecidivismRecord {
-                recidivism_event_id: row.try_get("recidivism_event_id")?,
-                case_id: row.try_get("case_id")?,
-                youth_id: row.try_get("youth_id")?,
-                kind: int("kind")?,
-                evidence: int("evidence")?,
-                occurred_on: (int("occurred_year")?, int("occurred_month")?, int("occurred_day")?),
-                recorded_at: row.try_get("recorded_at")?,
-                recorded_by: row.try_get("recorded_by")?,
-                evidence_id: row.try_get("evidence_id")?,
-                charge_category: row.try_get("charge_category")?,
-                prostitution_related: int("prostitution_related")?,
-                practice: int("practice")? != 0,
-            })
-        })
-        .collect()
+    rows.iter().map(recidivism_from_row).collect()
+}
+
+fn recidivism_from_row(row: &sqlx::any::AnyRow) -> Result<RecidivismRecord, DbError> {
+    let int = |column: &str| -> Result<i32, DbError> {
+        let value: i64 = row.try_get(column)?;
+        Ok(i32::try_from(value).unwrap_or(0))
+    };
+    Ok(RecidivismRecord {
+        recidivism_event_id: row.try_get("recidivism_event_id")?,
+        case_id: row.try_get("case_id")?,
+        youth_id: row.try_get("youth_id")?,
+        kind: int("kind")?,
+        evidence: int("evidence")?,
+        occurred_on: (int("occurred_year")?, int("occurred_month")?, int("occurred_day")?),
+        recorded_at: row.try_get("recorded_at")?,
+        recorded_by: row.try_get("recorded_by")?,
+        evidence_id: row.try_get("evidence_id")?,
+        charge_category: row.try_get("charge_category")?,
+        prostitution_related: int("prostitution_related")?,
+        practice: int("practice")? != 0,
+    })
 }

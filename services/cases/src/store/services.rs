@@ -3,6 +3,8 @@
 use sqlx::Row;
 use wf_db::{Db, DbError, Tx};
 
+use super::sql_limit;
+
 /// An intervention as stored (dates as ISO text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InterventionRecord {
@@ -86,7 +88,7 @@ pub async fn list_interventions(
     service_type: Option<&str>,
     delivered: (Option<String>, Option<String>),
     after: Option<&str>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<InterventionRecord>, DbError> {
     // Unused filters compare a column with itself, so the statement text stays fixed.
     let rows = sqlx::query(
@@ -104,7 +106,7 @@ pub async fn list_interventions(
     // ISO dates compare in calendar order as text; the range is half-open [from, until).
     .bind(delivered.0)
     .bind(delivered.1)
-    .bind(limit)
+    .bind(sql_limit(limit))
     .fetch_all(db.pool())
     .await?;
     rows.iter()
@@ -166,14 +168,14 @@ pub async fn upsert_goal(tx: &mut Tx, goal: &GoalRecord) -> Result<(), DbError> 
 const GOAL_COLUMNS: &str =
     "goal_id, case_id, domain, planned_service_types, status, target_date, description, created_at, updated_at";
 
-pub async fn list_goals(db: &Db, case_id: &str, after: Option<&str>, limit: i64) -> Result<Vec<GoalRecord>, DbError> {
+pub async fn list_goals(db: &Db, case_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<GoalRecord>, DbError> {
     let rows = sqlx::query(&format!(
         "SELECT {GOAL_COLUMNS} FROM service_plan_goals WHERE case_id = $1 AND goal_id > COALESCE($2, '') \
          ORDER BY goal_id LIMIT $3"
     ))
     .bind(case_id)
     .bind(after.map(str::to_owned))
-    .bind(limit)
+    .bind(sql_limit(limit))
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(goal_from_row).collect()

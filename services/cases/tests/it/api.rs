@@ -4,32 +4,24 @@ use tonic::Code;
 use wf_auth::Role;
 use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
 use wf_proto::common::v1::Site;
+use wf_testkit::both_engines;
 use wf_types::{CaseId, ReferralId};
 
-use crate::harness::{Harness, TestDb, both_backends, referral_routed, request_as, roster};
+use crate::harness::{Harness, TestDb, request_as, roster};
 
 const FIRST: &str = "cm_000000000000000000000000000000a1";
 const SECOND: &str = "cm_000000000000000000000000000000a2";
 
-both_backends!(
-    get_case_returns_the_opened_case_and_refuses_bad_ids,
-    list_cases_filters_and_pages_in_creation_order,
-    list_case_managers_shows_the_roster_with_live_caseloads,
-    callers_are_authorized_before_anything_else,
-    supervisors_reassign_with_a_reason_and_caps_hold,
-);
-
 async fn open(harness: &Harness, site: Site, practice: bool) -> String {
     let referral_id = ReferralId::generate();
-    harness.received(&referral_id, site).await;
-    let routed = referral_routed(&referral_id, site, practice);
-    match harness.cases.event_handler().on_referral_routed(&routed).await.expect("handled") {
+    match harness.route(&referral_id, site, practice).await {
         wf_cases::events::RoutedOutcome::Opened { case_id, .. } => case_id,
         other => panic!("expected a new case, got {other:?}"),
     }
 }
 
-async fn get_case_returns_the_opened_case_and_refuses_bad_ids(test: TestDb) {
+both_engines!(get_case_returns_the_opened_case_and_refuses_bad_ids, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, Some(&roster(&[(FIRST, "south_los_angeles", 1)]))).await;
     let api = harness.cases.api();
     let assigned = open(&harness, Site::SouthLosAngeles, false).await;
@@ -70,9 +62,10 @@ async fn get_case_returns_the_opened_case_and_refuses_bad_ids(test: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
-}
+});
 
-async fn list_cases_filters_and_pages_in_creation_order(test: TestDb) {
+both_engines!(list_cases_filters_and_pages_in_creation_order, |engine| async move {
+    let test = TestDb::new(engine).await;
     let two = roster(&[(FIRST, "south_los_angeles", 50), (SECOND, "san_fernando_valley", 50)]);
     let harness = Harness::start(&test, Some(&two)).await;
     let api = harness.cases.api();
@@ -147,9 +140,10 @@ async fn list_cases_filters_and_pages_in_creation_order(test: TestDb) {
     // Nothing is overdue on new cases: none is incomplete.
     let incomplete = list(pb::ListCasesRequest { incomplete_only: true, ..Default::default() }).await.expect("list");
     assert!(incomplete.into_inner().cases.is_empty());
-}
+});
 
-async fn list_case_managers_shows_the_roster_with_live_caseloads(test: TestDb) {
+both_engines!(list_case_managers_shows_the_roster_with_live_caseloads, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let api = harness.cases.api();
     open(&harness, Site::SanFernandoValley, false).await;
@@ -186,9 +180,10 @@ async fn list_case_managers_shows_the_roster_with_live_caseloads(test: TestDb) {
             .await;
     assert_eq!(rest.case_managers.len(), 1);
     assert!(rest.next_page_token.is_empty());
-}
+});
 
-async fn callers_are_authorized_before_anything_else(test: TestDb) {
+both_engines!(callers_are_authorized_before_anything_else, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let api = harness.cases.api();
 
@@ -216,9 +211,10 @@ async fn callers_are_authorized_before_anything_else(test: TestDb) {
     }
     let status = api.close_case(request_as(Role::Auditor, pb::CloseCaseRequest::default())).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
-}
+});
 
-async fn supervisors_reassign_with_a_reason_and_caps_hold(test: TestDb) {
+both_engines!(supervisors_reassign_with_a_reason_and_caps_hold, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness =
         Harness::start(&test, Some(&roster(&[(FIRST, "south_los_angeles", 1), (SECOND, "south_los_angeles", 1)])))
             .await;
@@ -283,4 +279,4 @@ async fn supervisors_reassign_with_a_reason_and_caps_hold(test: TestDb) {
         3,
         "two first assignments and one reassignment"
     );
-}
+});

@@ -75,9 +75,9 @@ both_engines!(
 
         // One microsecond before the assessment falls due (90 days after enrollment): not yet overdue.
         let assessment_due = START_MICROS + 90 * DAY_MICROS;
-        served.clock.set(assessment_due - 1);
+        served.clock.set_micros(assessment_due - 1);
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
-        served.clock.set(assessment_due);
+        served.clock.set_micros(assessment_due);
         assert_eq!(incomplete(&served).await, sorted(vec![&enrolled, &exited_unknown]));
 
         // Recording the assessment completes the case.
@@ -94,9 +94,9 @@ both_engines!(
 
         // Both exits owe a 6-month follow-up on 2026-07-01: once due and not recorded, both are incomplete.
         let six_months_due = follow_up::due_at(NaiveDate::from_ymd_opt(2026, 7, 1).expect("date"));
-        served.clock.set(six_months_due - 1);
+        served.clock.set_micros(six_months_due - 1);
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
-        served.clock.set(six_months_due);
+        served.clock.set_micros(six_months_due);
         assert_eq!(incomplete(&served).await, sorted(vec![&exited_unknown, &exited_known]));
 
         // Recording it (even as lost to follow-up) settles the follow-up; the 12-month one is not due yet.

@@ -5,18 +5,17 @@
 use wf_auth::Role;
 use wf_cases::events::RoutedOutcome;
 use wf_events::{EventHandler, HandleError};
-use wf_proto::cases::v1::{self as pb, CaseClosureReason, CaseStage};
+use wf_proto::cases::v1::{self as pb, CaseStage};
 use wf_proto::common::v1::{RecidivismEvidence, RecidivismKind, Site};
 use wf_proto::events::v1 as events;
 use wf_testkit::both_engines;
 use wf_types::{ReferralId, YouthId};
 
-use crate::harness::{Harness, TestDb, both_backends, referral_received, referral_received_for, referral_routed};
-use crate::served::{Client, Served};
+use crate::harness::{Harness, TestDb, referral_received, referral_received_for, referral_routed};
+use crate::served::{Served, case_of, close, recidivism_of};
 
-both_backends!(a_routed_referral_waits_for_its_received_facts);
-
-async fn a_routed_referral_waits_for_its_received_facts(test: TestDb) {
+both_engines!(a_routed_referral_waits_for_its_received_facts, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let handler = harness.cases.event_handler();
     let referral_id = ReferralId::generate();
@@ -32,33 +31,13 @@ async fn a_routed_referral_waits_for_its_received_facts(test: TestDb) {
     let RoutedOutcome::Opened { case_id, .. } = outcome else { panic!("{outcome:?}") };
     let case = wf_cases::store::get_case(&harness.db, &case_id).await.unwrap().unwrap();
     assert!(case.youth_id.is_some_and(|id| id.starts_with("yth_")), "cases learned the youth id");
-}
+});
 
 async fn refer(served: &Served, youth: &YouthId, site: Site) -> ReferralId {
     let referral_id = ReferralId::generate();
     served.server.publish(&referral_received_for(&referral_id, youth, site, "")).await;
     served.server.publish(&referral_routed(&referral_id, site, false)).await;
     referral_id
-}
-
-async fn case_of(client: &mut Client, referral_id: &ReferralId) -> pb::Case {
-    let cases = client
-        .list_cases(pb::ListCasesRequest { referral_id: referral_id.to_string(), ..Default::default() })
-        .await
-        .expect("list")
-        .into_inner()
-        .cases;
-    assert_eq!(cases.len(), 1, "{referral_id}");
-    cases[0].clone()
-}
-
-async fn close(client: &mut Client, case_id: &str) {
-    let request = pb::CloseCaseRequest {
-        case_id: case_id.to_owned(),
-        reason: CaseClosureReason::GoalsMet as i32,
-        ..Default::default()
-    };
-    client.close_case(request).await.expect("close");
 }
 
 both_engines!(a_returning_youth_gets_their_earlier_case_and_case_manager, |engine| async move {
@@ -126,12 +105,7 @@ both_engines!(a_returning_youth_gets_their_earlier_case_and_case_manager, |engin
     let payload: events::CaseReopened = reopened[1].payload_as().expect("payload");
     assert_eq!((payload.case_id.as_str(), payload.reason.as_str()), (transferred.case_id.as_str(), "transfer"));
     assert_eq!(payload.days_since_closure, 3);
-    let listed = supervisor
-        .list_recidivism_events(pb::ListRecidivismEventsRequest { youth_id: youth.to_string(), ..Default::default() })
-        .await
-        .expect("list")
-        .into_inner()
-        .events;
+    let listed = recidivism_of(&mut supervisor, &youth).await;
     assert!(listed.is_empty(), "a transfer is not re-exploitation");
     served.server.stop().await;
 });

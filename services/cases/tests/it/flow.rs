@@ -12,21 +12,15 @@ use wf_types::ReferralId;
 use wf_auth::Role;
 use wf_proto::cases::v1 as cases_pb;
 use wf_proto::cases::v1::case_service_server::CaseService;
+use wf_testkit::both_engines;
 
-use crate::harness::{Harness, TestDb, both_backends, referral_routed, request_as, roster};
+use crate::harness::{Harness, TestDb, referral_routed, request_as, roster};
 
 /// The demo roster's South Los Angeles case managers, lowest id first (CM-SLA-3, CM-SLA-1).
 const DEMO_SLA_LOWEST_ID: &str = "cm_07119f1e5f764a9a8ed388a92817b511";
 
-both_backends!(
-    a_routed_referral_opens_one_case_and_announces_one_assignment,
-    redelivery_and_reroutes_leave_one_case_and_one_event,
-    with_nobody_eligible_the_case_waits_in_the_supervisors_queue,
-    concurrent_referrals_never_push_anyone_over_their_cap,
-    events_the_service_does_not_act_on_are_acknowledged_or_refused,
-);
-
-async fn a_routed_referral_opens_one_case_and_announces_one_assignment(test: TestDb) {
+both_engines!(a_routed_referral_opens_one_case_and_announces_one_assignment, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let collector = harness.collect_case_events().await;
     let referral_id = ReferralId::generate();
@@ -77,9 +71,10 @@ async fn a_routed_referral_opens_one_case_and_announces_one_assignment(test: Tes
         }
         other => panic!("expected an assigned case, got {other:?}"),
     }
-}
+});
 
-async fn redelivery_and_reroutes_leave_one_case_and_one_event(test: TestDb) {
+both_engines!(redelivery_and_reroutes_leave_one_case_and_one_event, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let handler = harness.cases.event_handler();
     let referral_id = ReferralId::generate();
@@ -109,20 +104,14 @@ async fn redelivery_and_reroutes_leave_one_case_and_one_event(test: TestDb) {
     assert_eq!(harness.relay_round().await, 1);
     assert_eq!(harness.relay_round().await, 0, "nothing is published twice");
     assert_eq!(collector.finish().await.len(), 1);
-}
+});
 
-async fn with_nobody_eligible_the_case_waits_in_the_supervisors_queue(test: TestDb) {
+both_engines!(with_nobody_eligible_the_case_waits_in_the_supervisors_queue, |engine| async move {
+    let test = TestDb::new(engine).await;
     let only_the_valley = roster(&[("cm_000000000000000000000000000000a1", "san_fernando_valley", 5)]);
     let harness = Harness::start(&test, Some(&only_the_valley)).await;
     let referral_id = ReferralId::generate();
-    harness.received(&referral_id, Site::SouthLosAngeles).await;
-
-    let outcome = harness
-        .cases
-        .event_handler()
-        .on_referral_routed(&referral_routed(&referral_id, Site::SouthLosAngeles, false))
-        .await
-        .unwrap();
+    let outcome = harness.route(&referral_id, Site::SouthLosAngeles, false).await;
 
     let RoutedOutcome::Opened { case_id, status: CaseStatus::AwaitingAssignment } = outcome else {
         panic!("expected an unassigned case, got {outcome:?}")
@@ -156,12 +145,13 @@ async fn with_nobody_eligible_the_case_waits_in_the_supervisors_queue(test: Test
         .into_inner()
         .cases;
     assert_eq!(listed.iter().map(|c| c.case_id.as_str()).collect::<Vec<_>>(), [case_id.as_str()]);
-}
+});
 
-/// Acceptance 2: 200 referrals delivered at once, then 40 concurrent reassignments competing for
-/// 20 freed places. On PostgreSQL these run on several connections at once; on SQLite they queue
-/// for its one connection.
-async fn concurrent_referrals_never_push_anyone_over_their_cap(test: TestDb) {
+// Acceptance 2: 200 referrals delivered at once, then 40 concurrent reassignments competing for
+// 20 freed places. On PostgreSQL these run on several connections at once; on SQLite they queue
+// for its one connection.
+both_engines!(concurrent_referrals_never_push_anyone_over_their_cap, |engine| async move {
+    let test = TestDb::new(engine).await;
     const IDS: [&str; 4] = [
         "cm_000000000000000000000000000000a1",
         "cm_000000000000000000000000000000a2",
@@ -268,9 +258,10 @@ async fn concurrent_referrals_never_push_anyone_over_their_cap(test: TestDb) {
         160 + 40 + 20 + 20,
         "assigned, queued, closed, reassigned"
     );
-}
+});
 
-async fn events_the_service_does_not_act_on_are_acknowledged_or_refused(test: TestDb) {
+both_engines!(events_the_service_does_not_act_on_are_acknowledged_or_refused, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let handler = harness.cases.event_handler();
     let accepted = pb::OfferAccepted { referral_id: ReferralId::generate().to_string(), ..Default::default() };
@@ -291,4 +282,4 @@ async fn events_the_service_does_not_act_on_are_acknowledged_or_refused(test: Te
     });
     assert!(matches!(handler.handle(bad_id).await, Err(wf_events::HandleError::Permanent(_))));
     assert_eq!(harness.count("SELECT COUNT(*) FROM cases").await, 0);
-}
+});

@@ -1,19 +1,18 @@
 //! Acceptance 3: follow-ups at 6, 12 and 24 months after exit are announced due and overdue at the
 //! right instants of a controlled clock, once each, also across a restart.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use tonic::Code;
 use wf_auth::Role;
 use wf_cases::domain::follow_up;
-use wf_cases::follow_ups::{FollowUpWorker, SweepReport};
+use wf_cases::{App, SweepReport};
 use wf_events::{Envelope, RelayHandle};
 use wf_proto::cases::v1::{self as pb, CaseClosureReason, FollowUpKind, FollowUpStatus};
 use wf_proto::common::v1::{Date, NoYes, Site};
 use wf_proto::events::v1 as events;
-use wf_testkit::both_engines;
+use wf_testkit::{both_engines, eventually};
 
 use crate::served::Served;
 
@@ -23,20 +22,13 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// A sweep of our own at the shared clock: what the service's worker would find right now.
 async fn sweep_now(served: &Served) -> SweepReport {
-    FollowUpWorker::new(
-        served.db.clone(),
-        Arc::new(served.clock.clone()),
-        RelayHandle::default(),
-        Duration::from_secs(60),
-    )
-    .sweep()
-    .await
-    .expect("sweep")
+    let app = App::new(served.db.clone(), RelayHandle::default(), served.clock.shared());
+    wf_cases::app::follow_ups::sweep(&app).await.expect("sweep")
 }
 
-async fn announced(served: &Served, column: &str) -> i64 {
+async fn announced(db: &wf_db::Db, column: &str) -> i64 {
     let (count,): (i64,) = wf_db::sqlx::query_as(&format!("SELECT COUNT(*) FROM follow_ups WHERE {column} = 1"))
-        .fetch_one(served.db.pool())
+        .fetch_one(db.pool())
         .await
         .expect("count");
     count
@@ -95,26 +87,26 @@ both_engines!(follow_ups_are_due_and_overdue_on_time_once_across_restarts, |engi
 
     // One microsecond before the 6-month due date: nothing is owed, whoever sweeps.
     let due_at = follow_up::due_at(date(2026, 7, 1));
-    served.clock.set(due_at - 1);
+    served.clock.set_micros(due_at - 1);
     assert_eq!(sweep_now(&served).await, SweepReport::default());
-    assert_eq!(announced(&served, "due_announced").await, 0);
+    assert_eq!(announced(&served.db, "due_announced").await, 0);
 
     // At the due instant the service's own worker announces it.
-    served.clock.set(due_at);
+    served.clock.set_micros(due_at);
     let due_events = served.published(1, |e| e.event_type == "follow_up.due").await;
     assert_eq!(kinds(&due_events, false), [(FollowUpKind::Month6 as i32, d(2026, 7, 1))]);
     let payload: events::FollowUpDue = due_events[0].payload_as().unwrap();
     assert_eq!(payload.follow_up_id, six_months);
     assert!(payload.case_manager_id.starts_with("cm_"));
     assert_eq!(sweep_now(&served).await, SweepReport::default(), "announced once");
-    assert_eq!(announced(&served, "overdue_announced").await, 0, "not overdue before its window closes");
+    assert_eq!(announced(&served.db, "overdue_announced").await, 0, "not overdue before its window closes");
 
     // Stopped, and back just before the window closes: nothing owed; then at its close, the overdue
     // announcement is made and the due one is not repeated.
     let served = served.restart_at(follow_up::overdue_at(date(2026, 7, 1)) - 1).await;
     assert_eq!(sweep_now(&served).await, SweepReport::default());
-    assert_eq!(announced(&served, "overdue_announced").await, 0);
-    served.clock.set(follow_up::overdue_at(date(2026, 7, 1)));
+    assert_eq!(announced(&served.db, "overdue_announced").await, 0);
+    served.clock.set_micros(follow_up::overdue_at(date(2026, 7, 1)));
     let overdue = served.published(1, |e| e.event_type == "follow_up.overdue").await;
     assert_eq!(kinds(&overdue, true), [(FollowUpKind::Month6 as i32, d(2026, 7, 1))]);
     let mut staff = served.client(Role::CaseManager).await;
@@ -200,4 +192,31 @@ both_engines!(follow_ups_are_due_and_overdue_on_time_once_across_restarts, |engi
     let due_total: usize = served.published(3, |e| e.event_type == "follow_up.due").await.len();
     assert_eq!(due_total, 3, "each follow-up announced due exactly once over both restarts");
     served.server.stop().await;
+});
+
+both_engines!(stopping_the_service_waits_for_the_follow_up_worker, |engine| async move {
+    // Enough cases that one sweep takes a while: twenty exits, sixty follow-ups.
+    let served = Served::start(engine).await;
+    let mut staff = served.client(Role::CaseManager).await;
+    for _ in 0..20 {
+        let case_id = served.open_case(Site::SouthLosAngeles).await;
+        let close = pb::CloseCaseRequest { case_id, reason: CaseClosureReason::GoalsMet as i32, ..Default::default() };
+        staff.close_case(close).await.expect("close");
+    }
+    // Past every window: one sweep owes 60 due and 60 overdue announcements. The service is
+    // stopped as soon as the worker has made the first.
+    served.clock.set_micros(follow_up::overdue_at(date(2028, 1, 1)));
+    let sweeping =
+        eventually(Duration::from_secs(30), || async { announced(&served.db, "due_announced").await > 0 }).await;
+    assert!(sweeping, "the worker sweeps");
+    let stopped = served.stop().await;
+
+    // The worker finished its sweep before stop returned, and nothing runs after it: a detached
+    // worker would still be announcing.
+    let claimed =
+        async || announced(&stopped.db, "due_announced").await + announced(&stopped.db, "overdue_announced").await;
+    let at_stop = claimed().await;
+    assert_eq!(at_stop, 120, "the sweep under way was finished before the service stopped");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(claimed().await, at_stop, "no sweep after the service stopped");
 });

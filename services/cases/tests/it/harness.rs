@@ -1,110 +1,32 @@
-//! One test body, two backends: each test gets a fresh SQLite file or a fresh PostgreSQL
-//! database, a cases service built on it with an in-process bus, and a collector queue.
+//! The cases service built directly over a test database (`wf_testkit::TestDatabase`, on SQLite
+//! or PostgreSQL as `both_engines!` asks), with an in-process bus, plus the envelopes and callers
+//! the tests feed it.
 
-use std::future::Future;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use wf_auth::{Principal, Role, TokenKind};
-use wf_db::{Backend, Db, DbOptions};
-use wf_events::{Envelope, EventBus, EventHandler, HandleError, InProcessBus, Relay, RelayOptions, Subscription};
+use wf_cases::RoutedOutcome;
+use wf_db::Db;
+use wf_events::{Envelope, InProcessBus, Relay, RelayOptions};
 use wf_proto::common::v1::{Site, TriageTier};
 use wf_proto::events::v1 as pb;
 use wf_server::ServiceContext;
+use wf_testkit::{Collector, Engine, TestDatabase};
 use wf_types::ReferralId;
 
-/// Runs `body` once on SQLite and once on PostgreSQL, as two tests.
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                crate::harness::on_sqlite(super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                crate::harness::on_postgres(super::$name).await;
-            }
-        })*
-    };
-}
-pub(crate) use both_backends;
-
-/// A fresh, empty database for one test.
+/// A fresh, empty database for one test, and a folder of its own (configuration, roster file).
 pub struct TestDb {
     pub db: Db,
-    pub dir: PathBuf,
+    pub dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
-fn admin_url() -> String {
-    std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wf-cases-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-pub async fn on_sqlite<F, Fut>(body: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let dir = scratch_dir();
-    let db = Db::connect(&wf_db::sqlite_url_in(&dir, "cases.db")).await.expect("open sqlite");
-    let outcome = tokio::spawn(body(TestDb { db: db.clone(), dir: dir.clone() })).await;
-    db.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
-}
-
-pub async fn on_postgres<F, Fut>(body: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let admin_url = admin_url();
-    let admin = connect_with_retries(&admin_url, 1).await;
-    let name = format!("t_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(admin.pool()).await.expect("create database");
-    let mut url = url::Url::parse(&admin_url).expect("admin url");
-    url.set_path(&name);
-    let db = connect_with_retries(url.as_str(), 5).await;
-    assert_eq!(db.backend(), Backend::Postgres);
-    let dir = scratch_dir();
-    let outcome = tokio::spawn(body(TestDb { db: db.clone(), dir: dir.clone() })).await;
-    db.close().await;
-    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(admin.pool()).await.expect("drop database");
-    admin.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
-}
-
-/// The PostgreSQL server is shared with other suites running at the same time: keep pools small
-/// and ride out a moment of "too many clients".
-async fn connect_with_retries(url: &str, max_connections: u32) -> Db {
-    let options = DbOptions { max_connections, acquire_timeout: Duration::from_secs(30) };
-    let mut attempt = 0;
-    loop {
-        match Db::connect_with(url, options.clone()).await {
-            Ok(db) => return db,
-            Err(err) if attempt < 20 => {
-                attempt += 1;
-                eprintln!("connecting to the test database failed ({err}), retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(err) => panic!("cannot connect to the test PostgreSQL server: {err}"),
-        }
+impl TestDb {
+    pub async fn new(engine: Engine) -> Self {
+        let database = TestDatabase::new(engine).await;
+        let db = database.connect().await;
+        Self { db, dir: tempfile::tempdir().expect("test folder"), _database: database }
     }
 }
 
@@ -117,10 +39,10 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(test: &TestDb, roster: Option<&str>) -> Harness {
-        let mut config = wf_config::Config::load(None, Some(&test.dir)).expect("config");
+        let mut config = wf_config::Config::load(None, Some(test.dir.path())).expect("config");
         config.auto_migrate = true;
         config.roster_file = roster.map(|text| {
-            let path = test.dir.join("roster.toml");
+            let path = test.dir.path().join("roster.toml");
             std::fs::write(&path, text).expect("write roster");
             path
         });
@@ -140,48 +62,12 @@ impl Harness {
 
     /// Starts a queue bound to `case.#` that keeps every envelope it receives.
     pub async fn collect_case_events(&self) -> Collector {
-        let subscription = Subscription::new("collector", &["case.#"]);
-        self.bus.declare(&subscription).await.expect("declare collector");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let handler = Arc::new(Collecting(seen.clone()));
-        let shutdown = CancellationToken::new();
-        let bus = self.bus.clone();
-        let token = shutdown.clone();
-        let task = tokio::spawn(async move {
-            bus.consume(subscription, handler, token).await.expect("collector consumes");
-        });
-        Collector { seen, shutdown, task }
+        Collector::start(Arc::new(self.bus.clone()), "collector", &["case.#"]).await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
         let (count,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.expect(sql);
         count
-    }
-}
-
-struct Collecting(Arc<Mutex<Vec<Envelope>>>);
-
-#[async_trait::async_trait]
-impl EventHandler for Collecting {
-    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
-        self.0.lock().unwrap().push(envelope);
-        Ok(())
-    }
-}
-
-pub struct Collector {
-    seen: Arc<Mutex<Vec<Envelope>>>,
-    shutdown: CancellationToken,
-    task: JoinHandle<()>,
-}
-
-impl Collector {
-    /// Stops consuming and returns everything received.
-    pub async fn finish(self) -> Vec<Envelope> {
-        self.shutdown.cancel();
-        self.task.await.expect("collector task");
-        let seen = self.seen.lock().unwrap();
-        seen.clone()
     }
 }
 
@@ -240,6 +126,13 @@ impl TapPractice for Envelope {
 }
 
 impl Harness {
+    /// Delivers `referral.received`, then `referral.routed`, as intake and routing would.
+    pub async fn route(&self, referral_id: &ReferralId, site: Site, practice: bool) -> RoutedOutcome {
+        self.received(referral_id, site).await;
+        let routed = referral_routed(referral_id, site, practice);
+        self.cases.event_handler().on_referral_routed(&routed).await.expect("referral.routed handled")
+    }
+
     /// Delivers the `referral.received` that must precede a routed referral.
     pub async fn received(&self, referral_id: &ReferralId, site: Site) {
         let received = referral_received(referral_id, site, false);

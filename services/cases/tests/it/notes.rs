@@ -6,16 +6,15 @@ use uuid::Uuid;
 use wf_auth::{Principal, Role, TokenKind};
 use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
 use wf_proto::common::v1::Site;
+use wf_testkit::both_engines;
 use wf_types::ReferralId;
 
-use crate::harness::{Harness, TestDb, both_backends, referral_routed};
+use crate::harness::{Harness, TestDb};
 
 const OWNER: &str = "cm_000000000000000000000000000000a1";
 const COLLEAGUE: &str = "cm_000000000000000000000000000000a2";
 const PRIVILEGED_TEXT: &str = "Demo privileged caseworker note 0101";
 const ORDINARY_TEXT: &str = "Demo ordinary note";
-
-both_backends!(a_privileged_note_is_read_only_by_the_owner_and_supervisors);
 
 fn roster() -> String {
     let mut text = String::from(
@@ -55,17 +54,12 @@ fn list(case_id: &str, include_privileged: bool) -> pb::ListCaseNotesRequest {
     }
 }
 
-async fn a_privileged_note_is_read_only_by_the_owner_and_supervisors(test: TestDb) {
+both_engines!(a_privileged_note_is_read_only_by_the_owner_and_supervisors, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, Some(&roster())).await;
     let api = harness.cases.api();
     let referral_id = ReferralId::generate();
-    harness.received(&referral_id, Site::SouthLosAngeles).await;
-    let outcome = harness
-        .cases
-        .event_handler()
-        .on_referral_routed(&referral_routed(&referral_id, Site::SouthLosAngeles, false))
-        .await
-        .unwrap();
+    let outcome = harness.route(&referral_id, Site::SouthLosAngeles, false).await;
     let wf_cases::events::RoutedOutcome::Opened { case_id, .. } = outcome else { panic!("{outcome:?}") };
 
     for (text, privileged) in [(PRIVILEGED_TEXT, true), (ORDINARY_TEXT, false)] {
@@ -137,4 +131,4 @@ async fn a_privileged_note_is_read_only_by_the_owner_and_supervisors(test: TestD
     assert!(api.list_case_notes(as_user(Role::CaseManager, "usr_colleague", list(&case_id, true))).await.is_ok());
     let status = api.list_case_notes(as_user(Role::CaseManager, "usr_owner", list(&case_id, true))).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
-}
+});

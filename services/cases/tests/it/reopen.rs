@@ -15,20 +15,11 @@ use wf_cases::events::RoutedOutcome;
 use wf_proto::cases::v1::case_service_server::CaseService;
 use wf_types::ReferralId;
 
-use crate::harness::{Harness, TestDb, both_backends, referral_routed, request_as, roster};
-use crate::served::{Client, Served};
+use crate::harness::{Harness, TestDb, referral_routed, request_as, roster};
+use crate::served::{Client, Served, close};
 
 const A: &str = "cm_0000000000000000000000000000000a";
 const B: &str = "cm_0000000000000000000000000000000b";
-
-async fn close(client: &mut Client, case_id: &str) {
-    let request = pb::CloseCaseRequest {
-        case_id: case_id.to_owned(),
-        reason: CaseClosureReason::GoalsMet as i32,
-        ..Default::default()
-    };
-    client.close_case(request).await.expect("close");
-}
 
 async fn reopen(client: &mut Client, case_id: &str) -> pb::Case {
     let request =
@@ -120,11 +111,10 @@ both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undon
     served.server.stop().await;
 });
 
-both_backends!(concurrent_reopenings_and_new_referrals_share_the_caps);
-
-/// Twenty closed cases reopened while ten new referrals arrive, all at once, for twenty places:
-/// every reopening succeeds, nobody goes over their cap, the rest wait in the supervisors' queue.
-async fn concurrent_reopenings_and_new_referrals_share_the_caps(test: TestDb) {
+// Twenty closed cases reopened while ten new referrals arrive, all at once, for twenty places:
+// every reopening succeeds, nobody goes over their cap, the rest wait in the supervisors' queue.
+both_engines!(concurrent_reopenings_and_new_referrals_share_the_caps, |engine| async move {
+    let test = TestDb::new(engine).await;
     let harness =
         Harness::start(&test, Some(&roster(&[(A, "south_los_angeles", 10), (B, "south_los_angeles", 10)]))).await;
     let handler = harness.cases.event_handler();
@@ -182,4 +172,4 @@ async fn concurrent_reopenings_and_new_referrals_share_the_caps(test: TestDb) {
     let reasons: Vec<(String,)> =
         sqlx::query_as("SELECT reason FROM case_assignments ORDER BY id").fetch_all(harness.db.pool()).await.unwrap();
     assert!(reasons.iter().all(|(reason,)| !reason.contains("(10/10)")), "nobody assigned at their cap");
-}
+});

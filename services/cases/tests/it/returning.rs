@@ -6,21 +6,21 @@
 use wf_auth::Role;
 use wf_cases::events::{MatchOutcome, RoutedOutcome};
 use wf_events::{Envelope, HandleError};
-use wf_proto::cases::v1::{self as pb, CaseClosureReason, ReassignReason};
+use wf_proto::cases::v1::ReassignReason;
 use wf_proto::common::v1::{RecidivismEvidence, RecidivismKind, Site};
 use wf_proto::events::v1 as events;
 use wf_testkit::both_engines;
-use wf_types::{ReferralId, YouthId};
+use wf_types::{PossibleMatchId, ReferralId, YouthId};
 
-use crate::harness::{Harness, TestDb, both_backends, referral_received_for, referral_routed, roster};
-use crate::served::{Client, Served};
+use crate::harness::{Harness, TestDb, referral_received_for, referral_routed, roster};
+use crate::served::{Served, case_of, close, recidivism_of};
 
 const A: &str = "cm_0000000000000000000000000000000a";
 const B: &str = "cm_0000000000000000000000000000000b";
 
 fn confirmed(referral_id: &ReferralId, youth: &YouthId, previous: &YouthId) -> Envelope {
     let payload = events::PossibleMatchConfirmed {
-        possible_match_id: format!("pm_{}", uuid::Uuid::now_v7().simple()),
+        possible_match_id: PossibleMatchId::generate().to_string(),
         referral_id: referral_id.to_string(),
         youth_id: youth.to_string(),
         previous_youth_id: previous.to_string(),
@@ -38,26 +38,6 @@ async fn receive(served: &Served, youth: &YouthId) -> ReferralId {
 
 async fn route(served: &Served, referral_id: &ReferralId) {
     served.server.publish(&referral_routed(referral_id, Site::SouthLosAngeles, false)).await;
-}
-
-async fn case_of(client: &mut Client, referral_id: &ReferralId) -> pb::Case {
-    let cases = client
-        .list_cases(pb::ListCasesRequest { referral_id: referral_id.to_string(), ..Default::default() })
-        .await
-        .expect("list")
-        .into_inner()
-        .cases;
-    assert_eq!(cases.len(), 1, "{referral_id}");
-    cases[0].clone()
-}
-
-async fn close(client: &mut Client, case_id: &str) {
-    let request = pb::CloseCaseRequest {
-        case_id: case_id.to_owned(),
-        reason: CaseClosureReason::GoalsMet as i32,
-        ..Default::default()
-    };
-    client.close_case(request).await.expect("close");
 }
 
 both_engines!(a_confirmed_match_gives_the_new_case_the_earlier_case_manager, |engine| async move {
@@ -108,12 +88,7 @@ both_engines!(a_confirmed_match_gives_the_new_case_the_earlier_case_manager, |en
 
     // Redelivered: nothing changes and nothing more is announced.
     served.server.publish(&confirmation).await;
-    let listed = supervisor
-        .list_recidivism_events(pb::ListRecidivismEventsRequest { youth_id: youth.to_string(), ..Default::default() })
-        .await
-        .expect("list")
-        .into_inner()
-        .events;
+    let listed = recidivism_of(&mut supervisor, &youth).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(wf_cases::store::continuity::links_of(&served.db, &new_case.case_id).await.expect("links").len(), 1);
     assert_eq!(served.published(0, |e| e.event_type == "case.linked").await.len(), 1);
@@ -137,66 +112,68 @@ both_engines!(a_confirmed_match_gives_the_new_case_the_earlier_case_manager, |en
     served.server.stop().await;
 });
 
-both_backends!(a_confirmation_ahead_of_the_referral_is_retried_and_one_without_an_earlier_case_only_renames);
-
-async fn a_confirmation_ahead_of_the_referral_is_retried_and_one_without_an_earlier_case_only_renames(test: TestDb) {
-    let harness = Harness::start(&test, None).await;
-    let handler = harness.cases.event_handler();
-    let referral_id = ReferralId::generate();
-    let provisional = YouthId::generate();
-    let earlier_youth = YouthId::generate();
-    let confirmation = confirmed(&referral_id, &earlier_youth, &provisional);
-    match handler.on_possible_match_confirmed(&confirmation).await {
-        Err(HandleError::Transient(message)) => assert!(message.contains("has not arrived yet"), "{message}"),
-        other => panic!("expected a retry, got {other:?}"),
-    }
-    let received = referral_received_for(&referral_id, &provisional, Site::SouthLosAngeles, "");
-    handler.on_referral_received(&received).await.expect("received");
-    handler.on_referral_routed(&referral_routed(&referral_id, Site::SouthLosAngeles, false)).await.expect("routed");
-    let outcome = handler.on_possible_match_confirmed(&confirmation).await.expect("confirmed");
-    let MatchOutcome::NoEarlierCase { case_id } = outcome else { panic!("{outcome:?}") };
-    let case = wf_cases::store::get_case(&harness.db, &case_id).await.expect("read").expect("case");
-    assert_eq!(case.youth_id.as_deref(), Some(earlier_youth.as_str()), "the case belongs to the confirmed youth");
-    assert_eq!(handler.on_possible_match_confirmed(&confirmation).await.expect("again"), MatchOutcome::Duplicate);
-
-    // The earlier case is still open: linked as concurrent, no recidivism, and the new case (still in
-    // engagement) goes to the case manager the youth already has.
-    let youth = YouthId::generate();
-    let open_referral = ReferralId::generate();
-    handler
-        .on_referral_received(&referral_received_for(&open_referral, &youth, Site::SouthLosAngeles, ""))
-        .await
-        .expect("received");
-    let outcome = handler
-        .on_referral_routed(&referral_routed(&open_referral, Site::SouthLosAngeles, false))
-        .await
-        .expect("routed");
-    let RoutedOutcome::Opened { case_id: earlier_case, .. } = outcome else { panic!("{outcome:?}") };
-    let provisional = YouthId::generate();
-    let again = ReferralId::generate();
-    handler
-        .on_referral_received(&referral_received_for(&again, &provisional, Site::SouthLosAngeles, ""))
-        .await
-        .expect("received");
-    let outcome =
-        handler.on_referral_routed(&referral_routed(&again, Site::SouthLosAngeles, false)).await.expect("routed");
-    let RoutedOutcome::Opened { case_id: new_case, .. } = outcome else { panic!("{outcome:?}") };
-    let owner = |case_id: String| {
-        let db = harness.db.clone();
-        async move { wf_cases::store::get_case(&db, &case_id).await.expect("read").expect("case").case_manager_id }
-    };
-    assert_ne!(owner(earlier_case.clone()).await, owner(new_case.clone()).await, "the usual rule spread them");
-    let outcome =
-        handler.on_possible_match_confirmed(&confirmed(&again, &youth, &provisional)).await.expect("confirmed");
-    assert_eq!(
-        outcome,
-        MatchOutcome::Linked {
-            case_id: new_case.clone(),
-            earlier_case_id: earlier_case.clone(),
-            relation: "concurrent",
-            reassigned: true
+both_engines!(
+    a_confirmation_ahead_of_the_referral_is_retried_and_one_without_an_earlier_case_only_renames,
+    |engine| async move {
+        let test = TestDb::new(engine).await;
+        let harness = Harness::start(&test, None).await;
+        let handler = harness.cases.event_handler();
+        let referral_id = ReferralId::generate();
+        let provisional = YouthId::generate();
+        let earlier_youth = YouthId::generate();
+        let confirmation = confirmed(&referral_id, &earlier_youth, &provisional);
+        match handler.on_possible_match_confirmed(&confirmation).await {
+            Err(HandleError::Transient(message)) => assert!(message.contains("has not arrived yet"), "{message}"),
+            other => panic!("expected a retry, got {other:?}"),
         }
-    );
-    assert_eq!(owner(earlier_case).await, owner(new_case).await);
-    assert_eq!(harness.count("SELECT COUNT(*) FROM recidivism_events").await, 0, "an open case is no return");
-}
+        let received = referral_received_for(&referral_id, &provisional, Site::SouthLosAngeles, "");
+        handler.on_referral_received(&received).await.expect("received");
+        handler.on_referral_routed(&referral_routed(&referral_id, Site::SouthLosAngeles, false)).await.expect("routed");
+        let outcome = handler.on_possible_match_confirmed(&confirmation).await.expect("confirmed");
+        let MatchOutcome::NoEarlierCase { case_id } = outcome else { panic!("{outcome:?}") };
+        let case = wf_cases::store::get_case(&harness.db, &case_id).await.expect("read").expect("case");
+        assert_eq!(case.youth_id.as_deref(), Some(earlier_youth.as_str()), "the case belongs to the confirmed youth");
+        assert_eq!(handler.on_possible_match_confirmed(&confirmation).await.expect("again"), MatchOutcome::Duplicate);
+
+        // The earlier case is still open: linked as concurrent, no recidivism, and the new case (still in
+        // engagement) goes to the case manager the youth already has.
+        let youth = YouthId::generate();
+        let open_referral = ReferralId::generate();
+        handler
+            .on_referral_received(&referral_received_for(&open_referral, &youth, Site::SouthLosAngeles, ""))
+            .await
+            .expect("received");
+        let outcome = handler
+            .on_referral_routed(&referral_routed(&open_referral, Site::SouthLosAngeles, false))
+            .await
+            .expect("routed");
+        let RoutedOutcome::Opened { case_id: earlier_case, .. } = outcome else { panic!("{outcome:?}") };
+        let provisional = YouthId::generate();
+        let again = ReferralId::generate();
+        handler
+            .on_referral_received(&referral_received_for(&again, &provisional, Site::SouthLosAngeles, ""))
+            .await
+            .expect("received");
+        let outcome =
+            handler.on_referral_routed(&referral_routed(&again, Site::SouthLosAngeles, false)).await.expect("routed");
+        let RoutedOutcome::Opened { case_id: new_case, .. } = outcome else { panic!("{outcome:?}") };
+        let owner = |case_id: String| {
+            let db = harness.db.clone();
+            async move { wf_cases::store::get_case(&db, &case_id).await.expect("read").expect("case").case_manager_id }
+        };
+        assert_ne!(owner(earlier_case.clone()).await, owner(new_case.clone()).await, "the usual rule spread them");
+        let outcome =
+            handler.on_possible_match_confirmed(&confirmed(&again, &youth, &provisional)).await.expect("confirmed");
+        assert_eq!(
+            outcome,
+            MatchOutcome::Linked {
+                case_id: new_case.clone(),
+                earlier_case_id: earlier_case.clone(),
+                relation: "concurrent",
+                reassigned: true
+            }
+        );
+        assert_eq!(owner(earlier_case).await, owner(new_case).await);
+        assert_eq!(harness.count("SELECT COUNT(*) FROM recidivism_events").await, 0, "an open case is no return");
+    }
+);

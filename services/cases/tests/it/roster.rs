@@ -11,7 +11,7 @@ use wf_testkit::both_engines;
 use wf_types::{ReferralId, YouthId};
 
 use crate::harness::{referral_received_for, referral_routed, roster};
-use crate::served::{Client, START_MICROS, Served};
+use crate::served::{Client, START_MICROS, Served, case_of};
 
 const A: &str = "cm_0000000000000000000000000000000a";
 const B: &str = "cm_0000000000000000000000000000000b";
@@ -61,15 +61,7 @@ pub async fn route(served: &Served, tier: TriageTier) -> String {
     routed.payload = prost::Message::encode_to_vec(&payload);
     served.server.publish(&received).await;
     served.server.publish(&routed).await;
-    let mut client = served.client(Role::Supervisor).await;
-    let cases = client
-        .list_cases(pb::ListCasesRequest { referral_id: referral_id.to_string(), ..Default::default() })
-        .await
-        .expect("list")
-        .into_inner()
-        .cases;
-    assert_eq!(cases.len(), 1);
-    cases[0].case_manager_id.clone()
+    case_of(&mut served.client(Role::Supervisor).await, &referral_id).await.case_manager_id
 }
 
 both_engines!(the_roster_is_edited_through_the_api_and_kept_across_restarts, |engine| async move {

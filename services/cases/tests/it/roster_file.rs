@@ -4,8 +4,8 @@ use wf_cases::load_roster;
 
 #[test]
 fn a_roster_file_is_read_and_validated() {
-    let dir = std::env::temp_dir().join(format!("wf-cases-roster-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
     let good = dir.join("good.toml");
     std::fs::write(&good, crate::harness::roster(&[("cm_000000000000000000000000000000a1", "countywide", 4)])).unwrap();
     let roster = load_roster(Some(&good)).expect("valid roster");
@@ -19,7 +19,6 @@ fn a_roster_file_is_read_and_validated() {
 
     let err = format!("{:#}", load_roster(Some(&dir.join("missing.toml"))).unwrap_err());
     assert!(err.contains("cannot read roster file") && err.contains("missing.toml"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

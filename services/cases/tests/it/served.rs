@@ -1,17 +1,15 @@
 //! The cases service hosted by `wf_testkit::TestServer`: real tokens over gRPC, the in-process bus,
 //! a settable clock, and a collector of everything cases publishes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use wf_auth::Role;
-use wf_cases::clock::TestClock;
-use wf_events::{Envelope, EventBus, EventHandler, HandleError, Subscription};
-use wf_proto::cases::v1::{self as pb, case_service_client::CaseServiceClient};
+use wf_events::Envelope;
+use wf_proto::cases::v1::{self as pb, CaseClosureReason, case_service_client::CaseServiceClient};
 use wf_proto::common::v1::Site;
-use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer};
-use wf_types::ReferralId;
+use wf_testkit::{AuthedChannel, Collector, Engine, TestDatabase, TestServer, eventually};
+use wf_types::{ReferralId, TestClock, YouthId};
 
 pub type Client = CaseServiceClient<AuthedChannel>;
 
@@ -21,23 +19,33 @@ const ROSTER_FILE: &str = "roster.toml";
 /// 2026-01-01T00:00:00Z: where test clocks start.
 pub const START_MICROS: i64 = 1_767_225_600_000_000;
 
+/// Everything cases publishes.
+const PUBLISHED: &[&str] = &[
+    "case.#",
+    "case_note.#",
+    "follow_up.#",
+    "intervention.#",
+    "service_plan.#",
+    "recidivism.#",
+    "roster.#",
+    "contact_attempt.#",
+];
+
+/// A stopped service's database, still there.
+pub struct Stopped {
+    pub db: wf_db::Db,
+    _database: TestDatabase,
+}
+
 pub struct Served {
     pub server: TestServer,
     pub db: wf_db::Db,
     pub clock: TestClock,
-    captured: Arc<Mutex<Vec<Envelope>>>,
+    collector: Collector,
+    /// What was published before a restart (each server has a bus of its own).
+    before_restarts: Vec<Envelope>,
     _database: TestDatabase,
     _dir: tempfile::TempDir,
-}
-
-struct Collector(Arc<Mutex<Vec<Envelope>>>);
-
-#[async_trait::async_trait]
-impl EventHandler for Collector {
-    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
-        self.0.lock().expect("lock").push(envelope);
-        Ok(())
-    }
 }
 
 impl Served {
@@ -57,20 +65,26 @@ impl Served {
         if let Some(roster) = roster {
             std::fs::write(dir.path().join(ROSTER_FILE), roster).expect("write roster");
         }
-        let clock = TestClock::at(START_MICROS);
-        let captured = Arc::new(Mutex::new(Vec::new()));
-        let server = serve(&db, &dir, &clock, &captured).await;
-        Self { server, db, clock, captured, _database: database, _dir: dir }
+        let clock = TestClock::at_micros(START_MICROS);
+        let (server, collector) = serve(&db, &dir, &clock).await;
+        Self { server, db, clock, collector, before_restarts: Vec::new(), _database: database, _dir: dir }
     }
 
     /// Stops the service, sets the clock to `micros` while it is down, and builds it again on the
     /// same database, as a restart would.
     pub async fn restart_at(self, micros: i64) -> Self {
-        let Served { server, db, clock, captured, _database, _dir } = self;
+        let Served { server, db, clock, collector, mut before_restarts, _database, _dir } = self;
         server.stop().await;
-        clock.set(micros);
-        let server = serve(&db, &_dir, &clock, &captured).await;
-        Self { server, db, clock, captured, _database, _dir }
+        before_restarts.extend(collector.finish().await);
+        clock.set_micros(micros);
+        let (server, collector) = serve(&db, &_dir, &clock).await;
+        Self { server, db, clock, collector, before_restarts, _database, _dir }
+    }
+
+    /// Stops the service, waits for its workers to finish, and keeps its database to look at.
+    pub async fn stop(self) -> Stopped {
+        self.server.stop().await;
+        Stopped { db: self.db, _database: self._database }
     }
 
     pub async fn client(&self, role: Role) -> Client {
@@ -86,66 +100,61 @@ impl Served {
         let referral_id = ReferralId::generate();
         self.server.publish(&crate::harness::referral_received(&referral_id, site, false)).await;
         self.server.publish(&crate::harness::referral_routed(&referral_id, site, false)).await;
-        let mut client = self.client(Role::Supervisor).await;
-        let cases = client
-            .list_cases(pb::ListCasesRequest { referral_id: referral_id.to_string(), ..Default::default() })
-            .await
-            .expect("list cases")
-            .into_inner()
-            .cases;
-        assert_eq!(cases.len(), 1, "one case for the routed referral");
-        cases[0].case_id.clone()
+        case_of(&mut self.client(Role::Supervisor).await, &referral_id).await.case_id
     }
 
     /// Waits (bounded) until `count` events matching `filter` were published, and returns them all.
     pub async fn published(&self, count: usize, filter: impl Fn(&Envelope) -> bool) -> Vec<Envelope> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let found: Vec<Envelope> =
-                self.captured.lock().expect("lock").iter().filter(|e| filter(e)).cloned().collect();
-            if found.len() >= count {
-                return found;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{} of {count} events published", found.len());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let matching = || -> Vec<Envelope> {
+            self.before_restarts.iter().cloned().chain(self.collector.events()).filter(|e| filter(e)).collect()
+        };
+        let enough = eventually(Duration::from_secs(30), || async { matching().len() >= count }).await;
+        let found = matching();
+        assert!(enough, "{} of {count} events published", found.len());
+        found
     }
 }
 
-async fn serve(
-    db: &wf_db::Db,
-    dir: &tempfile::TempDir,
-    clock: &TestClock,
-    captured: &Arc<Mutex<Vec<Envelope>>>,
-) -> TestServer {
-    let clock = clock.clone();
+/// The one case of `referral_id`.
+pub async fn case_of(client: &mut Client, referral_id: &ReferralId) -> pb::Case {
+    let cases = client
+        .list_cases(pb::ListCasesRequest { referral_id: referral_id.to_string(), ..Default::default() })
+        .await
+        .expect("list")
+        .into_inner()
+        .cases;
+    assert_eq!(cases.len(), 1, "{referral_id}");
+    cases[0].clone()
+}
+
+/// The recidivism events recorded for a youth, across their cases.
+pub async fn recidivism_of(client: &mut Client, youth: &YouthId) -> Vec<pb::RecidivismEvent> {
+    let request = pb::ListRecidivismEventsRequest { youth_id: youth.to_string(), ..Default::default() };
+    client.list_recidivism_events(request).await.expect("list recidivism events").into_inner().events
+}
+
+/// Closes the case: the youth met their goals.
+pub async fn close(client: &mut Client, case_id: &str) {
+    let request = pb::CloseCaseRequest {
+        case_id: case_id.to_owned(),
+        reason: CaseClosureReason::GoalsMet as i32,
+        ..Default::default()
+    };
+    client.close_case(request).await.expect("close");
+}
+
+async fn serve(db: &wf_db::Db, dir: &tempfile::TempDir, clock: &TestClock) -> (TestServer, Collector) {
     let roster = dir.path().join(ROSTER_FILE);
-    let server = TestServer::start(db.clone(), dir.path(), |mut ctx| async move {
+    let server = TestServer::start_with_clock(db.clone(), dir.path(), clock.shared(), |mut ctx| async move {
         if roster.exists() {
             let mut config = (*ctx.config).clone();
             config.roster_file = Some(roster);
             ctx.config = Arc::new(config);
         }
-        let options = wf_cases::Options { clock: Arc::new(clock), follow_up_interval: Duration::from_millis(50) };
+        let options = wf_cases::Options { follow_up_interval: Duration::from_millis(50) };
         Ok(wf_cases::build_with(ctx, options).await? as Arc<dyn wf_server::Component>)
     })
     .await;
-    let collector = Subscription::new(
-        "collector",
-        &[
-            "case.#",
-            "case_note.#",
-            "follow_up.#",
-            "intervention.#",
-            "service_plan.#",
-            "recidivism.#",
-            "roster.#",
-            "contact_attempt.#",
-        ],
-    );
-    server.bus.declare(&collector).await.expect("declare collector");
-    let bus = server.bus.clone();
-    let handler = Arc::new(Collector(captured.clone()));
-    tokio::spawn(async move { bus.consume(collector, handler, CancellationToken::new()).await });
-    server
+    let collector = server.collector("collector", PUBLISHED).await;
+    (server, collector)
 }

@@ -1,28 +1,30 @@
 //! `wayfinder audit …`: the audit log from the command line. `verify` reads the audit database
-//! directly (embedded data folder or `DATABASE_URL`), or asks a running system with `--server`;
+//! directly (embedded data folder, `--database-url` or `DATABASE_URL`), or asks a running system with `--server`;
 //! `export` and `disclosure` ask a running system; `verify-export` needs only a file and a key.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::Subcommand;
-use wf_audit::checkpoints::{CheckpointJson, CheckpointPolicy, read_checkpoint_file};
+use clap::{Subcommand, ValueEnum};
 use wf_audit::domain::checkpoint::CheckpointVerifier;
 use wf_audit::export::{EXPORT_FORMAT, ExportEntry, ExportFile, verify_export};
-use wf_audit::{VerifyOptions, keys};
+use wf_audit::{CheckpointJson, CheckpointPolicy, VerifyOptions, keys, read_checkpoint_file};
 use wf_auth::Role;
 use wf_client::Target;
 use wf_config::Config;
 use wf_proto::audit::v1 as pb;
 use wf_proto::common::v1::ReportFormat;
+use wf_types::{ReferralId, YouthId};
 
-use super::Connect;
+use super::{Connect, DbArgs, Globals, status_error};
 use crate::system;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Check the hash chain and every signed checkpoint (signature, head hash, Merkle root);
     /// names the first entry modified, deleted, inserted or reordered. Exits non-zero on a problem.
+    /// Reads the audit database directly, or with --server asks that running system to verify
+    /// (with its own key and copies; only --from applies).
     Verify {
         /// First sequence to check (default: from the start).
         #[arg(long, default_value_t = 1)]
@@ -35,16 +37,20 @@ pub enum AuditAction {
         #[arg(long)]
         checkpoints: Option<PathBuf>,
         #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
         connect: Connect,
     },
     /// Export entries FROM..=TO (extended to the first signed checkpoint covering TO) as a
     /// self-contained JSON file that `verify-export` checks offline.
     Export {
+        /// First entry.
         #[arg(long, default_value_t = 1)]
         from: u64,
         /// Last entry (default: the latest checkpoint).
         #[arg(long, default_value_t = 0)]
         to: u64,
+        /// The export file to write (JSON).
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -52,6 +58,7 @@ pub enum AuditAction {
     },
     /// Verify an export file offline with the audit public key alone.
     VerifyExport {
+        /// The export file (written by `audit export`).
         file: PathBuf,
         /// The audit checkpoint public key (PEM), obtained independently of the file.
         #[arg(long)]
@@ -61,16 +68,17 @@ pub enum AuditAction {
     Disclosure {
         /// Youth id ("yth_…").
         #[arg(long, conflicts_with = "referral", required_unless_present = "referral")]
-        youth: Option<String>,
+        youth: Option<YouthId>,
         /// Referral id ("ref_…").
         #[arg(long)]
-        referral: Option<String>,
-        /// csv or html.
-        #[arg(long, default_value = "html")]
-        format: String,
+        referral: Option<ReferralId>,
+        /// The report's format.
+        #[arg(long, value_enum, default_value_t = DisclosureFormat::Html)]
+        format: DisclosureFormat,
         /// Purpose code of this report (it is logged).
         #[arg(long)]
         purpose: String,
+        /// The report file to write.
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -78,46 +86,55 @@ pub enum AuditAction {
     },
 }
 
-pub async fn run(action: AuditAction, config: &Config) -> anyhow::Result<()> {
+/// What a disclosure report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DisclosureFormat {
+    /// One row per disclosure, for a spreadsheet.
+    Csv,
+    /// A page to read or print.
+    Html,
+}
+
+impl DisclosureFormat {
+    fn report_format(self) -> ReportFormat {
+        match self {
+            Self::Csv => ReportFormat::Csv,
+            Self::Html => ReportFormat::Html,
+        }
+    }
+}
+
+pub async fn run(action: AuditAction, globals: &Globals) -> anyhow::Result<()> {
     match action {
-        AuditAction::Verify { from, public_key, checkpoints, connect } => {
+        AuditAction::Verify { from, public_key, checkpoints, db, connect } => {
+            let config = globals.config_with(&db)?;
             if connect.server.is_some() {
-                let target = Target::resolve(connect.server, connect.token, &config.data_dir)?;
-                return verify_remote(&target, from).await;
+                return verify_remote(&connect.target(&config.data_dir)?, from).await;
             }
-            verify_local(config, from, public_key.as_deref(), checkpoints).await
+            verify_local(&config, from, public_key.as_deref(), checkpoints).await
         }
         AuditAction::Export { from, to, out, connect } => {
-            let target = Target::resolve(connect.server, connect.token, &config.data_dir)?;
-            export(&target, config, from, to, &out).await
+            let config = globals.config()?;
+            export(&connect.target(&config.data_dir)?, &config, from, to, &out).await
         }
         AuditAction::VerifyExport { file, public_key } => verify_export_file(&file, &public_key),
         AuditAction::Disclosure { youth, referral, format, purpose, out, connect } => {
             use pb::disclosure_report_request::Subject;
-            let format = match format.as_str() {
-                "csv" => ReportFormat::Csv,
-                "html" => ReportFormat::Html,
-                other => anyhow::bail!("--format must be csv or html, not {other:?}"),
-            };
             let subject = match (youth, referral) {
-                (Some(youth), _) => Subject::YouthId(youth),
-                (None, Some(referral)) => Subject::ReferralId(referral),
+                (Some(youth), _) => Subject::YouthId(youth.to_string()),
+                (None, Some(referral)) => Subject::ReferralId(referral.to_string()),
                 (None, None) => anyhow::bail!("give --youth or --referral"),
             };
-            let target = Target::resolve(connect.server, connect.token, &config.data_dir)?;
+            let target = connect.target(&globals.config()?.data_dir)?;
             let mut client = target.audit(Role::Auditor).await?;
-            let request =
-                pb::DisclosureReportRequest { subject: Some(subject), format: format as i32, occurred: None, purpose };
+            let format = format.report_format() as i32;
+            let request = pb::DisclosureReportRequest { subject: Some(subject), format, occurred: None, purpose };
             let report = client.disclosure_report(request).await.map_err(status_error)?.into_inner();
             std::fs::write(&out, &report.content).with_context(|| format!("writing {}", out.display()))?;
             println!("{} disclosures written to {} ({})", report.entry_count, out.display(), report.content_type);
             Ok(())
         }
     }
-}
-
-fn status_error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
 }
 
 async fn export(target: &Target, config: &Config, from: u64, to: u64, out: &Path) -> anyhow::Result<()> {
@@ -185,7 +202,7 @@ async fn verify_remote(target: &Target, from: u64) -> anyhow::Result<()> {
     let report = client
         .verify_chain(pb::VerifyChainRequest { from_sequence: from, to_sequence: 0 })
         .await
-        .map_err(|status| anyhow::anyhow!("{:?}: {}", status.code(), status.message()))?
+        .map_err(status_error)?
         .into_inner();
     if report.ok {
         println!(
@@ -233,7 +250,7 @@ async fn verify_local(
         Some(path) => read_checkpoint_file(path)?,
         None => Vec::new(),
     };
-    let db = system::open_service_db(config, wf_audit::SERVICE_NAME).await.context("opening the audit database")?;
+    let db = system::open_service_db(config, wf_audit::SERVICE).await.context("opening the audit database")?;
     let options = VerifyOptions { from, to: None, key, external };
     let report = wf_audit::verify_with(&db, &options).await.with_context(|| {
         format!(
@@ -290,14 +307,15 @@ mod tests {
     async fn verify_names_the_modified_entry() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config::from_figment(Config::defaults_only(dir.path())).expect("config");
-        let db = system::open_service_db(&config, wf_audit::SERVICE_NAME).await.expect("db");
+        let db = system::open_service_db(&config, wf_audit::SERVICE).await.expect("db");
         db.migrate(&wf_audit::migrations()).await.expect("migrate");
         for index in 1..=4 {
-            wf_audit::append(&db, content(index)).await.expect("append");
+            wf_audit::append(&db, &wf_types::SystemClock, content(index)).await.expect("append");
         }
         let signer = std::sync::Arc::new(keys::signer_from_config(&config).expect("dev key"));
         let policy = CheckpointPolicy { every_entries: 2, ..CheckpointPolicy::for_data_dir(&config.data_dir) };
-        wf_audit::Checkpointer::new(db.clone(), signer, policy).tick().await.expect("checkpoints");
+        let clock = wf_types::SystemClock::shared();
+        wf_audit::Checkpointer::new(db.clone(), signer, policy, clock).tick().await.expect("checkpoints");
         verify_local(&config, 1, None, None).await.expect("a clean log verifies");
 
         wf_db::sqlx::query("DROP TRIGGER audit_entry_no_update").execute(db.pool()).await.expect("drop trigger");

@@ -1,42 +1,60 @@
 //! `wayfinder keys …`: intake's field-encryption keys. `rotate` adds a key version and
 //! re-encrypts every sealed value to it; `retire` removes an old version once nothing
-//! uses it. Both work on the intake database directly (embedded data folder or
-//! `DATABASE_URL`) and on the key-ring file (development ring or `field_key_file`).
+//! uses it. Both work on the intake database directly (embedded data folder, `--database-url` or
+//! `DATABASE_URL`) and on the key-ring file (development ring or `field_key_file`). Intake may keep
+//! running: it re-reads the key file whenever the file changes.
 
 use clap::Subcommand;
 use wf_config::Config;
 use wf_db::Db;
 use wf_intake::vault;
 
+use super::{DbArgs, Globals};
+
 #[derive(Debug, Subcommand)]
 pub enum KeysAction {
     /// Add a new field key version, make it current, and re-encrypt every sealed value to it
-    /// (in transactional batches, with progress). Stop intake first: it reads the key file only at start.
+    /// (in transactional batches, with progress; safe to interrupt and run again). Intake may keep
+    /// running: it notices the changed key file and seals new values with the new version.
     Rotate {
-        /// Values re-encrypted per transaction.
+        /// Values re-encrypted per transaction (1 to 10000).
         #[arg(long, default_value_t = 500)]
         batch: i64,
+        #[command(flatten)]
+        db: DbArgs,
     },
-    /// Remove key version N; refused while any stored value is still sealed with it.
+    /// Remove key version N from the key file; refused while any stored value is still sealed with it,
+    /// and for the current version.
     Retire {
+        /// The key version to remove.
         #[arg(long)]
         version: u32,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Show each key version and how many stored values it seals.
-    Status,
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
-pub async fn run(action: KeysAction, config: &Config) -> anyhow::Result<()> {
+impl KeysAction {
+    /// Where the intake database is.
+    pub(super) fn db(&self) -> &DbArgs {
+        match self {
+            Self::Rotate { db, .. } | Self::Retire { db, .. } | Self::Status { db } => db,
+        }
+    }
+}
+
+pub async fn run(action: KeysAction, globals: &Globals) -> anyhow::Result<()> {
+    let config = globals.config_with(action.db())?;
     let db = Db::connect(&config.database_url_for(wf_intake::SERVICE)).await?;
     let result = match action {
-        KeysAction::Rotate { batch } => rotate(config, &db, batch).await,
-        KeysAction::Retire { version } => {
-            let ring = vault::retire(config, &db, version).await?;
-            let left: Vec<String> = ring.versions().map(|v| v.to_string()).collect();
-            println!("retired key version {version}; versions left: {}", left.join(", "));
-            Ok(())
-        }
-        KeysAction::Status => status(config, &db).await,
+        KeysAction::Rotate { batch, .. } => rotate(&config, &db, batch).await,
+        KeysAction::Retire { version, .. } => retire(&config, &db, version).await,
+        KeysAction::Status { .. } => status(&config, &db).await,
     };
     db.close().await;
     result
@@ -51,7 +69,14 @@ async fn rotate(config: &Config, db: &Db, batch: i64) -> anyhow::Result<()> {
     })
     .await?;
     println!("key version {version} is current; {resealed} value(s) re-encrypted to it");
-    println!("(re)start intake so it reads key version {version}; then retire old versions");
+    println!("a running intake picks up key version {version} from the key file; then retire old versions");
+    Ok(())
+}
+
+async fn retire(config: &Config, db: &Db, version: u32) -> anyhow::Result<()> {
+    let ring = vault::retire(config, db, version).await?;
+    let left: Vec<String> = ring.versions().map(|v| v.to_string()).collect();
+    println!("retired key version {version}; versions left: {}", left.join(", "));
     Ok(())
 }
 

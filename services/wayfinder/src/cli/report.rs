@@ -3,16 +3,15 @@
 //! SVG, no external assets) and one CSV per table. Aggregate only: every table arrives already
 //! under disclosure control. Progress goes to stderr.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use wf_auth::Role;
-use wf_client::Target;
 use wf_proto::common::v1::ReportFormat;
 use wf_proto::evaluation::v1 as pb;
 
-use super::Connect;
+use super::{Connect, Globals, status_error};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ReportKindArg {
@@ -27,7 +26,7 @@ pub enum ReportKindArg {
 }
 
 impl ReportKindArg {
-    fn report_kind(self) -> pb::ReportKind {
+    pub(super) fn report_kind(self) -> pb::ReportKind {
         match self {
             Self::Baseline => pb::ReportKind::Baseline,
             Self::Outcomes => pb::ReportKind::Outcome,
@@ -39,12 +38,15 @@ impl ReportKindArg {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    /// Which report.
+    #[arg(value_enum)]
     pub kind: ReportKindArg,
     /// Folder to write report.html, report.json and the tables as CSV into (created if needed).
     #[arg(long)]
     pub out: PathBuf,
     /// Group by one dimension: site, referral_source, engagement_approach, triage_tier, age_band,
-    /// trafficking_type, quarter, participation, prior_participation.
+    /// trafficking_type, quarter, participation, prior_participation (operations groups its deadline
+    /// table by site, referral_source or triage_tier only, others as "all").
     #[arg(long)]
     pub group_by: Option<String>,
     /// Use the synthetic demonstration cohort even when program data exists.
@@ -54,9 +56,9 @@ pub struct ReportArgs {
     pub connect: Connect,
 }
 
-pub async fn run(args: ReportArgs, data_dir: &Path) -> anyhow::Result<()> {
+pub async fn run(args: ReportArgs, globals: &Globals) -> anyhow::Result<()> {
     let kind = args.kind.report_kind();
-    let target = Target::resolve(args.connect.server, args.connect.token, data_dir)?;
+    let target = args.connect.target(&globals.client_data_dir())?;
     eprintln!("asking {} for the {} report …", target.url, kind.as_str_name());
     let mut client = target.evaluation(Role::ProgramManager).await?;
     let scope =
@@ -68,7 +70,7 @@ pub async fn run(args: ReportArgs, data_dir: &Path) -> anyhow::Result<()> {
             scope: Some(scope),
         })
         .await
-        .map_err(|status| anyhow::anyhow!("{:?}: {}", status.code(), status.message()))?
+        .map_err(status_error)?
         .into_inner()
         .report
         .context("the evaluation service answered without a report")?;

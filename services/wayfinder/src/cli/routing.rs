@@ -11,6 +11,7 @@ use clap::Subcommand;
 use wf_config::Config;
 use wf_routing::{Directory, LoadedPolicy};
 
+use super::{DbArgs, Globals};
 use crate::system;
 
 #[derive(Debug, Subcommand)]
@@ -24,9 +25,8 @@ pub enum RoutingAction {
         /// How far back to replay: e.g. 30d, 12h, 90m.
         #[arg(long, default_value = "30d")]
         since: String,
-        /// PostgreSQL URL of the system (default: the configured one, else the data folder's SQLite).
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Write the partner directory as Open Referral HSDS 3.0 JSON (confidential locations
     /// without their address).
@@ -40,9 +40,8 @@ pub enum RoutingAction {
         /// Include the HSDS 3.1 draft capacities (open places now).
         #[arg(long)]
         include_capacity: bool,
-        /// PostgreSQL URL of the system (default: the configured one, else the data folder's SQLite).
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Import an HSDS 3.0 JSON document into the partner directory: records matched by id are
     /// updated, new ones created; each problem is printed with its JSON path.
@@ -55,23 +54,28 @@ pub enum RoutingAction {
         /// Who is importing (recorded with the change).
         #[arg(long, default_value = "wayfinder-cli")]
         by: String,
-        /// PostgreSQL URL of the system (default: the configured one, else the data folder's SQLite).
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
-async fn routing_db(config: &Config, database_url: Option<String>) -> anyhow::Result<wf_db::Db> {
-    let mut config = config.clone();
-    if let Some(url) = database_url {
-        config.database_url = Some(url.into());
-    }
-    system::open_service_db(&config, wf_routing::SERVICE).await.context("opening the routing database")
+async fn routing_db(config: &Config) -> anyhow::Result<wf_db::Db> {
+    system::open_service_db(config, wf_routing::SERVICE).await.context("opening the routing database")
 }
 
-pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
+impl RoutingAction {
+    /// Where the routing database is.
+    pub(super) fn db(&self) -> &DbArgs {
+        match self {
+            Self::Simulate { db, .. } | Self::ExportHsds { db, .. } | Self::ImportHsds { db, .. } => db,
+        }
+    }
+}
+
+pub async fn run(action: RoutingAction, globals: &Globals) -> anyhow::Result<()> {
+    let config = &globals.config_with(action.db())?;
     match action {
-        RoutingAction::Simulate { policy, since, database_url } => {
+        RoutingAction::Simulate { policy, since, .. } => {
             let look_back = wf_routing::parse_since(&since).map_err(anyhow::Error::msg)?;
             let candidate = wf_routing::read_policy_file(&policy)?;
             let baseline = match &config.routing_policy_file {
@@ -82,7 +86,7 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
                 Some(path) => wf_routing::load_directory(path)?,
                 None => Directory::demo().context("embedded demo directory")?,
             };
-            let db = routing_db(config, database_url).await?;
+            let db = routing_db(config).await?;
             // The policy and directory in force are the stored ones once routing has run.
             let baseline = match wf_routing::app::policy::in_force(&db).await {
                 Ok(Some(stored)) => stored,
@@ -107,8 +111,8 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
             print!("{}", report.context("reading stored decisions")?);
             Ok(())
         }
-        RoutingAction::ExportHsds { out, include_inactive, include_capacity, database_url } => {
-            let db = routing_db(config, database_url).await?;
+        RoutingAction::ExportHsds { out, include_inactive, include_capacity, .. } => {
+            let db = routing_db(config).await?;
             let read = async {
                 let entries = wf_routing::store::directory::load(&db).await?;
                 let open = wf_routing::store::capacity::open_places(db.pool()).await?;
@@ -125,15 +129,11 @@ pub async fn run(action: RoutingAction, config: &Config) -> anyhow::Result<()> {
             println!("wrote {services} services to {}", out.display());
             Ok(())
         }
-        RoutingAction::ImportHsds { file, dry_run, by, database_url } => {
+        RoutingAction::ImportHsds { file, dry_run, by, .. } => {
             let document = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let db = routing_db(config, database_url).await?;
+            let db = routing_db(config).await?;
             let imported = async {
-                let writer = wf_routing::DirectoryWriter::offline(
-                    db.clone(),
-                    wf_types::SystemClock::shared(),
-                )
-                .await?;
+                let writer = wf_routing::DirectoryWriter::offline(db.clone(), wf_types::SystemClock::shared()).await?;
                 writer.import_hsds(&document, dry_run, &by).await
             };
             let plan = imported.await;

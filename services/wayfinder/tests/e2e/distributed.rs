@@ -3,13 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::CancellationToken;
 use wf_auth::Role;
-use wf_events::{Envelope, EventBus, EventHandler, HandleError, RabbitBus, RabbitConfig, Subscription};
+use wf_events::{Envelope, RabbitBus};
 use wf_proto::intake::v1 as intake;
+use wf_testkit::{Collector, TestBroker, TestDatabase, eventually};
 
 use crate::support;
 
@@ -22,21 +22,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-/// Collects every message published to the exchange, encoded as it travelled.
-struct Capture(Arc<Mutex<Vec<Vec<u8>>>>);
-
-#[async_trait::async_trait]
-impl EventHandler for Capture {
-    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
-        self.0.lock().expect("capture lock").push(envelope.encode());
-        Ok(())
-    }
-}
-
-fn base_url(url: &str) -> &str {
-    &url[..url.rfind('/').expect("database url has a path")]
 }
 
 async fn wait_for_endpoints(dir: &Path, processes: &mut Processes) -> String {
@@ -60,19 +45,18 @@ async fn wait_for_endpoints(dir: &Path, processes: &mut Processes) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_broker_sees_nothing_personal() {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let pg = std::env::var("WF_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let amqp = std::env::var("WF_TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
-    let db_name = format!("t_{id}");
-    let admin = wf_db::Db::connect(&pg).await.expect("PostgreSQL answers");
-    wf_db::sqlx::query(&format!("CREATE DATABASE \"{db_name}\"")).execute(admin.pool()).await.expect("create db");
-    let database_url = format!("{}/{db_name}", base_url(&pg));
-    let rabbit = RabbitConfig::new(amqp.clone()).with_prefix(format!("t{id}.events"), format!("t{id}"));
+    // One database (each service migrates and uses a schema of its own in it) and one broker prefix,
+    // whose queues are every consuming service's and the capture queue.
+    let database = TestDatabase::postgres().await;
+    let database_url = database.url().to_owned();
+    let mut queues: Vec<&str> = wf_events::topology::TOPOLOGY.iter().map(|(service, _)| *service).collect();
+    queues.push("capture");
+    let broker = TestBroker::new(&queues);
+    let rabbit = &broker.config;
 
-    // The capture queue exists before anything is published.
+    // The capture queue exists before anything is published; it keeps every message on the exchange.
     let capture_bus = RabbitBus::connect(rabbit.clone()).await.expect("RabbitMQ answers");
-    let capture_subscription = Subscription::new("capture", &["#"]);
-    capture_bus.declare(&capture_subscription).await.expect("declare capture queue");
+    let capture = Collector::start(Arc::new(capture_bus), "capture", &["#"]).await;
 
     let root = tempfile::tempdir().expect("temp dir");
     let keys_dir = root.path().join("keys");
@@ -96,7 +80,7 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
             .args(["serve", service, "--grpc-addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir(service))
             .env("DATABASE_URL", &database_url)
-            .env("AMQP_URL", &amqp)
+            .env("AMQP_URL", &rabbit.url)
             .env("WAYFINDER_EVENTS__EXCHANGE", &rabbit.exchange)
             .env("WAYFINDER_EVENTS__QUEUE_PREFIX", &rabbit.queue_prefix)
             .env("WAYFINDER_AUTH__JWT_PUBLIC_KEY_FILE", &public_key)
@@ -123,26 +107,16 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
     assert!(entries.iter().all(|e| e.correlation_id == submitted.referral_id));
 
     // Drain the capture queue: at least the three flow events.
-    let captured = Arc::new(Mutex::new(Vec::new()));
-    let stop = CancellationToken::new();
-    let consumer = {
-        let bus = capture_bus.clone();
-        let handler = Arc::new(Capture(captured.clone()));
-        let stop = stop.clone();
-        tokio::spawn(async move { bus.consume(capture_subscription, handler, stop).await })
-    };
-    let started = Instant::now();
-    while captured.lock().expect("lock").len() < support::FLOW_EVENTS.len() {
-        assert!(started.elapsed() < support::PATIENCE, "the capture queue did not receive the flow");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        eventually(support::PATIENCE, || async { capture.events().len() >= support::FLOW_EVENTS.len() }).await,
+        "the capture queue did not receive the flow"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.cancel();
-    consumer.await.expect("join").expect("capture consumer");
+    let captured = capture.finish().await;
 
-    let messages = captured.lock().expect("lock").clone();
-    let types: Vec<String> =
-        messages.iter().map(|bytes| Envelope::decode(bytes).expect("envelope").event_type).collect();
+    // Every message encoded as it travelled.
+    let messages: Vec<Vec<u8>> = captured.iter().map(Envelope::encode).collect();
+    let types: Vec<String> = captured.iter().map(|envelope| envelope.event_type.clone()).collect();
     for expected in support::FLOW_EVENTS {
         assert!(types.iter().any(|t| t == expected), "{expected} crossed the broker; saw {types:?}");
     }
@@ -158,7 +132,7 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
 
     // A broken release: routing cannot store decisions, so the next referral is
     // dead-lettered; after the fix, `wayfinder dlq replay` sends it through.
-    let db = wf_db::Db::connect(&database_url).await.expect("test database");
+    let db = database.connect().await;
     let rename = |from: &str, to: &str| format!("ALTER TABLE routing.{from} RENAME TO {to}");
     wf_db::sqlx::query(&rename("routing_decision", "routing_decision_broken")).execute(db.pool()).await.expect("break");
     let second = client
@@ -177,11 +151,10 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
         assert!(output.status.success(), "dlq {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
-    let started = Instant::now();
-    while !dlq(&["list"]).contains(&second.referral_id) {
-        assert!(started.elapsed() < support::PATIENCE, "the failing referral never reached the dead-letter queue");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(
+        eventually(support::PATIENCE, || async { dlq(&["list"]).contains(&second.referral_id) }).await,
+        "the failing referral never reached the dead-letter queue"
+    );
     assert!(dlq(&["list"]).contains(&second.referral_id), "listing leaves the letter in place");
     wf_db::sqlx::query(&rename("routing_decision_broken", "routing_decision")).execute(db.pool()).await.expect("fix");
     assert_eq!(dlq(&["replay"]).trim(), "replayed 1 dead letters to routing");
@@ -191,11 +164,6 @@ async fn a_referral_travels_separate_processes_on_postgres_and_rabbitmq_and_the_
 
     drop(processes);
     // Every process declared the whole topology (every consuming service's queue), not only its own.
-    let mut queues: Vec<&str> = wf_events::topology::TOPOLOGY.iter().map(|(service, _)| *service).collect();
-    queues.push("capture");
-    wf_events::rabbitmq::delete_topology(&rabbit, &queues).await.expect("delete topology");
-    wf_db::sqlx::query(&format!("DROP DATABASE \"{db_name}\" WITH (FORCE)"))
-        .execute(admin.pool())
-        .await
-        .expect("drop db");
+    broker.remove().await.expect("delete topology");
+    database.remove().await.expect("drop db");
 }

@@ -91,11 +91,10 @@ async fn a_referral_travels_the_embedded_system_in_one_trace() {
         assert!(output.status.success(), "dlq {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
-    let started = std::time::Instant::now();
-    while !dlq(&["list"]).contains(&second.referral_id) {
-        assert!(started.elapsed() < support::PATIENCE, "the failing referral never became a dead letter");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    assert!(
+        wf_testkit::eventually(support::PATIENCE, || async { dlq(&["list"]).contains(&second.referral_id) }).await,
+        "the failing referral never became a dead letter"
+    );
     wf_db::sqlx::query(&rename("routing_decision_broken", "routing_decision"))
         .execute(routing_db.pool())
         .await

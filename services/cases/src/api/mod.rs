@@ -1,4 +1,5 @@
-//! The `CaseService` gRPC API: authorize, validate, read, respond.
+//! The `CaseService` gRPC API: authorize, parse, call the use case in `app` (or read `store`),
+//! map to proto.
 
 mod assign;
 mod engagement;
@@ -9,36 +10,33 @@ mod recidivism;
 mod roster;
 mod services;
 
-use std::sync::Arc;
+use std::str::FromStr;
 
 use tonic::{Request, Response, Status};
 use wf_auth::Operation;
-use wf_db::Db;
-use wf_events::RelayHandle;
 use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
 use wf_proto::common::v1 as common;
+use wf_server::pagination::{PageLimits, next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, CaseManagerId, ReferralId, YouthId};
+use wf_types::{CaseId, CaseManagerId, IdError, ReferralId, YouthId};
 
-use crate::clock::Clock;
+use crate::app::App;
 use crate::domain::Site;
-use crate::events::timestamp;
 use crate::store::{self, CaseFilter, CaseRecord};
+use crate::timestamp;
 
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-pub const MAX_PAGE_SIZE: i64 = 500;
+/// Page sizes of every list: 0 asks for the default; anything above the maximum is capped to it.
+pub const PAGES: PageLimits = PageLimits::new(50, 500);
 
 /// The gRPC service; cheap to clone.
 #[derive(Clone)]
 pub struct CasesApi {
-    db: Db,
-    relay: RelayHandle,
-    clock: Arc<dyn Clock>,
+    app: App,
 }
 
 impl CasesApi {
-    pub fn new(db: Db, relay: RelayHandle, clock: Arc<dyn Clock>) -> Self {
-        Self { db, relay, clock }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 }
 
@@ -48,25 +46,26 @@ type ApiResult<T> = Result<Response<T>, Status>;
 impl CaseService for CasesApi {
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> ApiResult<pb::GetCaseResponse> {
         wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        let case_id = request.get_ref().case_id.parse::<CaseId>().map_err(|err| invalid("case_id", err))?;
-        let case = store::get_case(&self.db, case_id.as_str())
+        let case_id =
+            request.get_ref().case_id.parse::<CaseId>().map_err(|err| ApiError::invalid("case_id", err.to_string()))?;
+        let case = store::get_case(self.app.db(), case_id.as_str())
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound("case".into()))?;
         let mut case = case_to_proto(&case);
         // Referrals a reopened case absorbed follow the one that opened it.
         case.referral_ids
-            .extend(store::continuity::linked_referrals(&self.db, &case.case_id).await.map_err(ApiError::from)?);
+            .extend(store::continuity::linked_referrals(self.app.db(), &case.case_id).await.map_err(ApiError::from)?);
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
     async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
         wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
         let req = request.into_inner();
-        let (filter, after, page_size) =
-            list_cases_query(&req, self.clock.now_micros()).map_err(ApiError::InvalidArgument)?;
-        let mut cases =
-            store::list_cases(&self.db, &filter, after.as_deref(), page_size + 1).await.map_err(ApiError::from)?;
+        let (filter, after, page_size) = list_cases_query(&req, self.app.now()).map_err(ApiError::InvalidArgument)?;
+        let mut cases = store::list_cases(self.app.db(), &filter, after.as_ref().map(CaseId::as_str), page_size + 1)
+            .await
+            .map_err(ApiError::from)?;
         let next_page_token = next_page(&mut cases, page_size, |case| case.case_id.clone());
         Ok(Response::new(pb::ListCasesResponse { cases: cases.iter().map(case_to_proto).collect(), next_page_token }))
     }
@@ -77,7 +76,7 @@ impl CaseService for CasesApi {
     ) -> ApiResult<pb::ListCaseManagersResponse> {
         let principal = wf_auth::principal(&request)?;
         // Whoever keeps the roster reads it too (the program manager reads no cases).
-        if roster::may_manage_roster(principal).is_err() {
+        if !roster::manages_roster(principal) {
             principal.authorize(Operation::ReadCase)?;
         }
         Ok(Response::new(roster::list(self, request.get_ref()).await?))
@@ -239,8 +238,42 @@ impl CaseService for CasesApi {
     }
 }
 
-fn invalid(field: &str, err: impl std::fmt::Display) -> ApiError {
-    ApiError::InvalidArgument(vec![FieldViolation::new(field, err.to_string())])
+/// A required id field; a malformed one is a violation named `field`.
+fn required<Id: FromStr<Err = IdError>>(field: &str, value: &str, violations: &mut Vec<FieldViolation>) -> Option<Id> {
+    value.parse().map_err(|err: IdError| violations.push(FieldViolation::new(field, err.to_string()))).ok()
+}
+
+/// An id field that may be empty (`None`); a malformed one is a violation named `field`.
+fn optional<Id: FromStr<Err = IdError>>(field: &str, value: &str, violations: &mut Vec<FieldViolation>) -> Option<Id> {
+    if value.is_empty() { None } else { required(field, value, violations) }
+}
+
+/// A required message field of a request.
+fn present<'a, T>(value: Option<&'a T>, field: &str) -> Result<&'a T, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(field, "is required"))
+}
+
+/// An instant from the request, or `now` when absent; never in the future (it records what
+/// happened: `future` says so).
+fn past_instant(
+    value: Option<&prost_types::Timestamp>,
+    field: &str,
+    now: i64,
+    future: &str,
+    violations: &mut Vec<FieldViolation>,
+) -> i64 {
+    let Some(value) = value else { return now };
+    match wf_proto::time::datetime(value).map(|at| at.timestamp_micros()) {
+        Some(at) if at <= now => at,
+        Some(_) => {
+            violations.push(FieldViolation::new(field, future));
+            now
+        }
+        None => {
+            violations.push(FieldViolation::new(field, "is not a valid timestamp"));
+            now
+        }
+    }
 }
 
 /// The store query of a `ListCases` request, or every problem with it.
@@ -248,23 +281,11 @@ fn invalid(field: &str, err: impl std::fmt::Display) -> ApiError {
 fn list_cases_query(
     req: &pb::ListCasesRequest,
     now: i64,
-) -> Result<(CaseFilter, Option<String>, i64), Vec<FieldViolation>> {
+) -> Result<(CaseFilter, Option<CaseId>, usize), Vec<FieldViolation>> {
     let mut violations = Vec::new();
-    let mut parsed = |field: &str, value: &str, parse: fn(&str) -> Result<(), wf_types::IdError>| {
-        if value.is_empty() {
-            return None;
-        }
-        match parse(value) {
-            Ok(()) => Some(value.to_owned()),
-            Err(err) => {
-                violations.push(FieldViolation::new(field, err.to_string()));
-                None
-            }
-        }
-    };
-    let case_manager_id = parsed("case_manager_id", &req.case_manager_id, |v| v.parse::<CaseManagerId>().map(drop));
-    let youth_id = parsed("youth_id", &req.youth_id, |v| v.parse::<YouthId>().map(drop));
-    let referral_id = parsed("referral_id", &req.referral_id, |v| v.parse::<ReferralId>().map(drop));
+    let case_manager_id = optional::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations);
+    let youth_id = optional::<YouthId>("youth_id", &req.youth_id, &mut violations);
+    let referral_id = optional::<ReferralId>("referral_id", &req.referral_id, &mut violations);
     let site = optional_site(req.site, "site", &mut violations);
     let mut stages = Vec::with_capacity(req.stages.len());
     for (index, value) in req.stages.iter().enumerate() {
@@ -276,17 +297,17 @@ fn list_cases_query(
             Ok(stage) => stages.push(stage),
         }
     }
-    let page_size = page_size(req.page_size, &mut violations);
-    let after = page_token::<CaseId>(&req.page_token, &mut violations).map(String::from);
+    let page_size = PAGES.size(req.page_size, &mut violations);
+    let after = page_token::<CaseId>(&req.page_token, &mut violations);
     if !violations.is_empty() {
         return Err(violations);
     }
     let filter = CaseFilter {
-        case_manager_id,
+        case_manager_id: case_manager_id.map(String::from),
         site,
         stages,
-        youth_id,
-        referral_id,
+        youth_id: youth_id.map(String::from),
+        referral_id: referral_id.map(String::from),
         include_practice: req.include_practice,
         awaiting_assignment: req.awaiting_assignment,
         incomplete_at: req.incomplete_only.then_some(now),
@@ -306,63 +327,6 @@ fn optional_site(value: i32, field: &str, violations: &mut Vec<FieldViolation>) 
             ));
             None
         }
-    }
-}
-
-/// 0 asks for the default; anything above the maximum is capped to it.
-fn page_size(requested: i32, violations: &mut Vec<FieldViolation>) -> i64 {
-    match i64::from(requested) {
-        0 => DEFAULT_PAGE_SIZE,
-        size if size < 0 => {
-            violations.push(FieldViolation::new(
-                "page_size",
-                format!("{size} is negative; allowed 0 (default {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}"),
-            ));
-            DEFAULT_PAGE_SIZE
-        }
-        size => size.min(MAX_PAGE_SIZE),
-    }
-}
-
-/// A page token is the id of the last item of the previous page.
-fn page_token<Id: std::str::FromStr<Err = wf_types::IdError>>(
-    token: &str,
-    violations: &mut Vec<FieldViolation>,
-) -> Option<Id> {
-    if token.is_empty() {
-        return None;
-    }
-    match token.parse() {
-        Ok(id) => Some(id),
-        Err(_) => {
-            violations.push(FieldViolation::new("page_token", "is not a token returned by this list"));
-            None
-        }
-    }
-}
-
-/// A page token of a list keyed by prefixed ids generated here (`int_…`, `goal_…`).
-fn page_token_text(token: &str, prefix: &str, violations: &mut Vec<FieldViolation>) -> Option<String> {
-    if token.is_empty() {
-        return None;
-    }
-    let valid =
-        token.strip_prefix(prefix).is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()));
-    if valid {
-        Some(token.to_owned())
-    } else {
-        violations.push(FieldViolation::new("page_token", "is not a token returned by this list"));
-        None
-    }
-}
-
-/// Trims the one-extra item fetched to detect a next page, and returns that page's token.
-fn next_page<T>(items: &mut Vec<T>, page_size: i64, key: impl Fn(&T) -> String) -> String {
-    if items.len() as i64 > page_size {
-        items.truncate(page_size as usize);
-        items.last().map(key).unwrap_or_default()
-    } else {
-        String::new()
     }
 }
 

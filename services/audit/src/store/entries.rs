@@ -1,12 +1,16 @@
-//! Every SQL statement of the audit service. Appends take the caller's transaction; reads take
-//! the pool. Sequences are `u64` in Rust and `BIGINT` in the database (the log never nears 2^63).
+//! The SQL of the log: `audit_entry` and its head, `audit_head`. Appends take the caller's
+//! transaction; reads take the pool.
 
 use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
 use wf_db::{Backend, Db, DbError, Tx};
 
+use super::{from_db, to_db};
 use crate::domain::chain::{ChainHead, Entry, EntryContent};
 use crate::domain::query::{EntryFilter, TypePattern};
+
+/// A statement over the any-database driver, with its binds.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
 
 const ENTRY_COLUMNS: &str = "sequence, event_id, event_type, schema_version, aggregate_id, correlation_id, \
      producer, actor, actor_role, purpose, release_id, fields, occurred_at, recorded_at, payload, \
@@ -20,14 +24,6 @@ fn entry_columns_without_payload(backend: Backend) -> String {
         Backend::Sqlite => "X''",
     };
     ENTRY_COLUMNS.replace(" payload,", &format!(" {empty_bytes} AS payload,"))
-}
-
-fn to_db(sequence: u64) -> i64 {
-    i64::try_from(sequence).unwrap_or(i64::MAX)
-}
-
-fn from_db(sequence: i64) -> u64 {
-    u64::try_from(sequence).unwrap_or(0)
 }
 
 /// The chain head, locked until the transaction ends. On PostgreSQL the row lock serialises
@@ -51,34 +47,44 @@ pub async fn find_event(tx: &mut Tx, event_id: &str) -> Result<Option<(u64, Stri
     Ok(row.map(|(sequence, event_type, payload)| (from_db(sequence), event_type, payload)))
 }
 
-/// Appends `entry` and moves the head onto it.
-pub async fn append(tx: &mut Tx, entry: &Entry) -> Result<(), DbError> {
+/// Binds every column of `ENTRY_COLUMNS` but the sequence (`event_id` … `entry_hash`), in that
+/// order, to the next placeholders of `query`.
+pub fn bind_entry<'q>(query: AnyQuery<'q>, entry: &Entry) -> Result<AnyQuery<'q>, DbError> {
     let content = &entry.content;
     let fields = serde_json::to_string(&content.fields)
         .map_err(|err| DbError::Config { message: format!("cannot encode field paths: {err}") })?;
-    sqlx::query(&format!(
+    Ok(query
+        .bind(content.event_id.clone())
+        .bind(content.event_type.clone())
+        .bind(i64::from(content.schema_version))
+        .bind(content.aggregate_id.clone())
+        .bind(content.correlation_id.clone())
+        .bind(content.producer.clone())
+        .bind(content.actor.clone())
+        .bind(content.actor_role.clone())
+        .bind(content.purpose.clone())
+        .bind(content.release_id.clone())
+        .bind(fields)
+        .bind(content.occurred_at_micros)
+        .bind(content.recorded_at_micros)
+        .bind(content.payload.clone())
+        .bind(entry.previous_hash.clone())
+        .bind(entry.entry_hash.clone()))
+}
+
+/// Inserts the row of `entry` alone (the database refuses it unless it extends the head).
+pub async fn insert(tx: &mut Tx, entry: &Entry) -> Result<(), DbError> {
+    let sql = format!(
         "INSERT INTO audit_entry ({ENTRY_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-    ))
-    .bind(to_db(entry.sequence))
-    .bind(content.event_id.clone())
-    .bind(content.event_type.clone())
-    .bind(i64::from(content.schema_version))
-    .bind(content.aggregate_id.clone())
-    .bind(content.correlation_id.clone())
-    .bind(content.producer.clone())
-    .bind(content.actor.clone())
-    .bind(content.actor_role.clone())
-    .bind(content.purpose.clone())
-    .bind(content.release_id.clone())
-    .bind(fields)
-    .bind(content.occurred_at_micros)
-    .bind(content.recorded_at_micros)
-    .bind(content.payload.clone())
-    .bind(entry.previous_hash.clone())
-    .bind(entry.entry_hash.clone())
-    .execute(&mut **tx)
-    .await?;
+    );
+    bind_entry(sqlx::query(&sql).bind(to_db(entry.sequence)), entry)?.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Appends `entry` and moves the head onto it.
+pub async fn append(tx: &mut Tx, entry: &Entry) -> Result<(), DbError> {
+    insert(tx, entry).await?;
     sqlx::query("UPDATE audit_head SET last_sequence = $1, last_hash = $2 WHERE id = 1")
         .bind(to_db(entry.sequence))
         .bind(entry.entry_hash.clone())

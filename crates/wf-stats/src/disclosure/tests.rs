@@ -14,15 +14,10 @@ struct Attack {
 impl Attack {
     fn new(counts: &[u64], rows: usize, cols: usize, published: &PublishedTable) -> Attack {
         let width = cols + 1;
-        let mut value = vec![0u64; (rows + 1) * width];
+        let value = with_margins(counts, rows, cols);
         let mut suppressed = vec![false; (rows + 1) * width];
         for i in 0..rows {
             for j in 0..cols {
-                let v = counts[i * cols + j];
-                value[i * width + j] = v;
-                value[i * width + cols] += v;
-                value[rows * width + j] += v;
-                value[rows * width + cols] += v;
                 suppressed[i * width + j] = published.cell(i, j).is_suppressed();
             }
             suppressed[i * width + cols] = published.row_totals[i].is_suppressed();

@@ -1,18 +1,16 @@
-//! The SQL of checkpoints, and the leaf hashes proofs are built from.
+//! The SQL of checkpoints (`audit_checkpoint`), and the leaf hashes proofs are built from.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use wf_db::{Db, DbError};
+
+use super::to_db;
 
 use crate::domain::chain::Hash;
 use crate::domain::checkpoint::Checkpoint;
 use crate::domain::merkle::{self, Frontier};
 
 const COLUMNS: &str = "tree_size, root_hash, last_entry_hash, signed_at, key_id, signature, frontier";
-
-fn to_db(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
 
 fn damaged(what: &str) -> DbError {
     DbError::Config { message: format!("audit_checkpoint: {what} is damaged") }

@@ -1,4 +1,4 @@
-//! The only place with SQL. Writers take `&mut Tx` (the caller commits); readers take `&Db`.
+//! Every SQL statement of the service. Writers take `&mut Tx` (the caller commits); readers take `&Db`.
 
 use sqlx::{Any, Executor, Row};
 use wf_db::{Backend, Db, DbError, Tx};
@@ -104,6 +104,11 @@ const INCOMPLETE_AT: &str = "((enrolled_at IS NOT NULL AND assessed_at IS NULL A
      OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.case_id = cases.case_id \
                 AND f.status IN ('scheduled', 'due', 'overdue') AND f.due_at <= $n) \
      OR (exited_at IS NOT NULL AND exit_living_situation = 0))";
+
+/// A page's row limit as SQL binds it.
+pub(crate) fn sql_limit(rows: usize) -> i64 {
+    i64::try_from(rows).unwrap_or(i64::MAX)
+}
 
 /// Serializes assignment decisions for the rest of the transaction.
 ///
@@ -261,7 +266,7 @@ pub async fn list_cases(
     db: &Db,
     filter: &CaseFilter,
     after: Option<&str>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<CaseRecord>, DbError> {
     let mut conditions: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
@@ -319,7 +324,7 @@ pub async fn list_cases(
     if let Some(at) = incomplete_at {
         query = query.bind(at);
     }
-    let rows = query.bind(limit).fetch_all(db.pool()).await?;
+    let rows = query.bind(sql_limit(limit)).fetch_all(db.pool()).await?;
     rows.iter().map(case_from_row).collect()
 }
 

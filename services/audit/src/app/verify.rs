@@ -10,11 +10,11 @@
 
 use wf_db::Db;
 
-use crate::checkpoint_store;
 use crate::domain::chain::{ChainProblem, ChainVerifier, Entry, Hash, TamperKind, VerifyReport};
 use crate::domain::checkpoint::{Checkpoint, CheckpointVerifier};
 use crate::domain::merkle::{self, Frontier};
-use crate::store;
+use crate::store::checkpoints as stored_checkpoints;
+use crate::store::entries;
 
 /// Entries read per round trip.
 pub const BATCH_SIZE: u32 = 10_000;
@@ -52,7 +52,7 @@ fn failed(start: u64, problem: ChainProblem, checkpoints_verified: u64) -> Verif
 
 /// The stored checkpoints merged with the outside copies, ascending; or the first discrepancy.
 async fn checkpoints(db: &Db, external: &[Checkpoint]) -> anyhow::Result<Result<Vec<Checkpoint>, ChainProblem>> {
-    let mut all = checkpoint_store::all(db).await?;
+    let mut all = stored_checkpoints::all(db).await?;
     for copy in external {
         match all.iter_mut().find(|stored| stored.tree_size == copy.tree_size) {
             Some(stored) if stored != copy => {
@@ -75,7 +75,7 @@ async fn checkpoints(db: &Db, external: &[Checkpoint]) -> anyhow::Result<Result<
 pub async fn verify_with(db: &Db, options: &VerifyOptions) -> anyhow::Result<VerifyReport> {
     let from = options.from.max(1);
     // One snapshot of where the chain ends; entries appended while we run are left for next time.
-    let (head, max_stored) = store::tail(db).await?;
+    let (head, max_stored) = entries::tail(db).await?;
     let end = head.last_sequence.max(max_stored);
     let (to, to_the_end) = match options.to {
         Some(to) if to < end => (to, false),
@@ -98,13 +98,13 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> anyhow::Result<Ver
                 return Ok(failed(anchor.tree_size, problem, 0));
             }
             // The stored frontier is only usable when it reproduces the signed root.
-            let frontier = checkpoint_store::by_size(db, anchor.tree_size)
+            let frontier = stored_checkpoints::by_size(db, anchor.tree_size)
                 .await?
                 .map(|(_, frontier)| frontier)
                 .filter(|frontier| frontier.root() == anchor.root_hash);
             (ChainVerifier::starting_at(anchor.tree_size + 1, anchor.last_entry_hash.to_vec()), frontier)
         }
-        None => match store::entry_hash_at(db, from - 1).await? {
+        None => match entries::entry_hash_at(db, from - 1).await? {
             Some(stored) => (ChainVerifier::starting_at(from, stored), None),
             None if from - 1 > end => return Ok(ChainVerifier::starting_at(from, Vec::new()).report(None)),
             None => {
@@ -130,7 +130,7 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> anyhow::Result<Ver
     let mut cursor = start;
     while cursor <= to {
         // One extra row is look-ahead for explaining a problem at the batch's last entry.
-        let window = store::entries_between(db, cursor, to, BATCH_SIZE + 1).await?;
+        let window = entries::entries_between(db, cursor, to, BATCH_SIZE + 1).await?;
         let last_batch = window.len() <= BATCH_SIZE as usize;
         let consume = window.len().min(BATCH_SIZE as usize);
         if let Err(problem) = verifier.verify_window(&window, consume) {

@@ -108,6 +108,22 @@ struct Augmented {
     suppressed: Vec<bool>,
 }
 
+/// `counts` (rows × cols, row-major) with their margins, laid out as in [`Augmented`].
+fn with_margins(counts: &[u64], rows: usize, cols: usize) -> Vec<u64> {
+    let width = cols + 1;
+    let mut value = vec![0u64; (rows + 1) * width];
+    for i in 0..rows {
+        for j in 0..cols {
+            let v = counts[i * cols + j];
+            value[i * width + j] = v;
+            value[i * width + cols] += v;
+            value[rows * width + j] += v;
+            value[rows * width + cols] += v;
+        }
+    }
+    value
+}
+
 impl Augmented {
     fn width(&self) -> usize {
         self.cols + 1
@@ -235,16 +251,7 @@ pub fn suppress_table(
         )));
     }
     let width = cols + 1;
-    let mut value = vec![0u64; (rows + 1) * width];
-    for i in 0..rows {
-        for j in 0..cols {
-            let v = counts[i * cols + j];
-            value[i * width + j] = v;
-            value[i * width + cols] += v;
-            value[rows * width + j] += v;
-            value[rows * width + cols] += v;
-        }
-    }
+    let value = with_margins(counts, rows, cols);
     let suppressed: Vec<bool> = value.iter().map(|&v| rule.is_small(v)).collect();
     let primary_suppressed = suppressed.iter().filter(|&&s| s).count();
     let mut table = Augmented { rows, cols, value, suppressed };
@@ -308,5 +315,4 @@ pub fn published_survival(
 }
 
 #[cfg(test)]
-#[path = "disclosure_tests.rs"]
 mod tests;

@@ -36,31 +36,33 @@ pub enum Method {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TiesArg {
+    /// Efron's approximation (the default of lifelines and R's survival).
     Efron,
+    /// Breslow's approximation (simpler; biased towards zero with many ties).
     Breslow,
 }
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// km, logrank, cox, logit, rmst or cif.
+    /// The analysis.
     #[arg(value_enum)]
     pub method: Method,
     /// The CSV file (header line with column names, one row per subject).
     #[arg(long)]
     pub csv: PathBuf,
-    /// Follow-up time column (km, logrank, cox).
+    /// Follow-up time column (every method but logit).
     #[arg(long)]
     pub time: Option<String>,
     /// Event column, 0 = censored / 1 = event (for logit: the 0/1 outcome; for cif: 0 = censored, 1, 2, … = kind).
     #[arg(long)]
     pub event: String,
-    /// Group column (km: one curve per group; logrank: the groups compared).
+    /// Group column (km: one curve per group; logrank: the groups compared; rmst: one estimate per group).
     #[arg(long)]
     pub group: Option<String>,
     /// Covariate columns, comma-separated (cox, logit).
     #[arg(long, value_delimiter = ',')]
     pub covariates: Vec<String>,
-    /// Case-weight column (km, cox, logit).
+    /// Case-weight column (km, cox, logit, rmst).
     #[arg(long)]
     pub weights: Option<String>,
     /// How tied event times are handled (cox).

@@ -13,83 +13,90 @@
 //! key obtained independently), "checkpoint": CheckpointJson, "entries": [ExportEntry…] }`
 //! with hashes and payloads in lowercase hex and instants in microseconds since the epoch.
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoints::CheckpointJson;
-use crate::domain::chain::{ChainHead, ChainProblem, ChainVerifier, Entry, EntryContent, TamperKind};
-use crate::domain::checkpoint::CheckpointVerifier;
+use super::chain::{ChainHead, ChainProblem, ChainVerifier, Entry, EntryContent, Hash, TamperKind, hex_bytes};
+use super::checkpoint::{Checkpoint, CheckpointVerifier};
 
 pub const EXPORT_FORMAT: &str = "wayfinder.audit.export.v1";
 
-/// One entry with every field of its canonical encoding.
+/// One checkpoint as a JSON object: the line format of the checkpoint file and of exports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointJson {
+    pub tree_size: u64,
+    /// Lowercase hex.
+    pub root_hash: String,
+    pub last_entry_hash: String,
+    pub signed_at_micros: i64,
+    pub key_id: String,
+    pub signature: String,
+    /// The exact signed text, for readers that do not rebuild it.
+    pub signed_text: String,
+}
+
+impl CheckpointJson {
+    pub fn from_checkpoint(checkpoint: &Checkpoint) -> Self {
+        Self {
+            tree_size: checkpoint.tree_size,
+            root_hash: hex::encode(checkpoint.root_hash),
+            last_entry_hash: hex::encode(checkpoint.last_entry_hash),
+            signed_at_micros: checkpoint.signed_at_micros,
+            key_id: checkpoint.key_id.clone(),
+            signature: hex::encode(&checkpoint.signature),
+            signed_text: checkpoint.signed_text(),
+        }
+    }
+
+    pub fn to_checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        let hash = |name: &str, text: &str| -> anyhow::Result<Hash> {
+            hex::decode(text)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| anyhow::anyhow!("checkpoint {}: {name} must be 64 hex digits", self.tree_size))
+        };
+        Ok(Checkpoint {
+            tree_size: self.tree_size,
+            root_hash: hash("root_hash", &self.root_hash)?,
+            last_entry_hash: hash("last_entry_hash", &self.last_entry_hash)?,
+            signed_at_micros: self.signed_at_micros,
+            key_id: self.key_id.clone(),
+            signature: hex::decode(&self.signature)
+                .with_context(|| format!("checkpoint {}: signature must be hex", self.tree_size))?,
+        })
+    }
+}
+
+/// One entry with every field of its canonical encoding: its sequence, the content's fields
+/// ([`EntryContent`]'s JSON form) and both hashes, bytes in lowercase hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportEntry {
     pub sequence: u64,
-    pub event_id: String,
-    pub event_type: String,
-    pub schema_version: u32,
-    pub aggregate_id: String,
-    pub correlation_id: String,
-    pub producer: String,
-    pub actor: String,
-    pub actor_role: String,
-    pub purpose: String,
-    pub release_id: String,
-    pub fields: Vec<String>,
-    pub occurred_at_micros: i64,
-    pub recorded_at_micros: i64,
-    pub payload: String,
-    pub previous_hash: String,
-    pub entry_hash: String,
+    #[serde(flatten)]
+    pub content: EntryContent,
+    #[serde(with = "hex_bytes")]
+    pub previous_hash: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    pub entry_hash: Vec<u8>,
 }
 
 impl ExportEntry {
     pub fn from_entry(entry: &Entry) -> Self {
-        let content = &entry.content;
         Self {
             sequence: entry.sequence,
-            event_id: content.event_id.clone(),
-            event_type: content.event_type.clone(),
-            schema_version: content.schema_version,
-            aggregate_id: content.aggregate_id.clone(),
-            correlation_id: content.correlation_id.clone(),
-            producer: content.producer.clone(),
-            actor: content.actor.clone(),
-            actor_role: content.actor_role.clone(),
-            purpose: content.purpose.clone(),
-            release_id: content.release_id.clone(),
-            fields: content.fields.clone(),
-            occurred_at_micros: content.occurred_at_micros,
-            recorded_at_micros: content.recorded_at_micros,
-            payload: hex::encode(&content.payload),
-            previous_hash: hex::encode(&entry.previous_hash),
-            entry_hash: hex::encode(&entry.entry_hash),
+            content: entry.content.clone(),
+            previous_hash: entry.previous_hash.clone(),
+            entry_hash: entry.entry_hash.clone(),
         }
     }
 
-    /// The entry; text that is not hex becomes bytes that fail the hash (and so is reported).
+    /// The entry; text that was not hex is kept as bytes that fail the hash (and so is reported).
     pub fn to_entry(&self) -> Entry {
-        let bytes = |text: &str| hex::decode(text).unwrap_or_else(|_| text.as_bytes().to_vec());
         Entry {
             sequence: self.sequence,
-            content: EntryContent {
-                event_id: self.event_id.clone(),
-                event_type: self.event_type.clone(),
-                schema_version: self.schema_version,
-                aggregate_id: self.aggregate_id.clone(),
-                correlation_id: self.correlation_id.clone(),
-                producer: self.producer.clone(),
-                actor: self.actor.clone(),
-                actor_role: self.actor_role.clone(),
-                purpose: self.purpose.clone(),
-                release_id: self.release_id.clone(),
-                fields: self.fields.clone(),
-                occurred_at_micros: self.occurred_at_micros,
-                recorded_at_micros: self.recorded_at_micros,
-                payload: bytes(&self.payload),
-            },
-            previous_hash: bytes(&self.previous_hash),
-            entry_hash: bytes(&self.entry_hash),
+            content: self.content.clone(),
+            previous_hash: self.previous_hash.clone(),
+            entry_hash: self.entry_hash.clone(),
         }
     }
 }
@@ -195,6 +202,46 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_one_flat_json_object_in_the_documented_order() {
+        let (file, _) = export(1);
+        let json = serde_json::to_value(&file.entries[0]).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = vec![
+            "sequence",
+            "event_id",
+            "event_type",
+            "schema_version",
+            "aggregate_id",
+            "correlation_id",
+            "producer",
+            "actor",
+            "actor_role",
+            "purpose",
+            "release_id",
+            "fields",
+            "occurred_at_micros",
+            "recorded_at_micros",
+            "payload",
+            "previous_hash",
+            "entry_hash",
+        ];
+        // A JSON value may sort its keys: the names are compared here, their order on the text below.
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(sorted, expected);
+        assert_eq!(json["payload"], "01");
+        assert_eq!(json["previous_hash"], hex::encode([0u8; 32]));
+        let text = serde_json::to_string(&file.entries[0]).unwrap();
+        assert!(text.starts_with("{\"sequence\":1,\"event_id\":\"e1\""), "{text}");
+        assert!(text.ends_with(&format!("\"entry_hash\":\"{}\"}}", hex::encode(&file.entries[0].entry_hash))));
+        let mut damaged = json.clone();
+        damaged["payload"] = "not hex".into();
+        let read: ExportEntry = serde_json::from_value(damaged).unwrap();
+        assert_eq!(read.content.payload, b"not hex");
+    }
+
+    #[test]
     fn an_untouched_export_verifies() {
         let (file, key) = export(3);
         let json = serde_json::to_string(&file).unwrap();
@@ -211,7 +258,7 @@ mod tests {
     fn each_kind_of_tampering_is_located() {
         let (file, key) = export(2);
         let mut modified = file.clone();
-        modified.entries[2].actor = "usr_other".into();
+        modified.entries[2].content.actor = "usr_other".into();
         assert_eq!(fault(&modified, &key), (4, TamperKind::Modified));
 
         let mut deleted = file.clone();

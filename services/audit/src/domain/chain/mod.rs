@@ -51,6 +51,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A SHA-256 digest.
@@ -62,8 +63,9 @@ pub const GENESIS_PREVIOUS_HASH: Hash = [0; 32];
 /// First field of every canonical encoding; a new encoding gets a new tag.
 pub const FORMAT_TAG: &str = "wayfinder.audit.entry.v1";
 
-/// What an entry records, before it has a place in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What an entry records, before it has a place in the chain. Its JSON form (in exports) has
+/// every field under its own name, the payload in lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EntryContent {
     pub event_id: String,
     pub event_type: String,
@@ -79,7 +81,23 @@ pub struct EntryContent {
     pub fields: Vec<String>,
     pub occurred_at_micros: i64,
     pub recorded_at_micros: i64,
+    #[serde(with = "hex_bytes")]
     pub payload: Vec<u8>,
+}
+
+/// Bytes as lowercase hex text. Read back, text that is not hex becomes its own bytes, so a
+/// damaged export loads and then fails its hash (and is located) rather than failing to parse.
+pub mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(hex::decode(&text).unwrap_or_else(|_| text.into_bytes()))
+    }
 }
 
 /// An entry as stored. Hashes are kept as read (not `[u8; 32]`) so that a damaged value is

@@ -1,0 +1,73 @@
+//! The log itself: `ListEntries`, `GetEntry` and `VerifyChain`.
+
+use wf_db::Db;
+use wf_proto::audit::v1 as pb;
+use wf_server::ApiError;
+
+use super::to_proto::{entry_to_proto, report_to_proto};
+use crate::app::disclosure::referrals_of;
+use crate::app::verify::{self, VerifyOptions};
+use crate::domain::checkpoint::CheckpointVerifier;
+use crate::domain::query;
+use crate::store::entries;
+
+pub async fn list_entries(db: &Db, request: pb::ListEntriesRequest) -> Result<pb::ListEntriesResponse, ApiError> {
+    let mut query = query::list_query(&request).map_err(ApiError::InvalidArgument)?;
+    if !request.youth_id.is_empty() {
+        if request.youth_id.len() > 200 {
+            return Err(ApiError::invalid("youth_id", "must be at most 200 characters"));
+        }
+        let referral_ids = referrals_of(db, &request.youth_id).await?;
+        query.filter.youth = Some(query::YouthScope { youth_id: request.youth_id.clone(), referral_ids });
+    }
+    let mut found = entries::list_entries(db, &query.filter, query.page_size + 1, query.omit_payload).await?;
+    let next_page_token = if found.len() > query.page_size as usize {
+        found.truncate(query.page_size as usize);
+        found.last().map(|last| query::page_token(last.sequence)).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(pb::ListEntriesResponse { entries: found.into_iter().map(entry_to_proto).collect(), next_page_token })
+}
+
+pub async fn get_entry(db: &Db, request: pb::GetEntryRequest) -> Result<pb::GetEntryResponse, ApiError> {
+    use pb::get_entry_request::Key;
+    let found = match request.key {
+        Some(Key::Sequence(sequence)) if sequence >= 1 => entries::entry_by_sequence(db, sequence).await?,
+        Some(Key::EventId(event_id)) if !event_id.is_empty() => entries::entry_by_event_id(db, &event_id).await?,
+        _ => return Err(ApiError::invalid("key", "set sequence (from 1) or event_id")),
+    };
+    let entry = found.ok_or_else(|| ApiError::NotFound("audit entry".to_owned()))?;
+    Ok(pb::GetEntryResponse { entry: Some(entry_to_proto(entry)) })
+}
+
+/// Verifies the stored log with the service's own key; the outcome is logged with the caller.
+pub async fn verify_chain(
+    db: &Db,
+    key: &CheckpointVerifier,
+    caller: &str,
+    request: pb::VerifyChainRequest,
+) -> Result<pb::VerifyChainResponse, ApiError> {
+    if request.to_sequence != 0 && request.to_sequence < request.from_sequence {
+        return Err(ApiError::invalid("to_sequence", "must be 0 (to the end) or not below from_sequence"));
+    }
+    let to = (request.to_sequence != 0).then_some(request.to_sequence);
+    let options = VerifyOptions { from: request.from_sequence, to, key: Some(key.clone()), external: Vec::new() };
+    let report = verify::verify_with(db, &options).await.map_err(ApiError::Internal)?;
+    match &report.problem {
+        None => tracing::info!(
+            caller = %caller,
+            from = report.from_sequence,
+            verified_through = report.verified_through,
+            "audit chain verified"
+        ),
+        Some(problem) => tracing::error!(
+            caller = %caller,
+            sequence = problem.sequence,
+            problem = problem.kind.code(),
+            detail = %problem.detail,
+            "audit chain verification failed"
+        ),
+    }
+    Ok(report_to_proto(&report))
+}

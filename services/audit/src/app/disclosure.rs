@@ -1,0 +1,169 @@
+//! Disclosure reports: every read and export of one referral's or youth's data, as CSV or HTML.
+//! The report is itself a disclosure of who looked at the record, so it is logged: a
+//! `record.exported` entry (kind `disclosure_report`) naming the auditor is appended after it is
+//! built (it does not list itself).
+
+use prost::Message;
+use wf_auth::Principal;
+use wf_db::{Db, DbError};
+use wf_events::{Envelope, EventPayload};
+use wf_proto::events::v1 as events;
+use wf_server::ApiError;
+use wf_types::Clock;
+
+use super::append::append;
+use crate::domain::chain::Entry;
+use crate::domain::checkpoint::Checkpoint;
+use crate::domain::disclosure::{self, DisclosureRow};
+use crate::domain::entry;
+use crate::domain::query::{EntryFilter, TypePattern};
+use crate::store::{checkpoints, entries};
+
+/// Entries read per round trip while gathering a report.
+const PAGE: u32 = 1000;
+
+/// Whose disclosures a report lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Referral(String),
+    /// The youth record itself and every referral that names the youth.
+    Youth(String),
+}
+
+impl Subject {
+    fn id(&self) -> &str {
+        match self {
+            Subject::Referral(id) | Subject::Youth(id) => id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Html,
+}
+
+/// A validated report request.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub subject: Subject,
+    pub format: Format,
+    /// Why the report is made (it is logged with the report).
+    pub purpose: String,
+    pub occurred_from_micros: Option<i64>,
+    pub occurred_before_micros: Option<i64>,
+}
+
+/// A report as produced, with the first checkpoint covering its last entry (if one is signed).
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub content_type: &'static str,
+    pub content: String,
+    pub rows: usize,
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Builds the report `caller` asked for and logs that they did, at the clock's now.
+pub async fn disclosure_report(
+    db: &Db,
+    clock: &dyn Clock,
+    caller: &Principal,
+    request: ReportRequest,
+) -> Result<Report, ApiError> {
+    let disclosures = EntryFilter {
+        types: vec![
+            TypePattern::Exact(events::RecordAccessed::TYPE.to_owned()),
+            TypePattern::Exact(events::RecordExported::TYPE.to_owned()),
+        ],
+        occurred_from_micros: request.occurred_from_micros,
+        occurred_before_micros: request.occurred_before_micros,
+        from_sequence: 1,
+        ..EntryFilter::default()
+    };
+    // A youth's data is read through their referrals: find those from `referral.received`,
+    // which names the youth, then take reads of each referral and of the youth record itself.
+    let filters: Vec<EntryFilter> = match &request.subject {
+        Subject::Referral(referral) => vec![EntryFilter { correlation_id: Some(referral.clone()), ..disclosures }],
+        Subject::Youth(youth) => {
+            let mut filters = vec![EntryFilter { aggregate_id: Some(youth.clone()), ..disclosures.clone() }];
+            for referral in referrals_of(db, youth).await? {
+                filters.push(EntryFilter { correlation_id: Some(referral), ..disclosures.clone() });
+            }
+            filters
+        }
+    };
+    let mut found = Vec::new();
+    for filter in filters {
+        found.extend(all_entries(db, filter).await?);
+    }
+    found.sort_by_key(|entry| entry.sequence);
+    found.dedup_by_key(|entry| entry.sequence);
+    let last_sequence = found.last().map_or(0, |entry| entry.sequence);
+    let rows: Vec<DisclosureRow> = found.iter().filter_map(disclosure::row).collect();
+    let checkpoint = checkpoints::at_or_above(db, last_sequence.max(1)).await?;
+
+    let now = clock.now();
+    let subject = request.subject.id().to_owned();
+    let (content_type, content) = match request.format {
+        Format::Csv => ("text/csv; charset=utf-8", disclosure::render_csv(&rows)),
+        Format::Html => ("text/html; charset=utf-8", disclosure::render_html(&subject, now.timestamp_micros(), &rows)),
+    };
+
+    let record = events::RecordExported {
+        actor: caller.subject.clone(),
+        actor_role: caller.role.as_str().to_owned(),
+        export_kind: "disclosure_report".to_owned(),
+        record_ids: vec![subject.clone()],
+        purpose: request.purpose,
+        release_id: String::new(),
+        at: Some(wf_proto::time::timestamp(now)),
+        record_count: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+    };
+    let referral_id = match &request.subject {
+        Subject::Referral(id) => id.clone(),
+        Subject::Youth(_) => String::new(),
+    };
+    let mut envelope = Envelope::new(crate::SERVICE, subject, referral_id, &record);
+    envelope.occurred_at = now;
+    let logged = entry::content_from(&envelope, 0).map_err(ApiError::internal)?;
+    append(db, clock, logged).await?;
+    tracing::info!(caller = %caller.subject, rows = rows.len(), "disclosure report produced");
+
+    Ok(Report { content_type, content, rows: rows.len(), checkpoint })
+}
+
+/// Every entry matching `filter`, page by page.
+async fn all_entries(db: &Db, mut filter: EntryFilter) -> Result<Vec<Entry>, DbError> {
+    let mut found = Vec::new();
+    loop {
+        let page = entries::list_entries(db, &filter, PAGE, false).await?;
+        let full = page.len() == PAGE as usize;
+        if let Some(last) = page.last() {
+            filter.from_sequence = last.sequence + 1;
+        }
+        found.extend(page);
+        if !full {
+            return Ok(found);
+        }
+    }
+}
+
+/// Referral ids whose `referral.received` names `youth_id`.
+pub async fn referrals_of(db: &Db, youth_id: &str) -> Result<Vec<String>, DbError> {
+    let received = EntryFilter {
+        types: vec![TypePattern::Exact(events::ReferralReceived::TYPE.to_owned())],
+        from_sequence: 1,
+        ..EntryFilter::default()
+    };
+    let mut referrals: Vec<String> = all_entries(db, received)
+        .await?
+        .iter()
+        .filter_map(|entry| events::ReferralReceived::decode(entry.content.payload.as_slice()).ok())
+        .filter(|received| received.youth_id == youth_id && !received.referral_id.is_empty())
+        .map(|received| received.referral_id)
+        .collect();
+    referrals.sort();
+    referrals.dedup();
+    Ok(referrals)
+}

@@ -1,0 +1,4 @@
+//! The audit service's timer loops, each a named `run(…, shutdown)` spawned and joined by the
+//! component.
+
+pub mod checkpoints;

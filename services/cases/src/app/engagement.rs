@@ -1,0 +1,164 @@
+//! Engagement: the youth's readiness (`SetReadiness`) and contact attempts
+//! (`RecordContactAttempt`, `ListContactAttempts`). Attempts are codes (channel, approach,
+//! outcome) and ids: no notes and no contact details, so their events carry nothing personal.
+//! Partners record and read attempts only on cases they serve; any other case is NOT_FOUND.
+
+use wf_auth::Principal;
+use wf_events::Envelope;
+use wf_proto::common::v1::{ContactOutcome, Readiness};
+use wf_proto::events::v1 as events;
+use wf_types::{CaseId, ContactAttemptId, ReferralId};
+
+use super::{App, CaseError, case_in, case_in_scope};
+use crate::SERVICE;
+use crate::domain::engagement::{self, CurrentReadiness, ReadinessChange, ReadinessRefused};
+use crate::store::engagement::ContactAttemptRecord;
+use crate::store::{self, CaseRecord, EngagementFacts};
+use crate::timestamp;
+
+/// `SetReadiness`: the youth's readiness from `effective_at` (unchanged when it already is).
+pub async fn set_readiness(
+    app: &App,
+    actor: &str,
+    case_id: &CaseId,
+    readiness: Readiness,
+    effective_at: i64,
+) -> Result<CaseRecord, CaseError> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let case = case_in(&mut tx, case_id.as_str()).await?;
+    let current = Readiness::try_from(case.engagement.readiness)
+        .ok()
+        .filter(|r| *r != Readiness::Unspecified)
+        .zip(case.engagement.readiness_since)
+        .map(|(readiness, since)| CurrentReadiness { readiness, since });
+    match engagement::check_readiness(case.stage, current, readiness, effective_at) {
+        Err(refused @ ReadinessRefused::CaseClosed { .. }) => {
+            return Err(CaseError::Precondition(refused.to_string()));
+        }
+        Err(refused @ ReadinessRefused::BeforeCurrent { .. }) => {
+            return Err(CaseError::Invalid { field: "effective_at", message: refused.to_string() });
+        }
+        Ok(ReadinessChange::Unchanged) => {
+            tx.rollback().await?;
+            return Ok(case);
+        }
+        Ok(ReadinessChange::Changed) => {}
+    }
+    let code = engagement::readiness_code(readiness).unwrap_or("unspecified");
+    store::engagement::set_readiness(&mut tx, &case.case_id, code, effective_at, actor, now).await?;
+    let event = events::ReadinessChanged {
+        case_id: case.case_id.clone(),
+        referral_id: case.referral_id.clone(),
+        readiness: readiness as i32,
+        effective_at: Some(timestamp(effective_at)),
+        practice: case.practice,
+    };
+    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event)]).await?;
+    tracing::info!(case.id = %case.case_id, readiness = code, "readiness recorded");
+    Ok(CaseRecord {
+        engagement: EngagementFacts {
+            readiness: readiness as i32,
+            readiness_since: Some(effective_at),
+            ..case.engagement.clone()
+        },
+        updated_at: now,
+        ..case
+    })
+}
+
+/// One contact attempt as the request gives it (checked for form).
+#[derive(Debug, Clone)]
+pub struct NewContactAttempt {
+    pub case_id: CaseId,
+    /// One of the case's referrals; the one that opened it when `None`.
+    pub referral_id: Option<ReferralId>,
+    pub attempted_at: i64,
+    /// A `ContactChannel` number.
+    pub channel: i32,
+    pub engagement_approach: String,
+    pub outcome: ContactOutcome,
+    /// The organization that made the attempt (empty for staff's own).
+    pub organization_id: String,
+}
+
+/// `RecordContactAttempt`: stores the attempt (a first contact also on the case) and announces it.
+pub async fn record_contact_attempt(
+    app: &App,
+    principal: &Principal,
+    input: NewContactAttempt,
+) -> Result<String, CaseError> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let case = case_in_scope(&mut tx, principal, input.case_id.as_str()).await?;
+    engagement::check_contact_attempt(case.stage).map_err(CaseError::Precondition)?;
+    let referral_id = match input.referral_id {
+        None => case.referral_id.clone(),
+        Some(id) if store::engagement::referral_belongs_to(&mut tx, &case.case_id, id.as_str()).await? => {
+            id.to_string()
+        }
+        Some(_) => {
+            return Err(CaseError::Invalid {
+                field: "contact_attempt.referral_id",
+                message: "is not one of the case's referrals".into(),
+            });
+        }
+    };
+    let record = ContactAttemptRecord {
+        contact_attempt_id: ContactAttemptId::generate().to_string(),
+        case_id: case.case_id.clone(),
+        referral_id,
+        attempted_at: input.attempted_at,
+        channel: input.channel,
+        engagement_approach: input.engagement_approach,
+        outcome: input.outcome as i32,
+        attempted_by: principal.subject.clone(),
+        organization_id: input.organization_id,
+        first_contact: engagement::is_first_contact(
+            input.outcome,
+            input.attempted_at,
+            case.engagement.first_contact_at,
+        ),
+        recorded_at: now,
+        practice: case.practice,
+    };
+    store::engagement::insert_attempt(&mut tx, &record).await?;
+    let event = events::ContactAttemptRecorded {
+        contact_attempt_id: record.contact_attempt_id.clone(),
+        case_id: record.case_id.clone(),
+        referral_id: record.referral_id.clone(),
+        attempted_at: Some(timestamp(record.attempted_at)),
+        channel: record.channel,
+        engagement_approach: record.engagement_approach.clone(),
+        outcome: record.outcome,
+        organization_id: record.organization_id.clone(),
+        first_contact: record.first_contact,
+        practice: record.practice,
+    };
+    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), record.referral_id.clone(), &event)]).await?;
+    tracing::info!(
+        case.id = %case.case_id,
+        contact_attempt.id = %record.contact_attempt_id,
+        outcome = input.outcome.as_str_name(),
+        first_contact = record.first_contact,
+        "contact attempt recorded"
+    );
+    Ok(record.contact_attempt_id)
+}
+
+/// Up to `limit` attempts of a case the caller may read, after `after`; a partner reads only
+/// its own attempts on a case it serves.
+pub async fn list_contact_attempts(
+    app: &App,
+    principal: &Principal,
+    case_id: &CaseId,
+    after: Option<&ContactAttemptId>,
+    limit: usize,
+) -> Result<Vec<ContactAttemptRecord>, CaseError> {
+    let mut tx = app.db.begin().await?;
+    let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
+    tx.rollback().await?;
+    let organization = principal.partner_id.as_deref();
+    let after = after.map(ContactAttemptId::as_str);
+    Ok(store::engagement::list_attempts(&app.db, &case.case_id, organization, after, limit).await?)
+}

@@ -1,0 +1,131 @@
+//! Interventions delivered (`RecordIntervention`) and service plan goals (`UpsertGoal`). Case
+//! managers and supervisors record on any case; a partner records only on a case it serves (the
+//! partner the referral was routed to), and any other case is NOT_FOUND, as if it did not exist.
+
+use chrono::NaiveDate;
+use wf_auth::Principal;
+use wf_events::Envelope;
+use wf_proto::cases::v1::GoalStatus;
+use wf_proto::events::v1 as events;
+use wf_types::{CaseId, GoalId, InterventionId};
+
+use super::{App, CaseError, case_in, case_in_scope};
+use crate::SERVICE;
+use crate::domain::{lifecycle, services, stage_code};
+use crate::store;
+use crate::store::services::{GoalRecord, InterventionRecord};
+
+/// One service delivered, as the request gives it (checked for form).
+#[derive(Debug, Clone)]
+pub struct NewIntervention {
+    pub case_id: CaseId,
+    pub service_type: String,
+    pub delivered_on: NaiveDate,
+    pub units: f64,
+    /// A `UnitType` number.
+    pub unit_type: i32,
+    pub provider_id: String,
+    pub partner_service_id: String,
+    pub engagement_approach: String,
+    pub goal_id: String,
+}
+
+/// `RecordIntervention`: stores the service delivered and announces `intervention.delivered`.
+pub async fn record_intervention(
+    app: &App,
+    principal: &Principal,
+    input: NewIntervention,
+) -> Result<String, CaseError> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let case = case_in_scope(&mut tx, principal, input.case_id.as_str()).await?;
+    let record = InterventionRecord {
+        intervention_id: InterventionId::generate().to_string(),
+        case_id: case.case_id.clone(),
+        referral_id: case.referral_id.clone(),
+        service_type: input.service_type,
+        delivered_on: input.delivered_on.to_string(),
+        units: input.units,
+        unit_type: input.unit_type,
+        provider_id: input.provider_id,
+        partner_service_id: input.partner_service_id,
+        engagement_approach: input.engagement_approach,
+        recorded_by: principal.subject.clone(),
+        recorded_at: now,
+        goal_id: input.goal_id,
+        practice: case.practice,
+    };
+    store::services::insert_intervention(&mut tx, &record).await?;
+    let event = events::InterventionDelivered {
+        intervention_id: record.intervention_id.clone(),
+        case_id: record.case_id.clone(),
+        referral_id: record.referral_id.clone(),
+        service_type: record.service_type.clone(),
+        delivered_on: Some(services::to_proto_date(input.delivered_on)),
+        units: record.units,
+        unit_type: record.unit_type,
+        provider_id: record.provider_id.clone(),
+        partner_service_id: record.partner_service_id.clone(),
+        engagement_approach: record.engagement_approach.clone(),
+        practice: record.practice,
+    };
+    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event)]).await?;
+    tracing::info!(intervention.id = %record.intervention_id, case.id = %record.case_id, service_type = %record.service_type, "intervention recorded");
+    Ok(record.intervention_id)
+}
+
+/// A plan goal as the request gives it (checked for form).
+#[derive(Debug, Clone)]
+pub struct GoalInput {
+    pub case_id: CaseId,
+    /// The goal to change; a new goal when `None`.
+    pub goal_id: Option<GoalId>,
+    pub domain: String,
+    pub planned_service_types: Vec<String>,
+    pub status: GoalStatus,
+    pub target_date: Option<NaiveDate>,
+    pub description: String,
+}
+
+/// `UpsertGoal`: adds a goal to an open case's plan, or changes one of its goals.
+pub async fn upsert_goal(app: &App, input: GoalInput) -> Result<GoalRecord, CaseError> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let case = case_in(&mut tx, input.case_id.as_str()).await?;
+    if lifecycle::is_closed(case.stage) {
+        return Err(CaseError::Precondition(format!(
+            "case is in stage {}; plan goals change only on an open case",
+            stage_code(case.stage)
+        )));
+    }
+    let (goal_id, created_at) = match input.goal_id {
+        None => (GoalId::generate(), now),
+        Some(goal_id) => match store::services::goal_in(&mut tx, goal_id.as_str()).await? {
+            Some(goal) if goal.case_id == case.case_id => (goal_id, goal.created_at),
+            _ => return Err(CaseError::NotFound("goal")),
+        },
+    };
+    let goal = GoalRecord {
+        goal_id: goal_id.to_string(),
+        case_id: case.case_id.clone(),
+        domain: input.domain,
+        planned_service_types: input.planned_service_types,
+        status: input.status as i32,
+        target_date: input.target_date.map(|date| date.to_string()),
+        description: input.description,
+        created_at,
+        updated_at: now,
+    };
+    store::services::upsert_goal(&mut tx, &goal).await?;
+    // The description stays out of the event: it is the youth's own wording.
+    let event = events::ServicePlanGoalChanged {
+        goal_id: goal.goal_id.clone(),
+        case_id: goal.case_id.clone(),
+        domain: goal.domain.clone(),
+        status: goal.status,
+        planned_service_types: goal.planned_service_types.clone(),
+        practice: case.practice,
+    };
+    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event)]).await?;
+    Ok(goal)
+}

@@ -1,0 +1,3 @@
+//! Cases' timer loops, each a named `run(…, shutdown)` spawned and joined by the component.
+
+pub mod follow_ups;

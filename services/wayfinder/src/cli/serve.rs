@@ -1,0 +1,177 @@
+//! The process itself: `up` (every service, with the demo data set on a new embedded data folder),
+//! `serve` (chosen services), `migrate`, `healthcheck`, and `token` (a development token from the data
+//! folder's key, the key the process verifies tokens with unless one is configured).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use wf_auth::{Role, TokenIssuer, TokenKind};
+use wf_config::Config;
+use wf_types::PartnerId;
+
+use super::{Connect, DbArgs, Globals, service_name, status_error};
+use crate::system;
+
+/// How the process listens and where its databases are.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// gRPC listen address, e.g. 127.0.0.1:50051 (port 0 picks a free port).
+    #[arg(long, env = "WAYFINDER_GRPC_ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+impl ListenArgs {
+    fn config(self, globals: &Globals) -> anyhow::Result<Config> {
+        let mut config = globals.config_with(&self.db)?;
+        if let Some(addr) = self.grpc_addr {
+            config.grpc_addr = addr;
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    /// Do not load the demo data set into a new data folder.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The services to run in this process ("all" runs every one).
+    #[arg(required = true, value_parser = service_name(true))]
+    pub services: Vec<String>,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The services whose databases to migrate (default: all).
+    #[arg(value_parser = service_name(true))]
+    pub services: Vec<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The token's role.
+    #[arg(long, value_parser = role())]
+    pub role: Role,
+    /// Partner organization id, "org_…" (required for role partner).
+    #[arg(long)]
+    pub partner: Option<PartnerId>,
+    /// The token's subject (who it speaks for).
+    #[arg(long, default_value = "dev-user")]
+    pub subject: String,
+    /// Minutes until the token expires.
+    #[arg(long, default_value_t = 60)]
+    pub ttl_minutes: u64,
+}
+
+/// A role by its snake_case name, one of [`Role::ALL`].
+fn role() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str))
+        .map(|name| name.parse::<Role>().expect("a possible value is a role"))
+}
+
+pub async fn up(args: UpArgs, globals: &Globals) -> anyhow::Result<()> {
+    let config = args.listen.config(globals)?;
+    // Only a new embedded data folder gets the demo: never mix it into real data.
+    let demo = !args.no_demo && config.is_embedded() && !config.data_dir.join("intake.db").exists();
+    serve_with(config, &[], demo).await
+}
+
+pub async fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<()> {
+    serve_with(args.listen.config(globals)?, &args.services, false).await
+}
+
+pub async fn migrate(args: MigrateArgs, globals: &Globals) -> anyhow::Result<()> {
+    let config = globals.config_with(&args.db)?;
+    let _telemetry = wf_telemetry::init(&config.telemetry);
+    std::fs::create_dir_all(&config.data_dir)?;
+    system::migrate(&config, &system::resolve_services(&args.services)?).await
+}
+
+pub fn token(args: TokenArgs, globals: &Globals) -> anyhow::Result<()> {
+    let config = globals.config()?;
+    let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir())?;
+    let issuer = TokenIssuer::from_pem(&keys.private_pem, &keys.kid, &config.auth.issuer, &config.auth.audience)?;
+    let kind = match args.role {
+        Role::Partner => TokenKind::Partner,
+        Role::Service => TokenKind::Service,
+        _ => TokenKind::User,
+    };
+    let token = issuer.issue(
+        kind,
+        &args.subject,
+        args.role,
+        args.partner.as_ref().map(PartnerId::as_str),
+        Duration::from_secs(args.ttl_minutes.saturating_mul(60)),
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+pub async fn healthcheck(connect: Connect, globals: &Globals) -> anyhow::Result<()> {
+    let target = connect.target(&globals.client_data_dir())?;
+    let mut client = tonic_health::pb::health_client::HealthClient::new(target.channel().await?);
+    let response = client
+        .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let serving = response.status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    println!("{}", if serving { "serving" } else { "not serving" });
+    if serving { Ok(()) } else { Err(anyhow::anyhow!("{} is not serving", target.url)) }
+}
+
+async fn serve_with(config: Config, services: &[String], load_demo: bool) -> anyhow::Result<()> {
+    let mut telemetry_config = config.telemetry.clone();
+    if services.len() == 1 {
+        telemetry_config.service_name = format!("wayfinder-{}", services[0]);
+    }
+    let _telemetry = wf_telemetry::init(&telemetry_config).context("starting telemetry")?;
+    let services = system::resolve_services(services)?;
+    let shutdown = wf_server::shutdown_on_signal();
+    let system = system::build(config, &services).await?;
+    let mode = if system.config.is_embedded() { "embedded (SQLite + in-process bus)" } else { "PostgreSQL + RabbitMQ" };
+    eprintln!(
+        "wayfinder is up: {} on {} — {mode}; data in {}",
+        services.join(", "),
+        system.grpc_url(),
+        system.config.data_dir.display()
+    );
+    if !load_demo {
+        return system.run(shutdown).await;
+    }
+    let target = wf_client::Target::resolve(Some(system.grpc_url()), None, &system.config.data_dir)?;
+    let running = tokio::spawn(system.run(shutdown.clone()));
+    match crate::demo::seed(&target).await {
+        Ok(created) => {
+            eprintln!("demo data set loaded: {created} fictional practice referrals");
+            // The evaluation's demo cohort is synthetic and kept apart from program data.
+            match crate::demo::seed_evaluation(&target).await {
+                Ok(youth) => {
+                    eprintln!("synthetic evaluation cohort seeded: {youth} generated youth (reports marked synthetic)")
+                }
+                Err(err) => eprintln!("synthetic evaluation cohort not seeded: {err:#}"),
+            }
+        }
+        Err(err) => {
+            shutdown.cancel();
+            let _ = running.await;
+            return Err(err.context("loading the demo data set"));
+        }
+    }
+    running.await.context("the system task")?
+}
