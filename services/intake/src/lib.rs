@@ -4,28 +4,54 @@
 //! `referral.received` with coded fields only, keeps each referral's status
 //! from the events of routing and cases, and emits an access event for every
 //! read of personal data.
+//!
+//! Handlers (`api`, with the hotline webhook in `api::webhook`), the status consumer (`events`) and
+//! the returning-youth and mandated-report workers (`workers`) call the use cases in `app`, which own
+//! the transactions; `domain` holds the rules and `store` the SQL. Time comes only from the context's
+//! clock.
 
-mod api;
-pub mod consent_rules;
+pub mod api;
+pub mod app;
 pub mod domain;
-mod events;
-pub mod mandated;
-pub mod matching;
+pub mod events;
 mod store;
-mod submit;
-pub mod vault;
-pub mod webhook;
+pub mod workers;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 use wf_auth::AuthInterceptor;
 use wf_db::MigrationSet;
-use wf_events::{Relay, RelayHandle, Subscription};
+use wf_events::{Relay, Subscription};
 use wf_server::{Component, ServiceContext, Workers};
 
+pub use api::{IntakeApi, webhook};
+pub use app::{App, mandated, vault};
+pub use domain::{consent as consent_rules, matching};
+
+/// The service name: its queue, its outbox producer, its inbox consumer.
 pub const SERVICE: &str = "intake";
+
+/// What tests vary besides the clock (which comes from the [`ServiceContext`]).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How often the returning-youth worker looks for new referrals.
+    pub matching_interval: Duration,
+    /// How often the mandated-report worker looks for passed deadlines.
+    pub mandated_report_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            matching_interval: workers::matching::INTERVAL,
+            mandated_report_interval: workers::mandated_reports::INTERVAL,
+        }
+    }
+}
 
 pub fn migrations() -> MigrationSet {
     static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -36,9 +62,11 @@ pub fn migrations() -> MigrationSet {
 
 pub struct Intake {
     ctx: ServiceContext,
-    keys: Arc<vault::LiveKeys>,
+    app: App,
+    options: Options,
+    /// The returning-youth identity key, loaded at build time.
+    hasher: Arc<wf_crypto::IdentityHasher>,
     relay: std::sync::Mutex<Option<Relay>>,
-    relay_handle: RelayHandle,
     /// Bound at build time so the address is known before `run` (port 0 in tests).
     webhook_listener: std::sync::Mutex<Option<std::net::TcpListener>>,
     webhook_addr: std::net::SocketAddr,
@@ -49,6 +77,11 @@ impl Intake {
     /// Where the hotline webhook listens (`POST /v1/hotline/referrals`).
     pub fn webhook_addr(&self) -> std::net::SocketAddr {
         self.webhook_addr
+    }
+
+    /// The use cases, as the API, the webhook and the workers call them.
+    pub fn app(&self) -> &App {
+        &self.app
     }
 }
 
@@ -64,12 +97,19 @@ fn webhook_secrets(config: &wf_config::Config) -> anyhow::Result<wf_crypto::Shar
 
 /// Builds intake with its field keys from `field_key_file` (production mounts it; the
 /// JSON key ring or one base64 key) or, embedded, from the development key ring in the
+/// data folder (created on first use). The identity key comes from `identity_key_file`, else the
 /// data folder (created on first use).
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Intake>> {
+    build_with(ctx, Options::default()).await
+}
+
+/// [`build`] with given options (tests pass short worker intervals).
+pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result<Arc<Intake>> {
     ctx.migrate_if_configured(&migrations()).await?;
     let keys = vault::LiveKeys::load(&ctx.config)?;
+    let hasher = vault::load_identity_key(&ctx.config)?;
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
-    let relay_handle = relay.handle();
+    let app = App::new(ctx.db.clone(), Arc::new(keys), relay.handle(), ctx.clock.clone());
     let webhook_secrets = Arc::new(webhook_secrets(&ctx.config)?);
     let wanted = ctx.config.webhook_addr();
     let listener = std::net::TcpListener::bind(wanted)
@@ -78,9 +118,10 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Intake>> {
     let webhook_addr = listener.local_addr()?;
     Ok(Arc::new(Intake {
         ctx,
-        keys: Arc::new(keys),
+        app,
+        options,
+        hasher: Arc::new(hasher),
         relay: std::sync::Mutex::new(Some(relay)),
-        relay_handle,
         webhook_listener: std::sync::Mutex::new(Some(listener)),
         webhook_addr,
         webhook_secrets,
@@ -98,7 +139,7 @@ impl Component for Intake {
     }
 
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
-        let api = api::IntakeApi::new(self.ctx.db.clone(), self.keys.clone(), self.relay_handle.clone());
+        let api = IntakeApi::new(self.app.clone());
         routes
             .add_service(wf_proto::intake::v1::intake_service_server::IntakeServiceServer::with_interceptor(api, auth));
     }
@@ -107,6 +148,8 @@ impl Component for Intake {
         vec![self.ctx.subscription(SERVICE)]
     }
 
+    /// Consumes, relays, serves the webhook and runs the matching and mandated-report workers until
+    /// `shutdown`, and returns once all of them have finished.
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self
             .relay
@@ -114,13 +157,30 @@ impl Component for Intake {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
             .ok_or_else(|| anyhow::anyhow!("intake workers are already running"))?;
-        api::spawn_background(&self.ctx, self.keys.clone(), self.relay_handle.clone(), shutdown.clone())?;
         let webhook = self.serve_webhook(shutdown.clone())?;
+        let matcher = app::matching::Matcher {
+            db: self.app.db.clone(),
+            keys: self.app.keys.clone(),
+            hasher: self.hasher.clone(),
+            relay: self.app.relay.clone(),
+            clock: self.app.clock.clone(),
+            threshold: matching::DEFAULT_THRESHOLD,
+        };
+        let matching = tokio::spawn(workers::matching::run(matcher, self.options.matching_interval, shutdown.clone()));
+        let mandated_reports = tokio::spawn(workers::mandated_reports::run(
+            self.app.db.clone(),
+            self.app.relay.clone(),
+            self.app.clock.clone(),
+            self.options.mandated_report_interval,
+            shutdown.clone(),
+        ));
         let handler = Arc::new(events::StatusUpdater::new(self.ctx.db.clone()));
-        let workers =
+        let consumed =
             Workers::new(relay, self.ctx.bus.clone()).consume(self.ctx.subscription(SERVICE), handler).run(shutdown);
-        let (workers, webhook) = tokio::join!(workers, webhook);
-        workers?;
+        let (consumed, webhook) = tokio::join!(consumed, webhook);
+        matching.await.context("returning-youth matching worker")?;
+        mandated_reports.await.context("mandated-report worker")?;
+        consumed?;
         webhook
     }
 }
@@ -138,12 +198,7 @@ impl Intake {
             .take()
             .ok_or_else(|| anyhow::anyhow!("the intake webhook is already running"))?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let state = Arc::new(webhook::WebhookState {
-            db: self.ctx.db.clone(),
-            keys: self.keys.clone(),
-            relay: self.relay_handle.clone(),
-            secrets: self.webhook_secrets.clone(),
-        });
+        let state = Arc::new(webhook::WebhookState { app: self.app.clone(), secrets: self.webhook_secrets.clone() });
         let key_ids: Vec<String> = self.webhook_secrets.key_ids().map(str::to_owned).collect();
         tracing::info!(addr = %self.webhook_addr, key_ids = ?key_ids, "hotline webhook listening");
         Ok(async move {

@@ -4,40 +4,11 @@
 //! `GetReleasedDetails`, and only the categories an active release naming that partner covers; anything
 //! else answers NOT_FOUND, the same as a referral that does not exist, so nothing leaks.
 
-use chrono::Utc;
-use prost::Message;
 use tonic::{Request, Response, Status};
-use wf_auth::{Operation, Principal, Role};
-use wf_events::{Envelope, outbox};
-use wf_proto::events::v1 as events;
+use wf_auth::Operation;
 use wf_proto::intake::v1 as pb;
-use wf_proto::time::timestamp_from_micros as timestamp;
-use wf_server::{ApiError, FieldViolation};
-use wf_types::ReleaseId;
 
-use super::{DEFAULT_PAGE_SIZE, IntakeApi, MAX_PAGE_SIZE};
-use crate::store::consent::{self as releases, ReleaseRow};
-use crate::{SERVICE, consent_rules, store};
-
-fn release_from_row(row: &ReleaseRow, now: i64) -> Result<pb::ConsentRelease, ApiError> {
-    let mut release = pb::ConsentRelease::decode(row.coded.as_slice()).map_err(ApiError::internal)?;
-    release.release_id = row.id.clone();
-    release.revoked_at = row.revoked_at.map(timestamp);
-    release.active = consent_rules::is_active(row.signed_at, row.expires_at, row.revoked_at, now);
-    Ok(release)
-}
-
-fn invalid(field: &str, description: impl Into<String>) -> ApiError {
-    ApiError::InvalidArgument(vec![FieldViolation::new(field, description)])
-}
-
-/// Releases are staff work: a partner never records, lists or revokes them.
-fn staff_only(principal: &Principal) -> Result<(), ApiError> {
-    if principal.role == Role::Partner {
-        return Err(ApiError::NotFound("consent release".into()));
-    }
-    Ok(())
-}
+use super::IntakeApi;
 
 impl IntakeApi {
     // The RPC entry points: authenticate, authorize, run.
@@ -48,7 +19,7 @@ impl IntakeApi {
     ) -> Result<Response<pb::CreateConsentReleaseResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ManageCases)?;
-        Ok(Response::new(self.create_release(&principal, request.into_inner()).await?))
+        Ok(Response::new(self.app.create_release(&principal, request.into_inner()).await?))
     }
 
     pub(super) async fn rpc_get_release(
@@ -57,7 +28,7 @@ impl IntakeApi {
     ) -> Result<Response<pb::GetConsentReleaseResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ManageCases)?;
-        Ok(Response::new(self.get_release(&principal, request.into_inner()).await?))
+        Ok(Response::new(self.app.get_release(&principal, request.into_inner()).await?))
     }
 
     pub(super) async fn rpc_list_releases(
@@ -66,7 +37,7 @@ impl IntakeApi {
     ) -> Result<Response<pb::ListConsentReleasesResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ManageCases)?;
-        Ok(Response::new(self.list_releases(&principal, request.into_inner()).await?))
+        Ok(Response::new(self.app.list_releases(&principal, request.into_inner()).await?))
     }
 
     pub(super) async fn rpc_revoke_release(
@@ -75,7 +46,7 @@ impl IntakeApi {
     ) -> Result<Response<pb::RevokeConsentReleaseResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ManageCases)?;
-        Ok(Response::new(self.revoke_release(&principal, request.into_inner()).await?))
+        Ok(Response::new(self.app.revoke_release(&principal, request.into_inner()).await?))
     }
 
     pub(super) async fn rpc_released_details(
@@ -84,239 +55,6 @@ impl IntakeApi {
     ) -> Result<Response<pb::GetReleasedDetailsResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ReadPersonalDetails)?;
-        Ok(Response::new(self.released_details(&principal, request.into_inner()).await?))
-    }
-
-    fn open_personal(&self, stored: &store::StoredReferral) -> Result<Option<pb::PersonalDetails>, ApiError> {
-        super::matches::open_sealed(&self.keys.current(), &stored.id, stored.personal_sealed.as_deref())
-            .map_err(ApiError::internal)
-    }
-
-    pub(super) async fn create_release(
-        &self,
-        principal: &Principal,
-        request: pb::CreateConsentReleaseRequest,
-    ) -> Result<pb::CreateConsentReleaseResponse, ApiError> {
-        staff_only(principal)?;
-        let now = Utc::now();
-        let referral_id = request.release.as_ref().map(|r| r.referral_id.clone()).unwrap_or_default();
-        let stored = if referral_id.is_empty() { None } else { store::get_referral(&self.db, &referral_id).await? };
-        if !referral_id.is_empty() && stored.is_none() {
-            return Err(invalid("release.referral_id", format!("no referral {referral_id}")));
-        }
-        // Signer rules need the guardians, which live sealed; they are read here and dropped at once.
-        let facts = match &stored {
-            Some(stored) => {
-                consent_rules::SignerFacts::from_details(stored.is_minor, self.open_personal(stored)?.as_ref())
-            }
-            None => consent_rules::SignerFacts::default(),
-        };
-        let violations = consent_rules::validate_release(request.release.as_ref(), facts, now);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
-        let (Some(stored), Some(mut release)) = (stored, request.release) else {
-            return Err(ApiError::internal(anyhow::anyhow!("validated release lost its referral")));
-        };
-        let practice = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?.practice;
-        let release_id = ReleaseId::generate().to_string();
-        release.release_id = release_id.clone();
-        release.youth_id = stored.youth_id.clone();
-        release.recorded_by = principal.subject.clone();
-        release.active = false;
-        let micros = |t: &Option<prost_types::Timestamp>| {
-            t.as_ref().and_then(wf_proto::time::datetime).map(wf_db::to_micros).unwrap_or_default()
-        };
-        let row = ReleaseRow {
-            id: release_id.clone(),
-            referral_id: stored.id.clone(),
-            youth_id: stored.youth_id.clone(),
-            recipient_organization_id: release.recipient_organization_id.clone(),
-            purpose: release.purpose.clone(),
-            signed_at: micros(&release.signed_at),
-            expires_at: micros(&release.expires_at),
-            revoked_at: None,
-            practice: i32::from(practice),
-            coded: release.encode_to_vec(),
-        };
-        let event = events::ConsentReleaseCreated {
-            release_id: release_id.clone(),
-            referral_id: stored.id.clone(),
-            youth_id: stored.youth_id.clone(),
-            recipient_organization_id: release.recipient_organization_id.clone(),
-            categories: release.categories.clone(),
-            purpose: release.purpose.clone(),
-            signed_at: release.signed_at,
-            expires_at: release.expires_at,
-            signer_roles: release.signers.iter().map(|s| s.role).collect(),
-            practice,
-        };
-        let envelope = Envelope::new(SERVICE, release_id.as_str(), stored.id.as_str(), &event);
-        let mut tx = self.db.begin().await?;
-        releases::insert(&mut tx, &row).await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        tx.commit().await?;
-        self.relay.wake();
-        tracing::info!(release.id = %release_id, referral.id = %stored.id, "consent release recorded");
-        let release = release_from_row(&row, wf_db::now_micros())?;
-        Ok(pb::CreateConsentReleaseResponse { release_id, release: Some(release) })
-    }
-
-    pub(super) async fn get_release(
-        &self,
-        principal: &Principal,
-        request: pb::GetConsentReleaseRequest,
-    ) -> Result<pb::GetConsentReleaseResponse, ApiError> {
-        staff_only(principal)?;
-        let row = releases::get(&self.db, &request.release_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("consent release {}", request.release_id)))?;
-        Ok(pb::GetConsentReleaseResponse { release: Some(release_from_row(&row, wf_db::now_micros())?) })
-    }
-
-    pub(super) async fn list_releases(
-        &self,
-        principal: &Principal,
-        request: pb::ListConsentReleasesRequest,
-    ) -> Result<pb::ListConsentReleasesResponse, ApiError> {
-        staff_only(principal)?;
-        let mut violations = Vec::new();
-        if request.referral_id.is_empty() == request.youth_id.is_empty() {
-            violations.push(FieldViolation::new("referral_id", "exactly one of referral_id or youth_id is required"));
-        }
-        let page_size = match request.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            n => {
-                violations.push(FieldViolation::new(
-                    "page_size",
-                    format!("{n} is out of range; allowed 1 to {MAX_PAGE_SIZE}"),
-                ));
-                0
-            }
-        };
-        if !request.page_token.is_empty() && request.page_token.parse::<ReleaseId>().is_err() {
-            violations.push(FieldViolation::new("page_token", "is not a token from an earlier response"));
-        }
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
-        let now = wf_db::now_micros();
-        let rows = releases::list(
-            &self.db,
-            &releases::ListFilter {
-                referral_id: &request.referral_id,
-                youth_id: &request.youth_id,
-                recipient: &request.recipient_organization_id,
-                active_at: request.active_only.then_some(now),
-                after_id: &request.page_token,
-                limit: i64::from(page_size) + 1,
-            },
-        )
-        .await?;
-        let more = rows.len() > page_size as usize;
-        let releases = rows
-            .iter()
-            .take(page_size as usize)
-            .map(|row| release_from_row(row, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_page_token =
-            if more { releases.last().map(|r| r.release_id.clone()).unwrap_or_default() } else { String::new() };
-        Ok(pb::ListConsentReleasesResponse { releases, next_page_token })
-    }
-
-    pub(super) async fn revoke_release(
-        &self,
-        principal: &Principal,
-        request: pb::RevokeConsentReleaseRequest,
-    ) -> Result<pb::RevokeConsentReleaseResponse, ApiError> {
-        staff_only(principal)?;
-        if !request.reason.is_empty()
-            && !request.reason.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(invalid(
-                "reason",
-                "must be a code of lowercase letters, digits and underscores, e.g. \"youth_request\"",
-            ));
-        }
-        let row = releases::get(&self.db, &request.release_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("consent release {}", request.release_id)))?;
-        let now = wf_db::now_micros();
-        let mut tx = self.db.begin().await?;
-        // Revoking twice is harmless: the first revocation stands and no second event is sent.
-        if releases::revoke(&mut tx, &row.id, now, &request.reason).await? {
-            let event = events::ConsentReleaseRevoked {
-                release_id: row.id.clone(),
-                referral_id: row.referral_id.clone(),
-                recipient_organization_id: row.recipient_organization_id.clone(),
-                revoked_at: Some(timestamp(now)),
-                reason: request.reason.clone(),
-                practice: row.practice != 0,
-            };
-            let envelope = Envelope::new(SERVICE, row.id.as_str(), row.referral_id.as_str(), &event);
-            outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
-        }
-        tx.commit().await?;
-        self.relay.wake();
-        let row = releases::get(&self.db, &row.id).await?.unwrap_or(row);
-        Ok(pb::RevokeConsentReleaseResponse { release: Some(release_from_row(&row, wf_db::now_micros())?) })
-    }
-
-    /// The partner-facing read. The referral must be one the partner submitted (offers live in routing;
-    /// once intake learns of offers, offered referrals qualify too) AND an active release naming the partner
-    /// must cover it for the stated purpose. Otherwise NOT_FOUND.
-    pub(super) async fn released_details(
-        &self,
-        principal: &Principal,
-        request: pb::GetReleasedDetailsRequest,
-    ) -> Result<pb::GetReleasedDetailsResponse, ApiError> {
-        let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
-        let purpose = request.purpose.trim();
-        if purpose.is_empty() {
-            return Err(invalid("purpose", "is required: the purpose code of the release, e.g. \"service_referral\""));
-        }
-        let Some(partner) = principal.partner_id.as_deref().filter(|_| principal.role == Role::Partner) else {
-            // Staff read through GetReferral with a purpose; this read is for partners only.
-            return Err(not_found());
-        };
-        let stored = store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
-        if stored.submitted_by_partner.as_deref() != Some(partner) {
-            return Err(not_found());
-        }
-        let now = wf_db::now_micros();
-        let active: Vec<ReleaseRow> = releases::for_partner(&self.db, &stored.id, partner)
-            .await?
-            .into_iter()
-            .filter(|row| {
-                row.purpose == purpose && consent_rules::is_active(row.signed_at, row.expires_at, row.revoked_at, now)
-            })
-            .collect();
-        if active.is_empty() {
-            return Err(not_found());
-        }
-        let mut categories: Vec<i32> = Vec::new();
-        for row in &active {
-            let release = pb::ConsentRelease::decode(row.coded.as_slice()).map_err(ApiError::internal)?;
-            categories.extend(release.categories);
-        }
-        categories.sort_unstable();
-        categories.dedup();
-        let personal = match self.open_personal(&stored)? {
-            Some(details) => consent_rules::redact_to_categories(&details, &categories),
-            None => pb::PersonalDetails::default(),
-        };
-        let coded = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
-        let referral = consent_rules::redact_referral(&coded, &categories);
-        let release_ids: Vec<String> = active.iter().map(|row| row.id.clone()).collect();
-        let fields = consent_rules::released_field_paths(&personal, referral.as_ref());
-        self.record_access(principal, &stored.id, purpose, fields, &release_ids.join(",")).await?;
-        Ok(pb::GetReleasedDetailsResponse {
-            referral_id: stored.id,
-            personal: Some(personal),
-            referral,
-            categories,
-            release_ids,
-        })
+        Ok(Response::new(self.app.released_details(&principal, request.into_inner()).await?))
     }
 }

@@ -1,13 +1,12 @@
 //! Pure intake rules: validation with one violation per problem, and the facts
 //! derived from a referral (age, minor, inside the youth program). No I/O.
 
+pub mod consent;
 pub mod lifecycle;
-mod personal;
-mod records;
+pub mod mandated;
+pub mod matching;
 mod update;
 mod validate;
-#[cfg(test)]
-mod validate_tests;
 
 use chrono::{Datelike, NaiveDate};
 use wf_proto::intake::v1 as pb;
@@ -28,7 +27,7 @@ pub struct DerivedFacts {
     pub outside_youth_program: bool,
 }
 
-fn age_on(dob: NaiveDate, today: NaiveDate) -> i32 {
+pub(crate) fn age_on(dob: NaiveDate, today: NaiveDate) -> i32 {
     let mut age = today.year() - dob.year();
     if (today.month(), today.day()) < (dob.month(), dob.day()) {
         age -= 1;

@@ -2,7 +2,7 @@
 //! merged referral with the same validator as a submission and re-seals the personal part.
 
 use wf_proto::intake::v1 as pb;
-use wf_server::FieldViolation;
+use wf_types::FieldViolation;
 
 /// Referral fields staff may complete or correct (top-level paths).
 const REFERRAL_FIELDS: &[&str] = &[

@@ -20,7 +20,7 @@ pub struct ReleaseRow {
 const COLUMNS: &str =
     "id, referral_id, youth_id, recipient_organization_id, purpose, signed_at, expires_at, revoked_at, practice, coded";
 
-pub async fn insert(tx: &mut Tx, row: &ReleaseRow) -> Result<(), DbError> {
+pub async fn insert(tx: &mut Tx, row: &ReleaseRow, created_at: i64) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO consent_release (id, referral_id, youth_id, recipient_organization_id, purpose, signed_at, \
          expires_at, revoked_at, practice, coded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -35,7 +35,7 @@ pub async fn insert(tx: &mut Tx, row: &ReleaseRow) -> Result<(), DbError> {
     .bind(row.revoked_at)
     .bind(row.practice)
     .bind(row.coded.clone())
-    .bind(wf_db::now_micros())
+    .bind(created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -18,7 +18,7 @@ pub struct ReportRow {
 const COLUMNS: &str = "id, referral_id, agency, reported_at, written_report_at, written_report_due, agency_reference, \
                        reporter_id, practice";
 
-pub async fn insert(tx: &mut Tx, row: &ReportRow) -> Result<(), DbError> {
+pub async fn insert(tx: &mut Tx, row: &ReportRow, created_at: i64) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO mandated_report ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
@@ -31,7 +31,7 @@ pub async fn insert(tx: &mut Tx, row: &ReportRow) -> Result<(), DbError> {
     .bind(&row.agency_reference)
     .bind(&row.reporter_id)
     .bind(row.practice)
-    .bind(wf_db::now_micros())
+    .bind(created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -38,7 +38,7 @@ impl ScreeningRow {
     }
 }
 
-pub async fn insert(tx: &mut Tx, row: &ScreeningRow) -> Result<(), DbError> {
+pub async fn insert(tx: &mut Tx, row: &ScreeningRow, created_at: i64) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO screening (id, referral_id, tool, result, screened_at, screener_organization_id, recorded_by, \
          practice, coded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -52,7 +52,7 @@ pub async fn insert(tx: &mut Tx, row: &ScreeningRow) -> Result<(), DbError> {
     .bind(&row.recorded_by)
     .bind(row.practice)
     .bind(row.coded.clone())
-    .bind(wf_db::now_micros())
+    .bind(created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())

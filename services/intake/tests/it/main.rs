@@ -22,6 +22,7 @@ mod update;
 mod validation;
 mod vault;
 mod webhook;
+mod workers;
 
 type Client = IntakeServiceClient<AuthedChannel>;
 

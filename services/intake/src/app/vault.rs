@@ -1,6 +1,9 @@
 //! The personal-data vault: how personal details are sealed (AES-256-GCM, a key
 //! version per value, bound to the referral id), where the keys come from, and
 //! the re-encryption that lets an old key be retired.
+//!
+//! In `app/`, not `domain/`: sealing itself is crypto over plain data, but the live key ring follows a
+//! file on disk and rotation and retirement own database transactions (their SQL is in `store::vault`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +13,8 @@ use wf_config::Config;
 use wf_crypto::{CryptoError, IdentityHasher, KeyRing};
 use wf_db::{Db, DbError};
 use wf_proto::intake::v1 as pb;
+
+use crate::store::vault as store;
 
 /// The AAD binding a sealed personal part to its referral: a value copied to another row fails to open.
 pub fn personal_aad(referral_id: &str) -> Vec<u8> {
@@ -110,15 +115,7 @@ impl LiveKeys {
     }
 }
 
-/// How many sealed values name each key version.
-pub async fn key_usage(db: &Db) -> Result<Vec<(i32, i64)>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT personal_key_version, COUNT(*) FROM referral WHERE personal_sealed IS NOT NULL \
-         GROUP BY personal_key_version ORDER BY personal_key_version",
-    )
-    .fetch_all(db.pool())
-    .await?)
-}
+pub use crate::store::vault::key_usage;
 
 /// Progress of a re-encryption run, reported after each committed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,29 +151,10 @@ pub async fn reseal_all(
     mut progress: impl FnMut(ResealProgress),
 ) -> Result<u64, ResealError> {
     let current = keys.current_version() as i32;
-    let remaining = |db: &Db| {
-        let db = db.clone();
-        async move {
-            let (count,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM referral WHERE personal_sealed IS NOT NULL AND personal_key_version <> $1",
-            )
-            .bind(current)
-            .fetch_one(db.pool())
-            .await?;
-            Ok::<u64, sqlx::Error>(u64::try_from(count).unwrap_or(0))
-        }
-    };
     let mut resealed = 0u64;
     loop {
         let mut tx = db.begin().await?;
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
-            "SELECT id, personal_sealed FROM referral WHERE personal_sealed IS NOT NULL \
-             AND personal_key_version <> $1 ORDER BY id LIMIT $2",
-        )
-        .bind(current)
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = store::sealed_not_under(&mut tx, current, batch).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(resealed);
@@ -185,16 +163,11 @@ pub async fn reseal_all(
             let fresh = keys
                 .reseal(sealed, &personal_aad(id))
                 .map_err(|source| ResealError::Unreadable { referral_id: id.clone(), source })?;
-            sqlx::query("UPDATE referral SET personal_sealed = $1, personal_key_version = $2 WHERE id = $3")
-                .bind(fresh)
-                .bind(current)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
+            store::set_sealed(&mut tx, id, &fresh, current).await?;
         }
         tx.commit().await?;
         resealed += rows.len() as u64;
-        progress(ResealProgress { resealed, remaining: remaining(db).await? });
+        progress(ResealProgress { resealed, remaining: store::count_not_under(db, current).await? });
     }
 }
 
@@ -211,6 +184,17 @@ pub fn open_personal(keys: &KeyRing, referral_id: &str, sealed: &[u8]) -> anyhow
         .decrypt(sealed, &personal_aad(referral_id))
         .map_err(|err| anyhow::anyhow!("referral {referral_id}: sealed personal details cannot be opened: {err}"))?;
     Ok(pb::PersonalDetails::decode(plain.as_slice())?)
+}
+
+/// Opens a referral's sealed personal details in memory.
+pub fn open_sealed(
+    keys: &KeyRing,
+    referral_id: &str,
+    sealed: Option<&[u8]>,
+) -> anyhow::Result<Option<pb::PersonalDetails>> {
+    let Some(sealed) = sealed else { return Ok(None) };
+    let plain = keys.decrypt(sealed, &personal_aad(referral_id))?;
+    Ok(Some(pb::PersonalDetails::decode(plain.as_slice())?))
 }
 
 /// `wayfinder keys rotate`: adds key version n+1 to the key-ring file (the development ring,

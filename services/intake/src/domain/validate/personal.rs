@@ -4,7 +4,7 @@
 
 use wf_proto::intake::v1 as pb;
 
-use super::validate::{AGE_MAX, Checker, NAME_LEN, NOTES_LEN, SHORT_TEXT_LEN};
+use super::checker::{AGE_MAX, Checker, NAME_LEN, NOTES_LEN, SHORT_TEXT_LEN};
 
 const MAX_PRONOUNS_LEN: usize = 40;
 const MAX_CODE_WORD_LEN: usize = 100;
@@ -20,7 +20,7 @@ pub(crate) fn personal_fields(c: &mut Checker, p: &pb::PersonalDetails) {
     if let Some(dob) = &p.date_of_birth {
         let field = format!("{base}.date_of_birth");
         if let Some(earliest) = c.partial_date(&field, dob) {
-            if super::age_on(earliest, c.today()) > AGE_MAX {
+            if crate::domain::age_on(earliest, c.today()) > AGE_MAX {
                 c.push(
                     field,
                     format!("gives an age over {AGE_MAX}; allowed: a date of birth at most {AGE_MAX} years ago"),

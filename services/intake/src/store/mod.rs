@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod mandated;
 pub mod matches;
 pub mod screenings;
+pub mod vault;
 
 /// A referral row as stored (personal part still sealed).
 #[derive(Debug, Clone)]
@@ -39,6 +40,7 @@ pub struct NewReferral<'a> {
     pub personal_sealed: Option<Vec<u8>>,
     pub personal_key_version: Option<i32>,
     pub received_at: i64,
+    pub created_at: i64,
 }
 
 /// Inserts unless the dedupe key exists. Returns `false` for a duplicate; under
@@ -67,7 +69,7 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
     .bind(referral.personal_sealed.clone())
     .bind(referral.personal_key_version)
     .bind(referral.received_at)
-    .bind(wf_db::now_micros())
+    .bind(referral.created_at)
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)

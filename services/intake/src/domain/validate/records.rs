@@ -4,7 +4,7 @@
 use wf_proto::common::v1 as common;
 use wf_proto::intake::v1 as pb;
 
-use super::validate::{Checker, MAX_CODE_LEN};
+use super::checker::{Checker, MAX_CODE_LEN};
 
 /// Upper bound on a monthly income, far above anything plausible: catches unit mistakes.
 const MAX_MONTHLY_INCOME_CENTS: i64 = 10_000_000;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use wf_proto::common::v1::InformationCategory;
 use wf_proto::intake::v1 as pb;
-use wf_server::FieldViolation;
+use wf_types::FieldViolation;
 
 /// A release may run at most this long from its signing; renewing means signing a new one. One year is
 /// the longest any partner agreement in DOMAIN.md asks for, and short enough that a youth is asked again.
@@ -293,5 +293,4 @@ pub fn released_field_paths(personal: &pb::PersonalDetails, referral: Option<&pb
 }
 
 #[cfg(test)]
-#[path = "consent_rules_tests.rs"]
 mod tests;

@@ -2,17 +2,16 @@
 //! come here, so validation, sealing, idempotency and the `referral.received` event
 //! are the same whichever door a referral uses.
 
-use chrono::Utc;
 use prost::Message;
 use wf_crypto::KeyRing;
-use wf_db::Db;
-use wf_events::{Envelope, RelayHandle, outbox};
+use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_server::ApiError;
-use wf_types::{ReferralId, YouthId};
+use wf_types::{ReferralId, ScreeningId, YouthId};
 
-use crate::{SERVICE, domain, store, vault};
+use super::{App, vault};
+use crate::{SERVICE, domain, store};
 
 /// Who submits: the authenticated subject (`hotline:<key id>` for the webhook)
 /// and, for partner users, their organization.
@@ -25,13 +24,13 @@ pub struct Submitter<'a> {
 /// Validates, seals the personal part, stores once per (origin, external reference)
 /// and announces `referral.received`; a resubmission answers with the first referral.
 pub async fn submit(
-    db: &Db,
-    keys: &KeyRing,
-    relay: &RelayHandle,
+    app: &App,
     submitter: &Submitter<'_>,
     request: pb::SubmitReferralRequest,
 ) -> Result<pb::SubmitReferralResponse, ApiError> {
-    let now = Utc::now();
+    let (db, relay) = (&app.db, &app.relay);
+    let keys = app.keys.current();
+    let now = app.clock.now();
     let today = now.date_naive();
     let violations = domain::validate(request.referral.as_ref(), now);
     if !violations.is_empty() {
@@ -41,7 +40,7 @@ pub async fn submit(
     referral.channel = submitter.channel as i32;
     // Screening ids are intake's: a submitted id is replaced, like the channel.
     for screening in &mut referral.screenings {
-        screening.screening_id = crate::api::screening_id();
+        screening.screening_id = ScreeningId::generate().to_string();
     }
     let facts = domain::derive_facts(&referral, today);
     let dedupe_key = domain::dedupe_key(&referral, submitter.subject);
@@ -52,7 +51,9 @@ pub async fn submit(
 
     let personal = referral.personal.take();
     let sealed = match &personal {
-        Some(personal) => Some(vault::seal_personal(keys, referral_id.as_str(), personal).map_err(ApiError::internal)?),
+        Some(personal) => {
+            Some(vault::seal_personal(&keys, referral_id.as_str(), personal).map_err(ApiError::internal)?)
+        }
         None => None,
     };
     let event = events::ReferralReceived {
@@ -122,6 +123,7 @@ pub async fn submit(
             personal_sealed: sealed.clone(),
             personal_key_version: sealed.as_deref().and_then(|s| KeyRing::key_version_of(s).ok()).map(|v| v as i32),
             received_at: wf_db::to_micros(received_at),
+            created_at: wf_db::to_micros(now),
         },
     )
     .await?;
@@ -151,6 +153,7 @@ pub async fn submit(
                 submitter.subject,
                 referral.practice,
             ),
+            wf_db::to_micros(now),
         )
         .await?;
     }

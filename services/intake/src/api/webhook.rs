@@ -17,13 +17,13 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 use wf_crypto::SharedSecrets;
-use wf_db::Db;
-use wf_events::RelayHandle;
 use wf_proto::intake::v1 as pb;
 use wf_proto::json::JsonError;
 use wf_server::ApiError;
+use wf_types::FieldViolation;
 
-use crate::submit::{Submitter, submit};
+use crate::app::App;
+use crate::app::submit::{Submitter, submit};
 
 pub const PATH: &str = "/v1/hotline/referrals";
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -34,9 +34,7 @@ pub const TIMESTAMP_HEADER: &str = "x-wayfinder-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-wayfinder-signature";
 
 pub struct WebhookState {
-    pub db: Db,
-    pub keys: Arc<crate::vault::LiveKeys>,
-    pub relay: RelayHandle,
+    pub app: App,
     pub secrets: Arc<SharedSecrets>,
 }
 
@@ -141,50 +139,53 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A refusal: the status from the one error code table (`ApiError::http`), the body as hotlines
+/// read it (the violations of an invalid referral by field; for an internal error nothing internal).
+fn refusal(err: &ApiError) -> Response {
+    let body = match err {
+        ApiError::InvalidArgument(violations) => {
+            let violations: Vec<_> =
+                violations.iter().map(|v| json!({ "field": v.field, "description": v.description })).collect();
+            json!({ "error": "invalid referral", "violations": violations })
+        }
+        ApiError::Malformed(violation) => {
+            json!({ "error": "malformed request", "field": violation.field, "description": violation.description })
+        }
+        other => json!({ "error": other.public_message() }),
+    };
+    answer(err.http(), body)
+}
+
 async fn receive(State(state): State<Arc<WebhookState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let now = chrono::Utc::now().timestamp();
-    let key_id = match verify(&state.secrets, &headers, &body, now) {
-        Ok(key_id) => key_id,
-        Err(err) => {
-            tracing::warn!(reason = %err, "hotline webhook request refused");
-            return answer(StatusCode::UNAUTHORIZED, json!({ "error": err.to_string() }));
-        }
-    };
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            json!({ "error": "malformed request", "field": "body", "description": "is not UTF-8 text" }),
-        );
-    };
-    let request: pb::SubmitReferralRequest = match wf_proto::json::from_json(text) {
-        Ok(request) => request,
-        Err(err) => {
-            let (field, description) = json_error_field(&err);
-            return answer(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "malformed request", "field": field, "description": description }),
-            );
-        }
-    };
-    let subject = format!("hotline:{key_id}");
-    let submitter = Submitter { subject: &subject, partner_id: None, channel: pb::IntakeChannel::Webhook };
-    match submit(&state.db, &state.keys.current(), &state.relay, &submitter, request).await {
+    match accept(&state, &headers, &body).await {
         Ok(done) if done.duplicate => {
             answer(StatusCode::OK, json!({ "referral_id": done.referral_id, "duplicate": true }))
         }
         Ok(done) => answer(StatusCode::CREATED, json!({ "referral_id": done.referral_id, "duplicate": false })),
-        Err(ApiError::InvalidArgument(violations)) => {
-            let violations: Vec<_> =
-                violations.iter().map(|v| json!({ "field": v.field, "description": v.description })).collect();
-            answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": "invalid referral", "violations": violations }))
-        }
-        Err(ApiError::Unavailable(message)) => answer(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message })),
-        Err(err) => {
-            // Logged once by the gRPC mapping; the caller learns nothing internal.
-            let status: tonic::Status = err.into();
-            answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": status.message() }))
-        }
+        Err(err) => refusal(&err),
     }
+}
+
+/// Authenticates, parses and submits one hotline request.
+async fn accept(
+    state: &WebhookState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<pb::SubmitReferralResponse, ApiError> {
+    let now = state.app.clock.now().timestamp();
+    let key_id = verify(&state.secrets, headers, body, now).map_err(|err| {
+        tracing::warn!(reason = %err, "hotline webhook request refused");
+        ApiError::Unauthenticated(err.to_string())
+    })?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::Malformed(FieldViolation::new("body", "is not UTF-8 text")))?;
+    let request: pb::SubmitReferralRequest = wf_proto::json::from_json(text).map_err(|err| {
+        let (field, description) = json_error_field(&err);
+        ApiError::Malformed(FieldViolation::new(field, description))
+    })?;
+    let subject = format!("hotline:{key_id}");
+    let submitter = Submitter { subject: &subject, partner_id: None, channel: pb::IntakeChannel::Webhook };
+    submit(&state.app, &submitter, request).await
 }
 
 #[cfg(test)]

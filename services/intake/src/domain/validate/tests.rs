@@ -253,7 +253,7 @@ fn a_youth_over_24_is_accepted() {
     let mut referral = valid();
     referral.personal.as_mut().unwrap().date_of_birth = date(1990, 5, 5);
     assert_eq!(validate(Some(&referral), now()), vec![]);
-    assert!(super::derive_facts(&referral, now().date_naive()).outside_youth_program);
+    assert!(crate::domain::derive_facts(&referral, now().date_naive()).outside_youth_program);
 }
 
 #[test]

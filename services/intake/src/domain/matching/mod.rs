@@ -324,5 +324,4 @@ pub fn score(a: &Identity, b: &Identity) -> Score {
 }
 
 #[cfg(test)]
-#[path = "matching_tests.rs"]
 mod tests;

@@ -1,0 +1,121 @@
+//! Screenings (CSE-IT, Vera TVIT) recorded after intake, and the list of a referral's or a youth's
+//! screenings. Part of the referral record: a recorded screening is also appended to the coded
+//! referral `GetReferral` returns. A result never sets the trafficking status.
+
+use prost::Message;
+use wf_auth::{Principal, Role};
+use wf_events::{Envelope, outbox};
+use wf_proto::events::v1 as events;
+use wf_proto::intake::v1 as pb;
+use wf_server::pagination::page_token;
+use wf_server::{ApiError, FieldViolation};
+use wf_types::ScreeningId;
+
+use super::{App, PAGE_LIMITS, visible_to_partner};
+use crate::store::lifecycle as referrals;
+use crate::store::screenings::{self as store, ScreeningRow};
+use crate::{SERVICE, domain};
+
+impl App {
+    pub(crate) async fn record_screening(
+        &self,
+        principal: &Principal,
+        request: pb::RecordScreeningRequest,
+    ) -> Result<pb::RecordScreeningResponse, ApiError> {
+        let now = self.clock.now();
+        let mut violations = Vec::new();
+        if request.referral_id.is_empty() {
+            violations.push(FieldViolation::new("referral_id", "is required"));
+        }
+        violations.extend(domain::validate_screening(request.screening.as_ref(), now));
+        if !violations.is_empty() {
+            return Err(ApiError::InvalidArgument(violations));
+        }
+        let mut screening = request.screening.unwrap_or_default();
+        screening.screening_id = ScreeningId::generate().to_string();
+
+        let mut tx = self.db.begin().await?;
+        let stored = referrals::lock_referral(&mut tx, self.db.backend(), &request.referral_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("referral {}", request.referral_id)))?;
+        let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
+        referral.screenings.push(screening.clone());
+        let practice = stored.practice != 0;
+        let row = ScreeningRow::submitted(&stored.id, &screening, &principal.subject, practice);
+        store::insert(&mut tx, &row, wf_db::to_micros(now)).await?;
+        sqlx::query("UPDATE referral SET coded = $1 WHERE id = $2")
+            .bind(referral.encode_to_vec())
+            .bind(stored.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(wf_db::DbError::from)?;
+        // Coded only: no screener id (a user id is not needed downstream), never free text.
+        let event = events::ScreeningRecorded {
+            screening_id: screening.screening_id.clone(),
+            referral_id: stored.id.clone(),
+            youth_id: stored.youth_id.clone(),
+            tool: screening.tool,
+            result: screening.result,
+            score: screening.score,
+            screened_at: screening.screened_at,
+            screener_organization_id: screening.screener_organization_id.clone(),
+            practice,
+        };
+        outbox::enqueue(
+            &mut tx,
+            self.db.backend(),
+            &Envelope::new(SERVICE, screening.screening_id.as_str(), stored.id.as_str(), &event),
+        )
+        .await?;
+        tx.commit().await?;
+        self.relay.wake();
+        tracing::info!(referral.id = %stored.id, screening.id = %screening.screening_id, tool = screening.tool, result = screening.result, "screening recorded");
+        Ok(pb::RecordScreeningResponse { screening_id: screening.screening_id })
+    }
+
+    pub(crate) async fn list_screenings(
+        &self,
+        principal: &Principal,
+        request: pb::ListScreeningsRequest,
+    ) -> Result<pb::ListScreeningsResponse, ApiError> {
+        let mut violations = Vec::new();
+        if request.referral_id.is_empty() && request.youth_id.is_empty() {
+            violations.push(FieldViolation::new("referral_id", "one of referral_id or youth_id is required"));
+        }
+        let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
+        page_token::<ScreeningId>(&request.page_token, &mut violations);
+        if !violations.is_empty() {
+            return Err(ApiError::InvalidArgument(violations));
+        }
+        // A partner lists only screenings of referrals it submitted; a referral it cannot see is not found.
+        let partner = match principal.role {
+            Role::Partner => Some(principal.partner_id.as_deref().unwrap_or("-")),
+            _ => None,
+        };
+        if !request.referral_id.is_empty() {
+            let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
+            let stored = crate::store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
+            if !visible_to_partner(principal, stored.submitted_by_partner.as_deref()) {
+                return Err(not_found());
+            }
+        }
+        let rows = store::list(
+            &self.db,
+            &request.referral_id,
+            &request.youth_id,
+            partner,
+            &request.page_token,
+            page_size as i64 + 1,
+        )
+        .await?;
+        let more = rows.len() > page_size;
+        let screenings = rows
+            .iter()
+            .take(page_size)
+            .map(|row| pb::Screening::decode(row.coded.as_slice()).map_err(ApiError::internal))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_page_token =
+            if more { screenings.last().map(|s| s.screening_id.clone()).unwrap_or_default() } else { String::new() };
+        Ok(pb::ListScreeningsResponse { screenings, next_page_token })
+    }
+}
