@@ -7,15 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use wf_auth::{AuthInterceptor, BearerToken, TokenKind, TokenVerifier};
 use wf_config::Config;
 use wf_db::Db;
-use wf_events::{Envelope, EventBus, InProcessBus};
-use futures::future::BoxFuture;
 use wf_db::MigrationSet;
+use wf_events::{Envelope, EventBus, InProcessBus};
 use wf_server::{Component, Server, ServiceContext, SubscriptionDefaults, Topology};
 use wf_types::{SharedClock, SystemClock};
 

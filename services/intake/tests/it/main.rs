@@ -6,11 +6,11 @@ use std::sync::Arc;
 use prost::Message;
 use tonic::Code;
 use wf_auth::Role;
-use wf_events::{Envelope, EventBus, EventHandler, HandleError, Subscription};
+use wf_events::Envelope;
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer, both_engines};
+use wf_testkit::{AuthedChannel, Collector, Engine, TestDatabase, TestServer, both_engines};
 
 mod consent;
 mod lifecycle;
@@ -31,18 +31,8 @@ struct Harness {
     db: wf_db::Db,
     _database: TestDatabase,
     _dir: tempfile::TempDir,
-    captured: Arc<std::sync::Mutex<Vec<Envelope>>>,
-}
-
-/// Collects what intake publishes (it is the only producer here).
-struct Collector(Arc<std::sync::Mutex<Vec<Envelope>>>);
-
-#[async_trait::async_trait]
-impl EventHandler for Collector {
-    async fn handle(&self, envelope: Envelope) -> Result<(), HandleError> {
-        self.0.lock().expect("lock").push(envelope);
-        Ok(())
-    }
+    /// What intake publishes (it is the only producer here).
+    collector: Collector,
 }
 
 impl Harness {
@@ -66,13 +56,8 @@ impl Harness {
             Ok(wf_intake::build(ctx).await? as Arc<dyn wf_server::Component>)
         })
         .await;
-        let captured = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let collector = Subscription::new("collector", &["referral.*", "record.*", "screening.*"]);
-        server.bus.declare(&collector).await.expect("declare");
-        let bus = server.bus.clone();
-        let handler = Arc::new(Collector(captured.clone()));
-        tokio::spawn(async move { bus.consume(collector, handler, tokio_util::sync::CancellationToken::new()).await });
-        Self { server, db, _database: database, _dir: dir, captured }
+        let collector = server.collector("collector", &["referral.*", "record.*", "screening.*"]).await;
+        Self { server, db, _database: database, _dir: dir, collector }
     }
 
     async fn client(&self, role: Role) -> Client {
@@ -114,8 +99,7 @@ impl Harness {
     async fn published(&self, event_type: &str, count: usize) -> Vec<Envelope> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let found: Vec<Envelope> =
-                self.captured.lock().expect("lock").iter().filter(|e| e.event_type == event_type).cloned().collect();
+            let found = self.collector.of_type(event_type);
             if found.len() >= count {
                 return found;
             }
