@@ -8,24 +8,29 @@ use wf_events::EventBus;
 use wf_proto::admin::v1 as pb;
 use wf_proto::time::timestamp;
 
+use crate::{ApiError, PageLimits};
+
 pub struct AdminApi {
     bus: Arc<dyn EventBus>,
     hosted: Vec<&'static str>,
 }
+
+/// Dead letters listed per call: 100 unless asked, at most 1000 (more is refused).
+const DEAD_LETTER_PAGES: PageLimits = PageLimits::new(100, 1000);
 
 impl AdminApi {
     pub fn new(bus: Arc<dyn EventBus>, hosted: Vec<&'static str>) -> Self {
         Self { bus, hosted }
     }
 
-    fn check_service(&self, service: &str) -> Result<(), Status> {
+    fn check_service(&self, service: &str) -> Result<(), ApiError> {
         if self.hosted.contains(&service) {
             Ok(())
         } else {
-            Err(Status::invalid_argument(format!(
-                "service: `{service}` is not hosted by this process; allowed: {}",
-                self.hosted.join(", ")
-            )))
+            Err(ApiError::invalid(
+                "service",
+                format!("`{service}` is not hosted by this process; allowed: {}", self.hosted.join(", ")),
+            ))
         }
     }
 }
@@ -39,14 +44,12 @@ impl pb::admin_service_server::AdminService for AdminApi {
         wf_auth::principal(&request)?.authorize(Operation::ManageDeadLetters)?;
         let request = request.into_inner();
         self.check_service(&request.service)?;
-        let limit = match request.page_size {
-            0 => 100,
-            n @ 1..=1000 => n as usize,
-            n => return Err(Status::invalid_argument(format!("page_size: {n} is out of range; allowed 1 to 1000"))),
-        };
+        let mut violations = Vec::new();
+        let limit = DEAD_LETTER_PAGES.size_within(request.page_size, &mut violations);
+        ApiError::check(violations)?;
         let letters = self.bus.list_dead_letters(&request.service, limit).await.map_err(|err| {
             tracing::error!(service = %request.service, error = %err, "listing dead letters failed");
-            Status::unavailable("dead letters cannot be read right now")
+            ApiError::Unavailable("dead letters cannot be read right now".into())
         })?;
         let dead_letters = letters
             .into_iter()
@@ -75,7 +78,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let selection = (!request.event_ids.is_empty()).then_some(request.event_ids.as_slice());
         let replayed = self.bus.replay_dead_letters(&request.service, selection).await.map_err(|err| {
             tracing::error!(service = %request.service, error = %err, "replaying dead letters failed");
-            Status::unavailable("dead letters cannot be replayed right now")
+            ApiError::Unavailable("dead letters cannot be replayed right now".into())
         })?;
         tracing::info!(service = %request.service, replayed, actor = %principal.subject, "dead letters replayed");
         Ok(Response::new(pb::ReplayDeadLettersResponse { replayed: replayed as u32 }))

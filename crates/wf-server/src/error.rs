@@ -24,6 +24,8 @@ pub enum ErrorCode {
     /// A concurrent change won; reading again and retrying may succeed.
     Aborted,
     Unavailable,
+    /// An operation the contract names whose behaviour is not built yet.
+    Unimplemented,
     Internal,
 }
 
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::FailedPrecondition => Code::FailedPrecondition,
             ErrorCode::Aborted => Code::Aborted,
             ErrorCode::Unavailable => Code::Unavailable,
+            ErrorCode::Unimplemented => Code::Unimplemented,
             ErrorCode::Internal => Code::Internal,
         }
     }
@@ -52,6 +55,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::AlreadyExists | ErrorCode::FailedPrecondition | ErrorCode::Aborted => StatusCode::CONFLICT,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unimplemented => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +84,8 @@ pub enum ApiError {
     Aborted(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Unimplemented(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -110,6 +116,7 @@ impl ApiError {
             ApiError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             ApiError::Aborted(_) => ErrorCode::Aborted,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -213,6 +220,7 @@ mod tests {
             (ApiError::FailedPrecondition("referral is closed".into()), Code::FailedPrecondition, 409),
             (ApiError::Aborted("the offer changed meanwhile".into()), Code::Aborted, 409),
             (ApiError::Unavailable("retry shortly".into()), Code::Unavailable, 503),
+            (ApiError::Unimplemented("RunAnalysis X arrives in a later step".into()), Code::Unimplemented, 501),
             (ApiError::internal(anyhow::anyhow!("disk full")), Code::Internal, 500),
         ];
         for (err, grpc, http) in cases {

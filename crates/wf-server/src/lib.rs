@@ -8,7 +8,6 @@
 
 mod admin;
 mod error;
-pub mod pagination;
 mod workers;
 
 use std::net::SocketAddr;
@@ -23,7 +22,9 @@ use wf_events::{EventBus, Subscription};
 
 pub use admin::AdminApi;
 pub use error::{ApiError, ErrorCode, FieldViolation};
-pub use pagination::PageLimits;
+pub use wf_types::PageLimits;
+/// The one pagination helper (it lives in wf-types, so pure domain code can page too).
+pub use wf_types::pagination;
 pub use workers::Workers;
 
 /// One service, as mounted in a [`Server`].
@@ -172,8 +173,8 @@ impl Server {
 }
 
 /// The answer of an RPC whose behaviour a later step of the project delivers.
-pub fn later_step(rpc: &str) -> tonic::Status {
-    tonic::Status::unimplemented(format!("{rpc} arrives in a later step"))
+pub fn later_step(rpc: &str) -> ApiError {
+    ApiError::Unimplemented(format!("{rpc} arrives in a later step"))
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

@@ -90,7 +90,16 @@ impl TestDatabase {
         let mut attempt = 0;
         loop {
             match Db::connect_with(&self.url, options.clone()).await {
-                Ok(db) => return db,
+                Ok(db) => {
+                    // A test written for both engines must really run on the one it names.
+                    let expected = if self.engine() == Engine::Postgres {
+                        wf_db::Backend::Postgres
+                    } else {
+                        wf_db::Backend::Sqlite
+                    };
+                    assert_eq!(db.backend(), expected, "the test database runs on the engine the test names");
+                    return db;
+                }
                 Err(err) if attempt < 20 => {
                     attempt += 1;
                     eprintln!("connecting to the test database failed ({err}), retrying");

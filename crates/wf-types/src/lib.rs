@@ -5,6 +5,7 @@
 mod clock;
 pub mod codes;
 mod id;
+pub mod pagination;
 mod secret;
 mod violation;
 
@@ -14,5 +15,6 @@ pub use id::{
     MandatedReportId, NoteId, OfferId, PartnerId, PartnerServiceId, PolicyId, PossibleMatchId, RecidivismEventId,
     ReferralId, ReleaseId, ReportId, ScreeningId, YouthId,
 };
+pub use pagination::PageLimits;
 pub use secret::{Pii, Secret};
 pub use violation::FieldViolation;

@@ -102,17 +102,8 @@ pub fn list_query(request: &ListEntriesRequest) -> Result<ListQuery, Vec<FieldVi
         violations.push(FieldViolation::new("occurred", "start must not be after end"));
     }
 
-    let page_size = match request.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        size if size < 0 => {
-            violations.push(FieldViolation::new(
-                "page_size",
-                format!("must not be negative (0 = {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE})"),
-            ));
-            DEFAULT_PAGE_SIZE
-        }
-        size => (size as u32).min(MAX_PAGE_SIZE),
-    };
+    let page_size = wf_types::PageLimits::new(DEFAULT_PAGE_SIZE as usize, MAX_PAGE_SIZE as usize)
+        .size(request.page_size, &mut violations) as u32;
 
     let mut from_sequence = request.from_sequence.max(1);
     if !request.page_token.is_empty() {

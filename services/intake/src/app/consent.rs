@@ -10,7 +10,7 @@ use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
-use wf_server::pagination::page_token;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::ReleaseId;
 
@@ -25,10 +25,6 @@ fn release_from_row(row: &ReleaseRow, now: i64) -> Result<pb::ConsentRelease, Ap
     release.revoked_at = row.revoked_at.map(timestamp);
     release.active = consent_rules::is_active(row.signed_at, row.expires_at, row.revoked_at, now);
     Ok(release)
-}
-
-fn invalid(field: &str, description: impl Into<String>) -> ApiError {
-    ApiError::InvalidArgument(vec![FieldViolation::new(field, description)])
 }
 
 /// Releases are staff work: a partner never records, lists or revokes them.
@@ -58,7 +54,7 @@ impl App {
         let referral_id = request.release.as_ref().map(|r| r.referral_id.clone()).unwrap_or_default();
         let stored = if referral_id.is_empty() { None } else { store::get_referral(&self.db, &referral_id).await? };
         if !referral_id.is_empty() && stored.is_none() {
-            return Err(invalid("release.referral_id", format!("no referral {referral_id}")));
+            return Err(ApiError::invalid("release.referral_id", format!("no referral {referral_id}")));
         }
         // Signer rules need the guardians, which live sealed; they are read here and dropped at once.
         let facts = match &stored {
@@ -68,9 +64,7 @@ impl App {
             None => consent_rules::SignerFacts::default(),
         };
         let violations = consent_rules::validate_release(request.release.as_ref(), facts, now);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let (Some(stored), Some(mut release)) = (stored, request.release) else {
             return Err(ApiError::internal(anyhow::anyhow!("validated release lost its referral")));
         };
@@ -142,11 +136,9 @@ impl App {
         }
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         page_token::<ReleaseId>(&request.page_token, &mut violations);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let now = self.clock.now_micros();
-        let rows = releases::list(
+        let mut rows = releases::list(
             &self.db,
             &releases::ListFilter {
                 referral_id: &request.referral_id,
@@ -158,11 +150,8 @@ impl App {
             },
         )
         .await?;
-        let more = rows.len() > page_size;
-        let releases =
-            rows.iter().take(page_size).map(|row| release_from_row(row, now)).collect::<Result<Vec<_>, _>>()?;
-        let next_page_token =
-            if more { releases.last().map(|r| r.release_id.clone()).unwrap_or_default() } else { String::new() };
+        let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
+        let releases = rows.iter().map(|row| release_from_row(row, now)).collect::<Result<Vec<_>, _>>()?;
         Ok(pb::ListConsentReleasesResponse { releases, next_page_token })
     }
 
@@ -175,7 +164,7 @@ impl App {
         if !request.reason.is_empty()
             && !request.reason.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "reason",
                 "must be a code of lowercase letters, digits and underscores, e.g. \"youth_request\"",
             ));
@@ -215,7 +204,10 @@ impl App {
         let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
         let purpose = request.purpose.trim();
         if purpose.is_empty() {
-            return Err(invalid("purpose", "is required: the purpose code of the release, e.g. \"service_referral\""));
+            return Err(ApiError::invalid(
+                "purpose",
+                "is required: the purpose code of the release, e.g. \"service_referral\"",
+            ));
         }
         let Some(partner) = principal.partner_id.as_deref().filter(|_| principal.role == Role::Partner) else {
             // Staff read through GetReferral with a purpose; this read is for partners only.
@@ -251,7 +243,8 @@ impl App {
         let referral = consent_rules::redact_referral(&coded, &categories);
         let release_ids: Vec<String> = active.iter().map(|row| row.id.clone()).collect();
         let fields = consent_rules::released_field_paths(&personal, referral.as_ref());
-        self.record_access(principal, &stored.id, purpose, fields, &release_ids.join(",")).await?;
+        self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, &release_ids.join(",")))
+            .await?;
         Ok(pb::GetReleasedDetailsResponse {
             referral_id: stored.id,
             personal: Some(personal),

@@ -90,9 +90,7 @@ impl App {
             ));
         }
         violations.extend(code_violation("triage_reason", &request.triage_reason, true, "imminent_danger"));
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let stored = self.lock_visible(&mut tx, principal, &request.referral_id).await?;
@@ -130,9 +128,7 @@ impl App {
         }
         // Putting on hold needs a reason; resuming may name one.
         violations.extend(code_violation("reason", &request.reason, request.on_hold, "youth_missing"));
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let reason = if request.reason.is_empty() { "resumed".to_owned() } else { request.reason.clone() };
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
@@ -190,19 +186,14 @@ impl App {
             )),
             (_, true) => {}
         }
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let stored = self.lock_visible(&mut tx, principal, &request.referral_id).await?;
         if reason == ReferralClosureReason::Duplicate {
             let original = referrals::referral_partner(&mut tx, duplicate_of).await?;
             if !original.is_some_and(|(partner,)| visible_to_partner(principal, partner.as_deref())) {
-                return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
-                    "duplicate_of_referral_id",
-                    format!("no referral {duplicate_of}"),
-                )]));
+                return Err(ApiError::invalid("duplicate_of_referral_id", format!("no referral {duplicate_of}")));
             }
         }
         lifecycle::next_status(current_status(&stored), Step::Close, None)
@@ -232,16 +223,16 @@ impl App {
     ) -> Result<pb::PurgePracticeReferralsResponse, ApiError> {
         let cutoff = match request.received_before.as_ref().map(wf_proto::time::datetime) {
             None => {
-                return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+                return Err(ApiError::invalid(
                     "received_before",
                     "is required: practice referrals received before this instant are purged",
-                )]));
+                ));
             }
             Some(None) => {
-                return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+                return Err(ApiError::invalid(
                     "received_before",
                     "is not a valid timestamp (seconds and nanos within range)",
-                )]));
+                ));
             }
             Some(Some(at)) => wf_db::to_micros(at),
         };

@@ -7,6 +7,7 @@ use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
+use wf_server::pagination::next_page;
 use wf_server::{ApiError, FieldViolation};
 use wf_types::MandatedReportId;
 
@@ -62,7 +63,7 @@ impl App {
         request: pb::RecordMandatedReportRequest,
     ) -> Result<pb::RecordMandatedReportResponse, ApiError> {
         let Some(report) = request.report else {
-            return Err(ApiError::InvalidArgument(vec![FieldViolation::new("report", "is required")]));
+            return Err(ApiError::invalid("report", "is required"));
         };
         let now = self.clock.now();
         let mut violations = Vec::new();
@@ -108,9 +109,7 @@ impl App {
             {
                 violations.push(FieldViolation::new("report.written_report_at", "is before reported_at"));
             }
-            if !violations.is_empty() {
-                return Err(ApiError::InvalidArgument(violations));
-            }
+            ApiError::check(violations)?;
             let (Some((_, practice, _)), Some(reported_at)) = (facts, reported_at) else {
                 return Err(ApiError::internal(anyhow::anyhow!("validated report lost its facts")));
             };
@@ -143,9 +142,7 @@ impl App {
                 violations
                     .push(FieldViolation::new("report.written_report_at", "the written report is already recorded"));
             }
-            if !violations.is_empty() {
-                return Err(ApiError::InvalidArgument(violations));
-            }
+            ApiError::check(violations)?;
             let Some(written_at) = written_at else {
                 return Err(ApiError::internal(anyhow::anyhow!("validated report lost its instant")));
             };
@@ -180,12 +177,10 @@ impl App {
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         ApiError::check(violations)?;
         let overdue_at = request.overdue_only.then(|| self.clock.now_micros());
-        let rows =
+        let mut rows =
             store::list(&self.db, &request.referral_id, overdue_at, &request.page_token, page_size as i64 + 1).await?;
-        let more = rows.len() > page_size;
-        let reports: Vec<pb::MandatedReport> = rows.iter().take(page_size).map(to_proto).collect();
-        let next_page_token =
-            if more { reports.last().map(|r| r.mandated_report_id.clone()).unwrap_or_default() } else { String::new() };
+        let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
+        let reports = rows.iter().map(to_proto).collect();
         Ok(pb::ListMandatedReportsResponse { reports, next_page_token })
     }
 }

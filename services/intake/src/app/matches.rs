@@ -7,7 +7,7 @@ use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
-use wf_server::pagination::page_token;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::PossibleMatchId;
 
@@ -40,16 +40,12 @@ impl App {
         }
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         page_token::<PossibleMatchId>(&request.page_token, &mut violations);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
-        let rows =
+        ApiError::check(violations)?;
+        let mut rows =
             store::list(&self.db, request.status, &request.referral_id, &request.page_token, page_size as i64 + 1)
                 .await?;
-        let more = rows.len() > page_size;
-        let matches: Vec<pb::PossibleMatch> = rows.into_iter().take(page_size).map(to_proto).collect();
-        let next_page_token =
-            if more { matches.last().map(|m| m.possible_match_id.clone()).unwrap_or_default() } else { String::new() };
+        let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
+        let matches = rows.into_iter().map(to_proto).collect();
         Ok(pb::ListPossibleMatchesResponse { matches, next_page_token })
     }
 

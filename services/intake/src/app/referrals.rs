@@ -8,7 +8,7 @@ use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::ApiError;
-use wf_server::pagination::page_token;
+use wf_server::pagination::{next_page, page_token};
 use wf_types::ReferralId;
 
 use super::vault::personal_aad;
@@ -48,7 +48,8 @@ impl App {
         if reads_personal && let Some(sealed) = &stored.personal_sealed {
             let plain = self.keys.current().decrypt(sealed, &personal_aad(&stored.id)).map_err(ApiError::internal)?;
             referral.personal = Some(pb::PersonalDetails::decode(plain.as_slice()).map_err(ApiError::internal)?);
-            self.record_access(principal, &stored.id, purpose, vec!["personal".to_owned()], "").await?;
+            let fields = vec!["personal".to_owned()];
+            self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
         }
         let history = store::history(&self.db, &stored.id)
             .await?
@@ -73,25 +74,18 @@ impl App {
         })
     }
 
-    /// Every read of personal data is an audited event, committed before the data is returned: the field
-    /// paths returned and, for a partner, the release(s) that allowed it (comma-separated when several).
-    pub(crate) async fn record_access(
-        &self,
-        principal: &Principal,
-        referral_id: &str,
-        purpose: &str,
-        fields: Vec<String>,
-        release_id: &str,
-    ) -> Result<(), ApiError> {
-        let envelope = self.access_envelope(principal, referral_id, purpose, fields, release_id);
+    /// Commits an access event ([`App::access_envelope`]) alone, before the data it records is returned.
+    pub(crate) async fn commit_access(&self, access: Envelope) -> Result<(), ApiError> {
         let mut tx = self.db.begin().await?;
-        outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
+        outbox::enqueue(&mut tx, self.db.backend(), &access).await?;
         tx.commit().await?;
         self.relay.wake();
         Ok(())
     }
 
-    /// The `record.accessed` event of a read of `fields` of a referral by `principal`.
+    /// The `record.accessed` event of a read of `fields` of a referral by `principal`. Every read of
+    /// personal data is an audited event: the field paths returned and, for a partner, the release(s)
+    /// that allowed it (comma-separated when several).
     pub(crate) fn access_envelope(
         &self,
         principal: &Principal,
@@ -128,7 +122,7 @@ impl App {
             Role::Partner => principal.partner_id.as_deref(),
             _ => None,
         };
-        let rows = store::list_referrals(
+        let mut rows = store::list_referrals(
             &self.db,
             partner,
             request.include_practice,
@@ -136,10 +130,9 @@ impl App {
             page_size as i64 + 1,
         )
         .await?;
-        let more = rows.len() > page_size;
-        let referrals: Vec<pb::ReferralSummary> = rows
+        let next_page_token = next_page(&mut rows, page_size, |row| row.0.clone());
+        let referrals = rows
             .into_iter()
-            .take(page_size)
             .map(|(referral_id, youth_id, source, triage_tier, site, status, practice, received_at)| {
                 pb::ReferralSummary {
                     referral_id,
@@ -154,8 +147,6 @@ impl App {
                 }
             })
             .collect();
-        let next_page_token =
-            if more { referrals.last().map(|r| r.referral_id.clone()).unwrap_or_default() } else { String::new() };
         Ok(pb::ListReferralsResponse { referrals, next_page_token })
     }
 }

@@ -7,7 +7,7 @@ use wf_auth::{Principal, Role};
 use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
-use wf_server::pagination::page_token;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::ScreeningId;
 
@@ -28,9 +28,7 @@ impl App {
             violations.push(FieldViolation::new("referral_id", "is required"));
         }
         violations.extend(domain::validate_screening(request.screening.as_ref(), now));
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let mut screening = request.screening.unwrap_or_default();
         screening.screening_id = ScreeningId::generate().to_string();
 
@@ -84,9 +82,7 @@ impl App {
         }
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         page_token::<ScreeningId>(&request.page_token, &mut violations);
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         // A partner lists only screenings of referrals it submitted; a referral it cannot see is not found.
         let partner = match principal.role {
             Role::Partner => Some(principal.partner_id.as_deref().unwrap_or("-")),
@@ -99,7 +95,7 @@ impl App {
                 return Err(not_found());
             }
         }
-        let rows = store::list(
+        let mut rows = store::list(
             &self.db,
             &request.referral_id,
             &request.youth_id,
@@ -108,14 +104,11 @@ impl App {
             page_size as i64 + 1,
         )
         .await?;
-        let more = rows.len() > page_size;
+        let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
         let screenings = rows
             .iter()
-            .take(page_size)
             .map(|row| pb::Screening::decode(row.coded.as_slice()).map_err(ApiError::internal))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_page_token =
-            if more { screenings.last().map(|s| s.screening_id.clone()).unwrap_or_default() } else { String::new() };
         Ok(pb::ListScreeningsResponse { screenings, next_page_token })
     }
 }

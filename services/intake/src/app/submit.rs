@@ -33,9 +33,7 @@ pub async fn submit(
     let now = app.clock.now();
     let today = now.date_naive();
     let violations = domain::validate(request.referral.as_ref(), now);
-    if !violations.is_empty() {
-        return Err(ApiError::InvalidArgument(violations));
-    }
+    ApiError::check(violations)?;
     let mut referral = request.referral.unwrap_or_default();
     referral.channel = submitter.channel as i32;
     // Screening ids are intake's: a submitted id is replaced, like the channel.

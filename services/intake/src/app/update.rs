@@ -50,9 +50,7 @@ impl App {
         if let Err(mask_violations) = domain::apply_update_mask(&mut pb::Referral::default(), &from, &paths) {
             violations.extend(mask_violations);
         }
-        if !violations.is_empty() {
-            return Err(ApiError::InvalidArgument(violations));
-        }
+        ApiError::check(violations)?;
         let opens_personal = paths.iter().any(|p| p == "personal" || p.starts_with("personal."));
 
         let mut tx = self.db.begin().await?;

@@ -4,6 +4,8 @@
 use wf_proto::intake::v1 as pb;
 use wf_types::FieldViolation;
 
+use super::matching::FIELDS_READ;
+
 /// Referral fields staff may complete or correct (top-level paths).
 const REFERRAL_FIELDS: &[&str] = &[
     "source",
@@ -52,18 +54,6 @@ const PERSONAL_FIELDS: &[&str] = &[
     "guardians",
     "notes",
     "pronouns",
-];
-
-/// Personal fields the returning-youth matcher reads: a change means the referral is matched again.
-const IDENTITY_FIELDS: &[&str] = &[
-    "legal_first_name",
-    "legal_last_name",
-    "preferred_name",
-    "aliases",
-    "date_of_birth",
-    "estimated_age",
-    "phones",
-    "emails",
 ];
 
 /// Fields that are not corrected through `UpdateReferral`, with where they are changed instead.
@@ -224,7 +214,8 @@ pub fn apply_update_mask(
             let changed = copy_personal_field(personal, target, source).unwrap_or(false);
             if changed {
                 outcome.personal_changed = true;
-                outcome.identity_changed |= IDENTITY_FIELDS.contains(&personal);
+                // A field the returning-youth matcher reads: the referral is matched again.
+                outcome.identity_changed |= FIELDS_READ.contains(&path.as_str());
             }
             changed
         } else {

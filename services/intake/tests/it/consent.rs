@@ -35,15 +35,6 @@ fn read(referral_id: &str) -> pb::GetReleasedDetailsRequest {
     pb::GetReleasedDetailsRequest { referral_id: referral_id.to_owned(), purpose: "service_referral".into() }
 }
 
-async fn outbox_count(harness: &Harness, event_type: &str) -> i64 {
-    let (count,): (i64,) = wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = $1")
-        .bind(event_type)
-        .fetch_one(harness.db.pool())
-        .await
-        .expect("count");
-    count
-}
-
 both_engines!(a_partner_reads_only_what_an_active_release_covers, |engine| async move {
     let harness = Harness::start(engine).await;
     let mut partner = harness.partner(PARTNER).await;
@@ -65,7 +56,7 @@ both_engines!(a_partner_reads_only_what_an_active_release_covers, |engine| async
     let recorded = created.release.expect("release");
     assert!(recorded.active);
     assert_eq!(recorded.youth_id, submitted.youth_id);
-    assert_eq!(outbox_count(&harness, "consent_release.created").await, 1);
+    assert_eq!(harness.outbox_count("consent_release.created").await, 1);
 
     let released = partner.get_released_details(read(&id)).await.expect("released").into_inner();
     let personal = released.personal.expect("personal");
@@ -110,7 +101,7 @@ both_engines!(a_partner_reads_only_what_an_active_release_covers, |engine| async
         })
         .await
         .expect("revoke again");
-    assert_eq!(outbox_count(&harness, "consent_release.revoked").await, 1);
+    assert_eq!(harness.outbox_count("consent_release.revoked").await, 1);
     let status = partner.get_released_details(read(&id)).await.expect_err("revoked");
     assert_eq!(status.code(), Code::NotFound);
 
@@ -193,7 +184,7 @@ both_engines!(bad_releases_are_refused_by_field_and_partners_cannot_manage_them,
     let mut partner = harness.partner(PARTNER).await;
     let status = partner.create_consent_release(release(&id, PARTNER, &[Cat::Identity])).await.expect_err("partner");
     assert_eq!(status.code(), Code::PermissionDenied);
-    assert_eq!(outbox_count(&harness, "consent_release.created").await, 0);
+    assert_eq!(harness.outbox_count("consent_release.created").await, 0);
     harness.server.stop().await;
 });
 

@@ -95,6 +95,16 @@ impl Harness {
             .collect()
     }
 
+    /// How many events of `event_type` are in the outbox now (published or not).
+    async fn outbox_count(&self, event_type: &str) -> i64 {
+        let (count,): (i64,) = wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = $1")
+            .bind(event_type)
+            .fetch_one(self.db.pool())
+            .await
+            .expect("count");
+        count
+    }
+
     /// Waits (bounded) for the relay to publish `count` events of `event_type`.
     async fn published(&self, event_type: &str, count: usize) -> Vec<Envelope> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -168,12 +178,7 @@ both_engines!(resubmitting_answers_the_same_referral, |engine| async move {
     assert!(second.duplicate && !first.duplicate);
     let other = client.submit_referral(with_reference("HL-2026-0002")).await.expect("other").into_inner();
     assert_ne!(other.referral_id, first.referral_id);
-    let (count,): (i64,) =
-        wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = 'referral.received'")
-            .fetch_one(harness.db.pool())
-            .await
-            .expect("count");
-    assert_eq!(count, 2, "a duplicate announces nothing");
+    assert_eq!(harness.outbox_count("referral.received").await, 2, "a duplicate announces nothing");
     harness.server.stop().await;
 });
 

@@ -52,15 +52,6 @@ async fn pending_for(staff: &mut crate::Client, referral_id: &str) -> Vec<pb::Po
         .matches
 }
 
-async fn outbox_count(harness: &Harness, event_type: &str) -> i64 {
-    let (count,): (i64,) = wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = $1")
-        .bind(event_type)
-        .fetch_one(harness.db.pool())
-        .await
-        .expect("count");
-    count
-}
-
 both_engines!(a_returning_youth_is_proposed_and_confirmed_by_staff_never_merged_alone, |engine| async move {
     let harness = Harness::start(engine).await;
     let mut hotline = harness.client(Role::Hotline).await;
@@ -98,7 +89,7 @@ both_engines!(a_returning_youth_is_proposed_and_confirmed_by_staff_never_merged_
     assert_eq!(proposed[0].candidate_youth_id, first.youth_id);
     assert!(proposed[0].score >= wf_intake::matching::DEFAULT_THRESHOLD && proposed[0].score < 1.0);
     assert!(pending_for(&mut staff, &other.referral_id).await.is_empty(), "no match for someone else");
-    assert_eq!(outbox_count(&harness, "possible_match.found").await, 1);
+    assert_eq!(harness.outbox_count("possible_match.found").await, 1);
 
     // Not merged until staff confirm.
     let read = |id: &str| pb::GetReferralRequest { referral_id: id.to_owned(), purpose: String::new() };
@@ -115,7 +106,7 @@ both_engines!(a_returning_youth_is_proposed_and_confirmed_by_staff_never_merged_
     assert_eq!(confirmed.r#match.expect("match").status, pb::PossibleMatchStatus::Confirmed as i32);
     let after = staff.get_referral(read(&again.referral_id)).await.expect("read").into_inner();
     assert_eq!(after.youth_id, first.youth_id, "the confirmed link carries the earlier youth id");
-    assert_eq!(outbox_count(&harness, "possible_match.confirmed").await, 1);
+    assert_eq!(harness.outbox_count("possible_match.confirmed").await, 1);
 
     // A decision stands: deciding again is refused.
     let status = staff
@@ -154,7 +145,7 @@ both_engines!(a_rejected_match_keeps_the_youth_apart, |engine| async move {
         .expect("read")
         .into_inner();
     assert_eq!(read.youth_id, again.youth_id);
-    assert_eq!(outbox_count(&harness, "possible_match.rejected").await, 1);
+    assert_eq!(harness.outbox_count("possible_match.rejected").await, 1);
 
     // Partners never see or decide matches.
     let mut partner = harness.partner("org_0193a1b2c3d4e5f60718293a4b5c6d11").await;

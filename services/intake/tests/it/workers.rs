@@ -1,5 +1,9 @@
 //! Intake's workers on the shared clock: the mandated-report worker announces a written report
 //! overdue once the test moves the clock past 36 hours, and stopping intake waits for the workers.
+//!
+//! Both stop tests fail with a detached worker (checked by dropping the worker's join handle in
+//! `Component::run`): on SQLite the 200-notice check is still running when stop returns; on
+//! PostgreSQL a check held at its claim by the test's open transaction lets stop return at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,3 +129,63 @@ both_engines!(stopping_intake_waits_for_the_mandated_report_worker, |engine| asy
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(notices_claimed(&db).await, at_stop, "no check after intake stopped");
 });
+
+/// Nothing left for intake to write on its own: `referral_id` matched and every event relayed.
+async fn quiet(db: &wf_db::Db, referral_id: &str) -> bool {
+    let (matched,): (i64,) = wf_db::sqlx::query_as("SELECT COUNT(*) FROM referral_match_state WHERE referral_id = $1")
+        .bind(referral_id)
+        .fetch_one(db.pool())
+        .await
+        .expect("match state");
+    let (unsent,): (i64,) = wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE sent_at IS NULL")
+        .fetch_one(db.pool())
+        .await
+        .expect("outbox");
+    matched == 1 && unsent == 0
+}
+
+/// Whether another session of this database waits on a lock (the worker, held at its claim).
+async fn someone_waits_on_a_lock(db: &wf_db::Db) -> bool {
+    let (waiting,): (i64,) = wf_db::sqlx::query_as(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("pg_stat_activity");
+    waiting > 0
+}
+
+/// On PostgreSQL only: there a row lock holds the worker alone (SQLite's one write lock would hold
+/// every writer of intake, and say nothing about the worker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_returns_only_once_the_check_under_way_has_finished_on_postgres() {
+    let clocked = Clocked::start(Engine::Postgres).await;
+    // Somewhere for intake's events to go, so the relay has nothing left to send.
+    let _collector = clocked.server.collector("everything", &["referral.*", "record.*", "mandated_report.*"]).await;
+    let referral = clocked.submit_minor("HL-MR-HELD").await;
+    let settled = eventually(Duration::from_secs(30), || quiet(&clocked.db, &referral.referral_id)).await;
+    assert!(settled, "the referral is matched and its events relayed");
+
+    // The test holds the notice's key in an open transaction, so the worker's claim of it waits.
+    let mut holding = clocked.db.begin().await.expect("begin");
+    wf_db::sqlx::query("INSERT INTO mandated_report_overdue (referral_id, stage, sent_at) VALUES ($1, 'initial', 0)")
+        .bind(&referral.referral_id)
+        .execute(&mut *holding)
+        .await
+        .expect("hold the notice's key");
+    clocked.clock.advance(Hours::hours(37));
+    let held = eventually(Duration::from_secs(30), || someone_waits_on_a_lock(&clocked.db)).await;
+    assert!(held, "the worker's check is under way, waiting at its claim");
+
+    let Clocked { server, db, _database, _dir, .. } = clocked;
+    let mut stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A detached worker would let stop return here, its check still waiting.
+    assert!(!stopping.is_finished(), "stop waits for the worker's check under way");
+    holding.rollback().await.expect("release the key");
+    tokio::time::timeout(Duration::from_secs(10), &mut stopping)
+        .await
+        .expect("stop returns once the check has finished")
+        .expect("stop");
+    assert_eq!(notices_claimed(&db).await, 1, "the check under way was finished, not abandoned");
+}

@@ -1,11 +1,11 @@
-//! One way to page a list (svix's `PaginationLimit` shape): `page_size` 0 asks for the default,
+//! One way to page a list (in wf-types so pure domain code pages too) (svix's `PaginationLimit` shape): `page_size` 0 asks for the default,
 //! a negative size is refused, a size above the maximum is capped (or refused where the contract
 //! says so); a page token is the key of the last item of the previous page; one extra item is
 //! fetched to learn whether another page follows.
 
 use std::str::FromStr;
 
-use wf_types::FieldViolation;
+use crate::FieldViolation;
 
 /// The page sizes one list accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,11 +102,11 @@ mod tests {
     #[test]
     fn tokens_parse_as_the_key_or_are_named() {
         let mut violations = Vec::new();
-        assert_eq!(page_token::<wf_types::CaseId>("", &mut violations), None);
-        let id = wf_types::CaseId::generate();
-        assert_eq!(page_token::<wf_types::CaseId>(id.as_str(), &mut violations), Some(id));
+        assert_eq!(page_token::<crate::CaseId>("", &mut violations), None);
+        let id = crate::CaseId::generate();
+        assert_eq!(page_token::<crate::CaseId>(id.as_str(), &mut violations), Some(id));
         assert!(violations.is_empty());
-        assert_eq!(page_token::<wf_types::CaseId>("ref_1", &mut violations), None);
+        assert_eq!(page_token::<crate::CaseId>("ref_1", &mut violations), None);
         assert_eq!(violations[0].field, "page_token");
     }
 
