@@ -42,7 +42,7 @@ pub(super) async fn set_readiness(
     let (Some(case_id), Some(readiness), true) = (case_id, readiness, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    Ok(engagement::set_readiness(&api.app, actor, &case_id, readiness, effective_at).await?)
+    Ok(engagement::set_readiness(&api.app, actor, &case_id, readiness, effective_at, now).await?)
 }
 
 pub(super) async fn record_contact_attempt(

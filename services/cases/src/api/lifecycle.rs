@@ -56,8 +56,10 @@ pub(super) async fn close_case(
         ));
     }
     ApiError::check(violations)?;
-    let exited_at = instant(req.exited_at.as_ref(), "exited_at", api.app.now())?;
-    let closure = Closure { reason, exit_living_situation: req.exit_living_situation, exited_at };
+    // One reading of the clock: an exit stamped "now" is the closing instant itself.
+    let now = api.app.now();
+    let exited_at = instant(req.exited_at.as_ref(), "exited_at", now)?;
+    let closure = Closure { reason, exit_living_situation: req.exit_living_situation, exited_at, closed_at: now };
     Ok(lifecycle::close_case(&api.app, actor, &case_id, closure).await?)
 }
 

@@ -16,15 +16,16 @@ use crate::store::engagement::ContactAttemptRecord;
 use crate::store::{self, CaseRecord, EngagementFacts};
 use crate::timestamp;
 
-/// `SetReadiness`: the youth's readiness from `effective_at` (unchanged when it already is).
+/// `SetReadiness`: the youth's readiness from `effective_at` (unchanged when it already is), recorded
+/// at `now` (the caller's one reading of the service clock, which `effective_at` defaults to).
 pub async fn set_readiness(
     app: &App,
     actor: &str,
     case_id: &CaseId,
     readiness: Readiness,
     effective_at: i64,
+    now: i64,
 ) -> Result<CaseRecord, CaseError> {
-    let now = app.now();
     let mut tx = app.db.begin().await?;
     let case = case_in(&mut tx, case_id.as_str()).await?;
     let current = Readiness::try_from(case.engagement.readiness)

@@ -62,12 +62,13 @@ pub struct Closure {
     /// A `LivingSituation` number (HUD 3.12).
     pub exit_living_situation: i32,
     pub exited_at: i64,
+    /// When the case is closed (the caller's one reading of the service clock).
+    pub closed_at: i64,
 }
 
 /// `CloseCase`: closes the case and schedules its 6/12/24-month follow-ups from the exit.
 pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closure) -> Result<CaseRecord, CaseError> {
-    let Closure { reason, exit_living_situation, exited_at } = closure;
-    let now = app.now();
+    let Closure { reason, exit_living_situation, exited_at, closed_at: now } = closure;
     // Routing gives back the place each of the case's referrals took (the linked ones included).
     let linked_referral_ids = store::continuity::linked_referrals(&app.db, case_id.as_str()).await?;
     move_case(app, case_id, CaseStage::Closed, Move::Close, actor, closure_code(reason), exited_at, |case| {
