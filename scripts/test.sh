@@ -42,8 +42,10 @@ python3 scripts/check-layout.py
 
 ensure_postgres
 ensure_rabbitmq
-# Databases left behind by interrupted earlier runs.
-psql -q "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" 2>/dev/null |
+# Databases left behind by interrupted earlier runs: those nobody is connected to (a suite running
+# beside this one keeps its own).
+psql -q "$PG_URL" -Atc "SELECT d.datname FROM pg_database d WHERE d.datname LIKE 't\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)" 2>/dev/null |
   while read -r db; do psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
 
 export WF_TEST_DATABASE_URL="$PG_URL"

@@ -34,6 +34,30 @@ fn generated(index: u32) -> pb::SubmitReferralRequest {
 }
 
 /// Every way a value could show up in a dump: as text, and (PostgreSQL prints bytea in hex) as hex.
+/// Whether `text` holds `needle`. A needle of digits alone (a phone's digits, a compact date) counts only
+/// where it stands as a token of its own: inside a run of hex digits (ciphertext and binary columns
+/// dumped as hex, where any 7 digits turn up by chance about once per 270 million characters) it is not
+/// the personal value, while a value stored in the clear is set off by a quote, tab or other separator.
+fn holds(text: &str, needle: &str) -> bool {
+    if !needle.bytes().all(|b| b.is_ascii_digit()) {
+        return text.contains(needle);
+    }
+    let bytes = text.as_bytes();
+    text.match_indices(needle).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + needle.len()).copied();
+        !before.is_some_and(|b| b.is_ascii_hexdigit()) && !after.is_some_and(|b| b.is_ascii_hexdigit())
+    })
+}
+
+#[test]
+fn a_digit_needle_counts_only_as_a_token_of_its_own() {
+    assert!(holds("number\t15550126\n", "15550126"));
+    assert!(holds("\"15550126\"", "15550126"));
+    assert!(!holds("\\x3fa15550126c0", "15550126"), "a chance run inside hex is not the value");
+    assert!(holds("Fictional-Lastname", "Lastname"), "other needles match anywhere");
+}
+
 fn needles(requests: &[pb::SubmitReferralRequest]) -> Vec<String> {
     let mut needles = Vec::new();
     for request in requests {
@@ -139,7 +163,7 @@ both_engines!(a_dump_of_the_database_holds_no_personal_data, |engine| async move
     let reference_hex: String = reference.bytes().map(|b| format!("{b:02x}")).collect();
     assert!(text.contains(reference) || text.contains(&reference_hex), "coded fields are visible to the search");
     for needle in needles(&requests) {
-        assert!(!text.contains(&needle), "the {engine:?} dump contains personal data: {needle:?}");
+        assert!(!holds(&text, &needle), "the {engine:?} dump contains personal data: {needle:?}");
     }
     harness.server.stop().await;
 });
