@@ -70,9 +70,10 @@ impl TestClock {
         self.0.store(micros, Ordering::SeqCst);
     }
 
+    /// Moves the clock by `by` (saturating at the ends of the representable range).
     pub fn advance(&self, by: Duration) {
-        let micros = by.num_microseconds().expect("a test advances the clock by less than 292,000 years");
-        self.0.fetch_add(micros, Ordering::SeqCst);
+        let micros = by.num_microseconds().unwrap_or(if by < Duration::zero() { i64::MIN } else { i64::MAX });
+        let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| Some(now.saturating_add(micros)));
     }
 
     pub fn advance_days(&self, days: i64) {
@@ -82,7 +83,13 @@ impl TestClock {
 
 impl Clock for TestClock {
     fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_micros(self.now_micros()).expect("test clock within chrono's range")
+        // A clock set past chrono's range stands at its end rather than failing.
+        let micros = self.now_micros();
+        DateTime::from_timestamp_micros(micros).unwrap_or(if micros < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
     }
 
     fn now_micros(&self) -> i64 {
@@ -107,6 +114,14 @@ mod tests {
         assert_eq!(held.now() - start, Duration::hours(84) + Duration::seconds(1));
         clock.set(start);
         assert_eq!(held.now(), start);
+    }
+
+    #[test]
+    fn a_test_clock_saturates_instead_of_failing() {
+        let clock = TestClock::at_micros(i64::MAX - 1);
+        clock.advance(Duration::days(1));
+        assert_eq!(clock.now_micros(), i64::MAX);
+        assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use wf_server::pagination::page_token;
 use wf_types::{PartnerId, PartnerServiceId};
 
 use super::{
-    PAGE_LIMITS, RoutingApi, authorize_directory_read, optional_id, paginate, parse_id, required, site_filter, to_proto,
+    PAGE_LIMITS, RoutingApi, authorize_staff_read, optional_id, paginate, parse_id, required, site_filter, to_proto,
 };
 use crate::app::directory::CapacityScope;
 use crate::store::capacity;
@@ -37,7 +37,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::GetOrganizationRequest>,
     ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
-        authorize_directory_read(wf_auth::principal(&request)?)?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let id: PartnerId = parse_id("organization_id", &request.get_ref().organization_id)?;
         let entries = self.writer.entries();
         let org = entries.organization(id.as_str()).ok_or_else(|| ApiError::NotFound("organization".into()))?;
@@ -48,7 +48,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::ListOrganizationsRequest>,
     ) -> Result<Response<pb::ListOrganizationsResponse>, Status> {
-        authorize_directory_read(wf_auth::principal(&request)?)?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let req = request.get_ref();
         let mut violations = Vec::new();
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);
@@ -72,7 +72,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::GetPartnerServiceRequest>,
     ) -> Result<Response<pb::GetPartnerServiceResponse>, Status> {
-        authorize_directory_read(wf_auth::principal(&request)?)?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let id: PartnerServiceId = parse_id("partner_service_id", &request.get_ref().partner_service_id)?;
         let entries = self.writer.entries();
         let (_, service) = entries.service(id.as_str()).ok_or_else(|| ApiError::NotFound("partner service".into()))?;
@@ -85,7 +85,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::ListPartnerServicesRequest>,
     ) -> Result<Response<pb::ListPartnerServicesResponse>, Status> {
-        authorize_directory_read(wf_auth::principal(&request)?)?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let req = request.get_ref();
         let mut violations = Vec::new();
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);

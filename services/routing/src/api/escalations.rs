@@ -33,7 +33,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::ListEscalationsRequest>,
     ) -> Result<Response<pb::ListEscalationsResponse>, Status> {
-        authorize_staff_read(wf_auth::principal(&request)?, "the escalation queue")?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let req = request.get_ref();
         let mut violations = Vec::new();
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);
@@ -97,8 +97,9 @@ impl RoutingApi {
                 format!("{RESOLUTION_OFFERED_MANUALLY} goes with partner_service_id, and only it does"),
             ));
         }
-        ApiError::check(violations)?;
-        let escalation_id = escalation_id.expect("a valid escalation_id: violations were checked");
+        let (Some(escalation_id), true) = (escalation_id, violations.is_empty()) else {
+            return Err(ApiError::InvalidArgument(violations).into());
+        };
         let entries = self.writer.entries();
         let (row, made) = escalations::resolve_escalation(
             &self.router,

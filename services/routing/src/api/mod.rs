@@ -13,7 +13,7 @@ mod to_proto;
 use std::str::FromStr;
 
 use tonic::{Request, Response, Status};
-use wf_auth::{Operation, Principal, is_allowed};
+use wf_auth::{Operation, Principal};
 use wf_db::Db;
 use wf_proto::common::v1::Site;
 use wf_proto::routing::v1 as pb;
@@ -46,23 +46,12 @@ impl RoutingApi {
     }
 }
 
-/// Directory reads are open to whoever may read routing decisions (staff and services, who
+/// Directory, policy and escalation reads are open to whoever may read routing decisions (staff and services, who
 /// need to see where referrals can go and what decisions name) and to whoever manages the
 /// directory (program managers, admins). Partners are not: the directory will hold
 /// confidential shelter locations, and a partner-facing view is its own decision.
-pub(crate) fn authorize_directory_read(principal: &Principal) -> Result<(), ApiError> {
-    authorize_staff_read(principal, "the service directory")
-}
-
-/// Whoever may read routing decisions or manage the directory; `what` names the refused read.
-pub(crate) fn authorize_staff_read(principal: &Principal, what: &str) -> Result<(), ApiError> {
-    if is_allowed(principal.role, Operation::ReadRoutingDecision)
-        || is_allowed(principal.role, Operation::ManageDirectory)
-    {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied(format!("role {} may not read {what}", principal.role)))
-    }
+pub(crate) fn authorize_staff_read(principal: &Principal) -> Result<(), Status> {
+    principal.authorize_any(&[Operation::ReadRoutingDecision, Operation::ManageDirectory])
 }
 
 /// `value` as an id, or INVALID_ARGUMENT naming `field` and the shape expected.

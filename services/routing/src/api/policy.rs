@@ -11,7 +11,7 @@ use wf_server::ApiError;
 use wf_server::pagination::page_token;
 use wf_types::{FieldViolation, PolicyId};
 
-use super::{PAGE_LIMITS, RoutingApi, authorize_directory_read, to_proto};
+use super::{PAGE_LIMITS, RoutingApi, authorize_staff_read, to_proto};
 use crate::app::policy::{self, LoadedPolicy};
 use crate::domain::{Policy, PolicyIssue};
 use crate::store::policies::{self, PolicyRecord};
@@ -89,7 +89,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
-        authorize_directory_read(wf_auth::principal(&request)?)?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let version = request.get_ref().version.trim();
         let active = policies::latest(&self.db).await.map_err(ApiError::from)?;
         let found = if version.is_empty() {
@@ -112,7 +112,7 @@ impl RoutingApi {
         &self,
         request: Request<pb::ListPoliciesRequest>,
     ) -> Result<Response<pb::ListPoliciesResponse>, Status> {
-        authorize_directory_read(wf_auth::principal(&request)?)?;
+        authorize_staff_read(wf_auth::principal(&request)?)?;
         let req = request.get_ref();
         let mut violations = Vec::new();
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);

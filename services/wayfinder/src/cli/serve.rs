@@ -80,8 +80,7 @@ pub struct TokenArgs {
 
 /// A role by its snake_case name, one of [`Role::ALL`].
 fn role() -> impl TypedValueParser<Value = Role> {
-    PossibleValuesParser::new(Role::ALL.map(Role::as_str))
-        .map(|name| name.parse::<Role>().expect("a possible value is a role"))
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str)).try_map(|name| name.parse::<Role>())
 }
 
 pub async fn up(args: UpArgs, globals: &Globals) -> anyhow::Result<()> {
