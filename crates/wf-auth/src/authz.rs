@@ -12,13 +12,22 @@ use crate::{Principal, Role};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     SubmitReferral,
+    /// The status of a referral (and its history), nothing of its coded record.
+    ReadReferralStatus,
+    /// A referral's coded record: facts, screenings, youth and case ids.
     ReadReferral,
     ListReferrals,
     ReadPersonalDetails,
     ManageDirectory,
+    /// A partner's own capacity (directory managers: any service's).
+    UpdateCapacity,
     ReadRoutingDecision,
     RespondToOffer,
     ManageCases,
+    /// Case managers' caps, leave and on-call duty.
+    ManageRoster,
+    /// Handing a case to another case manager.
+    AssignCases,
     ReadCase,
     RecordIntervention,
     ReadAudit,
@@ -34,15 +43,19 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order of the authorization table.
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 21] = [
         Operation::SubmitReferral,
+        Operation::ReadReferralStatus,
         Operation::ReadReferral,
         Operation::ListReferrals,
         Operation::ReadPersonalDetails,
         Operation::ManageDirectory,
+        Operation::UpdateCapacity,
         Operation::ReadRoutingDecision,
         Operation::RespondToOffer,
         Operation::ManageCases,
+        Operation::ManageRoster,
+        Operation::AssignCases,
         Operation::ReadCase,
         Operation::RecordIntervention,
         Operation::ReadAudit,
@@ -58,13 +71,17 @@ impl Operation {
     pub fn describe(self) -> &'static str {
         match self {
             Operation::SubmitReferral => "submit referrals",
+            Operation::ReadReferralStatus => "read the status of referrals",
             Operation::ReadReferral => "read referrals",
             Operation::ListReferrals => "list referrals",
             Operation::ReadPersonalDetails => "read personal details",
             Operation::ManageDirectory => "manage the service directory",
+            Operation::UpdateCapacity => "update partner capacity",
             Operation::ReadRoutingDecision => "read routing decisions",
             Operation::RespondToOffer => "respond to offers",
             Operation::ManageCases => "manage cases",
+            Operation::ManageRoster => "manage the roster",
+            Operation::AssignCases => "reassign cases",
             Operation::ReadCase => "read cases",
             Operation::RecordIntervention => "record interventions",
             Operation::ReadAudit => "read the audit log",
@@ -92,11 +109,13 @@ pub fn is_allowed(role: Role, op: Operation) -> bool {
         Operation::SubmitReferral => {
             matches!(role, Hotline | Partner | CaseManager | Supervisor | Service)
         }
-        // Hotlines follow the status of what they submitted; partners see what they submitted or were
-        // offered. Program managers see referrals without personal details (below).
-        Operation::ReadReferral => {
+        // Hotlines follow the status of what they submitted (DESIGN.md privacy rule 2), nothing more.
+        Operation::ReadReferralStatus => {
             matches!(role, Hotline | Partner | CaseManager | Supervisor | ProgramManager | Service)
         }
+        // Partners see what they submitted or were offered. Program managers see referrals without
+        // personal details (below).
+        Operation::ReadReferral => matches!(role, Partner | CaseManager | Supervisor | ProgramManager | Service),
         Operation::ListReferrals => matches!(role, Partner | CaseManager | Supervisor | ProgramManager | Service),
         // Partners only under an active written release naming them (checked by the owning service).
         // Admins, auditors and program managers never by default.
@@ -104,12 +123,19 @@ pub fn is_allowed(role: Role, op: Operation) -> bool {
             matches!(role, Partner | CaseManager | Supervisor | Service)
         }
         Operation::ManageDirectory => matches!(role, ProgramManager | Admin),
+        // A partner its own services' capacity (scoped by routing); directory managers any.
+        Operation::UpdateCapacity => matches!(role, Partner | ProgramManager | Admin),
         Operation::ReadRoutingDecision => {
             matches!(role, CaseManager | Supervisor | ProgramManager | Service)
         }
-        // Offers go to partner agencies; services answer them on a partner's behalf (e.g. expiry).
-        Operation::RespondToOffer => matches!(role, Partner | Service),
+        // Offers go to partner agencies and only they answer them (expiry is routing's own worker).
+        Operation::RespondToOffer => matches!(role, Partner),
         Operation::ManageCases => matches!(role, CaseManager | Supervisor | Service),
+        // Supervisors and the program manager keep the roster; case managers read it only.
+        Operation::ManageRoster => matches!(role, Supervisor | ProgramManager | Service),
+        // Case managers move their own cases through the lifecycle; handing a case to someone else is
+        // the supervisors' decision (and a service's, acting for them).
+        Operation::AssignCases => matches!(role, Supervisor | Service),
         Operation::ReadCase => matches!(role, CaseManager | Supervisor | Service),
         Operation::RecordIntervention => {
             matches!(role, Partner | CaseManager | Supervisor | Service)
@@ -168,13 +194,17 @@ mod tests {
     /// service.
     const EXPECTED: &str = "
         SubmitReferral       x x x x . . . . x
-        ReadReferral         x x x x x . . . x
+        ReadReferralStatus   x x x x x . . . x
+        ReadReferral         . x x x x . . . x
         ListReferrals        . x x x x . . . x
         ReadPersonalDetails  . x x x . . . . x
         ManageDirectory      . . . . x . . x .
+        UpdateCapacity       . x . . x . . x .
         ReadRoutingDecision  . . x x x . . . x
-        RespondToOffer       . x . . . . . . x
+        RespondToOffer       . x . . . . . . .
         ManageCases          . . x x . . . . x
+        ManageRoster         . . . x x . . . x
+        AssignCases          . . . x . . . . x
         ReadCase             . . x x . . . . x
         RecordIntervention   . x x x . . . . x
         ReadAudit            . . . . . . x . .

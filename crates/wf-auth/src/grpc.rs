@@ -8,31 +8,130 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
-use crate::{AuthError, Principal, TokenVerifier};
+use crate::{AuthError, Principal, Role, TokenVerifier};
 
 const AUTHORIZATION: &str = "authorization";
 
-/// Verifies `authorization: Bearer <jwt>` on every request and stores the [`Principal`] in the request
-/// extensions, where handlers read it with [`principal`]. Refusals are `UNAUTHENTICATED`.
+/// The gRPC method of a request (`/package.Service/Method`), put into the request's extensions by
+/// the server before the interceptor runs (wf-server's `method_layer`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpcMethod(pub Arc<str>);
+
+/// Why a call was refused, as recorded (`access.refused`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefusalReason {
+    /// No token, or one that did not verify.
+    Unauthenticated,
+    /// The role may not call this method at all (`PERMISSION_DENIED`).
+    RoleNotAllowed,
+    /// The record exists but lies outside the caller's scope (answered `NOT_FOUND`).
+    OutOfScope,
+    /// A method the authorization table has no row for.
+    UnknownOperation,
+}
+
+impl RefusalReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            RefusalReason::Unauthenticated => "unauthenticated",
+            RefusalReason::RoleNotAllowed => "role_not_allowed",
+            RefusalReason::OutOfScope => "out_of_scope",
+            RefusalReason::UnknownOperation => "unknown_operation",
+        }
+    }
+}
+
+/// One refused call: who (never the token), what, which record, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The caller's subject, or `None` when unauthenticated.
+    pub actor: Option<String>,
+    pub role: Option<Role>,
+    pub organization_id: Option<String>,
+    /// The gRPC method or HTTP route.
+    pub operation: String,
+    /// The record asked for; empty when refused before the request was read.
+    pub record_id: String,
+    pub reason: RefusalReason,
+}
+
+impl Refusal {
+    /// A refusal of `principal`'s call of `operation` on `record_id`.
+    pub fn of(principal: &Principal, operation: &str, record_id: &str, reason: RefusalReason) -> Self {
+        Refusal {
+            actor: Some(principal.subject.clone()),
+            role: Some(principal.role),
+            organization_id: principal.partner_id.clone().filter(|id| !id.is_empty()),
+            operation: operation.to_owned(),
+            record_id: record_id.to_owned(),
+            reason,
+        }
+    }
+}
+
+/// Where refusals go (wf-server's `Refusals` writes them to the service's outbox). Must not block.
+pub trait RefusalSink: Send + Sync + fmt::Debug {
+    fn refused(&self, refusal: Refusal);
+}
+
+/// Verifies `authorization: Bearer <jwt>` on every request, checks the caller's role against the
+/// per-method table ([`crate::rpc`]), and stores the [`Principal`] in the request extensions, where
+/// handlers read it with [`principal`]. A token that does not verify answers `UNAUTHENTICATED` with
+/// no detail (the reason is logged); a role the table does not allow, or a method missing from it,
+/// answers `PERMISSION_DENIED`. Each refusal goes to the [`RefusalSink`], when one is set.
 #[derive(Clone, Debug)]
 pub struct AuthInterceptor {
     verifier: Arc<TokenVerifier>,
+    refusals: Option<Arc<dyn RefusalSink>>,
 }
 
 impl AuthInterceptor {
     pub fn new(verifier: Arc<TokenVerifier>) -> Self {
-        AuthInterceptor { verifier }
+        AuthInterceptor { verifier, refusals: None }
+    }
+
+    /// The same interceptor, recording refusals in `sink` (each service passes its own).
+    pub fn with_refusals(mut self, sink: Arc<dyn RefusalSink>) -> Self {
+        self.refusals = Some(sink);
+        self
+    }
+
+    fn refuse(&self, refusal: Refusal) {
+        if let Some(sink) = &self.refusals {
+            sink.refused(refusal);
+        }
     }
 }
 
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let principal =
-            bearer_token(request.metadata()).and_then(|token| self.verifier.verify(token)).map_err(|reason| {
+        let method = request.extensions().get::<RpcMethod>().map(|m| m.0.clone());
+        let operation = method.as_deref().unwrap_or("(unknown method)").to_owned();
+        let principal = match bearer_token(request.metadata()).and_then(|token| self.verifier.verify(token)) {
+            Ok(principal) => principal,
+            Err(reason) => {
                 // the reason never contains the token; the token itself is never logged
-                tracing::debug!(%reason, "request not authenticated");
-                Status::unauthenticated(reason.to_string())
-            })?;
+                tracing::debug!(%reason, reason_code = reason.reason_code(), %operation, "request not authenticated");
+                self.refuse(Refusal {
+                    actor: None,
+                    role: None,
+                    organization_id: None,
+                    operation,
+                    record_id: String::new(),
+                    reason: RefusalReason::Unauthenticated,
+                });
+                return Err(reason.status());
+            }
+        };
+        let Some(rule) = method.as_deref().and_then(crate::rpc::rule) else {
+            self.refuse(Refusal::of(&principal, &operation, "", RefusalReason::UnknownOperation));
+            return Err(Status::permission_denied(format!("{operation} is not an operation this server offers")));
+        };
+        if !rule.allows(principal.role) {
+            self.refuse(Refusal::of(&principal, &operation, "", RefusalReason::RoleNotAllowed));
+            let names: Vec<&str> = rule.operations.iter().map(|op| op.describe()).collect();
+            return Err(Status::permission_denied(format!("role {} may not {}", principal.role, names.join(" or "))));
+        }
         request.extensions_mut().insert(principal);
         Ok(request)
     }
@@ -108,10 +207,27 @@ mod tests {
     use crate::token::tests::fixture;
     use crate::{Role, TokenKind};
 
+    const GET_REFERRAL: &str = "/wayfinder.intake.v1.IntakeService/GetReferral";
+
     fn request_with(value: &str) -> Request<()> {
+        calling(GET_REFERRAL, value)
+    }
+
+    fn calling(method: &str, value: &str) -> Request<()> {
         let mut request = Request::new(());
         request.metadata_mut().insert(AUTHORIZATION, value.parse().unwrap());
+        request.extensions_mut().insert(RpcMethod(method.into()));
         request
+    }
+
+    /// A sink that keeps what it is given.
+    #[derive(Debug, Default)]
+    struct Kept(std::sync::Mutex<Vec<Refusal>>);
+
+    impl RefusalSink for Kept {
+        fn refused(&self, refusal: Refusal) {
+            self.0.lock().unwrap().push(refusal);
+        }
     }
 
     #[test]
@@ -119,7 +235,7 @@ mod tests {
         let (_, verifier) = fixture(&[TokenKind::User]);
         let status = AuthInterceptor::new(Arc::new(verifier)).call(Request::new(())).unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
-        assert_eq!(status.message(), "missing bearer token");
+        assert_eq!(status.message(), "unauthenticated");
     }
 
     #[test]
@@ -127,17 +243,18 @@ mod tests {
         let (issuer, verifier) = fixture(&[TokenKind::User]);
         let mut interceptor = AuthInterceptor::new(Arc::new(verifier));
         let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
-        for (value, message) in [
-            ("garbage", "malformed authorization header"),
-            ("Basic dXNlcjpwYXNz", "malformed authorization header"),
-            (&format!("Bearer {token} extra"), "malformed authorization header"),
-            ("Bearer ", "missing bearer token"),
-            ("Bearer not.a.jwt", "malformed token"),
-            ("Bearer abc", "malformed token"),
+        for value in [
+            "garbage",
+            "Basic dXNlcjpwYXNz",
+            &format!("Bearer {token} extra"),
+            "Bearer ",
+            "Bearer not.a.jwt",
+            "Bearer abc",
         ] {
             let status = interceptor.call(request_with(value)).unwrap_err();
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{value}");
-            assert_eq!(status.message(), message, "{value}");
+            // the caller learns nothing of why: the reason is for the log
+            assert_eq!(status.message(), "unauthenticated", "{value}");
             assert!(!status.message().contains(&token));
         }
     }
@@ -187,10 +304,70 @@ mod tests {
         assert_eq!(value.to_str().unwrap(), format!("Bearer {token}"));
 
         // what the client sends, the server accepts
+        let mut outgoing = outgoing;
+        outgoing.extensions_mut().insert(RpcMethod("/wayfinder.audit.v1.AuditService/VerifyChain".into()));
         let incoming = AuthInterceptor::new(Arc::new(verifier)).call(outgoing).unwrap();
         assert_eq!(principal(&incoming).unwrap().subject, "intake");
 
         assert!(BearerToken::new("line\nbreak").is_err());
         assert!(BearerToken::new("").is_err());
+    }
+
+    #[test]
+    fn a_role_the_table_does_not_allow_is_refused_before_any_handler_and_recorded() {
+        let (issuer, verifier) = fixture(&[TokenKind::User]);
+        let kept = Arc::new(Kept::default());
+        let mut interceptor = AuthInterceptor::new(Arc::new(verifier)).with_refusals(kept.clone());
+        let token = issuer.issue(TokenKind::User, "usr_hot", Role::Hotline, None, Duration::from_secs(60)).unwrap();
+        let bearer = format!("Bearer {token}");
+        let status =
+            interceptor.call(calling("/wayfinder.intake.v1.IntakeService/ListScreenings", &bearer)).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::PermissionDenied);
+        assert_eq!(status.message(), "role hotline may not read referrals");
+        assert!(interceptor.call(calling(GET_REFERRAL, &bearer)).is_ok());
+        let refused = kept.0.lock().unwrap().clone();
+        assert_eq!(
+            refused,
+            [Refusal {
+                actor: Some("usr_hot".into()),
+                role: Some(Role::Hotline),
+                organization_id: None,
+                operation: "/wayfinder.intake.v1.IntakeService/ListScreenings".into(),
+                record_id: String::new(),
+                reason: RefusalReason::RoleNotAllowed,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_method_missing_from_the_table_is_refused_for_everyone() {
+        let (issuer, verifier) = fixture(&[TokenKind::Service]);
+        let kept = Arc::new(Kept::default());
+        let mut interceptor = AuthInterceptor::new(Arc::new(verifier)).with_refusals(kept.clone());
+        let token = issuer.issue(TokenKind::Service, "intake", Role::Service, None, Duration::from_secs(60)).unwrap();
+        let bearer = format!("Bearer {token}");
+        for request in [calling("/wayfinder.intake.v1.IntakeService/DropEverything", &bearer), {
+            let mut no_method = Request::new(());
+            no_method.metadata_mut().insert(AUTHORIZATION, bearer.parse().unwrap());
+            no_method
+        }] {
+            assert_eq!(interceptor.call(request).unwrap_err().code(), tonic::Code::PermissionDenied);
+        }
+        let reasons: Vec<RefusalReason> = kept.0.lock().unwrap().iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, [RefusalReason::UnknownOperation, RefusalReason::UnknownOperation]);
+    }
+
+    #[test]
+    fn a_token_that_does_not_verify_is_recorded_as_unauthenticated_without_the_token() {
+        let (_, verifier) = fixture(&[TokenKind::User]);
+        let kept = Arc::new(Kept::default());
+        let mut interceptor = AuthInterceptor::new(Arc::new(verifier)).with_refusals(kept.clone());
+        assert!(interceptor.call(request_with("Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln")).is_err());
+        let refused = kept.0.lock().unwrap().clone();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].actor, None);
+        assert_eq!(refused[0].reason, RefusalReason::Unauthenticated);
+        assert_eq!(refused[0].operation, GET_REFERRAL);
+        assert!(!format!("{:?}", refused[0]).contains("eyJ"));
     }
 }

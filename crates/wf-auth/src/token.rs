@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AuthError, Role};
 
-/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+/// Clock skew tolerated on `exp`, `nbf`, `iat` and the lifetime limit, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
+/// The longest maximum lifetime a verifier can be configured with.
+pub const MAX_CONFIGURABLE_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Longer tokens are refused before any parsing.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
@@ -47,6 +49,28 @@ impl TokenKind {
     /// The kind named by a `typ` header value (exact match).
     pub fn from_typ(typ: &str) -> Option<Self> {
         TokenKind::ALL.into_iter().find(|kind| kind.typ() == typ)
+    }
+
+    /// The longest lifetime a [`TokenVerifier`] accepts for this kind unless configured otherwise
+    /// ([`TokenVerifier::with_max_lifetime`]):
+    /// - user sessions 12 hours (the absolute session limit of OWASP ASVS 5.0 level 2);
+    /// - partner clients 12 hours (an adapter re-mints at least twice a day, so a leaked token of the
+    ///   most exposed kind is good for half a day at most);
+    /// - services 1 hour (machines renew cheaply).
+    pub const fn default_max_lifetime(self) -> Duration {
+        match self {
+            TokenKind::User => Duration::from_secs(12 * 3600),
+            TokenKind::Partner => Duration::from_secs(12 * 3600),
+            TokenKind::Service => Duration::from_secs(3600),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            TokenKind::User => 0,
+            TokenKind::Partner => 1,
+            TokenKind::Service => 2,
+        }
     }
 }
 
@@ -86,14 +110,14 @@ pub struct Principal {
 }
 
 /// Role/kind combinations that would let one kind of token borrow another's powers are refused on both
-/// sides: only service tokens carry the `service` role, and partner tokens are always role `partner`
-/// with a partner id.
+/// sides: only service tokens carry the `service` role, only partner tokens carry the `partner` role,
+/// and partner tokens are always role `partner` with a partner id.
 fn check_role_matches_kind(kind: TokenKind, role: Role, partner_id: Option<&str>) -> Result<(), AuthError> {
     let has_partner = partner_id.is_some_and(|id| !id.is_empty());
     match kind {
         TokenKind::Partner if role != Role::Partner || !has_partner => Err(AuthError::PartnerTokenWithoutPartner),
         TokenKind::Service if role != Role::Service => Err(AuthError::RoleDoesNotMatchKind),
-        TokenKind::User if role == Role::Service => Err(AuthError::RoleDoesNotMatchKind),
+        TokenKind::User if matches!(role, Role::Service | Role::Partner) => Err(AuthError::RoleDoesNotMatchKind),
         _ if role == Role::Partner && !has_partner => Err(AuthError::PartnerTokenWithoutPartner),
         _ => Ok(()),
     }
@@ -189,11 +213,14 @@ impl TokenIssuer {
     }
 }
 
-/// Verifies tokens against a fixed allowlist of public keys and accepted token kinds.
+/// Verifies tokens against a fixed allowlist of public keys and accepted token kinds, and holds each
+/// kind to a maximum lifetime ([`TokenKind::default_max_lifetime`] unless configured).
 pub struct TokenVerifier {
     keys: HashMap<String, DecodingKey>,
     accepted_kinds: Vec<TokenKind>,
     validation: Validation,
+    /// Indexed by [`TokenKind::index`].
+    max_lifetimes: [Duration; 3],
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -205,6 +232,7 @@ impl fmt::Debug for TokenVerifier {
             .field("accepted_kinds", &self.accepted_kinds)
             .field("issuer", &self.validation.iss)
             .field("audience", &self.validation.aud)
+            .field("max_lifetimes", &self.max_lifetimes)
             .finish()
     }
 }
@@ -264,7 +292,24 @@ impl TokenVerifier {
 
         let mut accepted = accepted_kinds.to_vec();
         accepted.dedup();
-        Ok(TokenVerifier { keys: map, accepted_kinds: accepted, validation })
+        let max_lifetimes = TokenKind::ALL.map(TokenKind::default_max_lifetime);
+        Ok(TokenVerifier { keys: map, accepted_kinds: accepted, validation, max_lifetimes })
+    }
+
+    /// The same verifier, accepting tokens of `kind` only while their `exp` is at most `max` away
+    /// from now and from their `iat` (plus the leeway). `max` must lie between one second and
+    /// [`MAX_CONFIGURABLE_LIFETIME`].
+    pub fn with_max_lifetime(mut self, kind: TokenKind, max: Duration) -> Result<Self, AuthError> {
+        if max < Duration::from_secs(1) || max > MAX_CONFIGURABLE_LIFETIME {
+            return Err(AuthError::InvalidMaxLifetime);
+        }
+        self.max_lifetimes[kind.index()] = max;
+        Ok(self)
+    }
+
+    /// The longest lifetime accepted for `kind`.
+    pub fn max_lifetime(&self, kind: TokenKind) -> Duration {
+        self.max_lifetimes[kind.index()]
     }
 
     /// The kinds this verifier accepts.
@@ -272,8 +317,8 @@ impl TokenVerifier {
         &self.accepted_kinds
     }
 
-    /// Checks signature, `typ`, `kid`, `iss`, `aud`, `exp`, `nbf` and the role/kind rules, and returns
-    /// the caller. The error never contains the token.
+    /// Checks signature, `typ`, `kid`, `iss`, `aud`, `exp`, `nbf`, `iat`, the maximum lifetime of the
+    /// kind and the role/kind rules, and returns the caller. The error never contains the token.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::TokenTooLarge);
@@ -309,6 +354,7 @@ impl TokenVerifier {
             return Err(AuthError::InvalidClaim("jti".into()));
         }
         check_role_matches_kind(kind, claims.role, claims.partner_id.as_deref())?;
+        self.check_times(kind, &claims, now_secs())?;
 
         Ok(Principal {
             subject: claims.sub,
@@ -317,6 +363,23 @@ impl TokenVerifier {
             kind,
             token_id: claims.jti,
         })
+    }
+}
+
+impl TokenVerifier {
+    /// `exp` and `nbf` were checked by the validator; this adds what it does not check: a token is not
+    /// issued in the future, and its `exp` is no further than the kind's maximum lifetime from now
+    /// nor from its `iat` (a long-lived token stays refused as it ages).
+    fn check_times(&self, kind: TokenKind, claims: &Claims, now: i64) -> Result<(), AuthError> {
+        let leeway = LEEWAY_SECS as i64;
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        let max = i64::try_from(self.max_lifetime(kind).as_secs()).unwrap_or(i64::MAX).saturating_add(leeway);
+        if claims.exp.saturating_sub(now) > max || claims.exp.saturating_sub(claims.iat) > max {
+            return Err(AuthError::LifetimeTooLong);
+        }
+        Ok(())
     }
 }
 

@@ -78,6 +78,11 @@ impl Db {
             }
             _ => url.to_owned(),
         };
+        if backend == Backend::Sqlite
+            && let Some(path) = sqlite_file_to_create(&url)
+        {
+            create_private_file(&path);
+        }
         let connect_options = AnyConnectOptions::from_str(&url).map_err(|source| DbError::Config {
             message: format!("invalid database url {}: {source}", redact_url(&url)),
         })?;
@@ -163,6 +168,39 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The database file a `sqlite:` URL names when SQLite may create it (`mode=rwc`); `None` for an
+/// in-memory database, a read-only or read-write (must exist) open, or a percent-encoded path
+/// (left to SQLite as given).
+fn sqlite_file_to_create(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let creates = query.split('&').any(|pair| pair == "mode=rwc");
+    if !creates || path.is_empty() || path == ":memory:" || path.contains('%') {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Creates `path` empty and readable by its owner alone (0600) unless it exists, before SQLite
+/// opens it: SQLite creates a database with 0644 (less the umask), and gives the `-wal` and `-shm`
+/// files it makes later the database file's permissions, so a database created here keeps all
+/// three private. An existing file is left as it is (its owner chose); a failure here is left
+/// for SQLite to report when it opens the file.
+fn create_private_file(path: &std::path::Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => tracing::debug!(error = %err, "cannot create the SQLite file ahead of SQLite"),
+    }
+}
+
 /// The SQLite URL of a file inside `dir`.
 pub fn sqlite_url_in(dir: &std::path::Path, file_name: &str) -> String {
     format!("sqlite:{}", dir.join(file_name).display())
@@ -193,6 +231,34 @@ mod tests {
         db.ping().await.unwrap();
         assert_eq!(db.backend(), Backend::Sqlite);
         assert!(dir.join("t.db").exists());
+        db.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn only_files_sqlite_may_create_are_created_ahead() {
+        let file = |url: &str| sqlite_file_to_create(url).map(|p| p.display().to_string());
+        assert_eq!(file("sqlite:./data/intake.db?mode=rwc").as_deref(), Some("./data/intake.db"));
+        assert_eq!(file("sqlite:///tmp/x.db?cache=shared&mode=rwc").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(file("sqlite:./data/intake.db?mode=ro"), None);
+        assert_eq!(file("sqlite:./data/intake.db?mode=rw"), None);
+        assert_eq!(file("sqlite::memory:?mode=rwc"), None);
+        assert_eq!(file("sqlite:./a%20b.db?mode=rwc"), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_and_its_wal_and_shm_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("wf-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&sqlite_url_in(&dir, "private.db")).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO t (x) VALUES (1)").execute(db.pool()).await.unwrap();
+        for name in ["private.db", "private.db-wal", "private.db-shm"] {
+            let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} is {mode:o}, not 0600");
+        }
         db.close().await;
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -18,6 +18,7 @@ macro_rules! event_types {
 event_types! {
     RecordAccessed => "record.accessed",
     RecordExported => "record.exported",
+    AccessRefused => "access.refused",
     CaseAssigned => "case.assigned",
     CaseStageChanged => "case.stage_changed",
     ReadinessChanged => "case.readiness_changed",

@@ -8,6 +8,9 @@
 
 mod admin;
 mod error;
+pub mod limits;
+mod method;
+pub mod refusals;
 mod workers;
 
 use std::net::SocketAddr;
@@ -21,7 +24,10 @@ use wf_auth::AuthInterceptor;
 use wf_events::{EventBus, Subscription};
 
 pub use admin::AdminApi;
-pub use error::{ApiError, ErrorCode, FieldViolation};
+pub use error::{ApiError, ErrorCode, FieldViolation, ListedViolations, MAX_LISTED_VIOLATIONS, shown};
+pub use limits::MalformedRequestLayer;
+pub use method::MethodLayer;
+pub use refusals::Refusals;
 pub use wf_types::PageLimits;
 /// The one pagination helper (it lives in wf-types, so pure domain code can page too).
 pub use wf_types::pagination;
@@ -34,8 +40,11 @@ pub trait Component: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Fully qualified gRPC service names, reported by the health service.
     fn grpc_service_names(&self) -> Vec<&'static str>;
-    /// Mounts the component's gRPC services, each behind `auth`.
+    /// Mounts the component's gRPC services, each behind `auth` (which reports refusals to
+    /// [`Component::refusals`]).
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor);
+    /// Where this component's refused calls are recorded; the server runs its writer.
+    fn refusals(&self) -> Refusals;
     /// The queues this component consumes from.
     fn subscriptions(&self) -> Vec<Subscription>;
     /// Runs background workers (relay, consumers) until `shutdown`, finishing work in hand.
@@ -119,6 +128,11 @@ impl Server {
         let workers_stop = CancellationToken::new();
         let mut workers = tokio::task::JoinSet::new();
         for component in &self.components {
+            let refusals = component.refusals();
+            let stop = workers_stop.clone();
+            workers.spawn(async move { refusals.run(stop).await });
+        }
+        for component in &self.components {
             let component = component.clone();
             let stop = workers_stop.clone();
             workers.spawn(async move {
@@ -132,15 +146,20 @@ impl Server {
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
         for component in &self.components {
-            component.mount(&mut routes, self.auth.clone());
+            component.mount(&mut routes, self.auth.clone().with_refusals(component.refusals().sink()));
             for name in component.grpc_service_names() {
                 health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
             }
         }
         let hosted: Vec<&'static str> = self.components.iter().map(|c| c.name()).collect();
+        // The admin API's refusals are recorded by the first hosted service.
+        let admin_auth = match self.components.first() {
+            Some(first) => self.auth.clone().with_refusals(first.refusals().sink()),
+            None => self.auth.clone(),
+        };
         routes.add_service(wf_proto::admin::v1::admin_service_server::AdminServiceServer::with_interceptor(
             AdminApi::new(self.bus.clone(), hosted.clone()),
-            self.auth.clone(),
+            admin_auth,
         ));
         routes.add_service(health_service);
         let reflection = tonic_reflection::server::Builder::configure()
@@ -156,6 +175,8 @@ impl Server {
         let names: Vec<&'static str> = self.components.iter().flat_map(|c| c.grpc_service_names()).collect();
         let served = tonic::transport::Server::builder()
             .trace_fn(wf_telemetry::grpc_server_span)
+            .layer(MethodLayer)
+            .layer(MalformedRequestLayer)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async move {
                 serve_stop.cancelled().await;
@@ -227,6 +248,11 @@ impl ServiceContext {
     pub fn with_clock(mut self, clock: wf_types::SharedClock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The recorder of `service`'s refused calls, writing to this context's outbox.
+    pub fn refusals(&self, service: &'static str) -> Refusals {
+        Refusals::new(service, self.db.clone(), self.clock.clone())
     }
 
     /// Options for this service's outbox relay, from the configuration.

@@ -6,6 +6,7 @@ mod clock;
 pub mod codes;
 mod id;
 pub mod pagination;
+mod purpose;
 mod secret;
 mod violation;
 
@@ -16,5 +17,6 @@ pub use id::{
     ReferralId, ReleaseId, ReportId, ScreeningId, YouthId,
 };
 pub use pagination::PageLimits;
+pub use purpose::{Purpose, UnknownPurpose};
 pub use secret::{Pii, Secret};
 pub use violation::FieldViolation;

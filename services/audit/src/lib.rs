@@ -74,12 +74,13 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Audit>> {
 pub async fn build_with(ctx: ServiceContext, policy: CheckpointPolicy) -> anyhow::Result<Arc<Audit>> {
     ctx.migrate_if_configured(&migrations()).await?;
     let signer = Arc::new(keys::signer_from_config(&ctx.config)?);
-    Ok(Arc::new(Audit { ctx, signer, policy }))
+    Ok(Arc::new(Audit { refusals: ctx.refusals(SERVICE), ctx, signer, policy }))
 }
 
 /// The audit service as a [`Component`].
 pub struct Audit {
     ctx: ServiceContext,
+    refusals: wf_server::Refusals,
     signer: Arc<CheckpointSigner>,
     policy: CheckpointPolicy,
 }
@@ -115,6 +116,10 @@ impl Component for Audit {
             api::AuditApi::new(self.ctx.db.clone(), self.signer.verifier(), self.ctx.clock.clone()),
             auth,
         ));
+    }
+
+    fn refusals(&self) -> wf_server::Refusals {
+        self.refusals.clone()
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {

@@ -100,8 +100,16 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
         "roster loaded"
     );
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
-    let app = App::new(ctx.db.clone(), relay.handle(), ctx.clock.clone());
+    let refusals = ctx.refusals(SERVICE);
+    let note_keys = Arc::new(app::sealing::NoteKeys::load(&ctx.config)?);
+    app::sealing::seal_plaintext_notes(&ctx.db, &note_keys.current(), 500)
+        .await
+        .context("sealing case notes stored in the clear")?;
+    let app = App::new(ctx.db.clone(), relay.handle(), ctx.clock.clone())
+        .with_note_keys(note_keys)
+        .with_refusals(refusals.clone());
     Ok(Arc::new(Cases {
+        refusals,
         api: CasesApi::new(app.clone()),
         handler: Arc::new(CaseEvents::new(app.clone())),
         app,
@@ -115,6 +123,7 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
 /// The cases service as a [`Component`].
 pub struct Cases {
     app: App,
+    refusals: wf_server::Refusals,
     bus: Arc<dyn EventBus>,
     api: CasesApi,
     handler: Arc<CaseEvents>,
@@ -166,6 +175,10 @@ impl Component for Cases {
 
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(CaseServiceServer::with_interceptor(self.api.clone(), auth));
+    }
+
+    fn refusals(&self) -> wf_server::Refusals {
+        self.refusals.clone()
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {

@@ -53,12 +53,13 @@ pub fn migrations() -> MigrationSet {
 /// Migrates (when configured) and wires the service.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Evaluation>> {
     ctx.migrate_if_configured(&migrations()).await?;
-    Ok(Arc::new(Evaluation { subscription: ctx.subscription(SERVICE), ctx }))
+    Ok(Arc::new(Evaluation { subscription: ctx.subscription(SERVICE), refusals: ctx.refusals(SERVICE), ctx }))
 }
 
 /// The evaluation service as a [`Component`].
 pub struct Evaluation {
     ctx: ServiceContext,
+    refusals: wf_server::Refusals,
     subscription: Subscription,
 }
 
@@ -89,6 +90,10 @@ impl Component for Evaluation {
 
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(EvaluationServiceServer::with_interceptor(self.api(), auth));
+    }
+
+    fn refusals(&self) -> wf_server::Refusals {
+        self.refusals.clone()
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {

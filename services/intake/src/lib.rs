@@ -62,6 +62,7 @@ pub fn migrations() -> MigrationSet {
 
 pub struct Intake {
     ctx: ServiceContext,
+    refusals: wf_server::Refusals,
     app: App,
     options: Options,
     /// The returning-youth identity key, loaded at build time.
@@ -109,7 +110,9 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
     let keys = vault::LiveKeys::load(&ctx.config)?;
     let hasher = vault::load_identity_key(&ctx.config)?;
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
-    let app = App::new(ctx.db.clone(), Arc::new(keys), relay.handle(), ctx.clock.clone());
+    let refusals = ctx.refusals(SERVICE);
+    let app =
+        App::new(ctx.db.clone(), Arc::new(keys), relay.handle(), ctx.clock.clone()).with_refusals(refusals.clone());
     let webhook_secrets = Arc::new(webhook_secrets(&ctx.config)?);
     let wanted = ctx.config.webhook_addr();
     let listener = std::net::TcpListener::bind(wanted)
@@ -117,6 +120,7 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
     listener.set_nonblocking(true)?;
     let webhook_addr = listener.local_addr()?;
     Ok(Arc::new(Intake {
+        refusals,
         ctx,
         app,
         options,
@@ -142,6 +146,10 @@ impl Component for Intake {
         let api = IntakeApi::new(self.app.clone());
         routes
             .add_service(wf_proto::intake::v1::intake_service_server::IntakeServiceServer::with_interceptor(api, auth));
+    }
+
+    fn refusals(&self) -> wf_server::Refusals {
+        self.refusals.clone()
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {

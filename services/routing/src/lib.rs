@@ -48,6 +48,7 @@ pub const SERVICE: &str = "routing";
 /// The routing service, ready to mount and run.
 pub struct Routing {
     ctx: ServiceContext,
+    refusals: wf_server::Refusals,
     directory: Live<Directory>,
     /// The directory as managed (every field of the API records); `directory` is its projection.
     entries: Live<DirectoryEntries>,
@@ -95,6 +96,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Routing>> {
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
     let relay_handle = relay.handle();
     Ok(Arc::new(Routing {
+        refusals: ctx.refusals(SERVICE),
         ctx,
         directory: Live::new(directory),
         entries: Live::new(entries),
@@ -197,6 +199,10 @@ impl Component for Routing {
 
     fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(RoutingServiceServer::with_interceptor(self.api(), auth));
+    }
+
+    fn refusals(&self) -> wf_server::Refusals {
+        self.refusals.clone()
     }
 
     fn subscriptions(&self) -> Vec<Subscription> {

@@ -11,6 +11,8 @@ use wf_db::Db;
 use wf_events::{EventBus, InProcessBus, RabbitBus, RabbitConfig};
 use wf_server::{Component, Server, ServiceContext, SubscriptionDefaults, Topology};
 
+use crate::data_dir::DataDirAccess;
+
 pub use wf_client::Endpoints;
 
 /// A bound, not yet running, process.
@@ -145,10 +147,14 @@ async fn build_component(service: &str, ctx: ServiceContext) -> anyhow::Result<A
     })
 }
 
-/// Builds `services` into one process and binds its gRPC port.
+/// Builds `services` into one process and binds its gRPC port, over a private data folder.
 pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<System> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
+    build_with(config, services, DataDirAccess::Private).await
+}
+
+/// [`build`], with the data folder held to `access` (see [`crate::data_dir::prepare`]).
+pub async fn build_with(config: Config, services: &[&'static str], access: DataDirAccess) -> anyhow::Result<System> {
+    crate::data_dir::prepare(&config.data_dir, access)?;
     let config = Arc::new(config);
     let verifier = Arc::new(token_verifier(&config)?);
     let bus = open_bus(&config).await?;

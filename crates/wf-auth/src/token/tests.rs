@@ -81,7 +81,6 @@ fn round_trip_for_each_kind() {
     let ttl = Duration::from_secs(300);
     let cases = [
         (TokenKind::User, "usr_1", Role::Supervisor, None),
-        (TokenKind::User, "usr_2", Role::Partner, Some("ptn_1")),
         (TokenKind::Partner, "client_1", Role::Partner, Some("ptn_2")),
         (TokenKind::Service, "routing", Role::Service, None),
     ];
@@ -261,8 +260,12 @@ fn role_and_kind_must_agree() {
         "token role does not match token type",
     );
     assert_refused(&verifier, &service(good_claims()), "token role does not match token type");
-    // role partner always names its partner
-    assert_refused(&verifier, &user_token(&keys, with(good_claims(), "role", json!("partner"))), message);
+    // role partner is a partner token's only
+    assert_refused(
+        &verifier,
+        &user_token(&keys, with(good_claims(), "role", json!("partner"))),
+        "token role does not match token type",
+    );
 
     // the issuer refuses to mint the same combinations
     assert!(issuer.issue(TokenKind::Partner, "c", Role::Partner, None, ttl).is_err());
@@ -342,4 +345,129 @@ fn typ_names_round_trip() {
         assert_eq!(TokenKind::from_typ(kind.typ()), Some(kind));
     }
     assert_eq!(TokenKind::from_typ("JWT"), None);
+}
+
+#[test]
+fn a_user_token_carrying_role_partner_is_refused_even_with_a_partner_id() {
+    let (issuer, verifier, keys) = fixture_with_keys(&TokenKind::ALL);
+    let claims = with(with(good_claims(), "role", json!("partner")), "partner_id", json!("org_1"));
+    assert_refused(&verifier, &user_token(&keys, claims.clone()), "token role does not match token type");
+    // the same claims in a partner token are fine
+    assert!(verifier.verify(&sign(&keys, Some("wf-partner+jwt"), Some(KID), claims)).is_ok());
+    // and the issuer will not mint the user-kind one
+    let minted = issuer.issue(TokenKind::User, "usr_2", Role::Partner, Some("org_1"), Duration::from_secs(60));
+    assert!(matches!(minted, Err(AuthError::RoleDoesNotMatchKind)));
+}
+
+#[test]
+fn a_token_issued_in_the_future_is_refused_beyond_the_leeway() {
+    let (_, verifier, keys) = fixture_with_keys(&[TokenKind::User]);
+    let now = now_secs();
+    let issued_at = |iat: i64| user_token(&keys, with(good_claims(), "iat", json!(iat)));
+    assert_refused(&verifier, &issued_at(now + 60), "token issued in the future");
+    assert_refused(&verifier, &issued_at(now + 24 * 3600), "token issued in the future");
+    // clock skew within the 5 s leeway is tolerated
+    assert!(verifier.verify(&issued_at(now + 2)).is_ok());
+    assert!(verifier.verify(&issued_at(now - 60)).is_ok());
+    // iat is required and must be a number
+    assert_refused(&verifier, &user_token(&keys, without(good_claims(), "iat")), "token claims are malformed");
+    assert_refused(&verifier, &issued_at_str(&keys), "token claims are malformed");
+}
+
+fn issued_at_str(keys: &Keys) -> String {
+    user_token(keys, with(good_claims(), "iat", json!("now")))
+}
+
+#[test]
+fn an_exp_further_away_than_the_maximum_lifetime_is_refused() {
+    let (_, verifier, keys) = fixture_with_keys(&TokenKind::ALL);
+    let now = now_secs();
+    let user = |exp: i64| user_token(&keys, with(good_claims(), "exp", json!(exp)));
+    let twelve_hours = 12 * 3600;
+    assert_eq!(verifier.max_lifetime(TokenKind::User), Duration::from_secs(twelve_hours as u64));
+    assert_refused(&verifier, &user(now + twelve_hours + 60), "token lifetime exceeds the maximum for its type");
+    assert_refused(&verifier, &user(now + 365 * 24 * 3600), "token lifetime exceeds the maximum for its type");
+    assert_refused(&verifier, &user(i64::MAX), "token lifetime exceeds the maximum for its type");
+    assert!(verifier.verify(&user(now + twelve_hours)).is_ok());
+
+    // each kind has its own maximum: a service token lives an hour at most
+    let service_claims = with(with(good_claims(), "role", json!("service")), "exp", json!(now + 2 * 3600));
+    let service = sign(&keys, Some("wf-service+jwt"), Some(KID), service_claims);
+    assert_refused(&verifier, &service, "token lifetime exceeds the maximum for its type");
+    let partner_claims = with(with(good_claims(), "role", json!("partner")), "partner_id", json!("org_1"));
+    let partner =
+        |exp: i64| sign(&keys, Some("wf-partner+jwt"), Some(KID), with(partner_claims.clone(), "exp", json!(exp)));
+    assert_refused(&verifier, &partner(now + 13 * 3600), "token lifetime exceeds the maximum for its type");
+    assert!(verifier.verify(&partner(now + 3600)).is_ok());
+}
+
+#[test]
+fn a_lifetime_longer_than_the_maximum_stays_refused_as_the_token_ages() {
+    // minted 13 h ago for 13 h and 1 minute: only a minute is left, but it was never a 12 h token
+    let (_, verifier, keys) = fixture_with_keys(&[TokenKind::User]);
+    let now = now_secs();
+    let claims = with(with(good_claims(), "iat", json!(now - 13 * 3600)), "exp", json!(now + 60));
+    assert_refused(&verifier, &user_token(&keys, claims), "token lifetime exceeds the maximum for its type");
+    let claims = with(with(good_claims(), "iat", json!(i64::MIN)), "exp", json!(now + 60));
+    assert_refused(&verifier, &user_token(&keys, claims), "token lifetime exceeds the maximum for its type");
+}
+
+#[test]
+fn the_maximum_lifetime_is_configurable_per_kind() {
+    let (issuer, verifier, keys) = fixture_with_keys(&TokenKind::ALL);
+    let verifier = verifier.with_max_lifetime(TokenKind::User, Duration::from_secs(600)).unwrap();
+    assert_eq!(verifier.max_lifetime(TokenKind::User), Duration::from_secs(600));
+    assert_eq!(verifier.max_lifetime(TokenKind::Partner), TokenKind::Partner.default_max_lifetime());
+    let now = now_secs();
+    let user = |exp: i64| user_token(&keys, with(good_claims(), "exp", json!(exp)));
+    assert_refused(&verifier, &user(now + 900), "token lifetime exceeds the maximum for its type");
+    assert!(verifier.verify(&user(now + 600)).is_ok());
+    // what the issuer mints within the limit is accepted
+    let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(600)).unwrap();
+    assert!(verifier.verify(&token).is_ok());
+    let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(3600)).unwrap();
+    assert_refused(&verifier, &token, "token lifetime exceeds the maximum for its type");
+
+    let fresh = || fixture(&[TokenKind::User]).1;
+    assert!(matches!(fresh().with_max_lifetime(TokenKind::User, Duration::ZERO), Err(AuthError::InvalidMaxLifetime)));
+    assert!(matches!(
+        fresh().with_max_lifetime(TokenKind::User, MAX_CONFIGURABLE_LIFETIME + Duration::from_secs(1)),
+        Err(AuthError::InvalidMaxLifetime)
+    ));
+    assert!(fresh().with_max_lifetime(TokenKind::Service, MAX_CONFIGURABLE_LIFETIME).is_ok());
+}
+
+#[test]
+fn every_authentication_error_tells_the_caller_only_unauthenticated() {
+    let (_, verifier, keys) = fixture_with_keys(&[TokenKind::User]);
+    let now = now_secs();
+    let stranger = self::keys();
+    let refused = [
+        "".to_owned(),
+        "a".repeat(MAX_TOKEN_LEN + 1),
+        sign(&keys, Some("wf-user+jwt"), Some("other-key"), good_claims()),
+        sign(&keys, Some("wf-user+jwt"), None, good_claims()),
+        sign(&keys, Some("wf-service+jwt"), Some(KID), good_claims()),
+        user_token(&stranger, good_claims()),
+        user_token(&keys, with(good_claims(), "exp", json!(now - 3600))),
+        user_token(&keys, with(good_claims(), "iat", json!(now + 3600))),
+        user_token(&keys, with(good_claims(), "exp", json!(now + 48 * 3600))),
+        user_token(&keys, with(good_claims(), "aud", json!("other"))),
+        user_token(&keys, with(good_claims(), "role", json!("partner"))),
+    ];
+    let mut reasons = std::collections::HashSet::new();
+    for token in &refused {
+        let err = verifier.verify(token).expect_err("refused");
+        assert_eq!(err.public_message(), "unauthenticated", "{err}");
+        let status = err.status();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert_eq!(status.message(), "unauthenticated");
+        assert!(status.details().is_empty() && status.metadata().is_empty());
+        // the log still learns why
+        assert_ne!(err.to_string(), "unauthenticated");
+        reasons.insert(err.reason_code());
+    }
+    // eleven tokens, eleven different reasons for the log
+    assert_eq!(reasons.len(), refused.len(), "{reasons:?}");
+    assert!(!reasons.contains("configuration"));
 }

@@ -37,20 +37,19 @@ pub async fn disclosure_report(
             None
         }
     };
-    if request.purpose.trim().is_empty() || request.purpose.len() > MAX_ID_LEN {
-        violations.push(FieldViolation::new("purpose", "is required: the purpose code of this report (it is logged)"));
-    }
+    // The purpose is kept forever in the log with the report: a code from the closed list, never text.
+    let purpose = wf_types::Purpose::required(&request.purpose, "purpose", &mut violations);
     let occurred = request.occurred.as_ref();
     let bound = |at: Option<&prost_types::Timestamp>| at.map(|at| micros_of(Some(at)));
     let occurred_from_micros = bound(occurred.and_then(|range| range.start.as_ref()));
     let occurred_before_micros = bound(occurred.and_then(|range| range.end.as_ref()));
-    let (Some(subject), Some(format)) = (subject, format) else {
+    let (Some(subject), Some(format), Some(purpose)) = (subject, format, purpose) else {
         return Err(ApiError::InvalidArgument(violations));
     };
     ApiError::check(violations)?;
 
-    let request =
-        ReportRequest { subject, format, purpose: request.purpose, occurred_from_micros, occurred_before_micros };
+    let purpose = purpose.code().to_owned();
+    let request = ReportRequest { subject, format, purpose, occurred_from_micros, occurred_before_micros };
     let report = disclosure::disclosure_report(db, clock, caller, request).await?;
     Ok(pb::DisclosureReportResponse {
         content_type: report.content_type.to_owned(),

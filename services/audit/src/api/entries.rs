@@ -5,7 +5,7 @@ use wf_proto::audit::v1 as pb;
 use wf_server::ApiError;
 
 use super::to_proto::{entry_to_proto, report_to_proto};
-use crate::app::disclosure::referrals_of;
+use crate::app::disclosure::{Subject, records_of};
 use crate::app::verify::{self, VerifyOptions};
 use crate::domain::checkpoint::CheckpointVerifier;
 use crate::domain::query;
@@ -17,8 +17,10 @@ pub async fn list_entries(db: &Db, request: pb::ListEntriesRequest) -> Result<pb
         if request.youth_id.len() > 200 {
             return Err(ApiError::invalid("youth_id", "must be at most 200 characters"));
         }
-        let referral_ids = referrals_of(db, &request.youth_id).await?;
-        query.filter.youth = Some(query::YouthScope { youth_id: request.youth_id.clone(), referral_ids });
+        let records = records_of(db, &Subject::Youth(request.youth_id.clone())).await?;
+        let referral_ids: Vec<String> = records.referral_ids.iter().cloned().collect();
+        let record_ids = records.ids.into_iter().filter(|id| !referral_ids.contains(id)).collect();
+        query.filter.youth = Some(query::YouthScope { youth_id: request.youth_id.clone(), referral_ids, record_ids });
     }
     let mut found = entries::list_entries(db, &query.filter, query.page_size + 1, query.omit_payload).await?;
     let next_page_token = if found.len() > query.page_size as usize {

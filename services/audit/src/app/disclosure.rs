@@ -1,9 +1,9 @@
-//! Disclosure reports: every read and export of one referral's or youth's data, as CSV or HTML.
-//! The report is itself a disclosure of who looked at the record, so it is logged: a
-//! `record.exported` entry (kind `disclosure_report`) naming the auditor is appended after it is
-//! built (it does not list itself).
+//! Disclosure reports: every read, export and refused attempt on one referral's or youth's
+//! records (the referrals, cases and notes the log ties to them, see
+//! [`crate::domain::disclosure::RecordLinks`]), as CSV or HTML. The report is itself a disclosure
+//! of who looked at the record, so it is logged: a `record.exported` entry (kind
+//! `disclosure_report`) naming the auditor is appended after it is built (it does not list itself).
 
-use prost::Message;
 use wf_auth::Principal;
 use wf_db::{Db, DbError};
 use wf_events::{Envelope, EventPayload};
@@ -14,7 +14,7 @@ use wf_types::Clock;
 use super::append::append;
 use crate::domain::chain::Entry;
 use crate::domain::checkpoint::Checkpoint;
-use crate::domain::disclosure::{self, DisclosureRow};
+use crate::domain::disclosure::{self, DisclosureRow, RecordLinks, SubjectRecords};
 use crate::domain::entry;
 use crate::domain::query::{EntryFilter, TypePattern};
 use crate::store::{checkpoints, entries};
@@ -22,21 +22,7 @@ use crate::store::{checkpoints, entries};
 /// Entries read per round trip while gathering a report.
 const PAGE: u32 = 1000;
 
-/// Whose disclosures a report lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
-    Referral(String),
-    /// The youth record itself and every referral that names the youth.
-    Youth(String),
-}
-
-impl Subject {
-    fn id(&self) -> &str {
-        match self {
-            Subject::Referral(id) | Subject::Youth(id) => id,
-        }
-    }
-}
+pub use crate::domain::disclosure::Subject;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -71,36 +57,39 @@ pub async fn disclosure_report(
     caller: &Principal,
     request: ReportRequest,
 ) -> Result<Report, ApiError> {
+    let records = records_of(db, &request.subject).await?;
     let disclosures = EntryFilter {
-        types: vec![
-            TypePattern::Exact(events::RecordAccessed::TYPE.to_owned()),
-            TypePattern::Exact(events::RecordExported::TYPE.to_owned()),
-        ],
+        types: disclosure::DISCLOSURE_TYPES.iter().map(|t| TypePattern::Exact((*t).to_owned())).collect(),
         occurred_from_micros: request.occurred_from_micros,
         occurred_before_micros: request.occurred_before_micros,
         from_sequence: 1,
         ..EntryFilter::default()
     };
-    // A youth's data is read through their referrals: find those from `referral.received`,
-    // which names the youth, then take reads of each referral and of the youth record itself.
-    let filters: Vec<EntryFilter> = match &request.subject {
-        Subject::Referral(referral) => vec![EntryFilter { correlation_id: Some(referral.clone()), ..disclosures }],
-        Subject::Youth(youth) => {
-            let mut filters = vec![EntryFilter { aggregate_id: Some(youth.clone()), ..disclosures.clone() }];
-            for referral in referrals_of(db, youth).await? {
-                filters.push(EntryFilter { correlation_id: Some(referral), ..disclosures.clone() });
-            }
-            filters
-        }
-    };
+    // Candidates by index: reads and refusals name the record read as their aggregate, and the
+    // request that caused them (a referral) as correlation; exports name many records in their
+    // payload, so every export is a candidate. Each candidate is then kept only if the record its
+    // payload names is the subject's.
+    let mut filters: Vec<EntryFilter> =
+        records.ids.iter().map(|id| EntryFilter { aggregate_id: Some(id.clone()), ..disclosures.clone() }).collect();
+    filters.extend(
+        records
+            .referral_ids
+            .iter()
+            .map(|referral| EntryFilter { correlation_id: Some(referral.clone()), ..disclosures.clone() }),
+    );
+    filters.push(EntryFilter {
+        types: vec![TypePattern::Exact(events::RecordExported::TYPE.to_owned())],
+        ..disclosures.clone()
+    });
     let mut found = Vec::new();
     for filter in filters {
         found.extend(all_entries(db, filter).await?);
     }
     found.sort_by_key(|entry| entry.sequence);
     found.dedup_by_key(|entry| entry.sequence);
+    found.retain(|entry| disclosure::concerns(entry, &records));
     let last_sequence = found.last().map_or(0, |entry| entry.sequence);
-    let rows: Vec<DisclosureRow> = found.iter().filter_map(disclosure::row).collect();
+    let rows: Vec<DisclosureRow> = found.iter().filter_map(|entry| disclosure::row(entry, &records)).collect();
     let checkpoint = checkpoints::at_or_above(db, last_sequence.max(1)).await?;
 
     let now = clock.now();
@@ -149,21 +138,27 @@ async fn all_entries(db: &Db, mut filter: EntryFilter) -> Result<Vec<Entry>, DbE
     }
 }
 
-/// Referral ids whose `referral.received` names `youth_id`.
-pub async fn referrals_of(db: &Db, youth_id: &str) -> Result<Vec<String>, DbError> {
-    let received = EntryFilter {
-        types: vec![TypePattern::Exact(events::ReferralReceived::TYPE.to_owned())],
+/// What the whole log says about whose records are whose.
+async fn record_links(db: &Db) -> Result<RecordLinks, DbError> {
+    let linking = EntryFilter {
+        types: disclosure::LINK_TYPES.iter().map(|t| TypePattern::Exact((*t).to_owned())).collect(),
         from_sequence: 1,
         ..EntryFilter::default()
     };
-    let mut referrals: Vec<String> = all_entries(db, received)
-        .await?
-        .iter()
-        .filter_map(|entry| events::ReferralReceived::decode(entry.content.payload.as_slice()).ok())
-        .filter(|received| received.youth_id == youth_id && !received.referral_id.is_empty())
-        .map(|received| received.referral_id)
-        .collect();
-    referrals.sort();
-    referrals.dedup();
-    Ok(referrals)
+    let mut links = RecordLinks::default();
+    for entry in all_entries(db, linking).await? {
+        links.learn(&entry);
+    }
+    Ok(links)
+}
+
+/// Every record of `subject`: for a youth, the referrals that name them, their cases and notes.
+pub async fn records_of(db: &Db, subject: &Subject) -> Result<SubjectRecords, DbError> {
+    Ok(record_links(db).await?.records_of(subject))
+}
+
+/// Referral ids that name `youth_id` (`referral.received`, or a confirmed returning-youth match).
+pub async fn referrals_of(db: &Db, youth_id: &str) -> Result<Vec<String>, DbError> {
+    let records = records_of(db, &Subject::Youth(youth_id.to_owned())).await?;
+    Ok(records.referral_ids.into_iter().collect())
 }

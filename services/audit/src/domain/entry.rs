@@ -1,6 +1,6 @@
 //! What an event becomes in the log. The actor is the one person or service responsible: for
-//! access and export events the reader named in the payload, for every other event the service
-//! that produced it.
+//! access and export events the reader named in the payload, for a refused call (`access.refused`)
+//! the caller refused, for every other event the service that produced it.
 
 use wf_events::{Envelope, EventPayload};
 use wf_proto::events::v1 as pb;
@@ -55,6 +55,13 @@ pub fn content_from(envelope: &Envelope, recorded_at_micros: i64) -> Result<Entr
         content.actor_role = export.actor_role;
         content.purpose = export.purpose;
         content.release_id = export.release_id;
+    } else if envelope.event_type == pb::AccessRefused::TYPE {
+        // A refused call is on the record of whoever made it ("unauthenticated" when no token
+        // verified), not of the service that refused it. No purpose or release: nothing was read.
+        // The record asked for stays in the payload (and is the envelope's aggregate).
+        let refused = envelope.payload_as::<pb::AccessRefused>().map_err(unreadable)?;
+        content.actor = refused.actor;
+        content.actor_role = refused.actor_role;
     }
     if content.actor.trim().is_empty() {
         return Err(EntryError::MissingActor { event_type: envelope.event_type.clone() });
@@ -114,6 +121,38 @@ mod tests {
         };
         let content = content_from(&Envelope::new("cases", "case_1", "ref_1", &export), 1).unwrap();
         assert_eq!((content.actor.as_str(), content.actor_role.as_str()), ("usr_sup1", "supervisor"));
+    }
+
+    #[test]
+    fn refusals_name_the_caller_refused_with_no_purpose() {
+        let refused = pb::AccessRefused {
+            actor: "usr_hot1".to_owned(),
+            actor_role: "hotline".to_owned(),
+            operation: "/wayfinder.intake.v1.IntakeService/GetReferral".to_owned(),
+            record_id: "ref_7".to_owned(),
+            reason: "out_of_scope".to_owned(),
+            ..Default::default()
+        };
+        let envelope = Envelope::new("intake", "ref_7", "ref_7", &refused);
+        let content = content_from(&envelope, 1).unwrap();
+        assert_eq!((content.actor.as_str(), content.actor_role.as_str()), ("usr_hot1", "hotline"));
+        assert!(content.purpose.is_empty() && content.release_id.is_empty() && content.fields.is_empty());
+        assert_eq!((content.producer.as_str(), content.aggregate_id.as_str()), ("intake", "ref_7"));
+
+        let unauthenticated = pb::AccessRefused {
+            actor: "unauthenticated".to_owned(),
+            reason: "unauthenticated".to_owned(),
+            ..Default::default()
+        };
+        let envelope = Envelope::new("cases", "unauthenticated", "unauthenticated", &unauthenticated);
+        let content = content_from(&envelope, 1).unwrap();
+        assert_eq!((content.actor.as_str(), content.actor_role.as_str()), ("unauthenticated", ""));
+
+        let nobody = pb::AccessRefused { actor: String::new(), ..refused };
+        assert!(matches!(
+            content_from(&Envelope::new("intake", "ref_7", "ref_7", &nobody), 1),
+            Err(EntryError::MissingActor { .. })
+        ));
     }
 
     #[test]

@@ -30,15 +30,20 @@ pub struct EntryFilter {
     pub occurred_before_micros: Option<i64>,
     /// `sequence >= this`.
     pub from_sequence: u64,
-    /// Entries about one youth: the youth record itself or any of their referrals.
+    /// Entries about one youth: the youth record itself, any of their referrals (as aggregate or
+    /// correlation), cases or notes.
     pub youth: Option<YouthScope>,
 }
 
-/// A youth and the referrals that name them (from `referral.received`).
+/// A youth and their records, as the log ties them (`crate::domain::disclosure::RecordLinks`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct YouthScope {
     pub youth_id: String,
+    /// Referrals that name the youth: entries with one of them as aggregate or correlation id.
     pub referral_ids: Vec<String>,
+    /// Their other records (cases, notes, retired provisional youth ids): entries with one of
+    /// them as aggregate id.
+    pub record_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

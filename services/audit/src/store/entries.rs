@@ -181,6 +181,12 @@ pub async fn list_entries(
         for referral in &scope.referral_ids {
             values.push(Value::Text(referral.clone()));
             alternatives.push(format!("correlation_id = ${}", values.len()));
+            values.push(Value::Text(referral.clone()));
+            alternatives.push(format!("aggregate_id = ${}", values.len()));
+        }
+        for record in &scope.record_ids {
+            values.push(Value::Text(record.clone()));
+            alternatives.push(format!("aggregate_id = ${}", values.len()));
         }
         conditions.push(format!("({})", alternatives.join(" OR ")));
     }

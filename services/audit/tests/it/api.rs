@@ -134,18 +134,32 @@ async fn auditors_query_and_verify_through_grpc(engine: Engine) {
     let backwards = pb::VerifyChainRequest { from_sequence: 3, to_sequence: 2 };
     assert_eq!(service.verify_chain(backwards).await.expect_err("backwards").code(), Code::InvalidArgument);
 
-    // Reading the log is for auditors only; not even services or supervisors.
-    let denied = service.list_entries(pb::ListEntriesRequest::default()).await.expect_err("service reads");
-    assert_eq!(denied.code(), Code::PermissionDenied);
-    let mut supervisor = client(&server, TokenKind::User, "usr_sup1", Role::Supervisor).await;
-    let denied = supervisor.verify_chain(pb::VerifyChainRequest::default()).await.expect_err("supervisor verifies");
-    assert_eq!(denied.code(), Code::PermissionDenied);
-
     let none_yet = auditor.get_checkpoint(pb::GetCheckpointRequest::default()).await.expect_err("checkpoint");
     assert_eq!(none_yet.code(), Code::NotFound);
     checkpoints_through_grpc(&server, &mut auditor).await;
 
     disclosure_report_lists_the_reads(&mut auditor, &first).await;
+
+    // Reading the log is for auditors only; not even services or supervisors. (Last: each refusal
+    // becomes an `access.refused` entry of the log, after the counts above.)
+    let denied = service.list_entries(pb::ListEntriesRequest::default()).await.expect_err("service reads");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let mut supervisor = client(&server, TokenKind::User, "usr_sup1", Role::Supervisor).await;
+    let denied = supervisor.verify_chain(pb::VerifyChainRequest::default()).await.expect_err("supervisor verifies");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let refusals = pb::ListEntriesRequest { types: vec!["access.refused".to_owned()], ..Default::default() };
+    let recorded = wf_testkit::eventually(Duration::from_secs(30), || {
+        let (mut auditor, request) = (auditor.clone(), refusals.clone());
+        async move { auditor.list_entries(request).await.is_ok_and(|found| found.into_inner().entries.len() >= 2) }
+    })
+    .await;
+    assert!(recorded, "the refused calls are not in the log");
+    let refused = auditor.list_entries(refusals).await.expect("refusals").into_inner().entries;
+    // Each entry names the caller refused (not the service that refused it), in either order.
+    let mut actors: Vec<(&str, &str)> = refused.iter().map(|e| (e.actor.as_str(), e.actor_role.as_str())).collect();
+    actors.sort();
+    assert_eq!(actors, [("cases", "service"), ("usr_sup1", "supervisor")], "{refused:?}");
+    assert!(refused.iter().all(|e| e.purpose.is_empty()), "{refused:?}");
 
     server.stop().await;
 }
@@ -271,8 +285,14 @@ async fn disclosure_report_lists_the_reads(auditor: &mut Client, referral: &str)
     let no_purpose = auditor.disclosure_report(request(ReportFormat::Csv, "")).await.expect_err("no purpose");
     assert_eq!(no_purpose.code(), Code::InvalidArgument);
     assert!(no_purpose.message().contains("purpose"), "{}", no_purpose.message());
-    let json = auditor.disclosure_report(request(ReportFormat::Json, "x")).await.expect_err("json");
+    let json = auditor.disclosure_report(request(ReportFormat::Json, "survivor_request")).await.expect_err("json");
     assert!(json.message().contains("format"), "{}", json.message());
+    // The purpose is logged forever: a code from the closed list, never text (and never echoed).
+    let free_text = "Reviewing for Maria Lopez, 555-0100";
+    let text = auditor.disclosure_report(request(ReportFormat::Csv, free_text)).await.expect_err("free text");
+    assert_eq!(text.code(), Code::InvalidArgument);
+    assert!(text.message().contains("purpose: is not a purpose code"), "{}", text.message());
+    assert!(!text.message().contains("Maria") && !text.message().contains("555"), "{}", text.message());
 
     let logged = pb::ListEntriesRequest {
         correlation_id: referral.to_owned(),

@@ -1,7 +1,6 @@
 //! `ReassignCase`: a supervisor moves a case to another case manager (or out of the supervisors'
 //! queue), with a coded reason.
 
-use wf_auth::{Principal, Role};
 use wf_proto::cases::v1::{self as pb, ReassignReason};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, CaseManagerId};
@@ -18,7 +17,7 @@ pub(super) async fn reassign_case(api: &CasesApi, req: &pb::ReassignCaseRequest)
         Ok(ReassignReason::Unspecified) | Err(_) => {
             violations.push(FieldViolation::new(
                 "reason",
-                format!("{} is not a reassignment reason; allowed: REASSIGN_REASON_CASELOAD_BALANCE … REASSIGN_REASON_OTHER", req.reason),
+                "is not a reassignment reason; allowed: REASSIGN_REASON_CASELOAD_BALANCE … REASSIGN_REASON_OTHER",
             ));
             ReassignReason::Unspecified
         }
@@ -36,14 +35,4 @@ pub(super) async fn reassign_case(api: &CasesApi, req: &pb::ReassignCaseRequest)
     };
     let request = Reassign { case_id, target, reason, detail: req.detail.clone() };
     Ok(assignment::reassign(&api.app, request).await?)
-}
-
-/// ManageCases lets case managers move their own cases through the lifecycle; handing a case to
-/// someone else is the supervisors' decision (and a service's, acting for them).
-pub(super) fn may_reassign(principal: &Principal) -> Result<(), ApiError> {
-    if matches!(principal.role, Role::Supervisor | Role::Service) {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied(format!("role {} may not reassign cases", principal.role)))
-    }
 }

@@ -5,9 +5,10 @@ use wf_proto::cases::v1 as pb;
 use wf_proto::common::v1::{ContactChannel, ContactOutcome, Readiness};
 use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, ContactAttemptId, PartnerId, ReferralId};
+use wf_types::{CaseId, ContactAttemptId, PartnerId, Purpose, ReferralId};
 
 use super::{CasesApi, PAGES, optional, past_instant, present, required};
+use crate::app::access::Reader;
 use crate::app::engagement::{self, NewContactAttempt};
 use crate::domain::services::is_code;
 use crate::store::CaseRecord;
@@ -27,11 +28,8 @@ pub(super) async fn set_readiness(
         Ok(Readiness::Unspecified) | Err(_) => {
             violations.push(FieldViolation::new(
                 "readiness",
-                format!(
-                    "{} is not a readiness state; allowed: READINESS_NOT_YET_READY, READINESS_READY_TO_ENGAGE, \
+                "is not a readiness state; allowed: READINESS_NOT_YET_READY, READINESS_READY_TO_ENGAGE, \
                      READINESS_ENROLLED, READINESS_DECLINED_SERVICES",
-                    req.readiness
-                ),
             ));
             None
         }
@@ -64,7 +62,7 @@ pub(super) async fn record_contact_attempt(
     match ContactChannel::try_from(input.channel) {
         Ok(ContactChannel::Unspecified) | Err(_) => violations.push(FieldViolation::new(
             "contact_attempt.channel",
-            format!("{} is not a channel; allowed: CONTACT_CHANNEL_PHONE_CALL … CONTACT_CHANNEL_OTHER", input.channel),
+            "is not a channel; allowed: CONTACT_CHANNEL_PHONE_CALL … CONTACT_CHANNEL_OTHER",
         )),
         Ok(_) => {}
     }
@@ -72,11 +70,8 @@ pub(super) async fn record_contact_attempt(
         Ok(ContactOutcome::Unspecified) | Err(_) => {
             violations.push(FieldViolation::new(
                 "contact_attempt.outcome",
-                format!(
-                    "{} is not an outcome; allowed: CONTACT_OUTCOME_REACHED, CONTACT_OUTCOME_NOT_REACHED, \
+                "is not an outcome; allowed: CONTACT_OUTCOME_REACHED, CONTACT_OUTCOME_NOT_REACHED, \
                      CONTACT_OUTCOME_UNSAFE_TO_CONTACT, CONTACT_OUTCOME_DECLINED",
-                    input.outcome
-                ),
             ));
             ContactOutcome::Unspecified
         }
@@ -135,12 +130,14 @@ pub(super) async fn list_contact_attempts(
 ) -> Result<pb::ListContactAttemptsResponse, ApiError> {
     let mut violations = Vec::new();
     let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+    let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
     let limit = PAGES.size(req.page_size, &mut violations);
     let after = page_token::<ContactAttemptId>(&req.page_token, &mut violations);
     let (Some(case_id), true) = (case_id, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let mut rows = engagement::list_contact_attempts(&api.app, principal, &case_id, after.as_ref(), limit + 1).await?;
+    let reader = Reader::new(principal, purpose);
+    let mut rows = engagement::list_contact_attempts(&api.app, reader, &case_id, after.as_ref(), limit + 1).await?;
     let next_page_token = next_page(&mut rows, limit, |row| row.contact_attempt_id.clone());
     Ok(pb::ListContactAttemptsResponse { contact_attempts: rows.iter().map(to_proto).collect(), next_page_token })
 }

@@ -2,24 +2,28 @@
 //! the youth could not be reached or refused — never answers for an unreached youth.
 
 use prost::Message;
+use wf_auth::Principal;
 use wf_proto::cases::v1::{self as pb, FollowUpStatus};
 use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, CaseManagerId, FollowUpId};
+use wf_types::{CaseId, CaseManagerId, FollowUpId, Purpose};
 
 use super::{CasesApi, PAGES, optional, past_instant};
+use crate::app::access::{self, Reader};
 use crate::app::follow_ups::{self, FollowUpResult};
 use crate::domain::follow_up;
-use crate::domain::services::{full_date, to_proto_date};
+use crate::domain::services::{full_date, is_code, to_proto_date};
 use crate::store;
 use crate::store::follow_ups::{FollowUpFilter, FollowUpRecord};
 use crate::timestamp;
 
 pub(super) async fn list_follow_ups(
     api: &CasesApi,
+    principal: &Principal,
     req: &pb::ListFollowUpsRequest,
 ) -> Result<pb::ListFollowUpsResponse, ApiError> {
     let mut violations = Vec::new();
+    let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
     let mut filter = FollowUpFilter {
         case_id: optional::<CaseId>("case_id", &req.case_id, &mut violations).map(String::from),
         case_manager_id: optional::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations)
@@ -30,9 +34,7 @@ pub(super) async fn list_follow_ups(
         match FollowUpStatus::try_from(*value) {
             Ok(FollowUpStatus::Unspecified) | Err(_) => violations.push(FieldViolation::new(
                 format!("statuses[{index}]"),
-                format!(
-                    "{value} is not a follow-up status; allowed: FOLLOW_UP_STATUS_SCHEDULED … FOLLOW_UP_STATUS_REFUSED"
-                ),
+                "is not a follow-up status; allowed: FOLLOW_UP_STATUS_SCHEDULED … FOLLOW_UP_STATUS_REFUSED",
             )),
             Ok(status) => filter.statuses.push(status),
         }
@@ -49,6 +51,9 @@ pub(super) async fn list_follow_ups(
     let mut rows =
         store::follow_ups::list(api.app.db(), &filter, after.as_ref().map(FollowUpId::as_str), limit + 1).await?;
     let next_page_token = next_page(&mut rows, limit, |row| row.follow_up_id.clone());
+    // A read of each case whose follow-ups are listed (and of the case asked for, even with none).
+    let cases = rows.iter().map(|row| row.case_id.as_str()).chain(filter.case_id.as_deref());
+    access::read_cases(&api.app, Reader::new(principal, purpose), cases, access::FOLLOW_UPS).await?;
     Ok(pb::ListFollowUpsResponse { follow_ups: rows.iter().map(to_proto).collect(), next_page_token })
 }
 
@@ -72,6 +77,14 @@ pub(super) async fn record_follow_up(
                 "status"
             };
         violations.push(FieldViolation::new(field, why));
+    }
+    // The scale code travels in follow_up.recorded: a code, never free text.
+    let scale = req.outcomes.as_ref().map_or("", |outcomes| outcomes.wellbeing_scale.as_str());
+    if !scale.is_empty() && !is_code(scale) {
+        violations.push(FieldViolation::new(
+            "outcomes.wellbeing_scale",
+            "must be a code: lowercase letters, digits and '_', starting with a letter, at most 64 (e.g. who5)",
+        ));
     }
     let now = api.app.now();
     let completed_at =

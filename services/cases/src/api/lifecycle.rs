@@ -20,7 +20,10 @@ pub(super) async fn transition_stage(
     let case_id = parse_case_id(&req.case_id)?;
     let to = match CaseStage::try_from(req.to_stage) {
         Ok(CaseStage::Unspecified) | Err(_) => {
-            return Err(ApiError::invalid("to_stage", format!("{} is not a case stage", req.to_stage)));
+            return Err(ApiError::invalid(
+                "to_stage",
+                "is not a case stage; allowed: CASE_STAGE_ENGAGEMENT … CASE_STAGE_POST_EXIT_FOLLOW_UP",
+            ));
         }
         Ok(stage) => stage,
     };
@@ -40,20 +43,14 @@ pub(super) async fn close_case(
         Ok(CaseClosureReason::Unspecified) | Err(_) => {
             violations.push(FieldViolation::new(
                 "reason",
-                format!(
-                    "{} is not a closure reason; allowed: CASE_CLOSURE_REASON_GOALS_MET … CASE_CLOSURE_REASON_OTHER",
-                    req.reason
-                ),
+                "is not a closure reason; allowed: CASE_CLOSURE_REASON_GOALS_MET … CASE_CLOSURE_REASON_OTHER",
             ));
             CaseClosureReason::Unspecified
         }
         Ok(reason) => reason,
     };
     if LivingSituation::try_from(req.exit_living_situation).is_err() {
-        violations.push(FieldViolation::new(
-            "exit_living_situation",
-            format!("{} is not a living situation code (HUD 3.12)", req.exit_living_situation),
-        ));
+        violations.push(FieldViolation::new("exit_living_situation", "is not a living situation code (HUD 3.12)"));
     }
     ApiError::check(violations)?;
     // One reading of the clock: an exit stamped "now" is the closing instant itself.

@@ -18,11 +18,12 @@ use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
 use wf_proto::common::v1 as common;
 use wf_server::pagination::{PageLimits, next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, CaseManagerId, IdError, ReferralId, YouthId};
+use wf_types::{CaseId, CaseManagerId, IdError, Purpose, ReferralId, YouthId};
 
 use crate::app::App;
+use crate::app::access::{self, Reader};
 use crate::domain::Site;
-use crate::store::{self, CaseFilter, CaseRecord};
+use crate::store::{self, CaseFilter, CaseRecord, CaseRef};
 use crate::timestamp;
 
 /// Page sizes of every list: 0 asks for the default; anything above the maximum is capped to it.
@@ -45,13 +46,22 @@ type ApiResult<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl CaseService for CasesApi {
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> ApiResult<pb::GetCaseResponse> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        let case_id =
-            request.get_ref().case_id.parse::<CaseId>().map_err(|err| ApiError::invalid("case_id", err.to_string()))?;
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        let req = request.get_ref();
+        let mut violations = Vec::new();
+        let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+        let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
+        let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
+            return Err(ApiError::InvalidArgument(violations).into());
+        };
         let case = store::get_case(self.app.db(), case_id.as_str())
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::NotFound("case".into()))?;
+        access::read_case(&self.app, Reader::new(principal, purpose), &CaseRef::from(&case), access::CASE)
+            .await
+            .map_err(ApiError::from)?;
         let mut case = case_to_proto(&case);
         // Referrals a reopened case absorbed follow the one that opened it.
         case.referral_ids
@@ -60,13 +70,20 @@ impl CaseService for CasesApi {
     }
 
     async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        let req = request.into_inner();
-        let (filter, after, page_size) = list_cases_query(&req, self.app.now()).map_err(ApiError::InvalidArgument)?;
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        let req = request.get_ref();
+        let (filter, after, page_size, purpose) =
+            list_cases_query(req, self.app.now()).map_err(ApiError::InvalidArgument)?;
         let mut cases = store::list_cases(self.app.db(), &filter, after.as_ref().map(CaseId::as_str), page_size + 1)
             .await
             .map_err(ApiError::from)?;
         let next_page_token = next_page(&mut cases, page_size, |case| case.case_id.clone());
+        // Each case listed is a read of that youth's case record.
+        let listed: Vec<CaseRef> = cases.iter().map(CaseRef::from).collect();
+        access::read_loaded(&self.app, Reader::new(principal, purpose), &listed, access::CASE)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListCasesResponse { cases: cases.iter().map(case_to_proto).collect(), next_page_token }))
     }
 
@@ -101,8 +118,7 @@ impl CaseService for CasesApi {
 
     async fn reassign_case(&self, request: Request<pb::ReassignCaseRequest>) -> ApiResult<pb::ReassignCaseResponse> {
         let principal = wf_auth::principal(&request)?;
-        principal.authorize(Operation::ManageCases)?;
-        assign::may_reassign(principal)?;
+        principal.authorize(Operation::AssignCases)?;
         let case = assign::reassign_case(self, request.get_ref()).await?;
         Ok(Response::new(pb::ReassignCaseResponse { case: Some(case_to_proto(&case)) }))
     }
@@ -164,8 +180,9 @@ impl CaseService for CasesApi {
     }
 
     async fn list_goals(&self, request: Request<pb::ListGoalsRequest>) -> ApiResult<pb::ListGoalsResponse> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        Ok(Response::new(services::list_goals(self, request.get_ref()).await?))
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        Ok(Response::new(services::list_goals(self, principal, request.get_ref()).await?))
     }
 
     async fn record_intervention(
@@ -182,16 +199,18 @@ impl CaseService for CasesApi {
         &self,
         request: Request<pb::ListInterventionsRequest>,
     ) -> ApiResult<pb::ListInterventionsResponse> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        Ok(Response::new(services::list_interventions(self, request.get_ref()).await?))
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        Ok(Response::new(services::list_interventions(self, principal, request.get_ref()).await?))
     }
 
     async fn list_follow_ups(
         &self,
         request: Request<pb::ListFollowUpsRequest>,
     ) -> ApiResult<pb::ListFollowUpsResponse> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        Ok(Response::new(follow_ups::list_follow_ups(self, request.get_ref()).await?))
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        Ok(Response::new(follow_ups::list_follow_ups(self, principal, request.get_ref()).await?))
     }
 
     async fn record_follow_up(
@@ -217,8 +236,9 @@ impl CaseService for CasesApi {
         &self,
         request: Request<pb::ListRecidivismEventsRequest>,
     ) -> ApiResult<pb::ListRecidivismEventsResponse> {
-        wf_auth::principal(&request)?.authorize(Operation::ReadCase)?;
-        Ok(Response::new(recidivism::list(self, request.get_ref()).await?))
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ReadCase)?;
+        Ok(Response::new(recidivism::list(self, principal, request.get_ref()).await?))
     }
 
     async fn add_case_note(&self, request: Request<pb::AddCaseNoteRequest>) -> ApiResult<pb::AddCaseNoteResponse> {
@@ -276,12 +296,11 @@ fn past_instant(
     }
 }
 
-/// The store query of a `ListCases` request, or every problem with it.
+type CasesQuery = (CaseFilter, Option<CaseId>, usize, Option<Purpose>);
+
+/// The store query of a `ListCases` request (and the read's purpose), or every problem with it.
 /// `now` is the instant `incomplete_only` judges overdue assessments and follow-ups at.
-fn list_cases_query(
-    req: &pb::ListCasesRequest,
-    now: i64,
-) -> Result<(CaseFilter, Option<CaseId>, usize), Vec<FieldViolation>> {
+fn list_cases_query(req: &pb::ListCasesRequest, now: i64) -> Result<CasesQuery, Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let case_manager_id = optional::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations);
     let youth_id = optional::<YouthId>("youth_id", &req.youth_id, &mut violations);
@@ -292,13 +311,14 @@ fn list_cases_query(
         match pb::CaseStage::try_from(*value) {
             Ok(pb::CaseStage::Unspecified) | Err(_) => violations.push(FieldViolation::new(
                 format!("stages[{index}]"),
-                format!("{value} is not a case stage; allowed: CASE_STAGE_ENGAGEMENT … CASE_STAGE_POST_EXIT_FOLLOW_UP"),
+                "is not a case stage; allowed: CASE_STAGE_ENGAGEMENT … CASE_STAGE_POST_EXIT_FOLLOW_UP",
             )),
             Ok(stage) => stages.push(stage),
         }
     }
     let page_size = PAGES.size(req.page_size, &mut violations);
     let after = page_token::<CaseId>(&req.page_token, &mut violations);
+    let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
     if !violations.is_empty() {
         return Err(violations);
     }
@@ -312,7 +332,7 @@ fn list_cases_query(
         awaiting_assignment: req.awaiting_assignment,
         incomplete_at: req.incomplete_only.then_some(now),
     };
-    Ok((filter, after, page_size))
+    Ok((filter, after, page_size, purpose))
 }
 
 fn optional_site(value: i32, field: &str, violations: &mut Vec<FieldViolation>) -> Option<Site> {
@@ -321,9 +341,7 @@ fn optional_site(value: i32, field: &str, violations: &mut Vec<FieldViolation>) 
         Err(_) => {
             violations.push(FieldViolation::new(
                 field,
-                format!(
-                    "{value} is not a site; allowed: SITE_SOUTH_LOS_ANGELES, SITE_SAN_FERNANDO_VALLEY, SITE_COUNTYWIDE"
-                ),
+                "is not a site; allowed: SITE_SOUTH_LOS_ANGELES, SITE_SAN_FERNANDO_VALLEY, SITE_COUNTYWIDE",
             ));
             None
         }

@@ -1,15 +1,16 @@
-//! `AddCaseNote` and `ListCaseNotes` (see `app::notes` for who reads privileged notes).
+//! `AddCaseNote` and `ListCaseNotes` (see `app::notes` for who reads privileged notes; a purpose
+//! code from `wf_types::Purpose` is required with `include_privileged`).
 
 use wf_auth::Principal;
 use wf_proto::cases::v1 as pb;
-use wf_server::pagination::{next_page, page_token};
+use wf_server::pagination::page_token;
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, NoteId};
+use wf_types::{CaseId, NoteId, Purpose};
 
 use super::{CasesApi, PAGES, present, required};
-use crate::app::notes::{self, NewNote};
+use crate::app::access::Reader;
+use crate::app::notes::{self, NewNote, Note};
 use crate::domain::services::is_code;
-use crate::store::notes::NoteRecord;
 use crate::timestamp;
 
 /// Most characters in one note.
@@ -49,21 +50,24 @@ pub(super) async fn list(
 ) -> Result<pb::ListCaseNotesResponse, ApiError> {
     let mut violations = Vec::new();
     let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
-    if req.include_privileged && !is_code(&req.purpose) {
-        violations.push(FieldViolation::new("purpose", "is required to read privileged notes: a purpose code"));
-    }
+    // Privileged notes are read for a stated purpose only; any read may name one.
+    let purpose = if req.include_privileged {
+        Purpose::required(&req.purpose, "purpose", &mut violations)
+    } else {
+        Purpose::optional(&req.purpose, "purpose", &mut violations)
+    };
     let limit = PAGES.size(req.page_size, &mut violations);
     let after = page_token::<NoteId>(&req.page_token, &mut violations);
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let purpose = req.include_privileged.then_some(req.purpose.as_str());
-    let mut rows = notes::list(&api.app, principal, &case_id, purpose, after.as_ref(), limit + 1).await?;
-    let next_page_token = next_page(&mut rows, limit, |note| note.note_id.clone());
+    let reader = Reader::new(principal, purpose);
+    let (rows, next_page_token) =
+        notes::list(&api.app, reader, &case_id, req.include_privileged, after.as_ref(), limit).await?;
     Ok(pb::ListCaseNotesResponse { notes: rows.iter().map(to_proto).collect(), next_page_token })
 }
 
-fn to_proto(note: &NoteRecord) -> pb::CaseNote {
+fn to_proto(note: &Note) -> pb::CaseNote {
     pb::CaseNote {
         note_id: note.note_id.clone(),
         case_id: note.case_id.clone(),

@@ -1,13 +1,15 @@
 //! `RecordRecidivismEvent` and `ListRecidivismEvents` (the events a completed follow-up's answers
 //! imply are recorded by `app::follow_ups`).
 
+use wf_auth::Principal;
 use wf_proto::cases::v1 as pb;
 use wf_proto::common::v1::{Date, NoYes, RecidivismEvidence, RecidivismKind};
 use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, RecidivismEventId, YouthId};
+use wf_types::{CaseId, FollowUpId, Purpose, RecidivismEventId, ReferralId, ScreeningId, YouthId};
 
 use super::{CasesApi, PAGES, present, required};
+use crate::app::access::{self, Reader};
 use crate::app::recidivism::{self, NewRecidivism, date};
 use crate::domain::services::is_code;
 use crate::store;
@@ -48,10 +50,17 @@ pub(super) async fn record(
     if NoYes::try_from(input.prostitution_related).is_err() {
         violations.push(FieldViolation::new("event.prostitution_related", "is not a NoYes value"));
     }
-    let evidence_id_ok =
-        input.evidence_id.len() <= 64 && input.evidence_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    // Travels in recidivism.recorded: a record id, never free text.
+    let evidence_id = &input.evidence_id;
+    let evidence_id_ok = evidence_id.is_empty()
+        || evidence_id.parse::<FollowUpId>().is_ok()
+        || evidence_id.parse::<ScreeningId>().is_ok()
+        || evidence_id.parse::<ReferralId>().is_ok();
     if !evidence_id_ok {
-        violations.push(FieldViolation::new("event.evidence_id", "must be a record id (fu_…, scr_…, ref_…)"));
+        violations.push(FieldViolation::new(
+            "event.evidence_id",
+            "must be empty or a record id: fu_, scr_ or ref_ followed by 32 lowercase hex digits",
+        ));
     }
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
@@ -70,9 +79,11 @@ pub(super) async fn record(
 
 pub(super) async fn list(
     api: &CasesApi,
+    principal: &Principal,
     req: &pb::ListRecidivismEventsRequest,
 ) -> Result<pb::ListRecidivismEventsResponse, ApiError> {
     let mut violations = Vec::new();
+    let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
     if req.case_id.is_empty() && req.youth_id.is_empty() {
         violations.push(FieldViolation::new("case_id", "case_id or youth_id is required"));
     }
@@ -95,6 +106,10 @@ pub(super) async fn list(
     )
     .await?;
     let next_page_token = next_page(&mut rows, limit, |row| row.recidivism_event_id.clone());
+    // A read of each case whose events are listed (and of the case asked for, even with none).
+    let asked = (!req.case_id.is_empty()).then_some(req.case_id.as_str());
+    let cases = rows.iter().map(|row| row.case_id.as_str()).chain(asked);
+    access::read_cases(&api.app, Reader::new(principal, purpose), cases, access::RECIDIVISM_EVENTS).await?;
     Ok(pb::ListRecidivismEventsResponse { events: rows.iter().map(to_proto).collect(), next_page_token })
 }
 
@@ -119,7 +134,7 @@ fn partial_date(value: Option<&Date>, today: chrono::NaiveDate) -> Result<(i32, 
     use chrono::Datelike;
     let date = value.ok_or("is required (at least the year)")?;
     if !(1900..=today.year()).contains(&date.year) {
-        return Err(format!("year {} is not allowed; 1900 to {}", date.year, today.year()));
+        return Err(format!("year must be 1900 to {}", today.year()));
     }
     match (date.month, date.day) {
         (0, 0) => {}

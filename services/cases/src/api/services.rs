@@ -4,13 +4,14 @@ use wf_auth::Principal;
 use wf_proto::cases::v1::{self as pb, GoalStatus, UnitType};
 use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, GoalId, InterventionId, PartnerId};
+use wf_types::{CaseId, GoalId, InterventionId, PartnerId, PartnerServiceId, Purpose};
 
-use super::{CasesApi, PAGES, present, required};
+use super::{CasesApi, PAGES, optional, present, required};
+use crate::app::access::{self, Reader};
 use crate::app::services::{self as app, GoalInput, NewIntervention};
 use crate::domain::services;
-use crate::store;
 use crate::store::services::{GoalRecord, InterventionRecord};
+use crate::store::{self, CaseRef};
 use crate::timestamp;
 
 /// Most characters of a goal's description: a sentence or two agreed with the youth.
@@ -27,7 +28,7 @@ pub(super) async fn record_intervention(
     if !services::is_service_type(&input.service_type) {
         violations.push(FieldViolation::new(
             "intervention.service_type",
-            format!("{:?} is not a service type; allowed: {}", input.service_type, services::SERVICE_TYPES.join(", ")),
+            format!("is not a service type; allowed: {}", services::SERVICE_TYPES.join(", ")),
         ));
     }
     let delivered_on = services::full_date(input.delivered_on.as_ref())
@@ -58,15 +59,14 @@ pub(super) async fn record_intervention(
             named.to_owned()
         }
     };
-    for (field, value) in [
-        ("intervention.partner_service_id", &input.partner_service_id),
-        ("intervention.engagement_approach", &input.engagement_approach),
-        ("intervention.goal_id", &input.goal_id),
-    ] {
-        let is_id_or_code = value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !is_id_or_code {
-            violations.push(FieldViolation::new(field, "must be an id or code: letters, digits and '_', at most 64"));
-        }
+    // These travel in intervention.delivered: ids and codes only, never free text.
+    optional::<PartnerServiceId>("intervention.partner_service_id", &input.partner_service_id, &mut violations);
+    optional::<GoalId>("intervention.goal_id", &input.goal_id, &mut violations);
+    if !input.engagement_approach.is_empty() && !services::is_code(&input.engagement_approach) {
+        violations.push(FieldViolation::new(
+            "intervention.engagement_approach",
+            "must be a code: lowercase letters, digits and '_', starting with a letter, at most 64",
+        ));
     }
     let (Some(case_id), Some(delivered_on), true) = (case_id, delivered_on, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
@@ -94,10 +94,12 @@ pub(super) async fn record_intervention(
 
 pub(super) async fn list_interventions(
     api: &CasesApi,
+    principal: &Principal,
     req: &pb::ListInterventionsRequest,
 ) -> Result<pb::ListInterventionsResponse, ApiError> {
     let mut violations = Vec::new();
     let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+    let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
     if !req.provider_id.is_empty() && req.provider_id.parse::<PartnerId>().is_err() {
         violations.push(FieldViolation::new("provider_id", "must be an organization id (org_…)"));
     }
@@ -121,7 +123,7 @@ pub(super) async fn list_interventions(
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    existing_case(api, &case_id).await?;
+    let case = existing_case(api, &case_id).await?;
     let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let mut rows = store::services::list_interventions(
         api.app.db(),
@@ -134,6 +136,7 @@ pub(super) async fn list_interventions(
     )
     .await?;
     let next_page_token = next_page(&mut rows, limit, |row| row.intervention_id.clone());
+    access::read_case(&api.app, Reader::new(principal, purpose), &case, access::INTERVENTIONS).await?;
     Ok(pb::ListInterventionsResponse {
         interventions: rows.iter().map(intervention_to_proto).collect(),
         next_page_token,
@@ -168,7 +171,7 @@ pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> 
     if !services::is_outcome_domain(&input.domain) {
         violations.push(FieldViolation::new(
             "goal.domain",
-            format!("{:?} is not an outcome domain; allowed: {}", input.domain, services::OUTCOME_DOMAINS.join(", ")),
+            format!("is not an outcome domain; allowed: {}", services::OUTCOME_DOMAINS.join(", ")),
         ));
     }
     for (index, code) in input.planned_service_types.iter().enumerate() {
@@ -183,7 +186,10 @@ pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> 
         Ok(GoalStatus::Unspecified) => GoalStatus::Open,
         Ok(status) => status,
         Err(_) => {
-            violations.push(FieldViolation::new("goal.status", format!("{} is not a goal status", input.status)));
+            violations.push(FieldViolation::new(
+                "goal.status",
+                "is not a goal status; allowed: GOAL_STATUS_OPEN … (see GoalStatus)",
+            ));
             GoalStatus::Open
         }
     };
@@ -223,18 +229,24 @@ pub(super) async fn upsert_goal(api: &CasesApi, req: &pb::UpsertGoalRequest) -> 
     Ok(goal_to_proto(&app::upsert_goal(&api.app, goal).await?))
 }
 
-pub(super) async fn list_goals(api: &CasesApi, req: &pb::ListGoalsRequest) -> Result<pb::ListGoalsResponse, ApiError> {
+pub(super) async fn list_goals(
+    api: &CasesApi,
+    principal: &Principal,
+    req: &pb::ListGoalsRequest,
+) -> Result<pb::ListGoalsResponse, ApiError> {
     let mut violations = Vec::new();
     let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+    let purpose = Purpose::optional(&req.purpose, "purpose", &mut violations);
     let limit = PAGES.size(req.page_size, &mut violations);
     let after = page_token::<GoalId>(&req.page_token, &mut violations);
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    existing_case(api, &case_id).await?;
+    let case = existing_case(api, &case_id).await?;
     let after = after.as_ref().map(GoalId::as_str);
     let mut rows = store::services::list_goals(api.app.db(), case_id.as_str(), after, limit + 1).await?;
     let next_page_token = next_page(&mut rows, limit, |goal| goal.goal_id.clone());
+    access::read_case(&api.app, Reader::new(principal, purpose), &case, access::GOALS).await?;
     Ok(pb::ListGoalsResponse { goals: rows.iter().map(goal_to_proto).collect(), next_page_token })
 }
 
@@ -256,10 +268,10 @@ fn goal_to_proto(goal: &GoalRecord) -> pb::ServicePlanGoal {
     }
 }
 
-/// NOT_FOUND unless the case exists (a list of nothing would hide a wrong id).
-async fn existing_case(api: &CasesApi, case_id: &CaseId) -> Result<(), ApiError> {
+/// The case, NOT_FOUND unless it exists (a list of nothing would hide a wrong id).
+async fn existing_case(api: &CasesApi, case_id: &CaseId) -> Result<CaseRef, ApiError> {
     match store::get_case(api.app.db(), case_id.as_str()).await? {
-        Some(_) => Ok(()),
+        Some(case) => Ok(CaseRef::from(&case)),
         None => Err(ApiError::NotFound("case".into())),
     }
 }

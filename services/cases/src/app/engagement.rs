@@ -1,7 +1,8 @@
 //! Engagement: the youth's readiness (`SetReadiness`) and contact attempts
 //! (`RecordContactAttempt`, `ListContactAttempts`). Attempts are codes (channel, approach,
 //! outcome) and ids: no notes and no contact details, so their events carry nothing personal.
-//! Partners record and read attempts only on cases they serve; any other case is NOT_FOUND.
+//! Partners record and read attempts only on cases they serve (hold an accepted offer for); any
+//! other case is NOT_FOUND.
 
 use wf_auth::Principal;
 use wf_events::Envelope;
@@ -9,11 +10,12 @@ use wf_proto::common::v1::{ContactOutcome, Readiness};
 use wf_proto::events::v1 as events;
 use wf_types::{CaseId, ContactAttemptId, ReferralId};
 
-use super::{App, CaseError, case_in, case_in_scope};
+use super::access::{self, Reader};
+use super::{App, CaseError, case_in, case_in_scope, methods};
 use crate::SERVICE;
 use crate::domain::engagement::{self, CurrentReadiness, ReadinessChange, ReadinessRefused};
 use crate::store::engagement::ContactAttemptRecord;
-use crate::store::{self, CaseRecord, EngagementFacts};
+use crate::store::{self, CaseRecord, CaseRef, EngagementFacts};
 use crate::timestamp;
 
 /// `SetReadiness`: the youth's readiness from `effective_at` (unchanged when it already is), recorded
@@ -91,7 +93,7 @@ pub async fn record_contact_attempt(
 ) -> Result<String, CaseError> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let case = case_in_scope(&mut tx, principal, input.case_id.as_str()).await?;
+    let case = case_in_scope(app, &mut tx, principal, input.case_id.as_str(), methods::RECORD_CONTACT_ATTEMPT).await?;
     engagement::check_contact_attempt(case.stage).map_err(CaseError::Precondition)?;
     let referral_id = match input.referral_id {
         None => case.referral_id.clone(),
@@ -148,18 +150,21 @@ pub async fn record_contact_attempt(
 }
 
 /// Up to `limit` attempts of a case the caller may read, after `after`; a partner reads only
-/// its own attempts on a case it serves.
+/// its own attempts on a case it serves (holds an accepted offer for). The read is recorded.
 pub async fn list_contact_attempts(
     app: &App,
-    principal: &Principal,
+    reader: Reader<'_>,
     case_id: &CaseId,
     after: Option<&ContactAttemptId>,
     limit: usize,
 ) -> Result<Vec<ContactAttemptRecord>, CaseError> {
+    let principal = reader.principal;
     let mut tx = app.db.begin().await?;
-    let case = case_in_scope(&mut tx, principal, case_id.as_str()).await?;
+    let case = case_in_scope(app, &mut tx, principal, case_id.as_str(), methods::LIST_CONTACT_ATTEMPTS).await?;
     tx.rollback().await?;
     let organization = principal.partner_id.as_deref();
     let after = after.map(ContactAttemptId::as_str);
-    Ok(store::engagement::list_attempts(&app.db, &case.case_id, organization, after, limit).await?)
+    let attempts = store::engagement::list_attempts(&app.db, &case.case_id, organization, after, limit).await?;
+    access::read_case(app, reader, &CaseRef::from(&case), access::CONTACT_ATTEMPTS).await?;
+    Ok(attempts)
 }

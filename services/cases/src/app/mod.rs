@@ -3,37 +3,63 @@
 //! (`events`) and the follow-up worker (`workers`). Pieces more than one of them needs (an
 //! assignment, a reopening, a recidivism event) live here once.
 
+pub mod access;
 pub mod assignment;
 pub mod engagement;
 pub mod follow_ups;
 pub mod lifecycle;
 pub mod notes;
+pub mod offers;
 pub mod recidivism;
 pub mod referrals;
 pub mod returning;
 pub mod roster;
+pub mod sealing;
 pub mod services;
+
+use std::sync::Arc;
 
 use wf_auth::{Principal, Role};
 use wf_db::{Db, DbError, Tx};
 use wf_events::{Envelope, RelayHandle, outbox};
-use wf_server::ApiError;
+use wf_server::{ApiError, Refusals};
 use wf_types::{FieldViolation, SharedClock};
 
 use crate::store::{self, CaseRecord};
+use sealing::NoteKeys;
 
-/// What every use case works with: the database, the relay to wake after a commit, and the
-/// service's clock. Cheap to clone.
+/// What every use case works with: the database, the relay to wake after a commit, the
+/// service's clock, and the key ring note text is sealed with. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
     pub(crate) db: Db,
     pub(crate) relay: RelayHandle,
     pub(crate) clock: SharedClock,
+    /// `None` until [`App::with_note_keys`]: then notes can be neither written nor read (fail
+    /// closed; never a note in the clear).
+    pub(crate) note_keys: Option<Arc<NoteKeys>>,
+    /// Where a NOT_FOUND for a case outside a partner's scope is put on the record
+    /// ([`App::with_refusals`]); `None`: only logged.
+    pub(crate) refusals: Option<Refusals>,
 }
 
 impl App {
     pub fn new(db: Db, relay: RelayHandle, clock: SharedClock) -> Self {
-        Self { db, relay, clock }
+        Self { db, relay, clock, note_keys: None, refusals: None }
+    }
+
+    /// The key ring case-note text is sealed with: `sealing::NoteKeys::load(&config)` (the field
+    /// key ring intake's vault uses, from `field_key_file` or the data folder's development ring).
+    pub fn with_note_keys(mut self, keys: Arc<NoteKeys>) -> Self {
+        self.note_keys = Some(keys);
+        self
+    }
+
+    /// The service's refusal recorder (`ctx.refusals(SERVICE)`, the one `Component::refusals`
+    /// returns): a partner answered NOT_FOUND for a case that exists is an `access.refused` entry.
+    pub fn with_refusals(mut self, refusals: Refusals) -> Self {
+        self.refusals = Some(refusals);
+        self
     }
 
     pub fn db(&self) -> &Db {
@@ -74,6 +100,10 @@ pub enum CaseError {
     /// The caller's role may not do this to this record.
     #[error("{0}")]
     Forbidden(String),
+    /// The service cannot do it (e.g. note keys missing or a sealed value that does not open);
+    /// the caller is told only "internal error".
+    #[error("internal error")]
+    Internal(anyhow::Error),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -86,6 +116,7 @@ impl From<CaseError> for ApiError {
             CaseError::Violations(violations) => ApiError::InvalidArgument(violations),
             CaseError::Precondition(message) => ApiError::FailedPrecondition(message),
             CaseError::Forbidden(message) => ApiError::PermissionDenied(message),
+            CaseError::Internal(err) => ApiError::Internal(err),
             CaseError::Db(err) => err.into(),
         }
     }
@@ -102,18 +133,60 @@ pub(crate) async fn case_in(tx: &mut Tx, case_id: &str) -> Result<CaseRecord, Ca
     store::get_case_in(tx, case_id).await?.ok_or(CaseError::NotFound("case"))
 }
 
-/// The case, if the caller may act on it: staff on any case, a partner only on a case it serves.
-/// A case outside a partner's scope is NOT_FOUND, never PERMISSION_DENIED (no existence leak).
-pub(crate) async fn case_in_scope(tx: &mut Tx, principal: &Principal, case_id: &str) -> Result<CaseRecord, CaseError> {
+/// The case, if the caller may act on it: staff on any case, a partner only while it holds an
+/// accepted offer for the case's current referral (`app::offers`). Being routed to, an offer
+/// still pending, declined, expired or withdrawn gives a partner nothing. A case outside a
+/// partner's scope is NOT_FOUND exactly as an unknown id is, never PERMISSION_DENIED (no
+/// existence leak).
+/// `operation` is the RPC's method path, for the refusal's record.
+pub(crate) async fn case_in_scope(
+    app: &App,
+    tx: &mut Tx,
+    principal: &Principal,
+    case_id: &str,
+    operation: &'static str,
+) -> Result<CaseRecord, CaseError> {
     let case = case_in(tx, case_id).await?;
     if principal.role == Role::Partner {
-        let serves = store::services::partner_of(tx, case_id).await?;
-        if serves.is_none() || serves != principal.partner_id {
+        let serves = match principal.partner_id.as_deref() {
+            Some(partner_id) => store::offers::holds_accepted(tx, &case.case_id, partner_id).await?,
+            None => false,
+        };
+        if !serves {
+            // The case exists but this partner holds no accepted offer for it: on the record.
+            match &app.refusals {
+                Some(refusals) => refusals.out_of_scope(principal, operation, &case.case_id),
+                // only an app built without `with_refusals` (tests calling the use cases directly)
+                None => {
+                    tracing::warn!(operation, case.id = %case.case_id, "case outside the partner's scope (refusal recorder not wired)")
+                }
+            }
             return Err(CaseError::NotFound("case"));
         }
     }
     Ok(case)
 }
 
+/// The method paths of the RPCs that reach [`case_in_scope`] (a refusal names its operation).
+pub(crate) mod methods {
+    pub const RECORD_INTERVENTION: &str = "/wayfinder.cases.v1.CaseService/RecordIntervention";
+    pub const RECORD_CONTACT_ATTEMPT: &str = "/wayfinder.cases.v1.CaseService/RecordContactAttempt";
+    pub const LIST_CONTACT_ATTEMPTS: &str = "/wayfinder.cases.v1.CaseService/ListContactAttempts";
+}
+
 /// The message of a concurrent stage change that won.
 const CHANGED_CONCURRENTLY: &str = "the case changed stage while this request was handled; read it again and retry";
+
+#[cfg(test)]
+mod tests {
+    use super::methods;
+
+    /// A refusal names a method the service really serves (the authorization table has its row).
+    #[test]
+    fn refusals_name_real_methods() {
+        for method in [methods::RECORD_INTERVENTION, methods::RECORD_CONTACT_ATTEMPT, methods::LIST_CONTACT_ATTEMPTS] {
+            assert!(wf_auth::rpc::rule(method).is_some(), "{method}");
+            assert!(method.starts_with(&format!("/{}/", wf_proto::cases::v1::case_service_server::SERVICE_NAME)));
+        }
+    }
+}

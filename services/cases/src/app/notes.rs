@@ -1,17 +1,27 @@
 //! Case notes with the privileged flag (California Evidence Code 1038, caseworker privilege).
-//! Privileged notes are read only by the case's assigned case manager and by supervisors; every
-//! other read, and every export, leaves them out. Note text never travels in an event or a log.
+//!
+//! A privileged note is read only by its author and by the author's named supervisor in the
+//! roster (the supervisor entry of the author's case-manager entry, matched by login id), and only
+//! when the read asks for privileged notes with a purpose code; to anyone else it is simply left
+//! out, as for every read that does not ask, and every export. Services never read one.
+//!
+//! Note text is sealed at rest (`app::sealing`) and never travels in an event or a log line.
+//! Every read of a case's notes is a `record.accessed` event naming each note returned (privileged
+//! ones marked), with the purpose: never the text.
 
 use wf_auth::{Principal, Role};
 use wf_events::Envelope;
 use wf_proto::events::v1 as events;
+use wf_types::pagination::next_page;
 use wf_types::{CaseId, NoteId};
 
+use super::access::{self, Reader};
+use super::sealing::{NoteBinding, open_text, seal_text};
 use super::{App, CaseError, case_in};
 use crate::SERVICE;
 use crate::domain::Roster;
-use crate::store::notes::{NoteRecord, Privileged};
-use crate::store::{self, CaseRecord};
+use crate::store::notes::{Privileged, StoredNote};
+use crate::store::{self, CaseRef};
 use crate::timestamp;
 
 /// A note as the request gives it (checked for form).
@@ -24,17 +34,62 @@ pub struct NewNote {
     pub category: String,
 }
 
-/// `AddCaseNote`: stores the note and announces its metadata.
+/// A note as read, its text opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Note {
+    pub note_id: String,
+    pub case_id: String,
+    pub author_id: String,
+    pub written_at: i64,
+    pub text: String,
+    pub privileged: bool,
+    pub category: String,
+}
+
+// Debug leaves the text out, so a note can never reach a log line through `{:?}`.
+impl std::fmt::Debug for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Note")
+            .field("note_id", &self.note_id)
+            .field("case_id", &self.case_id)
+            .field("privileged", &self.privileged)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key ring notes are sealed with, or INTERNAL when the service was built without one.
+fn keys(app: &App) -> Result<std::sync::Arc<wf_crypto::KeyRing>, CaseError> {
+    match &app.note_keys {
+        Some(keys) => Ok(keys.current()),
+        None => Err(CaseError::Internal(anyhow::anyhow!(
+            "case notes cannot be sealed or opened: the service was built without note keys (App::with_note_keys)"
+        ))),
+    }
+}
+
+/// `AddCaseNote`: seals and stores the note, and announces its metadata.
 pub async fn add(app: &App, principal: &Principal, note: NewNote) -> Result<String, CaseError> {
+    let keys = keys(app)?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let case = case_in(&mut tx, note.case_id.as_str()).await?;
-    let record = NoteRecord {
-        note_id: NoteId::generate().to_string(),
+    let note_id = NoteId::generate().to_string();
+    let binding = NoteBinding {
+        note_id: &note_id,
+        case_id: &case.case_id,
+        author_id: &principal.subject,
+        privileged: note.privileged,
+    };
+    let sealed = seal_text(&keys, binding, &note.text)
+        .map_err(|err| CaseError::Internal(anyhow::anyhow!("case note {note_id}: text cannot be sealed: {err}")))?;
+    let record = StoredNote {
+        note_id,
         case_id: case.case_id.clone(),
         author_id: principal.subject.clone(),
         written_at: now,
-        text: note.text,
+        sealed_text: Some(sealed),
+        legacy_text: String::new(),
+        key_version: Some(keys.current_version() as i32),
         privileged: note.privileged,
         category: note.category,
     };
@@ -54,43 +109,85 @@ pub async fn add(app: &App, principal: &Principal, note: NewNote) -> Result<Stri
     Ok(record.note_id)
 }
 
-/// Up to `limit` notes of a case after `after`. With `privileged_purpose` (the purpose code of
-/// the read) privileged notes are included, for the case's owner and supervisors only.
+/// One page of up to `page_size` notes of a case after `after`, and the next page's token: every
+/// ordinary note and, with `include_privileged`, the privileged notes the reader may read (its
+/// own, and as a supervisor those of the case managers it supervises). The read is recorded with
+/// each note id returned.
 pub async fn list(
     app: &App,
-    principal: &Principal,
+    reader: Reader<'_>,
     case_id: &CaseId,
-    privileged_purpose: Option<&str>,
+    include_privileged: bool,
     after: Option<&NoteId>,
-    limit: usize,
-) -> Result<Vec<NoteRecord>, CaseError> {
+    page_size: usize,
+) -> Result<(Vec<Note>, String), CaseError> {
+    let keys = keys(app)?;
     let case = store::get_case(&app.db, case_id.as_str()).await?.ok_or(CaseError::NotFound("case"))?;
-    let privileged = match privileged_purpose {
-        Some(purpose) => {
-            let roster = store::roster::load(&app.db).await?;
-            if !may_read_privileged(&roster, principal, &case) {
-                return Err(CaseError::Forbidden(
-                    "privileged notes are readable only by the case's assigned case manager and supervisors".into(),
-                ));
-            }
-            tracing::info!(case.id = %case.case_id, reader = %principal.subject, purpose, "privileged case notes read");
-            Privileged::Include
-        }
-        None => Privileged::Exclude,
+    let privileged = if include_privileged {
+        let roster = store::roster::load(&app.db).await?;
+        Privileged::From(privileged_authors(&roster, reader.principal))
+    } else {
+        Privileged::Exclude
     };
-    Ok(store::notes::list(&app.db, &case.case_id, privileged, after.map(NoteId::as_str), limit).await?)
+    let mut stored =
+        store::notes::list(&app.db, &case.case_id, &privileged, after.map(NoteId::as_str), page_size + 1).await?;
+    let next_page_token = next_page(&mut stored, page_size, |note| note.note_id.clone());
+    let mut notes = Vec::with_capacity(stored.len());
+    for note in &stored {
+        let text = open_text(&keys, note).map_err(|err| CaseError::Internal(err.into()))?;
+        notes.push(Note {
+            note_id: note.note_id.clone(),
+            case_id: note.case_id.clone(),
+            author_id: note.author_id.clone(),
+            written_at: note.written_at,
+            text,
+            privileged: note.privileged,
+            category: note.category.clone(),
+        });
+    }
+    let mut fields = vec![access::NOTES.to_owned()];
+    fields.extend(notes.iter().map(|note| {
+        if note.privileged {
+            format!("privileged_case_note:{}", note.note_id)
+        } else {
+            format!("case_note:{}", note.note_id)
+        }
+    }));
+    let privileged_read = notes.iter().filter(|note| note.privileged).count();
+    access::record(app, &[access::access_event(reader, &CaseRef::from(&case), fields, app.now())]).await?;
+    if privileged_read > 0 {
+        tracing::info!(
+            case.id = %case.case_id,
+            reader = %reader.principal.subject,
+            purpose = reader.purpose.map(|p| p.code()).unwrap_or_default(),
+            privileged_notes = privileged_read,
+            "privileged case notes read"
+        );
+    }
+    Ok((notes, next_page_token))
 }
 
-/// Supervisors, or the case manager who owns the case now (their login is the roster's user_id).
-fn may_read_privileged(roster: &Roster, principal: &Principal, case: &CaseRecord) -> bool {
-    match principal.role {
-        Role::Supervisor => true,
-        Role::CaseManager => case
-            .case_manager_id
-            .as_deref()
-            .and_then(|id| id.parse().ok())
-            .and_then(|id| roster.case_manager(&id))
-            .is_some_and(|cm| cm.user_id.as_deref() == Some(principal.subject.as_str())),
-        _ => false,
+/// Whose privileged notes `principal` may read: its own (staff only), and a supervisor also
+/// those of every case manager whose roster entry names it as supervisor (by login id). Services,
+/// partners and everyone else: none.
+pub fn privileged_authors(roster: &Roster, principal: &Principal) -> Vec<String> {
+    if !matches!(principal.role, Role::CaseManager | Role::Supervisor) {
+        return Vec::new();
     }
+    let mut authors = vec![principal.subject.clone()];
+    if principal.role == Role::Supervisor {
+        let own_entry = roster.supervisors().iter().find(|s| s.user_id.as_deref() == Some(principal.subject.as_str()));
+        if let Some(supervisor) = own_entry {
+            authors.extend(
+                roster
+                    .case_managers()
+                    .iter()
+                    .filter(|cm| cm.supervisor_id == supervisor.id)
+                    .filter_map(|cm| cm.user_id.clone()),
+            );
+        }
+    }
+    authors.sort();
+    authors.dedup();
+    authors
 }

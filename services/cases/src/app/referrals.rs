@@ -53,15 +53,13 @@ pub struct Routed {
     pub referral_id: ReferralId,
     pub site: Site,
     pub triage_tier: TriageTier,
-    /// The partner asked to serve the youth: the one partner that may record services on the case.
-    pub partner_id: Option<String>,
     pub practice: bool,
     pub attempt: i32,
 }
 
 /// Opens and assigns the case of a routed referral (or reopens the youth's closed one).
 pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> Result<RoutedOutcome, HandleError> {
-    let Routed { referral_id, site, triage_tier, partner_id, practice, attempt } = routed;
+    let Routed { referral_id, site, triage_tier, practice, attempt } = routed;
     let mut tx = app.db.begin().await?;
     // The lock comes first so everything below, the duplicate checks included, is serialized.
     store::lock_assignments(&mut tx, app.db.backend()).await?;
@@ -71,8 +69,8 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
         return Ok(RoutedOutcome::Duplicate);
     }
     if let Some(case_id) = store::case_id_for_referral(&mut tx, referral_id.as_str()).await? {
-        // A re-route hands the referral to another partner: from now on that partner serves it.
-        store::services::set_partner(&mut tx, &case_id, partner_id.as_deref()).await?;
+        // A re-route offers the referral to another partner; which partner serves the case is
+        // decided by the offer it accepts (`app::offers`), never by the routing.
         tx.commit().await?;
         tracing::info!(case.id = %case_id, referral.id = %referral_id, attempt, "referral re-routed; its case stays as it is");
         return Ok(RoutedOutcome::CaseExists { case_id });
@@ -94,7 +92,7 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
     let previous_owner = earlier.as_ref().and_then(|case| case.case_manager_id.as_deref()?.parse().ok());
     let (assignment, continued) = reassign::with_continuity(&roster, &loads, &facts, previous_owner.as_ref());
     if let Some(earlier) = earlier.filter(|case| lifecycle::is_closed(case.stage)) {
-        let reopen = ReopenFor { case: earlier, referral_id: referral_id.to_string(), partner_id, now };
+        let reopen = ReopenFor { case: earlier, referral_id: referral_id.to_string(), now };
         return reopen_for_referral(app, tx, reopen, assignment, continued).await;
     }
     let assigned = match &assignment {
@@ -119,7 +117,6 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
         engagement: Default::default(),
     };
     store::insert_case(&mut tx, &case).await.map_err(retry_on_duplicate)?;
-    store::services::set_partner(&mut tx, &case.case_id, partner_id.as_deref()).await?;
 
     match &assignment {
         Assignment::Assigned(to) => {
@@ -160,7 +157,6 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
 struct ReopenFor {
     case: CaseRecord,
     referral_id: String,
-    partner_id: Option<String>,
     now: i64,
 }
 
@@ -175,7 +171,7 @@ async fn reopen_for_referral(
     assignment: Assignment,
     continued: bool,
 ) -> Result<RoutedOutcome, HandleError> {
-    let ReopenFor { case, referral_id, partner_id, now } = reopen;
+    let ReopenFor { case, referral_id, now } = reopen;
     let closed_at = case.lifecycle.closed_at.unwrap_or(case.updated_at);
     let comeback = lifecycle::comeback(closed_at, now);
     let (relation, stage_reason) = match comeback {
@@ -195,8 +191,9 @@ async fn reopen_for_referral(
     let Some(reopened) = reopen_in(&mut tx, &case, &reopening, &assignment, continued).await? else {
         return Err(HandleError::Transient("the case changed stage concurrently; retrying".into()));
     };
+    // The new referral is the case's current one: a partner that accepted an offer for an earlier
+    // episode acts on the case again only once it accepts an offer for this referral.
     store::continuity::link_referral(&mut tx, &referral_id, &case.case_id, now, relation).await?;
-    store::services::set_partner(&mut tx, &case.case_id, partner_id.as_deref()).await?;
     let mut events = reopened.events;
     if comeback == Comeback::Return {
         let youth_id = case.youth_id.clone().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Interventions delivered (`RecordIntervention`) and service plan goals (`UpsertGoal`). Case
-//! managers and supervisors record on any case; a partner records only on a case it serves (the
-//! partner the referral was routed to), and any other case is NOT_FOUND, as if it did not exist.
+//! managers and supervisors record on any case; a partner records only on a case it serves (holds
+//! an accepted offer for, see `app::offers`), and any other case is NOT_FOUND, as if it did not
+//! exist.
 
 use chrono::NaiveDate;
 use wf_auth::Principal;
@@ -9,7 +10,7 @@ use wf_proto::cases::v1::GoalStatus;
 use wf_proto::events::v1 as events;
 use wf_types::{CaseId, GoalId, InterventionId};
 
-use super::{App, CaseError, case_in, case_in_scope};
+use super::{App, CaseError, case_in, case_in_scope, methods};
 use crate::SERVICE;
 use crate::domain::{lifecycle, services, stage_code};
 use crate::store;
@@ -38,7 +39,7 @@ pub async fn record_intervention(
 ) -> Result<String, CaseError> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let case = case_in_scope(&mut tx, principal, input.case_id.as_str()).await?;
+    let case = case_in_scope(app, &mut tx, principal, input.case_id.as_str(), methods::RECORD_INTERVENTION).await?;
     let record = InterventionRecord {
         intervention_id: InterventionId::generate().to_string(),
         case_id: case.case_id.clone(),

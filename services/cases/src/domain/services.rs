@@ -33,7 +33,7 @@ pub fn check_units(units: f64) -> Result<(), String> {
     if units.is_finite() && units > 0.0 && units <= MAX_UNITS {
         Ok(())
     } else {
-        Err(format!("{units} is not allowed; units must be more than 0 and at most {MAX_UNITS}"))
+        Err(format!("must be more than 0 and at most {MAX_UNITS}"))
     }
 }
 
@@ -43,8 +43,7 @@ pub fn full_date(date: Option<&common::Date>) -> Result<NaiveDate, String> {
     let (Ok(month), Ok(day)) = (u32::try_from(date.month), u32::try_from(date.day)) else {
         return Err("is not a calendar date".into());
     };
-    NaiveDate::from_ymd_opt(date.year, month, day)
-        .ok_or_else(|| format!("{}-{:02}-{:02} is not a calendar date", date.year, date.month, date.day))
+    NaiveDate::from_ymd_opt(date.year, month, day).ok_or_else(|| "is not a calendar date".to_owned())
 }
 
 pub fn to_proto_date(date: NaiveDate) -> common::Date {

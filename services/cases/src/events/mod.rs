@@ -1,7 +1,9 @@
 //! Consumers of the cases subscription: each reads its event into plain input and hands it to
 //! its use case in `app` (`referral.received` stores the referral's facts, `referral.routed`
-//! opens or reopens its case, `possible_match.confirmed` gives a returning youth continuity).
+//! opens or reopens its case, `offer.accepted` names the partner that serves it,
+//! `possible_match.confirmed` gives a returning youth continuity).
 
+mod offers;
 mod referrals;
 mod returning;
 
@@ -31,11 +33,7 @@ impl EventHandler for CaseEvents {
             pb::ReferralReceived::TYPE => self.on_referral_received(&envelope).await,
             pb::ReferralRouted::TYPE => self.on_referral_routed(&envelope).await.map(|_| ()),
             pb::PossibleMatchConfirmed::TYPE => self.on_possible_match_confirmed(&envelope).await.map(|_| ()),
-            // Bound for the enrollment flow of a later step; acknowledged without effect until then.
-            pb::OfferAccepted::TYPE => {
-                tracing::debug!(event.id = %envelope.event_id, event.r#type = %envelope.event_type, "event has no effect on cases yet");
-                Ok(())
-            }
+            pb::OfferAccepted::TYPE => self.on_offer_accepted(&envelope).await,
             other => Err(HandleError::Permanent(format!("cases does not handle event type {other}"))),
         }
     }

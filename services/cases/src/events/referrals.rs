@@ -3,7 +3,7 @@
 use wf_events::{Envelope, HandleError};
 use wf_proto::common::v1::{Site as ProtoSite, TriageTier};
 use wf_proto::events::v1 as pb;
-use wf_types::{PartnerId, ReferralId, YouthId};
+use wf_types::{ReferralId, YouthId};
 
 use super::{CaseEvents, RoutedOutcome, id, payload};
 use crate::app::referrals::{self, Routed};
@@ -45,15 +45,10 @@ impl CaseEvents {
         let routed: pb::ReferralRouted = payload(envelope)?;
         let referral_id: ReferralId = id(EVENT, "referral_id", &routed.referral_id)?;
         let site = site(EVENT, routed.site)?;
-        let partner_id = match routed.partner_id.as_str() {
-            "" => None,
-            value => Some(id::<PartnerId>(EVENT, "partner_id", value)?.to_string()),
-        };
         let routed = Routed {
             referral_id,
             site,
             triage_tier: TriageTier::try_from(routed.triage_tier).unwrap_or(TriageTier::Unspecified),
-            partner_id,
             practice: routed.practice,
             attempt: routed.attempt,
         };

@@ -13,6 +13,7 @@ pub mod engagement;
 pub mod follow_ups;
 pub mod lifecycle;
 pub mod notes;
+pub mod offers;
 pub mod recidivism;
 pub mod roster;
 pub mod services;
@@ -259,6 +260,50 @@ pub async fn get_case(db: &Db, case_id: &str) -> Result<Option<CaseRecord>, DbEr
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(case_from_row).transpose()
+}
+
+/// What an access entry names about a case: the case, the referral it belongs to and its youth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRef {
+    pub case_id: String,
+    pub referral_id: String,
+    pub youth_id: Option<String>,
+}
+
+impl From<&CaseRecord> for CaseRef {
+    fn from(case: &CaseRecord) -> Self {
+        CaseRef {
+            case_id: case.case_id.clone(),
+            referral_id: case.referral_id.clone(),
+            youth_id: case.youth_id.clone(),
+        }
+    }
+}
+
+/// The references of the cases `case_ids` names (unknown ids are left out), in id order.
+pub async fn case_refs(db: &Db, case_ids: &[&str]) -> Result<Vec<CaseRef>, DbError> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=case_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT case_id, referral_id, youth_id FROM cases WHERE case_id IN ({}) ORDER BY case_id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in case_ids {
+        query = query.bind((*id).to_owned());
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CaseRef {
+                case_id: row.try_get("case_id")?,
+                referral_id: row.try_get("referral_id")?,
+                youth_id: row.try_get("youth_id")?,
+            })
+        })
+        .collect()
 }
 
 /// Up to `limit` cases matching `filter` with ids after `after`, in id (= creation) order.

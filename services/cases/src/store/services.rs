@@ -38,23 +38,6 @@ pub struct GoalRecord {
     pub updated_at: i64,
 }
 
-/// Records the partner a referral was routed to as the one serving its case.
-pub async fn set_partner(tx: &mut Tx, case_id: &str, partner_id: Option<&str>) -> Result<(), DbError> {
-    sqlx::query("UPDATE cases SET partner_id = $1 WHERE case_id = $2")
-        .bind(partner_id.map(str::to_owned))
-        .bind(case_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// The partner serving the case, if any.
-pub async fn partner_of(tx: &mut Tx, case_id: &str) -> Result<Option<String>, DbError> {
-    let row =
-        sqlx::query("SELECT partner_id FROM cases WHERE case_id = $1").bind(case_id).fetch_optional(&mut **tx).await?;
-    Ok(row.map(|row| row.try_get::<Option<String>, _>("partner_id")).transpose()?.flatten())
-}
-
 pub async fn insert_intervention(tx: &mut Tx, record: &InterventionRecord) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO interventions (intervention_id, case_id, referral_id, service_type, delivered_on, units, \

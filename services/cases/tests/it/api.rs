@@ -28,7 +28,7 @@ both_engines!(get_case_returns_the_opened_case_and_refuses_bad_ids, |engine| asy
     let waiting = open(&harness, Site::SouthLosAngeles, false).await;
 
     let case = api
-        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: assigned.clone() }))
+        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: assigned.clone(), ..Default::default() }))
         .await
         .expect("get_case")
         .into_inner()
@@ -42,7 +42,7 @@ both_engines!(get_case_returns_the_opened_case_and_refuses_bad_ids, |engine| asy
     assert!(case.assigned_at.is_some() && case.updated_at.is_some());
 
     let case = api
-        .get_case(request_as(Role::Supervisor, pb::GetCaseRequest { case_id: waiting }))
+        .get_case(request_as(Role::Supervisor, pb::GetCaseRequest { case_id: waiting, ..Default::default() }))
         .await
         .unwrap()
         .into_inner()
@@ -52,13 +52,19 @@ both_engines!(get_case_returns_the_opened_case_and_refuses_bad_ids, |engine| asy
     assert_eq!(case.assigned_at, None);
 
     let status = api
-        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: "case_nope".into() }))
+        .get_case(request_as(
+            Role::CaseManager,
+            pb::GetCaseRequest { case_id: "case_nope".into(), ..Default::default() },
+        ))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("case_id: expected `case_`"), "{}", status.message());
     let status = api
-        .get_case(request_as(Role::CaseManager, pb::GetCaseRequest { case_id: CaseId::generate().to_string() }))
+        .get_case(request_as(
+            Role::CaseManager,
+            pb::GetCaseRequest { case_id: CaseId::generate().to_string(), ..Default::default() },
+        ))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
@@ -187,10 +193,16 @@ both_engines!(callers_are_authorized_before_anything_else, |engine| async move {
     let harness = Harness::start(&test, None).await;
     let api = harness.cases.api();
 
-    let status = api.get_case(tonic::Request::new(pb::GetCaseRequest { case_id: "bad".into() })).await.unwrap_err();
+    let status = api
+        .get_case(tonic::Request::new(pb::GetCaseRequest { case_id: "bad".into(), ..Default::default() }))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     for role in [Role::Hotline, Role::Partner, Role::Auditor, Role::Admin, Role::ProgramManager] {
-        let status = api.get_case(request_as(role, pb::GetCaseRequest { case_id: "bad".into() })).await.unwrap_err();
+        let status = api
+            .get_case(request_as(role, pb::GetCaseRequest { case_id: "bad".into(), ..Default::default() }))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{role}");
     }
     let status = api.list_cases(request_as(Role::Hotline, pb::ListCasesRequest::default())).await.unwrap_err();

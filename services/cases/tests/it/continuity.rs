@@ -59,7 +59,7 @@ both_engines!(a_returning_youth_gets_their_earlier_case_and_case_manager, |engin
     served.clock.advance_days(30);
     let second = refer(&served, &youth, Site::SouthLosAngeles).await;
     let reopened = supervisor
-        .get_case(pb::GetCaseRequest { case_id: case.case_id.clone() })
+        .get_case(pb::GetCaseRequest { case_id: case.case_id.clone(), ..Default::default() })
         .await
         .expect("get")
         .into_inner()

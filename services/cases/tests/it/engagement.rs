@@ -38,7 +38,7 @@ async fn record(client: &mut Client, request: pb::RecordContactAttemptRequest) -
 
 async fn get(client: &mut Client, case_id: &str) -> pb::Case {
     client
-        .get_case(pb::GetCaseRequest { case_id: case_id.to_owned() })
+        .get_case(pb::GetCaseRequest { case_id: case_id.to_owned(), ..Default::default() })
         .await
         .expect("get")
         .into_inner()
@@ -106,7 +106,7 @@ both_engines!(contact_attempts_record_the_first_contact_and_stay_with_the_servin
         .list_contact_attempts(pb::ListContactAttemptsRequest {
             case_id: case_id.clone(),
             page_size: 3,
-            page_token: String::new(),
+            ..Default::default()
         })
         .await
         .expect("list")
@@ -119,6 +119,7 @@ both_engines!(contact_attempts_record_the_first_contact_and_stay_with_the_servin
             case_id: case_id.clone(),
             page_size: 3,
             page_token: page.next_page_token,
+            ..Default::default()
         })
         .await
         .expect("list")

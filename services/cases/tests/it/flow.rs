@@ -264,9 +264,12 @@ both_engines!(events_the_service_does_not_act_on_are_acknowledged_or_refused, |e
     let test = TestDb::new(engine).await;
     let harness = Harness::start(&test, None).await;
     let handler = harness.cases.event_handler();
-    let accepted = pb::OfferAccepted { referral_id: ReferralId::generate().to_string(), ..Default::default() };
-    let accepted = wf_events::Envelope::new("routing", "off_x", accepted.referral_id.clone(), &accepted);
-    handler.handle(accepted).await.expect("offer.accepted is acknowledged");
+    // offer.accepted names the serving partner (see `access`); one without its ids is refused for good.
+    let accepted = crate::harness::offer_accepted(&ReferralId::generate(), crate::harness::ROUTED_PARTNER);
+    handler.handle(accepted).await.expect("offer.accepted is recorded");
+    let empty = pb::OfferAccepted { referral_id: ReferralId::generate().to_string(), ..Default::default() };
+    let empty = wf_events::Envelope::new("routing", "off_x", empty.referral_id.clone(), &empty);
+    assert!(matches!(handler.handle(empty).await, Err(wf_events::HandleError::Permanent(_))));
 
     let stray = pb::CaseClosed::default();
     let stray = wf_events::Envelope::new("cases", "case_x", "", &stray);

@@ -104,7 +104,8 @@ async fn case_in(served: &Served, client: &mut Client, stage: CaseStage) -> Stri
 }
 
 async fn stage_of(client: &mut Client, case_id: &str) -> i32 {
-    let case = client.get_case(pb::GetCaseRequest { case_id: case_id.to_owned() }).await.expect("get");
+    let case =
+        client.get_case(pb::GetCaseRequest { case_id: case_id.to_owned(), ..Default::default() }).await.expect("get");
     case.into_inner().case.expect("case").stage
 }
 

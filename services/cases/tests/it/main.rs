@@ -1,5 +1,6 @@
 //! Integration tests of the cases service, each run on SQLite and on PostgreSQL.
 
+mod access;
 mod api;
 mod completeness;
 mod continuity;

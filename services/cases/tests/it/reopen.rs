@@ -33,7 +33,8 @@ async fn follow_ups(client: &mut Client, case_id: &str) -> Vec<pb::FollowUp> {
 }
 
 async fn owner(client: &mut Client, case_id: &str) -> String {
-    let case = client.get_case(pb::GetCaseRequest { case_id: case_id.to_owned() }).await.expect("get");
+    let case =
+        client.get_case(pb::GetCaseRequest { case_id: case_id.to_owned(), ..Default::default() }).await.expect("get");
     case.into_inner().case.expect("case").case_manager_id
 }
 

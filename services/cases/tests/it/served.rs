@@ -95,18 +95,25 @@ impl Served {
         CaseServiceClient::new(self.server.channel(&self.server.tokens.partner(partner_id)).await)
     }
 
-    /// Publishes a `referral.routed` and returns the case it opened.
+    /// Publishes a `referral.routed` and the routed partner's `offer.accepted` (that partner,
+    /// `harness::ROUTED_PARTNER`, serves the case), and returns the case opened.
     pub async fn open_case(&self, site: Site) -> String {
         let referral_id = ReferralId::generate();
         self.server.publish(&crate::harness::referral_received(&referral_id, site, false)).await;
         self.server.publish(&crate::harness::referral_routed(&referral_id, site, false)).await;
+        self.server.publish(&crate::harness::offer_accepted(&referral_id, crate::harness::ROUTED_PARTNER)).await;
         case_of(&mut self.client(Role::Supervisor).await, &referral_id).await.case_id
     }
 
-    /// Waits (bounded) until `count` events matching `filter` were published, and returns them all.
+    /// Waits (bounded) until `count` events matching `filter` were published, and returns them all
+    /// in the order they were written (event ids are UUIDv7): the relay publishes a batch
+    /// concurrently, so arrival order is not write order.
     pub async fn published(&self, count: usize, filter: impl Fn(&Envelope) -> bool) -> Vec<Envelope> {
         let matching = || -> Vec<Envelope> {
-            self.before_restarts.iter().cloned().chain(self.collector.events()).filter(|e| filter(e)).collect()
+            let mut found: Vec<Envelope> =
+                self.before_restarts.iter().cloned().chain(self.collector.events()).filter(|e| filter(e)).collect();
+            found.sort_by_key(|e| e.event_id);
+            found
         };
         let enough = eventually(Duration::from_secs(30), || async { matching().len() >= count }).await;
         let found = matching();

@@ -22,6 +22,6 @@ impl IntakeApi {
     ) -> Result<Response<pb::ListMandatedReportsResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ManageCases)?;
-        Ok(Response::new(self.app.list_mandated(request.into_inner()).await?))
+        Ok(Response::new(self.app.list_mandated(&principal, request.into_inner()).await?))
     }
 }

@@ -44,7 +44,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::GetReferralRequest>,
     ) -> Result<Response<pb::GetReferralResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
-        principal.authorize(Operation::ReadReferral)?;
+        // The coded record, or (a hotline) only the status of what it submitted.
+        principal.authorize_any(&[Operation::ReadReferral, Operation::ReadReferralStatus])?;
         Ok(Response::new(self.app.get(&principal, request.into_inner()).await?))
     }
 

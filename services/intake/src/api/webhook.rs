@@ -16,6 +16,7 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
+use wf_auth::Role;
 use wf_crypto::SharedSecrets;
 use wf_proto::intake::v1 as pb;
 use wf_proto::json::JsonError;
@@ -114,25 +115,78 @@ pub fn verify(secrets: &SharedSecrets, headers: &HeaderMap, body: &[u8], now: i6
     Ok(key_id.to_owned())
 }
 
-/// The field a JSON error is about, as a path into `SubmitReferralRequest`.
-pub fn json_error_field(err: &JsonError) -> (String, String) {
+/// The field a JSON error is about, as a path into `SubmitReferralRequest`, and what that field
+/// takes. Never a submitted value: not a misspelt key (it may be a name), not the text of a value of the
+/// wrong type (`invalid type: string "+1-555-…"`), only the path and the expected type. `text` is the
+/// body, re-read with path tracking to place a value that does not fit its field.
+pub fn json_error_field(text: &str, err: &JsonError) -> (String, String) {
     match err {
-        JsonError::UnknownField { path, .. } => (
-            path.clone(),
-            "is not a field of SubmitReferralRequest at this place; check the spelling (JSON names are lowerCamelCase)"
-                .to_owned(),
-        ),
+        JsonError::UnknownField { path, field } => {
+            // The path ends with the unknown key; name the object that holds it instead.
+            let parent = path.strip_suffix(field.as_str()).unwrap_or_default().trim_end_matches('.');
+            (
+                field_or_body(parent),
+                "has a key that is not a field of this message; check the spelling (JSON names are lowerCamelCase)"
+                    .to_owned(),
+            )
+        }
         JsonError::InvalidEnumValue { path, enum_name, .. } => {
             (path.clone(), format!("is not a value of {enum_name}; use the value names of the proto"))
         }
         JsonError::Syntax(source) => {
             ("body".to_owned(), format!("is not JSON (line {}, column {})", source.line(), source.column()))
         }
-        JsonError::Invalid { source, .. } => {
-            ("body".to_owned(), format!("does not fit SubmitReferralRequest: {source}"))
-        }
-        other => ("body".to_owned(), other.to_string()),
+        JsonError::Invalid { .. } => misfit_field(text),
+        _ => ("body".to_owned(), "does not fit SubmitReferralRequest".to_owned()),
     }
+}
+
+fn field_or_body(path: &str) -> String {
+    if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() }
+}
+
+/// Where a value of the wrong type or form sits, and what its field expects: the body deserialized
+/// again with the path tracked (the first failure, as the parser met it).
+fn misfit_field(text: &str) -> (String, String) {
+    use prost_reflect::{DeserializeOptions, DynamicMessage};
+    let generic = || ("body".to_owned(), "does not fit SubmitReferralRequest".to_owned());
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return generic() };
+    let name = <pb::SubmitReferralRequest as prost::Name>::full_name();
+    let Some(descriptor) = wf_proto::json::descriptor_pool().get_message_by_name(&name) else { return generic() };
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
+    let options = DeserializeOptions::new().deny_unknown_fields(true);
+    let Err(err) = DynamicMessage::deserialize_with_options(descriptor, tracked, &options) else { return generic() };
+    (field_or_body(&track.path().to_string()), expected_of(&err.to_string()))
+}
+
+/// What serde says a field expected, from its standard messages (`invalid type: <what was given>,
+/// expected <what the field takes>`), without what was given. Any other message (they may quote the
+/// value) becomes a general description.
+fn expected_of(message: &str) -> String {
+    const STANDARD: [&str; 3] = ["invalid type: ", "invalid value: ", "invalid length "];
+    let expected = STANDARD
+        .iter()
+        .any(|prefix| message.starts_with(prefix))
+        .then(|| message.rsplit_once(", expected ").map(|(_, expected)| expected))
+        .flatten()
+        .map(|expected| expected.split(" at line ").next().unwrap_or(expected))
+        .filter(|expected| expected.len() <= 100 && !expected.contains('"') && !expected.contains('\''));
+    match expected {
+        Some(expected) => format!("has the wrong type; expected {expected}"),
+        None => "is not in the form this field takes (proto3 JSON mapping: RFC 3339 timestamps, numbers for \
+                 integers, enum value names)"
+            .to_owned(),
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json`, parameters such as a charset allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
@@ -158,34 +212,57 @@ fn refusal(err: &ApiError) -> Response {
 
 async fn receive(State(state): State<Arc<WebhookState>>, headers: HeaderMap, body: Bytes) -> Response {
     match accept(&state, &headers, &body).await {
+        Err(Refused::NotJson) => answer(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            json!({
+                "error": "unsupported media type",
+                "field": "Content-Type",
+                "description": "must be application/json",
+            }),
+        ),
+        Err(Refused::Api(err)) => refusal(&err),
         Ok(done) if done.duplicate => {
             answer(StatusCode::OK, json!({ "referral_id": done.referral_id, "duplicate": true }))
         }
         Ok(done) => answer(StatusCode::CREATED, json!({ "referral_id": done.referral_id, "duplicate": false })),
-        Err(err) => refusal(&err),
+    }
+}
+
+/// Why a request was not accepted: a body that does not say it is JSON (415), or any refusal of the
+/// one error table.
+enum Refused {
+    NotJson,
+    Api(ApiError),
+}
+
+impl From<ApiError> for Refused {
+    fn from(err: ApiError) -> Self {
+        Refused::Api(err)
     }
 }
 
 /// Authenticates, parses and submits one hotline request.
-async fn accept(
-    state: &WebhookState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<pb::SubmitReferralResponse, ApiError> {
+/// The signature first (a stranger learns nothing else), then the media type, then the JSON.
+async fn accept(state: &WebhookState, headers: &HeaderMap, body: &[u8]) -> Result<pb::SubmitReferralResponse, Refused> {
     let now = state.app.clock.now().timestamp();
     let key_id = verify(&state.secrets, headers, body, now).map_err(|err| {
         tracing::warn!(reason = %err, "hotline webhook request refused");
         ApiError::Unauthenticated(err.to_string())
     })?;
+    if !is_json(headers) {
+        return Err(Refused::NotJson);
+    }
     let text =
         std::str::from_utf8(body).map_err(|_| ApiError::Malformed(FieldViolation::new("body", "is not UTF-8 text")))?;
     let request: pb::SubmitReferralRequest = wf_proto::json::from_json(text).map_err(|err| {
-        let (field, description) = json_error_field(&err);
+        let (field, description) = json_error_field(text, &err);
         ApiError::Malformed(FieldViolation::new(field, description))
     })?;
+    // A webhook key names a hotline, not an organization: its namespace is its own subject.
     let subject = format!("hotline:{key_id}");
-    let submitter = Submitter { subject: &subject, partner_id: None, channel: pb::IntakeChannel::Webhook };
-    submit(&state.app, &submitter, request).await
+    let submitter =
+        Submitter { subject: &subject, role: Role::Hotline, organization: None, channel: pb::IntakeChannel::Webhook };
+    Ok(submit(&state.app, &submitter, request).await?)
 }
 
 #[cfg(test)]
@@ -237,5 +314,51 @@ mod tests {
         assert_eq!(verify(&secrets, &missing, body, now), Err(SignatureError::MissingHeader(SIGNATURE_HEADER)));
         assert_eq!(sign(b"key", 1, b"body"), sign(b"key", 1, b"body"));
         assert_ne!(sign(b"key", 1, b"body"), sign(b"key", 2, b"body"));
+    }
+
+    fn field_of(body: &str) -> (String, String) {
+        let err = wf_proto::json::from_json::<pb::SubmitReferralRequest>(body).expect_err("refused");
+        json_error_field(body, &err)
+    }
+
+    #[test]
+    fn json_errors_name_the_path_and_the_type_never_the_value() {
+        let (field, description) =
+            field_of(r#"{"referral": {"personal": {"phones": [{}, {"safeToCall": "+1-555-0199"}]}}}"#);
+        assert_eq!(field, "referral.personal.phones[1].safeToCall");
+        assert!(description.starts_with("has the wrong type; expected"), "{description}");
+        assert!(!description.contains("555"), "{description}");
+        let (field, description) = field_of(r#"{"referral": {"needs": 3}}"#);
+        assert_eq!(field, "referral.needs", "{description}");
+        assert!(description.contains("expected"), "{description}");
+        let (field, description) = field_of(r#"{"referral": {"personal": {"Jane Fictional": true}}}"#);
+        assert_eq!(field, "referral.personal");
+        assert!(!description.contains("Jane"), "{description}");
+        let (field, _) = field_of(r#"{"Jane": 1}"#);
+        assert_eq!(field, "body");
+        let (field, description) = field_of(r#"{"referral": {"receivedAt": "Jane, expected Doe"}}"#);
+        assert_eq!(field, "referral.receivedAt");
+        assert!(!description.contains("Doe") && !description.contains("Jane"), "{description}");
+    }
+
+    #[test]
+    fn only_serdes_standard_messages_give_their_expected_part() {
+        assert_eq!(
+            expected_of(r#"invalid type: string "Jane, expected Doe", expected a boolean"#),
+            "has the wrong type; expected a boolean"
+        );
+        assert!(!expected_of("unrecognized enum value 'Jane, expected Doe'").contains("Doe"));
+        assert!(!expected_of(r#"invalid value: string "x", expected "Jane""#).contains("Jane"));
+    }
+
+    #[test]
+    fn json_media_types_are_recognized_with_parameters_only() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(axum::http::header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json") && with("Application/JSON; charset=utf-8"));
+        assert!(!with("text/json") && !with("application/jsonp") && !is_json(&HeaderMap::new()));
     }
 }

@@ -12,9 +12,9 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::ReleaseId;
+use wf_types::{Purpose, ReleaseId};
 
-use super::{App, PAGE_LIMITS};
+use super::{App, PAGE_LIMITS, own_organization};
 use crate::domain::consent as consent_rules;
 use crate::store::consent::{self as releases, ReleaseRow};
 use crate::{SERVICE, store};
@@ -27,10 +27,11 @@ fn release_from_row(row: &ReleaseRow, now: i64) -> Result<pb::ConsentRelease, Ap
     Ok(release)
 }
 
-/// Releases are staff work: a partner never records, lists or revokes them.
-fn staff_only(principal: &Principal) -> Result<(), ApiError> {
-    if principal.role == Role::Partner {
-        return Err(ApiError::NotFound("consent release".into()));
+/// Releases are staff work: a partner (or hotline) never records, reads, lists or revokes them. The
+/// role table already refuses them (ManageCases); this answers like an unknown release if one got here.
+fn staff_only(principal: &Principal, release_id: &str) -> Result<(), ApiError> {
+    if matches!(principal.role, Role::Partner | Role::Hotline) {
+        return Err(super::not_found("consent release", release_id));
     }
     Ok(())
 }
@@ -49,12 +50,12 @@ impl App {
         principal: &Principal,
         request: pb::CreateConsentReleaseRequest,
     ) -> Result<pb::CreateConsentReleaseResponse, ApiError> {
-        staff_only(principal)?;
+        staff_only(principal, "")?;
         let now = self.clock.now();
         let referral_id = request.release.as_ref().map(|r| r.referral_id.clone()).unwrap_or_default();
         let stored = if referral_id.is_empty() { None } else { store::get_referral(&self.db, &referral_id).await? };
         if !referral_id.is_empty() && stored.is_none() {
-            return Err(ApiError::invalid("release.referral_id", format!("no referral {referral_id}")));
+            return Err(ApiError::invalid("release.referral_id", "names no referral"));
         }
         // Signer rules need the guardians, which live sealed; they are read here and dropped at once.
         let facts = match &stored {
@@ -117,10 +118,10 @@ impl App {
         principal: &Principal,
         request: pb::GetConsentReleaseRequest,
     ) -> Result<pb::GetConsentReleaseResponse, ApiError> {
-        staff_only(principal)?;
+        staff_only(principal, &request.release_id)?;
         let row = releases::get(&self.db, &request.release_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("consent release {}", request.release_id)))?;
+            .ok_or_else(|| super::not_found("consent release", &request.release_id))?;
         Ok(pb::GetConsentReleaseResponse { release: Some(release_from_row(&row, self.clock.now_micros())?) })
     }
 
@@ -129,7 +130,7 @@ impl App {
         principal: &Principal,
         request: pb::ListConsentReleasesRequest,
     ) -> Result<pb::ListConsentReleasesResponse, ApiError> {
-        staff_only(principal)?;
+        staff_only(principal, "")?;
         let mut violations = Vec::new();
         if request.referral_id.is_empty() == request.youth_id.is_empty() {
             violations.push(FieldViolation::new("referral_id", "exactly one of referral_id or youth_id is required"));
@@ -160,18 +161,17 @@ impl App {
         principal: &Principal,
         request: pb::RevokeConsentReleaseRequest,
     ) -> Result<pb::RevokeConsentReleaseResponse, ApiError> {
-        staff_only(principal)?;
-        if !request.reason.is_empty()
-            && !request.reason.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
+        staff_only(principal, &request.release_id)?;
+        // The reason reaches the `consent.revoked` event: a short code, never text.
+        if !request.reason.is_empty() && !crate::domain::is_code(&request.reason) {
             return Err(ApiError::invalid(
                 "reason",
-                "must be a code of lowercase letters, digits and underscores, e.g. \"youth_request\"",
+                "must be a code of lowercase letters, digits and underscores (at most 64), e.g. \"youth_request\"",
             ));
         }
         let row = releases::get(&self.db, &request.release_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("consent release {}", request.release_id)))?;
+            .ok_or_else(|| super::not_found("consent release", &request.release_id))?;
         let now = self.clock.now_micros();
         let mut tx = self.db.begin().await?;
         // Revoking twice is harmless: the first revocation stands and no second event is sent.
@@ -201,20 +201,18 @@ impl App {
         principal: &Principal,
         request: pb::GetReleasedDetailsRequest,
     ) -> Result<pb::GetReleasedDetailsResponse, ApiError> {
-        let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
-        let purpose = request.purpose.trim();
-        if purpose.is_empty() {
-            return Err(ApiError::invalid(
-                "purpose",
-                "is required: the purpose code of the release, e.g. \"service_referral\"",
-            ));
-        }
-        let Some(partner) = principal.partner_id.as_deref().filter(|_| principal.role == Role::Partner) else {
+        let mut violations = Vec::new();
+        let purpose = Purpose::required(&request.purpose, "purpose", &mut violations);
+        ApiError::check(violations)?;
+        let purpose = purpose.map(|p| p.code()).unwrap_or_default();
+        let not_found = || super::not_found("referral", &request.referral_id);
+        let Some(partner) = own_organization(principal).filter(|_| principal.role == Role::Partner) else {
             // Staff read through GetReferral with a purpose; this read is for partners only.
             return Err(not_found());
         };
         let stored = store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
         if stored.submitted_by_partner.as_deref() != Some(partner) {
+            self.out_of_scope(principal, "GetReleasedDetails", &stored.id);
             return Err(not_found());
         }
         let now = self.clock.now_micros();
@@ -226,6 +224,8 @@ impl App {
             })
             .collect();
         if active.is_empty() {
+            // Its own referral, but no active release for this purpose: outside its scope.
+            self.out_of_scope(principal, "GetReleasedDetails", &stored.id);
             return Err(not_found());
         }
         let mut categories: Vec<i32> = Vec::new();

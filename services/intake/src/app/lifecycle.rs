@@ -13,7 +13,8 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::intake::v1::{ReferralClosureReason, ReferralStatus};
 use wf_server::{ApiError, FieldViolation};
 
-use super::{App, visible_to_partner};
+use super::{App, in_scope};
+use crate::domain::Origin;
 use crate::domain::lifecycle::{self, Step};
 use crate::store::{self, lifecycle as referrals};
 
@@ -39,16 +40,19 @@ fn current_status(stored: &referrals::LockedReferral) -> ReferralStatus {
 }
 
 impl App {
-    /// Locks a referral the principal may see, or answers NOT_FOUND.
+    /// Locks a referral the principal may see, or answers NOT_FOUND (the same for one outside its
+    /// scope, which `rpc` records as a refusal).
     pub(crate) async fn lock_visible(
         &self,
         tx: &mut Tx,
         principal: &Principal,
         referral_id: &str,
+        rpc: &str,
     ) -> Result<referrals::LockedReferral, ApiError> {
-        let not_found = || ApiError::NotFound(format!("referral {referral_id}"));
+        let not_found = || super::not_found("referral", referral_id);
         let stored = referrals::lock_referral(tx, self.db.backend(), referral_id).await?.ok_or_else(not_found)?;
-        if !visible_to_partner(principal, stored.submitted_by_partner.as_deref()) {
+        if !in_scope(principal, stored.origin()) {
+            self.out_of_scope(principal, rpc, &stored.id);
             return Err(not_found());
         }
         Ok(stored)
@@ -93,7 +97,7 @@ impl App {
         ApiError::check(violations)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let stored = self.lock_visible(&mut tx, principal, &request.referral_id).await?;
+        let stored = self.lock_visible(&mut tx, principal, &request.referral_id, "TriageReferral").await?;
         let next = lifecycle::next_status(current_status(&stored), Step::Triage, None)
             .map_err(|refusal| ApiError::FailedPrecondition(format!("referral {}: {refusal}", stored.id)))?;
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
@@ -132,7 +136,7 @@ impl App {
         let reason = if request.reason.is_empty() { "resumed".to_owned() } else { request.reason.clone() };
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let stored = self.lock_visible(&mut tx, principal, &request.referral_id).await?;
+        let stored = self.lock_visible(&mut tx, principal, &request.referral_id, "SetReferralHold").await?;
         let current = current_status(&stored);
         let step = if request.on_hold { Step::Hold } else { Step::Resume };
         let resume_to = stored.status_before_hold.and_then(|s| ReferralStatus::try_from(s).ok());
@@ -189,11 +193,14 @@ impl App {
         ApiError::check(violations)?;
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        let stored = self.lock_visible(&mut tx, principal, &request.referral_id).await?;
+        let stored = self.lock_visible(&mut tx, principal, &request.referral_id, "CloseReferral").await?;
         if reason == ReferralClosureReason::Duplicate {
-            let original = referrals::referral_partner(&mut tx, duplicate_of).await?;
-            if !original.is_some_and(|(partner,)| visible_to_partner(principal, partner.as_deref())) {
-                return Err(ApiError::invalid("duplicate_of_referral_id", format!("no referral {duplicate_of}")));
+            let original = referrals::referral_submitter(&mut tx, duplicate_of).await?;
+            let visible = original.as_ref().is_some_and(|(subject, organization)| {
+                in_scope(principal, Origin { subject, organization: organization.as_deref() })
+            });
+            if !visible {
+                return Err(ApiError::invalid("duplicate_of_referral_id", "names no referral you can see"));
             }
         }
         lifecycle::next_status(current_status(&stored), Step::Close, None)

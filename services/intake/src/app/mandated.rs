@@ -7,7 +7,7 @@ use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
-use wf_server::pagination::next_page;
+use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::MandatedReportId;
 
@@ -52,6 +52,9 @@ fn instant(
     }
 }
 
+/// The field path a mandated-report read records.
+pub(crate) const MANDATED_REPORTS_FIELD: &str = "referral.mandated_reports";
+
 fn reference_ok(reference: &str) -> bool {
     reference.len() <= 64 && reference.chars().all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
 }
@@ -95,8 +98,7 @@ impl App {
                 store::referral_facts(&mut tx, &report.referral_id).await?
             };
             if !report.referral_id.is_empty() && facts.is_none() {
-                violations
-                    .push(FieldViolation::new("report.referral_id", format!("no referral {}", report.referral_id)));
+                violations.push(FieldViolation::new("report.referral_id", "names no referral"));
             }
             if let Some((is_minor, ..)) = facts
                 && is_minor == 0
@@ -130,7 +132,7 @@ impl App {
             // The written report for an existing one.
             let existing = store::get(&mut tx, &report.mandated_report_id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("mandated report {}", report.mandated_report_id)))?;
+                .ok_or_else(|| super::not_found("mandated report", &report.mandated_report_id))?;
             let written_at =
                 instant("report.written_report_at", report.written_report_at.as_ref(), now, &mut violations);
             if let Some(written) = written_at
@@ -169,17 +171,27 @@ impl App {
         Ok(pb::RecordMandatedReportResponse { mandated_report_id: row.id.clone(), report: Some(to_proto(&row)) })
     }
 
+    /// Mandated reports (staff). Each referral whose reports are returned is a coded read: one
+    /// `record.accessed` event per referral, committed before the answer.
     pub(crate) async fn list_mandated(
         &self,
+        principal: &Principal,
         request: pb::ListMandatedReportsRequest,
     ) -> Result<pb::ListMandatedReportsResponse, ApiError> {
         let mut violations = Vec::new();
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
+        page_token::<MandatedReportId>(&request.page_token, &mut violations);
         ApiError::check(violations)?;
         let overdue_at = request.overdue_only.then(|| self.clock.now_micros());
         let mut rows =
             store::list(&self.db, &request.referral_id, overdue_at, &request.page_token, page_size as i64 + 1).await?;
         let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
+        let accesses = super::distinct(rows.iter().map(|row| row.referral_id.as_str()))
+            .map(|referral_id| {
+                self.access_envelope(principal, referral_id, "", vec![MANDATED_REPORTS_FIELD.to_owned()], "")
+            })
+            .collect();
+        self.commit_accesses(accesses).await?;
         let reports = rows.iter().map(to_proto).collect();
         Ok(pb::ListMandatedReportsResponse { reports, next_page_token })
     }

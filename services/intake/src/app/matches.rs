@@ -58,7 +58,7 @@ impl App {
     ) -> Result<(MatchRow, String), ApiError> {
         let now = self.clock.now_micros();
         let mut tx = self.db.begin().await?;
-        let row = store::get(&mut tx, id).await?.ok_or_else(|| ApiError::NotFound(format!("possible match {id}")))?;
+        let row = store::get(&mut tx, id).await?.ok_or_else(|| super::not_found("possible match", id))?;
         if !store::decide(&mut tx, id, decision as i32, now, &principal.subject).await? {
             let current = pb::PossibleMatchStatus::try_from(row.status).map(|s| s.as_str_name()).unwrap_or("decided");
             return Err(ApiError::FailedPrecondition(format!("possible match {id} is already {current}")));

@@ -20,8 +20,10 @@ use wf_auth::{Principal, Role};
 use wf_db::Db;
 use wf_events::RelayHandle;
 use wf_server::pagination::PageLimits;
+use wf_server::{ApiError, Refusals};
 use wf_types::SharedClock;
 
+use crate::domain::Origin;
 use crate::store;
 use vault::LiveKeys;
 
@@ -36,11 +38,20 @@ pub struct App {
     pub(crate) keys: Arc<LiveKeys>,
     pub(crate) relay: RelayHandle,
     pub(crate) clock: SharedClock,
+    /// Where out-of-scope NOT_FOUND answers are recorded (`access.refused`), once the service sets it.
+    pub(crate) refusals: Option<Refusals>,
 }
 
 impl App {
     pub fn new(db: Db, keys: Arc<LiveKeys>, relay: RelayHandle, clock: SharedClock) -> Self {
-        Self { db, keys, relay, clock }
+        Self { db, keys, relay, clock, refusals: None }
+    }
+
+    /// The same app recording out-of-scope answers with `refusals` (the recorder the service's
+    /// `Component::refusals` returns, so its writer runs).
+    pub fn with_refusals(mut self, refusals: Refusals) -> Self {
+        self.refusals = Some(refusals);
+        self
     }
 
     pub fn db(&self) -> &Db {
@@ -52,15 +63,79 @@ impl App {
     }
 }
 
-/// Partners see only referrals they submitted; everything else is "not found".
-fn visible_to(principal: &Principal, stored: &store::StoredReferral) -> bool {
-    visible_to_partner(principal, stored.submitted_by_partner.as_deref())
+/// The organization a caller acts as, from its credentials alone: a partner's `partner_id`, and a
+/// hotline client's when its token carries one. Staff and services have none (they may act on an
+/// organization's behalf, and are recorded as themselves).
+pub(crate) fn own_organization(principal: &Principal) -> Option<&str> {
+    match principal.role {
+        Role::Partner | Role::Hotline => principal.partner_id.as_deref().filter(|id| !id.is_empty()),
+        _ => None,
+    }
 }
 
-/// [`visible_to`] from the submitting partner alone.
-fn visible_to_partner(principal: &Principal, submitted_by_partner: Option<&str>) -> bool {
+/// The caller as an [`Origin`]: its subject and its own organization.
+pub(crate) fn origin_of(principal: &Principal) -> Origin<'_> {
+    Origin { subject: &principal.subject, organization: own_organization(principal) }
+}
+
+impl store::StoredReferral {
+    /// Who submitted it.
+    pub(crate) fn origin(&self) -> Origin<'_> {
+        Origin { subject: &self.submitted_by, organization: self.submitted_by_partner.as_deref() }
+    }
+}
+
+impl store::lifecycle::LockedReferral {
+    /// Who submitted it.
+    pub(crate) fn origin(&self) -> Origin<'_> {
+        Origin { subject: &self.submitted_by, organization: self.submitted_by_partner.as_deref() }
+    }
+}
+
+/// The record scope of every intake read and step: partners and hotlines only what they submitted
+/// (a partner with no organization nothing); staff and services every referral (their role decides
+/// what they may do with it). Out of scope answers exactly like an unknown id ([`not_found`]).
+pub(crate) fn in_scope(principal: &Principal, submitted: Origin<'_>) -> bool {
     match principal.role {
-        Role::Partner => principal.partner_id.is_some() && submitted_by_partner == principal.partner_id.as_deref(),
+        Role::Partner => own_organization(principal).is_some() && origin_of(principal).submitted(submitted),
+        Role::Hotline => origin_of(principal).submitted(submitted),
         _ => true,
+    }
+}
+
+/// The longest id a NOT_FOUND answer repeats; anything longer (or not shaped like an id) is left out.
+const MAX_ECHOED_ID_LEN: usize = 64;
+
+/// NOT_FOUND for `kind` (e.g. "referral") and the id asked for: one shape whether the record does not
+/// exist or lies outside the caller's scope, so the answer never tells them apart. The id is repeated
+/// only when it looks like an id (short, letters, digits, `_` and `-`), never a value of any size.
+pub(crate) fn not_found(kind: &str, id: &str) -> ApiError {
+    let id_like = !id.is_empty()
+        && id.len() <= MAX_ECHOED_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if id_like { ApiError::NotFound(format!("{kind} {id}")) } else { ApiError::NotFound(kind.to_owned()) }
+}
+
+/// The distinct values of `items`, in first-seen order.
+pub(crate) fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> impl Iterator<Item = &'a str> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(move |item| seen.insert(*item))
+}
+
+/// The gRPC method path of an intake RPC, as refusals name it.
+pub(crate) fn method(name: &str) -> String {
+    format!("/wayfinder.intake.v1.IntakeService/{name}")
+}
+
+impl App {
+    /// Records that `principal` was answered NOT_FOUND for `record_id`, which exists but is outside its
+    /// scope (an `access.refused` entry, rate-limited per caller). A no-op until the service hands the
+    /// app its recorder ([`App::with_refusals`]).
+    pub(crate) fn out_of_scope(&self, principal: &Principal, rpc: &str, record_id: &str) {
+        match &self.refusals {
+            Some(refusals) => refusals.out_of_scope(principal, &method(rpc), record_id),
+            // only an app built without `with_refusals` (tests calling the use cases directly)
+            None => tracing::debug!(rpc, "out-of-scope read answered not found (no refusal recorder)"),
+        }
     }
 }

@@ -9,10 +9,10 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::ApiError;
 use wf_server::pagination::{next_page, page_token};
-use wf_types::ReferralId;
+use wf_types::{Purpose, ReferralId};
 
 use super::vault::personal_aad;
-use super::{App, PAGE_LIMITS, visible_to};
+use super::{App, PAGE_LIMITS, in_scope, own_organization};
 use crate::{SERVICE, store};
 
 impl App {
@@ -23,36 +23,51 @@ impl App {
     ) -> Result<pb::SubmitReferralResponse, ApiError> {
         let submitter = super::submit::Submitter {
             subject: &principal.subject,
-            partner_id: principal.partner_id.as_deref(),
+            role: principal.role,
+            organization: own_organization(principal),
             channel: pb::IntakeChannel::Grpc,
         };
         super::submit::submit(self, &submitter, request).await
     }
 
+    /// One referral. Staff, services and program managers read the coded record (each such read a
+    /// `record.accessed` event, with the personal part too when staff give a purpose); a partner the
+    /// coded record of a referral it submitted; a hotline only the status and status history of a
+    /// referral it submitted ([`status_view`]). Anything outside the caller's scope is NOT_FOUND, the
+    /// same answer as an unknown id.
     pub(crate) async fn get(
         &self,
         principal: &Principal,
         request: pb::GetReferralRequest,
     ) -> Result<pb::GetReferralResponse, ApiError> {
-        let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
+        let mut violations = Vec::new();
+        let purpose = Purpose::optional(&request.purpose, "purpose", &mut violations);
+        ApiError::check(violations)?;
+        let not_found = || super::not_found("referral", &request.referral_id);
         let stored = store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
-        if !visible_to(principal, &stored) {
+        if !in_scope(principal, stored.origin()) {
+            self.out_of_scope(principal, "GetReferral", &stored.id);
             return Err(not_found());
         }
+        let history = store::history(&self.db, &stored.id).await?;
+        if !wf_auth::is_allowed(principal.role, Operation::ReadReferral) {
+            // ReadReferralStatus alone (a hotline): the status of what it submitted, nothing else.
+            return Ok(status_view(stored, history));
+        }
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
-        let purpose = request.purpose.trim();
-        // Partners read personal details only under a release (step 2); staff need a purpose.
-        let reads_personal = !purpose.is_empty()
+        let mut fields = vec![CODED_FIELD.to_owned()];
+        // Partners read personal details only under a release (GetReleasedDetails); staff need a purpose.
+        let reads_personal = purpose.is_some()
             && principal.role != Role::Partner
             && wf_auth::is_allowed(principal.role, Operation::ReadPersonalDetails);
         if reads_personal && let Some(sealed) = &stored.personal_sealed {
             let plain = self.keys.current().decrypt(sealed, &personal_aad(&stored.id)).map_err(ApiError::internal)?;
             referral.personal = Some(pb::PersonalDetails::decode(plain.as_slice()).map_err(ApiError::internal)?);
-            let fields = vec!["personal".to_owned()];
-            self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
+            fields.push("personal".to_owned());
         }
-        let history = store::history(&self.db, &stored.id)
-            .await?
+        let purpose = purpose.map(|p| p.code()).unwrap_or_default();
+        self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
+        let history = history
             .into_iter()
             .map(|(status, at, event_id, detail)| pb::StatusChange {
                 status,
@@ -74,6 +89,21 @@ impl App {
         })
     }
 
+    /// Commits several access events in one transaction (a list read touching several referrals),
+    /// before the data they record is returned.
+    pub(crate) async fn commit_accesses(&self, accesses: Vec<Envelope>) -> Result<(), ApiError> {
+        if accesses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        for access in &accesses {
+            outbox::enqueue(&mut tx, self.db.backend(), access).await?;
+        }
+        tx.commit().await?;
+        self.relay.wake();
+        Ok(())
+    }
+
     /// Commits an access event ([`App::access_envelope`]) alone, before the data it records is returned.
     pub(crate) async fn commit_access(&self, access: Envelope) -> Result<(), ApiError> {
         let mut tx = self.db.begin().await?;
@@ -84,8 +114,10 @@ impl App {
     }
 
     /// The `record.accessed` event of a read of `fields` of a referral by `principal`. Every read of
-    /// personal data is an audited event: the field paths returned and, for a partner, the release(s)
-    /// that allowed it (comma-separated when several).
+    /// personal data and of a coded record (`referral.coded`, `referral.screenings`,
+    /// `referral.mandated_reports`) is an audited event: the field paths returned, the purpose code
+    /// when one was given and, for a partner, the release(s) that allowed it (comma-separated when
+    /// several).
     pub(crate) fn access_envelope(
         &self,
         principal: &Principal,
@@ -118,8 +150,9 @@ impl App {
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         page_token::<ReferralId>(&request.page_token, &mut violations);
         ApiError::check(violations)?;
+        // A partner lists what its organization submitted (a partner token without one: nothing).
         let partner = match principal.role {
-            Role::Partner => principal.partner_id.as_deref(),
+            Role::Partner => Some(own_organization(principal).unwrap_or(NO_ORGANIZATION)),
             _ => None,
         };
         let mut rows = store::list_referrals(
@@ -148,5 +181,27 @@ impl App {
             })
             .collect();
         Ok(pb::ListReferralsResponse { referrals, next_page_token })
+    }
+}
+
+/// The field path a coded read records: the referral's coded record (facts, screenings, ids).
+/// Matches no stored organization: the list scope of a partner whose token names none.
+pub(crate) const NO_ORGANIZATION: &str = "-";
+
+pub(crate) const CODED_FIELD: &str = "referral.coded";
+
+/// What a caller that may read only the status of a referral (role hotline) gets: the referral id,
+/// its status, and the status history as (status, instant) only. No coded record, no youth or case id,
+/// no minor flag, no closure reason, no event ids, no history detail (which names the serving partner
+/// and the case manager).
+fn status_view(stored: store::StoredReferral, history: Vec<(i32, i64, String, String)>) -> pb::GetReferralResponse {
+    pb::GetReferralResponse {
+        referral_id: stored.id,
+        status: stored.status,
+        history: history
+            .into_iter()
+            .map(|(status, at, _, _)| pb::StatusChange { status, at: Some(timestamp(at)), ..Default::default() })
+            .collect(),
+        ..Default::default()
     }
 }

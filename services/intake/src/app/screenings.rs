@@ -11,8 +11,8 @@ use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::ScreeningId;
 
-use super::{App, PAGE_LIMITS, visible_to_partner};
-use crate::store::lifecycle as referrals;
+use super::referrals::NO_ORGANIZATION;
+use super::{App, PAGE_LIMITS, distinct, in_scope, own_organization};
 use crate::store::screenings::{self as store, ScreeningRow};
 use crate::{SERVICE, domain};
 
@@ -33,9 +33,7 @@ impl App {
         screening.screening_id = ScreeningId::generate().to_string();
 
         let mut tx = self.db.begin().await?;
-        let stored = referrals::lock_referral(&mut tx, self.db.backend(), &request.referral_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("referral {}", request.referral_id)))?;
+        let stored = self.lock_visible(&mut tx, principal, &request.referral_id, "RecordScreening").await?;
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
         referral.screenings.push(screening.clone());
         let practice = stored.practice != 0;
@@ -85,13 +83,14 @@ impl App {
         ApiError::check(violations)?;
         // A partner lists only screenings of referrals it submitted; a referral it cannot see is not found.
         let partner = match principal.role {
-            Role::Partner => Some(principal.partner_id.as_deref().unwrap_or("-")),
+            Role::Partner => Some(own_organization(principal).unwrap_or(NO_ORGANIZATION)),
             _ => None,
         };
         if !request.referral_id.is_empty() {
-            let not_found = || ApiError::NotFound(format!("referral {}", request.referral_id));
+            let not_found = || super::not_found("referral", &request.referral_id);
             let stored = crate::store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
-            if !visible_to_partner(principal, stored.submitted_by_partner.as_deref()) {
+            if !in_scope(principal, stored.origin()) {
+                self.out_of_scope(principal, "ListScreenings", &stored.id);
                 return Err(not_found());
             }
         }
@@ -109,6 +108,14 @@ impl App {
             .iter()
             .map(|row| pb::Screening::decode(row.coded.as_slice()).map_err(ApiError::internal))
             .collect::<Result<Vec<_>, _>>()?;
+        // Each referral whose screenings are returned is a coded read, on the record before the answer.
+        let accesses = distinct(rows.iter().map(|row| row.referral_id.as_str()))
+            .map(|referral_id| self.access_envelope(principal, referral_id, "", vec![SCREENINGS_FIELD.to_owned()], ""))
+            .collect();
+        self.commit_accesses(accesses).await?;
         Ok(pb::ListScreeningsResponse { screenings, next_page_token })
     }
 }
+
+/// The field path a screenings read records.
+pub(crate) const SCREENINGS_FIELD: &str = "referral.screenings";

@@ -3,6 +3,7 @@
 //! are the same whichever door a referral uses.
 
 use prost::Message;
+use wf_auth::Role;
 use wf_crypto::KeyRing;
 use wf_events::{Envelope, outbox};
 use wf_proto::events::v1 as events;
@@ -13,16 +14,29 @@ use wf_types::{ReferralId, ScreeningId, YouthId};
 use super::{App, vault};
 use crate::{SERVICE, domain, store};
 
-/// Who submits: the authenticated subject (`hotline:<key id>` for the webhook)
-/// and, for partner users, their organization.
+/// Who submits: the authenticated subject (`hotline:<key id>` for the webhook), the role it acts in,
+/// and the organization its credentials name (a partner's; a hotline client's when its token carries
+/// one). Staff and services have none: they may enter a referral on an organization's behalf (named in
+/// the body) and are recorded as themselves (subject and role).
 pub struct Submitter<'a> {
     pub subject: &'a str,
-    pub partner_id: Option<&'a str>,
+    pub role: Role,
+    pub organization: Option<&'a str>,
     pub channel: pb::IntakeChannel,
 }
 
-/// Validates, seals the personal part, stores once per (origin, external reference)
-/// and announces `referral.received`; a resubmission answers with the first referral.
+impl Submitter<'_> {
+    fn origin(&self) -> domain::Origin<'_> {
+        domain::Origin { subject: self.subject, organization: self.organization }
+    }
+}
+
+/// Validates, seals the personal part, stores once per (caller's namespace, external reference) and
+/// announces `referral.received`. A caller with an organization submits only as it (a different
+/// `referring_organization_id` is refused; an empty one is filled in). A resubmission by the caller that
+/// owns the first referral answers with it (`duplicate`); a key held by anyone else answers
+/// ALREADY_EXISTS without its ids (the namespace is the caller's own, so only rows stored before it was
+/// can collide).
 pub async fn submit(
     app: &App,
     submitter: &Submitter<'_>,
@@ -32,16 +46,23 @@ pub async fn submit(
     let keys = app.keys.current();
     let now = app.clock.now();
     let today = now.date_naive();
-    let violations = domain::validate(request.referral.as_ref(), now);
+    let origin = submitter.origin();
+    let mut violations = domain::validate(request.referral.as_ref(), now);
+    if let Some(referral) = &request.referral {
+        violations.extend(domain::referring_organization_violation(referral, origin));
+    }
     ApiError::check(violations)?;
     let mut referral = request.referral.unwrap_or_default();
     referral.channel = submitter.channel as i32;
+    if let Some(organization) = origin.organization {
+        referral.referring_organization_id = organization.to_owned();
+    }
     // Screening ids are intake's: a submitted id is replaced, like the channel.
     for screening in &mut referral.screenings {
         screening.screening_id = ScreeningId::generate().to_string();
     }
     let facts = domain::derive_facts(&referral, today);
-    let dedupe_key = domain::dedupe_key(&referral, submitter.subject);
+    let dedupe_key = domain::dedupe_key(origin, &referral.external_reference);
     let referral_id = ReferralId::generate();
     let youth_id = YouthId::generate();
     let received_at = referral.received_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(now);
@@ -109,7 +130,8 @@ pub async fn submit(
             youth_id: youth_id.as_str(),
             dedupe_key: &dedupe_key,
             submitted_by: submitter.subject,
-            submitted_by_partner: submitter.partner_id,
+            submitted_by_role: submitter.role.as_str(),
+            submitted_by_partner: submitter.organization,
             source: referral.source,
             triage_tier: referral.triage_tier,
             site: referral.site,
@@ -126,12 +148,26 @@ pub async fn submit(
     )
     .await?;
     if !inserted {
-        let (id, youth, status) = store::find_by_dedupe_key(&mut tx, &dedupe_key)
+        let existing = store::find_by_dedupe_key(&mut tx, &dedupe_key)
             .await?
             .ok_or_else(|| ApiError::Unavailable("a concurrent submission is still settling, retry".into()))?;
         tx.commit().await?;
-        tracing::info!(referral.id = %id, "duplicate submission answered with the existing referral");
-        return Ok(pb::SubmitReferralResponse { referral_id: id, duplicate: true, status, youth_id: youth });
+        let stored =
+            domain::Origin { subject: &existing.submitted_by, organization: existing.submitted_by_partner.as_deref() };
+        if !origin.submitted(stored) {
+            // Never the other submitter's referral id, youth id or status.
+            tracing::warn!(referral.id = %existing.id, "external reference held by another submitter");
+            return Err(ApiError::AlreadyExists(
+                "referral.external_reference is already used by another submitter; use a new external_reference".into(),
+            ));
+        }
+        tracing::info!(referral.id = %existing.id, "duplicate submission answered with the existing referral");
+        return Ok(pb::SubmitReferralResponse {
+            referral_id: existing.id,
+            duplicate: true,
+            status: existing.status,
+            youth_id: existing.youth_id,
+        });
     }
     store::record_status_change(
         &mut tx,

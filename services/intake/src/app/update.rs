@@ -18,7 +18,7 @@ use crate::store::lifecycle::{self as referrals, Corrected};
 use crate::{SERVICE, domain};
 
 /// Purpose recorded on the access event of an update that opens the personal part.
-pub(crate) const UPDATE_PURPOSE: &str = "referral_update";
+pub(crate) const UPDATE_PURPOSE: &str = wf_types::Purpose::RecordCorrection.code();
 
 impl App {
     pub(crate) async fn update(
@@ -54,7 +54,7 @@ impl App {
         let opens_personal = paths.iter().any(|p| p == "personal" || p.starts_with("personal."));
 
         let mut tx = self.db.begin().await?;
-        let stored = self.lock_visible(&mut tx, principal, &request.referral_id).await?;
+        let stored = self.lock_visible(&mut tx, principal, &request.referral_id, "UpdateReferral").await?;
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
         if opens_personal && let Some(sealed) = &stored.personal_sealed {
             referral.personal =

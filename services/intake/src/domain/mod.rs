@@ -10,6 +10,7 @@ mod validate;
 
 use chrono::{Datelike, NaiveDate};
 use wf_proto::intake::v1 as pb;
+use wf_types::FieldViolation;
 
 pub use update::{UpdateOutcome, apply_update_mask};
 pub(crate) use validate::is_code;
@@ -53,15 +54,52 @@ pub fn derive_facts(referral: &pb::Referral, today: NaiveDate) -> DerivedFacts {
     }
 }
 
-/// Who a submission counts as coming from, for idempotency: the referring
-/// organization when named, otherwise the authenticated submitter.
-pub fn dedupe_key(referral: &pb::Referral, submitter: &str) -> String {
-    let origin = if referral.referring_organization_id.is_empty() {
-        submitter
-    } else {
-        referral.referring_organization_id.as_str()
-    };
-    format!("{origin}|{}", referral.external_reference.trim())
+/// Who submits, as far as intake's rules care: the authenticated subject and the organization its
+/// credentials name (a partner's, or a hotline client's when its token carries one). Never the
+/// request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    pub subject: &'a str,
+    pub organization: Option<&'a str>,
+}
+
+impl<'a> Origin<'a> {
+    /// The namespace of the caller's external references: its organization when the credentials name
+    /// one (every client of that organization shares it), else its own subject. Never the body's
+    /// `referring_organization_id`, so nobody can submit into another organization's namespace.
+    pub fn namespace(&self) -> &'a str {
+        self.organization.unwrap_or(self.subject)
+    }
+
+    /// Whether a referral stored as submitted by `stored` was submitted by this caller: the same
+    /// organization when the caller has one, else the same subject without an organization.
+    pub fn submitted(&self, stored: Origin<'_>) -> bool {
+        match self.organization {
+            Some(organization) => stored.organization == Some(organization),
+            None => stored.organization.is_none() && stored.subject == self.subject,
+        }
+    }
+}
+
+/// The idempotency key of a submission: the caller's namespace ([`Origin::namespace`]) and its
+/// external reference.
+pub fn dedupe_key(origin: Origin<'_>, external_reference: &str) -> String {
+    format!("{}|{}", origin.namespace(), external_reference.trim())
+}
+
+/// A caller whose credentials name an organization submits only as that organization: the body's
+/// `referring_organization_id` must be empty (it is then filled in) or the same. The violation never
+/// repeats either value.
+pub fn referring_organization_violation(referral: &pb::Referral, origin: Origin<'_>) -> Option<FieldViolation> {
+    let own = origin.organization?;
+    let given = referral.referring_organization_id.as_str();
+    (!given.is_empty() && given != own).then(|| {
+        FieldViolation::new(
+            "referral.referring_organization_id",
+            "must match the caller's organization (the one its credentials name); leave it empty to use that \
+             organization",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -129,10 +167,40 @@ mod tests {
     }
 
     #[test]
-    fn dedupe_key_prefers_the_referring_organization() {
+    fn the_dedupe_namespace_is_the_callers_own_never_the_body() {
         let mut referral = valid();
-        assert_eq!(dedupe_key(&referral, "hotline-1"), "hotline-1|HL-1");
-        referral.referring_organization_id = "org_1".into();
-        assert_eq!(dedupe_key(&referral, "hotline-1"), "org_1|HL-1");
+        referral.referring_organization_id = "org_other".into();
+        let hotline = Origin { subject: "hotline-1", organization: None };
+        assert_eq!(dedupe_key(hotline, &referral.external_reference), "hotline-1|HL-1");
+        let partner = Origin { subject: "client-7", organization: Some("org_a") };
+        assert_eq!(dedupe_key(partner, " HL-1 "), "org_a|HL-1");
+    }
+
+    #[test]
+    fn a_caller_with_an_organization_submits_only_as_it() {
+        let partner = Origin { subject: "client-7", organization: Some("org_a") };
+        let mut referral = valid();
+        assert!(referring_organization_violation(&referral, partner).is_none(), "empty: filled in");
+        referral.referring_organization_id = "org_a".into();
+        assert!(referring_organization_violation(&referral, partner).is_none());
+        referral.referring_organization_id = "org_b".into();
+        let violation = referring_organization_violation(&referral, partner).expect("refused");
+        assert_eq!(violation.field, "referral.referring_organization_id");
+        assert!(!violation.description.contains("org_b") && !violation.description.contains("org_a"));
+        let staff = Origin { subject: "usr_1", organization: None };
+        assert!(referring_organization_violation(&referral, staff).is_none(), "staff act on a behalf");
+    }
+
+    #[test]
+    fn a_submission_belongs_to_its_organization_or_else_its_subject() {
+        let a = Origin { subject: "client-1", organization: Some("org_a") };
+        let a_other_client = Origin { subject: "client-2", organization: Some("org_a") };
+        let b = Origin { subject: "client-1", organization: Some("org_b") };
+        let hotline = Origin { subject: "client-1", organization: None };
+        assert!(a.submitted(a_other_client), "one organization, several clients");
+        assert!(!a.submitted(b) && !b.submitted(a));
+        assert!(!hotline.submitted(a), "same subject, but that one acted as an organization");
+        assert!(hotline.submitted(Origin { subject: "client-1", organization: None }));
+        assert!(!hotline.submitted(Origin { subject: "client-9", organization: None }));
     }
 }

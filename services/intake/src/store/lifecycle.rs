@@ -9,6 +9,7 @@ use wf_db::{Backend, Db, DbError, Tx};
 pub struct LockedReferral {
     pub id: String,
     pub youth_id: String,
+    pub submitted_by: String,
     pub submitted_by_partner: Option<String>,
     pub status: i32,
     pub status_before_hold: Option<i32>,
@@ -22,8 +23,8 @@ pub struct LockedReferral {
 pub async fn lock_referral(tx: &mut Tx, backend: Backend, id: &str) -> Result<Option<LockedReferral>, DbError> {
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     Ok(sqlx::query_as(&format!(
-        "SELECT id, youth_id, submitted_by_partner, status, status_before_hold, practice, coded, personal_sealed, \
-         received_at FROM referral WHERE id = $1{lock}"
+        "SELECT id, youth_id, submitted_by, submitted_by_partner, status, status_before_hold, practice, coded, \
+         personal_sealed, received_at FROM referral WHERE id = $1{lock}"
     ))
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -68,9 +69,9 @@ pub async fn close(tx: &mut Tx, id: &str, reason: i32, at: i64, duplicate_of: Op
     Ok(())
 }
 
-/// (submitted by partner) of a referral, to check a referral named as the original of a duplicate.
-pub async fn referral_partner(tx: &mut Tx, id: &str) -> Result<Option<(Option<String>,)>, DbError> {
-    Ok(sqlx::query_as("SELECT submitted_by_partner FROM referral WHERE id = $1")
+/// (submitted by, submitted by partner) of a referral, to check a referral named as the original of a duplicate.
+pub async fn referral_submitter(tx: &mut Tx, id: &str) -> Result<Option<(String, Option<String>)>, DbError> {
+    Ok(sqlx::query_as("SELECT submitted_by, submitted_by_partner FROM referral WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?)

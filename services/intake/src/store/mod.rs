@@ -14,6 +14,9 @@ pub mod vault;
 pub struct StoredReferral {
     pub id: String,
     pub youth_id: String,
+    /// The authenticated subject that submitted it.
+    pub submitted_by: String,
+    /// The organization the submitter's credentials named (partners, hotlines with one).
     pub submitted_by_partner: Option<String>,
     pub status: i32,
     pub is_minor: bool,
@@ -28,6 +31,9 @@ pub struct NewReferral<'a> {
     pub youth_id: &'a str,
     pub dedupe_key: &'a str,
     pub submitted_by: &'a str,
+    /// The role the submitter acted in ("case_manager" for staff entering a referral on an
+    /// organization's behalf).
+    pub submitted_by_role: &'a str,
     pub submitted_by_partner: Option<&'a str>,
     pub source: i32,
     pub triage_tier: i32,
@@ -49,8 +55,8 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
     let result = sqlx::query(
         "INSERT INTO referral (id, youth_id, dedupe_key, submitted_by, submitted_by_partner, source, triage_tier, \
          site, practice, is_minor, outside_program, status, coded, personal_sealed, personal_key_version, \
-         received_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         received_at, created_at, submitted_by_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(referral.id)
@@ -70,34 +76,60 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
     .bind(referral.personal_key_version)
     .bind(referral.received_at)
     .bind(referral.created_at)
+    .bind(referral.submitted_by_role)
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
-/// The referral already stored under `dedupe_key`: (id, youth id, status).
-pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<(String, String, i32)>, DbError> {
-    Ok(sqlx::query_as("SELECT id, youth_id, status FROM referral WHERE dedupe_key = $1")
-        .bind(dedupe_key)
-        .fetch_optional(&mut **tx)
-        .await?)
+/// The referral already stored under a dedupe key, and who submitted it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExistingSubmission {
+    pub id: String,
+    pub youth_id: String,
+    pub status: i32,
+    pub submitted_by: String,
+    pub submitted_by_partner: Option<String>,
 }
 
-type ReferralRow = (String, String, Option<String>, i32, i32, Vec<u8>, Option<Vec<u8>>, Option<String>, Option<i32>);
+/// The referral already stored under `dedupe_key`.
+pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<ExistingSubmission>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, youth_id, status, submitted_by, submitted_by_partner FROM referral WHERE dedupe_key = $1",
+    )
+    .bind(dedupe_key)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+type ReferralRow =
+    (String, String, String, Option<String>, i32, i32, Vec<u8>, Option<Vec<u8>>, Option<String>, Option<i32>);
 
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
-        "SELECT id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id, \
-         closure_reason FROM referral WHERE id = $1",
+        "SELECT id, youth_id, submitted_by, submitted_by_partner, status, is_minor, coded, personal_sealed, \
+         case_id, closure_reason FROM referral WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
     Ok(row.map(
-        |(id, youth_id, submitted_by_partner, status, is_minor, coded, personal_sealed, case_id, closure_reason)| {
+        |(
+            id,
+            youth_id,
+            submitted_by,
+            submitted_by_partner,
+            status,
+            is_minor,
+            coded,
+            personal_sealed,
+            case_id,
+            closure_reason,
+        )| {
             StoredReferral {
                 id,
                 youth_id,
+                submitted_by,
                 submitted_by_partner,
                 status,
                 is_minor: is_minor != 0,

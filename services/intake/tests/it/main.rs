@@ -12,11 +12,15 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use wf_testkit::{AuthedChannel, Collector, Engine, TestDatabase, TestServer, both_engines};
 
+mod coded_reads;
 mod consent;
 mod lifecycle;
 mod mandated;
 mod matching;
+mod origin;
+mod purposes;
 mod rotation;
+mod scope;
 mod screenings;
 mod update;
 mod validation;
@@ -66,6 +70,22 @@ impl Harness {
 
     async fn partner(&self, partner_id: &str) -> Client {
         IntakeServiceClient::new(self.server.channel(&self.server.tokens.partner(partner_id)).await)
+    }
+
+    /// A client whose token names `subject` in `role`, and the organization `organization` (a hotline
+    /// client's organization, which the test kit's tokens never carry).
+    async fn client_as(&self, subject: &str, role: Role, organization: Option<&str>) -> Client {
+        let keys = wf_auth::load_or_create_dev_keypair(&self.server.config.keys_dir()).expect("keys");
+        let issuer =
+            wf_auth::TokenIssuer::from_pem(&keys.private_pem, &keys.kid, "wayfinder", "wayfinder").expect("issuer");
+        let kind = match role {
+            Role::Service => wf_auth::TokenKind::Service,
+            Role::Partner => wf_auth::TokenKind::Partner,
+            _ => wf_auth::TokenKind::User,
+        };
+        let token =
+            issuer.issue(kind, subject, role, organization, std::time::Duration::from_secs(600)).expect("token");
+        IntakeServiceClient::new(self.server.channel(&token).await)
     }
 
     /// Access events recorded for people's reads (the returning-youth matcher's own reads, actor
@@ -236,15 +256,25 @@ both_engines!(personal_details_need_a_purpose_and_every_read_is_an_access_event,
     let personal = full.referral.and_then(|r| r.personal).expect("personal details with a purpose");
     assert_eq!(personal.legal_first_name, "Demo");
 
-    let accesses = harness.people_accesses(1).await;
-    assert_eq!(accesses.len(), 1, "one access event for one read of personal data");
-    let access = &accesses[0];
-    assert_eq!((access.record_id.as_str(), access.purpose.as_str()), (submitted.referral_id.as_str(), "triage"));
-    assert_eq!(access.actor_role, "case_manager");
-
-    // A program manager reads status but never personal details.
+    // A program manager reads the coded record but never personal details.
     let manager = harness.client(Role::ProgramManager).await.get_referral(get("triage")).await.expect("read");
     assert!(manager.into_inner().referral.expect("referral").personal.is_none());
+
+    // Every read is on the record; exactly one of them opened the vault, with its purpose.
+    let accesses = harness.people_accesses(3).await;
+    let read: Vec<(&str, &str, Vec<&str>)> = accesses
+        .iter()
+        .map(|a| (a.actor_role.as_str(), a.purpose.as_str(), a.fields.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("case_manager", "", vec!["referral.coded"]),
+            ("case_manager", "triage", vec!["referral.coded", "personal"]),
+            ("program_manager", "triage", vec!["referral.coded"]),
+        ]
+    );
+    assert!(accesses.iter().all(|a| a.record_id == submitted.referral_id));
     harness.server.stop().await;
 });
 
@@ -257,7 +287,7 @@ both_engines!(partners_see_only_their_own_referrals_and_others_are_not_found, |e
     let mut request = example();
     request.referral.as_mut().expect("referral").referring_organization_id = partner_a.to_owned();
     let submitted = a.submit_referral(request).await.expect("submit").into_inner();
-    let read = |id: &str| pb::GetReferralRequest { referral_id: id.to_owned(), purpose: "follow_up".into() };
+    let read = |id: &str| pb::GetReferralRequest { referral_id: id.to_owned(), purpose: "service_referral".into() };
     let own = a.get_referral(read(&submitted.referral_id)).await.expect("own referral").into_inner();
     assert!(own.referral.expect("referral").personal.is_none(), "partners need a release (step 2)");
     let status = b.get_referral(read(&submitted.referral_id)).await.expect_err("not theirs");

@@ -93,7 +93,7 @@ both_engines!(an_update_changes_masked_fields_reseals_and_announces_paths_only, 
         .filter(|a| a.record_id == id && a.actor_role == "case_manager")
         .map(|a| a.purpose)
         .collect();
-    assert_eq!(purposes, vec!["referral_update", "case_management"], "opening for the update is a read too");
+    assert_eq!(purposes, vec!["record_correction", "case_management"], "opening for the update is a read too");
     harness.server.stop().await;
 });
 
@@ -188,7 +188,7 @@ both_engines!(a_refused_update_that_opened_the_personal_part_records_only_the_re
     assert_eq!(accesses.len(), 1, "exactly one read was recorded");
     assert_eq!(accesses[0].record_id, id);
     assert_eq!(accesses[0].actor_role, "case_manager");
-    assert_eq!(accesses[0].purpose, "referral_update");
+    assert_eq!(accesses[0].purpose, "record_correction");
     assert_eq!(accesses[0].fields, vec!["personal"]);
     let (updates,): (i64,) =
         wf_db::sqlx::query_as("SELECT COUNT(*) FROM event_outbox WHERE event_type = 'referral.updated'")

@@ -128,7 +128,7 @@ both_engines!(a_dump_of_the_database_holds_no_personal_data, |engine| async move
     let mut staff = harness.client(Role::Supervisor).await;
     for id in &ids[..3] {
         let read = staff
-            .get_referral(pb::GetReferralRequest { referral_id: id.clone(), purpose: "dump test".into() })
+            .get_referral(pb::GetReferralRequest { referral_id: id.clone(), purpose: "case_management".into() })
             .await
             .expect("read")
             .into_inner();

@@ -41,11 +41,18 @@ impl Hook {
         Self { server, db, addr, secret, _database: database, _dir: dir }
     }
 
-    /// Sends one HTTP/1.1 request; answers (status, JSON body).
+    /// Sends one HTTP/1.1 JSON request; answers (status, JSON body).
     async fn post(&self, headers: &[(&str, String)], body: &[u8]) -> (u16, serde_json::Value) {
+        let (status, text) = self.post_as(Some("application/json"), headers, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends one HTTP/1.1 request with `content_type` (none when `None`); answers (status, body text).
+    async fn post_as(&self, content_type: Option<&str>, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
         let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        let content_type = content_type.map(|value| format!("Content-Type: {value}\r\n")).unwrap_or_default();
         let mut request = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "POST {} HTTP/1.1\r\nHost: {}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n",
             webhook::PATH,
             self.addr,
             body.len()
@@ -63,7 +70,7 @@ impl Hook {
         let status: u16 =
             text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status: {text}"));
         let body = text.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or("");
-        (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+        (status, body.to_owned())
     }
 
     fn signed(&self, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
@@ -125,7 +132,8 @@ both_engines!(refusals_store_nothing, |engine| async move {
 
     for (bad, field) in [
         (&b"{\"referral\": {\"source\": "[..], "body"),
-        (&br#"{"referral": {"personal": {"legalFirstNam": "Testy"}}}"#[..], "referral.personal.legalFirstNam"),
+        // The object holding the misspelt key, never the key itself (it may be a name).
+        (&br#"{"referral": {"personal": {"legalFirstNam": "Testy"}}}"#[..], "referral.personal"),
         (&br#"{"referral": {"triageTier": "TRIAGE_TIER_SOMETIME"}}"#[..], "referral.triageTier"),
     ] {
         let (status, answer) = hook.post(&hook.signed(now(), bad), bad).await;
@@ -177,5 +185,50 @@ both_engines!(a_signed_referral_is_stored_once_and_answers_its_id, |engine| asyn
     let coded = pb::Referral::decode(coded.as_slice()).expect("coded");
     assert_eq!(coded.channel, pb::IntakeChannel::Webhook as i32);
     assert!(coded.personal.is_none(), "personal details only sealed");
+    hook.server.stop().await;
+});
+
+both_engines!(the_webhook_names_the_field_and_expected_type_but_never_the_value, |engine| async move {
+    let hook = Hook::start(engine).await;
+    // Each body is signed, so only its content is refused; the value given must not come back.
+    for (bad, field, secret) in [
+        (
+            &br#"{"referral": {"personal": {"phones": [{"number": "+1-555-0100", "safeToCall": "+1-555-0199"}]}}}"#[..],
+            "referral.personal.phones[0].safeToCall",
+            "555-0199",
+        ),
+        (&br#"{"referral": {"personal": {"legalFirstName": 1977}}}"#[..], "referral.personal.legalFirstName", "1977"),
+        (&br#"{"referral": {"receivedAt": "Jane Fictional"}}"#[..], "referral.receivedAt", "Jane"),
+        (&br#"{"referral": {"personal": {"JaneFictional": "x"}}}"#[..], "referral.personal", "Jane"),
+        (&br#"{"JaneFictional": {}}"#[..], "body", "Jane"),
+        (&br#"{"referral": {"triageTier": "JANE_FICTIONAL"}}"#[..], "referral.triageTier", "JANE"),
+    ] {
+        let (status, text) = hook.post_as(Some("application/json"), &hook.signed(now(), bad), bad).await;
+        assert_eq!(status, 400, "{text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).expect("json answer");
+        assert_eq!(answer["field"].as_str(), Some(field), "{text}");
+        assert!(!text.contains(secret), "the answer repeats the value: {text}");
+        assert!(!answer["description"].as_str().unwrap_or_default().is_empty(), "{text}");
+    }
+    // A value of the wrong type: the answer says what the field takes.
+    let bad = br#"{"referral": {"personal": {"phones": [{"safeToCall": "yes please"}]}}}"#;
+    let (_, answer) = hook.post(&hook.signed(now(), bad), bad).await;
+    let description = answer["description"].as_str().unwrap_or_default();
+    assert!(description.contains("expected") && description.contains("bool"), "{answer}");
+    assert_eq!(hook.stored().await, (0, 0));
+    hook.server.stop().await;
+});
+
+both_engines!(the_webhook_requires_a_json_content_type, |engine| async move {
+    let hook = Hook::start(engine).await;
+    let body = example_json();
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let (status, text) = hook.post_as(content_type, &hook.signed(now(), &body), &body).await;
+        assert_eq!(status, 415, "{content_type:?}: {text}");
+        assert!(text.contains("application/json"), "says what is allowed: {text}");
+    }
+    assert_eq!(hook.stored().await, (0, 0), "nothing stored");
+    let (status, _) = hook.post_as(Some("application/json; charset=utf-8"), &hook.signed(now(), &body), &body).await;
+    assert_eq!(status, 201, "a charset parameter is fine");
     hook.server.stop().await;
 });

@@ -1,10 +1,12 @@
-//! `wayfinder keys …`: intake's field-encryption keys. `rotate` adds a key version and
-//! re-encrypts every sealed value to it; `retire` removes an old version once nothing
-//! uses it. Both work on the intake database directly (embedded data folder, `--database-url` or
-//! `DATABASE_URL`) and on the key-ring file (development ring or `field_key_file`). Intake may keep
-//! running: it re-reads the key file whenever the file changes.
+//! `wayfinder keys …`: the field-encryption keys that seal intake's personal details and cases'
+//! note text. `rotate` adds a key version and re-encrypts every sealed value and note to it;
+//! `retire` removes an old version once nothing in either database uses it. Both work on the
+//! intake and cases databases directly (embedded data folder, `--database-url` or `DATABASE_URL`)
+//! and on the key-ring file (development ring or `field_key_file`). The services may keep running:
+//! they re-read the key file whenever the file changes.
 
 use clap::Subcommand;
+use wf_cases::app::sealing;
 use wf_config::Config;
 use wf_db::Db;
 use wf_intake::vault;
@@ -13,9 +15,9 @@ use super::{DbArgs, Globals};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysAction {
-    /// Add a new field key version, make it current, and re-encrypt every sealed value to it
-    /// (in transactional batches, with progress; safe to interrupt and run again). Intake may keep
-    /// running: it notices the changed key file and seals new values with the new version.
+    /// Add a new field key version, make it current, and re-encrypt every sealed value and case note
+    /// to it (in transactional batches, with progress; safe to interrupt and run again). The services
+    /// may keep running: they notice the changed key file and seal new values with the new version.
     Rotate {
         /// Values re-encrypted per transaction (1 to 10000).
         #[arg(long, default_value_t = 500)]
@@ -40,7 +42,7 @@ pub enum KeysAction {
 }
 
 impl KeysAction {
-    /// Where the intake database is.
+    /// Where the databases are.
     pub(super) fn db(&self) -> &DbArgs {
         match self {
             Self::Rotate { db, .. } | Self::Retire { db, .. } | Self::Status { db } => db,
@@ -51,16 +53,19 @@ impl KeysAction {
 pub async fn run(action: KeysAction, globals: &Globals) -> anyhow::Result<()> {
     let config = globals.config_with(action.db())?;
     let db = Db::connect(&config.database_url_for(wf_intake::SERVICE)).await?;
+    // Case notes are sealed under the same key ring: every action covers both databases.
+    let cases = Db::connect(&config.database_url_for(wf_cases::SERVICE)).await?;
     let result = match action {
-        KeysAction::Rotate { batch, .. } => rotate(&config, &db, batch).await,
-        KeysAction::Retire { version, .. } => retire(&config, &db, version).await,
-        KeysAction::Status { .. } => status(&config, &db).await,
+        KeysAction::Rotate { batch, .. } => rotate(&config, &db, &cases, batch).await,
+        KeysAction::Retire { version, .. } => retire(&config, &db, &cases, version).await,
+        KeysAction::Status { .. } => status(&config, &db, &cases).await,
     };
     db.close().await;
+    cases.close().await;
     result
 }
 
-async fn rotate(config: &Config, db: &Db, batch: i64) -> anyhow::Result<()> {
+async fn rotate(config: &Config, db: &Db, cases: &Db, batch: i64) -> anyhow::Result<()> {
     if !(1..=10_000).contains(&batch) {
         anyhow::bail!("--batch {batch} is out of range; allowed 1 to 10000");
     }
@@ -69,28 +74,46 @@ async fn rotate(config: &Config, db: &Db, batch: i64) -> anyhow::Result<()> {
     })
     .await?;
     println!("key version {version} is current; {resealed} value(s) re-encrypted to it");
-    println!("a running intake picks up key version {version} from the key file; then retire old versions");
+    let ring = vault::load_keys(config)?;
+    let notes = sealing::reseal_all(cases, &ring, batch, |done, remaining| {
+        println!("re-encrypted {done} case note(s), {remaining} to go");
+    })
+    .await?;
+    println!("{notes} case note(s) re-encrypted to key version {version}");
+    println!(
+        "running intake and cases services pick up key version {version} from the key file; then retire old versions"
+    );
     Ok(())
 }
 
-async fn retire(config: &Config, db: &Db, version: u32) -> anyhow::Result<()> {
+async fn retire(config: &Config, db: &Db, cases: &Db, version: u32) -> anyhow::Result<()> {
+    if let Some((_, count)) = sealing::key_usage(cases).await?.into_iter().find(|(v, n)| *v == version as i32 && *n > 0)
+    {
+        anyhow::bail!(
+            "key version {version} still seals {count} case note(s); run `wayfinder keys rotate` \
+             (or let it finish) to re-encrypt them to the current key, then retire again"
+        );
+    }
     let ring = vault::retire(config, db, version).await?;
     let left: Vec<String> = ring.versions().map(|v| v.to_string()).collect();
     println!("retired key version {version}; versions left: {}", left.join(", "));
     Ok(())
 }
 
-async fn status(config: &Config, db: &Db) -> anyhow::Result<()> {
+async fn status(config: &Config, db: &Db, cases: &Db) -> anyhow::Result<()> {
     let ring = vault::load_keys(config)?;
-    let usage = vault::key_usage(db).await?;
     println!("key file: {}", vault::key_file(config).display());
-    for version in ring.versions() {
-        let count = usage.iter().find(|(v, _)| *v == version as i32).map_or(0, |(_, count)| *count);
-        let current = if version == ring.current_version() { " (current)" } else { "" };
-        println!("version {version}{current}: {count} value(s)");
-    }
-    for (version, count) in usage.iter().filter(|(v, _)| !ring.versions().any(|known| known as i32 == *v)) {
-        println!("version {version} (NOT IN THE KEY FILE): {count} value(s) cannot be opened");
+    for (what, usage) in
+        [("intake value(s)", vault::key_usage(db).await?), ("case note(s)", sealing::key_usage(cases).await?)]
+    {
+        for version in ring.versions() {
+            let count = usage.iter().find(|(v, _)| *v == version as i32).map_or(0, |(_, count)| *count);
+            let current = if version == ring.current_version() { " (current)" } else { "" };
+            println!("version {version}{current}: {count} {what}");
+        }
+        for (version, count) in usage.iter().filter(|(v, _)| !ring.versions().any(|known| known as i32 == *v)) {
+            println!("version {version} (NOT IN THE KEY FILE): {count} {what} cannot be opened");
+        }
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use wf_client::Target;
 use wf_config::Config;
 
+use crate::data_dir::DataDirAccess;
 use crate::system;
 
 pub mod analyze;
@@ -41,6 +42,11 @@ pub struct Cli {
     /// Configuration file (default: <data-dir>/wayfinder.toml when present).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
+    /// Accept a data folder that group or others can reach, and leave its permissions as they are.
+    /// Without it the data folder is created 0700, every file in it 0600, and a folder open to
+    /// other users is refused (it holds youth records and keys).
+    #[arg(long, global = true)]
+    pub allow_shared_data_dir: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -131,6 +137,7 @@ impl DbArgs {
 pub struct Globals {
     data_dir: Option<PathBuf>,
     config_file: Option<PathBuf>,
+    data_dir_access: DataDirAccess,
 }
 
 impl Globals {
@@ -150,11 +157,21 @@ impl Globals {
     pub fn client_data_dir(&self) -> PathBuf {
         system::data_dir_or_default(self.data_dir.clone())
     }
+
+    /// Whether the data folder must be private (the default) or may be shared.
+    pub fn data_dir_access(&self) -> DataDirAccess {
+        self.data_dir_access
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Cli { data_dir, config, command } = cli;
-    let globals = Globals { data_dir, config_file: config };
+    let Cli { data_dir, config, allow_shared_data_dir, command } = cli;
+    let data_dir_access = if allow_shared_data_dir { DataDirAccess::Shared } else { DataDirAccess::Private };
+    if data_dir_access == DataDirAccess::Private {
+        // Before any command creates a file: keys, databases, exports are their owner's alone.
+        crate::data_dir::restrict_new_files();
+    }
+    let globals = Globals { data_dir, config_file: config, data_dir_access };
     match command {
         Command::Up(args) => serve::up(args, &globals).await,
         Command::Serve(args) => serve::serve(args, &globals).await,

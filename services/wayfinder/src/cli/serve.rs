@@ -87,17 +87,17 @@ pub async fn up(args: UpArgs, globals: &Globals) -> anyhow::Result<()> {
     let config = args.listen.config(globals)?;
     // Only a new embedded data folder gets the demo: never mix it into real data.
     let demo = !args.no_demo && config.is_embedded() && !config.data_dir.join("intake.db").exists();
-    serve_with(config, &[], demo).await
+    serve_with(config, &[], demo, globals.data_dir_access()).await
 }
 
 pub async fn serve(args: ServeArgs, globals: &Globals) -> anyhow::Result<()> {
-    serve_with(args.listen.config(globals)?, &args.services, false).await
+    serve_with(args.listen.config(globals)?, &args.services, false, globals.data_dir_access()).await
 }
 
 pub async fn migrate(args: MigrateArgs, globals: &Globals) -> anyhow::Result<()> {
     let config = globals.config_with(&args.db)?;
     let _telemetry = wf_telemetry::init(&config.telemetry);
-    std::fs::create_dir_all(&config.data_dir)?;
+    crate::data_dir::prepare(&config.data_dir, globals.data_dir_access())?;
     system::migrate(&config, &system::resolve_services(&args.services)?).await
 }
 
@@ -134,7 +134,12 @@ pub async fn healthcheck(connect: Connect, globals: &Globals) -> anyhow::Result<
     if serving { Ok(()) } else { Err(anyhow::anyhow!("{} is not serving", target.url)) }
 }
 
-async fn serve_with(config: Config, services: &[String], load_demo: bool) -> anyhow::Result<()> {
+async fn serve_with(
+    config: Config,
+    services: &[String],
+    load_demo: bool,
+    access: crate::data_dir::DataDirAccess,
+) -> anyhow::Result<()> {
     let mut telemetry_config = config.telemetry.clone();
     if services.len() == 1 {
         telemetry_config.service_name = format!("wayfinder-{}", services[0]);
@@ -142,7 +147,7 @@ async fn serve_with(config: Config, services: &[String], load_demo: bool) -> any
     let _telemetry = wf_telemetry::init(&telemetry_config).context("starting telemetry")?;
     let services = system::resolve_services(services)?;
     let shutdown = wf_server::shutdown_on_signal();
-    let system = system::build(config, &services).await?;
+    let system = system::build_with(config, &services, access).await?;
     let mode = if system.config.is_embedded() { "embedded (SQLite + in-process bus)" } else { "PostgreSQL + RabbitMQ" };
     eprintln!(
         "wayfinder is up: {} on {} — {mode}; data in {}",

@@ -19,6 +19,9 @@ fn attribute(span: &SpanData, key: &str) -> Option<String> {
 async fn a_referral_travels_the_embedded_system_in_one_trace() {
     let spans = wf_telemetry::init_for_tests();
     let data_dir = tempfile::tempdir().expect("temp dir");
+    // A data folder must be its owner's alone (tempfile makes folders 0755 under the usual umask).
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+    std::fs::set_permissions(data_dir.path(), private).expect("chmod 700");
     let mut config = wf_config::Config::load(None, Some(data_dir.path())).expect("config");
     config.grpc_addr = "127.0.0.1:0".parse().expect("addr");
     let system = wayfinder::system::build(config, wf_config::SERVICES).await.expect("system builds");
@@ -27,8 +30,11 @@ async fn a_referral_travels_the_embedded_system_in_one_trace() {
     let running = tokio::spawn(system.run(shutdown.clone()));
 
     let issuer = support::issuer(&data_dir.path().join("keys"));
-    let mut client =
-        intake::intake_service_client::IntakeServiceClient::new(support::authed(&url, &issuer, Role::Hotline).await);
+    // The same caller as the command line's hotline (`cli-hotline`): a resubmission answers the
+    // original only to the caller that submitted it.
+    let mut client = intake::intake_service_client::IntakeServiceClient::new(
+        support::authed_as(&url, &issuer, "cli-hotline", Role::Hotline).await,
+    );
     let request = support::example_referral();
     let submitted = client.submit_referral(request.clone()).await.expect("submit").into_inner();
     assert!(!submitted.duplicate);

@@ -5,5 +5,6 @@
 
 mod support;
 
+mod authorization;
 mod distributed;
 mod embedded;

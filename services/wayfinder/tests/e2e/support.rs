@@ -56,8 +56,17 @@ pub async fn authed(
     issuer: &TokenIssuer,
     role: Role,
 ) -> tonic::service::interceptor::InterceptedService<Channel, BearerToken> {
-    let token =
-        issuer.issue(TokenKind::User, &format!("e2e-{role}"), role, None, Duration::from_secs(600)).expect("token");
+    authed_as(url, issuer, &format!("e2e-{role}"), role).await
+}
+
+/// As [`authed`], for a named subject (a hotline's duplicate answer goes only to the same caller).
+pub async fn authed_as(
+    url: &str,
+    issuer: &TokenIssuer,
+    subject: &str,
+    role: Role,
+) -> tonic::service::interceptor::InterceptedService<Channel, BearerToken> {
+    let token = issuer.issue(TokenKind::User, subject, role, None, Duration::from_secs(600)).expect("token");
     let channel = Channel::from_shared(url.to_owned()).expect("url").connect().await.expect("connect");
     tonic::service::interceptor::InterceptedService::new(channel, BearerToken::new(&token).expect("bearer"))
 }

@@ -71,12 +71,8 @@ pub fn validate_release(
             violations.push(FieldViolation::new(format!("release.categories[{i}]"), "is listed twice"));
         }
     }
-    if !is_code(&release.purpose) {
-        violations.push(FieldViolation::new(
-            "release.purpose",
-            "is required: a purpose code of lowercase letters, digits and underscores, e.g. \"service_referral\"",
-        ));
-    }
+    // A code from the closed list (it reaches the consent event and every read under the release).
+    wf_types::Purpose::required(&release.purpose, "release.purpose", &mut violations);
     let signed_at = release.signed_at.as_ref().and_then(wf_proto::time::datetime);
     match (&release.signed_at, signed_at) {
         (None, _) => violations.push(FieldViolation::new("release.signed_at", "is required")),
@@ -109,12 +105,6 @@ pub fn validate_release(
     }
     violations.extend(validate_signers(&release.signers, facts));
     violations
-}
-
-fn is_code(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 64
-        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Youth alone where a legal basis lets them consent (an adult always can); otherwise the youth and a

@@ -8,12 +8,13 @@ use wf_proto::common::v1 as common;
 use wf_proto::intake::v1 as pb;
 use wf_types::FieldViolation;
 
+use super::limits;
+
 pub(crate) const MAX_EXTERNAL_REFERENCE_LEN: usize = 128;
 pub(crate) const MAX_CODE_LEN: usize = 64;
 pub(crate) const MAX_NAME_LEN: usize = 100;
 pub(crate) const MAX_SHORT_TEXT_LEN: usize = 200;
 pub(crate) const MAX_NOTES_LEN: usize = 10_000;
-pub(crate) const MAX_LIST_LEN: usize = 50;
 pub(crate) const MAX_AGE: i32 = 120;
 /// Clock skew tolerated on instants the submitter sets.
 const FUTURE_TOLERANCE_SECONDS: i64 = 300;
@@ -96,9 +97,9 @@ impl Checker {
         }
     }
 
-    /// A repeated enum: every entry known and set, no entry twice.
-    pub(crate) fn enumeration_list<E: ProtoEnum>(&mut self, field: &str, values: &[i32]) {
-        self.list_len(field, values.len());
+    /// A repeated enum of at most `max` entries: every entry known and set, no entry twice.
+    pub(crate) fn enumeration_list<E: ProtoEnum>(&mut self, field: &str, values: &[i32], max: usize) {
+        self.list_len(field, values.len(), max);
         let mut seen = HashSet::new();
         for (index, value) in values.iter().enumerate() {
             self.enumeration::<E>(&format!("{field}[{index}]"), *value, true);
@@ -108,13 +109,16 @@ impl Checker {
         }
     }
 
-    pub(crate) fn list_len(&mut self, field: &str, len: usize) {
-        if len > MAX_LIST_LEN {
-            self.push(field, format!("has {len} entries; allowed at most {MAX_LIST_LEN}"));
+    /// A list of at most `max` entries (the maxima are in `limits`).
+    pub(crate) fn list_len(&mut self, field: &str, len: usize, max: usize) {
+        if len > max {
+            self.push(field, format!("has {len} entries; allowed at most {max}"));
         }
     }
 
-    /// Free text: bounded length, no control characters (line breaks allowed when `multiline`).
+    /// Free text: bounded length, no control characters (line breaks allowed when `multiline`), no
+    /// bidirectional overrides or byte order marks (they make text read differently than it is
+    /// stored).
     pub(crate) fn text(&mut self, field: &str, value: &str, max: usize, multiline: bool) {
         let chars = value.chars().count();
         if chars > max {
@@ -124,12 +128,33 @@ impl Checker {
             let allowed = if multiline { "only line breaks and tabs" } else { "none" };
             self.push(field, format!("contains control characters; allowed: {allowed}"));
         }
+        if value.chars().any(|c| is_bidi_control(c) || c == BOM) {
+            self.push(
+                field,
+                "contains bidirectional override or byte order mark characters (U+202A-U+202E, U+2066-U+2069, \
+                 U+FEFF); allowed: text without them",
+            );
+        }
     }
 
-    /// A non-empty list entry of free text.
-    fn text_entry(&mut self, field: &str, value: &str, max: usize) {
+    /// A name (of the youth, an alias, a guardian, an organization) or a handle: [`Checker::text`] on
+    /// one line, and no zero-width characters either, so two names that look the same are the same.
+    pub(crate) fn name(&mut self, field: &str, value: &str, max: usize) {
+        self.text(field, value, max, false);
+        if value.chars().any(is_zero_width) {
+            self.push(
+                field,
+                "contains zero-width characters (U+200B-U+200D, U+2060); allowed: visible characters only",
+            );
+        }
+    }
+
+    /// A non-empty list entry of free text (a name when `name`).
+    fn text_entry(&mut self, field: &str, value: &str, max: usize, name: bool) {
         if value.trim().is_empty() {
             self.push(field, "is empty; remove the entry or give a value");
+        } else if name {
+            self.name(field, value, max);
         } else {
             self.text(field, value, max, false);
         }
@@ -245,6 +270,19 @@ impl Checker {
     }
 }
 
+/// The byte order mark (zero-width no-break space).
+const BOM: char = '\u{FEFF}';
+
+/// Bidirectional embeddings, overrides and isolates: U+202A-U+202E and U+2066-U+2069.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Zero-width space, non-joiner and joiner (U+200B-U+200D) and the word joiner (U+2060).
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}')
+}
+
 pub(crate) fn is_code(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= MAX_CODE_LEN
@@ -276,28 +314,37 @@ pub(crate) fn latest_day(date: &common::Date) -> Option<NaiveDate> {
 /// Helpers the personal-details checks share.
 impl Checker {
     pub(crate) fn phones(&mut self, field: &str, phones: &[pb::Phone]) {
-        self.list_len(field, phones.len());
+        self.list_len(field, phones.len(), limits::PHONES);
         for (index, phone) in phones.iter().enumerate() {
             self.phone(&format!("{field}[{index}]"), phone);
         }
     }
 
     pub(crate) fn emails(&mut self, field: &str, emails: &[String]) {
-        self.list_len(field, emails.len());
+        self.list_len(field, emails.len(), limits::EMAILS);
         for (index, email) in emails.iter().enumerate() {
             self.email(&format!("{field}[{index}]"), email);
         }
     }
 
-    pub(crate) fn text_list(&mut self, field: &str, values: &[String], max: usize) {
-        self.list_len(field, values.len());
+    /// A list of at most `max_entries` free-text entries of at most `max_len` characters each.
+    pub(crate) fn text_list(&mut self, field: &str, values: &[String], max_entries: usize, max_len: usize) {
+        self.list_len(field, values.len(), max_entries);
         for (index, value) in values.iter().enumerate() {
-            self.text_entry(&format!("{field}[{index}]"), value, max);
+            self.text_entry(&format!("{field}[{index}]"), value, max_len, false);
+        }
+    }
+
+    /// [`Checker::text_list`] of names (aliases, handles): each entry checked as [`Checker::name`].
+    pub(crate) fn name_list(&mut self, field: &str, values: &[String], max_entries: usize, max_len: usize) {
+        self.list_len(field, values.len(), max_entries);
+        for (index, value) in values.iter().enumerate() {
+            self.text_entry(&format!("{field}[{index}]"), value, max_len, true);
         }
     }
 
     pub(crate) fn channels(&mut self, field: &str, values: &[i32]) {
-        self.enumeration_list::<common::ContactChannel>(field, values);
+        self.enumeration_list::<common::ContactChannel>(field, values, limits::SAFE_CHANNELS);
     }
 
     pub(crate) fn relationship(&mut self, field: &str, value: &str) {

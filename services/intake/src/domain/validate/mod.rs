@@ -5,6 +5,7 @@
 //! personal details and the repeated records (screenings, income, arrests) in their own parts.
 
 mod checker;
+mod limits;
 mod personal;
 mod records;
 #[cfg(test)]
@@ -49,7 +50,7 @@ pub fn validate_screening(screening: Option<&pb::Screening>, now: DateTime<Utc>)
 fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     c.enumeration::<common::ReferralSource>("referral.source", r.source, true);
     c.id("referral.referring_organization_id", &r.referring_organization_id, "org_");
-    c.text("referral.referring_organization_name", &r.referring_organization_name, MAX_SHORT_TEXT_LEN, false);
+    c.name("referral.referring_organization_name", &r.referring_organization_name, MAX_SHORT_TEXT_LEN);
     let reference = r.external_reference.trim();
     if reference.is_empty() {
         c.push(
@@ -68,7 +69,7 @@ fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     c.enumeration::<common::TriageTier>("referral.triage_tier", r.triage_tier, true);
     c.code("referral.triage_reason", &r.triage_reason, false, "no_safe_place_tonight");
     c.enumeration::<common::Site>("referral.site", r.site, true);
-    c.list_len("referral.needs", r.needs.len());
+    c.list_len("referral.needs", r.needs.len(), limits::CODED);
     for (index, need) in r.needs.iter().enumerate() {
         if !is_code(need) {
             c.push(
@@ -82,7 +83,7 @@ fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     {
         c.push("referral.preferred_language", "must be an ISO 639 code of 2 or 3 lowercase letters, e.g. en, es");
     }
-    c.list_len("referral.screenings", r.screenings.len());
+    c.list_len("referral.screenings", r.screenings.len(), limits::CODED);
     for (index, screening) in r.screenings.iter().enumerate() {
         records::screening_fields(c, &format!("referral.screenings[{index}]"), screening);
     }
@@ -127,7 +128,7 @@ fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     c.enumeration::<common::LivingSituation>("referral.living_situation", r.living_situation, false);
     c.enumeration::<common::LastGradeCompleted>("referral.last_grade_completed", r.last_grade_completed, false);
     c.enumeration::<common::SchoolStatus>("referral.school_status", r.school_status, false);
-    c.list_len("referral.arrests", r.arrests.len());
+    c.list_len("referral.arrests", r.arrests.len(), limits::CODED);
     for (index, arrest) in r.arrests.iter().enumerate() {
         records::arrest_fields(c, &format!("referral.arrests[{index}]"), arrest);
     }
@@ -138,7 +139,11 @@ fn referral_fields(c: &mut Checker, r: &pb::Referral) {
             "is NO_YES_NO but referral.arrests lists arrests; allowed: YES, or no arrests",
         );
     }
-    c.enumeration_list::<common::SystemInvolvement>("referral.system_involvement", &r.system_involvement);
+    c.enumeration_list::<common::SystemInvolvement>(
+        "referral.system_involvement",
+        &r.system_involvement,
+        limits::CODED,
+    );
     if r.system_involvement.len() > 1 && r.system_involvement.contains(&(common::SystemInvolvement::None as i32)) {
         c.push("referral.system_involvement", "lists SYSTEM_INVOLVEMENT_NONE with other values; NONE must stand alone");
     }
@@ -183,7 +188,7 @@ fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     }
     // Set by intake on arrival; a submitted value is overwritten but must still be a known one.
     c.enumeration::<pb::IntakeChannel>("referral.channel", r.channel, false);
-    c.list_len("referral.requested_partner_service_ids", r.requested_partner_service_ids.len());
+    c.list_len("referral.requested_partner_service_ids", r.requested_partner_service_ids.len(), limits::CODED);
     for (index, id) in r.requested_partner_service_ids.iter().enumerate() {
         let field = format!("referral.requested_partner_service_ids[{index}]");
         if id.is_empty() {

@@ -5,6 +5,7 @@
 use wf_proto::intake::v1 as pb;
 
 use super::checker::{AGE_MAX, Checker, NAME_LEN, NOTES_LEN, SHORT_TEXT_LEN};
+use super::limits;
 
 const MAX_PRONOUNS_LEN: usize = 40;
 const MAX_CODE_WORD_LEN: usize = 100;
@@ -13,10 +14,10 @@ const MAX_POSTAL_CODE_LEN: usize = 16;
 
 pub(crate) fn personal_fields(c: &mut Checker, p: &pb::PersonalDetails) {
     let base = "referral.personal";
-    c.text(&format!("{base}.legal_first_name"), &p.legal_first_name, NAME_LEN, false);
-    c.text(&format!("{base}.legal_last_name"), &p.legal_last_name, NAME_LEN, false);
-    c.text(&format!("{base}.preferred_name"), &p.preferred_name, NAME_LEN, false);
-    c.text_list(&format!("{base}.aliases"), &p.aliases, NAME_LEN);
+    c.name(&format!("{base}.legal_first_name"), &p.legal_first_name, NAME_LEN);
+    c.name(&format!("{base}.legal_last_name"), &p.legal_last_name, NAME_LEN);
+    c.name(&format!("{base}.preferred_name"), &p.preferred_name, NAME_LEN);
+    c.name_list(&format!("{base}.aliases"), &p.aliases, limits::ALIASES, NAME_LEN);
     if let Some(dob) = &p.date_of_birth {
         let field = format!("{base}.date_of_birth");
         if let Some(earliest) = c.partial_date(&field, dob) {
@@ -43,7 +44,7 @@ pub(crate) fn personal_fields(c: &mut Checker, p: &pb::PersonalDetails) {
     c.enumeration::<pb::DataQuality>(&format!("{base}.dob_data_quality"), p.dob_data_quality, false);
     c.phones(&format!("{base}.phones"), &p.phones);
     c.emails(&format!("{base}.emails"), &p.emails);
-    c.text_list(&format!("{base}.online_handles"), &p.online_handles, SHORT_TEXT_LEN);
+    c.name_list(&format!("{base}.online_handles"), &p.online_handles, limits::ONLINE_HANDLES, SHORT_TEXT_LEN);
     for (index, handle) in p.online_handles.iter().enumerate() {
         if handle.chars().any(char::is_whitespace) {
             c.push(
@@ -58,6 +59,7 @@ pub(crate) fn personal_fields(c: &mut Checker, p: &pb::PersonalDetails) {
     if let Some(safe) = &p.safe_contact {
         safe_contact_fields(c, &format!("{base}.safe_contact"), safe);
     }
+    c.list_len(&format!("{base}.guardians"), p.guardians.len(), limits::GUARDIANS);
     for (index, guardian) in p.guardians.iter().enumerate() {
         guardian_fields(c, &format!("{base}.guardians[{index}]"), guardian);
     }
@@ -92,15 +94,15 @@ fn safe_contact_fields(c: &mut Checker, p: &str, s: &pb::SafeContact) {
             "is true but safe_channels lists channels; allowed: prohibited with no channels, or channels without prohibition",
         );
     }
-    c.text_list(&format!("{p}.safe_times"), &s.safe_times, SHORT_TEXT_LEN);
-    c.text_list(&format!("{p}.never_say"), &s.never_say, SHORT_TEXT_LEN);
+    c.text_list(&format!("{p}.safe_times"), &s.safe_times, limits::SAFE_TIMES, SHORT_TEXT_LEN);
+    c.text_list(&format!("{p}.never_say"), &s.never_say, limits::NEVER_SAY, SHORT_TEXT_LEN);
     c.text(&format!("{p}.code_word"), &s.code_word, MAX_CODE_WORD_LEN, false);
     c.text(&format!("{p}.instructions"), &s.instructions, MAX_INSTRUCTIONS_LEN, true);
 }
 
 fn guardian_fields(c: &mut Checker, p: &str, g: &pb::Guardian) {
-    c.text(&format!("{p}.first_name"), &g.first_name, NAME_LEN, false);
-    c.text(&format!("{p}.last_name"), &g.last_name, NAME_LEN, false);
+    c.name(&format!("{p}.first_name"), &g.first_name, NAME_LEN);
+    c.name(&format!("{p}.last_name"), &g.last_name, NAME_LEN);
     c.relationship(&format!("{p}.relationship"), &g.relationship);
     c.phones(&format!("{p}.phones"), &g.phones);
     c.emails(&format!("{p}.emails"), &g.emails);

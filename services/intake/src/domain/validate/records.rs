@@ -5,6 +5,7 @@ use wf_proto::common::v1 as common;
 use wf_proto::intake::v1 as pb;
 
 use super::checker::{Checker, MAX_CODE_LEN};
+use super::limits;
 
 /// Upper bound on a monthly income, far above anything plausible: catches unit mistakes.
 const MAX_MONTHLY_INCOME_CENTS: i64 = 10_000_000;
@@ -52,7 +53,7 @@ pub(crate) fn income_fields(c: &mut Checker, income: &common::Income) {
             ),
         );
     }
-    c.enumeration_list::<common::IncomeSource>(&format!("{p}.sources"), &income.sources);
+    c.enumeration_list::<common::IncomeSource>(&format!("{p}.sources"), &income.sources, limits::CODED);
     if income.any_income == common::NoYes::No as i32
         && (income.total_monthly_income_cents != 0 || !income.sources.is_empty())
     {

@@ -181,6 +181,37 @@ const CASES: &[(&str, Breakage)] = &[
     ("referral.personal.notes", |r| p(r).notes = long(10_001)),
     ("referral.personal.notes", |r| p(r).notes = "line\u{0}".into()),
     ("referral.personal.pronouns", |r| p(r).pronouns = long(41)),
+    // Names refuse invisible characters: bidirectional overrides, zero-width characters, byte order marks.
+    ("referral.personal.legal_first_name", |r| p(r).legal_first_name = "De\u{202E}mo".into()),
+    ("referral.personal.legal_last_name", |r| p(r).legal_last_name = "Youth\u{200B}Alpha".into()),
+    ("referral.personal.preferred_name", |r| p(r).preferred_name = "\u{FEFF}Demo".into()),
+    ("referral.personal.aliases[0]", |r| p(r).aliases[0] = "D.\u{2066}A.".into()),
+    ("referral.personal.guardians[0].first_name", |r| p(r).guardians[0].first_name = "Pa\u{2060}rent".into()),
+    ("referral.personal.guardians[0].last_name", |r| p(r).guardians[0].last_name = "\u{200D}".into()),
+    ("referral.referring_organization_name", |r| r.referring_organization_name = "Hot\u{200C}line".into()),
+    ("referral.personal.online_handles[0]", |r| p(r).online_handles[0] = "instagram:@demo\u{200B}".into()),
+    // Any text refuses bidirectional overrides and byte order marks.
+    ("referral.personal.notes", |r| p(r).notes = "call \u{202D}after\u{202C} six".into()),
+    ("referral.personal.safe_contact.instructions", |r| {
+        p(r).safe_contact.as_mut().unwrap().instructions = "\u{FEFF}text".into()
+    }),
+    // Lists of personal details have maxima (domain/validate/limits.rs).
+    ("referral.personal.aliases", |r| p(r).aliases = vec!["D.A.".into(); 11]),
+    ("referral.personal.phones", |r| p(r).phones = vec![p(r).phones[0].clone(); 11]),
+    ("referral.personal.emails", |r| p(r).emails = vec!["a@example.org".into(); 11]),
+    ("referral.personal.online_handles", |r| p(r).online_handles = vec!["instagram:@a".into(); 11]),
+    ("referral.personal.guardians", |r| p(r).guardians = vec![p(r).guardians[0].clone(); 11]),
+    ("referral.personal.guardians[0].phones", |r| {
+        let phone = p(r).guardians[0].phones[0].clone();
+        p(r).guardians[0].phones = vec![phone; 11]
+    }),
+    ("referral.personal.guardians[0].emails", |r| p(r).guardians[0].emails = vec!["g@example.org".into(); 11]),
+    ("referral.personal.safe_contact.safe_times", |r| {
+        p(r).safe_contact.as_mut().unwrap().safe_times = vec!["weekdays".into(); 11]
+    }),
+    ("referral.personal.safe_contact.never_say", |r| {
+        p(r).safe_contact.as_mut().unwrap().never_say = vec!["the word".into(); 21]
+    }),
 ];
 
 #[test]
@@ -270,4 +301,34 @@ fn messages_never_echo_personal_values() {
     for violation in violations {
         assert!(!violation.description.contains("Demo"), "{violation:?}");
     }
+}
+
+#[test]
+fn list_maxima_are_named_and_lists_at_the_maximum_pass() {
+    let mut referral = valid();
+    let guardian = referral.personal.as_ref().unwrap().guardians[0].clone();
+    p(&mut referral).guardians = vec![guardian; 10];
+    p(&mut referral).aliases = vec!["D.A.".into(); 10];
+    assert_eq!(validate(Some(&referral), now()), vec![]);
+    p(&mut referral).aliases.push("D.A.".into());
+    let violations = validate(Some(&referral), now());
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].field, "referral.personal.aliases");
+    assert_eq!(violations[0].description, "has 11 entries; allowed at most 10");
+}
+
+#[test]
+fn names_in_any_script_pass_and_invisible_characters_are_named_not_repeated() {
+    let mut referral = valid();
+    p(&mut referral).legal_first_name = "Zoë".into();
+    p(&mut referral).legal_last_name = "Nguyễn-García".into();
+    p(&mut referral).preferred_name = "محمد".into();
+    p(&mut referral).aliases = vec!["Иван".into(), "李小龍".into()];
+    p(&mut referral).notes = "a family emoji 👨\u{200D}👩\u{200D}👧 in a note is fine".into();
+    assert_eq!(validate(Some(&referral), now()), vec![]);
+    p(&mut referral).legal_first_name = "Demo\u{202E}ahcnA".into();
+    let violations = validate(Some(&referral), now());
+    assert_eq!(violations.len(), 1);
+    assert!(violations[0].description.contains("U+202A-U+202E"), "{violations:?}");
+    assert!(!violations[0].description.contains("Demo"), "{violations:?}");
 }

@@ -1,0 +1,168 @@
+//! The authorization table per RPC: which [`Operation`]s let a role call each gRPC method.
+//!
+//! The server's [`crate::AuthInterceptor`] consults it before any handler runs: a role none of a
+//! method's operations allows is refused with `PERMISSION_DENIED`, and a method missing from the
+//! table is refused for everyone (fail closed), so an RPC added later cannot be reached until it has
+//! a row. Which records a caller may touch inside an allowed method (a partner's own referrals,
+//! a hotline's own submissions) is the owning service's rule, answered `NOT_FOUND`.
+
+use crate::{Operation, Role, is_allowed};
+
+use Operation::*;
+
+/// One gRPC method and the operations that let a role call it (any one suffices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpcRule {
+    /// The HTTP/2 path: `/package.Service/Method`.
+    pub method: &'static str,
+    pub operations: &'static [Operation],
+}
+
+impl RpcRule {
+    /// May `role` call this method at all?
+    pub fn allows(&self, role: Role) -> bool {
+        self.operations.iter().any(|op| is_allowed(role, *op))
+    }
+}
+
+macro_rules! rules {
+    ($($service:literal { $($method:literal => [$($op:ident),+ $(,)?]),* $(,)? })*) => {
+        /// Every gRPC method Wayfinder serves behind authentication.
+        pub const RPCS: &[RpcRule] = &[
+            $($(RpcRule { method: concat!("/", $service, "/", $method), operations: &[$($op),+] },)*)*
+        ];
+    };
+}
+
+rules! {
+    "wayfinder.intake.v1.IntakeService" {
+        "SubmitReferral" => [SubmitReferral],
+        "GetReferral" => [ReadReferral, ReadReferralStatus],
+        "ListReferrals" => [ListReferrals],
+        "UpdateReferral" => [ManageCases],
+        "TriageReferral" => [ManageCases],
+        "SetReferralHold" => [ManageCases],
+        "CloseReferral" => [ManageCases],
+        "PurgePracticeReferrals" => [ManageCases],
+        "CreateConsentRelease" => [ManageCases],
+        "GetConsentRelease" => [ManageCases],
+        "ListConsentReleases" => [ManageCases],
+        "RevokeConsentRelease" => [ManageCases],
+        "RecordScreening" => [ManageCases],
+        "ListScreenings" => [ReadReferral],
+        "RecordMandatedReport" => [ManageCases],
+        "ListMandatedReports" => [ManageCases],
+        "ListPossibleMatches" => [ManageCases],
+        "ConfirmPossibleMatch" => [ManageCases],
+        "RejectPossibleMatch" => [ManageCases],
+        "GetReleasedDetails" => [ReadPersonalDetails],
+    }
+    "wayfinder.routing.v1.RoutingService" {
+        "CreateOrganization" => [ManageDirectory],
+        "UpdateOrganization" => [ManageDirectory],
+        "GetOrganization" => [ReadRoutingDecision, ManageDirectory],
+        "ListOrganizations" => [ReadRoutingDecision, ManageDirectory],
+        "CreatePartnerService" => [ManageDirectory],
+        "UpdatePartnerService" => [ManageDirectory],
+        "GetPartnerService" => [ReadRoutingDecision, ManageDirectory],
+        "ListPartnerServices" => [ReadRoutingDecision, ManageDirectory],
+        "UpdateCapacity" => [UpdateCapacity],
+        "ImportHsds" => [ManageDirectory],
+        "ExportHsds" => [ManageDirectory],
+        "GetDecision" => [ReadRoutingDecision],
+        "ListDecisions" => [ReadRoutingDecision],
+        "RerouteReferral" => [ManageDirectory],
+        "GetOffer" => [RespondToOffer, ReadRoutingDecision],
+        "ListOffers" => [RespondToOffer, ReadRoutingDecision],
+        "AcceptOffer" => [RespondToOffer],
+        "DeclineOffer" => [RespondToOffer],
+        "ListEscalations" => [ReadRoutingDecision, ManageDirectory],
+        "ResolveEscalation" => [ManageDirectory],
+        "LoadPolicy" => [ManageDirectory],
+        "GetPolicy" => [ReadRoutingDecision, ManageDirectory],
+        "ListPolicies" => [ReadRoutingDecision, ManageDirectory],
+    }
+    "wayfinder.cases.v1.CaseService" {
+        "GetCase" => [ReadCase],
+        "ListCases" => [ReadCase],
+        "ListCaseManagers" => [ReadCase, ManageRoster],
+        "UpsertCaseManager" => [ManageRoster],
+        "SetOnCall" => [ManageRoster],
+        "ReassignCase" => [AssignCases],
+        "TransitionStage" => [ManageCases],
+        "SetReadiness" => [ManageCases],
+        "CloseCase" => [ManageCases],
+        "ReopenCase" => [ManageCases],
+        "RecordContactAttempt" => [RecordIntervention],
+        "ListContactAttempts" => [RecordIntervention],
+        "UpsertGoal" => [ManageCases],
+        "ListGoals" => [ReadCase],
+        "RecordIntervention" => [RecordIntervention],
+        "ListInterventions" => [ReadCase],
+        "ListFollowUps" => [ReadCase],
+        "RecordFollowUp" => [ManageCases],
+        "RecordRecidivismEvent" => [ManageCases],
+        "ListRecidivismEvents" => [ReadCase],
+        "AddCaseNote" => [ManageCases],
+        "ListCaseNotes" => [ReadCase],
+    }
+    "wayfinder.audit.v1.AuditService" {
+        "ListEntries" => [ReadAudit],
+        "GetEntry" => [ReadAudit],
+        "VerifyChain" => [VerifyAudit],
+        "GetCheckpoint" => [ReadAudit],
+        "ListCheckpoints" => [ReadAudit],
+        "GetInclusionProof" => [ReadAudit],
+        "GetConsistencyProof" => [ReadAudit],
+        "DisclosureReport" => [ReadAudit],
+        "ExportRange" => [ReadAudit],
+    }
+    "wayfinder.evaluation.v1.EvaluationService" {
+        "GenerateReport" => [RunEvaluation],
+        "GetReport" => [RunEvaluation],
+        "ListReports" => [RunEvaluation],
+        "GetDataCompleteness" => [RunEvaluation],
+        "RunAnalysis" => [RunEvaluation],
+        "RebuildDataset" => [ManageEvaluation],
+        "SeedSyntheticCohort" => [ManageEvaluation],
+    }
+    "wayfinder.admin.v1.AdminService" {
+        "ListDeadLetters" => [ManageDeadLetters],
+        "ReplayDeadLetters" => [ManageDeadLetters],
+    }
+}
+
+/// The rule of `method` (an HTTP/2 path), if the table has one.
+pub fn rule(method: &str) -> Option<&'static RpcRule> {
+    RPCS.iter().find(|rule| rule.method == method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_has_one_row() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in RPCS {
+            assert!(seen.insert(rule.method), "{} twice", rule.method);
+            assert!(rule.method.starts_with("/wayfinder."), "{}", rule.method);
+        }
+        assert_eq!(RPCS.len(), 83);
+    }
+
+    #[test]
+    fn a_hotline_reaches_only_submission_and_status() {
+        let reachable: Vec<&str> = RPCS.iter().filter(|r| r.allows(Role::Hotline)).map(|r| r.method).collect();
+        assert_eq!(
+            reachable,
+            ["/wayfinder.intake.v1.IntakeService/SubmitReferral", "/wayfinder.intake.v1.IntakeService/GetReferral"]
+        );
+    }
+
+    #[test]
+    fn unknown_methods_have_no_rule() {
+        assert!(rule("/wayfinder.intake.v1.IntakeService/DropAllTables").is_none());
+        assert!(rule("/wayfinder.intake.v1.IntakeService/GetReferral").is_some());
+    }
+}

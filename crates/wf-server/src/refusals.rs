@@ -1,0 +1,236 @@
+//! Refused calls on the record: every refusal (a token that did not verify, a role the table does
+//! not allow, a record outside the caller's scope) becomes an `access.refused` event in the service's
+//! outbox, which the audit service appends to its log. Rate-limited per actor so a flood cannot fill
+//! the log: at most [`PER_WINDOW`] entries per actor per [`WINDOW_SECS`]; the next entry after a
+//! burst carries the number left out. Each recorded refusal is logged at warn with the running count.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use wf_auth::{Principal, Refusal, RefusalReason, RefusalSink};
+use wf_events::{Envelope, outbox};
+use wf_proto::events::v1 as events;
+use wf_types::SharedClock;
+
+/// Entries recorded per actor per window.
+pub const PER_WINDOW: u32 = 10;
+/// The window, in seconds.
+pub const WINDOW_SECS: i64 = 60;
+/// Refusals waiting for the writer; beyond this they are counted and dropped.
+const QUEUE: usize = 1024;
+/// Actors tracked before the limiter forgets them all (a flood of distinct subjects).
+const MAX_ACTORS: usize = 10_000;
+
+/// What one actor has been recorded for in the current window.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started_micros: i64,
+    recorded: u32,
+    suppressed: u32,
+}
+
+/// The pure rate limit: for each refusal, `Some(suppressed_before)` to record it, `None` to leave it out.
+#[derive(Debug, Default)]
+struct Limiter {
+    actors: HashMap<String, Window>,
+}
+
+impl Limiter {
+    fn admit(&mut self, actor: &str, now_micros: i64) -> Option<u32> {
+        if self.actors.len() >= MAX_ACTORS && !self.actors.contains_key(actor) {
+            self.actors.clear();
+        }
+        let window = self.actors.entry(actor.to_owned()).or_insert(Window {
+            started_micros: now_micros,
+            recorded: 0,
+            suppressed: 0,
+        });
+        if now_micros - window.started_micros >= WINDOW_SECS * 1_000_000 {
+            window.started_micros = now_micros;
+            window.recorded = 0;
+        }
+        if window.recorded >= PER_WINDOW {
+            window.suppressed += 1;
+            return None;
+        }
+        window.recorded += 1;
+        Some(std::mem::take(&mut window.suppressed))
+    }
+}
+
+struct Inner {
+    service: &'static str,
+    db: wf_db::Db,
+    clock: SharedClock,
+    limiter: Mutex<Limiter>,
+    sender: mpsc::Sender<events::AccessRefused>,
+    receiver: Mutex<Option<mpsc::Receiver<events::AccessRefused>>>,
+    total: AtomicU64,
+}
+
+/// A service's refusal recorder: a cheap handle for the interceptor and the use cases, and the writer
+/// the [`crate::Server`] runs beside the service's workers.
+#[derive(Clone)]
+pub struct Refusals {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Refusals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refusals").field("service", &self.inner.service).finish_non_exhaustive()
+    }
+}
+
+impl Refusals {
+    /// A recorder writing to `service`'s outbox in `db`, timed by `clock`.
+    pub fn new(service: &'static str, db: wf_db::Db, clock: SharedClock) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        Refusals {
+            inner: Arc::new(Inner {
+                service,
+                db,
+                clock,
+                limiter: Mutex::new(Limiter::default()),
+                sender,
+                receiver: Mutex::new(Some(receiver)),
+                total: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Records that `principal` was answered NOT_FOUND for `record_id`, which exists but lies
+    /// outside its scope. `operation` is the gRPC method (`/package.Service/Method`).
+    pub fn out_of_scope(&self, principal: &Principal, operation: &str, record_id: &str) {
+        self.record(Refusal::of(principal, operation, record_id, RefusalReason::OutOfScope));
+    }
+
+    /// Every refusal seen by this recorder, recorded or left out by the rate limit.
+    pub fn total(&self) -> u64 {
+        self.inner.total.load(Ordering::Relaxed)
+    }
+
+    /// The sink the service's [`wf_auth::AuthInterceptor`] reports to.
+    pub fn sink(&self) -> Arc<dyn RefusalSink> {
+        Arc::new(self.clone())
+    }
+
+    fn record(&self, refusal: Refusal) {
+        let total = self.inner.total.fetch_add(1, Ordering::Relaxed) + 1;
+        let actor = refusal.actor.clone().unwrap_or_else(|| "unauthenticated".to_owned());
+        let now = self.inner.clock.now();
+        let admitted =
+            self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner()).admit(&actor, now.timestamp_micros());
+        let Some(suppressed_before) = admitted else {
+            tracing::debug!(
+                service = self.inner.service,
+                reason = refusal.reason.code(),
+                "refusal over the rate limit"
+            );
+            return;
+        };
+        tracing::warn!(
+            service = self.inner.service,
+            actor = %actor,
+            role = refusal.role.map(|r| r.to_string()).unwrap_or_default(),
+            operation = %refusal.operation,
+            reason = refusal.reason.code(),
+            refusals_total = total,
+            "call refused"
+        );
+        let event = events::AccessRefused {
+            actor,
+            actor_role: refusal.role.map(|r| r.to_string()).unwrap_or_default(),
+            actor_organization_id: refusal.organization_id.unwrap_or_default(),
+            operation: bounded(&refusal.operation),
+            record_id: bounded(&refusal.record_id),
+            reason: refusal.reason.code().to_owned(),
+            at: Some(wf_proto::time::timestamp(now)),
+            trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
+            suppressed_before,
+        };
+        if self.inner.sender.try_send(event).is_err() {
+            tracing::warn!(service = self.inner.service, "refusal queue full: refusal counted, not recorded");
+        }
+    }
+
+    /// Writes queued refusals to the outbox until `shutdown`, then what is still queued.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let Some(mut receiver) = self.inner.receiver.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            tracing::error!(service = self.inner.service, "refusal writer already running");
+            return;
+        };
+        loop {
+            let next = tokio::select! {
+                next = receiver.recv() => next,
+                () = shutdown.cancelled() => break,
+            };
+            let Some(event) = next else { return };
+            self.write(event).await;
+        }
+        receiver.close();
+        while let Ok(event) = receiver.try_recv() {
+            self.write(event).await;
+        }
+    }
+
+    async fn write(&self, event: events::AccessRefused) {
+        let aggregate = if event.record_id.is_empty() { event.actor.clone() } else { event.record_id.clone() };
+        let envelope = Envelope::new(self.inner.service, aggregate.clone(), aggregate, &event);
+        let written = async {
+            let mut tx = self.inner.db.begin().await?;
+            outbox::enqueue(&mut tx, self.inner.db.backend(), &envelope).await?;
+            tx.commit().await?;
+            Ok::<(), wf_db::DbError>(())
+        }
+        .await;
+        if let Err(err) = written {
+            tracing::error!(service = self.inner.service, error = %err, "cannot record a refusal");
+        }
+    }
+}
+
+impl RefusalSink for Refusals {
+    fn refused(&self, refusal: Refusal) {
+        self.record(refusal);
+    }
+}
+
+/// Operation names and record ids come from callers: a refusal keeps at most 200 characters of each.
+fn bounded(value: &str) -> String {
+    match value.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000_000;
+
+    #[test]
+    fn an_actor_is_recorded_ten_times_a_minute_and_the_next_entry_counts_the_rest() {
+        let mut limiter = Limiter::default();
+        for _ in 0..PER_WINDOW {
+            assert_eq!(limiter.admit("usr_a", 0), Some(0));
+        }
+        for second in 1..=25 {
+            assert_eq!(limiter.admit("usr_a", second * 1_000_000), None);
+        }
+        // another actor is not held back by the first
+        assert_eq!(limiter.admit("usr_b", 30 * 1_000_000), Some(0));
+        assert_eq!(limiter.admit("usr_a", MINUTE), Some(25));
+        assert_eq!(limiter.admit("usr_a", MINUTE + 1), Some(0));
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        assert_eq!(bounded("ref_1"), "ref_1");
+        let long = "x".repeat(200_000);
+        assert_eq!(bounded(&long).chars().count(), 201);
+    }
+}
