@@ -17,6 +17,9 @@ const AUTHORIZATION: &str = "authorization";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcMethod(pub Arc<str>);
 
+/// How a refusal names a method the authorization table does not know.
+pub const UNKNOWN_METHOD: &str = "(unknown method)";
+
 /// Why a call was refused, as recorded (`access.refused`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefusalReason {
@@ -106,7 +109,10 @@ impl AuthInterceptor {
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let method = request.extensions().get::<RpcMethod>().map(|m| m.0.clone());
-        let operation = method.as_deref().unwrap_or("(unknown method)").to_owned();
+        let rule = method.as_deref().and_then(crate::rpc::rule);
+        // Only a method of the table is named in a refusal or an answer: any other path is caller-written
+        // text (tonic routes `/Service/<anything>` to the service) and never reaches the log.
+        let operation = rule.map_or(UNKNOWN_METHOD, |rule| rule.method).to_owned();
         let principal = match bearer_token(request.metadata()).and_then(|token| self.verifier.verify(token)) {
             Ok(principal) => principal,
             Err(reason) => {
@@ -123,9 +129,9 @@ impl Interceptor for AuthInterceptor {
                 return Err(reason.status());
             }
         };
-        let Some(rule) = method.as_deref().and_then(crate::rpc::rule) else {
+        let Some(rule) = rule else {
             self.refuse(Refusal::of(&principal, &operation, "", RefusalReason::UnknownOperation));
-            return Err(Status::permission_denied(format!("{operation} is not an operation this server offers")));
+            return Err(Status::permission_denied("the method called is not an operation this server offers"));
         };
         if !rule.allows(principal.role) {
             self.refuse(Refusal::of(&principal, &operation, "", RefusalReason::RoleNotAllowed));
@@ -353,8 +359,11 @@ mod tests {
         }] {
             assert_eq!(interceptor.call(request).unwrap_err().code(), tonic::Code::PermissionDenied);
         }
-        let reasons: Vec<RefusalReason> = kept.0.lock().unwrap().iter().map(|r| r.reason).collect();
+        let refused = kept.0.lock().unwrap().clone();
+        let reasons: Vec<RefusalReason> = refused.iter().map(|r| r.reason).collect();
         assert_eq!(reasons, [RefusalReason::UnknownOperation, RefusalReason::UnknownOperation]);
+        // the path a caller wrote is never recorded (it could be any text)
+        assert!(refused.iter().all(|r| r.operation == UNKNOWN_METHOD), "{refused:?}");
     }
 
     #[test]

@@ -21,6 +21,8 @@ mod token;
 pub use authz::{Operation, is_allowed};
 pub use dev_keys::{DEV_PRIVATE_KEY_FILE, DEV_PUBLIC_KEY_FILE, DevKeys, key_id_for, load_or_create_dev_keypair};
 pub use error::AuthError;
-pub use grpc::{AuthInterceptor, BearerToken, Refusal, RefusalReason, RefusalSink, RpcMethod, principal};
+pub use grpc::{
+    AuthInterceptor, BearerToken, Refusal, RefusalReason, RefusalSink, RpcMethod, UNKNOWN_METHOD, principal,
+};
 pub use role::{Role, UnknownRole};
 pub use token::{Claims, LEEWAY_SECS, MAX_TOKEN_LEN, Principal, TokenIssuer, TokenKind, TokenVerifier};

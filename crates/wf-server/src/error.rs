@@ -230,7 +230,7 @@ impl From<ApiError> for Status {
 
 /// The violations an answer lists (the first [`MAX_LISTED_VIOLATIONS`], each cut to
 /// [`MAX_VIOLATION_TEXT_CHARS`]) and how many more it only counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListedViolations {
     pub listed: Vec<FieldViolation>,
     /// How many violations were found but not listed.

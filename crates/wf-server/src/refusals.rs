@@ -1,7 +1,8 @@
 //! Refused calls on the record: every refusal (a token that did not verify, a role the table does
 //! not allow, a record outside the caller's scope) becomes an `access.refused` event in the service's
-//! outbox, which the audit service appends to its log. Rate-limited per actor so a flood cannot fill
-//! the log: at most [`PER_WINDOW`] entries per actor per [`WINDOW_SECS`]; the next entry after a
+//! outbox, which the audit service appends to its log. Rate-limited per actor and reason so a flood
+//! cannot fill the log: at most [`PER_WINDOW`] entries per actor and reason per [`WINDOW_SECS`] (so
+//! cheap role refusals cannot hide probes of other organizations' records); the next entry after a
 //! burst carries the number left out. Each recorded refusal is logged at warn with the running count.
 
 use std::collections::HashMap;
@@ -121,8 +122,11 @@ impl Refusals {
         let total = self.inner.total.fetch_add(1, Ordering::Relaxed) + 1;
         let actor = refusal.actor.clone().unwrap_or_else(|| "unauthenticated".to_owned());
         let now = self.inner.clock.now();
+        // One bucket per actor and reason: cheap role refusals cannot use up the entries that
+        // record probes of other organizations' records (out of scope).
+        let bucket = format!("{actor}\u{0}{}", refusal.reason.code());
         let admitted =
-            self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner()).admit(&actor, now.timestamp_micros());
+            self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner()).admit(&bucket, now.timestamp_micros());
         let Some(suppressed_before) = admitted else {
             tracing::debug!(
                 service = self.inner.service,
@@ -225,6 +229,36 @@ mod tests {
         assert_eq!(limiter.admit("usr_b", 30 * 1_000_000), Some(0));
         assert_eq!(limiter.admit("usr_a", MINUTE), Some(25));
         assert_eq!(limiter.admit("usr_a", MINUTE + 1), Some(0));
+    }
+
+    #[tokio::test]
+    async fn role_refusals_cannot_use_up_the_entries_of_out_of_scope_probes() {
+        let db = wf_db::Db::connect("sqlite::memory:").await.expect("db");
+        let refusals = Refusals::new("intake", db, wf_types::SystemClock::shared());
+        let principal = Principal {
+            subject: "client_x".into(),
+            role: wf_auth::Role::Partner,
+            partner_id: Some("org_x".into()),
+            kind: wf_auth::TokenKind::Partner,
+            token_id: "t".into(),
+        };
+        for _ in 0..50 {
+            refusals.record(Refusal::of(
+                &principal,
+                "/wayfinder.cases.v1.CaseService/ListCases",
+                "",
+                RefusalReason::RoleNotAllowed,
+            ));
+        }
+        refusals.out_of_scope(&principal, "/wayfinder.intake.v1.IntakeService/GetReferral", "ref_1");
+        let mut receiver = refusals.inner.receiver.lock().unwrap().take().unwrap();
+        let mut recorded = Vec::new();
+        while let Ok(event) = receiver.try_recv() {
+            recorded.push((event.reason, event.record_id));
+        }
+        assert_eq!(recorded.len(), PER_WINDOW as usize + 1);
+        assert_eq!(recorded.last(), Some(&("out_of_scope".to_owned(), "ref_1".to_owned())));
+        assert_eq!(refusals.total(), 51);
     }
 
     #[test]

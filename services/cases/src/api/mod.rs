@@ -105,6 +105,7 @@ impl CaseService for CasesApi {
     ) -> ApiResult<pb::UpsertCaseManagerResponse> {
         let principal = wf_auth::principal(&request)?;
         roster::may_manage_roster(principal)?;
+        roster::may_grant_supervision(self, principal, request.get_ref()).await?;
         let case_manager = roster::upsert(self, &principal.subject, request.get_ref()).await?;
         Ok(Response::new(pb::UpsertCaseManagerResponse { case_manager: Some(case_manager) }))
     }

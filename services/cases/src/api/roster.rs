@@ -28,6 +28,37 @@ pub(super) fn may_manage_roster(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
+/// Who supervises a case manager, and which login an entry is, decide who reads that case manager's
+/// privileged notes: a supervisor may not change either (nor link a login to a new entry), or it could
+/// name itself the supervisor of any author. The program manager (and services) may.
+pub(super) async fn may_grant_supervision(
+    api: &CasesApi,
+    principal: &Principal,
+    req: &pb::UpsertCaseManagerRequest,
+) -> Result<(), ApiError> {
+    if principal.role != Role::Supervisor {
+        return Ok(());
+    }
+    let Some(input) = req.case_manager.as_ref() else { return Ok(()) };
+    let roster = store::roster::load(api.app.db()).await.map_err(ApiError::internal)?;
+    let existing = input.case_manager_id.parse::<CaseManagerId>().ok().and_then(|id| roster.case_manager(&id).cloned());
+    let grants = match &existing {
+        Some(cm) => {
+            cm.supervisor_id.as_str() != input.supervisor_id
+                || cm.user_id.as_deref().unwrap_or_default() != input.user_id
+        }
+        None => !input.supervisor && !input.user_id.is_empty(),
+    };
+    if grants {
+        return Err(ApiError::PermissionDenied(
+            "role supervisor may not change a case manager's supervisor_id or user_id (they decide who reads \
+             privileged notes); the program manager may"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) async fn upsert(
     api: &CasesApi,
     actor: &str,

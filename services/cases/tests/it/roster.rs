@@ -246,3 +246,23 @@ both_engines!(leave_and_on_call_shape_who_gets_a_new_case, |engine| async move {
 fn contains(envelope: &Envelope, text: &str) -> bool {
     envelope.payload.windows(text.len()).any(|window| window == text.as_bytes())
 }
+
+both_engines!(a_supervisor_cannot_make_itself_anyones_supervisor, |engine| async move {
+    // Who supervises a case manager decides who reads its privileged notes (issue 12, finding 3).
+    let served = Served::start_with_roster(engine, &roster(&[(A, "south_los_angeles", 5)])).await;
+    let mut supervisor = served.client(Role::Supervisor).await;
+    let other_supervisor = "cm_000000000000000000000000000000f9";
+    let status =
+        upsert(&mut supervisor, pb::CaseManager { supervisor_id: other_supervisor.into(), ..entry(A, "CM-T-0", 5) })
+            .await
+            .expect_err("re-pointing the supervisor");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(status.message().contains("supervisor_id"), "{}", status.message());
+    let status = upsert(&mut supervisor, pb::CaseManager { user_id: "usr_author".into(), ..entry(C, "CM-C", 3) })
+        .await
+        .expect_err("linking a login to a new entry");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // Everything else a supervisor keeps: caps, leave.
+    upsert(&mut supervisor, entry(A, "CM-T-0", 6)).await.expect("a supervisor raises a cap");
+    served.server.stop().await;
+});

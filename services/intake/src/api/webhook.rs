@@ -196,18 +196,24 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
 /// A refusal: the status from the one error code table (`ApiError::http`), the body as hotlines
 /// read it (the violations of an invalid referral by field; for an internal error nothing internal).
 fn refusal(err: &ApiError) -> Response {
-    let body = match err {
-        ApiError::InvalidArgument(violations) => {
+    answer(err.http(), refusal_body(err))
+}
+
+/// The JSON body of a refusal: field paths and rules, never the values sent.
+fn refusal_body(err: &ApiError) -> serde_json::Value {
+    match err {
+        ApiError::InvalidArgument(_) => {
+            // the first 100 and a count of the rest, as on gRPC
+            let listed = err.listed_violations_in_body().unwrap_or_default();
             let violations: Vec<_> =
-                violations.iter().map(|v| json!({ "field": v.field, "description": v.description })).collect();
-            json!({ "error": "invalid referral", "violations": violations })
+                listed.listed.iter().map(|v| json!({ "field": v.field, "description": v.description })).collect();
+            json!({ "error": "invalid referral", "violations": violations, "not_listed": listed.more })
         }
         ApiError::Malformed(violation) => {
             json!({ "error": "malformed request", "field": violation.field, "description": violation.description })
         }
         other => json!({ "error": other.public_message() }),
-    };
-    answer(err.http(), body)
+    }
 }
 
 async fn receive(State(state): State<Arc<WebhookState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -280,6 +286,17 @@ mod tests {
         headers.insert(TIMESTAMP_HEADER, timestamp.to_string().parse().unwrap());
         headers.insert(SIGNATURE_HEADER, signature.parse().unwrap());
         headers
+    }
+
+    #[test]
+    fn a_refusal_lists_the_first_hundred_violations_and_counts_the_rest() {
+        let err = ApiError::InvalidArgument(
+            (0..250).map(|i| wf_server::FieldViolation::new(format!("referral.needs[{i}]"), "is not a code")).collect(),
+        );
+        let body = refusal_body(&err);
+        assert_eq!(body["violations"].as_array().map(Vec::len), Some(100));
+        assert_eq!(body["not_listed"], 150);
+        assert_eq!(body["violations"][0]["field"], "referral.needs[0]");
     }
 
     #[test]

@@ -67,13 +67,16 @@ impl App {
         }
         let purpose = purpose.map(|p| p.code()).unwrap_or_default();
         self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
+        // A submitting partner reads what it sent and the status, never where the youth went: no
+        // serving partner or case manager (history details), no case or youth id.
+        let submitter_only = principal.role == Role::Partner;
         let history = history
             .into_iter()
             .map(|(status, at, event_id, detail)| pb::StatusChange {
                 status,
                 at: Some(timestamp(at)),
-                event_id,
-                detail,
+                event_id: if submitter_only { String::new() } else { event_id },
+                detail: if submitter_only { String::new() } else { detail },
             })
             .collect();
         Ok(pb::GetReferralResponse {
@@ -81,9 +84,9 @@ impl App {
             referral: Some(referral),
             status: stored.status,
             history,
-            youth_id: stored.youth_id,
+            youth_id: if submitter_only { String::new() } else { stored.youth_id },
             is_minor: stored.is_minor,
-            case_id: stored.case_id.unwrap_or_default(),
+            case_id: if submitter_only { String::new() } else { stored.case_id.unwrap_or_default() },
             closure_reason: stored.closure_reason.unwrap_or_default(),
             ..Default::default()
         })

@@ -63,6 +63,26 @@ fn shape(status: &tonic::Status, id: &str) -> (Code, String) {
     (status.code(), status.message().replace(id, "<id>"))
 }
 
+both_engines!(a_submitting_partner_never_learns_where_the_youth_went, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut partner = harness.partner(ORG_A).await;
+    let submitted = partner.submit_referral(own_reference("A-where")).await.expect("submit").into_inner();
+    route_and_assign(&harness, &submitted.referral_id).await;
+    let read = partner.get_referral(get(&submitted.referral_id, "")).await.expect("own").into_inner();
+    assert_eq!(read.status, pb::ReferralStatus::Assigned as i32);
+    assert!(read.referral.is_some(), "what it sent stays readable");
+    assert_eq!((read.youth_id.as_str(), read.case_id.as_str()), ("", ""), "no youth or case id");
+    assert_eq!(read.history.len(), 3);
+    for change in &read.history {
+        assert_eq!((change.detail.as_str(), change.event_id.as_str()), ("", ""), "no serving partner, no case manager");
+    }
+    // staff still see all of it
+    let staff = harness.client(Role::Supervisor).await.get_referral(get(&submitted.referral_id, "")).await;
+    let staff = staff.expect("staff").into_inner();
+    assert_eq!(staff.case_id, CASE);
+    assert!(staff.history.iter().any(|change| !change.detail.is_empty()));
+});
+
 both_engines!(a_hotline_reads_only_the_status_of_what_it_submitted, |engine| async move {
     let harness = Harness::start(engine).await;
     let mut hotline = harness.client_as("hotline-1", Role::Hotline, None).await;

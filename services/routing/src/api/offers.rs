@@ -27,6 +27,11 @@ fn offer_scope(principal: &Principal) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// A coded decline detail: 1 to 64 of `a-z`, `0-9` and `_`.
+fn is_detail_code(detail: &str) -> bool {
+    detail.len() <= 64 && detail.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// The partner answering: a partner principal's own id; NOT_FOUND for any other principal.
 #[allow(clippy::result_large_err)]
 fn answering_partner(principal: &Principal) -> Result<String, Status> {
@@ -125,8 +130,12 @@ impl RoutingApi {
         if reason == DeclineReason::Other && detail.is_empty() {
             violations.push(FieldViolation::new("detail", "required when reason is DECLINE_REASON_OTHER"));
         }
-        if detail.chars().count() > 500 {
-            violations.push(FieldViolation::new("detail", "at most 500 characters"));
+        // It travels in offer.declined to the append-only audit log: a code, never a sentence.
+        if !detail.is_empty() && !is_detail_code(detail) {
+            violations.push(FieldViolation::new(
+                "detail",
+                "must be a code: 1 to 64 lowercase letters, digits and underscores (e.g. \"no_bilingual_staff\")",
+            ));
         }
         ApiError::check(violations)?;
         let (record, _) = self

@@ -34,6 +34,17 @@ both_engines!(decline_then_reroute_then_accept, |engine| async move {
     let err = shelter.decline_offer(decline(&first.offer_id, pb::DeclineReason::Unspecified)).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("reason"), "{}", err.message());
+    // A decline detail travels to the append-only audit log: a code, never a sentence.
+    let sentence = "Jane Fictional said her uncle is looking for her";
+    let err = shelter
+        .decline_offer(pb::DeclineOfferRequest {
+            detail: sentence.into(),
+            ..decline(&first.offer_id, pb::DeclineReason::Other)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("detail") && !err.message().contains("Jane"), "{}", err.message());
 
     let declined = shelter
         .decline_offer(decline(&first.offer_id, pb::DeclineReason::NoCapacity))

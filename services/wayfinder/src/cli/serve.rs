@@ -73,7 +73,8 @@ pub struct TokenArgs {
     /// The token's subject (who it speaks for).
     #[arg(long, default_value = "dev-user")]
     pub subject: String,
-    /// Minutes until the token expires.
+    /// Minutes until the token expires: at most 720 (12 h) for user and partner tokens, 60 for
+    /// service tokens.
     #[arg(long, default_value_t = 60)]
     pub ttl_minutes: u64,
 }
@@ -110,6 +111,7 @@ pub fn token(args: TokenArgs, globals: &Globals) -> anyhow::Result<()> {
         Role::Service => TokenKind::Service,
         _ => TokenKind::User,
     };
+    check_ttl(kind, args.role, args.ttl_minutes)?;
     let token = issuer.issue(
         kind,
         &args.subject,
@@ -118,6 +120,17 @@ pub fn token(args: TokenArgs, globals: &Globals) -> anyhow::Result<()> {
         Duration::from_secs(args.ttl_minutes.saturating_mul(60)),
     )?;
     println!("{token}");
+    Ok(())
+}
+
+/// A token lifetime the servers accept for `kind` (they refuse longer-lived tokens).
+pub(super) fn check_ttl(kind: TokenKind, role: Role, minutes: u64) -> anyhow::Result<()> {
+    let max_minutes = kind.default_max_lifetime().as_secs() / 60;
+    if !(1..=max_minutes).contains(&minutes) {
+        anyhow::bail!(
+            "--ttl-minutes {minutes} is out of range for a {role} token; allowed 1 to {max_minutes} (the servers refuse longer-lived tokens)"
+        );
+    }
     Ok(())
 }
 

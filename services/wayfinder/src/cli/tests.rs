@@ -187,3 +187,16 @@ fn database_commands_share_one_database_flag() {
     let Command::Keys { action } = cli.command else { panic!("not keys") };
     assert_eq!(action.db().database_url.as_deref(), Some("postgres://x@127.0.0.1/wf"));
 }
+
+#[test]
+fn token_lifetimes_the_servers_would_refuse_are_refused_when_minted() {
+    use wf_auth::{Role, TokenKind};
+    assert!(super::serve::check_ttl(TokenKind::User, Role::CaseManager, 720).is_ok());
+    let err = super::serve::check_ttl(TokenKind::User, Role::CaseManager, 721).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "--ttl-minutes 721 is out of range for a case_manager token; allowed 1 to 720 (the servers refuse longer-lived tokens)"
+    );
+    assert!(super::serve::check_ttl(TokenKind::Service, Role::Service, 61).is_err());
+    assert!(super::serve::check_ttl(TokenKind::Partner, Role::Partner, 0).is_err());
+}
