@@ -5,17 +5,22 @@
 //! - [`IdentityHasher`] turns a normalized identity ([`normalize_identity`]) into a keyed HMAC-SHA256
 //!   digest, so records about the same young person can be matched without storing names in clear.
 //!
+//! - [`LiveKeys`] is the field key ring a running service seals with, following its file through
+//!   rotation and retirement.
+//!
 //! Keys never appear in `Debug` output, and are zeroized when dropped.
 
 mod error;
 mod identity;
 mod keyring;
+mod live;
 mod secret_file;
 mod shared_secrets;
 
 pub use error::CryptoError;
 pub use identity::{IDENTITY_KEY_FILE, IdentityHasher, normalize_identity};
 pub use keyring::{FIELD_KEYS_FILE, FORMAT_V1, FieldKey, KeyRing, SEALED_OVERHEAD};
+pub use live::{LiveKeys, field_key_path, load_field_keys};
 pub use shared_secrets::{DEV_WEBHOOK_KEY_ID, MIN_SECRET_LEN, SharedSecrets, WEBHOOK_SECRETS_FILE};
 
 #[cfg(test)]

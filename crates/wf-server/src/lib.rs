@@ -236,23 +236,28 @@ pub struct ServiceContext {
     pub bus: Arc<dyn EventBus>,
     pub config: Arc<wf_config::Config>,
     pub clock: wf_types::SharedClock,
+    /// The service's one refusal recorder, made at first use ([`ServiceContext::refusals`]).
+    refusals: Arc<std::sync::OnceLock<Refusals>>,
 }
 
 impl ServiceContext {
     /// A context on the wall clock.
     pub fn new(db: wf_db::Db, bus: Arc<dyn EventBus>, config: Arc<wf_config::Config>) -> Self {
-        Self { db, bus, config, clock: wf_types::SystemClock::shared() }
+        Self { db, bus, config, clock: wf_types::SystemClock::shared(), refusals: Arc::default() }
     }
 
     /// The same context on `clock` (tests move it to pass deadlines).
     pub fn with_clock(mut self, clock: wf_types::SharedClock) -> Self {
         self.clock = clock;
+        // a recorder made before read the old clock
+        self.refusals = Arc::default();
         self
     }
 
-    /// The recorder of `service`'s refused calls, writing to this context's outbox.
+    /// The recorder of `service`'s refused calls, writing to this context's outbox: the same
+    /// recorder on every call (the server runs the writer of the one [`Component::refusals`] returns).
     pub fn refusals(&self, service: &'static str) -> Refusals {
-        Refusals::new(service, self.db.clone(), self.clock.clone())
+        self.refusals.get_or_init(|| Refusals::new(service, self.db.clone(), self.clock.clone())).clone()
     }
 
     /// Options for this service's outbox relay, from the configuration.

@@ -101,7 +101,7 @@ pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result
     );
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
     let refusals = ctx.refusals(SERVICE);
-    let note_keys = Arc::new(app::sealing::NoteKeys::load(&ctx.config)?);
+    let note_keys = Arc::new(app::sealing::note_keys(&ctx.config)?);
     app::sealing::seal_plaintext_notes(&ctx.db, &note_keys.current(), 500)
         .await
         .context("sealing case notes stored in the clear")?;

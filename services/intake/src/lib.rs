@@ -107,7 +107,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Intake>> {
 /// [`build`] with given options (tests pass short worker intervals).
 pub async fn build_with(ctx: ServiceContext, options: Options) -> anyhow::Result<Arc<Intake>> {
     ctx.migrate_if_configured(&migrations()).await?;
-    let keys = vault::LiveKeys::load(&ctx.config)?;
+    let keys = vault::live_keys(&ctx.config)?;
     let hasher = vault::load_identity_key(&ctx.config)?;
     let relay = Relay::new(SERVICE, ctx.db.clone(), ctx.bus.clone(), ctx.relay_options());
     let refusals = ctx.refusals(SERVICE);

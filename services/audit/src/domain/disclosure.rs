@@ -79,6 +79,11 @@ pub struct SubjectRecords {
     pub privileged_notes: BTreeSet<String>,
 }
 
+/// The payload as `M`, or `None` when it does not decode (nothing is learnt from it).
+fn decoded<M: prost::Message + Default>(payload: &[u8]) -> Option<M> {
+    M::decode(payload).ok()
+}
+
 fn pair(a: &str, b: &str) -> Option<(String, String)> {
     (!a.is_empty() && !b.is_empty()).then(|| (a.to_owned(), b.to_owned()))
 }
@@ -89,51 +94,62 @@ impl RecordLinks {
     pub fn learn(&mut self, entry: &Entry) {
         let content = &entry.content;
         let payload = content.payload.as_slice();
-        let t = content.event_type.as_str();
-        if t == pb::ReferralReceived::TYPE {
-            if let Ok(e) = pb::ReferralReceived::decode(payload) {
-                self.referral_youth.extend(pair(&e.referral_id, &e.youth_id));
-            }
-        } else if t == pb::PossibleMatchConfirmed::TYPE {
-            if let Ok(e) = pb::PossibleMatchConfirmed::decode(payload) {
-                self.referral_youth.extend(pair(&e.referral_id, &e.youth_id));
-                if e.previous_youth_id != e.youth_id {
-                    self.youth_alias.extend(pair(&e.previous_youth_id, &e.youth_id));
+        match content.event_type.as_str() {
+            pb::ReferralReceived::TYPE => {
+                if let Some(e) = decoded::<pb::ReferralReceived>(payload) {
+                    self.referral_youth.extend(pair(&e.referral_id, &e.youth_id));
                 }
             }
-        } else if t == pb::CaseAssigned::TYPE {
-            if let Ok(e) = pb::CaseAssigned::decode(payload) {
-                self.case_referral.extend(pair(&e.case_id, &e.referral_id));
-                self.case_youth.extend(pair(&e.case_id, &e.youth_id));
+            pb::PossibleMatchConfirmed::TYPE => {
+                if let Some(e) = decoded::<pb::PossibleMatchConfirmed>(payload) {
+                    self.referral_youth.extend(pair(&e.referral_id, &e.youth_id));
+                    if e.previous_youth_id != e.youth_id {
+                        self.youth_alias.extend(pair(&e.previous_youth_id, &e.youth_id));
+                    }
+                }
             }
-        } else if t == pb::CaseReopened::TYPE {
-            if let Ok(e) = pb::CaseReopened::decode(payload) {
-                self.case_referral.extend(pair(&e.case_id, &e.referral_id));
-                self.case_youth.extend(pair(&e.case_id, &e.youth_id));
+            pb::CaseAssigned::TYPE => {
+                if let Some(e) = decoded::<pb::CaseAssigned>(payload) {
+                    self.case(&e.case_id, &e.referral_id, &e.youth_id);
+                }
             }
-        } else if t == pb::CaseLinked::TYPE {
-            if let Ok(e) = pb::CaseLinked::decode(payload) {
-                self.case_referral.extend(pair(&e.case_id, &e.referral_id));
-                self.case_youth.extend(pair(&e.case_id, &e.youth_id));
-                self.case_youth.extend(pair(&e.earlier_case_id, &e.youth_id));
+            pb::CaseReopened::TYPE => {
+                if let Some(e) = decoded::<pb::CaseReopened>(payload) {
+                    self.case(&e.case_id, &e.referral_id, &e.youth_id);
+                }
             }
-        } else if t == pb::CaseClosed::TYPE {
-            if let Ok(e) = pb::CaseClosed::decode(payload) {
-                self.case_referral.extend(pair(&e.case_id, &e.referral_id));
-                self.case_youth.extend(pair(&e.case_id, &e.youth_id));
+            pb::CaseLinked::TYPE => {
+                if let Some(e) = decoded::<pb::CaseLinked>(payload) {
+                    self.case(&e.case_id, &e.referral_id, &e.youth_id);
+                    self.case_youth.extend(pair(&e.earlier_case_id, &e.youth_id));
+                }
             }
-        } else if t == pb::CaseAwaitingAssignment::TYPE {
-            if let Ok(e) = pb::CaseAwaitingAssignment::decode(payload) {
-                self.case_referral.extend(pair(&e.case_id, &e.referral_id));
+            pb::CaseClosed::TYPE => {
+                if let Some(e) = decoded::<pb::CaseClosed>(payload) {
+                    self.case(&e.case_id, &e.referral_id, &e.youth_id);
+                }
             }
-        } else if t == pb::CaseNoteAdded::TYPE
-            && let Ok(e) = pb::CaseNoteAdded::decode(payload)
-        {
-            self.note_case.extend(pair(&e.note_id, &e.case_id));
-            if e.privileged && !e.note_id.is_empty() {
-                self.privileged_notes.insert(e.note_id);
+            pb::CaseAwaitingAssignment::TYPE => {
+                if let Some(e) = decoded::<pb::CaseAwaitingAssignment>(payload) {
+                    self.case(&e.case_id, &e.referral_id, "");
+                }
             }
+            pb::CaseNoteAdded::TYPE => {
+                if let Some(e) = decoded::<pb::CaseNoteAdded>(payload) {
+                    self.note_case.extend(pair(&e.note_id, &e.case_id));
+                    if e.privileged && !e.note_id.is_empty() {
+                        self.privileged_notes.insert(e.note_id);
+                    }
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// A case belongs to its referral and (when named) its youth.
+    fn case(&mut self, case_id: &str, referral_id: &str, youth_id: &str) {
+        self.case_referral.extend(pair(case_id, referral_id));
+        self.case_youth.extend(pair(case_id, youth_id));
     }
 
     /// Every record of `subject`.

@@ -48,7 +48,7 @@ impl App {
         Self { db, relay, clock, note_keys: None, refusals: None }
     }
 
-    /// The key ring case-note text is sealed with: `sealing::NoteKeys::load(&config)` (the field
+    /// The key ring case-note text is sealed with: `sealing::note_keys(&config)` (the field
     /// key ring intake's vault uses, from `field_key_file` or the data folder's development ring).
     pub fn with_note_keys(mut self, keys: Arc<NoteKeys>) -> Self {
         self.note_keys = Some(keys);

@@ -8,82 +8,21 @@
 //! In `app/`, not `domain/`: the live key ring follows a file on disk, and sealing the notes
 //! written before sealing existed owns database transactions (the SQL is in `store::notes`).
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
 use wf_config::Config;
 use wf_crypto::{CryptoError, KeyRing};
 use wf_db::{Backend, Db, DbError};
 
 use crate::store::notes::{self as store, StoredNote};
 
-/// Where the field keys live: `field_key_file` (production) or the development key ring in the
-/// data folder — exactly where intake's vault reads them.
-pub fn key_file(config: &Config) -> PathBuf {
-    config.field_key_file.clone().unwrap_or_else(|| config.keys_dir().join(wf_crypto::FIELD_KEYS_FILE))
+/// The field key ring while cases runs: `field_key_file`, or the development ring in the data
+/// folder — exactly where intake's vault reads it — followed through `wayfinder keys rotate`.
+pub fn note_keys(config: &Config) -> anyhow::Result<NoteKeys> {
+    NoteKeys::open(config.field_key_file.as_deref(), &config.keys_dir())
+        .map_err(|err| anyhow::anyhow!("field keys: {err}"))
 }
 
-/// Loads the field key ring; embedded mode creates the development ring on first use (once, even
-/// when intake starts at the same moment: the file is created exclusively).
-pub fn load_keys(config: &Config) -> anyhow::Result<KeyRing> {
-    match &config.field_key_file {
-        Some(path) => KeyRing::load_file(path).map_err(|err| anyhow::anyhow!("field_key_file: {err}")),
-        None => Ok(KeyRing::load_or_create_dev(&config.keys_dir())?),
-    }
-}
-
-/// The key ring while cases runs. `wayfinder keys rotate` rewrites the key file while the service
-/// may be running: every use checks the file's modification stamp and re-reads the ring when it
-/// changed, so new notes are sealed with the new version. A file that cannot be read keeps the
-/// ring in use (logged).
-pub struct NoteKeys {
-    path: Option<PathBuf>,
-    state: Mutex<(Arc<KeyRing>, Option<FileStamp>)>,
-}
-
-type FileStamp = (std::time::SystemTime, u64);
-
-fn stamp_of(path: &Path) -> Option<FileStamp> {
-    let metadata = std::fs::metadata(path).ok()?;
-    Some((metadata.modified().ok()?, metadata.len()))
-}
-
-impl NoteKeys {
-    /// The key file of `config` (see [`load_keys`]), followed for changes.
-    pub fn load(config: &Config) -> anyhow::Result<Self> {
-        let ring = load_keys(config)?;
-        let path = key_file(config);
-        let stamp = stamp_of(&path);
-        Ok(NoteKeys { path: Some(path), state: Mutex::new((Arc::new(ring), stamp)) })
-    }
-
-    /// A ring that never changes (tests, tools).
-    pub fn fixed(ring: KeyRing) -> Self {
-        NoteKeys { path: None, state: Mutex::new((Arc::new(ring), None)) }
-    }
-
-    /// The ring as the key file holds it now.
-    pub fn current(&self) -> Arc<KeyRing> {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(path) = &self.path else { return state.0.clone() };
-        let stamp = stamp_of(path);
-        if stamp.is_some() && stamp != state.1 {
-            match KeyRing::load_file(path) {
-                Ok(ring) => {
-                    tracing::info!(
-                        current_version = ring.current_version(),
-                        "field key file changed; note key ring reloaded"
-                    );
-                    *state = (Arc::new(ring), stamp);
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "field key file changed but cannot be read; keeping the ring in use")
-                }
-            }
-        }
-        state.0.clone()
-    }
-}
+/// The key ring case-note text is sealed with (the field key ring, as the file holds it now).
+pub use wf_crypto::LiveKeys as NoteKeys;
 
 /// What a sealed note text is bound to.
 #[derive(Debug, Clone, Copy)]

@@ -39,7 +39,7 @@ impl TestDb {
 }
 
 /// The cases use cases assembled the way `wf_cases::build` does, plus the note key ring loaded
-/// from the test's data folder (`sealing::NoteKeys::load`, the field key ring intake uses).
+/// from the test's data folder (`sealing::note_keys`, the field key ring intake uses).
 pub struct Assembled {
     /// The refusal recorder, its writer running until the test ends.
     pub refusals: wf_server::Refusals,
@@ -59,7 +59,7 @@ impl Assembled {
         let ctx = ServiceContext::new(test.db.clone(), Arc::new(bus.clone()), Arc::new(config.clone()));
         wf_cases::store::roster::seed(&test.db, &roster, ctx.clock.now_micros()).await.expect("seed roster");
         let relay = Relay::new(wf_cases::SERVICE, test.db.clone(), Arc::new(bus), RelayOptions::default());
-        let keys = wf_cases::app::sealing::NoteKeys::load(&config).expect("note keys");
+        let keys = wf_cases::app::sealing::note_keys(&config).expect("note keys");
         let refusals = ctx.refusals(wf_cases::SERVICE);
         let writer = refusals.clone();
         tokio::spawn(async move { writer.run(tokio_util::sync::CancellationToken::new()).await });

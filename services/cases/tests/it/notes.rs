@@ -252,7 +252,8 @@ both_engines!(notes_written_before_sealing_are_sealed_and_leave_no_plaintext_beh
     .await
     .expect("legacy note");
 
-    let keys = wf_cases::app::sealing::load_keys(&assembled.config).expect("keys");
+    let keys = wf_crypto::load_field_keys(assembled.config.field_key_file.as_deref(), &assembled.config.keys_dir())
+        .expect("keys");
     let sealed = wf_cases::app::sealing::seal_plaintext_notes(&assembled.db, &keys, 10).await.expect("seal");
     assert_eq!(sealed, 1);
     assert_eq!(wf_cases::app::sealing::seal_plaintext_notes(&assembled.db, &keys, 10).await.expect("again"), 0);

@@ -5,8 +5,7 @@
 //! In `app/`, not `domain/`: sealing itself is crypto over plain data, but the live key ring follows a
 //! file on disk and rotation and retirement own database transactions (their SQL is in `store::vault`).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use prost::Message;
 use wf_config::Config;
@@ -32,7 +31,7 @@ pub fn seal_personal(
 /// Where the field keys live: `field_key_file` (production; the JSON key ring or one
 /// base64 key) or the development key ring in the data folder.
 pub fn key_file(config: &Config) -> PathBuf {
-    config.field_key_file.clone().unwrap_or_else(|| config.keys_dir().join(wf_crypto::FIELD_KEYS_FILE))
+    wf_crypto::field_key_path(config.field_key_file.as_deref(), &config.keys_dir())
 }
 
 /// Loads the returning-youth identity key (HMAC-SHA256): `identity_key_file` (base64 of 32 bytes) or,
@@ -52,68 +51,19 @@ pub fn load_identity_key(config: &Config) -> anyhow::Result<IdentityHasher> {
     }
 }
 
-/// Loads intake's key ring; embedded mode creates the development ring on first use.
+/// Loads the field key ring; embedded mode creates the development ring on first use.
 pub fn load_keys(config: &Config) -> anyhow::Result<KeyRing> {
-    match &config.field_key_file {
-        Some(path) => KeyRing::load_file(path).map_err(|err| anyhow::anyhow!("field_key_file: {err}")),
-        None => Ok(KeyRing::load_or_create_dev(&config.keys_dir())?),
-    }
+    wf_crypto::load_field_keys(config.field_key_file.as_deref(), &config.keys_dir())
+        .map_err(|err| anyhow::anyhow!("field keys: {err}"))
 }
 
-/// Intake's field keys while it runs. `wayfinder keys rotate` and `keys retire` rewrite the key file
-/// while intake may be running: every use checks the file's modification stamp (one `stat`) and
-/// re-reads the ring when it changed, so a running intake opens values already re-encrypted to the
-/// new version and seals new values with it. A file that cannot be read keeps the ring in use (logged).
-pub struct LiveKeys {
-    path: Option<PathBuf>,
-    state: std::sync::Mutex<(Arc<KeyRing>, Option<FileStamp>)>,
+/// The field key ring while intake runs, following the key file through `wayfinder keys rotate`
+/// and `retire` ([`LiveKeys`]).
+pub fn live_keys(config: &Config) -> anyhow::Result<LiveKeys> {
+    Ok(LiveKeys::follow(key_file(config), load_keys(config)?))
 }
 
-/// What identifies one version of the key file: modification time and length.
-type FileStamp = (std::time::SystemTime, u64);
-
-fn stamp_of(path: &Path) -> Option<FileStamp> {
-    let metadata = std::fs::metadata(path).ok()?;
-    Some((metadata.modified().ok()?, metadata.len()))
-}
-
-impl LiveKeys {
-    /// The key file of `config` (see [`load_keys`]), followed for changes.
-    pub fn load(config: &Config) -> anyhow::Result<Self> {
-        let ring = load_keys(config)?;
-        let path = key_file(config);
-        let stamp = stamp_of(&path);
-        Ok(LiveKeys { path: Some(path), state: std::sync::Mutex::new((Arc::new(ring), stamp)) })
-    }
-
-    /// A ring that never changes (tests, tools).
-    pub fn fixed(ring: KeyRing) -> Self {
-        LiveKeys { path: None, state: std::sync::Mutex::new((Arc::new(ring), None)) }
-    }
-
-    /// The ring as the key file holds it now.
-    pub fn current(&self) -> Arc<KeyRing> {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(path) = &self.path else { return state.0.clone() };
-        let stamp = stamp_of(path);
-        if stamp.is_some() && stamp != state.1 {
-            match KeyRing::load_file(path) {
-                Ok(ring) => {
-                    tracing::info!(
-                        current_version = ring.current_version(),
-                        versions = ?ring.versions().collect::<Vec<_>>(),
-                        "field key file changed; key ring reloaded"
-                    );
-                    *state = (Arc::new(ring), stamp);
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "field key file changed but cannot be read; keeping the ring in use")
-                }
-            }
-        }
-        state.0.clone()
-    }
-}
+pub use wf_crypto::LiveKeys;
 
 pub use crate::store::vault::key_usage;
 
@@ -229,6 +179,8 @@ pub async fn retire(config: &Config, db: &Db, version: u32) -> anyhow::Result<Ke
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn config_in(dir: &Path) -> Config {
@@ -263,7 +215,7 @@ mod tests {
     fn live_keys_follow_a_rotated_and_retired_key_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = config_in(dir.path());
-        let live = LiveKeys::load(&config).expect("keys");
+        let live = live_keys(&config).expect("keys");
         let personal = pb::PersonalDetails { legal_first_name: "Fictional".into(), ..Default::default() };
         let old = seal_personal(&live.current(), "ref_1", &personal).expect("seal");
         assert_eq!(KeyRing::key_version_of(&old).expect("version"), 1);
