@@ -1,21 +1,17 @@
-//! tonic integration: the server-side interceptor that authenticates every request, and the client-side
-//! interceptor that attaches a token.
+//! tonic integration: the server-side gate that authenticates and authorizes every request, and the
+//! client-side interceptor that attaches a token.
 
 use std::fmt;
 use std::sync::Arc;
 
-use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+use tonic::codegen::http::HeaderMap;
+use tonic::metadata::AsciiMetadataValue;
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
 use crate::{AuthError, Principal, Role, TokenVerifier};
 
 const AUTHORIZATION: &str = "authorization";
-
-/// The gRPC method of a request (`/package.Service/Method`), put into the request's extensions by
-/// the server before the interceptor runs (wf-server's `method_layer`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RpcMethod(pub Arc<str>);
 
 /// How a refusal names a method the authorization table does not know.
 pub const UNKNOWN_METHOD: &str = "(unknown method)";
@@ -77,76 +73,90 @@ pub trait RefusalSink: Send + Sync + fmt::Debug {
     fn refused(&self, refusal: Refusal);
 }
 
-/// Verifies `authorization: Bearer <jwt>` on every request, checks the caller's role against the
-/// per-method table ([`crate::rpc`]), and stores the [`Principal`] in the request extensions, where
-/// handlers read it with [`principal`]. A token that does not verify answers `UNAUTHENTICATED` with
-/// no detail (the reason is logged); a role the table does not allow, or a method missing from it,
-/// answers `PERMISSION_DENIED`. Each refusal goes to the [`RefusalSink`], when one is set.
+/// A refused call: what to record (its `record_id` still empty: the gate that holds the request
+/// body fills it in) and the answer to give.
+#[derive(Debug)]
+pub struct Refused {
+    pub refusal: Refusal,
+    pub status: Status,
+}
+
+/// The gate in front of every gRPC method: verifies `authorization: Bearer <jwt>`, checks the
+/// caller's role against the per-method table ([`crate::rpc`]) and hands back the [`Principal`],
+/// which the server puts in the request extensions, where handlers read it with [`principal`].
+/// A token that does not verify is refused `UNAUTHENTICATED` with no detail (the reason is logged
+/// at debug); a role the table does not allow, or a method missing from it, `PERMISSION_DENIED`.
+/// wf-server's `Guarded` service runs it before any handler and records each refusal in the
+/// [`RefusalSink`], with the record id read from the refused request.
 #[derive(Clone, Debug)]
-pub struct AuthInterceptor {
+pub struct AuthGate {
     verifier: Arc<TokenVerifier>,
     refusals: Option<Arc<dyn RefusalSink>>,
 }
 
-impl AuthInterceptor {
+impl AuthGate {
     pub fn new(verifier: Arc<TokenVerifier>) -> Self {
-        AuthInterceptor { verifier, refusals: None }
+        AuthGate { verifier, refusals: None }
     }
 
-    /// The same interceptor, recording refusals in `sink` (each service passes its own).
+    /// The same gate, recording refusals in `sink` (each service passes its own).
     pub fn with_refusals(mut self, sink: Arc<dyn RefusalSink>) -> Self {
         self.refusals = Some(sink);
         self
     }
 
-    fn refuse(&self, refusal: Refusal) {
+    /// Puts `refusal` on the record (nowhere, when the gate has no sink).
+    pub fn record(&self, refusal: Refusal) {
         if let Some(sink) = &self.refusals {
             sink.refused(refusal);
         }
     }
-}
 
-impl Interceptor for AuthInterceptor {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let method = request.extensions().get::<RpcMethod>().map(|m| m.0.clone());
-        let rule = method.as_deref().and_then(crate::rpc::rule);
+    /// The caller of `method` (an HTTP/2 path, `/package.Service/Method`) as `headers` name it, if it
+    /// may call that method at all. A refusal is returned, not recorded: see [`AuthGate::record`].
+    #[allow(clippy::result_large_err)] // refusals are the rare path; no allocation on the common one
+    pub fn admit(&self, headers: &HeaderMap, method: &str) -> Result<Principal, Refused> {
+        let rule = crate::rpc::rule(method);
         // Only a method of the table is named in a refusal or an answer: any other path is caller-written
         // text (tonic routes `/Service/<anything>` to the service) and never reaches the log.
         let operation = rule.map_or(UNKNOWN_METHOD, |rule| rule.method).to_owned();
-        let principal = match bearer_token(request.metadata()).and_then(|token| self.verifier.verify(token)) {
+        let principal = match bearer_token(headers).and_then(|token| self.verifier.verify(token)) {
             Ok(principal) => principal,
             Err(reason) => {
                 // the reason never contains the token; the token itself is never logged
                 tracing::debug!(%reason, reason_code = reason.reason_code(), %operation, "request not authenticated");
-                self.refuse(Refusal {
+                let refusal = Refusal {
                     actor: None,
                     role: None,
                     organization_id: None,
                     operation,
                     record_id: String::new(),
                     reason: RefusalReason::Unauthenticated,
-                });
-                return Err(reason.status());
+                };
+                return Err(Refused { refusal, status: reason.status() });
             }
         };
         let Some(rule) = rule else {
-            self.refuse(Refusal::of(&principal, &operation, "", RefusalReason::UnknownOperation));
-            return Err(Status::permission_denied("the method called is not an operation this server offers"));
+            return Err(Refused {
+                refusal: Refusal::of(&principal, &operation, "", RefusalReason::UnknownOperation),
+                status: Status::permission_denied("the method called is not an operation this server offers"),
+            });
         };
         if !rule.allows(principal.role) {
-            self.refuse(Refusal::of(&principal, &operation, "", RefusalReason::RoleNotAllowed));
             let names: Vec<&str> = rule.operations.iter().map(|op| op.describe()).collect();
-            return Err(Status::permission_denied(format!("role {} may not {}", principal.role, names.join(" or "))));
+            return Err(Refused {
+                refusal: Refusal::of(&principal, &operation, "", RefusalReason::RoleNotAllowed),
+                status: Status::permission_denied(format!("role {} may not {}", principal.role, names.join(" or "))),
+            });
         }
-        request.extensions_mut().insert(principal);
-        Ok(request)
+        Ok(principal)
     }
 }
 
-/// The bearer token from request metadata. Exactly one `authorization` entry, scheme `Bearer`
+/// The bearer token from request headers. Exactly one `authorization` entry, scheme `Bearer`
 /// (case-insensitive), a single space, then the token.
-fn bearer_token(metadata: &MetadataMap) -> Result<&str, AuthError> {
-    let mut values = metadata.get_all(AUTHORIZATION).iter();
+fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = values.next().ok_or(AuthError::MissingBearerToken)?;
     if values.next().is_some() {
         return Err(AuthError::MalformedAuthorizationHeader);
@@ -165,7 +175,7 @@ fn bearer_token(metadata: &MetadataMap) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// The authenticated caller of `req`, or `UNAUTHENTICATED` when no [`AuthInterceptor`] ran.
+/// The authenticated caller of `req`, or `UNAUTHENTICATED` when no [`AuthGate`] admitted it.
 #[allow(clippy::result_large_err)] // tonic::Status is what every handler returns anyway
 pub fn principal<T>(req: &Request<T>) -> Result<&Principal, Status> {
     req.extensions().get::<Principal>().ok_or_else(|| Status::unauthenticated("request has no authenticated caller"))
@@ -215,15 +225,10 @@ mod tests {
 
     const GET_REFERRAL: &str = "/wayfinder.intake.v1.IntakeService/GetReferral";
 
-    fn request_with(value: &str) -> Request<()> {
-        calling(GET_REFERRAL, value)
-    }
-
-    fn calling(method: &str, value: &str) -> Request<()> {
-        let mut request = Request::new(());
-        request.metadata_mut().insert(AUTHORIZATION, value.parse().unwrap());
-        request.extensions_mut().insert(RpcMethod(method.into()));
-        request
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value.parse().unwrap());
+        headers
     }
 
     /// A sink that keeps what it is given.
@@ -239,15 +244,15 @@ mod tests {
     #[test]
     fn missing_header_is_unauthenticated() {
         let (_, verifier) = fixture(&[TokenKind::User]);
-        let status = AuthInterceptor::new(Arc::new(verifier)).call(Request::new(())).unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Unauthenticated);
-        assert_eq!(status.message(), "unauthenticated");
+        let refused = AuthGate::new(Arc::new(verifier)).admit(&HeaderMap::new(), GET_REFERRAL).unwrap_err();
+        assert_eq!(refused.status.code(), tonic::Code::Unauthenticated);
+        assert_eq!(refused.status.message(), "unauthenticated");
     }
 
     #[test]
     fn garbage_headers_are_unauthenticated() {
         let (issuer, verifier) = fixture(&[TokenKind::User]);
-        let mut interceptor = AuthInterceptor::new(Arc::new(verifier));
+        let gate = AuthGate::new(Arc::new(verifier));
         let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
         for value in [
             "garbage",
@@ -257,7 +262,7 @@ mod tests {
             "Bearer not.a.jwt",
             "Bearer abc",
         ] {
-            let status = interceptor.call(request_with(value)).unwrap_err();
+            let status = gate.admit(&headers(value), GET_REFERRAL).unwrap_err().status;
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{value}");
             // the caller learns nothing of why: the reason is for the log
             assert_eq!(status.message(), "unauthenticated", "{value}");
@@ -269,21 +274,20 @@ mod tests {
     fn two_authorization_headers_are_refused() {
         let (issuer, verifier) = fixture(&[TokenKind::User]);
         let token = issuer.issue(TokenKind::User, "usr_1", Role::Hotline, None, Duration::from_secs(60)).unwrap();
-        let mut request = request_with(&format!("Bearer {token}"));
-        request.metadata_mut().append(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-        let status = AuthInterceptor::new(Arc::new(verifier)).call(request).unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        let mut two = headers(&format!("Bearer {token}"));
+        two.append(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        let refused = AuthGate::new(Arc::new(verifier)).admit(&two, GET_REFERRAL).unwrap_err();
+        assert_eq!(refused.status.code(), tonic::Code::Unauthenticated);
     }
 
     #[test]
-    fn valid_token_inserts_the_principal() {
+    fn valid_token_admits_the_principal() {
         let (issuer, verifier) = fixture(&[TokenKind::Partner]);
         let token = issuer
             .issue(TokenKind::Partner, "client_9", Role::Partner, Some("ptn_7"), Duration::from_secs(60))
             .unwrap();
-        let mut interceptor = AuthInterceptor::new(Arc::new(verifier));
-        let request = interceptor.call(request_with(&format!("bearer {token}"))).unwrap();
-        let principal = principal(&request).unwrap();
+        let gate = AuthGate::new(Arc::new(verifier));
+        let principal = gate.admit(&headers(&format!("bearer {token}")), GET_REFERRAL).unwrap();
         assert_eq!(principal.subject, "client_9");
         assert_eq!(principal.role, Role::Partner);
         assert_eq!(principal.partner_id.as_deref(), Some("ptn_7"));
@@ -292,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn principal_is_unauthenticated_without_interceptor() {
+    fn principal_is_unauthenticated_without_the_gate() {
         let status = principal(&Request::new(())).unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
     }
@@ -310,73 +314,71 @@ mod tests {
         assert_eq!(value.to_str().unwrap(), format!("Bearer {token}"));
 
         // what the client sends, the server accepts
-        let mut outgoing = outgoing;
-        outgoing.extensions_mut().insert(RpcMethod("/wayfinder.audit.v1.AuditService/VerifyChain".into()));
-        let incoming = AuthInterceptor::new(Arc::new(verifier)).call(outgoing).unwrap();
-        assert_eq!(principal(&incoming).unwrap().subject, "intake");
+        let sent = outgoing.metadata().clone().into_headers();
+        let admitted = AuthGate::new(Arc::new(verifier)).admit(&sent, "/wayfinder.audit.v1.AuditService/VerifyChain");
+        assert_eq!(admitted.unwrap().subject, "intake");
 
         assert!(BearerToken::new("line\nbreak").is_err());
         assert!(BearerToken::new("").is_err());
     }
 
     #[test]
-    fn a_role_the_table_does_not_allow_is_refused_before_any_handler_and_recorded() {
+    fn a_role_the_table_does_not_allow_is_refused_before_any_handler() {
         let (issuer, verifier) = fixture(&[TokenKind::User]);
-        let kept = Arc::new(Kept::default());
-        let mut interceptor = AuthInterceptor::new(Arc::new(verifier)).with_refusals(kept.clone());
+        let gate = AuthGate::new(Arc::new(verifier));
         let token = issuer.issue(TokenKind::User, "usr_hot", Role::Hotline, None, Duration::from_secs(60)).unwrap();
-        let bearer = format!("Bearer {token}");
-        let status =
-            interceptor.call(calling("/wayfinder.intake.v1.IntakeService/ListScreenings", &bearer)).unwrap_err();
-        assert_eq!(status.code(), tonic::Code::PermissionDenied);
-        assert_eq!(status.message(), "role hotline may not read referrals");
-        assert!(interceptor.call(calling(GET_REFERRAL, &bearer)).is_ok());
-        let refused = kept.0.lock().unwrap().clone();
+        let bearer = headers(&format!("Bearer {token}"));
+        let refused = gate.admit(&bearer, "/wayfinder.intake.v1.IntakeService/ListScreenings").unwrap_err();
+        assert_eq!(refused.status.code(), tonic::Code::PermissionDenied);
+        assert_eq!(refused.status.message(), "role hotline may not read referrals");
+        assert!(gate.admit(&bearer, GET_REFERRAL).is_ok());
         assert_eq!(
-            refused,
-            [Refusal {
+            refused.refusal,
+            Refusal {
                 actor: Some("usr_hot".into()),
                 role: Some(Role::Hotline),
                 organization_id: None,
                 operation: "/wayfinder.intake.v1.IntakeService/ListScreenings".into(),
                 record_id: String::new(),
                 reason: RefusalReason::RoleNotAllowed,
-            }]
+            }
         );
     }
 
     #[test]
     fn a_method_missing_from_the_table_is_refused_for_everyone() {
         let (issuer, verifier) = fixture(&[TokenKind::Service]);
-        let kept = Arc::new(Kept::default());
-        let mut interceptor = AuthInterceptor::new(Arc::new(verifier)).with_refusals(kept.clone());
+        let gate = AuthGate::new(Arc::new(verifier));
         let token = issuer.issue(TokenKind::Service, "intake", Role::Service, None, Duration::from_secs(60)).unwrap();
-        let bearer = format!("Bearer {token}");
-        for request in [calling("/wayfinder.intake.v1.IntakeService/DropEverything", &bearer), {
-            let mut no_method = Request::new(());
-            no_method.metadata_mut().insert(AUTHORIZATION, bearer.parse().unwrap());
-            no_method
-        }] {
-            assert_eq!(interceptor.call(request).unwrap_err().code(), tonic::Code::PermissionDenied);
+        let bearer = headers(&format!("Bearer {token}"));
+        for method in ["/wayfinder.intake.v1.IntakeService/DropEverything", "", "/"] {
+            let refused = gate.admit(&bearer, method).unwrap_err();
+            assert_eq!(refused.status.code(), tonic::Code::PermissionDenied);
+            assert_eq!(refused.refusal.reason, RefusalReason::UnknownOperation);
+            // the path a caller wrote is never recorded (it could be any text)
+            assert_eq!(refused.refusal.operation, UNKNOWN_METHOD);
         }
-        let refused = kept.0.lock().unwrap().clone();
-        let reasons: Vec<RefusalReason> = refused.iter().map(|r| r.reason).collect();
-        assert_eq!(reasons, [RefusalReason::UnknownOperation, RefusalReason::UnknownOperation]);
-        // the path a caller wrote is never recorded (it could be any text)
-        assert!(refused.iter().all(|r| r.operation == UNKNOWN_METHOD), "{refused:?}");
     }
 
     #[test]
-    fn a_token_that_does_not_verify_is_recorded_as_unauthenticated_without_the_token() {
+    fn a_token_that_does_not_verify_is_refused_as_unauthenticated_without_the_token() {
+        let (_, verifier) = fixture(&[TokenKind::User]);
+        let gate = AuthGate::new(Arc::new(verifier));
+        let refused = gate.admit(&headers("Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln"), GET_REFERRAL).unwrap_err();
+        assert_eq!(refused.refusal.actor, None);
+        assert_eq!(refused.refusal.reason, RefusalReason::Unauthenticated);
+        assert_eq!(refused.refusal.operation, GET_REFERRAL);
+        assert!(!format!("{:?}", refused.refusal).contains("eyJ"));
+    }
+
+    #[test]
+    fn a_refusal_goes_to_the_sink_when_there_is_one() {
         let (_, verifier) = fixture(&[TokenKind::User]);
         let kept = Arc::new(Kept::default());
-        let mut interceptor = AuthInterceptor::new(Arc::new(verifier)).with_refusals(kept.clone());
-        assert!(interceptor.call(request_with("Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln")).is_err());
-        let refused = kept.0.lock().unwrap().clone();
-        assert_eq!(refused.len(), 1);
-        assert_eq!(refused[0].actor, None);
-        assert_eq!(refused[0].reason, RefusalReason::Unauthenticated);
-        assert_eq!(refused[0].operation, GET_REFERRAL);
-        assert!(!format!("{:?}", refused[0]).contains("eyJ"));
+        let verifier = Arc::new(verifier);
+        let refused = AuthGate::new(verifier.clone()).admit(&HeaderMap::new(), GET_REFERRAL).unwrap_err();
+        AuthGate::new(verifier.clone()).record(refused.refusal.clone());
+        AuthGate::new(verifier).with_refusals(kept.clone()).record(refused.refusal.clone());
+        assert_eq!(*kept.0.lock().unwrap(), [refused.refusal]);
     }
 }

@@ -1,6 +1,6 @@
 //! The authorization table per RPC: which [`Operation`]s let a role call each gRPC method.
 //!
-//! The server's [`crate::AuthInterceptor`] consults it before any handler runs: a role none of a
+//! The server's [`crate::AuthGate`] consults it before any handler runs: a role none of a
 //! method's operations allows is refused with `PERMISSION_DENIED`, and a method missing from the
 //! table is refused for everyone (fail closed), so an RPC added later cannot be reached until it has
 //! a row. Which records a caller may touch inside an allowed method (a partner's own referrals,

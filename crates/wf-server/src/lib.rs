@@ -8,8 +8,8 @@
 
 mod admin;
 mod error;
+pub mod gate;
 pub mod limits;
-mod method;
 pub mod refusals;
 mod workers;
 
@@ -20,13 +20,13 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
-use wf_auth::AuthInterceptor;
+use wf_auth::AuthGate;
 use wf_events::{EventBus, Subscription};
 
 pub use admin::AdminApi;
 pub use error::{ApiError, ErrorCode, FieldViolation, ListedViolations, MAX_LISTED_VIOLATIONS, shown};
+pub use gate::Mount;
 pub use limits::MalformedRequestLayer;
-pub use method::MethodLayer;
 pub use refusals::Refusals;
 pub use wf_types::PageLimits;
 /// The one pagination helper (it lives in wf-types, so pure domain code can page too).
@@ -40,9 +40,9 @@ pub trait Component: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Fully qualified gRPC service names, reported by the health service.
     fn grpc_service_names(&self) -> Vec<&'static str>;
-    /// Mounts the component's gRPC services, each behind `auth` (which reports refusals to
-    /// [`Component::refusals`]).
-    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor);
+    /// Mounts the component's gRPC services; each sits behind the gate, which reports refusals
+    /// to [`Component::refusals`].
+    fn mount(&self, routes: &mut Mount<'_>);
     /// Where this component's refused calls are recorded; the server runs its writer.
     fn refusals(&self) -> Refusals;
     /// The queues this component consumes from.
@@ -65,7 +65,7 @@ pub struct Server {
     listener: TcpListener,
     components: Vec<Arc<dyn Component>>,
     bus: Arc<dyn EventBus>,
-    auth: AuthInterceptor,
+    auth: AuthGate,
     topology: Topology,
     subscription_defaults: SubscriptionDefaults,
 }
@@ -99,7 +99,7 @@ impl Server {
         addr: SocketAddr,
         components: Vec<Arc<dyn Component>>,
         bus: Arc<dyn EventBus>,
-        auth: AuthInterceptor,
+        auth: AuthGate,
         topology: Topology,
         subscription_defaults: SubscriptionDefaults,
     ) -> std::io::Result<Self> {
@@ -146,7 +146,7 @@ impl Server {
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
         for component in &self.components {
-            component.mount(&mut routes, self.auth.clone().with_refusals(component.refusals().sink()));
+            component.mount(&mut Mount::new(&mut routes, self.auth.clone().with_refusals(component.refusals().sink())));
             for name in component.grpc_service_names() {
                 health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
             }
@@ -157,9 +157,8 @@ impl Server {
             Some(first) => self.auth.clone().with_refusals(first.refusals().sink()),
             None => self.auth.clone(),
         };
-        routes.add_service(wf_proto::admin::v1::admin_service_server::AdminServiceServer::with_interceptor(
+        Mount::new(&mut routes, admin_auth).add(wf_proto::admin::v1::admin_service_server::AdminServiceServer::new(
             AdminApi::new(self.bus.clone(), hosted.clone()),
-            admin_auth,
         ));
         routes.add_service(health_service);
         let reflection = tonic_reflection::server::Builder::configure()
@@ -175,7 +174,6 @@ impl Server {
         let names: Vec<&'static str> = self.components.iter().flat_map(|c| c.grpc_service_names()).collect();
         let served = tonic::transport::Server::builder()
             .trace_fn(wf_telemetry::grpc_server_span)
-            .layer(MethodLayer)
             .layer(MalformedRequestLayer)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async move {

@@ -113,7 +113,7 @@ impl Refusals {
         self.inner.total.load(Ordering::Relaxed)
     }
 
-    /// The sink the service's [`wf_auth::AuthInterceptor`] reports to.
+    /// The sink the service's gate ([`wf_auth::AuthGate`]) reports to.
     pub fn sink(&self) -> Arc<dyn RefusalSink> {
         Arc::new(self.clone())
     }

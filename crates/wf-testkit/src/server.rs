@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use wf_auth::{AuthInterceptor, BearerToken, TokenKind, TokenVerifier};
+use wf_auth::{AuthGate, BearerToken, TokenKind, TokenVerifier};
 use wf_config::Config;
 use wf_db::Db;
 use wf_db::MigrationSet;
@@ -136,7 +136,7 @@ impl TestServer {
             SocketAddr::from(([127, 0, 0, 1], 0)),
             components,
             bus.clone(),
-            AuthInterceptor::new(Arc::new(verifier)),
+            AuthGate::new(Arc::new(verifier)),
             Topology::Hosted,
             SubscriptionDefaults::from_config(&config.events),
         )

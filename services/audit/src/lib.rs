@@ -26,8 +26,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use domain::checkpoint::CheckpointSigner;
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
-use wf_auth::AuthInterceptor;
 use wf_db::{Db, MigrationSet};
 use wf_events::{Relay, Subscription};
 use wf_proto::audit::v1::audit_service_server::AuditServiceServer;
@@ -111,11 +109,12 @@ impl Component for Audit {
         vec![wf_proto::audit::v1::audit_service_server::SERVICE_NAME]
     }
 
-    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
-        routes.add_service(AuditServiceServer::with_interceptor(
-            api::AuditApi::new(self.ctx.db.clone(), self.signer.verifier(), self.ctx.clock.clone()),
-            auth,
-        ));
+    fn mount(&self, routes: &mut wf_server::Mount<'_>) {
+        routes.add(AuditServiceServer::new(api::AuditApi::new(
+            self.ctx.db.clone(),
+            self.signer.verifier(),
+            self.ctx.clock.clone(),
+        )));
     }
 
     fn refusals(&self) -> wf_server::Refusals {

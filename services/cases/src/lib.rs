@@ -22,8 +22,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
-use wf_auth::AuthInterceptor;
 use wf_db::{Db, MigrationSet};
 use wf_events::{EventBus, Relay, Subscription};
 use wf_proto::cases::v1::case_service_server::{CaseServiceServer, SERVICE_NAME};
@@ -173,8 +171,8 @@ impl Component for Cases {
         vec![SERVICE_NAME]
     }
 
-    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
-        routes.add_service(CaseServiceServer::with_interceptor(self.api.clone(), auth));
+    fn mount(&self, routes: &mut wf_server::Mount<'_>) {
+        routes.add(CaseServiceServer::new(self.api.clone()));
     }
 
     fn refusals(&self) -> wf_server::Refusals {

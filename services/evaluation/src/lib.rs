@@ -28,8 +28,6 @@ pub mod store;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
-use wf_auth::AuthInterceptor;
 use wf_db::{Db, MigrationSet};
 use wf_events::{Relay, Subscription};
 use wf_proto::evaluation::v1::evaluation_service_server::{EvaluationServiceServer, SERVICE_NAME};
@@ -88,8 +86,8 @@ impl Component for Evaluation {
         vec![SERVICE_NAME]
     }
 
-    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
-        routes.add_service(EvaluationServiceServer::with_interceptor(self.api(), auth));
+    fn mount(&self, routes: &mut wf_server::Mount<'_>) {
+        routes.add(EvaluationServiceServer::new(self.api()));
     }
 
     fn refusals(&self) -> wf_server::Refusals {

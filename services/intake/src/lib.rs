@@ -22,8 +22,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
-use wf_auth::AuthInterceptor;
 use wf_db::MigrationSet;
 use wf_events::{Relay, Subscription};
 use wf_server::{Component, ServiceContext, Workers};
@@ -142,10 +140,9 @@ impl Component for Intake {
         vec!["wayfinder.intake.v1.IntakeService"]
     }
 
-    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
+    fn mount(&self, routes: &mut wf_server::Mount<'_>) {
         let api = IntakeApi::new(self.app.clone());
-        routes
-            .add_service(wf_proto::intake::v1::intake_service_server::IntakeServiceServer::with_interceptor(api, auth));
+        routes.add(wf_proto::intake::v1::intake_service_server::IntakeServiceServer::new(api));
     }
 
     fn refusals(&self) -> wf_server::Refusals {

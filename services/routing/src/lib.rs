@@ -20,8 +20,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use tonic::service::RoutesBuilder;
-use wf_auth::AuthInterceptor;
 use wf_db::MigrationSet;
 use wf_events::{Relay, RelayHandle, Subscription};
 use wf_proto::routing::v1::routing_service_server::RoutingServiceServer;
@@ -162,6 +160,7 @@ impl Routing {
             self.router(relay.clone()),
             self.directory_writer(relay),
             self.policy.clone(),
+            self.refusals.clone(),
         )
     }
 
@@ -197,8 +196,8 @@ impl Component for Routing {
         vec![wf_proto::routing::v1::routing_service_server::SERVICE_NAME]
     }
 
-    fn mount(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
-        routes.add_service(RoutingServiceServer::with_interceptor(self.api(), auth));
+    fn mount(&self, routes: &mut wf_server::Mount<'_>) {
+        routes.add(RoutingServiceServer::new(self.api()));
     }
 
     fn refusals(&self) -> wf_server::Refusals {

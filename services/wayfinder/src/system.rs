@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use wf_auth::{AuthInterceptor, TokenKind, TokenVerifier};
+use wf_auth::{AuthGate, TokenKind, TokenVerifier};
 use wf_config::Config;
 use wf_db::Db;
 use wf_events::{EventBus, InProcessBus, RabbitBus, RabbitConfig};
@@ -169,7 +169,7 @@ pub async fn build_with(config: Config, services: &[&'static str], access: DataD
         config.grpc_addr,
         components,
         bus,
-        AuthInterceptor::new(verifier),
+        AuthGate::new(verifier),
         topology,
         SubscriptionDefaults::from_config(&config.events),
     )

@@ -50,7 +50,6 @@ impl TestServer {
             // the stack `wf_server::Server::run` builds
             let server = tonic::transport::Server::builder()
                 .trace_fn(wf_telemetry::grpc_server_span)
-                .layer(wf_server::MethodLayer)
                 .layer(MalformedRequestLayer)
                 .add_service(health)
                 .add_service(Echo)

@@ -5,12 +5,13 @@
 //! or HTML; every value is escaped.
 //!
 //! A youth's records are found in the log itself ([`RecordLinks`]): the referrals that name the
-//! youth (`referral.received`, `possible_match.confirmed`), the cases of those referrals or of the
-//! youth (`case.assigned`, `case.reopened`, `case.linked`, `case.closed`,
-//! `case.awaiting_assignment`), and the notes of those cases (`case_note.added`, which also says
-//! which notes are privileged). An entry belongs to the report when the record its payload names
-//! is one of them — never by its correlation id alone, which names the request that caused it (a
-//! matcher's read of one youth's record while matching another youth's referral).
+//! youth (`referral.received`, `possible_match.confirmed`), the offers of those referrals to
+//! partners (`offer.made`), the cases of those referrals or of the youth (`case.assigned`,
+//! `case.reopened`, `case.linked`, `case.closed`, `case.awaiting_assignment`), and the notes of
+//! those cases (`case_note.added`, which also says which notes are privileged). An entry belongs
+//! to the report when the record its payload names is one of them — never by its correlation id
+//! alone, which names the request that caused it (a matcher's read of one youth's record while
+//! matching another youth's referral).
 
 use std::collections::BTreeSet;
 
@@ -41,9 +42,10 @@ impl Subject {
 pub const DISCLOSURE_TYPES: [&str; 3] = [pb::RecordAccessed::TYPE, pb::RecordExported::TYPE, pb::AccessRefused::TYPE];
 
 /// The entry types that tie records to a youth (read by [`RecordLinks::learn`]).
-pub const LINK_TYPES: [&str; 8] = [
+pub const LINK_TYPES: [&str; 9] = [
     pb::ReferralReceived::TYPE,
     pb::PossibleMatchConfirmed::TYPE,
+    pb::OfferMade::TYPE,
     pb::CaseAssigned::TYPE,
     pb::CaseReopened::TYPE,
     pb::CaseLinked::TYPE,
@@ -59,6 +61,8 @@ pub struct RecordLinks {
     referral_youth: BTreeSet<(String, String)>,
     /// (retired provisional youth id, the youth it turned out to be).
     youth_alias: BTreeSet<(String, String)>,
+    /// (offer, referral).
+    offer_referral: BTreeSet<(String, String)>,
     /// (case, referral).
     case_referral: BTreeSet<(String, String)>,
     /// (case, youth).
@@ -71,7 +75,7 @@ pub struct RecordLinks {
 /// The records of one subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubjectRecords {
-    /// Every record id: youth, referral, case and note ids.
+    /// Every record id: youth, referral, offer, case and note ids.
     pub ids: BTreeSet<String>,
     /// The referral ids among them (entries caused by a referral carry it as correlation id).
     pub referral_ids: BTreeSet<String>,
@@ -106,6 +110,11 @@ impl RecordLinks {
                     if e.previous_youth_id != e.youth_id {
                         self.youth_alias.extend(pair(&e.previous_youth_id, &e.youth_id));
                     }
+                }
+            }
+            pb::OfferMade::TYPE => {
+                if let Some(e) = decoded::<pb::OfferMade>(payload) {
+                    self.offer_referral.extend(pair(&e.offer_id, &e.referral_id));
                 }
             }
             pb::CaseAssigned::TYPE => {
@@ -179,6 +188,8 @@ impl RecordLinks {
                     .extend(self.referral_youth.iter().filter(|(_, y)| youths.contains(y)).map(|(r, _)| r.clone()));
             }
         }
+        let offers: BTreeSet<String> =
+            self.offer_referral.iter().filter(|(_, r)| referrals.contains(r)).map(|(o, _)| o.clone()).collect();
         let mut cases: BTreeSet<String> =
             self.case_referral.iter().filter(|(_, r)| referrals.contains(r)).map(|(c, _)| c.clone()).collect();
         cases.extend(self.case_youth.iter().filter(|(_, y)| youths.contains(y)).map(|(c, _)| c.clone()));
@@ -188,6 +199,7 @@ impl RecordLinks {
         let mut ids = BTreeSet::new();
         ids.extend(youths);
         ids.extend(referrals.iter().cloned());
+        ids.extend(offers);
         ids.extend(cases);
         ids.extend(notes);
         SubjectRecords { ids, referral_ids: referrals, privileged_notes }
@@ -231,7 +243,7 @@ pub struct DisclosureRow {
     pub sequence: u64,
     /// RFC 3339, UTC.
     pub occurred_at: String,
-    /// The record read or asked for ("ref_…", "yth_…", "case_…", "note_…"), marked when it is a
+    /// The record read or asked for ("ref_…", "yth_…", "off_…", "case_…", "note_…"), marked when it is a
     /// privileged note; for an export, the subject's records it included.
     pub record: String,
     /// "read", "export" or "refused".
@@ -335,7 +347,14 @@ fn cells(row: &DisclosureRow) -> [String; 11] {
     let release = if row.kind == "refused" {
         "none (refused)".to_owned()
     } else if row.release_id.is_empty() {
-        "none (program staff)".to_owned()
+        // Partners and hotlines read personal details only under a release; without one they read
+        // coded facts (an offer, the status of their own submission).
+        match row.actor_role.as_str() {
+            "partner" | "hotline" => "none (no personal details)",
+            "service" => "none (Wayfinder service)",
+            _ => "none (program staff)",
+        }
+        .to_owned()
     } else {
         row.release_id.clone()
     };
@@ -579,6 +598,45 @@ mod tests {
 
         let unknown = links.records_of(&Subject::Youth("yth_z".into()));
         assert_eq!(unknown.ids.iter().collect::<Vec<_>>(), ["yth_z"]);
+    }
+
+    fn offer_made(sequence: u64, offer_id: &str, referral_id: &str) -> Entry {
+        // As routing sends it: the referral is the aggregate, the offer only in the payload.
+        let made = pb::OfferMade { offer_id: offer_id.into(), referral_id: referral_id.into(), ..Default::default() };
+        entry(sequence, referral_id, &made)
+    }
+
+    #[test]
+    fn the_offers_of_a_youths_referrals_are_theirs_and_no_one_elses() {
+        let mut links = links();
+        // ref_a2 is youth a's through the confirmed match of provisional yth_p.
+        links.learn(&offer_made(11, "off_a2", "ref_a2"));
+        links.learn(&offer_made(12, "off_b", "ref_b"));
+        // An offer of a referral the log does not tie to anyone belongs to no youth.
+        links.learn(&offer_made(13, "off_z", "ref_z"));
+
+        let a = links.records_of(&Subject::Youth("yth_a".into()));
+        let ids: Vec<&str> = a.ids.iter().map(String::as_str).collect();
+        assert_eq!(ids, ["case_a", "note_a1", "note_a2", "off_a2", "ref_a1", "ref_a2", "yth_a", "yth_p"]);
+        assert_eq!(a.referral_ids.iter().collect::<Vec<_>>(), ["ref_a1", "ref_a2"], "an offer is no referral");
+        // A partner's refused reach for the offer, and a read of it, are youth a's disclosures.
+        let mut refused = refusal_of(14, "off_a2");
+        refused.content.correlation_id = "off_a2".into();
+        assert!(concerns(&refused, &a));
+        assert_eq!(row(&refused, &a).unwrap().record, "off_a2");
+        assert!(concerns(&read_of(15, "off_a2"), &a));
+        assert!(!concerns(&read_of(16, "off_b"), &a));
+        assert!(!concerns(&refusal_of(17, "off_z"), &a));
+
+        let b = links.records_of(&Subject::Youth("yth_b".into()));
+        let ids: Vec<&str> = b.ids.iter().map(String::as_str).collect();
+        assert_eq!(ids, ["case_b", "note_b1", "off_b", "ref_b", "yth_b"]);
+        assert!(concerns(&refusal_of(18, "off_b"), &b));
+
+        let referral = links.records_of(&Subject::Referral("ref_a2".into()));
+        let ids: Vec<&str> = referral.ids.iter().map(String::as_str).collect();
+        assert_eq!(ids, ["off_a2", "ref_a2"]);
+        assert!(LINK_TYPES.contains(&pb::OfferMade::TYPE), "the report reads offer.made from the log");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub struct EntryFilter {
     /// `sequence >= this`.
     pub from_sequence: u64,
     /// Entries about one youth: the youth record itself, any of their referrals (as aggregate or
-    /// correlation), cases or notes.
+    /// correlation), their referrals' offers, cases or notes.
     pub youth: Option<YouthScope>,
 }
 
@@ -41,8 +41,8 @@ pub struct YouthScope {
     pub youth_id: String,
     /// Referrals that name the youth: entries with one of them as aggregate or correlation id.
     pub referral_ids: Vec<String>,
-    /// Their other records (cases, notes, retired provisional youth ids): entries with one of
-    /// them as aggregate id.
+    /// Their other records (offers, cases, notes, retired provisional youth ids): entries with one
+    /// of them as aggregate id.
     pub record_ids: Vec<String>,
 }
 

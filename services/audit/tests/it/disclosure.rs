@@ -287,7 +287,13 @@ async fn a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothi
     // (not the report just made about youth a either).
     let report = report_of(&log, Subject::Youth(b.youth.clone())).await;
     assert_eq!(report.lines().count(), 1 + 5, "{report}");
-    assert!(report.contains(&format!(",{},read,intake,service,,returning_youth_matching,", b.referral)), "{report}");
+    assert!(
+        report.contains(&format!(
+            ",{},read,intake,service,,returning_youth_matching,none (Wayfinder service),",
+            b.referral
+        )),
+        "{report}"
+    );
     for id in a.ids() {
         assert!(!report.contains(id), "youth b's report shows {id} of youth a:\n{report}");
     }
@@ -302,4 +308,77 @@ async fn a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothi
 wf_testkit::both_engines!(
     a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothing_of_another_youth,
     a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothing_of_another_youth
+);
+
+/// A partner's read of an offer of a youth's referral and another partner's refused reach for it
+/// are in that youth's report (and their referral's), as routing sends them: `offer.made` with the
+/// referral as aggregate, the read with the offer as aggregate and the referral as correlation, the
+/// refusal with the offer as both. Nothing of another youth's offer.
+async fn a_youths_report_lists_reads_and_refusals_of_the_offers_of_their_referrals(engine: Engine) {
+    use wf_proto::events::v1 as ev;
+    let log = TestLog::new(engine).await;
+    let handler = log.handler();
+    let (a, b) = (Youth::new(), Youth::new());
+    let (offer_a, offer_b) = (wf_types::OfferId::generate().to_string(), wf_types::OfferId::generate().to_string());
+    let mut events = Vec::new();
+    for (youth, offer_id) in [(&a, &offer_a), (&b, &offer_b)] {
+        events.extend(youth.records());
+        let made = ev::OfferMade {
+            offer_id: offer_id.clone(),
+            referral_id: youth.referral.clone(),
+            partner_id: "org_fictional_shelter".to_owned(),
+            ..Default::default()
+        };
+        events.push(event("routing", &youth.referral, &youth.referral, &made));
+        let read = ev::RecordAccessed {
+            actor: "partner-client-shelter".to_owned(),
+            actor_role: "partner".to_owned(),
+            record_id: offer_id.clone(),
+            purpose: "service_referral".to_owned(),
+            fields: vec!["offer.coded".to_owned()],
+            actor_organization_id: "org_fictional_shelter".to_owned(),
+            ..Default::default()
+        };
+        events.push(event("routing", offer_id, &youth.referral, &read));
+        let refused = ev::AccessRefused {
+            actor: "partner-client-other".to_owned(),
+            actor_role: "partner".to_owned(),
+            actor_organization_id: "org_fictional_other".to_owned(),
+            operation: "/wayfinder.routing.v1.RoutingService/AcceptOffer".to_owned(),
+            record_id: offer_id.clone(),
+            reason: "out_of_scope".to_owned(),
+            ..Default::default()
+        };
+        events.push(event("routing", offer_id, offer_id, &refused));
+    }
+    for envelope in events {
+        handler.handle(envelope).await.expect("appended");
+    }
+
+    let expected = |offer_id: &str| {
+        [
+            format!(
+                ",{offer_id},read,partner-client-shelter,partner,org_fictional_shelter,service_referral,none (no personal details),offer.coded,no"
+            ),
+            format!(
+                ",{offer_id},refused,partner-client-other,partner,org_fictional_other,,none (refused),/wayfinder.routing.v1.RoutingService/AcceptOffer refused: out_of_scope,no"
+            ),
+        ]
+    };
+    for subject in [Subject::Youth(a.youth.clone()), Subject::Referral(a.referral.clone())] {
+        let report = report_of(&log, subject).await;
+        let rows: Vec<&str> = report.lines().skip(1).collect();
+        assert_eq!(rows.len(), 2, "{report}");
+        for (row, expected) in rows.iter().zip(&expected(&offer_a)) {
+            assert!(row.contains(expected.as_str()), "{row}\nshould contain\n{expected}");
+        }
+        assert!(!report.contains(&offer_b) && !report.contains(&b.referral), "{report}");
+    }
+    let report = report_of(&log, Subject::Youth(b.youth.clone())).await;
+    assert_eq!(report.lines().count(), 1 + 2, "{report}");
+    assert!(report.contains(&offer_b) && !report.contains(&offer_a), "{report}");
+}
+wf_testkit::both_engines!(
+    a_youths_report_lists_reads_and_refusals_of_the_offers_of_their_referrals,
+    a_youths_report_lists_reads_and_refusals_of_the_offers_of_their_referrals
 );

@@ -16,7 +16,7 @@ impl IntakeApi {
     ) -> Result<Response<pb::ListPossibleMatchesResponse>, Status> {
         let principal = wf_auth::principal(&request)?.clone();
         principal.authorize(Operation::ManageCases)?;
-        Ok(Response::new(self.app.list_matches(request.into_inner()).await?))
+        Ok(Response::new(self.app.list_matches(&principal, request.into_inner()).await?))
     }
 
     pub(super) async fn rpc_confirm_match(

@@ -15,6 +15,9 @@ use super::{App, PAGE_LIMITS};
 use crate::SERVICE;
 use crate::store::matches::{self as store, MatchRow};
 
+/// The field path a possible-match read records, on the new referral and on the candidate youth.
+pub(crate) const MATCH_FIELD: &str = "referral.possible_matches";
+
 pub(crate) fn to_proto(row: MatchRow) -> pb::PossibleMatch {
     pb::PossibleMatch {
         possible_match_id: row.id,
@@ -32,6 +35,7 @@ pub(crate) fn to_proto(row: MatchRow) -> pb::PossibleMatch {
 impl App {
     pub(crate) async fn list_matches(
         &self,
+        principal: &Principal,
         request: pb::ListPossibleMatchesRequest,
     ) -> Result<pb::ListPossibleMatchesResponse, ApiError> {
         let mut violations = Vec::new();
@@ -45,7 +49,26 @@ impl App {
             store::list(&self.db, request.status, &request.referral_id, &request.page_token, page_size as i64 + 1)
                 .await?;
         let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
-        let matches = rows.into_iter().map(to_proto).collect();
+        let matches: Vec<pb::PossibleMatch> = rows.into_iter().map(to_proto).collect();
+        // A possible match tells something of two youths: the new referral's and the earlier one it
+        // may be. Both reads are on the record, before the page is returned.
+        let accesses = matches
+            .iter()
+            .flat_map(|m| {
+                [
+                    self.access_envelope(principal, &m.referral_id, "", vec![MATCH_FIELD.into()], ""),
+                    self.access_envelope_of(
+                        principal,
+                        &m.candidate_youth_id,
+                        &m.referral_id,
+                        "",
+                        vec![MATCH_FIELD.into()],
+                        "",
+                    ),
+                ]
+            })
+            .collect();
+        self.commit_accesses(accesses).await?;
         Ok(pb::ListPossibleMatchesResponse { matches, next_page_token })
     }
 

@@ -33,8 +33,8 @@ impl App {
     /// One referral. Staff, services and program managers read the coded record (each such read a
     /// `record.accessed` event, with the personal part too when staff give a purpose); a partner the
     /// coded record of a referral it submitted; a hotline only the status and status history of a
-    /// referral it submitted ([`status_view`]). Anything outside the caller's scope is NOT_FOUND, the
-    /// same answer as an unknown id.
+    /// referral it submitted ([`status_view`], a `record.accessed` event naming [`STATUS_FIELD`]).
+    /// Anything outside the caller's scope is NOT_FOUND, the same answer as an unknown id.
     pub(crate) async fn get(
         &self,
         principal: &Principal,
@@ -52,6 +52,10 @@ impl App {
         let history = store::history(&self.db, &stored.id).await?;
         if !wf_auth::is_allowed(principal.role, Operation::ReadReferral) {
             // ReadReferralStatus alone (a hotline): the status of what it submitted, nothing else.
+            // Still a read of the youth's referral, on the record with what it returned.
+            let purpose = purpose.map(|p| p.code()).unwrap_or_default();
+            let fields = vec![STATUS_FIELD.to_owned()];
+            self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
             return Ok(status_view(stored, history));
         }
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
@@ -117,7 +121,7 @@ impl App {
     }
 
     /// The `record.accessed` event of a read of `fields` of a referral by `principal`. Every read of
-    /// personal data and of a coded record (`referral.coded`, `referral.screenings`,
+    /// personal data and of a coded record (`referral.coded`, `referral.status`, `referral.screenings`,
     /// `referral.mandated_reports`) is an audited event: the field paths returned, the purpose code
     /// when one was given and, for a partner, the release(s) that allowed it (comma-separated when
     /// several).
@@ -129,10 +133,23 @@ impl App {
         fields: Vec<String>,
         release_id: &str,
     ) -> Envelope {
+        self.access_envelope_of(principal, referral_id, referral_id, purpose, fields, release_id)
+    }
+
+    /// As [`App::access_envelope`], for any record (a youth) read in the course of `referral_id`'s work.
+    pub(crate) fn access_envelope_of(
+        &self,
+        principal: &Principal,
+        record_id: &str,
+        referral_id: &str,
+        purpose: &str,
+        fields: Vec<String>,
+        release_id: &str,
+    ) -> Envelope {
         let access = events::RecordAccessed {
             actor: principal.subject.clone(),
             actor_role: principal.role.to_string(),
-            record_id: referral_id.to_owned(),
+            record_id: record_id.to_owned(),
             purpose: purpose.to_owned(),
             fields,
             release_id: release_id.to_owned(),
@@ -141,7 +158,7 @@ impl App {
             trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
             ..Default::default()
         };
-        Envelope::new(SERVICE, referral_id, referral_id, &access)
+        Envelope::new(SERVICE, record_id, referral_id, &access)
     }
 
     pub(crate) async fn list(
@@ -167,12 +184,14 @@ impl App {
         )
         .await?;
         let next_page_token = next_page(&mut rows, page_size, |row| row.0.clone());
-        let referrals = rows
+        // A submitting partner is not told which youth its referral was found to be (as GetReferral).
+        let youth_shown = principal.role != Role::Partner;
+        let referrals: Vec<pb::ReferralSummary> = rows
             .into_iter()
             .map(|(referral_id, youth_id, source, triage_tier, site, status, practice, received_at)| {
                 pb::ReferralSummary {
                     referral_id,
-                    youth_id,
+                    youth_id: if youth_shown { youth_id } else { String::new() },
                     source,
                     triage_tier,
                     site,
@@ -183,15 +202,28 @@ impl App {
                 }
             })
             .collect();
+        // Each referral listed is a read of its summary, on the record before the page is returned.
+        let accesses = referrals
+            .iter()
+            .map(|summary| self.access_envelope(principal, &summary.referral_id, "", vec![SUMMARY_FIELD.into()], ""))
+            .collect();
+        self.commit_accesses(accesses).await?;
         Ok(pb::ListReferralsResponse { referrals, next_page_token })
     }
 }
 
-/// The field path a coded read records: the referral's coded record (facts, screenings, ids).
 /// Matches no stored organization: the list scope of a partner whose token names none.
 pub(crate) const NO_ORGANIZATION: &str = "-";
 
+/// The field path a list read records for each referral listed: its summary (coded facts and status).
+pub(crate) const SUMMARY_FIELD: &str = "referral.summary";
+
+/// The field path a coded read records: the referral's coded record (facts, screenings, ids).
 pub(crate) const CODED_FIELD: &str = "referral.coded";
+
+/// The field path a status read records (a hotline's [`status_view`]): the referral's status and
+/// its status history (statuses and instants only).
+pub(crate) const STATUS_FIELD: &str = "referral.status";
 
 /// What a caller that may read only the status of a referral (role hotline) gets: the referral id,
 /// its status, and the status history as (status, instant) only. No coded record, no youth or case id,

@@ -98,6 +98,48 @@ both_engines!(a_partner_reading_its_own_referral_is_on_the_record, |engine| asyn
     harness.server.stop().await;
 });
 
+both_engines!(every_referral_a_list_returns_is_a_read_and_a_partner_sees_no_youth_id, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let partner = "org_0193a1b2c3d4e5f60718293a4b5c6d3b";
+    let mut client = harness.partner(partner).await;
+    let own = client.submit_referral(example_from(partner)).await.expect("submit").into_inner();
+    let hotline = harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
+
+    let listed = harness
+        .client(Role::CaseManager)
+        .await
+        .list_referrals(pb::ListReferralsRequest::default())
+        .await
+        .expect("staff list")
+        .into_inner()
+        .referrals;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|r| r.youth_id.starts_with("yth_")), "staff see the youth id");
+    let mine = client.list_referrals(pb::ListReferralsRequest::default()).await.expect("partner list").into_inner();
+    assert_eq!(mine.referrals.len(), 1);
+    assert_eq!(mine.referrals[0].referral_id, own.referral_id);
+    assert_eq!(mine.referrals[0].youth_id, "", "a submitting partner is not told which youth it is");
+
+    let reads: Vec<(String, String, Vec<String>)> = harness
+        .people_accesses(3)
+        .await
+        .into_iter()
+        .filter(|a| a.fields == ["referral.summary"])
+        .map(|a| (a.record_id, a.actor_role, a.fields))
+        .collect();
+    let summary = || vec!["referral.summary".to_owned()];
+    let mut staff_reads: Vec<String> = reads.iter().filter(|r| r.1 == "case_manager").map(|r| r.0.clone()).collect();
+    staff_reads.sort();
+    let mut both = vec![own.referral_id.clone(), hotline.referral_id.clone()];
+    both.sort();
+    assert_eq!(staff_reads, both);
+    assert_eq!(
+        reads.iter().filter(|r| r.1 == "partner").cloned().collect::<Vec<_>>(),
+        [(own.referral_id.clone(), "partner".to_owned(), summary())]
+    );
+    harness.server.stop().await;
+});
+
 fn example_from(organization: &str) -> pb::SubmitReferralRequest {
     let mut request = example();
     request.referral.as_mut().expect("referral").referring_organization_id = organization.to_owned();

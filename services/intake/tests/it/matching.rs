@@ -90,6 +90,15 @@ both_engines!(a_returning_youth_is_proposed_and_confirmed_by_staff_never_merged_
     assert!(proposed[0].score >= wf_intake::matching::DEFAULT_THRESHOLD && proposed[0].score < 1.0);
     assert!(pending_for(&mut staff, &other.referral_id).await.is_empty(), "no match for someone else");
     assert_eq!(harness.outbox_count("possible_match.found").await, 1);
+    // Seeing a possible match is a read of both youths' records (an empty list reads nothing).
+    let match_reads: Vec<String> = harness
+        .people_accesses_now()
+        .await
+        .into_iter()
+        .filter(|a| a.fields == ["referral.possible_matches"])
+        .map(|a| a.record_id)
+        .collect();
+    assert_eq!(match_reads, [again.referral_id.clone(), first.youth_id.clone()]);
 
     // Not merged until staff confirm.
     let read = |id: &str| pb::GetReferralRequest { referral_id: id.to_owned(), purpose: String::new() };

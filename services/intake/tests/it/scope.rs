@@ -108,7 +108,23 @@ both_engines!(a_hotline_reads_only_the_status_of_what_it_submitted, |engine| asy
             assert_eq!((change.detail.as_str(), change.event_id.as_str()), ("", ""), "no partner, no case manager");
         }
     }
-    assert_eq!(harness.people_accesses_now().await.len(), before, "a status read opens no record");
+    // Each status read is on the record, naming only what it returned and the purpose it gave.
+    let accesses = harness.people_accesses(before + 2).await;
+    let reads: Vec<(&str, &str, &str, Vec<&str>)> = accesses[before..]
+        .iter()
+        .map(|a| {
+            let fields = a.fields.iter().map(String::as_str).collect();
+            (a.actor.as_str(), a.actor_role.as_str(), a.purpose.as_str(), fields)
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        vec![
+            ("hotline-1", "hotline", "", vec!["referral.status"]),
+            ("hotline-1", "hotline", "triage", vec!["referral.status"]),
+        ]
+    );
+    assert!(accesses[before..].iter().all(|a| a.record_id == submitted.referral_id));
 
     // Another hotline client: the same answer as for an id that does not exist.
     let hidden = other_hotline.get_referral(get(&submitted.referral_id, "")).await.expect_err("not its own");
@@ -120,6 +136,7 @@ both_engines!(a_hotline_reads_only_the_status_of_what_it_submitted, |engine| asy
         harness.partner(ORG_A).await.submit_referral(own_reference("A-1")).await.expect("partner").into_inner();
     let status = hotline.get_referral(get(&by_partner.referral_id, "")).await.expect_err("a partner's");
     assert_eq!(shape(&status, &by_partner.referral_id), shape(&unknown, UNKNOWN));
+    assert_eq!(harness.people_accesses_now().await.len(), before + 2, "an answer of not found read nothing");
     harness.server.stop().await;
 });
 

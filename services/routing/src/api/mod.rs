@@ -18,8 +18,8 @@ use wf_db::Db;
 use wf_proto::common::v1::Site;
 use wf_proto::routing::v1 as pb;
 use wf_proto::routing::v1::routing_service_server::RoutingService;
-use wf_server::ApiError;
 use wf_server::pagination::PageLimits;
+use wf_server::{ApiError, Refusals};
 use wf_types::{FieldViolation, IdError};
 
 use crate::app::directory::DirectoryWriter;
@@ -38,11 +38,14 @@ pub struct RoutingApi {
     pub(crate) router: Router,
     pub(crate) writer: DirectoryWriter,
     pub(crate) policy: ActivePolicy,
+    /// Where a partner answered NOT_FOUND for another partner's offer is put on the record
+    /// (`ctx.refusals(SERVICE)`, the recorder `Component::refusals` returns, so its writer runs).
+    pub(crate) refusals: Refusals,
 }
 
 impl RoutingApi {
-    pub fn new(db: Db, router: Router, writer: DirectoryWriter, policy: ActivePolicy) -> Self {
-        Self { db, router, writer, policy }
+    pub fn new(db: Db, router: Router, writer: DirectoryWriter, policy: ActivePolicy, refusals: Refusals) -> Self {
+        Self { db, router, writer, policy, refusals }
     }
 }
 

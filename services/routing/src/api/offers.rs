@@ -1,6 +1,8 @@
 //! The offer RPCs. A partner sees and answers only offers made to its own services
 //! (anything else is NOT_FOUND, so offer ids leak nothing); staff who may read routing
-//! decisions see every offer but answer none.
+//! decisions see every offer but answer none. Every offer returned by GetOffer and ListOffers is
+//! a `record.accessed` entry (`app::access`), and a partner reaching for another partner's offer
+//! an `access.refused` one (`out_of_scope`); an unknown id is no refusal of a record.
 
 use tonic::{Request, Response, Status};
 use wf_auth::{Operation, Principal, Role, is_allowed};
@@ -11,7 +13,16 @@ use wf_server::pagination::{next_page, page_token};
 use wf_types::{FieldViolation, OfferId, PartnerServiceId, ReferralId};
 
 use super::{PAGE_LIMITS, RoutingApi, optional_id, parse_id, to_proto};
+use crate::app::offers::OfferError;
 use crate::store::offers::{self, OfferFilter, status_code};
+
+/// The method paths of the offer RPCs that answer NOT_FOUND for another partner's offer (a
+/// refusal names its operation).
+pub(crate) mod methods {
+    pub const GET_OFFER: &str = "/wayfinder.routing.v1.RoutingService/GetOffer";
+    pub const ACCEPT_OFFER: &str = "/wayfinder.routing.v1.RoutingService/AcceptOffer";
+    pub const DECLINE_OFFER: &str = "/wayfinder.routing.v1.RoutingService/DeclineOffer";
+}
 
 /// The partner whose offers the principal sees: `Some(partner)` for partners, `None` for staff
 /// who see all; other roles are refused.
@@ -40,17 +51,39 @@ fn answering_partner(principal: &Principal) -> Result<String, Status> {
 }
 
 impl RoutingApi {
+    /// The outcome of answering offer `id` through `method`; another partner's offer is put on
+    /// the record as an out-of-scope refusal and answered exactly as an unknown id.
+    fn answered<T>(
+        &self,
+        principal: &Principal,
+        method: &str,
+        id: &OfferId,
+        outcome: Result<T, OfferError>,
+    ) -> Result<T, ApiError> {
+        if let Err(OfferError::OutOfScope) = &outcome {
+            self.refusals.out_of_scope(principal, method, id.as_str());
+        }
+        outcome.map_err(ApiError::from)
+    }
+
     pub(super) async fn get_offer_rpc(
         &self,
         request: Request<pb::GetOfferRequest>,
     ) -> Result<Response<pb::GetOfferResponse>, Status> {
-        let scope = offer_scope(wf_auth::principal(&request)?)?;
+        let principal = wf_auth::principal(&request)?;
+        let scope = offer_scope(principal)?;
         let id: OfferId = parse_id("offer_id", &request.get_ref().offer_id)?;
-        let record = offers::get_offer(self.db.pool(), id.as_str())
-            .await
-            .map_err(ApiError::from)?
-            .filter(|o| scope.as_ref().is_none_or(|partner| *partner == o.partner_id))
-            .ok_or_else(|| ApiError::NotFound("offer".into()))?;
+        let not_found = || ApiError::NotFound("offer".into());
+        let record =
+            offers::get_offer(self.db.pool(), id.as_str()).await.map_err(ApiError::from)?.ok_or_else(not_found)?;
+        if let Some(partner) = &scope
+            && *partner != record.partner_id
+        {
+            // The offer exists but was made to another partner: the same answer, on the record.
+            self.refusals.out_of_scope(principal, methods::GET_OFFER, &record.offer_id);
+            return Err(not_found().into());
+        }
+        self.router.record_reads(principal, std::slice::from_ref(&record)).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::GetOfferResponse { offer: Some(to_proto::offer(&record)) }))
     }
 
@@ -58,7 +91,8 @@ impl RoutingApi {
         &self,
         request: Request<pb::ListOffersRequest>,
     ) -> Result<Response<pb::ListOffersResponse>, Status> {
-        let scope = offer_scope(wf_auth::principal(&request)?)?;
+        let principal = wf_auth::principal(&request)?;
+        let scope = offer_scope(principal)?;
         let req = request.get_ref();
         let mut violations = Vec::new();
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);
@@ -90,6 +124,8 @@ impl RoutingApi {
         let mut records =
             offers::list_offers(&self.db, &filter, &after, size as i64 + 1).await.map_err(ApiError::from)?;
         let next_page_token = next_page(&mut records, size, |r| r.offer_id.clone());
+        // One entry per offer returned, so each youth's disclosure report shows the read.
+        self.router.record_reads(principal, &records).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::ListOffersResponse {
             offers: records.iter().map(to_proto::offer).collect(),
             next_page_token,
@@ -103,7 +139,8 @@ impl RoutingApi {
         let principal = wf_auth::principal(&request)?;
         let partner = answering_partner(principal)?;
         let id: OfferId = parse_id("offer_id", &request.get_ref().offer_id)?;
-        let record = self.router.accept(id.as_str(), &partner, &principal.subject).await.map_err(ApiError::from)?;
+        let accepted = self.router.accept(id.as_str(), &partner, &principal.subject).await;
+        let record = self.answered(principal, methods::ACCEPT_OFFER, &id, accepted)?;
         Ok(Response::new(pb::AcceptOfferResponse { offer: Some(to_proto::offer(&record)) }))
     }
 
@@ -138,11 +175,23 @@ impl RoutingApi {
             ));
         }
         ApiError::check(violations)?;
-        let (record, _) = self
-            .router
-            .decline(id.as_str(), &partner, &principal.subject, reason, detail)
-            .await
-            .map_err(ApiError::from)?;
+        let declined = self.router.decline(id.as_str(), &partner, &principal.subject, reason, detail).await;
+        let (record, _) = self.answered(principal, methods::DECLINE_OFFER, &id, declined)?;
         Ok(Response::new(pb::DeclineOfferResponse { offer: Some(to_proto::offer(&record)) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::methods;
+
+    /// A refusal names a method the service really serves (the authorization table has its row).
+    #[test]
+    fn refusals_name_real_methods() {
+        for method in [methods::GET_OFFER, methods::ACCEPT_OFFER, methods::DECLINE_OFFER] {
+            assert!(wf_auth::rpc::rule(method).is_some(), "{method}");
+            let service = wf_proto::routing::v1::routing_service_server::SERVICE_NAME;
+            assert!(method.starts_with(&format!("/{service}/")), "{method}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Routing's use cases. Each owns its transaction — load, decide (`domain`), store, announce
 //! through the outbox — and is called by the API, the event consumers and the workers.
 
+pub mod access;
 pub mod directory;
 pub mod escalations;
 pub mod live;

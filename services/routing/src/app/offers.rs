@@ -21,9 +21,13 @@ const EXPIRY_BATCH: i64 = 50;
 /// Why an offer could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum OfferError {
-    /// Unknown, or not the caller's to answer (no existence leaks).
+    /// Unknown (no existence leaks).
     #[error("offer not found")]
     NotFound,
+    /// Made to another partner: answered exactly as [`OfferError::NotFound`], and put on the
+    /// record as an out-of-scope refusal by the API (which knows who asked).
+    #[error("offer not found")]
+    OutOfScope,
     #[error("offer is already {0}")]
     NotOpen(&'static str),
     #[error("offer deadline has passed; the referral is being re-routed")]
@@ -43,7 +47,7 @@ impl From<sqlx::Error> for OfferError {
 impl From<OfferError> for ApiError {
     fn from(err: OfferError) -> Self {
         match err {
-            OfferError::NotFound => ApiError::NotFound("offer".into()),
+            OfferError::NotFound | OfferError::OutOfScope => ApiError::NotFound("offer".into()),
             OfferError::NotOpen(_) | OfferError::DeadlinePassed | OfferError::NoCapacity => {
                 ApiError::FailedPrecondition(err.to_string())
             }
@@ -62,7 +66,8 @@ pub struct CaseClosedEffect {
 }
 
 impl Router {
-    /// Accepts an offer made to `partner_id`, taking one open place of the service.
+    /// Accepts an offer made to `partner_id`, taking one open place of the service
+    /// ([`OfferError::OutOfScope`] for another partner's offer).
     pub async fn accept(&self, offer_id: &str, partner_id: &str, by: &str) -> Result<OfferRecord, OfferError> {
         let now = self.clock.now();
         let at = wf_db::to_micros(now);
@@ -96,7 +101,8 @@ impl Router {
         offers::get_offer(self.db.pool(), offer_id).await?.ok_or(OfferError::NotFound)
     }
 
-    /// Declines an offer made to `partner_id` and re-routes the referral.
+    /// Declines an offer made to `partner_id` and re-routes the referral
+    /// ([`OfferError::OutOfScope`] for another partner's offer).
     pub async fn decline(
         &self,
         offer_id: &str,
@@ -133,7 +139,8 @@ impl Router {
         Ok((offers::get_offer(self.db.pool(), offer_id).await?.ok_or(OfferError::NotFound)?, routed))
     }
 
-    /// The open, in-time offer `offer_id` made to `partner_id`.
+    /// The open, in-time offer `offer_id` made to `partner_id`; [`OfferError::OutOfScope`] when it
+    /// was made to another partner.
     async fn answerable(
         &self,
         tx: &mut Tx,
@@ -141,8 +148,10 @@ impl Router {
         partner_id: &str,
         at: i64,
     ) -> Result<OfferRecord, OfferError> {
-        let offer = offers::get_offer(&mut **tx, offer_id).await?.filter(|o| o.partner_id == partner_id);
-        let offer = offer.ok_or(OfferError::NotFound)?;
+        let offer = offers::get_offer(&mut **tx, offer_id).await?.ok_or(OfferError::NotFound)?;
+        if offer.partner_id != partner_id {
+            return Err(OfferError::OutOfScope);
+        }
         if offer.status != OfferStatus::Pending {
             return Err(OfferError::NotOpen(offers::status_code(offer.status)));
         }

@@ -1,9 +1,14 @@
 //! Offers end to end through the gRPC API of a hosted routing service with real
-//! tokens: decline → re-route → accept, and all-declined → escalation.
+//! tokens: decline → re-route → accept, all-declined → escalation, and reads and refusals of
+//! offers on the record.
+
+use std::time::Duration;
 
 use tonic::Code;
+use wf_events::Envelope;
+use wf_proto::events::v1 as events;
 use wf_proto::routing::v1 as pb;
-use wf_testkit::both_engines;
+use wf_testkit::{both_engines, eventually};
 
 use crate::hosted::Hosted;
 use crate::{HARBOR_SHELTER_ORG, HARBOR_SHELTER_SERVICE, received, referral};
@@ -109,5 +114,99 @@ both_engines!(all_declined_escalates, |engine| async move {
     assert_eq!(escalations.len(), 1);
     assert_eq!(escalations[0].reason, pb::EscalationReason::AllDeclined);
     assert_eq!(escalations[0].decision_id, last.decision_id);
+    hosted.stop().await;
+});
+
+/// Routing's outbox entries of `P`, oldest first, with their envelopes.
+async fn outbox_of<P: wf_events::EventPayload>(hosted: &Hosted) -> Vec<(Envelope, P)> {
+    let entries = hosted.outbox().await.into_iter().filter(|e| e.event_type == P::TYPE);
+    entries.map(|e| (e.clone(), e.payload_as().unwrap())).collect()
+}
+
+both_engines!(offer_reads_and_refusals_are_on_the_record, |engine| async move {
+    let hosted = Hosted::start(engine).await;
+    let event = referral(&["emergency_shelter", "crisis_intervention"]);
+    hosted.server.publish(&received(&event)).await;
+    let offer = hosted.pending_offer_of(&event.referral_id).await.expect("an offer is made");
+    assert_eq!(offer.partner_id, HARBOR_SHELTER_ORG);
+    let reads = outbox_of::<events::RecordAccessed>(&hosted).await;
+    assert!(!reads.is_empty(), "staff listing the referral's offers read them");
+    for (envelope, read) in &reads {
+        assert_eq!((read.actor_role.as_str(), read.purpose.as_str()), ("case_manager", "routing_review"));
+        assert_eq!(
+            (read.record_id.as_str(), read.fields.as_slice()),
+            (offer.offer_id.as_str(), &["offer.coded".to_owned()][..])
+        );
+        assert_eq!(
+            (envelope.aggregate_id.as_str(), envelope.correlation_id.as_str()),
+            (offer.offer_id.as_str(), event.referral_id.as_str())
+        );
+    }
+    let staff_reads = reads.len();
+
+    // Another partner reaches for the offer three ways, and for an id nobody holds: the same
+    // answers, but only the existing offer is a refusal on the record.
+    const OTHER: &str = "org_00000000000000000000000000000001";
+    let mut other = hosted.partner(OTHER).await;
+    let unknown = wf_types::OfferId::generate().to_string();
+    let answers = |status: tonic::Status| (status.code(), status.message().to_owned());
+    for offer_id in [&offer.offer_id, &unknown] {
+        let got = other.get_offer(pb::GetOfferRequest { offer_id: offer_id.clone() }).await.unwrap_err();
+        let accepted = other.accept_offer(pb::AcceptOfferRequest { offer_id: offer_id.clone() }).await.unwrap_err();
+        let declined = other.decline_offer(decline(offer_id, pb::DeclineReason::NoCapacity)).await.unwrap_err();
+        for status in [got, accepted, declined] {
+            assert_eq!(answers(status), (Code::NotFound, "offer not found".to_owned()));
+        }
+    }
+    let listed = other.list_offers(pb::ListOffersRequest { include_practice: true, ..Default::default() }).await;
+    assert!(listed.unwrap().into_inner().offers.is_empty());
+    let recorded =
+        eventually(Duration::from_secs(10), || async { outbox_of::<events::AccessRefused>(&hosted).await.len() >= 3 })
+            .await;
+    assert!(recorded, "the refusals reach the outbox");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refusals: Vec<events::AccessRefused> =
+        outbox_of::<events::AccessRefused>(&hosted).await.into_iter().map(|(_, refused)| refused).collect();
+    let operations: Vec<&str> = refusals.iter().map(|r| r.operation.as_str()).collect();
+    assert_eq!(
+        operations,
+        [
+            "/wayfinder.routing.v1.RoutingService/GetOffer",
+            "/wayfinder.routing.v1.RoutingService/AcceptOffer",
+            "/wayfinder.routing.v1.RoutingService/DeclineOffer",
+        ],
+        "the unknown id is no refusal of a record"
+    );
+    for refused in &refusals {
+        assert_eq!(
+            (refused.record_id.as_str(), refused.reason.as_str(), refused.actor_role.as_str()),
+            (offer.offer_id.as_str(), "out_of_scope", "partner")
+        );
+        assert_eq!(refused.actor_organization_id, OTHER);
+    }
+    let still = hosted.pending_offer_of(&event.referral_id).await.expect("still open");
+    assert_eq!(still.offer_id, offer.offer_id, "another partner's answers changed nothing");
+
+    // The shelter reads its offer, once alone and once in its list: one entry each.
+    let mut shelter = hosted.partner(HARBOR_SHELTER_ORG).await;
+    shelter.get_offer(pb::GetOfferRequest { offer_id: offer.offer_id.clone() }).await.expect("its own offer");
+    let own = shelter.list_offers(pb::ListOffersRequest { include_practice: true, ..Default::default() }).await;
+    assert_eq!(own.expect("its own offers").into_inner().offers.len(), 1);
+    let partner_reads: Vec<events::RecordAccessed> = outbox_of::<events::RecordAccessed>(&hosted)
+        .await
+        .into_iter()
+        .map(|(_, read)| read)
+        .filter(|read| read.actor_role == "partner")
+        .collect();
+    assert_eq!(partner_reads.len(), 2, "{partner_reads:?}");
+    for read in &partner_reads {
+        assert_eq!(
+            (read.record_id.as_str(), read.purpose.as_str(), read.actor_organization_id.as_str()),
+            (offer.offer_id.as_str(), "service_referral", HARBOR_SHELTER_ORG)
+        );
+        assert_eq!(read.fields, ["offer.coded"]);
+    }
+    let staff_now = outbox_of::<events::RecordAccessed>(&hosted).await.len() - partner_reads.len();
+    assert!(staff_now > staff_reads, "the staff check of the open offer is a read too");
     hosted.stop().await;
 });

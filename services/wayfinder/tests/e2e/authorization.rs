@@ -157,17 +157,17 @@ impl Answer {
 }
 
 /// The records of the world, each with the organization (or hotline subject) that owns it.
-struct World {
+pub(crate) struct World {
     /// field name → (record id, owning partner organization)
-    records: BTreeMap<&'static str, (String, String)>,
+    pub records: BTreeMap<&'static str, (String, String)>,
     /// The referral a hotline submitted, and its submitter's subject.
-    hotline_referral: (String, String),
+    pub hotline_referral: (String, String),
     /// An organization that owns none of the records.
-    stranger: String,
+    pub stranger: String,
 }
 
-const ORG_A: &str = "org_37500f7421c4437980c5cff292270a56";
-const ORG_B: &str = "org_e74680f37b1a4624be1014d73e963b4b";
+pub(crate) const ORG_A: &str = "org_37500f7421c4437980c5cff292270a56";
+pub(crate) const ORG_B: &str = "org_e74680f37b1a4624be1014d73e963b4b";
 
 fn partner_referral(reference: &str, org: &str) -> intake::SubmitReferralRequest {
     let mut request = with_reference(example_referral(), reference);
@@ -177,7 +177,9 @@ fn partner_referral(reference: &str, org: &str) -> intake::SubmitReferralRequest
     request
 }
 
-async fn world(server: &TestServer) -> World {
+/// Partner A's referral, offered to a partner that accepts it and has its case; a hotline's
+/// referral of another (fictional) youth.
+pub(crate) async fn world(server: &TestServer) -> World {
     let tokens = &server.tokens;
     let mut partner_a =
         intake::intake_service_client::IntakeServiceClient::new(server.channel(&tokens.partner(ORG_A)).await);
@@ -191,12 +193,16 @@ async fn world(server: &TestServer) -> World {
     let mut hotline = intake::intake_service_client::IntakeServiceClient::new(
         server.channel(&tokens.token(TokenKind::User, hotline_subject, Role::Hotline)).await,
     );
-    let hotline_referral = hotline
-        .submit_referral(with_reference(example_referral(), "MATRIX-H-1"))
-        .await
-        .expect("hotline submits")
-        .into_inner()
-        .referral_id;
+    let mut other_youth = with_reference(example_referral(), "MATRIX-H-1");
+    if let Some(personal) = other_youth.referral.as_mut().and_then(|r| r.personal.as_mut()) {
+        personal.legal_last_name = "Youth-Beta".to_owned();
+        personal.aliases.clear();
+        if let Some(born) = personal.date_of_birth.as_mut() {
+            born.day = 17;
+        }
+    }
+    let hotline_referral =
+        hotline.submit_referral(other_youth).await.expect("hotline submits").into_inner().referral_id;
 
     // routing offers the partner referral to some partner service; that partner owns the offer
     let staff_routing = routing::routing_service_client::RoutingServiceClient::new(
@@ -249,7 +255,7 @@ async fn world(server: &TestServer) -> World {
 }
 
 /// The first `Some` that `check` gives within a minute.
-async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -277,15 +283,19 @@ enum Scope {
     Unknown,
 }
 
-async fn matrix(engine: Engine) {
-    let services = vec![
+/// All five services, as one test server hosts them.
+pub(crate) fn all_services() -> Vec<TestService> {
+    vec![
         TestService::new(wf_intake::migrations(), |ctx| async move { Ok(wf_intake::build(ctx).await? as _) }),
         TestService::new(wf_routing::migrations(), |ctx| async move { Ok(wf_routing::build(ctx).await? as _) }),
         TestService::new(wf_cases::migrations(), |ctx| async move { Ok(wf_cases::build(ctx).await? as _) }),
         TestService::new(wf_audit::migrations(), |ctx| async move { Ok(wf_audit::build(ctx).await? as _) }),
         TestService::new(wf_evaluation::migrations(), |ctx| async move { Ok(wf_evaluation::build(ctx).await? as _) }),
-    ];
-    let server = TestServer::start_many(engine, SystemClock::shared(), services).await;
+    ]
+}
+
+async fn matrix(engine: Engine) {
+    let server = TestServer::start_many(engine, SystemClock::shared(), all_services()).await;
     let world = world(&server).await;
     let methods = methods();
 
