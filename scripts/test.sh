@@ -40,6 +40,10 @@ echo "== layout (template folders, pure domain/, no #[path], no import cycles, t
 python3 scripts/check-layout.py --self-test
 python3 scripts/check-layout.py
 
+echo "== contract (every request field read by its handler, every response field set; exceptions in scripts/contract-allowlist.txt)"
+python3 scripts/check-contract.py --self-test
+python3 scripts/check-contract.py
+
 ensure_postgres
 ensure_rabbitmq
 # Databases left behind by interrupted earlier runs: those nobody is connected to (a suite running

@@ -28,7 +28,11 @@ pub enum Operation {
     ManageRoster,
     /// Handing a case to another case manager.
     AssignCases,
+    /// A case record: staff any case; a partner only a case it serves (holds an accepted offer
+    /// for), and of it the case, its plan goals and its own interventions and contact attempts.
     ReadCase,
+    /// Case notes: staff only (a partner serving the case never reads them).
+    ReadCaseNotes,
     RecordIntervention,
     ReadAudit,
     VerifyAudit,
@@ -43,7 +47,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in the order of the authorization table.
-    pub const ALL: [Operation; 21] = [
+    pub const ALL: [Operation; 22] = [
         Operation::SubmitReferral,
         Operation::ReadReferralStatus,
         Operation::ReadReferral,
@@ -57,6 +61,7 @@ impl Operation {
         Operation::ManageRoster,
         Operation::AssignCases,
         Operation::ReadCase,
+        Operation::ReadCaseNotes,
         Operation::RecordIntervention,
         Operation::ReadAudit,
         Operation::VerifyAudit,
@@ -83,6 +88,7 @@ impl Operation {
             Operation::ManageRoster => "manage the roster",
             Operation::AssignCases => "reassign cases",
             Operation::ReadCase => "read cases",
+            Operation::ReadCaseNotes => "read case notes",
             Operation::RecordIntervention => "record interventions",
             Operation::ReadAudit => "read the audit log",
             Operation::VerifyAudit => "verify the audit log",
@@ -136,7 +142,11 @@ pub fn is_allowed(role: Role, op: Operation) -> bool {
         // Case managers move their own cases through the lifecycle; handing a case to someone else is
         // the supervisors' decision (and a service's, acting for them).
         Operation::AssignCases => matches!(role, Supervisor | Service),
-        Operation::ReadCase => matches!(role, CaseManager | Supervisor | Service),
+        // A partner reads the case it serves (scoped by cases: an accepted offer for it), never
+        // other cases; DESIGN.md privacy rule 2.
+        Operation::ReadCase => matches!(role, Partner | CaseManager | Supervisor | Service),
+        // Notes are staff's: never a partner's, and no Wayfinder service reads them.
+        Operation::ReadCaseNotes => matches!(role, CaseManager | Supervisor),
         Operation::RecordIntervention => {
             matches!(role, Partner | CaseManager | Supervisor | Service)
         }
@@ -205,7 +215,8 @@ mod tests {
         ManageCases          . . x x . . . . x
         ManageRoster         . . . x x . . . x
         AssignCases          . . . x . . . . x
-        ReadCase             . . x x . . . . x
+        ReadCase             . x x x . . . . x
+        ReadCaseNotes        . . x x . . . . .
         RecordIntervention   . x x x . . . . x
         ReadAudit            . . . . . . x . .
         VerifyAudit          . . . . . . x . x

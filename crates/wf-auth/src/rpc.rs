@@ -85,7 +85,8 @@ rules! {
     "wayfinder.cases.v1.CaseService" {
         "GetCase" => [ReadCase],
         "ListCases" => [ReadCase],
-        "ListCaseManagers" => [ReadCase, ManageRoster],
+        // Staff names and caps: never a partner's (a partner reads cases, not the roster).
+        "ListCaseManagers" => [ManageCases, ManageRoster],
         "UpsertCaseManager" => [ManageRoster],
         "SetOnCall" => [ManageRoster],
         "ReassignCase" => [AssignCases],
@@ -99,12 +100,13 @@ rules! {
         "ListGoals" => [ReadCase],
         "RecordIntervention" => [RecordIntervention],
         "ListInterventions" => [ReadCase],
-        "ListFollowUps" => [ReadCase],
+        // Outcome answers and recidivism events are staff's and the evaluation's, not a partner's.
+        "ListFollowUps" => [ManageCases],
         "RecordFollowUp" => [ManageCases],
         "RecordRecidivismEvent" => [ManageCases],
-        "ListRecidivismEvents" => [ReadCase],
+        "ListRecidivismEvents" => [ManageCases],
         "AddCaseNote" => [ManageCases],
-        "ListCaseNotes" => [ReadCase],
+        "ListCaseNotes" => [ReadCaseNotes],
     }
     "wayfinder.audit.v1.AuditService" {
         "ListEntries" => [ReadAudit],
@@ -158,6 +160,23 @@ mod tests {
             reachable,
             ["/wayfinder.intake.v1.IntakeService/SubmitReferral", "/wayfinder.intake.v1.IntakeService/GetReferral"]
         );
+    }
+
+    /// A partner reads the cases it serves (the case, goals, its own interventions and contact
+    /// attempts), never their notes, follow-ups, recidivism events or the roster.
+    #[test]
+    fn a_partner_reads_cases_but_never_notes_outcomes_or_the_roster() {
+        let cases = |method: &str| rule(&format!("/wayfinder.cases.v1.CaseService/{method}")).expect(method);
+        for method in ["GetCase", "ListCases", "ListGoals", "ListInterventions", "ListContactAttempts"] {
+            assert!(cases(method).allows(Role::Partner), "{method}");
+        }
+        for method in ["ListCaseNotes", "ListFollowUps", "ListRecidivismEvents", "ListCaseManagers", "AddCaseNote"] {
+            assert!(!cases(method).allows(Role::Partner), "{method}");
+        }
+        for role in [Role::CaseManager, Role::Supervisor] {
+            assert!(cases("ListCaseNotes").allows(role), "{role}");
+        }
+        assert!(!cases("ListCaseNotes").allows(Role::Service));
     }
 
     #[test]

@@ -6,8 +6,31 @@ use crate::Subscription;
 
 /// (service, topic bindings) for every consuming service.
 pub const TOPOLOGY: &[(&str, &[&str])] = &[
-    ("intake", &["referral.routed", "case.assigned"]),
-    ("routing", &["referral.received", "referral.triaged", "offer.*", "case.closed"]),
+    (
+        "intake",
+        &[
+            "referral.routed",
+            "referral.escalated",
+            "escalation.resolved",
+            "offer.*",
+            "case.assigned",
+            "case.reopened",
+            "case.stage_changed",
+            "case.closed",
+            "contact_attempt.recorded",
+        ],
+    ),
+    (
+        "routing",
+        &[
+            "referral.received",
+            "referral.triaged",
+            "referral.closed",
+            "offer.*",
+            "case.closed",
+            "contact_attempt.recorded",
+        ],
+    ),
     ("cases", &["referral.received", "referral.routed", "offer.accepted", "possible_match.confirmed"]),
     ("audit", &["#"]),
     (

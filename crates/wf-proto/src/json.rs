@@ -25,10 +25,16 @@ pub enum JsonError {
     /// A string is not a value name of the enum expected at `path`.
     #[error("invalid value `{value}` for enum {enum_name} at `{path}`")]
     InvalidEnumValue { path: String, enum_name: String, value: String },
-    /// The JSON does not fit the message (wrong type, bad timestamp, ...).
-    #[error("invalid {message_name}: {source}")]
+    /// A value does not fit its field (wrong type, a number that is not one, a bad timestamp, ...):
+    /// the JSON path of the value (`referral.personal.phones[1].safeToCall`; empty for the whole
+    /// document) and what the field takes, both from the descriptor, never the value itself.
+    #[error("invalid {message_name}: {} {expected}", shown_path(path))]
     Invalid {
         message_name: String,
+        path: String,
+        /// What the field takes, e.g. "expected a whole number (int32) as a JSON number or a string of digits".
+        expected: String,
+        /// The parser's own message (it may quote the value).
         #[source]
         source: serde_json::Error,
     },
@@ -60,14 +66,26 @@ fn message_descriptor<T: prost::Name>() -> Result<MessageDescriptor, JsonError> 
     descriptor_pool().get_message_by_name(&name).ok_or(JsonError::UnknownMessageType(name))
 }
 
-/// Parses `json` (proto3 JSON mapping) into the generated message `T`.
+/// Parses `json` (proto3 JSON mapping) into the generated message `T`. A value that does not fit is
+/// [`JsonError::Invalid`] with its path and what its field expects.
 pub fn from_json<T: prost::Message + prost::Name + Default>(json: &str) -> Result<T, JsonError> {
     let descriptor = message_descriptor::<T>()?;
     let value: Value = serde_json::from_str(json).map_err(JsonError::Syntax)?;
     check_message(&descriptor, &value, "")?;
     let options = DeserializeOptions::new().deny_unknown_fields(true);
-    let dynamic = DynamicMessage::deserialize_with_options(descriptor.clone(), value, &options)
-        .map_err(|source| JsonError::Invalid { message_name: descriptor.full_name().to_owned(), source })?;
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
+    let dynamic =
+        DynamicMessage::deserialize_with_options(descriptor.clone(), tracked, &options).map_err(|source| {
+            let path = track.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            JsonError::Invalid {
+                message_name: descriptor.full_name().to_owned(),
+                expected: format!("expected {}", expected_at(&descriptor, &path)),
+                path,
+                source,
+            }
+        })?;
     dynamic
         .transcode_to::<T>()
         .map_err(|source| JsonError::Transcode { message_name: descriptor.full_name().to_owned(), source })
@@ -146,6 +164,87 @@ fn check_single(kind: &Kind, value: &Value, path: &str) -> Result<(), JsonError>
             }
         }
         _ => Ok(()),
+    }
+}
+
+fn shown_path(path: &str) -> String {
+    if path.is_empty() { "the document:".to_owned() } else { format!("`{path}`:") }
+}
+
+/// What the value at `path` (as serde_path_to_error writes it: `a.b[2].c`) must be, from the
+/// descriptor alone.
+fn expected_at(root: &MessageDescriptor, path: &str) -> String {
+    let whole = || format!("an object ({})", root.full_name());
+    if path.is_empty() {
+        return whole();
+    }
+    let mut message = root.clone();
+    let mut segments = path_segments(path).into_iter().peekable();
+    while let Some(key) = segments.next() {
+        let Some(field) = message.get_field_by_json_name(&key).or_else(|| message.get_field_by_name(&key)) else {
+            return whole();
+        };
+        // A list's element or a map's value when the path goes on into it.
+        let element = (field.is_list() || field.is_map()) && segments.peek().is_some();
+        if element {
+            segments.next();
+        }
+        let kind = if field.is_map() && element {
+            match field.kind() {
+                Kind::Message(entry) => entry.map_entry_value_field().kind(),
+                other => other,
+            }
+        } else {
+            field.kind()
+        };
+        let last = segments.peek().is_none();
+        match kind {
+            Kind::Message(inner) if !last && !is_well_known(&inner) => message = inner,
+            kind if last && field.is_list() && !element => return format!("a list, each entry {}", describe(&kind)),
+            kind if last && field.is_map() && !element => return format!("an object, each value {}", describe(&kind)),
+            kind if last => return describe(&kind),
+            _ => return whole(),
+        }
+    }
+    whole()
+}
+
+/// `a.b[2].c` as ["a", "b", "2", "c"].
+fn path_segments(path: &str) -> Vec<String> {
+    path.split('.')
+        .flat_map(|part| part.split(['[', ']']).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+fn is_well_known(message: &MessageDescriptor) -> bool {
+    message.full_name().starts_with("google.protobuf.")
+}
+
+/// What a value of `kind` looks like in the proto3 JSON mapping.
+fn describe(kind: &Kind) -> String {
+    let whole = |name: &str| format!("a whole number ({name}) as a JSON number or a string of digits");
+    match kind {
+        Kind::Double | Kind::Float => "a number".to_owned(),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => whole("int32"),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => whole("int64"),
+        Kind::Uint32 | Kind::Fixed32 => whole("uint32, not negative"),
+        Kind::Uint64 | Kind::Fixed64 => whole("uint64, not negative"),
+        Kind::Bool => "a JSON boolean (true or false)".to_owned(),
+        Kind::String => "a string".to_owned(),
+        Kind::Bytes => "base64 text".to_owned(),
+        Kind::Enum(enumeration) => {
+            let example = enumeration.values().find(|value| value.number() != 0).map(|value| value.name().to_owned());
+            match example {
+                Some(example) => format!("a value name of {} (e.g. \"{example}\")", enumeration.full_name()),
+                None => format!("a value name of {}", enumeration.full_name()),
+            }
+        }
+        Kind::Message(message) => match message.full_name() {
+            "google.protobuf.Timestamp" => "an RFC 3339 timestamp string, e.g. \"2026-03-02T18:45:00Z\"".to_owned(),
+            "google.protobuf.Duration" => "a duration string in seconds, e.g. \"3.5s\"".to_owned(),
+            "google.protobuf.FieldMask" => "a string of comma-separated field paths, e.g. \"income,site\"".to_owned(),
+            name => format!("an object ({name})"),
+        },
     }
 }
 
@@ -238,6 +337,55 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("referral.arrests[1].justiceLevel"), "{message}");
         assert!(message.contains("`ADULT`"), "{message}");
+    }
+
+    /// A value that does not fit its field: the error names the JSON path and what the field takes,
+    /// never the value (issue 13, finding 6: `invalid digit found in string` said neither).
+    #[test]
+    fn a_value_that_does_not_fit_names_its_path_and_what_the_field_expects() {
+        for (json, path, expected) in [
+            (
+                r#"{"referral": {"personal": {"estimatedAge": "seventeen"}}}"#,
+                "referral.personal.estimatedAge",
+                "expected a whole number (int32) as a JSON number or a string of digits",
+            ),
+            (
+                r#"{"referral": {"personal": {"phones": [{}, {"safeToCall": "Jane Fictional"}]}}}"#,
+                "referral.personal.phones[1].safeToCall",
+                "expected a JSON boolean (true or false)",
+            ),
+            (
+                r#"{"referral": {"receivedAt": "Jane Fictional"}}"#,
+                "referral.receivedAt",
+                "expected an RFC 3339 timestamp string, e.g. \"2026-03-02T18:45:00Z\"",
+            ),
+            (r#"{"referral": {"needs": "mental_health"}}"#, "referral.needs", "expected a list, each entry a string"),
+            (r#"{"referral": {"needs": [7]}}"#, "referral.needs[0]", "expected a string"),
+            (
+                r#"{"referral": {"personal": {"dateOfBirth": {"year": "1.5"}}}}"#,
+                "referral.personal.dateOfBirth.year",
+                "expected a whole number (int32) as a JSON number or a string of digits",
+            ),
+            (
+                r#"{"referral": {"screenings": [{"tool": 1.5}]}}"#,
+                "referral.screenings[0].tool",
+                "expected a value name of wayfinder.common.v1.ScreeningTool",
+            ),
+            (r#"{"referral": "Jane"}"#, "referral", "expected an object (wayfinder.intake.v1.Referral)"),
+            (r#"[1]"#, "", "expected an object (wayfinder.intake.v1.SubmitReferralRequest)"),
+        ] {
+            let error = from_json::<SubmitReferralRequest>(json).unwrap_err();
+            let JsonError::Invalid { path: found, expected: what, .. } = &error else {
+                panic!("{json}: {error:?}");
+            };
+            assert_eq!(found, path, "{json}");
+            assert!(what.starts_with(expected), "{json}: {what}");
+            let message = error.to_string();
+            assert!(!message.contains("Jane") && !message.contains("seventeen"), "{message}");
+            if !path.is_empty() {
+                assert!(message.contains(&format!("`{path}`")), "{message}");
+            }
+        }
     }
 
     #[test]

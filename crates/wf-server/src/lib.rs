@@ -31,7 +31,7 @@ pub use refusals::Refusals;
 pub use wf_types::PageLimits;
 /// The one pagination helper (it lives in wf-types, so pure domain code can page too).
 pub use wf_types::pagination;
-pub use workers::Workers;
+pub use workers::{Workers, pause};
 
 /// One service, as mounted in a [`Server`].
 #[async_trait::async_trait]
@@ -161,11 +161,15 @@ impl Server {
             AdminApi::new(self.bus.clone(), hosted.clone()),
         ));
         routes.add_service(health_service);
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(wf_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        routes.add_service(reflection);
+        // Reflection in both versions: grpcurl before 1.9, Python's grpcio-reflection and many GUI
+        // clients speak only v1alpha.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(wf_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        routes.add_service(reflection().build_v1()?);
+        routes.add_service(reflection().build_v1alpha()?);
 
         let addr = self.local_addr();
         tracing::info!(%addr, services = ?hosted, "serving gRPC");

@@ -1,10 +1,34 @@
 //! The background half of a service: its outbox relay and its consumers, run
-//! together and stopped together.
+//! together and stopped together; and [`pause`], the wait of every timer worker.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use wf_events::{EventBus, EventHandler, Relay, Subscription};
+use wf_types::SharedClock;
+
+/// How often a worker on a manual clock looks whether the clock was moved.
+const MANUAL_CLOCK_POLL: Duration = Duration::from_millis(25);
+
+/// A timer worker's wait between passes: `interval` of real time, or less when `clock` is a manual
+/// (test) clock that is moved meanwhile, so a test moving time sees deadlines fire at once. `false` when
+/// `shutdown` came first (the worker stops).
+pub async fn pause(interval: Duration, clock: &SharedClock, shutdown: &CancellationToken) -> bool {
+    let until = tokio::time::Instant::now() + interval;
+    let seen = clock.now_micros();
+    loop {
+        let step = if clock.is_manual() { MANUAL_CLOCK_POLL.min(interval) } else { interval };
+        let wake = (tokio::time::Instant::now() + step).min(until);
+        tokio::select! {
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep_until(wake) => {}
+        }
+        if tokio::time::Instant::now() >= until || clock.now_micros() != seen {
+            return true;
+        }
+    }
+}
 
 /// A relay plus the consumers of one service.
 pub struct Workers {
@@ -55,5 +79,41 @@ impl Workers {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wf_types::{SystemClock, TestClock};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_on_the_wall_clock_waits_its_interval_and_stops_at_shutdown() {
+        let clock = SystemClock::shared();
+        let stop = CancellationToken::new();
+        let started = tokio::time::Instant::now();
+        assert!(pause(Duration::from_secs(15), &clock, &stop).await);
+        assert_eq!(started.elapsed(), Duration::from_secs(15));
+        stop.cancel();
+        assert!(!pause(Duration::from_secs(15), &clock, &stop).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_on_a_test_clock_wakes_when_the_clock_is_moved() {
+        let clock = TestClock::starting_now();
+        let shared = clock.shared();
+        let stop = CancellationToken::new();
+        let started = tokio::time::Instant::now();
+        let mover = clock.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            mover.advance(chrono::Duration::minutes(91));
+        });
+        assert!(pause(Duration::from_secs(60), &shared, &stop).await);
+        assert!(started.elapsed() < Duration::from_secs(1), "woke after {:?}", started.elapsed());
+        // unmoved, it waits the whole interval
+        let started = tokio::time::Instant::now();
+        assert!(pause(Duration::from_secs(60), &shared, &stop).await);
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
     }
 }

@@ -12,8 +12,10 @@
 
 mod context;
 mod grpc;
+mod line;
 mod setup;
 
 pub use context::{TraceContext, context_from_map, inject_into_map};
 pub use grpc::{TracePropagationInterceptor, grpc_server_span, inject_into_metadata};
-pub use setup::{LogFormat, TelemetryConfig, TelemetryError, TelemetryGuard, init, init_for_tests};
+pub use line::OneLine;
+pub use setup::{DEFAULT_LOG_FILTER, LogFormat, TelemetryConfig, TelemetryError, TelemetryGuard, init, init_for_tests};

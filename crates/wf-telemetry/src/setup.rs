@@ -1,5 +1,6 @@
 //! Installing the process-wide subscriber, propagator and tracer provider.
 
+use std::io::IsTerminal as _;
 use std::sync::OnceLock;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -16,6 +17,13 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 /// Instrumentation scope of the tracer behind the `tracing` bridge.
 const TRACER_SCOPE: &str = "wayfinder";
 
+/// The default log filter: `info`. The services log the routine line of each referral, offer or
+/// case at debug, so what shows by default is the system's own life (start, stop, policy and
+/// directory changes, checkpoints) and the warnings that need a person (an emergent referral
+/// escalated, no case manager free, a mandated report overdue). `RUST_LOG=debug` (or
+/// `telemetry.log_filter = "debug"`) shows the routine lines too.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
 /// How the process logs and where it sends spans.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default)]
@@ -23,7 +31,8 @@ pub struct TelemetryConfig {
     /// Becomes the `service.name` resource attribute of exported spans.
     pub service_name: String,
     pub log_format: LogFormat,
-    /// `EnvFilter` directives, e.g. `info,wayfinder=debug`. A non-empty `RUST_LOG` wins over this.
+    /// `EnvFilter` directives, e.g. `info,wayfinder=debug` (default [`DEFAULT_LOG_FILTER`]). A
+    /// non-empty `RUST_LOG` wins over this.
     pub log_filter: String,
     /// OTLP gRPC collector, e.g. `http://127.0.0.1:4317`. `None` exports no spans.
     pub otlp_endpoint: Option<String>,
@@ -34,7 +43,7 @@ impl Default for TelemetryConfig {
         Self {
             service_name: "wayfinder".to_owned(),
             log_format: LogFormat::default(),
-            log_filter: "info".to_owned(),
+            log_filter: DEFAULT_LOG_FILTER.to_owned(),
             otlp_endpoint: None,
         }
     }
@@ -44,7 +53,7 @@ impl Default for TelemetryConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
-    /// Human-readable, multi-line; for development.
+    /// Human-readable, one line per event ([`crate::OneLine`]), coloured only on a terminal.
     #[default]
     Pretty,
     /// One JSON object per line; for log collectors.
@@ -105,8 +114,14 @@ pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     };
 
     let fmt_layer = match cfg.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().pretty().with_writer(std::io::stderr).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .event_format(crate::OneLine)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => {
+            tracing_subscriber::fmt::layer().json().with_ansi(false).with_writer(std::io::stderr).boxed()
+        }
     };
     let otel_layer = tracer_provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer().with_tracer(provider.tracer(TRACER_SCOPE)).with_filter(not_the_exporter_itself())

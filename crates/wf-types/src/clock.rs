@@ -16,6 +16,12 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now_micros(&self) -> i64 {
         self.now().timestamp_micros()
     }
+
+    /// Whether time moves only when someone moves it (a [`TestClock`]): then a worker waiting for its
+    /// next pass wakes as soon as the clock is moved rather than at its interval (wf-server's `pause`).
+    fn is_manual(&self) -> bool {
+        false
+    }
 }
 
 /// A clock shared by every part of one service (handlers, consumers, workers).
@@ -94,6 +100,10 @@ impl Clock for TestClock {
 
     fn now_micros(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    fn is_manual(&self) -> bool {
+        true
     }
 }
 

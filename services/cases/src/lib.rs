@@ -1,9 +1,9 @@
 //! The cases service: the case-manager roster and assignment, and the case record.
 //!
-//! A routed referral (`referral.routed`, after its facts arrived in `referral.received`) opens a
-//! case — or reopens a returning youth's closed one — and assigns it (earlier case manager first,
-//! then the least loaded eligible one), announcing `case.assigned`; when nobody eligible has room
-//! the case waits in the supervisors' queue. `CaseService` keeps the case record: lifecycle,
+//! A routed referral (`referral.routed`, after its facts arrived in `referral.received`) joins the
+//! youth's open case (a youth has one), or reopens a returning youth's closed one, or opens a case
+//! and assigns it (earlier case manager first, then the least loaded eligible one), announcing
+//! `case.assigned`; when nobody eligible has room the case waits in the supervisors' queue. `CaseService` keeps the case record: lifecycle,
 //! reassignment, plan goals, interventions, follow-ups (with a clock-driven worker), recidivism
 //! events and notes. Handlers (`api`), consumers (`events`) and the follow-up worker (`workers`)
 //! call the use cases in `app`, which own the transactions; `domain` holds the rules and `store`

@@ -10,9 +10,9 @@
 //! - [`domain`] — pure: [`domain::dataset`] (one row per youth under a random study id, practice
 //!   excluded), [`domain::outcome`] (time to first recidivism within 12 months, censored at last
 //!   contact), [`domain::analysis`] (survival, competing risks, intervention bundles, landmark,
-//!   retention, baseline, completeness, deadlines, partner responsiveness; every count through
-//!   `wf_stats::disclosure`),
-//!   [`domain::catalog`] (which analyses each kind runs);
+//!   retention, baseline, completeness, deadlines, partner responsiveness, the HMIS aggregate; each
+//!   split by the scope's grouping; every count through `wf_stats::disclosure`),
+//!   [`domain::catalog`] (which analyses each kind runs, and the groupings each kind takes);
 //!   [`domain::report`] renders published tables and charts (HTML with inline SVG, CSV, JSON;
 //!   re-exported as [`report`] for the command line).
 //! - [`store`] — every SQL statement; no RPC returns the youth id → study id map.

@@ -6,7 +6,8 @@
 //!
 //! `api/` handles the gRPC calls, `app/` holds the use cases (each owning its transaction),
 //! `domain/` the pure rules (decisions, directory, policy, HSDS, simulation), `store/` every SQL
-//! statement, `events/` the consumer of routing's queue and `workers/` the offer-expiry loop.
+//! statement, `events/` the consumer of routing's queue and `workers/` the offer-expiry and
+//! time-limit loops (a missed emergent contact or match deadline is escalated once).
 
 pub mod api;
 pub mod app;
@@ -184,6 +185,11 @@ impl Routing {
         let writer = self.directory_writer(relay.clone());
         workers::offer_expiry::run(self.router(relay), writer, self.policy.clone(), shutdown).await;
     }
+
+    /// The time-limit worker ([`workers::time_limits::run`]) until `shutdown`.
+    pub async fn run_time_limits(&self, shutdown: CancellationToken) {
+        workers::time_limits::run(self.router(self.relay_handle.clone()), shutdown).await;
+    }
 }
 
 #[async_trait::async_trait]
@@ -211,18 +217,23 @@ impl Component for Routing {
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self.relay();
         let handler = self.event_handler(relay.handle());
-        // Its own token, so the worker also stops when the consumers fail.
-        let stop_expiry = shutdown.child_token();
+        // Their own token, so the timer workers also stop when the consumers fail.
+        let stop_timers = shutdown.child_token();
         let expiry = {
-            let (routing, stop) = (self.clone(), stop_expiry.clone());
+            let (routing, stop) = (self.clone(), stop_timers.clone());
             tokio::spawn(async move { routing.run_expiry(stop).await })
+        };
+        let time_limits = {
+            let (routing, stop) = (self.clone(), stop_timers.clone());
+            tokio::spawn(async move { routing.run_time_limits(stop).await })
         };
         let workers = Workers::new(relay, self.ctx.bus.clone())
             .consume(self.ctx.subscription(SERVICE), handler)
             .run(shutdown)
             .await;
-        stop_expiry.cancel();
+        stop_timers.cancel();
         expiry.await.context("offer expiry worker")?;
+        time_limits.await.context("time limit worker")?;
         workers
     }
 }

@@ -3,7 +3,12 @@
 //! account that runs the system: created 0700, every file in it 0600, and a process refuses to
 //! start on a folder that group or others can reach, unless told the folder is shared on purpose
 //! (`--allow-shared-data-dir`).
+//!
+//! An embedded system owns its data folder alone: [`RunLock`] holds an exclusive lock on
+//! `wayfinder.lock` for as long as the system runs, so a second one on the same folder is refused
+//! naming the first (a crash releases the lock with the process).
 
+use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -60,6 +65,80 @@ pub fn prepare(path: &Path, access: DataDirAccess) -> anyhow::Result<()> {
     }
     tighten_inside(path);
     Ok(())
+}
+
+/// The file in the data folder an embedded system keeps locked while it runs; it holds its pid.
+pub const LOCK_FILE: &str = "wayfinder.lock";
+
+/// Proof that this process is the one system running on a data folder; dropping it (or the
+/// process ending in any way) releases the folder.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+/// Takes the data folder at `path` for this process: refuses, naming the running system's process
+/// and addresses, when another system already holds it.
+pub fn lock_for_running(path: &Path) -> anyhow::Result<RunLock> {
+    let lock_path = path.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    if !try_lock_exclusive(&file).with_context(|| format!("locking {}", lock_path.display()))? {
+        anyhow::bail!("{}", already_running(path));
+    }
+    file.set_len(0)
+        .and_then(|()| write!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush())
+        .with_context(|| format!("writing {}", lock_path.display()))?;
+    Ok(RunLock { _file: file })
+}
+
+/// Says which system holds the data folder at `path`: its pid (from the lock file) and, once it
+/// serves, its addresses (from `endpoints.json`).
+fn already_running(path: &Path) -> String {
+    let pid = std::fs::read_to_string(path.join(LOCK_FILE)).ok().and_then(|text| text.trim().parse::<u32>().ok());
+    let endpoints: Option<wf_client::Endpoints> = std::fs::read(path.join("endpoints.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .filter(|endpoints: &wf_client::Endpoints| pid.is_none_or(|pid| pid == endpoints.pid));
+    let dir = path.display();
+    let who = match (pid, &endpoints) {
+        (_, Some(endpoints)) => {
+            let webhook =
+                endpoints.webhook.as_deref().map(|url| format!(", hotline webhook {url}")).unwrap_or_default();
+            format!("process {}, gRPC {}{webhook}", endpoints.pid, endpoints.grpc)
+        }
+        (Some(pid), None) => format!("process {pid}, still starting"),
+        (None, None) => "still starting".to_owned(),
+    };
+    let stop = match pid.or(endpoints.as_ref().map(|e| e.pid)) {
+        Some(pid) => format!("stop it first (Ctrl-C in its terminal, or `kill {pid}`)"),
+        None => "stop it first (Ctrl-C in its terminal)".to_owned(),
+    };
+    format!(
+        "a Wayfinder system is already running on the data folder {dir} ({who}). Use that one, {stop}, \
+         or start this one with another --data-dir"
+    )
+}
+
+/// Takes an exclusive lock on `file` without waiting; `false` when another process holds one.
+#[cfg(unix)]
+fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock_exclusive(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
@@ -178,6 +257,32 @@ mod tests {
         assert_eq!(mode(&keys), 0o700);
         assert_eq!(mode(&root.path().join("intake.db")), 0o600);
         assert_eq!(mode(&keys.join("public.pem")), 0o600);
+    }
+
+    #[test]
+    fn a_second_system_on_a_locked_folder_is_refused_naming_the_first() {
+        let root = tempfile::tempdir().expect("temp dir");
+        chmod(root.path(), 0o700);
+        let first = lock_for_running(root.path()).expect("the first system takes the folder");
+        assert_eq!(std::fs::read_to_string(root.path().join(LOCK_FILE)).expect("lock"), std::process::id().to_string());
+        let err = lock_for_running(root.path()).expect_err("a second one is refused").to_string();
+        let path = root.path().display().to_string();
+        assert!(err.contains(&format!("already running on the data folder {path}")), "{err}");
+        assert!(err.contains(&format!("process {}, still starting", std::process::id())), "{err}");
+        let endpoints = wf_client::Endpoints {
+            grpc: "http://127.0.0.1:50051".into(),
+            webhook: Some("http://127.0.0.1:50052/v1/hotline/referrals".into()),
+            pid: std::process::id(),
+            services: vec!["intake".into()],
+            mode: "embedded".into(),
+        };
+        std::fs::write(root.path().join("endpoints.json"), serde_json::to_vec(&endpoints).expect("json"))
+            .expect("write");
+        let err = lock_for_running(root.path()).expect_err("still refused").to_string();
+        assert!(err.contains("gRPC http://127.0.0.1:50051, hotline webhook http://127.0.0.1:50052"), "{err}");
+        assert!(err.contains(&format!("`kill {}`", std::process::id())), "{err}");
+        drop(first);
+        lock_for_running(root.path()).expect("a stopped system leaves the folder free");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use wf_db::Db;
 use wf_events::{EventBus, InProcessBus, RabbitBus, RabbitConfig};
 use wf_server::{Component, Server, ServiceContext, SubscriptionDefaults, Topology};
 
-use crate::data_dir::DataDirAccess;
+use crate::data_dir::{DataDirAccess, RunLock};
 
 pub use wf_client::Endpoints;
 
@@ -20,6 +20,10 @@ pub struct System {
     server: Server,
     pub config: Arc<Config>,
     pub services: Vec<String>,
+    /// Where intake's hotline webhook listens, when this process hosts intake.
+    webhook_addr: Option<std::net::SocketAddr>,
+    /// Embedded: this process owns the data folder until it has stopped.
+    _lock: Option<RunLock>,
 }
 
 impl System {
@@ -31,19 +35,32 @@ impl System {
         format!("http://{}", self.server.local_addr())
     }
 
-    /// Runs until `shutdown`; removes the endpoints file on the way out.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let endpoints_file = self.config.endpoints_file();
-        let endpoints = Endpoints {
+    /// The hotline webhook's URL (`POST`), when this process hosts intake.
+    pub fn webhook_url(&self) -> Option<String> {
+        self.webhook_addr.map(|addr| format!("http://{addr}{}", wf_intake::webhook::PATH))
+    }
+
+    /// What `endpoints.json` records while this process runs.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
             grpc: self.grpc_url(),
+            webhook: self.webhook_url(),
             pid: std::process::id(),
             services: self.services.clone(),
             mode: if self.config.is_embedded() { "embedded" } else { "distributed" }.into(),
-        };
-        std::fs::write(&endpoints_file, serde_json::to_vec_pretty(&endpoints)?)
+        }
+    }
+
+    /// Runs until `shutdown`; removes the endpoints file on the way out (and then releases the
+    /// data folder).
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let endpoints_file = self.config.endpoints_file();
+        std::fs::write(&endpoints_file, serde_json::to_vec_pretty(&self.endpoints())?)
             .with_context(|| format!("writing {}", endpoints_file.display()))?;
-        let result = self.server.run(shutdown).await;
+        let Self { server, _lock: lock, .. } = self;
+        let result = server.run(shutdown).await;
         let _ = std::fs::remove_file(&endpoints_file);
+        drop(lock);
         result
     }
 }
@@ -110,6 +127,39 @@ pub async fn open_service_db(config: &Config, service: &str) -> anyhow::Result<D
     Ok(Db::connect(&config.database_url_for(service)).await?)
 }
 
+/// Opens the database of `service` that a running system (or `wayfinder migrate`) made, for a
+/// command that reads or changes what is stored there. Embedded, a data folder that does not exist
+/// or holds no such database is an error naming the folder and how to create it, rather than
+/// SQLite's "unable to open database file" (or an empty database made on the spot).
+pub async fn open_existing_service_db(config: &Config, service: &str) -> anyhow::Result<Db> {
+    require_service_db(config, service)?;
+    open_service_db(config, service).await
+}
+
+/// Embedded: the data folder and `service`'s database in it exist (see [`open_existing_service_db`]).
+pub fn require_service_db(config: &Config, service: &str) -> anyhow::Result<()> {
+    if config.database_url.is_none() {
+        let dir = config.data_dir.display();
+        if !config.data_dir.is_dir() {
+            anyhow::bail!(
+                "the data folder {dir} does not exist: start the system once with `wayfinder up --data-dir {dir}` \
+                 (or create its databases with `wayfinder migrate --data-dir {dir}`), or name a PostgreSQL \
+                 database with --database-url"
+            );
+        }
+        let file = config.data_dir.join(format!("{service}.db"));
+        if !file.is_file() {
+            anyhow::bail!(
+                "the data folder {dir} holds no {service} database ({}): start the system once with \
+                 `wayfinder up --data-dir {dir}` (or `wayfinder migrate --data-dir {dir}`), or pass the \
+                 --data-dir that holds it",
+                file.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn sqlx_create_schema(db: &Db, schema: &str) -> anyhow::Result<()> {
     // The name comes from the fixed service list, never from input.
     wf_db::sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(db.pool()).await?;
@@ -137,13 +187,21 @@ fn migrations_of(service: &str) -> wf_db::MigrationSet {
     }
 }
 
-async fn build_component(service: &str, ctx: ServiceContext) -> anyhow::Result<Arc<dyn Component>> {
+/// Builds `service`; for intake also where its hotline webhook listens.
+async fn build_component(
+    service: &str,
+    ctx: ServiceContext,
+) -> anyhow::Result<(Arc<dyn Component>, Option<std::net::SocketAddr>)> {
     Ok(match service {
-        "intake" => wf_intake::build(ctx).await?,
-        "routing" => wf_routing::build(ctx).await?,
-        "cases" => wf_cases::build(ctx).await?,
-        "evaluation" => wf_evaluation::build(ctx).await?,
-        _ => wf_audit::build(ctx).await?,
+        "intake" => {
+            let intake = wf_intake::build(ctx).await?;
+            let webhook = intake.webhook_addr();
+            (intake, Some(webhook))
+        }
+        "routing" => (wf_routing::build(ctx).await?, None),
+        "cases" => (wf_cases::build(ctx).await?, None),
+        "evaluation" => (wf_evaluation::build(ctx).await?, None),
+        _ => (wf_audit::build(ctx).await?, None),
     })
 }
 
@@ -153,16 +211,23 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
 }
 
 /// [`build`], with the data folder held to `access` (see [`crate::data_dir::prepare`]).
+/// An embedded system owns its data folder (SQLite files, the in-process bus): a second one on
+/// the same folder is refused before it opens anything, naming the one that runs.
 pub async fn build_with(config: Config, services: &[&'static str], access: DataDirAccess) -> anyhow::Result<System> {
     crate::data_dir::prepare(&config.data_dir, access)?;
+    let lock = if config.is_embedded() { Some(crate::data_dir::lock_for_running(&config.data_dir)?) } else { None };
     let config = Arc::new(config);
     let verifier = Arc::new(token_verifier(&config)?);
     let bus = open_bus(&config).await?;
     let mut components = Vec::new();
+    let mut webhook_addr = None;
     for service in services {
         let db = open_service_db(&config, service).await?;
         let ctx = ServiceContext::new(db, bus.clone(), config.clone());
-        components.push(build_component(service, ctx).await.with_context(|| format!("starting {service}"))?);
+        let (component, webhook) =
+            build_component(service, ctx).await.with_context(|| format!("starting {service}"))?;
+        components.push(component);
+        webhook_addr = webhook_addr.or(webhook);
     }
     let topology = if config.amqp_url.is_some() { Topology::Full } else { Topology::Hosted };
     let server = Server::bind(
@@ -174,8 +239,17 @@ pub async fn build_with(config: Config, services: &[&'static str], access: DataD
         SubscriptionDefaults::from_config(&config.events),
     )
     .await
-    .with_context(|| format!("binding gRPC address {}", config.grpc_addr))?;
-    Ok(System { server, config, services: services.iter().map(|s| (*s).to_owned()).collect() })
+    .map_err(|err| {
+        let addr = config.grpc_addr;
+        let hint = if err.kind() == std::io::ErrorKind::AddrInUse {
+            " (another program listens there; choose a free address with --grpc-addr, port 0 picks one)"
+        } else {
+            ""
+        };
+        anyhow::Error::new(err).context(format!("cannot listen on the gRPC address {addr} (grpc_addr){hint}"))
+    })?;
+    let services = services.iter().map(|s| (*s).to_owned()).collect();
+    Ok(System { server, config, services, webhook_addr, _lock: lock })
 }
 
 /// The data folder a client command should look in.

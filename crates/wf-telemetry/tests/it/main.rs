@@ -269,6 +269,8 @@ fn config_deserializes_with_defaults() {
     let cfg: TelemetryConfig = serde_json::from_str(r#"{"log_format": "json"}"#).unwrap();
     assert_eq!(cfg, TelemetryConfig { log_format: LogFormat::Json, ..TelemetryConfig::default() });
     assert_eq!(cfg.service_name, "wayfinder");
+    // Routine per-referral lines are debug in the services; the default shows info and up.
+    assert_eq!(cfg.log_filter, wf_telemetry::DEFAULT_LOG_FILTER);
     assert_eq!(cfg.log_filter, "info");
     assert_eq!(cfg.otlp_endpoint, None);
 }

@@ -50,7 +50,7 @@ pub async fn inclusion(
     let proof = proofs::inclusion(db, request.sequence, request.tree_size).await?;
     Ok(pb::GetInclusionProofResponse {
         leaf_hash: proof.leaf_hash.to_vec(),
-        entry: Some(entry_to_proto(proof.entry)),
+        entry: Some(entry_to_proto(proof.entry, &crate::app::records::links(db).await?)),
         leaf_index: proof.leaf_index,
         audit_path: proof.audit_path.iter().map(|hash| hash.to_vec()).collect(),
         checkpoint: Some(checkpoint_to_proto(&proof.checkpoint)),

@@ -5,31 +5,46 @@ use wf_proto::audit::v1 as pb;
 use wf_server::ApiError;
 
 use super::to_proto::{entry_to_proto, report_to_proto};
-use crate::app::disclosure::{Subject, records_of};
+use crate::app::records;
 use crate::app::verify::{self, VerifyOptions};
 use crate::domain::checkpoint::CheckpointVerifier;
 use crate::domain::query;
+use crate::domain::records::Subject;
 use crate::store::entries;
 
 pub async fn list_entries(db: &Db, request: pb::ListEntriesRequest) -> Result<pb::ListEntriesResponse, ApiError> {
-    let mut query = query::list_query(&request).map_err(ApiError::InvalidArgument)?;
-    if !request.youth_id.is_empty() {
-        if request.youth_id.len() > 200 {
-            return Err(ApiError::invalid("youth_id", "must be at most 200 characters"));
-        }
-        let records = records_of(db, &Subject::Youth(request.youth_id.clone())).await?;
-        let referral_ids: Vec<String> = records.referral_ids.iter().cloned().collect();
-        let record_ids = records.ids.into_iter().filter(|id| !referral_ids.contains(id)).collect();
-        query.filter.youth = Some(query::YouthScope { youth_id: request.youth_id.clone(), referral_ids, record_ids });
+    let query = query::list_query(&request).map_err(ApiError::InvalidArgument)?;
+    if request.youth_id.len() > 200 {
+        return Err(ApiError::invalid("youth_id", "must be at most 200 characters"));
     }
-    let mut found = entries::list_entries(db, &query.filter, query.page_size + 1, query.omit_payload).await?;
+    let links = records::links(db).await?;
+    let limit = query.page_size as usize + 1;
+    // Payloads are read even when the caller leaves them out: they say whose records an entry is about.
+    let mut found = if request.youth_id.is_empty() {
+        entries::list_entries(db, &query.filter, query.page_size + 1, false).await?
+    } else {
+        // The entries whose youth is this youth: the same records, named the same way, as
+        // `AuditEntry.youth_id` and the disclosure report.
+        let youth = links.records_of(&Subject::Youth(request.youth_id.clone()));
+        records::entries_about(db, &query.filter, &youth, limit).await?
+    };
     let next_page_token = if found.len() > query.page_size as usize {
         found.truncate(query.page_size as usize);
         found.last().map(|last| query::page_token(last.sequence)).unwrap_or_default()
     } else {
         String::new()
     };
-    Ok(pb::ListEntriesResponse { entries: found.into_iter().map(entry_to_proto).collect(), next_page_token })
+    let entries = found
+        .into_iter()
+        .map(|entry| {
+            let mut entry = entry_to_proto(entry, &links);
+            if query.omit_payload {
+                entry.payload.clear();
+            }
+            entry
+        })
+        .collect();
+    Ok(pb::ListEntriesResponse { entries, next_page_token })
 }
 
 pub async fn get_entry(db: &Db, request: pb::GetEntryRequest) -> Result<pb::GetEntryResponse, ApiError> {
@@ -40,7 +55,7 @@ pub async fn get_entry(db: &Db, request: pb::GetEntryRequest) -> Result<pb::GetE
         _ => return Err(ApiError::invalid("key", "set sequence (from 1) or event_id")),
     };
     let entry = found.ok_or_else(|| ApiError::NotFound("audit entry".to_owned()))?;
-    Ok(pb::GetEntryResponse { entry: Some(entry_to_proto(entry)) })
+    Ok(pb::GetEntryResponse { entry: Some(entry_to_proto(entry, &records::links(db).await?)) })
 }
 
 /// Verifies the stored log with the service's own key; the outcome is logged with the caller.

@@ -26,7 +26,10 @@ pub async fn export_range(db: &Db, request: pb::ExportRangeRequest) -> Result<pb
     ApiError::check(violations)?;
     let page = export::export_page(db, from, request.to_sequence, after, page_size).await?;
     Ok(pb::ExportRangeResponse {
-        entries: page.entries.into_iter().map(entry_to_proto).collect(),
+        entries: {
+            let links = crate::app::records::links(db).await?;
+            page.entries.into_iter().map(|entry| entry_to_proto(entry, &links)).collect()
+        },
         checkpoint: Some(checkpoint_to_proto(&page.checkpoint)),
         next_page_token: page.next_page_token,
     })

@@ -6,10 +6,12 @@ use wf_proto::time::timestamp_from_micros as timestamp;
 
 use crate::domain::chain::{Entry, EntryContent, VerifyReport};
 use crate::domain::checkpoint::Checkpoint;
+use crate::domain::records::RecordLinks;
 
-/// The wire form of an entry. `youth_id` stays empty: entries reach a youth through the referrals
-/// that name them, resolved at query time (`ListEntries.youth_id`, disclosure reports).
-pub fn entry_to_proto(entry: Entry) -> pb::AuditEntry {
+/// The wire form of an entry, with the youth whose records it is about as `links` (the whole log,
+/// read now) say; the youth is not part of the stored, hashed entry.
+pub fn entry_to_proto(entry: Entry, links: &RecordLinks) -> pb::AuditEntry {
+    let youth_id = links.youth_of_entry(&entry).unwrap_or_default();
     let content = entry.content;
     pb::AuditEntry {
         sequence: entry.sequence,
@@ -29,7 +31,7 @@ pub fn entry_to_proto(entry: Entry) -> pb::AuditEntry {
         purpose: content.purpose,
         release_id: content.release_id,
         fields: content.fields,
-        youth_id: String::new(),
+        youth_id,
     }
 }
 

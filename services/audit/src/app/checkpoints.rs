@@ -132,7 +132,7 @@ impl Checkpointer {
             if let Some(path) = &self.policy.file {
                 checkpoint_file::append(path, &checkpoint)?;
             }
-            tracing::info!(tree_size, key_id = %checkpoint.key_id, "audit checkpoint signed");
+            tracing::debug!(tree_size, key_id = %checkpoint.key_id, "audit checkpoint signed");
             Ok(checkpoint)
         } else {
             // Another process signed this size first; theirs stands.

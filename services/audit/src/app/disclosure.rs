@@ -1,26 +1,23 @@
-//! Disclosure reports: every read, export and refused attempt on one referral's or youth's
-//! records (the referrals, cases and notes the log ties to them, see
-//! [`crate::domain::disclosure::RecordLinks`]), as CSV or HTML. The report is itself a disclosure
+//! Disclosure reports: every read, export, refused attempt and change of one referral's or youth's
+//! records (the referrals, offers, cases and notes the log ties to them, see
+//! [`crate::domain::records::RecordLinks`]), as CSV or HTML. The report is itself a disclosure
 //! of who looked at the record, so it is logged: a `record.exported` entry (kind
 //! `disclosure_report`) naming the auditor is appended after it is built (it does not list itself).
 
 use wf_auth::Principal;
-use wf_db::{Db, DbError};
-use wf_events::{Envelope, EventPayload};
+use wf_db::Db;
+use wf_events::Envelope;
 use wf_proto::events::v1 as events;
 use wf_server::ApiError;
 use wf_types::Clock;
 
 use super::append::append;
-use crate::domain::chain::Entry;
+use super::records;
 use crate::domain::checkpoint::Checkpoint;
-use crate::domain::disclosure::{self, DisclosureRow, RecordLinks, SubjectRecords};
+use crate::domain::disclosure::{self, DisclosureRow};
 use crate::domain::entry;
 use crate::domain::query::{EntryFilter, TypePattern};
-use crate::store::{checkpoints, entries};
-
-/// Entries read per round trip while gathering a report.
-const PAGE: u32 = 1000;
+use crate::store::checkpoints;
 
 pub use crate::domain::disclosure::Subject;
 
@@ -58,35 +55,14 @@ pub async fn disclosure_report(
     request: ReportRequest,
 ) -> Result<Report, ApiError> {
     let records = records_of(db, &request.subject).await?;
-    let disclosures = EntryFilter {
-        types: disclosure::DISCLOSURE_TYPES.iter().map(|t| TypePattern::Exact((*t).to_owned())).collect(),
+    let listed = EntryFilter {
+        types: disclosure::report_types().map(|t| TypePattern::Exact(t.to_owned())).collect(),
         occurred_from_micros: request.occurred_from_micros,
         occurred_before_micros: request.occurred_before_micros,
         from_sequence: 1,
         ..EntryFilter::default()
     };
-    // Candidates by index: reads and refusals name the record read as their aggregate, and the
-    // request that caused them (a referral) as correlation; exports name many records in their
-    // payload, so every export is a candidate. Each candidate is then kept only if the record its
-    // payload names is the subject's.
-    let mut filters: Vec<EntryFilter> =
-        records.ids.iter().map(|id| EntryFilter { aggregate_id: Some(id.clone()), ..disclosures.clone() }).collect();
-    filters.extend(
-        records
-            .referral_ids
-            .iter()
-            .map(|referral| EntryFilter { correlation_id: Some(referral.clone()), ..disclosures.clone() }),
-    );
-    filters.push(EntryFilter {
-        types: vec![TypePattern::Exact(events::RecordExported::TYPE.to_owned())],
-        ..disclosures.clone()
-    });
-    let mut found = Vec::new();
-    for filter in filters {
-        found.extend(all_entries(db, filter).await?);
-    }
-    found.sort_by_key(|entry| entry.sequence);
-    found.dedup_by_key(|entry| entry.sequence);
+    let mut found = records::entries_about(db, &listed, &records, usize::MAX).await?;
     found.retain(|entry| disclosure::concerns(entry, &records));
     let last_sequence = found.last().map_or(0, |entry| entry.sequence);
     let rows: Vec<DisclosureRow> = found.iter().filter_map(|entry| disclosure::row(entry, &records)).collect();
@@ -122,43 +98,4 @@ pub async fn disclosure_report(
     Ok(Report { content_type, content, rows: rows.len(), checkpoint })
 }
 
-/// Every entry matching `filter`, page by page.
-async fn all_entries(db: &Db, mut filter: EntryFilter) -> Result<Vec<Entry>, DbError> {
-    let mut found = Vec::new();
-    loop {
-        let page = entries::list_entries(db, &filter, PAGE, false).await?;
-        let full = page.len() == PAGE as usize;
-        if let Some(last) = page.last() {
-            filter.from_sequence = last.sequence + 1;
-        }
-        found.extend(page);
-        if !full {
-            return Ok(found);
-        }
-    }
-}
-
-/// What the whole log says about whose records are whose.
-async fn record_links(db: &Db) -> Result<RecordLinks, DbError> {
-    let linking = EntryFilter {
-        types: disclosure::LINK_TYPES.iter().map(|t| TypePattern::Exact((*t).to_owned())).collect(),
-        from_sequence: 1,
-        ..EntryFilter::default()
-    };
-    let mut links = RecordLinks::default();
-    for entry in all_entries(db, linking).await? {
-        links.learn(&entry);
-    }
-    Ok(links)
-}
-
-/// Every record of `subject`: for a youth, the referrals that name them, their cases and notes.
-pub async fn records_of(db: &Db, subject: &Subject) -> Result<SubjectRecords, DbError> {
-    Ok(record_links(db).await?.records_of(subject))
-}
-
-/// Referral ids that name `youth_id` (`referral.received`, or a confirmed returning-youth match).
-pub async fn referrals_of(db: &Db, youth_id: &str) -> Result<Vec<String>, DbError> {
-    let records = records_of(db, &Subject::Youth(youth_id.to_owned())).await?;
-    Ok(records.referral_ids.into_iter().collect())
-}
+pub use super::records::records_of;

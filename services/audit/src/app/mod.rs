@@ -9,4 +9,5 @@ pub mod checkpoints;
 pub mod disclosure;
 pub mod export;
 pub mod proofs;
+pub mod records;
 pub mod verify;

@@ -3,9 +3,11 @@
 //! Plain data in, plain data out: no database, network or clock (instants are passed in).
 
 pub mod chain;
+pub mod changes;
 pub mod checkpoint;
 pub mod disclosure;
 pub mod entry;
 pub mod export;
 pub mod merkle;
 pub mod query;
+pub mod records;

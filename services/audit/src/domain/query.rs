@@ -30,19 +30,19 @@ pub struct EntryFilter {
     pub occurred_before_micros: Option<i64>,
     /// `sequence >= this`.
     pub from_sequence: u64,
-    /// Entries about one youth: the youth record itself, any of their referrals (as aggregate or
-    /// correlation), their referrals' offers, cases or notes.
-    pub youth: Option<YouthScope>,
+    /// Candidates for entries about some records (a youth's or a referral's): entries with one of
+    /// the records as aggregate or one of the referrals as correlation. Only candidates: whether an
+    /// entry is about them is decided by the records its payload names
+    /// (`crate::domain::records`).
+    pub records: Option<RecordScope>,
 }
 
-/// A youth and their records, as the log ties them (`crate::domain::disclosure::RecordLinks`).
+/// Records, as the log ties them to a youth or referral (`crate::domain::records::RecordLinks`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct YouthScope {
-    pub youth_id: String,
-    /// Referrals that name the youth: entries with one of them as aggregate or correlation id.
+pub struct RecordScope {
+    /// Referrals: entries with one of them as aggregate or correlation id.
     pub referral_ids: Vec<String>,
-    /// Their other records (offers, cases, notes, retired provisional youth ids): entries with one
-    /// of them as aggregate id.
+    /// The other records (youth ids, offers, cases, notes): entries with one of them as aggregate id.
     pub record_ids: Vec<String>,
 }
 
@@ -58,8 +58,8 @@ pub fn page_token(last_sequence: u64) -> String {
     last_sequence.to_string()
 }
 
-/// Validates a `ListEntries` request (all problems at once). `youth_id` is resolved by the caller
-/// (it needs the log to find the youth's referrals).
+/// Validates a `ListEntries` request (all problems at once). `youth_id` is checked here and
+/// resolved by the caller (it needs the log to find the youth's records).
 pub fn list_query(request: &ListEntriesRequest) -> Result<ListQuery, Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let mut id = |field: &str, value: &str| -> Option<String> {
@@ -130,7 +130,7 @@ pub fn list_query(request: &ListEntriesRequest) -> Result<ListQuery, Vec<FieldVi
             occurred_from_micros,
             occurred_before_micros,
             from_sequence,
-            youth: None,
+            records: None,
         },
         page_size,
         omit_payload: request.omit_payload,

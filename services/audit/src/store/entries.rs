@@ -175,9 +175,8 @@ pub async fn list_entries(
     if let Some(before) = filter.occurred_before_micros {
         push(&|n| format!("occurred_at < ${n}"), Value::Int(before));
     }
-    if let Some(scope) = &filter.youth {
-        values.push(Value::Text(scope.youth_id.clone()));
-        let mut alternatives = vec![format!("aggregate_id = ${}", values.len())];
+    if let Some(scope) = &filter.records {
+        let mut alternatives = Vec::new();
         for referral in &scope.referral_ids {
             values.push(Value::Text(referral.clone()));
             alternatives.push(format!("correlation_id = ${}", values.len()));
@@ -188,7 +187,12 @@ pub async fn list_entries(
             values.push(Value::Text(record.clone()));
             alternatives.push(format!("aggregate_id = ${}", values.len()));
         }
-        conditions.push(format!("({})", alternatives.join(" OR ")));
+        // No record at all: nothing is about it.
+        conditions.push(if alternatives.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            format!("({})", alternatives.join(" OR "))
+        });
     }
     if !filter.types.is_empty() {
         let mut alternatives = Vec::new();

@@ -270,9 +270,11 @@ async fn disclosure_report_lists_the_reads(auditor: &mut Client, referral: &str)
     };
     let csv = auditor.disclosure_report(request(ReportFormat::Csv, "survivor_request")).await.expect("csv");
     let csv = csv.into_inner();
-    assert_eq!((csv.entry_count, csv.content_type.as_str()), (1, "text/csv; charset=utf-8"));
+    // The referral's receipt (a change) and its one read.
+    assert_eq!((csv.entry_count, csv.content_type.as_str()), (2, "text/csv; charset=utf-8"));
     let text = String::from_utf8(csv.content).expect("utf-8");
-    assert_eq!(text.lines().count(), 2, "{text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.lines().nth(1).is_some_and(|row| row.contains(",change,intake,service,")), "{text}");
     assert!(
         text.contains(",usr_cm7,case_manager,,case_management,none (program staff),personal.legal_first_name,no"),
         "{text}"

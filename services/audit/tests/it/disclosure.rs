@@ -75,10 +75,16 @@ async fn every_read_of_the_demo_youth_is_disclosed(engine: Engine) {
         purpose: "survivor_request".to_owned(),
     };
     let report = auditor.disclosure_report(request).await.expect("report").into_inner();
-    assert_eq!(report.entry_count as usize, READS + 1);
     let csv = String::from_utf8(report.content).expect("utf-8");
-    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(report.entry_count as usize, csv.lines().count() - 1);
+    // The reads, and beside them the changes (issue 13): the referral's receipt first.
+    let rows = disclosures(&csv);
     assert_eq!(rows.len(), READS + 1, "{csv}");
+    let changes = changes(&csv);
+    assert!(
+        changes.first().is_some_and(|row| row.contains(",change,intake,service,") && row.contains("referral.received")),
+        "{csv}"
+    );
     let (personal, coded): (Vec<&str>, Vec<&str>) = rows.iter().partition(|row| row.contains("personal"));
     assert_eq!((personal.len(), coded.len()), (READS, 1), "{csv}");
     let referral = &submitted.referral_id;
@@ -202,6 +208,16 @@ impl Youth {
     }
 }
 
+/// The rows of a CSV report that are reads, exports and refusals.
+fn disclosures(report: &str) -> Vec<&str> {
+    report.lines().skip(1).filter(|row| !row.contains(",change,")).collect()
+}
+
+/// The rows of a CSV report that are changes, each "record what".
+fn changes(report: &str) -> Vec<&str> {
+    report.lines().skip(1).filter(|row| row.contains(",change,")).collect()
+}
+
 async fn report_of(log: &TestLog, subject: Subject) -> String {
     let auditor = wf_auth::Principal {
         subject: "usr_auditor1".to_owned(),
@@ -255,13 +271,20 @@ async fn a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothi
     }
 
     let report = report_of(&log, Subject::Youth(a.youth.clone())).await;
-    let rows: Vec<&str> = report.lines().skip(1).collect();
+    let rows = disclosures(&report);
     assert_eq!(rows.len(), 4, "{report}");
+    // And the changes of a's records: the referral received, the case assigned, the note added
+    // (by its author).
+    let changed: Vec<&str> = changes(&report);
+    assert_eq!(changed.len(), 3, "{report}");
+    assert!(changed[0].contains(&format!(",{},change,intake,service,", a.referral)), "{report}");
+    assert!(
+        changed[1].contains(&format!(",{},change,cases,service,", a.case)) && changed[1].contains("case_manager=cm_1")
+    );
+    assert!(changed[2].contains(&format!(",{} (privileged note),change,usr_cm1,,", a.note)), "{report}");
     assert_eq!(
         report.lines().next(),
-        Some(
-            "sequence,occurred_at,record,kind,actor,actor_role,organization,purpose,release,fields_or_export,emergency_access"
-        )
+        Some("sequence,occurred_at,record,kind,actor,actor_role,organization,purpose,release,what,emergency_access")
     );
     let expected = [
         format!(",{},read,usr_cm1,case_manager,,triage,none (program staff),coded.screenings,no", a.referral),
@@ -286,7 +309,7 @@ async fn a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothi
     // Youth b's report: its own four, the matcher's read of its referral, and nothing of youth a
     // (not the report just made about youth a either).
     let report = report_of(&log, Subject::Youth(b.youth.clone())).await;
-    assert_eq!(report.lines().count(), 1 + 5, "{report}");
+    assert_eq!((disclosures(&report).len(), changes(&report).len()), (5, 3), "{report}");
     assert!(
         report.contains(&format!(
             ",{},read,intake,service,,returning_youth_matching,none (Wayfinder service),",
@@ -300,7 +323,7 @@ async fn a_youths_report_lists_every_read_and_refusal_on_their_records_and_nothi
 
     // One referral's report: the referral, its case and the case's notes.
     let report = report_of(&log, Subject::Referral(a.referral.clone())).await;
-    assert_eq!(report.lines().count(), 1 + 4, "{report}");
+    assert_eq!((disclosures(&report).len(), changes(&report).len()), (4, 3), "{report}");
     for id in b.ids() {
         assert!(!report.contains(id), "{report}");
     }
@@ -367,15 +390,21 @@ async fn a_youths_report_lists_reads_and_refusals_of_the_offers_of_their_referra
     };
     for subject in [Subject::Youth(a.youth.clone()), Subject::Referral(a.referral.clone())] {
         let report = report_of(&log, subject).await;
-        let rows: Vec<&str> = report.lines().skip(1).collect();
+        let rows = disclosures(&report);
         assert_eq!(rows.len(), 2, "{report}");
+        // The offer made to the partner is a change of the youth's records too.
+        assert!(
+            changes(&report).iter().any(|row| row.contains(&format!(",{offer_a},change,routing,service,"))
+                && row.contains("partner=org_fictional_shelter")),
+            "{report}"
+        );
         for (row, expected) in rows.iter().zip(&expected(&offer_a)) {
             assert!(row.contains(expected.as_str()), "{row}\nshould contain\n{expected}");
         }
         assert!(!report.contains(&offer_b) && !report.contains(&b.referral), "{report}");
     }
     let report = report_of(&log, Subject::Youth(b.youth.clone())).await;
-    assert_eq!(report.lines().count(), 1 + 2, "{report}");
+    assert_eq!(disclosures(&report).len(), 2, "{report}");
     assert!(report.contains(&offer_b) && !report.contains(&offer_a), "{report}");
 }
 wf_testkit::both_engines!(

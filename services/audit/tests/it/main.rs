@@ -9,3 +9,4 @@ mod disclosure;
 mod log;
 mod tamper;
 mod workers;
+mod youth;

@@ -98,15 +98,14 @@ pub(super) async fn record_follow_up(
 }
 
 fn to_proto(row: &FollowUpRecord) -> pb::FollowUp {
-    let window_end = row.due_on + chrono::Days::new(follow_up::OVERDUE_AFTER_DAYS);
     pb::FollowUp {
         follow_up_id: row.follow_up_id.clone(),
         case_id: row.case_id.clone(),
         kind: row.kind as i32,
         due_on: Some(to_proto_date(row.due_on)),
         window: Some(wf_proto::common::v1::DateRange {
-            start: Some(to_proto_date(row.due_on)),
-            end: Some(to_proto_date(window_end)),
+            start: Some(to_proto_date(row.window.opens_on)),
+            end: Some(to_proto_date(row.window.closes_on)),
         }),
         status: row.status as i32,
         completed_at: row.completed_at.map(timestamp),

@@ -47,6 +47,14 @@ pub(super) async fn close_case(
             ));
             CaseClosureReason::Unspecified
         }
+        Ok(CaseClosureReason::Merged) => {
+            violations.push(FieldViolation::new(
+                "reason",
+                "CASE_CLOSURE_REASON_MERGED is set by cases when a confirmed match joins two open cases; \
+                 allowed: CASE_CLOSURE_REASON_GOALS_MET … CASE_CLOSURE_REASON_OTHER",
+            ));
+            CaseClosureReason::Unspecified
+        }
         Ok(reason) => reason,
     };
     if LivingSituation::try_from(req.exit_living_situation).is_err() {

@@ -1,5 +1,12 @@
 //! The `CaseService` gRPC API: authorize, parse, call the use case in `app` (or read `store`),
-//! map to proto.
+//! map to proto. Every answer naming a case carries what lives beside its row (`store::details`):
+//! all its referrals, its missing fields, its engagement approach.
+//!
+//! A partner reads what it needs to serve a case it holds an accepted offer for (`app::case_in_scope`;
+//! any other case is NOT_FOUND, as an unknown id): the case (`GetCase`, and `ListCases` lists only
+//! those), its plan goals without the youth's own wording (`ListGoals`, to name the goal an
+//! intervention serves), and its own interventions and contact attempts. Notes, follow-ups,
+//! recidivism events and the roster are staff's.
 
 mod assign;
 mod engagement;
@@ -10,19 +17,22 @@ mod recidivism;
 mod roster;
 mod services;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use tonic::{Request, Response, Status};
-use wf_auth::Operation;
+use wf_auth::{Operation, Principal, Role};
 use wf_proto::cases::v1::{self as pb, case_service_server::CaseService};
 use wf_proto::common::v1 as common;
 use wf_server::pagination::{PageLimits, next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, CaseManagerId, IdError, Purpose, ReferralId, YouthId};
 
-use crate::app::App;
 use crate::app::access::{self, Reader};
-use crate::domain::Site;
+use crate::app::{self, App, methods};
+use crate::domain::completeness::{self, CompletenessFacts};
+use crate::domain::{Site, engagement as engagement_rules};
+use crate::store::details::CaseDetails;
 use crate::store::{self, CaseFilter, CaseRecord, CaseRef};
 use crate::timestamp;
 
@@ -38,6 +48,22 @@ pub struct CasesApi {
 impl CasesApi {
     pub fn new(app: App) -> Self {
         Self { app }
+    }
+
+    /// The answer for one case: its row and what lives beside it.
+    async fn answer(&self, case: &CaseRecord) -> Result<pb::Case, ApiError> {
+        Ok(self.answers(std::slice::from_ref(case)).await?.remove(0))
+    }
+
+    /// The answers for `cases`, in their order.
+    async fn answers(&self, cases: &[CaseRecord]) -> Result<Vec<pb::Case>, ApiError> {
+        let ids: Vec<&str> = cases.iter().map(|case| case.case_id.as_str()).collect();
+        let mut details: HashMap<String, CaseDetails> = store::details::of_cases(self.app.db(), &ids).await?;
+        let now = self.app.now();
+        Ok(cases
+            .iter()
+            .map(|case| case_to_proto(case, &details.remove(&case.case_id).unwrap_or_default(), now))
+            .collect())
     }
 }
 
@@ -55,26 +81,26 @@ impl CaseService for CasesApi {
         let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
             return Err(ApiError::InvalidArgument(violations).into());
         };
-        let case = store::get_case(self.app.db(), case_id.as_str())
+        // A partner reads a case it serves; any other is NOT_FOUND, as an unknown id.
+        let case = app::readable_case(&self.app, principal, case_id.as_str(), methods::GET_CASE)
             .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::NotFound("case".into()))?;
+            .map_err(ApiError::from)?;
         access::read_case(&self.app, Reader::new(principal, purpose), &CaseRef::from(&case), access::CASE)
             .await
             .map_err(ApiError::from)?;
-        let mut case = case_to_proto(&case);
-        // Referrals a reopened case absorbed follow the one that opened it.
-        case.referral_ids
-            .extend(store::continuity::linked_referrals(self.app.db(), &case.case_id).await.map_err(ApiError::from)?);
-        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
+        Ok(Response::new(pb::GetCaseResponse { case: Some(self.answer(&case).await?) }))
     }
 
     async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::ReadCase)?;
         let req = request.get_ref();
-        let (filter, after, page_size, purpose) =
+        let (mut filter, after, page_size, purpose) =
             list_cases_query(req, self.app.now()).map_err(ApiError::InvalidArgument)?;
+        // A partner lists only the cases it serves (an organization-less partner none).
+        if principal.role == Role::Partner {
+            filter.served_by = Some(principal.partner_id.clone().unwrap_or_default());
+        }
         let mut cases = store::list_cases(self.app.db(), &filter, after.as_ref().map(CaseId::as_str), page_size + 1)
             .await
             .map_err(ApiError::from)?;
@@ -84,7 +110,7 @@ impl CaseService for CasesApi {
         access::read_loaded(&self.app, Reader::new(principal, purpose), &listed, access::CASE)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(pb::ListCasesResponse { cases: cases.iter().map(case_to_proto).collect(), next_page_token }))
+        Ok(Response::new(pb::ListCasesResponse { cases: self.answers(&cases).await?, next_page_token }))
     }
 
     async fn list_case_managers(
@@ -92,9 +118,10 @@ impl CaseService for CasesApi {
         request: Request<pb::ListCaseManagersRequest>,
     ) -> ApiResult<pb::ListCaseManagersResponse> {
         let principal = wf_auth::principal(&request)?;
-        // Whoever keeps the roster reads it too (the program manager reads no cases).
+        // Whoever keeps the roster reads it too (the program manager reads no cases); staff names
+        // are never a partner's.
         if !roster::manages_roster(principal) {
-            principal.authorize(Operation::ReadCase)?;
+            principal.authorize(Operation::ManageCases)?;
         }
         Ok(Response::new(roster::list(self, request.get_ref()).await?))
     }
@@ -121,7 +148,7 @@ impl CaseService for CasesApi {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::AssignCases)?;
         let case = assign::reassign_case(self, request.get_ref()).await?;
-        Ok(Response::new(pb::ReassignCaseResponse { case: Some(case_to_proto(&case)) }))
+        Ok(Response::new(pb::ReassignCaseResponse { case: Some(self.answer(&case).await?) }))
     }
 
     async fn transition_stage(
@@ -131,28 +158,28 @@ impl CaseService for CasesApi {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::ManageCases)?;
         let case = lifecycle::transition_stage(self, &principal.subject, request.get_ref()).await?;
-        Ok(Response::new(pb::TransitionStageResponse { case: Some(case_to_proto(&case)) }))
+        Ok(Response::new(pb::TransitionStageResponse { case: Some(self.answer(&case).await?) }))
     }
 
     async fn set_readiness(&self, request: Request<pb::SetReadinessRequest>) -> ApiResult<pb::SetReadinessResponse> {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::ManageCases)?;
         let case = engagement::set_readiness(self, &principal.subject, request.get_ref()).await?;
-        Ok(Response::new(pb::SetReadinessResponse { case: Some(case_to_proto(&case)) }))
+        Ok(Response::new(pb::SetReadinessResponse { case: Some(self.answer(&case).await?) }))
     }
 
     async fn close_case(&self, request: Request<pb::CloseCaseRequest>) -> ApiResult<pb::CloseCaseResponse> {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::ManageCases)?;
         let case = lifecycle::close_case(self, &principal.subject, request.get_ref()).await?;
-        Ok(Response::new(pb::CloseCaseResponse { case: Some(case_to_proto(&case)) }))
+        Ok(Response::new(pb::CloseCaseResponse { case: Some(self.answer(&case).await?) }))
     }
 
     async fn reopen_case(&self, request: Request<pb::ReopenCaseRequest>) -> ApiResult<pb::ReopenCaseResponse> {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::ManageCases)?;
         let case = lifecycle::reopen_case(self, &principal.subject, request.get_ref()).await?;
-        Ok(Response::new(pb::ReopenCaseResponse { case: Some(case_to_proto(&case)) }))
+        Ok(Response::new(pb::ReopenCaseResponse { case: Some(self.answer(&case).await?) }))
     }
 
     async fn record_contact_attempt(
@@ -210,7 +237,8 @@ impl CaseService for CasesApi {
         request: Request<pb::ListFollowUpsRequest>,
     ) -> ApiResult<pb::ListFollowUpsResponse> {
         let principal = wf_auth::principal(&request)?;
-        principal.authorize(Operation::ReadCase)?;
+        // Outcome answers are the evaluation's and staff's, never a partner's.
+        principal.authorize(Operation::ManageCases)?;
         Ok(Response::new(follow_ups::list_follow_ups(self, principal, request.get_ref()).await?))
     }
 
@@ -238,7 +266,7 @@ impl CaseService for CasesApi {
         request: Request<pb::ListRecidivismEventsRequest>,
     ) -> ApiResult<pb::ListRecidivismEventsResponse> {
         let principal = wf_auth::principal(&request)?;
-        principal.authorize(Operation::ReadCase)?;
+        principal.authorize(Operation::ManageCases)?;
         Ok(Response::new(recidivism::list(self, principal, request.get_ref()).await?))
     }
 
@@ -254,7 +282,8 @@ impl CaseService for CasesApi {
         request: Request<pb::ListCaseNotesRequest>,
     ) -> ApiResult<pb::ListCaseNotesResponse> {
         let principal = wf_auth::principal(&request)?;
-        principal.authorize(Operation::ReadCase)?;
+        // Notes are staff's: a partner reads the case it serves, never its notes.
+        principal.authorize(Operation::ReadCaseNotes)?;
         Ok(Response::new(notes::list(self, principal, request.get_ref()).await?))
     }
 }
@@ -332,6 +361,7 @@ fn list_cases_query(req: &pb::ListCasesRequest, now: i64) -> Result<CasesQuery, 
         include_practice: req.include_practice,
         awaiting_assignment: req.awaiting_assignment,
         incomplete_at: req.incomplete_only.then_some(now),
+        served_by: None,
     };
     Ok((filter, after, page_size, purpose))
 }
@@ -349,7 +379,15 @@ fn optional_site(value: i32, field: &str, violations: &mut Vec<FieldViolation>) 
     }
 }
 
-fn case_to_proto(case: &CaseRecord) -> pb::Case {
+/// The proto of a case, with what lives beside its row, its missing fields judged at `now`.
+fn case_to_proto(case: &CaseRecord, details: &CaseDetails, now: i64) -> pb::Case {
+    let completeness = CompletenessFacts {
+        enrolled_at: case.lifecycle.enrolled_at,
+        assessment_due: case.lifecycle.assessment_due,
+        assessed_at: case.lifecycle.assessed_at,
+        exited_at: case.lifecycle.exited_at,
+        exit_living_situation: case.lifecycle.exit_living_situation,
+    };
     pb::Case {
         case_id: case.case_id.clone(),
         referral_id: case.referral_id.clone(),
@@ -359,7 +397,7 @@ fn case_to_proto(case: &CaseRecord) -> pb::Case {
         site: case.site.to_proto() as i32,
         stage: case.stage as i32,
         assigned_at: case.assigned_at.map(timestamp),
-        referral_ids: vec![case.referral_id.clone()],
+        referral_ids: details.referral_ids.clone(),
         practice: case.practice,
         updated_at: Some(timestamp(case.updated_at)),
         enrolled_at: case.lifecycle.enrolled_at.map(timestamp),
@@ -373,6 +411,16 @@ fn case_to_proto(case: &CaseRecord) -> pb::Case {
         readiness: case.engagement.readiness,
         readiness_since: case.engagement.readiness_since.map(timestamp),
         first_contact_at: case.engagement.first_contact_at.map(timestamp),
-        ..Default::default()
+        engagement_approach: engagement_rules::approach_in_use(
+            details.latest_attempt_approach.as_deref(),
+            &details.referral_approach,
+        ),
+        missing_fields: completeness::missing_fields(&completeness, &details.open_follow_ups, now),
+        merged_into_case_id: case.merged_into.clone().unwrap_or_default(),
     }
+}
+
+/// Whether `principal` reads as a partner (scoped to the cases it serves).
+fn is_partner(principal: &Principal) -> bool {
+    principal.role == Role::Partner
 }

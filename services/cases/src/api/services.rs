@@ -1,14 +1,17 @@
-//! Interventions delivered and service plan goals (see `app::services` for who records where).
+//! Interventions delivered and service plan goals (see `app::services` for who records where). A
+//! partner reads the goals of a case it serves without their descriptions (the youth's own
+//! wording stays with staff), and only its own interventions there.
 
 use wf_auth::Principal;
 use wf_proto::cases::v1::{self as pb, GoalStatus, UnitType};
 use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
-use wf_types::{CaseId, GoalId, InterventionId, PartnerId, PartnerServiceId, Purpose};
+use wf_types::{CaseId, GoalId, InterventionId, PartnerId, PartnerServiceId, Purpose, ReferralId};
 
-use super::{CasesApi, PAGES, optional, present, required};
+use super::{CasesApi, PAGES, is_partner, optional, present, required};
 use crate::app::access::{self, Reader};
 use crate::app::services::{self as app, GoalInput, NewIntervention};
+use crate::app::{methods, readable_case};
 use crate::domain::services;
 use crate::store::services::{GoalRecord, InterventionRecord};
 use crate::store::{self, CaseRef};
@@ -59,9 +62,12 @@ pub(super) async fn record_intervention(
             named.to_owned()
         }
     };
-    // These travel in intervention.delivered: ids and codes only, never free text.
-    optional::<PartnerServiceId>("intervention.partner_service_id", &input.partner_service_id, &mut violations);
-    optional::<GoalId>("intervention.goal_id", &input.goal_id, &mut violations);
+    // These travel in intervention.delivered: ids and codes only, never free text. Whether they name
+    // this case's referral and goal, and a service of the provider, is checked against the records.
+    let referral_id = optional::<ReferralId>("intervention.referral_id", &input.referral_id, &mut violations);
+    let partner_service_id =
+        optional::<PartnerServiceId>("intervention.partner_service_id", &input.partner_service_id, &mut violations);
+    let goal_id = optional::<GoalId>("intervention.goal_id", &input.goal_id, &mut violations);
     if !input.engagement_approach.is_empty() && !services::is_code(&input.engagement_approach) {
         violations.push(FieldViolation::new(
             "intervention.engagement_approach",
@@ -80,14 +86,15 @@ pub(super) async fn record_intervention(
     }
     let intervention = NewIntervention {
         case_id,
+        referral_id,
         service_type: input.service_type.clone(),
         delivered_on,
         units: input.units,
         unit_type: input.unit_type,
         provider_id,
-        partner_service_id: input.partner_service_id.clone(),
+        partner_service_id,
         engagement_approach: input.engagement_approach.clone(),
-        goal_id: input.goal_id.clone(),
+        goal_id,
     };
     Ok(app::record_intervention(&api.app, principal, intervention).await?)
 }
@@ -120,15 +127,26 @@ pub(super) async fn list_interventions(
     };
     let limit = PAGES.size(req.page_size, &mut violations);
     let after = page_token::<InterventionId>(&req.page_token, &mut violations);
+    // A partner reads its own interventions only.
+    let provider = match (&principal.partner_id, req.provider_id.as_str()) {
+        (Some(own), "") if is_partner(principal) => Some(own.clone()),
+        (Some(own), named) if is_partner(principal) && named == own => Some(own.clone()),
+        (_, _) if is_partner(principal) => {
+            violations.push(FieldViolation::new("provider_id", "a partner reads only its own interventions"));
+            None
+        }
+        (_, "") => None,
+        (_, named) => Some(named.to_owned()),
+    };
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let case = existing_case(api, &case_id).await?;
+    let case = case_for(api, principal, &case_id, methods::LIST_INTERVENTIONS).await?;
     let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let mut rows = store::services::list_interventions(
         api.app.db(),
         case_id.as_str(),
-        non_empty(&req.provider_id).as_deref(),
+        provider.as_deref(),
         non_empty(&req.service_type).as_deref(),
         delivered,
         after.as_ref().map(InterventionId::as_str),
@@ -242,12 +260,17 @@ pub(super) async fn list_goals(
     let Some(case_id) = case_id.filter(|_| violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let case = existing_case(api, &case_id).await?;
+    let case = case_for(api, principal, &case_id, methods::LIST_GOALS).await?;
     let after = after.as_ref().map(GoalId::as_str);
     let mut rows = store::services::list_goals(api.app.db(), case_id.as_str(), after, limit + 1).await?;
     let next_page_token = next_page(&mut rows, limit, |goal| goal.goal_id.clone());
     access::read_case(&api.app, Reader::new(principal, purpose), &case, access::GOALS).await?;
-    Ok(pb::ListGoalsResponse { goals: rows.iter().map(goal_to_proto).collect(), next_page_token })
+    let mut goals: Vec<pb::ServicePlanGoal> = rows.iter().map(goal_to_proto).collect();
+    if is_partner(principal) {
+        // The goal wording agreed with the youth stays with staff.
+        goals.iter_mut().for_each(|goal| goal.description.clear());
+    }
+    Ok(pb::ListGoalsResponse { goals, next_page_token })
 }
 
 fn goal_to_proto(goal: &GoalRecord) -> pb::ServicePlanGoal {
@@ -268,10 +291,13 @@ fn goal_to_proto(goal: &GoalRecord) -> pb::ServicePlanGoal {
     }
 }
 
-/// The case, NOT_FOUND unless it exists (a list of nothing would hide a wrong id).
-async fn existing_case(api: &CasesApi, case_id: &CaseId) -> Result<CaseRef, ApiError> {
-    match store::get_case(api.app.db(), case_id.as_str()).await? {
-        Some(case) => Ok(CaseRef::from(&case)),
-        None => Err(ApiError::NotFound("case".into())),
-    }
+/// The case a read names: for a partner only one it serves (`app::case_in_scope`); NOT_FOUND unless
+/// it exists (a list of nothing would hide a wrong id) or, for a partner, outside its scope.
+async fn case_for(
+    api: &CasesApi,
+    principal: &Principal,
+    case_id: &CaseId,
+    operation: &'static str,
+) -> Result<CaseRef, ApiError> {
+    Ok(CaseRef::from(&readable_case(&api.app, principal, case_id.as_str(), operation).await?))
 }

@@ -85,6 +85,43 @@ pub(crate) async fn queued(
     ))
 }
 
+/// Announces that `referral_id` joined `case`, the youth's open case (a second referral of the
+/// youth, or one whose case merged into it): `case.assigned` naming the case's owner (reason
+/// `joined_open_case`), or, while the case waits in the supervisors' queue,
+/// `case.awaiting_assignment` (reason `joined_waiting_case`). Intake learns the referral's case
+/// from it.
+pub(crate) async fn joined(tx: &mut Tx, case: &CaseRecord, referral_id: &str, now: i64) -> Result<Envelope, DbError> {
+    match &case.case_manager_id {
+        Some(owner) => {
+            let event = events::CaseAssigned {
+                case_id: case.case_id.clone(),
+                referral_id: referral_id.to_owned(),
+                case_manager_id: owner.clone(),
+                site: case.site.to_proto() as i32,
+                assigned_at: Some(timestamp(case.assigned_at.unwrap_or(now))),
+                practice: case.practice,
+                reason: "joined_open_case".to_owned(),
+                youth_id: case.youth_id.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            Ok(Envelope::new(SERVICE, case.case_id.clone(), referral_id.to_owned(), &event))
+        }
+        None => {
+            let roster = store::roster::load_in(tx).await?;
+            let event = events::CaseAwaitingAssignment {
+                case_id: case.case_id.clone(),
+                referral_id: referral_id.to_owned(),
+                site: case.site.to_proto() as i32,
+                reason: "joined_waiting_case".to_owned(),
+                supervisor_ids: roster.supervisors_serving(case.site).map(|s| s.id.to_string()).collect(),
+                queued_at: Some(timestamp(now)),
+                practice: case.practice,
+            };
+            Ok(Envelope::new(SERVICE, case.case_id.clone(), referral_id.to_owned(), &event))
+        }
+    }
+}
+
 /// Gives a reopened case the owner `assignment` chose, recording the decision and queueing
 /// `case.assigned`; with nobody eligible the case goes to the supervisors' queue
 /// (`case.awaiting_assignment`).
@@ -136,7 +173,9 @@ pub struct Reassign {
 }
 
 /// Moves a case to another case manager (or out of the supervisors' queue) under the same lock
-/// and caps as the first assignment.
+/// and caps as the first assignment. `case.assigned` names each referral of the case's current
+/// episode (the one that opened or reopened it and those that joined it), so intake knows the
+/// case of every one of them.
 pub async fn reassign(app: &App, request: Reassign) -> Result<CaseRecord, CaseError> {
     let Reassign { case_id, target, reason, detail } = request;
     let now = app.now();
@@ -169,15 +208,24 @@ pub async fn reassign(app: &App, request: Reassign) -> Result<CaseRecord, CaseEr
     let reason_code = reason_code(reason, &detail);
     let recorded = format!("reassigned by supervisor: {reason_code} ({}/{})", to.open_cases, to.max_caseload);
     give(&mut tx, &case.case_id, &to, recorded, now).await?;
-    let event = events::CaseAssigned {
-        reason: "manual".to_owned(),
-        youth_id: case.youth_id.clone().unwrap_or_default(),
-        previous_case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
-        reassign_reason: reason as i32,
-        ..assigned(&case, &case.referral_id, &to, now)
-    };
-    let event = Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event);
-    app.commit(tx, &[event]).await?;
+    let mut referrals = store::continuity::current_episode_referrals(&mut tx, &case.case_id).await?;
+    if referrals.is_empty() {
+        referrals.push(case.referral_id.clone());
+    }
+    let announced: Vec<Envelope> = referrals
+        .iter()
+        .map(|referral_id| {
+            let event = events::CaseAssigned {
+                reason: "manual".to_owned(),
+                youth_id: case.youth_id.clone().unwrap_or_default(),
+                previous_case_manager_id: case.case_manager_id.clone().unwrap_or_default(),
+                reassign_reason: reason as i32,
+                ..assigned(&case, referral_id, &to, now)
+            };
+            Envelope::new(SERVICE, case.case_id.clone(), referral_id.clone(), &event)
+        })
+        .collect();
+    app.commit(tx, &announced).await?;
     tracing::info!(
         case.id = %case.case_id,
         case_manager.id = %to.case_manager_id,

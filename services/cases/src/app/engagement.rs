@@ -11,7 +11,7 @@ use wf_proto::events::v1 as events;
 use wf_types::{CaseId, ContactAttemptId, ReferralId};
 
 use super::access::{self, Reader};
-use super::{App, CaseError, case_in, case_in_scope, methods};
+use super::{App, CaseError, case_in, case_in_scope, methods, referral_for_record};
 use crate::SERVICE;
 use crate::domain::engagement::{self, CurrentReadiness, ReadinessChange, ReadinessRefused};
 use crate::store::engagement::ContactAttemptRecord;
@@ -58,7 +58,7 @@ pub async fn set_readiness(
         practice: case.practice,
     };
     app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event)]).await?;
-    tracing::info!(case.id = %case.case_id, readiness = code, "readiness recorded");
+    tracing::debug!(case.id = %case.case_id, readiness = code, "readiness recorded");
     Ok(CaseRecord {
         engagement: EngagementFacts {
             readiness: readiness as i32,
@@ -74,7 +74,7 @@ pub async fn set_readiness(
 #[derive(Debug, Clone)]
 pub struct NewContactAttempt {
     pub case_id: CaseId,
-    /// One of the case's referrals; the one that opened it when `None`.
+    /// One of the case's referrals; the case's current one when `None` (`app::referral_for_record`).
     pub referral_id: Option<ReferralId>,
     pub attempted_at: i64,
     /// A `ContactChannel` number.
@@ -95,18 +95,9 @@ pub async fn record_contact_attempt(
     let mut tx = app.db.begin().await?;
     let case = case_in_scope(app, &mut tx, principal, input.case_id.as_str(), methods::RECORD_CONTACT_ATTEMPT).await?;
     engagement::check_contact_attempt(case.stage).map_err(CaseError::Precondition)?;
-    let referral_id = match input.referral_id {
-        None => case.referral_id.clone(),
-        Some(id) if store::engagement::referral_belongs_to(&mut tx, &case.case_id, id.as_str()).await? => {
-            id.to_string()
-        }
-        Some(_) => {
-            return Err(CaseError::Invalid {
-                field: "contact_attempt.referral_id",
-                message: "is not one of the case's referrals".into(),
-            });
-        }
-    };
+    let referral_id =
+        referral_for_record(&mut tx, principal, &case, input.referral_id.as_ref(), "contact_attempt.referral_id")
+            .await?;
     let record = ContactAttemptRecord {
         contact_attempt_id: ContactAttemptId::generate().to_string(),
         case_id: case.case_id.clone(),

@@ -1,6 +1,8 @@
-//! Follow-ups after exit: recording one (`RecordFollowUp`), announcing `follow_up.due` and
-//! `follow_up.overdue` by the service's clock (the sweep the follow-up worker repeats), and
-//! cancelling the open ones when a reopening undoes their exit.
+//! Follow-ups (scheduled at enrollment and at exit by `app::lifecycle`): recording one
+//! (`RecordFollowUp`, once its window has opened), announcing `follow_up.due` when the window opens
+//! and `follow_up.overdue` when it closes unrecorded, by the service's clock (the sweep the
+//! follow-up worker repeats), and cancelling the open ones when a reopening undoes their exit or a
+//! merge retires their case.
 //!
 //! Each announcement is claimed (a flag on the row) in the same transaction as its outbox event,
 //! so a sweep repeated after a crash, a restart, or on another replica never announces twice, and
@@ -42,7 +44,8 @@ pub struct FollowUpResult {
 }
 
 /// `RecordFollowUp`: stores the outcome of an open follow-up and announces it; "yes" answers
-/// also become recidivism events (their ids returned with the record).
+/// also become recidivism events (their ids returned with the record). A follow-up is recorded
+/// only from the moment its window opens (`follow_up::check_recorded_in_window`).
 pub async fn record(
     app: &App,
     actor: &str,
@@ -52,6 +55,10 @@ pub async fn record(
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let existing = stored::get_in(&mut tx, follow_up_id.as_str()).await?.ok_or(CaseError::NotFound("follow-up"))?;
+    if follow_up::is_open(existing.status) {
+        follow_up::check_recorded_in_window(existing.kind, &existing.window, completed_at)
+            .map_err(|early| CaseError::Precondition(early.to_string()))?;
+    }
     let encoded = outcomes.as_ref().map(Message::encode_to_vec);
     if !stored::record(&mut tx, follow_up_id.as_str(), status, completed_at, actor, encoded.clone()).await? {
         if existing.status == FollowUpStatus::Cancelled {
@@ -161,9 +168,10 @@ async fn announce(app: &App, follow_up_id: &str, announcement: Announcement) -> 
     Ok(true)
 }
 
-/// Cancels the follow-ups still open from the exit a reopening undid (the next exit schedules
-/// its own), and returns `follow_up.cancelled` for each. Recorded ones stay as they are.
-pub(crate) async fn cancel_open(tx: &mut Tx, case: &CaseRecord) -> Result<Vec<Envelope>, DbError> {
+/// Cancels the case's follow-ups still open — those of the exit a reopening undid (the next exit
+/// schedules its own), or of a case merged into another — and returns `follow_up.cancelled` for
+/// each with the coded `reason`. Recorded ones stay as they are.
+pub(crate) async fn cancel_open(tx: &mut Tx, case: &CaseRecord, reason: &str) -> Result<Vec<Envelope>, DbError> {
     let cancelled = stored::cancel_open(tx, &case.case_id).await?;
     Ok(cancelled
         .into_iter()
@@ -177,7 +185,7 @@ pub(crate) async fn cancel_open(tx: &mut Tx, case: &CaseRecord) -> Result<Vec<En
                     case_id: case.case_id.clone(),
                     kind: kind as i32,
                     due_on: Some(to_proto_date(due_on)),
-                    reason: "case_reopened".to_owned(),
+                    reason: reason.to_owned(),
                     practice: case.practice,
                 },
             )

@@ -1,24 +1,29 @@
 //! Lifecycle moves: `TransitionStage`, `CloseCase` and `ReopenCase`, each one checked move with
-//! its history row, its missing episode and its event committed together; and the reopening a
-//! returning youth's new referral makes ([`reopen_in`], shared with `referrals`).
+//! its history row, its missing episode, the follow-ups it schedules and its event committed
+//! together; and the reopening a returning youth's new referral makes ([`reopen_in`], shared with
+//! `referrals`).
 
 use wf_db::{DbError, Tx};
 use wf_events::Envelope;
-use wf_proto::cases::v1::{CaseClosureReason, CaseStage};
+use wf_proto::cases::v1::{CaseClosureReason, CaseStage, FollowUpKind};
 use wf_proto::events::v1 as events;
 use wf_types::{CaseId, ReferralId};
 
 use super::{App, CHANGED_CONCURRENTLY, CaseError, case_in};
 use crate::SERVICE;
+use crate::domain::continuity::{self, Comeback};
+use crate::domain::follow_up::{self, Window};
 use crate::domain::lifecycle::{self, Move};
-use crate::domain::{Assignment, CaseFacts, CaseStatus, follow_up, reassign, stage_code};
+use crate::domain::{Assignment, CaseFacts, CaseStatus, reassign, stage_code};
+use crate::store::continuity::Episode;
 use crate::store::lifecycle::StageMove;
 use crate::store::{self, CaseRecord, LifecycleFacts};
 use crate::timestamp;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
-/// `TransitionStage`: moves an open case to `to`, effective at `effective_at`.
+/// `TransitionStage`: moves an open case to `to`, effective at `effective_at`. Enrolling schedules
+/// the baseline and assessment follow-ups of the enrollment.
 pub async fn transition_stage(
     app: &App,
     actor: &str,
@@ -29,10 +34,12 @@ pub async fn transition_stage(
 ) -> Result<CaseRecord, CaseError> {
     move_case(app, case_id, to, Move::Stage, actor, reason, effective_at, |case| {
         let mut facts = case.lifecycle.clone();
+        let mut schedule = Vec::new();
         match to {
             CaseStage::Enrolled => {
                 facts.enrolled_at = Some(effective_at);
                 facts.assessment_due = Some(effective_at + lifecycle::ASSESSMENT_DUE_DAYS * DAY_MICROS);
+                schedule = follow_up::at_enrollment(follow_up::date_of(effective_at));
             }
             CaseStage::Assessed => facts.assessed_at = Some(effective_at),
             _ => {}
@@ -49,7 +56,7 @@ pub async fn transition_stage(
         Effect {
             facts,
             event: Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
-            follow_ups_after_exit: None,
+            schedule,
         }
     })
     .await
@@ -66,7 +73,8 @@ pub struct Closure {
     pub closed_at: i64,
 }
 
-/// `CloseCase`: closes the case and schedules its 6/12/24-month follow-ups from the exit.
+/// `CloseCase`: closes the case and schedules the follow-ups of the exit: the exit follow-up and
+/// the 6/12/24-month ones (`follow_up::at_exit`).
 pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closure) -> Result<CaseRecord, CaseError> {
     let Closure { reason, exit_living_situation, exited_at, closed_at: now } = closure;
     // Routing gives back the place each of the case's referrals took (the linked ones included).
@@ -91,19 +99,22 @@ pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closu
         Effect {
             facts,
             event: Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
-            follow_ups_after_exit: Some(exited_at),
+            schedule: follow_up::at_exit(follow_up::date_of(exited_at), reason),
         }
     })
     .await
 }
 
-/// `ReopenCase`: reopens a closed case, for `referral_id` (the case's own when `None`). The cap
-/// is checked again, as at any assignment: the case stays with its case manager when they are
-/// active, not on leave and under their cap (it counts toward it again); otherwise the
-/// assignment rule picks another eligible case manager, and with nobody eligible the case waits
-/// in the supervisors' queue. Never refused for capacity: a returning youth is not turned away,
-/// and quietly going over a cap would break the cap for everyone. Follow-ups still open from the
-/// exit it undoes are cancelled; the next exit schedules new ones.
+/// `ReopenCase`: reopens a closed case, for `referral_id` when one is named (it is linked to the
+/// case and starts its new episode: it must be a referral cases has received, of the case's youth,
+/// and of no case yet). The cap is checked again, as at any assignment: the case stays with its
+/// case manager when they are active, not on leave and under their cap (it counts toward it
+/// again); otherwise the assignment rule picks another eligible case manager, and with nobody
+/// eligible the case waits in the supervisors' queue. Never refused for capacity: a returning youth
+/// is not turned away, and quietly going over a cap would break the cap for everyone. Refused while
+/// the youth has another open case (one open case per youth) and for a case merged into another.
+/// Follow-ups still open from the exit it undoes are cancelled; the next exit schedules new ones.
+/// A named referral received 14 days or more after the exit is a return, and re-exploitation.
 pub async fn reopen_case(
     app: &App,
     actor: &str,
@@ -115,27 +126,45 @@ pub async fn reopen_case(
     let mut tx = app.db.begin().await?;
     store::lock_assignments(&mut tx, app.db.backend()).await?;
     let case = case_in(&mut tx, case_id.as_str()).await?;
+    if let Some(merged_into) = &case.merged_into {
+        return Err(CaseError::Precondition(format!(
+            "case was merged into the youth's case {merged_into}; that case holds its referrals and records"
+        )));
+    }
     lifecycle::check(case.stage, CaseStage::Engagement, Move::Reopen)
         .map_err(|refused| CaseError::Precondition(refused.to_string()))?;
+    if let Some(youth_id) = &case.youth_id
+        && let Some(open) = store::open_case_of_youth(&mut tx, youth_id, case.practice, Some(&case.case_id)).await?
+    {
+        return Err(CaseError::Precondition(format!(
+            "the youth's case {} is open, and a youth has one open case; record on that case",
+            open.case_id
+        )));
+    }
+    let referral = match &referral_id {
+        None => None,
+        Some(referral_id) => Some(reopening_referral(&mut tx, &case, referral_id).await?),
+    };
     // Read while the case is still closed, so the loads are "before this case".
     let loads = store::open_caseloads_in(&mut tx).await?;
     let roster = store::roster::load_in(&mut tx).await?;
-    let referral_id = referral_id.map_or_else(|| case.referral_id.clone(), |id| id.to_string());
-    let referral = store::continuity::facts_of(&mut tx, &referral_id).await?;
+    let facts_of = referral_id.as_ref().map_or_else(|| case.referral_id.clone(), ReferralId::to_string);
+    let facts_of = store::continuity::facts_of(&mut tx, &facts_of).await?;
     let facts = CaseFacts {
         site: case.site,
-        language: referral.as_ref().map(|r| r.language.clone()).filter(|language| !language.is_empty()),
+        language: facts_of.as_ref().map(|r| r.language.clone()).filter(|language| !language.is_empty()),
         at: now,
-        emergent: referral.as_ref().is_some_and(|r| r.triage_tier == "emergent"),
+        emergent: facts_of.as_ref().is_some_and(|r| r.triage_tier == "emergent"),
     };
     let current = case.case_manager_id.as_deref().and_then(|id| id.parse().ok());
     let (assignment, continued) = reassign::with_continuity(&roster, &loads, &facts, current.as_ref());
     let reopening = Reopening {
-        referral_id: &referral_id,
+        referral: referral
+            .as_ref()
+            .map(|(id, received_at)| ReopeningReferral { referral_id: id, received_at: *received_at }),
         correlation_id: &case.referral_id,
-        reason,
+        reason: Some(reason),
         recorded_by: actor,
-        closed_at: case.lifecycle.closed_at.unwrap_or(now),
         now,
     };
     let Some(reopened) = reopen_in(&mut tx, &case, &reopening, &assignment, continued).await? else {
@@ -146,6 +175,7 @@ pub async fn reopen_case(
         case.id = %case.case_id,
         from = stage_code(case.stage),
         status = reopened.status.code(),
+        relation = if referral.is_some() { reopened.comeback.relation() } else { "none" },
         kept_owner = reopened.owner.is_some() && reopened.owner == case.case_manager_id,
         follow_ups_cancelled = reopened.follow_ups_cancelled,
         "case reopened"
@@ -161,16 +191,44 @@ pub async fn reopen_case(
     })
 }
 
+/// The referral a `ReopenCase` names, with when it was received: one cases has received, of the
+/// case's youth, and not already a case's.
+async fn reopening_referral(
+    tx: &mut Tx,
+    case: &CaseRecord,
+    referral_id: &ReferralId,
+) -> Result<(String, i64), CaseError> {
+    let invalid = |message: &str| CaseError::Invalid { field: "referral_id", message: message.to_owned() };
+    let Some(facts) = store::continuity::facts_of(tx, referral_id.as_str()).await? else {
+        return Err(invalid("is not a referral cases has received (referral.received); retry once it has"));
+    };
+    if case.youth_id.as_deref() != Some(facts.youth_id.as_str()) {
+        return Err(invalid("is a referral of another youth; confirm the match in intake first"));
+    }
+    if store::case_id_for_referral(tx, referral_id.as_str()).await?.is_some() {
+        return Err(invalid("already belongs to a case; a referral belongs to one case"));
+    }
+    Ok((referral_id.to_string(), facts.received_at))
+}
+
+/// The new referral a case is reopened for, and when it was received.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReopeningReferral<'a> {
+    pub referral_id: &'a str,
+    pub received_at: i64,
+}
+
 /// One reopening of a closed case.
 pub(crate) struct Reopening<'a> {
-    /// The referral the case is reopened for (`case.reopened` names it).
-    pub referral_id: &'a str,
+    /// The new referral that brought the youth back (linked to the case, named by
+    /// `case.reopened`); none for a `ReopenCase` that names none.
+    pub referral: Option<ReopeningReferral<'a>>,
     /// The referral `case.reopened` is correlated with.
     pub correlation_id: &'a str,
-    pub reason: &'a str,
+    /// The coded reason; `None`: the one the new referral's relation to the exit gives
+    /// (`youth_returned`, `transfer`, `referral_before_exit`).
+    pub reason: Option<&'a str>,
     pub recorded_by: &'a str,
-    /// When the case was closed (`days_since_closure` counts from it).
-    pub closed_at: i64,
     pub now: i64,
 }
 
@@ -181,11 +239,16 @@ pub(crate) struct Reopened {
     pub facts: LifecycleFacts,
     pub events: Vec<Envelope>,
     pub follow_ups_cancelled: usize,
+    /// How the new referral (or, without one, the reopening itself) relates to the exit.
+    pub comeback: Comeback,
 }
 
 /// Moves a closed case (already checked, the assignment lock held) back to engagement: its
 /// stage history, the owner `assignment` chose, the cancelled follow-ups of the exit it undoes,
-/// and `case.reopened`. `None` when a concurrent move won (nothing was written).
+/// the new referral linked as the start of a new episode, and `case.reopened`; a new referral
+/// received 14 days or more after the exit (a return, counted from `exited_at`, not from when the
+/// closure was recorded) is also a re-exploitation recidivism event. `None` when a concurrent move
+/// won (nothing was written).
 pub(crate) async fn reopen_in(
     tx: &mut Tx,
     case: &CaseRecord,
@@ -193,7 +256,11 @@ pub(crate) async fn reopen_in(
     assignment: &Assignment,
     continued: bool,
 ) -> Result<Option<Reopened>, DbError> {
-    let Reopening { referral_id, correlation_id, reason, recorded_by, closed_at, now } = *reopening;
+    let Reopening { referral, correlation_id, reason, recorded_by, now } = *reopening;
+    let exited_at = case.lifecycle.exited_at.or(case.lifecycle.closed_at);
+    let referred_at = referral.map_or(now, |referral| referral.received_at);
+    let comeback = continuity::comeback(exited_at, referred_at);
+    let reason = reason.unwrap_or(comeback.reopen_reason());
     let step = StageMove {
         case_id: case.case_id.clone(),
         from: case.stage,
@@ -208,9 +275,24 @@ pub(crate) async fn reopen_in(
     if !store::lifecycle::apply(tx, &step, &facts).await? {
         return Ok(None);
     }
+    store::clear_legacy_duplicate(tx, &case.case_id).await?;
+    let referral_id = referral.map_or(case.referral_id.as_str(), |referral| referral.referral_id);
+    if let Some(referral) = referral {
+        // The new referral starts the case's new episode: a partner that accepted an offer for an
+        // earlier episode acts on the case again only once it accepts an offer for this one.
+        store::continuity::link_referral(
+            tx,
+            referral.referral_id,
+            &case.case_id,
+            now,
+            comeback.relation(),
+            Episode::New,
+        )
+        .await?;
+    }
     let (status, assigned) =
         super::assignment::apply_to_reopened(tx, case, referral_id, assignment, continued, now).await?;
-    let cancelled = super::follow_ups::cancel_open(tx, case).await?;
+    let cancelled = super::follow_ups::cancel_open(tx, case, "case_reopened").await?;
     let owner = match assignment {
         Assignment::Assigned(to) => Some(to.case_manager_id.to_string()),
         Assignment::AwaitingAssignment(_) => None,
@@ -221,7 +303,7 @@ pub(crate) async fn reopen_in(
         youth_id: case.youth_id.clone().unwrap_or_default(),
         case_manager_id: owner.clone().unwrap_or_default(),
         reopened_at: Some(timestamp(now)),
-        days_since_closure: i32::try_from(lifecycle::whole_days_between(closed_at, now)).unwrap_or(i32::MAX),
+        days_since_closure: continuity::days_since_exit(exited_at, referred_at),
         reason: reason.to_owned(),
         practice: case.practice,
     };
@@ -229,15 +311,22 @@ pub(crate) async fn reopen_in(
     let mut events = vec![Envelope::new(SERVICE, case.case_id.clone(), correlation_id.to_owned(), &reopened)];
     events.extend(assigned);
     events.extend(cancelled);
-    Ok(Some(Reopened { status, owner, facts, events, follow_ups_cancelled }))
+    if let Some(referral) = referral.filter(|_| comeback.is_recidivism()) {
+        let youth_id = case.youth_id.clone().unwrap_or_default();
+        events.push(
+            super::recidivism::for_new_referral(tx, case, &youth_id, referral.referral_id, referral.received_at, now)
+                .await?,
+        );
+    }
+    Ok(Some(Reopened { status, owner, facts, events, follow_ups_cancelled, comeback }))
 }
 
 /// What a move changes on the case, and the event announcing it.
 struct Effect {
     facts: LifecycleFacts,
     event: Envelope,
-    /// Set on closure: the exit instant the 6/12/24-month follow-ups count from.
-    follow_ups_after_exit: Option<i64>,
+    /// The follow-ups the move schedules (an enrollment's, an exit's).
+    schedule: Vec<(FollowUpKind, Window)>,
 }
 
 /// Reads the case, checks the move against the lifecycle table, and commits the move, its history
@@ -257,7 +346,7 @@ async fn move_case(
     let mut tx = app.db.begin().await?;
     let case = case_in(&mut tx, case_id.as_str()).await?;
     lifecycle::check(case.stage, to, requested).map_err(|refused| CaseError::Precondition(refused.to_string()))?;
-    let Effect { facts, event, follow_ups_after_exit } = effect(&case);
+    let Effect { facts, event, schedule } = effect(&case);
     let step = StageMove {
         case_id: case.case_id.clone(),
         from: case.stage,
@@ -270,8 +359,8 @@ async fn move_case(
     if !store::lifecycle::apply(&mut tx, &step, &facts).await? {
         return Err(CaseError::Precondition(CHANGED_CONCURRENTLY.into()));
     }
-    if let Some(exited_at) = follow_ups_after_exit {
-        store::follow_ups::schedule(&mut tx, &case.case_id, follow_up::date_of(exited_at)).await?;
+    if !schedule.is_empty() {
+        store::follow_ups::schedule(&mut tx, &case.case_id, &schedule).await?;
     }
     app.commit(tx, std::slice::from_ref(&event)).await?;
     tracing::info!(
@@ -296,5 +385,6 @@ fn closure_code(reason: CaseClosureReason) -> &'static str {
         CaseClosureReason::Ineligible => "ineligible",
         CaseClosureReason::Deceased => "deceased",
         CaseClosureReason::Other => "other",
+        CaseClosureReason::Merged => "merged",
     }
 }

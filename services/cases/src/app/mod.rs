@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod engagement;
 pub mod follow_ups;
 pub mod lifecycle;
+pub mod merge;
 pub mod notes;
 pub mod offers;
 pub mod recidivism;
@@ -133,8 +134,8 @@ pub(crate) async fn case_in(tx: &mut Tx, case_id: &str) -> Result<CaseRecord, Ca
     store::get_case_in(tx, case_id).await?.ok_or(CaseError::NotFound("case"))
 }
 
-/// The case, if the caller may act on it: staff on any case, a partner only while it holds an
-/// accepted offer for the case's current referral (`app::offers`). Being routed to, an offer
+/// The case, if the caller may act on it or read it: staff on any case, a partner only while it
+/// holds an accepted offer for a referral of the case's current episode (`app::offers`). Being routed to, an offer
 /// still pending, declined, expired or withdrawn gives a partner nothing. A case outside a
 /// partner's scope is NOT_FOUND exactly as an unknown id is, never PERMISSION_DENIED (no
 /// existence leak).
@@ -167,11 +168,57 @@ pub(crate) async fn case_in_scope(
     Ok(case)
 }
 
+/// [`case_in_scope`] for a read: its own transaction, nothing written.
+pub(crate) async fn readable_case(
+    app: &App,
+    principal: &Principal,
+    case_id: &str,
+    operation: &'static str,
+) -> Result<CaseRecord, CaseError> {
+    let mut tx = app.db.begin().await?;
+    let case = case_in_scope(app, &mut tx, principal, case_id, operation).await;
+    tx.rollback().await?;
+    case
+}
+
+/// The referral a record on `case` names (an intervention, a contact attempt): the one the caller
+/// gave when it is one of the case's referrals (else INVALID_ARGUMENT naming `field`), or, when
+/// none is given, the case's current referral — for a partner the latest referral of the case's
+/// current episode it accepted an offer for, for staff the latest referral of the current episode.
+pub(crate) async fn referral_for_record(
+    tx: &mut Tx,
+    principal: &Principal,
+    case: &CaseRecord,
+    given: Option<&wf_types::ReferralId>,
+    field: &'static str,
+) -> Result<String, CaseError> {
+    if let Some(given) = given {
+        if store::continuity::is_referral_of(tx, &case.case_id, given.as_str()).await? {
+            return Ok(given.to_string());
+        }
+        return Err(CaseError::Invalid {
+            field,
+            message: "is not one of the case's referrals (Case.referral_ids)".into(),
+        });
+    }
+    if principal.role == Role::Partner
+        && let Some(partner_id) = principal.partner_id.as_deref()
+        && let Some(accepted) = store::offers::latest_accepted_referral(tx, &case.case_id, partner_id).await?
+    {
+        return Ok(accepted);
+    }
+    let current = store::continuity::current_episode_referrals(tx, &case.case_id).await?;
+    Ok(current.last().cloned().unwrap_or_else(|| case.referral_id.clone()))
+}
+
 /// The method paths of the RPCs that reach [`case_in_scope`] (a refusal names its operation).
 pub(crate) mod methods {
     pub const RECORD_INTERVENTION: &str = "/wayfinder.cases.v1.CaseService/RecordIntervention";
     pub const RECORD_CONTACT_ATTEMPT: &str = "/wayfinder.cases.v1.CaseService/RecordContactAttempt";
     pub const LIST_CONTACT_ATTEMPTS: &str = "/wayfinder.cases.v1.CaseService/ListContactAttempts";
+    pub const GET_CASE: &str = "/wayfinder.cases.v1.CaseService/GetCase";
+    pub const LIST_GOALS: &str = "/wayfinder.cases.v1.CaseService/ListGoals";
+    pub const LIST_INTERVENTIONS: &str = "/wayfinder.cases.v1.CaseService/ListInterventions";
 }
 
 /// The message of a concurrent stage change that won.
@@ -184,7 +231,14 @@ mod tests {
     /// A refusal names a method the service really serves (the authorization table has its row).
     #[test]
     fn refusals_name_real_methods() {
-        for method in [methods::RECORD_INTERVENTION, methods::RECORD_CONTACT_ATTEMPT, methods::LIST_CONTACT_ATTEMPTS] {
+        for method in [
+            methods::RECORD_INTERVENTION,
+            methods::RECORD_CONTACT_ATTEMPT,
+            methods::LIST_CONTACT_ATTEMPTS,
+            methods::GET_CASE,
+            methods::LIST_GOALS,
+            methods::LIST_INTERVENTIONS,
+        ] {
             assert!(wf_auth::rpc::rule(method).is_some(), "{method}");
             assert!(method.starts_with(&format!("/{}/", wf_proto::cases::v1::case_service_server::SERVICE_NAME)));
         }

@@ -105,7 +105,7 @@ pub async fn add(app: &App, principal: &Principal, note: NewNote) -> Result<Stri
         written_at: Some(timestamp(now)),
     };
     app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event)]).await?;
-    tracing::info!(note.id = %record.note_id, case.id = %record.case_id, privileged = record.privileged, "case note added");
+    tracing::debug!(note.id = %record.note_id, case.id = %record.case_id, privileged = record.privileged, "case note added");
     Ok(record.note_id)
 }
 

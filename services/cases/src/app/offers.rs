@@ -5,7 +5,7 @@
 //! `referral.routed` still counts once the case is opened.
 
 use wf_events::{Envelope, inbox};
-use wf_types::{OfferId, PartnerId, ReferralId};
+use wf_types::{OfferId, PartnerId, PartnerServiceId, ReferralId};
 
 use super::App;
 use crate::SERVICE;
@@ -17,6 +17,8 @@ pub struct Accepted {
     pub offer_id: OfferId,
     pub referral_id: ReferralId,
     pub partner_id: PartnerId,
+    /// The service the offer was for, when the event names one.
+    pub partner_service_id: Option<PartnerServiceId>,
     pub accepted_at: i64,
 }
 
@@ -28,10 +30,11 @@ pub async fn record_accepted(app: &App, envelope: &Envelope, accepted: Accepted)
             offer_id: accepted.offer_id.to_string(),
             referral_id: accepted.referral_id.to_string(),
             partner_id: accepted.partner_id.to_string(),
+            partner_service_id: accepted.partner_service_id.map(String::from).unwrap_or_default(),
             accepted_at: accepted.accepted_at,
         };
         store::offers::insert_accepted(&mut tx, &offer).await?;
-        tracing::info!(offer.id = %offer.offer_id, referral.id = %offer.referral_id, partner.id = %offer.partner_id, "accepted offer recorded; the partner serves the referral's case");
+        tracing::debug!(offer.id = %offer.offer_id, referral.id = %offer.referral_id, partner.id = %offer.partner_id, "accepted offer recorded; the partner serves the referral's case");
     }
     tx.commit().await?;
     Ok(())

@@ -77,20 +77,22 @@ pub(crate) async fn from_follow_up(
     Ok((ids, announced))
 }
 
-/// A new trafficking referral more than 14 days after closure is re-exploitation (DOMAIN.md):
-/// stores the event on `case` (the closed one) for `youth_id` and returns its announcement,
-/// correlated with the new referral.
+/// A new trafficking referral received 14 days or more after the exit is re-exploitation
+/// (DOMAIN.md "Outcomes", `continuity::Comeback::Return`): stores the event on `case` (the one
+/// that exited) for `youth_id`, dated the day the referral was received, and returns its
+/// announcement, correlated with the new referral.
 pub(crate) async fn for_new_referral(
     tx: &mut Tx,
     case: &CaseRecord,
     youth_id: &str,
     referral_id: &str,
+    received_at: i64,
     now: i64,
 ) -> Result<Envelope, DbError> {
     let record = RecidivismRecord {
         kind: RecidivismKind::ReExploitation as i32,
         evidence: RecidivismEvidence::NewReferral as i32,
-        occurred_on: date_parts(crate::domain::follow_up::date_of(now)),
+        occurred_on: date_parts(crate::domain::follow_up::date_of(received_at)),
         evidence_id: referral_id.to_owned(),
         ..new_record(case, youth_id.to_owned(), SERVICE, now)
     };

@@ -1,7 +1,8 @@
 //! A referral's way into cases: its coded facts from `referral.received`, then, once routed,
-//! its case — opened and assigned (earlier case manager first, then the least loaded eligible
-//! one), or a returning youth's closed case reopened for it. Inbox record, case row, assignment
-//! and outbox events commit together or not at all.
+//! its case (`domain::continuity::place`): the youth's open case takes it (one open case per
+//! youth), or the youth's closed case is reopened for it, or a new case is opened and assigned
+//! (earlier case manager first, then the least loaded eligible one). Inbox record, case row,
+//! assignment and outbox events commit together or not at all.
 
 use wf_db::{DbError, Tx};
 use wf_events::{Envelope, HandleError, inbox};
@@ -10,11 +11,12 @@ use wf_proto::common::v1::TriageTier;
 use wf_types::{CaseId, ReferralId};
 
 use super::App;
-use super::lifecycle::{Reopening, reopen_in};
+use super::lifecycle::{Reopening, ReopeningReferral, reopen_in};
 use crate::SERVICE;
-use crate::domain::lifecycle::{self, Comeback, Move};
+use crate::domain::continuity::{self, Placement, YouthCases};
+use crate::domain::lifecycle::{self, Move};
 use crate::domain::{self, Assignment, CaseFacts, CaseStatus, Site, reassign};
-use crate::store::continuity::ReferralFacts;
+use crate::store::continuity::{Episode, ReferralFacts};
 use crate::store::{self, CaseRecord};
 
 /// What handling one `referral.routed` did.
@@ -34,6 +36,10 @@ pub enum RoutedOutcome {
     Reopened {
         case_id: String,
         status: CaseStatus,
+    },
+    /// The youth's open case took the referral: a youth has one open case.
+    Joined {
+        case_id: String,
     },
 }
 
@@ -57,7 +63,8 @@ pub struct Routed {
     pub attempt: i32,
 }
 
-/// Opens and assigns the case of a routed referral (or reopens the youth's closed one).
+/// Gives a routed referral its case: the youth's open case, the youth's closed case reopened, or
+/// a new case, opened and assigned.
 pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> Result<RoutedOutcome, HandleError> {
     let Routed { referral_id, site, triage_tier, practice, attempt } = routed;
     let mut tx = app.db.begin().await?;
@@ -84,15 +91,27 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
         )));
     };
     let now = app.now();
-    let earlier = store::continuity::latest_case_of_youth(&mut tx, &referral.youth_id).await?;
+    let open = store::open_case_of_youth(&mut tx, &referral.youth_id, practice, None).await?;
+    let closed = match &open {
+        Some(_) => None,
+        None => store::latest_closed_case_of_youth(&mut tx, &referral.youth_id, practice, None).await?,
+    };
+    let youth_cases = YouthCases {
+        open: open.is_some(),
+        latest_closed_exit: closed.as_ref().map(|case| case.lifecycle.exited_at.or(case.lifecycle.closed_at)),
+    };
+    let placement = continuity::place(youth_cases, referral.received_at);
+    if let (Placement::JoinOpen, Some(open)) = (placement, open) {
+        return join_open_case(app, tx, &open, &referral, now).await;
+    }
     let loads = store::open_caseloads_in(&mut tx).await?;
     let roster = store::roster::load_in(&mut tx).await?;
     let language = (!referral.language.is_empty()).then(|| referral.language.clone());
     let facts = CaseFacts { site, language, at: now, emergent: triage_tier == TriageTier::Emergent };
-    let previous_owner = earlier.as_ref().and_then(|case| case.case_manager_id.as_deref()?.parse().ok());
+    let previous_owner = closed.as_ref().and_then(|case| case.case_manager_id.as_deref()?.parse().ok());
     let (assignment, continued) = reassign::with_continuity(&roster, &loads, &facts, previous_owner.as_ref());
-    if let Some(earlier) = earlier.filter(|case| lifecycle::is_closed(case.stage)) {
-        let reopen = ReopenFor { case: earlier, referral_id: referral_id.to_string(), now };
+    if let (Placement::Reopen(_), Some(closed)) = (placement, closed) {
+        let reopen = ReopenFor { case: closed, referral: &referral, now };
         return reopen_for_referral(app, tx, reopen, assignment, continued).await;
     }
     let assigned = match &assignment {
@@ -115,6 +134,7 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
         updated_at: now,
         lifecycle: Default::default(),
         engagement: Default::default(),
+        merged_into: None,
     };
     store::insert_case(&mut tx, &case).await.map_err(retry_on_duplicate)?;
 
@@ -153,57 +173,66 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
     Ok(RoutedOutcome::Opened { case_id: case.case_id, status: case.status })
 }
 
+/// The youth already has an open case: the referral joins it (the current episode), and
+/// `case.assigned` (or `case.awaiting_assignment` while the case waits in the supervisors' queue)
+/// names the referral with its case, so intake knows where it went.
+async fn join_open_case(
+    app: &App,
+    mut tx: Tx,
+    case: &CaseRecord,
+    referral: &ReferralFacts,
+    now: i64,
+) -> Result<RoutedOutcome, HandleError> {
+    store::continuity::link_referral(&mut tx, &referral.referral_id, &case.case_id, now, "joined", Episode::Current)
+        .await?;
+    let event = super::assignment::joined(&mut tx, case, &referral.referral_id, now).await?;
+    app.commit(tx, &[event]).await?;
+    tracing::info!(
+        case.id = %case.case_id,
+        referral.id = %referral.referral_id,
+        stage = domain::stage_code(case.stage),
+        "referral of a youth with an open case joined that case"
+    );
+    Ok(RoutedOutcome::Joined { case_id: case.case_id.clone() })
+}
+
 /// A closed case taking a new referral.
-struct ReopenFor {
+struct ReopenFor<'a> {
     case: CaseRecord,
-    referral_id: String,
+    referral: &'a ReferralFacts,
     now: i64,
 }
 
 /// Reopens a returning youth's closed case for the new referral, assigns it, and announces
-/// `case.reopened` (and `case.assigned`). A referral more than 14 days after closure is a
-/// return, and a new trafficking referral after closure is re-exploitation (DOMAIN.md); within
-/// 14 days it is a transfer, neither a return nor a recidivism event.
+/// `case.reopened` (and `case.assigned`). Judged from the case's exit to the referral's receipt
+/// (`continuity::comeback`): 14 days or more is a return, and a new trafficking referral after
+/// closure is re-exploitation (DOMAIN.md); within 14 days it is a transfer, neither a return nor a
+/// recidivism event; received before the exit, it is neither either.
 async fn reopen_for_referral(
     app: &App,
     mut tx: Tx,
-    reopen: ReopenFor,
+    reopen: ReopenFor<'_>,
     assignment: Assignment,
     continued: bool,
 ) -> Result<RoutedOutcome, HandleError> {
-    let ReopenFor { case, referral_id, now } = reopen;
-    let closed_at = case.lifecycle.closed_at.unwrap_or(case.updated_at);
-    let comeback = lifecycle::comeback(closed_at, now);
-    let (relation, stage_reason) = match comeback {
-        Comeback::Return => ("return", "youth_returned"),
-        Comeback::Transfer => ("transfer", "transfer"),
-    };
+    let ReopenFor { case, referral, now } = reopen;
     lifecycle::check(case.stage, CaseStage::Engagement, Move::Reopen)
         .map_err(|refused| HandleError::Permanent(refused.to_string()))?;
     let reopening = Reopening {
-        referral_id: &referral_id,
-        correlation_id: &referral_id,
-        reason: stage_reason,
+        referral: Some(ReopeningReferral { referral_id: &referral.referral_id, received_at: referral.received_at }),
+        correlation_id: &referral.referral_id,
+        reason: None,
         recorded_by: SERVICE,
-        closed_at,
         now,
     };
     let Some(reopened) = reopen_in(&mut tx, &case, &reopening, &assignment, continued).await? else {
         return Err(HandleError::Transient("the case changed stage concurrently; retrying".into()));
     };
-    // The new referral is the case's current one: a partner that accepted an offer for an earlier
-    // episode acts on the case again only once it accepts an offer for this referral.
-    store::continuity::link_referral(&mut tx, &referral_id, &case.case_id, now, relation).await?;
-    let mut events = reopened.events;
-    if comeback == Comeback::Return {
-        let youth_id = case.youth_id.clone().unwrap_or_default();
-        events.push(super::recidivism::for_new_referral(&mut tx, &case, &youth_id, &referral_id, now).await?);
-    }
-    app.commit(tx, &events).await?;
+    app.commit(tx, &reopened.events).await?;
     tracing::info!(
         case.id = %case.case_id,
-        referral.id = %referral_id,
-        relation,
+        referral.id = %referral.referral_id,
+        relation = reopened.comeback.relation(),
         continuity = continued,
         status = reopened.status.code(),
         "closed case reopened for a returning youth's referral"
@@ -215,7 +244,9 @@ async fn reopen_for_referral(
 fn retry_on_duplicate(err: DbError) -> HandleError {
     match err {
         DbError::UniqueViolation { constraint } => {
-            HandleError::Transient(format!("case for this referral was opened concurrently ({constraint})"))
+            // another delivery opened this referral's case, or the youth's one open case: retrying
+            // finds it and joins it
+            HandleError::Transient(format!("a case for this referral or youth was opened concurrently ({constraint})"))
         }
         other => other.into(),
     }

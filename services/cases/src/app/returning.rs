@@ -1,17 +1,20 @@
 //! Returning youth (#3): staff confirmed in intake that a new referral is a youth seen before
-//! (`possible_match.confirmed`, carrying the earlier youth id). Intake never merges on its own,
-//! and neither does cases: the confirmed link is what gives continuity.
+//! (`possible_match.confirmed`, carrying the earlier youth id). Intake never merges on its own; the
+//! confirmed link is what gives continuity (`domain::continuity::confirmed_link`).
 //!
 //! - The referral has no case yet: its stored facts take the earlier youth id, so when it is
-//!   routed it reopens the youth's closed case or goes to their earlier case manager, as any
-//!   returning youth's referral does.
-//! - The referral already has its own case (opened before staff confirmed): the case takes the
-//!   earlier youth id and is linked to the earlier case (`case.linked`: a return, a transfer
-//!   within 14 days of closure, or concurrent while the earlier case is open). While it is still
-//!   in engagement, it moves to the earlier case manager when they are active, not on leave and
-//!   have room (`REASSIGN_REASON_CONTINUITY`); further along, the youth keeps the case manager
-//!   they are working with and a supervisor decides. A return is also a re-exploitation
-//!   recidivism event on the earlier case, as when a new referral reopens it.
+//!   routed it joins the youth's open case, or reopens their closed case, as any further referral
+//!   of the youth does.
+//! - The referral has its own open case and the youth has another open case: a youth has one open
+//!   case, so the newer case joins the earlier one (`app::merge`) and is closed as merged;
+//!   `case.linked` (relation `concurrent`) announces the link.
+//! - Otherwise the referral's case takes the earlier youth id and is linked to the youth's earlier
+//!   case (`case.linked`: a return, a transfer within 14 days of its exit, or concurrent when only
+//!   the earlier case is open). While it is still in engagement, it moves to the earlier case
+//!   manager when they are active, not on leave and have room (`REASSIGN_REASON_CONTINUITY`);
+//!   further along, the youth keeps the case manager they are working with and a supervisor
+//!   decides. A return is also a re-exploitation recidivism event on the earlier case, dated when
+//!   the referral was received, as when a new referral reopens it.
 //!
 //! Inbox-deduplicated and one row per confirmed match: a redelivered event changes nothing.
 
@@ -20,10 +23,10 @@ use wf_proto::cases::v1::{CaseStage, ReassignReason};
 use wf_proto::events::v1 as pb;
 use wf_types::{CaseManagerId, ReferralId, YouthId};
 
-use super::{App, assignment, recidivism};
+use super::{App, assignment, merge, recidivism};
 use crate::SERVICE;
-use crate::domain::lifecycle::{self, Comeback};
-use crate::domain::{CaseFacts, reassign};
+use crate::domain::continuity::{self, Comeback, ConfirmedLink};
+use crate::domain::{CaseFacts, lifecycle, reassign};
 use crate::store;
 use crate::store::continuity::CaseLink;
 
@@ -45,6 +48,9 @@ pub enum MatchOutcome {
         /// Moved to the earlier case manager.
         reassigned: bool,
     },
+    /// Both cases were open: the referral's case joined the youth's open case and was closed as
+    /// merged.
+    Merged { case_id: String, into_case_id: String },
 }
 
 /// A match staff confirmed in intake: `referral_id` is the youth `youth_id` seen before.
@@ -91,24 +97,34 @@ pub async fn link_confirmed(
         return Ok(MatchOutcome::AlreadyTheSameYouth { case_id });
     }
     let now = app.now();
-    let earlier = store::continuity::latest_other_case_of_youth(&mut tx, youth_id.as_str(), &case_id).await?;
-    store::continuity::set_case_youth(&mut tx, &case_id, youth_id.as_str(), now).await?;
+    let earlier = match store::open_case_of_youth(&mut tx, youth_id.as_str(), case.practice, Some(&case_id)).await? {
+        Some(open) => Some(open),
+        None => store::latest_closed_case_of_youth(&mut tx, youth_id.as_str(), case.practice, Some(&case_id)).await?,
+    };
     let Some(earlier) = earlier else {
+        store::continuity::set_case_youth(&mut tx, &case_id, youth_id.as_str(), now).await?;
         tx.commit().await?;
         tracing::info!(case.id = %case_id, "confirmed returning youth has no earlier case here");
         return Ok(MatchOutcome::NoEarlierCase { case_id });
     };
-
-    let (relation, days_since_closure) = match earlier.lifecycle.closed_at {
-        Some(closed_at) if lifecycle::is_closed(earlier.stage) => {
-            let relation = match lifecycle::comeback(closed_at, facts.received_at) {
-                Comeback::Return => "return",
-                Comeback::Transfer => "transfer",
-            };
-            (relation, i32::try_from(lifecycle::whole_days_between(closed_at, facts.received_at)).unwrap_or(i32::MAX))
-        }
-        _ => ("concurrent", -1),
+    let earlier_exit = earlier.lifecycle.exited_at.or(earlier.lifecycle.closed_at);
+    let link = continuity::confirmed_link(
+        !lifecycle::is_closed(case.stage),
+        !lifecycle::is_closed(earlier.stage),
+        earlier_exit,
+        facts.received_at,
+    );
+    let comeback = match link {
+        ConfirmedLink::JoinOpen => Comeback::WhileOpen,
+        ConfirmedLink::Link(comeback) => comeback,
     };
+    let mut events = Vec::new();
+    if link == ConfirmedLink::JoinOpen {
+        // Retired first: the youth's one open case is the earlier one when the case takes the youth id.
+        events.extend(merge::into_open(app, &mut tx, &case, &earlier, now).await?);
+    }
+    store::continuity::set_case_youth(&mut tx, &case_id, youth_id.as_str(), now).await?;
+    let relation = comeback.relation();
     store::continuity::insert_link(
         &mut tx,
         &CaseLink {
@@ -120,21 +136,32 @@ pub async fn link_confirmed(
         },
     )
     .await?;
-    let mut events = vec![Envelope::new(
-        SERVICE,
-        case_id.clone(),
-        referral_id.to_string(),
-        &pb::CaseLinked {
-            case_id: case_id.clone(),
-            referral_id: referral_id.to_string(),
-            youth_id: youth_id.to_string(),
-            earlier_case_id: earlier.case_id.clone(),
-            relation: relation.to_owned(),
-            days_since_closure,
-            possible_match_id: possible_match_id.clone(),
-            practice: case.practice,
-        },
-    )];
+    events.insert(
+        0,
+        Envelope::new(
+            SERVICE,
+            case_id.clone(),
+            referral_id.to_string(),
+            &pb::CaseLinked {
+                case_id: case_id.clone(),
+                referral_id: referral_id.to_string(),
+                youth_id: youth_id.to_string(),
+                earlier_case_id: earlier.case_id.clone(),
+                relation: relation.to_owned(),
+                days_since_closure: match comeback {
+                    Comeback::WhileOpen => -1,
+                    _ => continuity::days_since_exit(earlier_exit, facts.received_at),
+                },
+                possible_match_id: possible_match_id.clone(),
+                practice: case.practice,
+            },
+        ),
+    );
+    if link == ConfirmedLink::JoinOpen {
+        app.commit(tx, &events).await?;
+        tracing::info!(case.id = %case_id, into_case.id = %earlier.case_id, "confirmed returning youth: cases merged");
+        return Ok(MatchOutcome::Merged { case_id, into_case_id: earlier.case_id });
+    }
 
     // Continuity while the youth has not started working with the new case manager.
     let previous: Option<CaseManagerId> = earlier.case_manager_id.as_deref().and_then(|id| id.parse().ok());
@@ -170,9 +197,9 @@ pub async fn link_confirmed(
             }
         }
     }
-    if relation == "return" {
-        events
-            .push(recidivism::for_new_referral(&mut tx, &earlier, youth_id.as_str(), referral_id.as_str(), now).await?);
+    if comeback.is_recidivism() {
+        let (youth, referral) = (youth_id.as_str(), referral_id.as_str());
+        events.push(recidivism::for_new_referral(&mut tx, &earlier, youth, referral, facts.received_at, now).await?);
     }
     app.commit(tx, &events).await?;
     tracing::info!(

@@ -1,16 +1,18 @@
 //! Interventions delivered (`RecordIntervention`) and service plan goals (`UpsertGoal`). Case
 //! managers and supervisors record on any case; a partner records only on a case it serves (holds
 //! an accepted offer for, see `app::offers`), and any other case is NOT_FOUND, as if it did not
-//! exist.
+//! exist. What an intervention names is checked against what cases holds: its referral is one of
+//! the case's, its goal one of the case's plan goals, and its service not one the offers accepted
+//! for it show to be another organization's.
 
 use chrono::NaiveDate;
 use wf_auth::Principal;
 use wf_events::Envelope;
 use wf_proto::cases::v1::GoalStatus;
 use wf_proto::events::v1 as events;
-use wf_types::{CaseId, GoalId, InterventionId};
+use wf_types::{CaseId, FieldViolation, GoalId, InterventionId, PartnerServiceId, ReferralId};
 
-use super::{App, CaseError, case_in, case_in_scope, methods};
+use super::{App, CaseError, case_in, case_in_scope, methods, referral_for_record};
 use crate::SERVICE;
 use crate::domain::{lifecycle, services, stage_code};
 use crate::store;
@@ -20,15 +22,17 @@ use crate::store::services::{GoalRecord, InterventionRecord};
 #[derive(Debug, Clone)]
 pub struct NewIntervention {
     pub case_id: CaseId,
+    /// One of the case's referrals; the case's current one when `None`.
+    pub referral_id: Option<ReferralId>,
     pub service_type: String,
     pub delivered_on: NaiveDate,
     pub units: f64,
     /// A `UnitType` number.
     pub unit_type: i32,
     pub provider_id: String,
-    pub partner_service_id: String,
+    pub partner_service_id: Option<PartnerServiceId>,
     pub engagement_approach: String,
-    pub goal_id: String,
+    pub goal_id: Option<GoalId>,
 }
 
 /// `RecordIntervention`: stores the service delivered and announces `intervention.delivered`.
@@ -40,20 +44,43 @@ pub async fn record_intervention(
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let case = case_in_scope(app, &mut tx, principal, input.case_id.as_str(), methods::RECORD_INTERVENTION).await?;
+    let referral_id =
+        referral_for_record(&mut tx, principal, &case, input.referral_id.as_ref(), "intervention.referral_id").await?;
+    let mut violations = Vec::new();
+    if let Some(goal_id) = &input.goal_id {
+        let ours =
+            store::services::goal_in(&mut tx, goal_id.as_str()).await?.is_some_and(|g| g.case_id == case.case_id);
+        if !ours {
+            violations.push(FieldViolation::new("intervention.goal_id", "is not a goal of this case's service plan"));
+        }
+    }
+    if let Some(service) = &input.partner_service_id {
+        let organizations = store::offers::organizations_of_service(&mut tx, service.as_str()).await?;
+        if !organizations.is_empty() && !organizations.contains(&input.provider_id) {
+            violations.push(FieldViolation::new(
+                "intervention.partner_service_id",
+                "is a service of another organization than intervention.provider_id (the offers accepted for it say \
+                 whose it is)",
+            ));
+        }
+    }
+    if !violations.is_empty() {
+        return Err(CaseError::Violations(violations));
+    }
     let record = InterventionRecord {
         intervention_id: InterventionId::generate().to_string(),
         case_id: case.case_id.clone(),
-        referral_id: case.referral_id.clone(),
+        referral_id,
         service_type: input.service_type,
         delivered_on: input.delivered_on.to_string(),
         units: input.units,
         unit_type: input.unit_type,
         provider_id: input.provider_id,
-        partner_service_id: input.partner_service_id,
+        partner_service_id: input.partner_service_id.map(String::from).unwrap_or_default(),
         engagement_approach: input.engagement_approach,
         recorded_by: principal.subject.clone(),
         recorded_at: now,
-        goal_id: input.goal_id,
+        goal_id: input.goal_id.map(String::from).unwrap_or_default(),
         practice: case.practice,
     };
     store::services::insert_intervention(&mut tx, &record).await?;
@@ -70,8 +97,8 @@ pub async fn record_intervention(
         engagement_approach: record.engagement_approach.clone(),
         practice: record.practice,
     };
-    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), case.referral_id, &event)]).await?;
-    tracing::info!(intervention.id = %record.intervention_id, case.id = %record.case_id, service_type = %record.service_type, "intervention recorded");
+    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), record.referral_id.clone(), &event)]).await?;
+    tracing::debug!(intervention.id = %record.intervention_id, case.id = %record.case_id, service_type = %record.service_type, "intervention recorded");
     Ok(record.intervention_id)
 }
 

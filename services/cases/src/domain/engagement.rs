@@ -93,6 +93,12 @@ pub fn is_first_contact(outcome: ContactOutcome, attempted_at: i64, first_contac
     outcome == ContactOutcome::Reached && first_contact_at.is_none_or(|first| attempted_at < first)
 }
 
+/// The engagement approach in use for the youth (`Case.engagement_approach`): the latest contact
+/// attempt's that names one, else the one the case's latest referral names (empty: neither does).
+pub fn approach_in_use(latest_attempt_approach: Option<&str>, referral_approach: &str) -> String {
+    latest_attempt_approach.filter(|approach| !approach.is_empty()).unwrap_or(referral_approach).to_owned()
+}
+
 fn rfc3339(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros).map_or_else(|| micros.to_string(), |at| at.to_rfc3339())
 }
@@ -129,6 +135,14 @@ mod tests {
         assert_eq!(check_readiness(CaseStage::Active, None, Readiness::Enrolled, 0), Ok(ReadinessChange::Changed));
         let refused = check_readiness(CaseStage::Closed, None, Readiness::DeclinedServices, 0).unwrap_err();
         assert_eq!(refused.to_string(), "case is in stage closed; reopen it (ReopenCase) before recording readiness");
+    }
+
+    #[test]
+    fn the_approach_in_use_is_the_latest_attempt_s_then_the_referral_s() {
+        assert_eq!(approach_in_use(Some("street_outreach"), "survivor_mentor"), "street_outreach");
+        assert_eq!(approach_in_use(None, "survivor_mentor"), "survivor_mentor");
+        assert_eq!(approach_in_use(Some(""), "survivor_mentor"), "survivor_mentor");
+        assert_eq!(approach_in_use(None, ""), "");
     }
 
     #[test]

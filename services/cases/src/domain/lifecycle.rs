@@ -129,30 +129,6 @@ pub fn missing_episode(from: CaseStage, to: CaseStage) -> MissingEpisode {
     }
 }
 
-/// Days between two instants in microseconds, rounded down.
-pub fn whole_days_between(earlier_micros: i64, later_micros: i64) -> i64 {
-    (later_micros - earlier_micros).div_euclid(86_400_000_000)
-}
-
-/// DOMAIN.md: "a new referral within 14 days of closure is a transfer, not a return".
-pub const TRANSFER_WINDOW_DAYS: i64 = 14;
-
-/// How a new referral for a youth with a closed case relates to that case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comeback {
-    /// Within 14 days of closure.
-    Transfer,
-    Return,
-}
-
-pub fn comeback(closed_at_micros: i64, referred_at_micros: i64) -> Comeback {
-    if whole_days_between(closed_at_micros, referred_at_micros) < TRANSFER_WINDOW_DAYS {
-        Comeback::Transfer
-    } else {
-        Comeback::Return
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,12 +195,5 @@ mod tests {
         assert_eq!(missing_episode(Missing, Active), MissingEpisode::Ends);
         assert_eq!(missing_episode(Missing, Closed), MissingEpisode::Ends);
         assert_eq!(missing_episode(Plan, Active), MissingEpisode::Unchanged);
-    }
-
-    #[test]
-    fn a_new_referral_within_fourteen_days_is_a_transfer() {
-        let day = 86_400_000_000;
-        assert_eq!(comeback(0, 13 * day + day - 1), Comeback::Transfer);
-        assert_eq!(comeback(0, 14 * day), Comeback::Return);
     }
 }

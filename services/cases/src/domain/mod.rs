@@ -2,6 +2,8 @@
 //! stored under. Nothing here touches the database or the bus.
 
 mod assignment;
+pub mod completeness;
+pub mod continuity;
 pub mod engagement;
 pub mod follow_up;
 pub mod lifecycle;

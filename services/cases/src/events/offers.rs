@@ -16,6 +16,10 @@ impl CaseEvents {
             offer_id: id(EVENT, "offer_id", &accepted.offer_id)?,
             referral_id: id(EVENT, "referral_id", &accepted.referral_id)?,
             partner_id: id(EVENT, "partner_id", &accepted.partner_id)?,
+            partner_service_id: match accepted.partner_service_id.as_str() {
+                "" => None,
+                service => Some(id(EVENT, "partner_service_id", service)?),
+            },
             accepted_at: accepted
                 .accepted_at
                 .as_ref()

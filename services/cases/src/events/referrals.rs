@@ -22,6 +22,9 @@ impl CaseEvents {
         let language_ok = language.is_empty()
             || ((2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase()));
         let tier = TriageTier::try_from(received.triage_tier).unwrap_or(TriageTier::Unspecified);
+        // A code or nothing: an unreadable approach only loses the default of Case.engagement_approach.
+        let approach = received.engagement_approach.as_str();
+        let engagement_approach = if domain::services::is_code(approach) { approach.to_owned() } else { String::new() };
         let facts = ReferralFacts {
             referral_id: referral_id.to_string(),
             youth_id: youth_id.to_string(),
@@ -35,6 +38,7 @@ impl CaseEvents {
                 .as_ref()
                 .and_then(wf_proto::time::datetime)
                 .map_or_else(|| self.app.now(), |at| at.timestamp_micros()),
+            engagement_approach,
         };
         Ok(referrals::record_facts(&self.app, envelope, &facts).await?)
     }

@@ -1,11 +1,11 @@
-//! Referral facts from `referral.received`, and what continuity needs: a youth's latest case and
-//! the referrals a case absorbed.
+//! Referral facts from `referral.received`, and what continuity needs: every referral of a case
+//! (`case_referrals`, the opening one included) by episode, and the links confirmed matches make.
 
 use sqlx::Row;
 use wf_db::{DbError, Tx};
 
 use crate::domain::Site;
-use crate::store::{CASE_COLUMNS, CaseRecord, case_from_row};
+use crate::store::IN_CURRENT_EPISODE;
 
 /// The coded facts of a received referral.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,13 +18,15 @@ pub struct ReferralFacts {
     pub triage_tier: String,
     pub practice: bool,
     pub received_at: i64,
+    /// The engagement approach code the referral names, or empty.
+    pub engagement_approach: String,
 }
 
 /// Stores the facts once; a second copy of the same referral's facts changes nothing.
 pub async fn insert_facts(tx: &mut Tx, facts: &ReferralFacts) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO referral_facts (referral_id, youth_id, site, language, triage_tier, practice, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (referral_id) DO NOTHING",
+        "INSERT INTO referral_facts (referral_id, youth_id, site, language, triage_tier, practice, received_at, \
+         engagement_approach) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (referral_id) DO NOTHING",
     )
     .bind(facts.referral_id.clone())
     .bind(facts.youth_id.clone())
@@ -33,6 +35,7 @@ pub async fn insert_facts(tx: &mut Tx, facts: &ReferralFacts) -> Result<(), DbEr
     .bind(facts.triage_tier.clone())
     .bind(i64::from(facts.practice))
     .bind(facts.received_at)
+    .bind(facts.engagement_approach.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -40,8 +43,8 @@ pub async fn insert_facts(tx: &mut Tx, facts: &ReferralFacts) -> Result<(), DbEr
 
 pub async fn facts_of(tx: &mut Tx, referral_id: &str) -> Result<Option<ReferralFacts>, DbError> {
     let row = sqlx::query(
-        "SELECT referral_id, youth_id, site, language, triage_tier, practice, received_at FROM referral_facts \
-         WHERE referral_id = $1",
+        "SELECT referral_id, youth_id, site, language, triage_tier, practice, received_at, engagement_approach \
+         FROM referral_facts WHERE referral_id = $1",
     )
     .bind(referral_id)
     .fetch_optional(&mut **tx)
@@ -57,47 +60,111 @@ pub async fn facts_of(tx: &mut Tx, referral_id: &str) -> Result<Option<ReferralF
             triage_tier: row.try_get("triage_tier")?,
             practice: practice != 0,
             received_at: row.try_get("received_at")?,
+            engagement_approach: row.try_get("engagement_approach")?,
         })
     })
     .transpose()
 }
 
-/// The youth's most recently opened case, if any.
-pub async fn latest_case_of_youth(tx: &mut Tx, youth_id: &str) -> Result<Option<CaseRecord>, DbError> {
-    let row = sqlx::query(&format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE youth_id = $1 ORDER BY opened_at DESC, case_id DESC LIMIT 1"
-    ))
-    .bind(youth_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.as_ref().map(case_from_row).transpose()
+/// Which episode of a case a referral it absorbs belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Episode {
+    /// It reopened the case: a new episode starts with it.
+    New,
+    /// It joined the open case: the current episode.
+    Current,
 }
 
-/// Records that `case_id` absorbed `referral_id` (a returning youth's new referral).
+/// Records that `case_id` absorbed `referral_id` (`relation`: `return`, `transfer` or `concurrent`
+/// for a reopening, `joined` for a referral that joined the open case).
 pub async fn link_referral(
     tx: &mut Tx,
     referral_id: &str,
     case_id: &str,
     at: i64,
     relation: &str,
+    episode: Episode,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO case_referrals (referral_id, case_id, linked_at, relation) VALUES ($1, $2, $3, $4)")
-        .bind(referral_id)
-        .bind(case_id)
-        .bind(at)
-        .bind(relation)
-        .execute(&mut **tx)
-        .await?;
+    let step = match episode {
+        Episode::New => 1,
+        Episode::Current => 0,
+    };
+    sqlx::query(
+        "INSERT INTO case_referrals (referral_id, case_id, linked_at, relation, episode) \
+         SELECT $1, $2, $3, $4, COALESCE(MAX(episode), 0) + $5 FROM case_referrals WHERE case_id = $2",
+    )
+    .bind(referral_id)
+    .bind(case_id)
+    .bind(at)
+    .bind(relation)
+    .bind(step)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 /// Every referral of a case after the one that opened it, oldest first.
 pub async fn linked_referrals(db: &wf_db::Db, case_id: &str) -> Result<Vec<String>, DbError> {
-    let rows = sqlx::query("SELECT referral_id FROM case_referrals WHERE case_id = $1 ORDER BY linked_at, referral_id")
-        .bind(case_id)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT referral_id FROM case_referrals WHERE case_id = $1 \
+         AND referral_id <> (SELECT referral_id FROM cases WHERE case_id = $1) \
+         ORDER BY episode, linked_at, referral_id",
+    )
+    .bind(case_id)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter().map(|row| Ok(row.try_get("referral_id")?)).collect()
+}
+
+/// Every referral of a case, oldest first (read inside a transaction).
+pub async fn referrals_in(tx: &mut Tx, case_id: &str) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query(
+        "SELECT referral_id FROM case_referrals WHERE case_id = $1 ORDER BY episode, linked_at, referral_id",
+    )
+    .bind(case_id.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("referral_id")?)).collect()
+}
+
+/// The referrals of the case's current episode (the latest one), oldest first: the referral that
+/// opened or last reopened it and those that joined it since.
+pub async fn current_episode_referrals(tx: &mut Tx, case_id: &str) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT cr.referral_id FROM case_referrals cr WHERE cr.case_id = $1 AND {IN_CURRENT_EPISODE} \
+         ORDER BY cr.linked_at, cr.referral_id"
+    ))
+    .bind(case_id.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("referral_id")?)).collect()
+}
+
+/// Whether `referral_id` is one of the case's referrals (of any episode).
+pub async fn is_referral_of(tx: &mut Tx, case_id: &str, referral_id: &str) -> Result<bool, DbError> {
+    let row = sqlx::query("SELECT case_id FROM case_referrals WHERE case_id = $1 AND referral_id = $2")
+        .bind(case_id.to_owned())
+        .bind(referral_id.to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Moves every referral of case `from` to case `to`'s current episode as `joined` at `at` (a
+/// confirmed match merged `from` into the youth's open case `to`); returns them, oldest first.
+pub async fn move_referrals(tx: &mut Tx, from: &str, to: &str, at: i64) -> Result<Vec<String>, DbError> {
+    let moved = referrals_in(tx, from).await?;
+    sqlx::query(
+        "UPDATE case_referrals SET case_id = $1, relation = 'joined', linked_at = $2, \
+         episode = (SELECT COALESCE(MAX(e.episode), 0) FROM case_referrals e WHERE e.case_id = $1) \
+         WHERE case_id = $3",
+    )
+    .bind(to.to_owned())
+    .bind(at)
+    .bind(from.to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(moved)
 }
 
 /// The referral's youth is now `youth_id` (staff confirmed a possible match).
@@ -119,23 +186,6 @@ pub async fn set_case_youth(tx: &mut Tx, case_id: &str, youth_id: &str, at: i64)
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// The youth's most recently opened case other than `except_case_id`.
-pub async fn latest_other_case_of_youth(
-    tx: &mut Tx,
-    youth_id: &str,
-    except_case_id: &str,
-) -> Result<Option<CaseRecord>, DbError> {
-    let row = sqlx::query(&format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE youth_id = $1 AND case_id <> $2 \
-         ORDER BY opened_at DESC, case_id DESC LIMIT 1"
-    ))
-    .bind(youth_id.to_owned())
-    .bind(except_case_id.to_owned())
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.as_ref().map(case_from_row).transpose()
 }
 
 /// A confirmed link between a new referral's case and the youth's earlier case.

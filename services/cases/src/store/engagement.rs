@@ -136,16 +136,3 @@ pub async fn list_attempts(
         })
         .collect()
 }
-
-/// Whether `referral_id` is one of the case's referrals (the one that opened it or one it absorbed).
-pub async fn referral_belongs_to(tx: &mut Tx, case_id: &str, referral_id: &str) -> Result<bool, DbError> {
-    let row = sqlx::query(
-        "SELECT case_id FROM cases WHERE case_id = $1 AND referral_id = $2 \
-         UNION SELECT case_id FROM case_referrals WHERE case_id = $1 AND referral_id = $2",
-    )
-    .bind(case_id.to_owned())
-    .bind(referral_id.to_owned())
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.is_some())
-}

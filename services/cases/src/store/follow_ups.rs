@@ -1,4 +1,4 @@
-//! Follow-ups: the schedule written at closure, the worker's claims, and the records.
+//! Follow-ups: the schedule written at enrollment and at exit, the worker's claims, and the records.
 
 use chrono::NaiveDate;
 use sqlx::Row;
@@ -7,7 +7,7 @@ use wf_proto::cases::v1::{FollowUpKind, FollowUpStatus};
 use wf_types::FollowUpId;
 
 use super::sql_limit;
-use crate::domain::follow_up;
+use crate::domain::follow_up::{self, Window};
 
 /// A follow-up as stored, with the owner and practice flag of its case.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub struct FollowUpRecord {
     pub case_id: String,
     pub kind: FollowUpKind,
     pub due_on: NaiveDate,
+    /// The window it is recorded in (its due date, and the dates it opens and closes on).
+    pub window: Window,
     pub status: FollowUpStatus,
     pub completed_at: Option<i64>,
     pub recorded_by: Option<String>,
@@ -25,21 +27,26 @@ pub struct FollowUpRecord {
     pub practice: bool,
 }
 
-/// Writes the 6/12/24-month follow-ups of an exit on `exit_date`.
-pub async fn schedule(tx: &mut Tx, case_id: &str, exit_date: NaiveDate) -> Result<Vec<String>, DbError> {
+/// Writes the follow-ups `scheduled` (kind and window) for the case; returns their ids.
+pub async fn schedule(
+    tx: &mut Tx,
+    case_id: &str,
+    scheduled: &[(FollowUpKind, Window)],
+) -> Result<Vec<String>, DbError> {
     let mut ids = Vec::new();
-    for (kind, due_on) in follow_up::schedule(exit_date) {
+    for (kind, window) in scheduled {
         let id = FollowUpId::generate().to_string();
         sqlx::query(
-            "INSERT INTO follow_ups (follow_up_id, case_id, kind, due_on, due_at, overdue_at, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'scheduled')",
+            "INSERT INTO follow_ups (follow_up_id, case_id, kind, due_on, due_at, opens_at, overdue_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled')",
         )
         .bind(id.clone())
         .bind(case_id)
-        .bind(i64::from(kind as i32))
-        .bind(due_on.to_string())
-        .bind(follow_up::due_at(due_on))
-        .bind(follow_up::overdue_at(due_on))
+        .bind(i64::from(*kind as i32))
+        .bind(window.due_on.to_string())
+        .bind(window.due_at())
+        .bind(window.opens_at())
+        .bind(window.closes_at())
         .execute(&mut **tx)
         .await?;
         ids.push(id);
@@ -86,8 +93,9 @@ pub enum Announcement {
 pub async fn owed(db: &Db, announcement: Announcement, now: i64, limit: i64) -> Result<Vec<String>, DbError> {
     let sql = match announcement {
         Announcement::Due => {
-            "SELECT follow_up_id FROM follow_ups WHERE due_announced = 0 AND due_at <= $1 \
-             AND status IN ('scheduled', 'due', 'overdue') ORDER BY due_at, follow_up_id LIMIT $2"
+            // Due is announced when the window opens.
+            "SELECT follow_up_id FROM follow_ups WHERE due_announced = 0 AND COALESCE(opens_at, due_at) <= $1 \
+             AND status IN ('scheduled', 'due', 'overdue') ORDER BY COALESCE(opens_at, due_at), follow_up_id LIMIT $2"
         }
         Announcement::Overdue => {
             "SELECT follow_up_id FROM follow_ups WHERE overdue_announced = 0 AND overdue_at <= $1 \
@@ -117,8 +125,8 @@ pub async fn claim(tx: &mut Tx, follow_up_id: &str, announcement: Announcement) 
     Ok(sqlx::query(sql).bind(follow_up_id).execute(&mut **tx).await?.rows_affected() == 1)
 }
 
-const COLUMNS: &str = "f.follow_up_id, f.case_id, f.kind, f.due_on, f.status, f.completed_at, f.recorded_by, \
-                       f.outcomes, c.case_manager_id, c.practice";
+const COLUMNS: &str = "f.follow_up_id, f.case_id, f.kind, f.due_on, COALESCE(f.opens_at, f.due_at) AS opens_at, \
+                       f.overdue_at, f.status, f.completed_at, f.recorded_by, f.outcomes, c.case_manager_id, c.practice";
 
 pub async fn get_in(tx: &mut Tx, follow_up_id: &str) -> Result<Option<FollowUpRecord>, DbError> {
     let row = sqlx::query(&format!(
@@ -212,6 +220,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<FollowUpRecord, DbError> {
     let due_on: String = row.try_get("due_on")?;
     let status: String = row.try_get("status")?;
     let practice: i64 = row.try_get("practice")?;
+    let due_on = NaiveDate::parse_from_str(&due_on, "%Y-%m-%d").map_err(|_| super::corrupt("due_on", &due_on))?;
+    let opens_at: i64 = row.try_get("opens_at")?;
+    let overdue_at: i64 = row.try_get("overdue_at")?;
+    let window = Window { opens_on: follow_up::date_of(opens_at), due_on, closes_on: follow_up::date_of(overdue_at) };
     Ok(FollowUpRecord {
         follow_up_id: row.try_get("follow_up_id")?,
         case_id: row.try_get("case_id")?,
@@ -219,7 +231,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<FollowUpRecord, DbError> {
             .ok()
             .and_then(|k| FollowUpKind::try_from(k).ok())
             .unwrap_or(FollowUpKind::Unspecified),
-        due_on: NaiveDate::parse_from_str(&due_on, "%Y-%m-%d").map_err(|_| super::corrupt("due_on", &due_on))?,
+        due_on,
+        window,
         status: follow_up::status_from_code(&status).ok_or_else(|| super::corrupt("status", &status))?,
         completed_at: row.try_get("completed_at")?,
         recorded_by: row.try_get("recorded_by")?,

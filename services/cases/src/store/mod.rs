@@ -9,9 +9,11 @@ use wf_proto::cases::v1::CaseStage;
 use crate::domain::{self, CaseStatus, Caseloads, Site};
 
 pub mod continuity;
+pub mod details;
 pub mod engagement;
 pub mod follow_ups;
 pub mod lifecycle;
+pub mod merge;
 pub mod notes;
 pub mod offers;
 pub mod recidivism;
@@ -45,6 +47,8 @@ pub struct CaseRecord {
     pub lifecycle: LifecycleFacts,
     /// Readiness and first contact (empty on a new case).
     pub engagement: EngagementFacts,
+    /// The youth's open case this one joined (closed as merged), if it did.
+    pub merged_into: Option<String>,
 }
 
 /// Engagement facts kept on the case row.
@@ -96,7 +100,18 @@ pub struct CaseFilter {
     pub awaiting_assignment: bool,
     /// Only cases incomplete at this instant (see [`INCOMPLETE_AT`]).
     pub incomplete_at: Option<i64>,
+    /// Only cases this partner organization serves: it holds an accepted offer for a referral of
+    /// the case's current episode (see [`offers::holds_accepted`]).
+    pub served_by: Option<String>,
 }
+
+/// Stages in which a case is open: on the caseload, and the youth's one open case.
+pub(crate) const OPEN_CASE: &str = "stage NOT IN ('closed', 'post_exit_follow_up')";
+
+/// The referrals of the current episode of case `$c` (the latest episode, see
+/// `continuity::link_referral`), as a condition on a `case_referrals` row aliased `cr`.
+pub(crate) const IN_CURRENT_EPISODE: &str =
+    "cr.episode = (SELECT MAX(e.episode) FROM case_referrals e WHERE e.case_id = cr.case_id)";
 
 /// A case is incomplete at an instant `$n` when any of these hold: the assessment is overdue (enrolled,
 /// not assessed, `assessment_due` reached), a follow-up is past its due instant and not recorded
@@ -132,14 +147,52 @@ pub async fn lock_assignments(tx: &mut Tx, backend: Backend) -> Result<(), DbErr
 
 /// The case already opened for `referral_id`, if any.
 pub async fn case_id_for_referral(tx: &mut Tx, referral_id: &str) -> Result<Option<String>, DbError> {
-    // The referral that opened a case, or one a reopened case absorbed.
-    let row = sqlx::query(
-        "SELECT case_id FROM cases WHERE referral_id = $1 UNION SELECT case_id FROM case_referrals WHERE referral_id = $1",
-    )
-    .bind(referral_id)
+    // Every referral of a case is a row there: the one that opened it, or one it absorbed since
+    // (a referral of a merged case belongs to the case it joined).
+    let row = sqlx::query("SELECT case_id FROM case_referrals WHERE referral_id = $1")
+        .bind(referral_id)
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.map(|row| row.try_get("case_id")).transpose()?)
+}
+
+/// The youth's open case (`practice` ones apart from real ones), if any: there is at most one
+/// (`cases_one_open_case_per_youth`); cases flagged by the migration as older duplicates are not it.
+pub async fn open_case_of_youth(
+    tx: &mut Tx,
+    youth_id: &str,
+    practice: bool,
+    except_case_id: Option<&str>,
+) -> Result<Option<CaseRecord>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE youth_id = $1 AND practice = $2 AND {OPEN_CASE} \
+         AND case_id <> $3 ORDER BY legacy_duplicate, opened_at, case_id LIMIT 1"
+    ))
+    .bind(youth_id.to_owned())
+    .bind(i64::from(practice))
+    .bind(except_case_id.unwrap_or_default().to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(case_from_row).transpose()
+}
+
+/// The youth's most recently opened closed case that was not merged into another, if any.
+pub async fn latest_closed_case_of_youth(
+    tx: &mut Tx,
+    youth_id: &str,
+    practice: bool,
+    except_case_id: Option<&str>,
+) -> Result<Option<CaseRecord>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE youth_id = $1 AND practice = $2 AND NOT {OPEN_CASE} \
+         AND merged_into IS NULL AND case_id <> $3 ORDER BY opened_at DESC, case_id DESC LIMIT 1"
+    ))
+    .bind(youth_id.to_owned())
+    .bind(i64::from(practice))
+    .bind(except_case_id.unwrap_or_default().to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(case_from_row).transpose()
 }
 
 /// Open, real (non-practice) cases per case manager, read inside the assignment transaction.
@@ -196,6 +249,15 @@ pub async fn insert_case(tx: &mut Tx, case: &CaseRecord) -> Result<(), DbError> 
     .bind(case.updated_at)
     .execute(&mut **tx)
     .await?;
+    // The opening referral is the first of the case's referrals, episode 0.
+    sqlx::query(
+        "INSERT INTO case_referrals (referral_id, case_id, linked_at, relation, episode) VALUES ($1, $2, $3, 'opened', 0)",
+    )
+    .bind(case.referral_id.clone())
+    .bind(case.case_id.clone())
+    .bind(case.opened_at)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -243,7 +305,7 @@ pub async fn assignments_of(db: &Db, case_id: &str) -> Result<Vec<AssignmentReco
 pub(crate) const CASE_COLUMNS: &str = "case_id, referral_id, youth_id, site, triage_tier, stage, status, case_manager_id, \
                             assigned_at, practice, opened_at, updated_at, enrolled_at, assessment_due, assessed_at, \
                             exited_at, closed_at, closure_reason, exit_living_situation, reopen_count, \
-                            readiness, readiness_since, first_contact_at";
+                            readiness, readiness_since, first_contact_at, merged_into";
 
 /// The case as stored, read inside a transaction.
 pub async fn get_case_in(tx: &mut Tx, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
@@ -329,13 +391,18 @@ pub async fn list_cases(
         equals("youth_id", id.clone(), &mut conditions);
     }
     if let Some(id) = &filter.referral_id {
-        // The referral that opened the case, or one a reopened case absorbed.
-        equals("referral_id", id.clone(), &mut conditions);
-        let n = conditions.len() - 1;
-        let placeholder = conditions[n].trim_start_matches("referral_id = ").to_owned();
-        conditions[n] = format!(
-            "(referral_id = {placeholder} OR case_id IN (SELECT case_id FROM case_referrals WHERE referral_id = {placeholder}))"
-        );
+        // Any of the case's referrals: the one that opened it, or one it absorbed since.
+        binds.push(id.clone());
+        conditions
+            .push(format!("case_id IN (SELECT case_id FROM case_referrals WHERE referral_id = ${})", binds.len()));
+    }
+    if let Some(partner_id) = &filter.served_by {
+        binds.push(partner_id.clone());
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
+             WHERE cr.case_id = cases.case_id AND a.partner_id = ${} AND {IN_CURRENT_EPISODE})",
+            binds.len()
+        ));
     }
     if let Some(after) = after {
         binds.push(after.to_owned());
@@ -411,6 +478,7 @@ pub(crate) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbErr
             readiness_since: row.try_get("readiness_since")?,
             first_contact_at: row.try_get("first_contact_at")?,
         },
+        merged_into: row.try_get("merged_into")?,
     })
 }
 
@@ -434,6 +502,16 @@ pub async fn set_owner(tx: &mut Tx, case_id: &str, case_manager_id: &str, at: i6
     .bind(case_id)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// The case counts as the youth's one open case again (a reopening, checked against the youth's
+/// other cases): a flag the one-open-case migration set on an older duplicate is cleared.
+pub async fn clear_legacy_duplicate(tx: &mut Tx, case_id: &str) -> Result<(), DbError> {
+    sqlx::query("UPDATE cases SET legacy_duplicate = 0 WHERE case_id = $1 AND legacy_duplicate <> 0")
+        .bind(case_id.to_owned())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -125,6 +125,33 @@ pub async fn set_sealed(tx: &mut Tx, note_id: &str, sealed: &[u8], version: i32)
     Ok(())
 }
 
+/// Every note of a case, read inside a transaction (a merge moves them).
+pub async fn of_case_in(tx: &mut Tx, case_id: &str) -> Result<Vec<StoredNote>, DbError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM case_notes WHERE case_id = $1 ORDER BY note_id"))
+        .bind(case_id.to_owned())
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(note_from_row).collect()
+}
+
+/// Moves the note to `case_id` with its text `sealed` again for that case under `version`.
+pub async fn move_sealed(
+    tx: &mut Tx,
+    note_id: &str,
+    case_id: &str,
+    sealed: &[u8],
+    version: i32,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE case_notes SET case_id = $1, sealed_text = $2, key_version = $3, text = '' WHERE note_id = $4")
+        .bind(case_id.to_owned())
+        .bind(sealed.to_vec())
+        .bind(i64::from(version))
+        .bind(note_id.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Sealed note texts per key version, ascending.
 pub async fn key_usage(db: &Db) -> Result<Vec<(i32, i64)>, DbError> {
     let rows = sqlx::query(

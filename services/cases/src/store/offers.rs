@@ -3,42 +3,64 @@
 use sqlx::Row;
 use wf_db::{DbError, Tx};
 
+use super::IN_CURRENT_EPISODE;
+
 /// An accepted offer, as `offer.accepted` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptedOffer {
     pub offer_id: String,
     pub referral_id: String,
     pub partner_id: String,
+    /// The service the offer was for ("svc_..."), empty when the event named none.
+    pub partner_service_id: String,
     pub accepted_at: i64,
 }
 
 /// Stores the acceptance once; the same offer again changes nothing.
 pub async fn insert_accepted(tx: &mut Tx, offer: &AcceptedOffer) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO accepted_offers (offer_id, referral_id, partner_id, accepted_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (offer_id) DO NOTHING",
+        "INSERT INTO accepted_offers (offer_id, referral_id, partner_id, partner_service_id, accepted_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (offer_id) DO NOTHING",
     )
     .bind(offer.offer_id.clone())
     .bind(offer.referral_id.clone())
     .bind(offer.partner_id.clone())
+    .bind(offer.partner_service_id.clone())
     .bind(offer.accepted_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Whether `partner_id` holds an accepted offer for the case's current referral: the latest
-/// referral the case absorbed (a returning youth's), else the one that opened it. An offer
+/// Whether `partner_id` holds an accepted offer for a referral of the case's current episode: the
+/// referral that opened it, or that last reopened it, or one that joined it since. An offer
 /// accepted for an earlier episode's referral does not carry over to the next one.
 pub async fn holds_accepted(tx: &mut Tx, case_id: &str, partner_id: &str) -> Result<bool, DbError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS held FROM accepted_offers WHERE partner_id = $2 AND referral_id = COALESCE(\
-           (SELECT referral_id FROM case_referrals WHERE case_id = $1 ORDER BY linked_at DESC, referral_id DESC LIMIT 1), \
-           (SELECT referral_id FROM cases WHERE case_id = $1))",
-    )
-    .bind(case_id)
-    .bind(partner_id)
-    .fetch_one(&mut **tx)
+    Ok(latest_accepted_referral(tx, case_id, partner_id).await?.is_some())
+}
+
+/// The latest referral of the case's current episode that `partner_id` accepted an offer for.
+pub async fn latest_accepted_referral(tx: &mut Tx, case_id: &str, partner_id: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT cr.referral_id FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
+         WHERE cr.case_id = $1 AND a.partner_id = $2 AND {IN_CURRENT_EPISODE} \
+         ORDER BY cr.linked_at DESC, cr.referral_id DESC LIMIT 1"
+    ))
+    .bind(case_id.to_owned())
+    .bind(partner_id.to_owned())
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.try_get::<i64, _>("held")? > 0)
+    Ok(row.map(|row| row.try_get("referral_id")).transpose()?)
+}
+
+/// The organizations offers for `partner_service_id` were accepted by: what cases knows of whose
+/// service it is (routing keeps the directory). Empty when no accepted offer named it.
+pub async fn organizations_of_service(tx: &mut Tx, partner_service_id: &str) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT partner_id FROM accepted_offers WHERE partner_service_id = $1 ORDER BY partner_id",
+    )
+    .bind(partner_service_id.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("partner_id")?)).collect()
 }

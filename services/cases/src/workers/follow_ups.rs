@@ -19,14 +19,13 @@ pub async fn run(app: App, interval: Duration, shutdown: CancellationToken) {
     loop {
         match sweep(&app).await {
             Ok(report) if report != SweepReport::default() => {
-                tracing::info!(due = report.due, overdue = report.overdue, "follow-ups announced");
+                tracing::debug!(due = report.due, overdue = report.overdue, "follow-ups announced");
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "follow-up sweep failed; retrying next tick"),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
+        if !wf_server::pause(interval, &app.clock, &shutdown).await {
+            return;
         }
     }
 }

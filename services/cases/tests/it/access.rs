@@ -83,7 +83,7 @@ async fn unknown_case_answers(harness: &Harness, partner: &str) -> Vec<Result<()
 async fn opened(harness: &Harness, envelope: &wf_events::Envelope) -> String {
     match harness.cases.event_handler().on_referral_routed(envelope).await.expect("routed") {
         RoutedOutcome::Opened { case_id, .. } | RoutedOutcome::Reopened { case_id, .. } => case_id,
-        RoutedOutcome::CaseExists { case_id } => case_id,
+        RoutedOutcome::CaseExists { case_id } | RoutedOutcome::Joined { case_id } => case_id,
         RoutedOutcome::Duplicate => panic!("a fresh referral.routed"),
     }
 }

@@ -198,13 +198,19 @@ both_engines!(callers_are_authorized_before_anything_else, |engine| async move {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    for role in [Role::Hotline, Role::Partner, Role::Auditor, Role::Admin, Role::ProgramManager] {
+    for role in [Role::Hotline, Role::Auditor, Role::Admin, Role::ProgramManager] {
         let status = api
             .get_case(request_as(role, pb::GetCaseRequest { case_id: "bad".into(), ..Default::default() }))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{role}");
     }
+    // A partner reads the cases it serves: past the role check, the malformed id is refused.
+    let status = api
+        .get_case(request_as(Role::Partner, pb::GetCaseRequest { case_id: "bad".into(), ..Default::default() }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
     let status = api.list_cases(request_as(Role::Hotline, pb::ListCasesRequest::default())).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 

@@ -1,11 +1,13 @@
-//! `ListCases.incomplete_only`: an overdue assessment, a follow-up past its due instant and not
-//! recorded, or an exit without a living situation, judged at the controlled clock's instant.
+//! `ListCases.incomplete_only` and `Case.missing_fields`: an overdue assessment, a follow-up past
+//! its due instant and not recorded (baseline and assessment from the enrollment, the exit and
+//! post-exit ones from the exit), or an exit without a living situation, judged at the controlled
+//! clock's instant.
 
 use chrono::NaiveDate;
 use wf_auth::Role;
 use wf_cases::domain::follow_up;
-use wf_proto::cases::v1::{self as pb, CaseClosureReason, CaseStage, FollowUpStatus};
-use wf_proto::common::v1::{LivingSituation, Site};
+use wf_proto::cases::v1::{self as pb, CaseClosureReason, CaseStage, FollowUpKind, FollowUpStatus};
+use wf_proto::common::v1::{LivingSituation, NoYes, Site};
 use wf_testkit::both_engines;
 
 use crate::served::{START_MICROS, Served};
@@ -31,6 +33,32 @@ async fn incomplete(served: &Served) -> Vec<String> {
 fn sorted(mut ids: Vec<&String>) -> Vec<String> {
     ids.sort();
     ids.into_iter().cloned().collect()
+}
+
+/// The missing fields of a case, as `GetCase` reports them.
+async fn missing(served: &Served, case_id: &str) -> Vec<String> {
+    let request = pb::GetCaseRequest { case_id: case_id.to_owned(), ..Default::default() };
+    let case = served.client(Role::Supervisor).await.get_case(request).await.expect("get").into_inner().case;
+    case.expect("case").missing_fields
+}
+
+/// The id of the case's follow-up of `kind`.
+async fn follow_up_of(served: &Served, case_id: &str, kind: FollowUpKind) -> String {
+    let request = pb::ListFollowUpsRequest { case_id: case_id.to_owned(), ..Default::default() };
+    let listed = served.client(Role::CaseManager).await.list_follow_ups(request).await.expect("list");
+    let listed = listed.into_inner().follow_ups;
+    listed.into_iter().find(|f| f.kind == kind as i32).expect("scheduled").follow_up_id
+}
+
+/// Records the follow-up as completed now.
+async fn complete(served: &Served, follow_up_id: String) {
+    let request = pb::RecordFollowUpRequest {
+        follow_up_id,
+        status: FollowUpStatus::Completed as i32,
+        outcomes: Some(pb::FollowUpOutcomes { feels_safe: NoYes::Yes as i32, ..Default::default() }),
+        completed_at: None,
+    };
+    served.client(Role::CaseManager).await.record_follow_up(request).await.expect("record");
 }
 
 both_engines!(
@@ -70,8 +98,18 @@ both_engines!(
             .await
             .expect("close with a living situation");
 
-        // At once only the exit without a living situation is missing a required field.
+        // At once: the baseline is due at enrollment, the exit follow-up at exit, and one exit has no
+        // living situation. Case.missing_fields names exactly what incomplete_only judges.
+        assert_eq!(incomplete(&served).await, sorted(vec![&enrolled, &exited_unknown, &exited_known]));
+        assert_eq!(missing(&served, &enrolled).await, ["follow_up.baseline"]);
+        assert_eq!(missing(&served, &exited_unknown).await, ["follow_up.exit", "exit_living_situation"]);
+        assert_eq!(missing(&served, &exited_known).await, ["follow_up.exit"]);
+        assert!(missing(&served, &untouched).await.is_empty());
+        complete(&served, follow_up_of(&served, &enrolled, FollowUpKind::Baseline).await).await;
+        complete(&served, follow_up_of(&served, &exited_unknown, FollowUpKind::Exit).await).await;
+        complete(&served, follow_up_of(&served, &exited_known, FollowUpKind::Exit).await).await;
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
+        assert_eq!(missing(&served, &exited_unknown).await, ["exit_living_situation"]);
 
         // One microsecond before the assessment falls due (90 days after enrollment): not yet overdue.
         let assessment_due = START_MICROS + 90 * DAY_MICROS;
@@ -79,8 +117,9 @@ both_engines!(
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
         served.clock.set_micros(assessment_due);
         assert_eq!(incomplete(&served).await, sorted(vec![&enrolled, &exited_unknown]));
+        assert_eq!(missing(&served, &enrolled).await, ["assessed_at", "follow_up.assessment"]);
 
-        // Recording the assessment completes the case.
+        // Recording the assessment (the stage move and its follow-up's answers) completes the case.
         staff
             .transition_stage(pb::TransitionStageRequest {
                 case_id: enrolled.clone(),
@@ -90,6 +129,8 @@ both_engines!(
             })
             .await
             .expect("assess");
+        assert_eq!(missing(&served, &enrolled).await, ["follow_up.assessment"]);
+        complete(&served, follow_up_of(&served, &enrolled, FollowUpKind::Assessment).await).await;
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
 
         // Both exits owe a 6-month follow-up on 2026-07-01: once due and not recorded, both are incomplete.
@@ -98,16 +139,10 @@ both_engines!(
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
         served.clock.set_micros(six_months_due);
         assert_eq!(incomplete(&served).await, sorted(vec![&exited_unknown, &exited_known]));
+        assert_eq!(missing(&served, &exited_known).await, ["follow_up.month_6"]);
 
         // Recording it (even as lost to follow-up) settles the follow-up; the 12-month one is not due yet.
-        let six_months = staff
-            .list_follow_ups(pb::ListFollowUpsRequest { case_id: exited_known.clone(), ..Default::default() })
-            .await
-            .expect("follow-ups")
-            .into_inner()
-            .follow_ups[0]
-            .follow_up_id
-            .clone();
+        let six_months = follow_up_of(&served, &exited_known, FollowUpKind::Month6).await;
         staff
             .record_follow_up(pb::RecordFollowUpRequest {
                 follow_up_id: six_months,
@@ -118,6 +153,7 @@ both_engines!(
             .await
             .expect("record");
         assert_eq!(incomplete(&served).await, vec![exited_unknown.clone()]);
+        assert!(missing(&served, &exited_known).await.is_empty());
 
         // The filter combines with the others; the untouched case was never incomplete.
         let at_site = served

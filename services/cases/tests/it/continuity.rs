@@ -76,9 +76,10 @@ both_engines!(a_returning_youth_gets_their_earlier_case_and_case_manager, |engin
         .expect("follow-ups")
         .into_inner()
         .follow_ups;
-    assert_eq!(follow_ups.len(), 3);
+    // The exit follow-up and the 6, 12 and 24-month ones.
+    assert_eq!(follow_ups.len(), 4);
     assert!(follow_ups.iter().all(|f| f.status == pb::FollowUpStatus::Cancelled as i32), "{follow_ups:?}");
-    served.published(3, |e| e.event_type == "follow_up.cancelled").await;
+    served.published(4, |e| e.event_type == "follow_up.cancelled").await;
     assert_eq!(case_of(&mut supervisor, &second).await.case_id, case.case_id, "no second case");
 
     let events = served.published(1, |e| e.event_type == "case.reopened").await;

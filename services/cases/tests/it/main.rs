@@ -2,16 +2,21 @@
 
 mod access;
 mod api;
+mod case_referrals;
 mod completeness;
 mod continuity;
 mod engagement;
+mod exit;
 mod flow;
 mod follow_ups;
 mod harness;
 mod lifecycle;
 mod notes;
+mod one_open_case;
+mod partner_reads;
 mod reopen;
 mod returning;
+mod returns;
 mod roster;
 mod roster_file;
 mod served;

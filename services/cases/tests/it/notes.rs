@@ -164,13 +164,10 @@ both_engines!(a_privileged_note_is_read_only_by_its_author_and_the_authors_super
     assert_eq!(read(Role::CaseManager, "usr_owner", list(&case_id, true, "case_management")).await.unwrap(), both);
     assert_eq!(read(Role::Supervisor, "usr_sup_a", list(&case_id, true, "supervision")).await.unwrap(), both);
     // Anyone else asking gets it left out: another team's supervisor, a case manager who did not
-    // write it, a supervisor not on the roster, a service.
-    for (role, subject) in [
-        (Role::Supervisor, "usr_sup_b"),
-        (Role::CaseManager, "usr_colleague"),
-        (Role::Supervisor, "usr_not_on_roster"),
-        (Role::Service, "reports"),
-    ] {
+    // write it, a supervisor not on the roster. (Services and partners read no notes at all.)
+    for (role, subject) in
+        [(Role::Supervisor, "usr_sup_b"), (Role::CaseManager, "usr_colleague"), (Role::Supervisor, "usr_not_on_roster")]
+    {
         let got = read(role, subject, list(&case_id, true, "supervision")).await.expect("read");
         assert_eq!(got, ordinary, "{role} {subject}");
     }
@@ -201,7 +198,8 @@ both_engines!(a_privileged_note_is_read_only_by_its_author_and_the_authors_super
     }
     let status = read(Role::CaseManager, "usr_owner", list(&case_id, false, free_text)).await.expect_err("free text");
     assert_eq!(status.code(), Code::InvalidArgument);
-    for role in [Role::Partner, Role::Hotline, Role::Auditor, Role::Admin, Role::ProgramManager] {
+    // Notes are staff's: a partner serving the case and a Wayfinder service are refused too.
+    for role in [Role::Partner, Role::Service, Role::Hotline, Role::Auditor, Role::Admin, Role::ProgramManager] {
         let status = read(role, "usr_other", list(&case_id, false, "")).await.expect_err("role");
         assert_eq!(status.code(), Code::PermissionDenied, "{role}");
     }
@@ -209,7 +207,7 @@ both_engines!(a_privileged_note_is_read_only_by_its_author_and_the_authors_super
     // Every successful read is on the record: who, in which role, which case, the purpose, and
     // each note returned — the privileged one marked — never the text.
     let accesses = outbox_of::<events::RecordAccessed>(&assembled.db, "record.accessed").await;
-    assert_eq!(accesses.len(), 2 + 4 + 1 + 2, "one entry per read");
+    assert_eq!(accesses.len(), 2 + 3 + 1 + 2, "one entry per read");
     let case = wf_cases::store::get_case(&assembled.db, &case_id).await.unwrap().unwrap();
     for (envelope, access) in &accesses {
         assert_eq!(access.record_id, case_id);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tonic::Code;
 use wf_auth::Role;
-use wf_proto::cases::v1::{self as pb, CaseClosureReason, FollowUpStatus};
+use wf_proto::cases::v1::{self as pb, CaseClosureReason, FollowUpKind, FollowUpStatus};
 use wf_proto::common::v1::Site;
 use wf_proto::events::v1 as events;
 use wf_testkit::both_engines;
@@ -32,6 +32,21 @@ async fn follow_ups(client: &mut Client, case_id: &str) -> Vec<pb::FollowUp> {
     client.list_follow_ups(request).await.expect("list").into_inner().follow_ups
 }
 
+/// Whether `event` is of `event_type` and about a post-exit follow-up (6, 12, 24 months): the exit
+/// follow-up's window opens before the exit, so it is announced as soon as the case closes.
+fn post_exit(event: &wf_events::Envelope, event_type: &str) -> bool {
+    let kind = match event.event_type.as_str() {
+        "follow_up.due" => event.payload_as::<events::FollowUpDue>().map(|p| p.kind),
+        "follow_up.overdue" => event.payload_as::<events::FollowUpOverdue>().map(|p| p.kind),
+        _ => return false,
+    };
+    event.event_type == event_type && kind.is_ok_and(|kind| kind != FollowUpKind::Exit as i32)
+}
+
+fn follow_up_open(status: i32) -> bool {
+    [FollowUpStatus::Scheduled, FollowUpStatus::Due, FollowUpStatus::Overdue].iter().any(|s| *s as i32 == status)
+}
+
 async fn owner(client: &mut Client, case_id: &str) -> String {
     let case =
         client.get_case(pb::GetCaseRequest { case_id: case_id.to_owned(), ..Default::default() }).await.expect("get");
@@ -52,10 +67,13 @@ both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undon
 
     // Seven months on, the 6-month follow-up of that exit is due.
     served.clock.advance_days(200);
-    served.published(1, |e| e.event_type == "follow_up.due").await;
+    served.published(1, |e| post_exit(e, "follow_up.due")).await;
     let scheduled = follow_ups(&mut supervisor, &first).await;
-    assert_eq!(scheduled.iter().filter(|f| f.status == FollowUpStatus::Cancelled as i32).count(), 3, "first exit");
-    let open: Vec<&pb::FollowUp> = scheduled.iter().filter(|f| f.status != FollowUpStatus::Cancelled as i32).collect();
+    assert_eq!(scheduled.iter().filter(|f| f.status == FollowUpStatus::Cancelled as i32).count(), 4, "first exit");
+    let open: Vec<&pb::FollowUp> = scheduled
+        .iter()
+        .filter(|f| f.status != FollowUpStatus::Cancelled as i32 && f.kind != FollowUpKind::Exit as i32)
+        .collect();
     assert_eq!(
         open.iter().map(|f| f.status).collect::<Vec<_>>(),
         [FollowUpStatus::Due as i32, FollowUpStatus::Scheduled as i32, FollowUpStatus::Scheduled as i32]
@@ -73,15 +91,15 @@ both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undon
     assert_eq!(last.previous_case_manager_id, A);
 
     // The reopening cancelled what was still open; nothing of it falls due or overdue later.
-    let cancelled = served.published(6, |e| e.event_type == "follow_up.cancelled").await;
+    let cancelled = served.published(8, |e| e.event_type == "follow_up.cancelled").await;
     let payload: events::FollowUpCancelled = cancelled[3].payload_as().expect("payload");
     assert_eq!((payload.case_id.as_str(), payload.reason.as_str()), (first.as_str(), "case_reopened"));
     assert!(follow_ups(&mut supervisor, &first).await.iter().all(|f| f.status == FollowUpStatus::Cancelled as i32));
     served.clock.advance_days(800);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let overdue = served.published(0, |e| e.event_type == "follow_up.overdue").await;
+    let overdue = served.published(0, |e| post_exit(e, "follow_up.overdue")).await;
     assert!(overdue.is_empty(), "cancelled follow-ups are never announced: {overdue:?}");
-    assert_eq!(served.published(0, |e| e.event_type == "follow_up.due").await.len(), 1);
+    assert_eq!(served.published(0, |e| post_exit(e, "follow_up.due")).await.len(), 1);
     let status = supervisor
         .record_follow_up(pb::RecordFollowUpRequest {
             follow_up_id: payload.follow_up_id.clone(),
@@ -96,7 +114,11 @@ both_engines!(reopening_rechecks_the_cap_and_cancels_the_follow_ups_of_the_undon
     // The next exit schedules its own follow-ups.
     close(&mut supervisor, &first).await;
     let after = follow_ups(&mut supervisor, &first).await;
-    assert_eq!(after.iter().filter(|f| f.status == FollowUpStatus::Scheduled as i32).count(), 3);
+    let open: Vec<i32> = after.iter().filter(|f| follow_up_open(f.status)).map(|f| f.kind).collect();
+    assert_eq!(
+        open,
+        [FollowUpKind::Exit, FollowUpKind::Month6, FollowUpKind::Month12, FollowUpKind::Month24].map(|k| k as i32)
+    );
 
     // Both case managers at their cap: the reopened case waits in the supervisors' queue.
     let third = served.open_case(Site::SouthLosAngeles).await;

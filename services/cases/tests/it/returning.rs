@@ -135,8 +135,8 @@ both_engines!(
         assert_eq!(case.youth_id.as_deref(), Some(earlier_youth.as_str()), "the case belongs to the confirmed youth");
         assert_eq!(handler.on_possible_match_confirmed(&confirmation).await.expect("again"), MatchOutcome::Duplicate);
 
-        // The earlier case is still open: linked as concurrent, no recidivism, and the new case (still in
-        // engagement) goes to the case manager the youth already has.
+        // The earlier case is still open: a youth has one open case, so the new case joins it (linked as
+        // concurrent, no recidivism) and is closed as merged.
         let youth = YouthId::generate();
         let open_referral = ReferralId::generate();
         handler
@@ -157,23 +157,18 @@ both_engines!(
         let outcome =
             handler.on_referral_routed(&referral_routed(&again, Site::SouthLosAngeles, false)).await.expect("routed");
         let RoutedOutcome::Opened { case_id: new_case, .. } = outcome else { panic!("{outcome:?}") };
-        let owner = |case_id: String| {
-            let db = harness.db.clone();
-            async move { wf_cases::store::get_case(&db, &case_id).await.expect("read").expect("case").case_manager_id }
-        };
-        assert_ne!(owner(earlier_case.clone()).await, owner(new_case.clone()).await, "the usual rule spread them");
         let outcome =
             handler.on_possible_match_confirmed(&confirmed(&again, &youth, &provisional)).await.expect("confirmed");
-        assert_eq!(
-            outcome,
-            MatchOutcome::Linked {
-                case_id: new_case.clone(),
-                earlier_case_id: earlier_case.clone(),
-                relation: "concurrent",
-                reassigned: true
-            }
+        assert_eq!(outcome, MatchOutcome::Merged { case_id: new_case.clone(), into_case_id: earlier_case.clone() });
+        let merged = wf_cases::store::get_case(&harness.db, &new_case).await.expect("read").expect("case");
+        assert_eq!(merged.stage, wf_proto::cases::v1::CaseStage::Closed);
+        assert_eq!(merged.merged_into.as_deref(), Some(earlier_case.as_str()));
+        let open = format!(
+            "SELECT COUNT(*) FROM cases WHERE youth_id = '{youth}' AND stage NOT IN ('closed', 'post_exit_follow_up')"
         );
-        assert_eq!(owner(earlier_case).await, owner(new_case).await);
+        assert_eq!(harness.count(&open).await, 1, "one open case for the youth");
+        let joined = format!("SELECT COUNT(*) FROM case_referrals WHERE case_id = '{earlier_case}'");
+        assert_eq!(harness.count(&joined).await, 2, "the referral joined the open case");
         assert_eq!(harness.count("SELECT COUNT(*) FROM recidivism_events").await, 0, "an open case is no return");
     }
 );

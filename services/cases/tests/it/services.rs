@@ -1,5 +1,5 @@
 //! Interventions and plan goals; acceptance 4: a partner cannot record a service on a case it
-//! does not serve (NOT_FOUND).
+//! does not serve (NOT_FOUND), and reads only its own services on a case it serves.
 
 use tonic::Code;
 use wf_auth::Role;
@@ -55,13 +55,6 @@ both_engines!(a_partner_records_services_only_on_cases_it_serves, |engine| async
     let status = serving.record_intervention(intervention(&case_id, OTHER)).await.expect_err("someone else's");
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("intervention.provider_id"), "{}", status.message());
-    // Partners do not read case records.
-    let status = serving
-        .list_interventions(pb::ListInterventionsRequest { case_id: case_id.clone(), ..Default::default() })
-        .await
-        .expect_err("partners do not list");
-    assert_eq!(status.code(), Code::PermissionDenied);
-
     // A case manager records on any case, naming the provider.
     let staff_recorded =
         staff.record_intervention(intervention(&case_id, OTHER)).await.expect("staff records").into_inner();
@@ -74,6 +67,31 @@ both_engines!(a_partner_records_services_only_on_cases_it_serves, |engine| async
     for field in ["intervention.service_type", "intervention.units", "intervention.delivered_on"] {
         assert!(status.message().contains(field) || format!("{status:?}").contains(field), "{field}: {status:?}");
     }
+
+    // The serving partner reads its own interventions on the case, never another provider's; for
+    // another partner the case does not exist.
+    let own = serving
+        .list_interventions(pb::ListInterventionsRequest { case_id: case_id.clone(), ..Default::default() })
+        .await
+        .expect("the serving partner lists its own")
+        .into_inner()
+        .interventions;
+    assert_eq!(own.iter().map(|i| i.intervention_id.as_str()).collect::<Vec<_>>(), [partner_recorded.as_str()]);
+    let status = serving
+        .list_interventions(pb::ListInterventionsRequest {
+            case_id: case_id.clone(),
+            provider_id: OTHER.into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("another provider's");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(format!("{status:?}").contains("provider_id"), "{status:?}");
+    let hidden = other
+        .list_interventions(pb::ListInterventionsRequest { case_id: case_id.clone(), ..Default::default() })
+        .await
+        .expect_err("not served");
+    assert_eq!((hidden.code(), hidden.message()), (Code::NotFound, "case not found"));
 
     let listed = staff
         .list_interventions(pb::ListInterventionsRequest { case_id: case_id.clone(), ..Default::default() })

@@ -10,6 +10,8 @@ use wf_types::FieldViolation;
 use super::{EvaluationApi, validate_scope};
 use crate::app::analyses;
 use crate::domain::analysis::completeness::Completeness;
+use crate::domain::catalog;
+use crate::domain::dataset::DIMENSIONS;
 
 pub(super) async fn run(
     api: &EvaluationApi,
@@ -20,7 +22,9 @@ pub(super) async fn run(
     let now = api.clock.now_micros();
     let mut violations = Vec::new();
     let kind = analysis_kind(request.kind, &mut violations);
-    let scope = validate_scope(request.scope.as_ref(), now).map_err(|v| violations.extend(v)).ok();
+    let groupings = kind.map(catalog::analysis_groupings);
+    let grouped = kind.zip(groupings.as_deref()).map(|(kind, groupings)| (kind.as_str_name(), groupings));
+    let scope = validate_scope(request.scope.as_ref(), now, grouped).map_err(|v| violations.extend(v)).ok();
     // Each check that gives None has named its field.
     let (Some(kind), Some(scope)) = (kind, scope) else {
         return Err(ApiError::InvalidArgument(violations).into());
@@ -43,8 +47,9 @@ pub(super) async fn completeness(
     request: Request<pb::GetDataCompletenessRequest>,
 ) -> Result<Response<pb::GetDataCompletenessResponse>, Status> {
     wf_auth::principal(&request)?.authorize(Operation::RunEvaluation)?;
-    let scope =
-        validate_scope(request.get_ref().scope.as_ref(), api.clock.now_micros()).map_err(ApiError::InvalidArgument)?;
+    let grouped = Some(("GetDataCompleteness", DIMENSIONS));
+    let scope = validate_scope(request.get_ref().scope.as_ref(), api.clock.now_micros(), grouped)
+        .map_err(ApiError::InvalidArgument)?;
     let completeness = analyses::completeness(&api.db, &scope).await?;
     Ok(Response::new(completeness_to_proto(&completeness)))
 }

@@ -12,6 +12,7 @@ use wf_types::{FieldViolation, ReportId};
 
 use super::{EvaluationApi, validate_scope};
 use crate::app::reports::{self, NewReport};
+use crate::domain::catalog;
 use crate::store::{ReportCursor, ReportRecord};
 
 /// ListReports: 0 asks for 20; above 100 is refused.
@@ -29,7 +30,9 @@ pub(super) async fn generate(
     let mut violations = Vec::new();
     let kind = report_kind(request.kind, &mut violations);
     let format = report_format(request.format, &mut violations);
-    let scope = validate_scope(request.scope.as_ref(), now).map_err(|v| violations.extend(v)).ok();
+    let groupings = kind.map(catalog::report_groupings);
+    let grouped = kind.zip(groupings.as_deref()).map(|(kind, groupings)| (kind.as_str_name(), groupings));
+    let scope = validate_scope(request.scope.as_ref(), now, grouped).map_err(|v| violations.extend(v)).ok();
     // Each check that gives None has named its field.
     let (Some(kind), Some(format), Some(scope)) = (kind, format, scope) else {
         return Err(ApiError::InvalidArgument(violations).into());
@@ -93,7 +96,7 @@ fn report_kind(raw: i32, violations: &mut Vec<FieldViolation>) -> Option<pb::Rep
                 "kind",
                 format!(
                     "{raw} is not a report kind; allowed: REPORT_KIND_BASELINE, REPORT_KIND_OUTCOME, \
-                     REPORT_KIND_DATA_COMPLETENESS, REPORT_KIND_OPERATIONS"
+                     REPORT_KIND_DATA_COMPLETENESS, REPORT_KIND_OPERATIONS, REPORT_KIND_HMIS_AGGREGATE"
                 ),
             ));
             None

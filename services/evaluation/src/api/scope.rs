@@ -28,7 +28,36 @@ fn is_quarter_start(at: i64) -> bool {
     })
 }
 
-pub fn validate_scope(scope: Option<&pb::Scope>, now: i64) -> Result<ScopeSpec, Vec<FieldViolation>> {
+/// What a scope is for: the analysis or report kind (its proto name, for messages) and the
+/// groupings it honours. `None` when the kind itself was not valid (the grouping is then only
+/// checked to be one at all).
+pub type Grouped<'a> = Option<(&'a str, &'a [&'static str])>;
+
+/// Every grouping code `Scope.group_by` knows; which ones a kind honours is the kind's.
+fn known_grouping(code: &str) -> bool {
+    DIMENSIONS.contains(&code) || code == crate::domain::catalog::PARTNER
+}
+
+/// The field violation of a grouping `kind` does not honour, naming the kind and what it honours.
+fn unsupported_grouping(kind: &str, supported: &[&str], dimension: &str) -> FieldViolation {
+    let allowed = if supported.is_empty() {
+        format!("{kind} takes no grouping (leave group_by empty)")
+    } else {
+        format!("{kind} groups by: {}", supported.join(", "))
+    };
+    let what = if known_grouping(dimension) {
+        format!("{kind} does not group by {dimension:?}")
+    } else {
+        format!("{dimension:?} is not a grouping")
+    };
+    FieldViolation::new("scope.group_by[0]", format!("{what}; {allowed}"))
+}
+
+pub fn validate_scope(
+    scope: Option<&pb::Scope>,
+    now: i64,
+    grouped: Grouped<'_>,
+) -> Result<ScopeSpec, Vec<FieldViolation>> {
     let default = pb::Scope::default();
     let scope = scope.unwrap_or(&default);
     let mut violations = Vec::new();
@@ -89,21 +118,21 @@ pub fn validate_scope(scope: Option<&pb::Scope>, now: i64) -> Result<ScopeSpec, 
     };
     let group_by = match scope.group_by.as_slice() {
         [] => None,
-        [dimension] if DIMENSIONS.contains(&dimension.as_str()) => Some(dimension.clone()),
-        [dimension] if dimension == "partner" => {
-            violations.push(FieldViolation::new(
-                "scope.group_by[0]",
-                format!("\"partner\" is not in the evaluation data set yet; allowed: {}", DIMENSIONS.join(", ")),
-            ));
-            None
-        }
-        [dimension] => {
-            violations.push(FieldViolation::new(
-                "scope.group_by[0]",
-                format!("{dimension:?} is not a dimension; allowed: {}", DIMENSIONS.join(", ")),
-            ));
-            None
-        }
+        [dimension] => match grouped {
+            Some((_, supported)) if supported.contains(&dimension.as_str()) => Some(dimension.clone()),
+            Some((kind, supported)) => {
+                violations.push(unsupported_grouping(kind, supported, dimension));
+                None
+            }
+            None if known_grouping(dimension) => Some(dimension.clone()),
+            None => {
+                violations.push(FieldViolation::new(
+                    "scope.group_by[0]",
+                    format!("{dimension:?} is not a grouping; allowed: {}, partner", DIMENSIONS.join(", ")),
+                ));
+                None
+            }
+        },
         [_, ..] => {
             violations.push(FieldViolation::new(
                 "scope.group_by",
@@ -131,10 +160,24 @@ mod tests {
             as_of: Some(prost_types::Timestamp { seconds: 4_000_000_000, nanos: 0 }),
             ..Default::default()
         };
-        let violations = validate_scope(Some(&scope), 1_700_000_000_000_000).unwrap_err();
+        let violations = validate_scope(Some(&scope), 1_700_000_000_000_000, None).unwrap_err();
         let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, vec!["scope.sites[0]", "scope.as_of", "scope.group_by[0]"]);
         assert!(violations[2].description.contains("allowed: site"));
+        // For a kind: what it honours, by name.
+        let scope = pb::Scope { group_by: vec!["partner".into()], ..Default::default() };
+        let violations =
+            validate_scope(Some(&scope), 0, Some(("ANALYSIS_KIND_MISSING_EPISODES", &["site", "quarter"])))
+                .unwrap_err();
+        assert_eq!(violations[0].field, "scope.group_by[0]");
+        assert_eq!(
+            violations[0].description,
+            "ANALYSIS_KIND_MISSING_EPISODES does not group by \"partner\"; ANALYSIS_KIND_MISSING_EPISODES groups by: site, quarter"
+        );
+        let violations = validate_scope(Some(&scope), 0, Some(("REPORT_KIND_HMIS_AGGREGATE", &[]))).unwrap_err();
+        assert!(
+            violations[0].description.ends_with("REPORT_KIND_HMIS_AGGREGATE takes no grouping (leave group_by empty)")
+        );
     }
 
     #[test]
@@ -150,15 +193,16 @@ mod tests {
             ..Default::default()
         };
         let fine = scope("2026-01-01T00:00:00Z", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z");
-        assert!(validate_scope(Some(&fine), now).is_ok());
+        assert!(validate_scope(Some(&fine), now, None).is_ok());
         let off = scope("2026-01-02T00:00:00Z", "2026-05-01T00:00:00Z", "2026-10-01T00:00:01Z");
-        let fields: Vec<String> = validate_scope(Some(&off), now).unwrap_err().into_iter().map(|v| v.field).collect();
+        let fields: Vec<String> =
+            validate_scope(Some(&off), now, None).unwrap_err().into_iter().map(|v| v.field).collect();
         assert_eq!(fields, ["scope.referred.start", "scope.referred.end", "scope.as_of"]);
     }
 
     #[test]
     fn an_empty_scope_is_everything_now() {
-        let spec = validate_scope(None, 42).unwrap();
+        let spec = validate_scope(None, 42, None).unwrap();
         assert_eq!(
             spec,
             ScopeSpec { sites: vec![], referred: (None, None), as_of: 42, group_by: None, synthetic: false }
@@ -170,6 +214,7 @@ mod tests {
                 ..Default::default()
             }),
             42,
+            None,
         )
         .unwrap();
         assert_eq!(spec.sites, vec!["san_fernando_valley"]);

@@ -43,6 +43,7 @@ pub async fn generate(db: &Db, new: NewReport, now: i64) -> Result<Option<Report
         generated_at: rfc3339(now),
         dataset_version: version.clone(),
         synthetic,
+        cohort: report::cohort(synthetic).to_owned(),
         scope: scope.words(),
     };
     let (content_type, content) = match format {

@@ -86,6 +86,69 @@ pub fn age_first_exploited_band(answer: &str, years: Option<i32>) -> String {
     }
 }
 
+/// HMIS age band (APR/CAPER Q11) of an age in whole years at referral; `data_not_collected`
+/// without one.
+pub fn hmis_age_band(age_years: Option<i32>) -> &'static str {
+    match age_years {
+        None => "data_not_collected",
+        Some(age) if age < 5 => "under_5",
+        Some(5..=12) => "5_12",
+        Some(13..=17) => "13_17",
+        Some(18..=24) => "18_24",
+        Some(_) => "25_or_older",
+    }
+}
+
+/// Codes that say an answer is absent; they sort after every value.
+const NOT_ANSWERS: [&str; 9] = [
+    "client_doesnt_know",
+    "client_prefers_not_to_answer",
+    "doesnt_know",
+    "prefers_not_to_answer",
+    "data_not_collected",
+    "not_collected",
+    "unknown",
+    MISSING,
+    "none_within_12_months",
+];
+
+/// The order codes are shown in: codes with a number by that number (`under_15` before `15_17`,
+/// `2_3` before `4_or_more`, `month_6` before `month_12`), then codes without one by their text,
+/// then "doesn't know", "prefers not to answer", "not collected", "unknown" and "missing" — not the
+/// order of their text, which puts `under_15` after `21_24`.
+pub fn order_key(code: &str) -> (u8, f64, String) {
+    if let Some(rank) = NOT_ANSWERS.iter().position(|c| *c == code) {
+        return (2, rank as f64, code.to_owned());
+    }
+    let number = code
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|part| !part.is_empty())
+        .and_then(|digits| digits.parse::<f64>().ok());
+    match number {
+        Some(n) => {
+            let below = code.starts_with("under_") || code.starts_with("less_than_");
+            let above = code.starts_with("over_") || code.ends_with("_or_more") || code.ends_with("_or_older");
+            let n = if below {
+                n - 0.5
+            } else if above {
+                n + 0.5
+            } else {
+                n
+            };
+            (0, n, code.to_owned())
+        }
+        None => (1, 0.0, code.to_owned()),
+    }
+}
+
+/// Sorts codes into [`order_key`] order.
+pub fn sort_codes(codes: &mut [String]) {
+    codes.sort_by(|a, b| {
+        let (a, b) = (order_key(a), order_key(b));
+        a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then_with(|| a.2.cmp(&b.2))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use wf_proto::common::v1::ReferralSource;
@@ -106,6 +169,24 @@ mod tests {
         assert_eq!(AnswerClass::of("data_not_collected"), AnswerClass::Missing);
         assert_eq!(AnswerClass::of("missing"), AnswerClass::Missing);
         assert_eq!(AnswerClass::of("grade_12"), AnswerClass::Value);
+    }
+
+    #[test]
+    fn bands_sort_by_number_and_answers_that_are_not_values_last() {
+        let mut bands: Vec<String> =
+            ["21_24", "missing", "15_17", "under_15", "18_20", "unknown"].iter().map(|s| (*s).to_owned()).collect();
+        sort_codes(&mut bands);
+        assert_eq!(bands, ["under_15", "15_17", "18_20", "21_24", "unknown", "missing"]);
+        let mut arrests: Vec<String> = ["4_or_more", "2_3", "1", "0"].iter().map(|s| (*s).to_owned()).collect();
+        sort_codes(&mut arrests);
+        assert_eq!(arrests, ["0", "1", "2_3", "4_or_more"]);
+        let mut first: Vec<String> =
+            ["18_or_older", "client_doesnt_know", "12_14", "under_12"].iter().map(|s| (*s).to_owned()).collect();
+        sort_codes(&mut first);
+        assert_eq!(first, ["under_12", "12_14", "18_or_older", "client_doesnt_know"]);
+        let mut kinds: Vec<String> = ["month_24", "month_6", "month_12"].iter().map(|s| (*s).to_owned()).collect();
+        sort_codes(&mut kinds);
+        assert_eq!(kinds, ["month_6", "month_12", "month_24"]);
     }
 
     #[test]

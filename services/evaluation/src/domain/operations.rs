@@ -12,7 +12,7 @@ use wf_proto::events::v1 as pb;
 use wf_proto::routing::v1::DeclineReason;
 
 use super::codes::code_of;
-use super::dataset::{StoredEvent, micros};
+use super::dataset::{DIMENSIONS, StoredEvent, micros};
 
 /// One referral as operations sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,8 @@ pub struct ReferralFacts {
     pub youth_id: String,
     pub site: String,
     pub referral_source: String,
+    /// The grouping dimensions of the referral, as the data set codes them (`DIMENSIONS`).
+    pub dimensions: BTreeMap<String, String>,
     pub received_at: i64,
     /// (instant the tier was set, tier code), first the tier at receipt, then each re-triage.
     pub tiers: Vec<(i64, String)>,
@@ -29,6 +31,11 @@ pub struct ReferralFacts {
 }
 
 impl ReferralFacts {
+    /// The referral's value of a grouping dimension ("missing" when it has none).
+    pub fn dimension(&self, dimension: &str) -> String {
+        self.dimensions.get(dimension).cloned().unwrap_or_else(|| super::codes::MISSING.to_owned())
+    }
+
     /// The tier in force at `at` and the instant it was set.
     pub fn tier_at(&self, at: i64) -> (i64, &str) {
         let mut current = (self.received_at, self.tiers.first().map_or("missing", |(_, t)| t.as_str()));
@@ -101,6 +108,13 @@ pub fn fold(events: &[StoredEvent], as_of: i64) -> (Operations, usize) {
             pb::ReferralReceived::TYPE => pb::ReferralReceived::decode(bytes).map(|r| {
                 if !r.practice && !r.outside_youth_program && !referrals.contains_key(&r.referral_id) {
                     let received_at = at(r.received_at.as_ref());
+                    let received_on = chrono::DateTime::from_timestamp_micros(received_at)
+                        .map_or(chrono::NaiveDate::MIN, |t| t.date_naive());
+                    let baseline = super::dataset::baseline_row("", &r, received_on);
+                    let dimensions = DIMENSIONS
+                        .iter()
+                        .filter_map(|d| baseline.dimension(d).map(|value| ((*d).to_owned(), value)))
+                        .collect();
                     referrals.insert(
                         r.referral_id.clone(),
                         ReferralFacts {
@@ -108,6 +122,7 @@ pub fn fold(events: &[StoredEvent], as_of: i64) -> (Operations, usize) {
                             youth_id: r.youth_id,
                             site: code_of!(common::Site, "SITE_", r.site),
                             referral_source: code_of!(common::ReferralSource, "REFERRAL_SOURCE_", r.source),
+                            dimensions,
                             received_at,
                             tiers: vec![(received_at, tier_code(r.triage_tier))],
                             matched_at: None,

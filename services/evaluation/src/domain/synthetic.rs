@@ -12,7 +12,9 @@
 use wf_stats::bootstrap::SplitMix64;
 use wf_stats::synth::{CohortSpec, Ending, generate};
 
-use super::dataset::{Exposure, FollowUpState, Recidivism, YouthRow};
+use std::collections::BTreeMap;
+
+use super::dataset::{DOMAINS, Exposure, FollowUpDomains, FollowUpState, Recidivism, YouthRow};
 
 pub const MIN_SIZE: i32 = 50;
 pub const MAX_SIZE: i32 = 10_000;
@@ -29,6 +31,9 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
     // The pilot-like specification is valid by construction; an error would be a wf-stats bug.
     let generated = generate(&CohortSpec::pilot_like(size), seed).unwrap_or_default();
     let mut rng = SplitMix64::new(seed ^ 0x9e37_79b9_7f4a_7c15);
+    // A third stream for what later versions added (HMIS codes, follow-up answers), so the codes
+    // drawn above stay what they were for a given seed.
+    let mut later = SplitMix64::new(seed ^ 0x6a09_e667_f3bc_c909);
     let mut rows = Vec::with_capacity(generated.len());
     for (i, youth) in generated.into_iter().enumerate() {
         let mandated = youth.mandated;
@@ -93,15 +98,10 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
             former_ward_juvenile_justice: if mandated { pick(&mut rng, &["yes", "no"]) } else { "no" }.into(),
             any_income: pick(&mut rng, &["yes", "no", "no", "missing"]).into(),
             employed: pick(&mut rng, &["yes", "no", "no"]).into(),
+            // The data set's codes (`LivingSituation`), so HMIS categories and labels find them.
             living_situation: pick(
                 &mut rng,
-                &[
-                    "foster_care_home",
-                    "host_home_non_crisis",
-                    "place_not_meant_for_habitation",
-                    "emergency_shelter",
-                    "missing",
-                ],
+                &["foster_care", "host_home", "place_not_meant_for_habitation", "emergency_shelter", "missing"],
             )
             .into(),
             last_grade_completed: pick(
@@ -131,12 +131,62 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
             observed_days,
             recidivism,
             returns: 0,
-            // The generator plants no missing episodes and no follow-up answers.
+            // The generator plants no missing episodes.
             missing_episodes: Vec::new(),
             follow_up_domains: Vec::new(),
+            hmis_age_band: String::new(),
+            exit_living_situation: String::new(),
         });
+        let row = rows.last_mut().expect("just pushed");
+        row.hmis_age_band = match row.age_band.as_str() {
+            "under_15" => pick(&mut later, &["5_12", "13_17", "13_17"]),
+            "15_17" => "13_17",
+            _ => "18_24",
+        }
+        .to_owned();
+        if row.exited_day.is_some() {
+            row.exit_living_situation = pick(
+                &mut later,
+                &[
+                    "with_family_permanent",
+                    "rental_with_subsidy",
+                    "transitional_housing",
+                    "emergency_shelter",
+                    "data_not_collected",
+                ],
+            )
+            .to_owned();
+        }
+        // Completed follow-ups carry coded answers (drawn, no planted effect), as program data does.
+        row.follow_up_domains = row
+            .follow_ups
+            .iter()
+            .filter(|f| f.status == "completed")
+            .map(|f| FollowUpDomains { kind: f.kind.clone(), answers: answers(&mut later) })
+            .collect();
     }
     rows
+}
+
+/// Coded answers of one completed follow-up, one per long-term domain.
+fn answers(rng: &mut SplitMix64) -> BTreeMap<String, String> {
+    let no_yes = ["yes", "yes", "no", "client_doesnt_know"];
+    DOMAINS
+        .iter()
+        .map(|domain| {
+            let answer = match *domain {
+                "living_situation" => {
+                    pick(rng, &["with_family_permanent", "rental_with_subsidy", "host_home", "emergency_shelter"])
+                }
+                "school_status" => {
+                    pick(rng, &["attending_regularly", "attending_irregularly", "graduated_high_school", "dropped_out"])
+                }
+                "legal_status" => pick(rng, &["not_applicable", "t_visa_applied", "t_visa_granted"]),
+                _ => pick(rng, &no_yes),
+            };
+            ((*domain).to_owned(), answer.to_owned())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -159,5 +209,16 @@ mod tests {
         };
         assert!(rate("mandated") > rate("voluntary"));
         assert!(rows.iter().all(|r| r.study_id.starts_with("syn_")));
+    }
+
+    #[test]
+    fn completed_follow_ups_have_answers_and_exits_a_destination() {
+        let rows = cohort(400, 3);
+        let completed = rows.iter().flat_map(|r| &r.follow_ups).filter(|f| f.status == "completed").count();
+        let answered: usize = rows.iter().map(|r| r.follow_up_domains.len()).sum();
+        assert!(completed > 0);
+        assert_eq!(answered, completed);
+        assert!(rows.iter().filter(|r| r.exited_day.is_some()).all(|r| !r.exit_living_situation.is_empty()));
+        assert!(rows.iter().all(|r| ["5_12", "13_17", "18_24"].contains(&r.hmis_age_band.as_str())));
     }
 }

@@ -21,7 +21,12 @@ impl Cell {
 
     pub fn number(value: f64, digits: usize) -> Self {
         if value.is_finite() {
-            Self { value: format!("{value:.digits$}"), number: Some(value), suppressed: false }
+            let mut text = format!("{value:.digits$}");
+            // A value that rounds to zero is zero, whatever its sign ("-0.0" reads as a fall).
+            if text.starts_with('-') && text.bytes().all(|b| matches!(b, b'-' | b'0' | b'.')) {
+                text.remove(0);
+            }
+            Self { value: text, number: Some(if value == 0.0 { 0.0 } else { value }), suppressed: false }
         } else {
             Self { value: "n/a".into(), number: None, suppressed: false }
         }
@@ -142,6 +147,9 @@ pub struct ForestRow {
     pub estimate: f64,
     pub lower: f64,
     pub upper: f64,
+    /// The reference group (drawn at 1, without an interval).
+    #[serde(default)]
+    pub reference: bool,
 }
 
 /// What an analysis returns.
@@ -255,6 +263,14 @@ mod tests {
         let suppressed = table.rows.iter().filter(|r| r[1].suppressed).count();
         assert!(suppressed >= 2, "{table:#?}");
         assert!(table.rows.iter().filter(|r| r[1].suppressed).all(|r| r[2].suppressed));
+    }
+
+    #[test]
+    fn numbers_that_round_to_zero_have_no_sign() {
+        assert_eq!(Cell::number(-0.0, 1).value, "0.0");
+        assert_eq!(Cell::number(-0.0001, 2).value, "0.00");
+        assert_eq!(Cell::number(-0.05, 1).value, "-0.1");
+        assert_eq!(Cell::number(-0.0, 1).number.map(f64::is_sign_negative), Some(false));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! port 0 with the in-process bus, events published as producers would, RPCs with real tokens.
 
 mod api;
+mod groupings;
 mod harness;
+mod hmis;
 mod intake_flow;
 mod operations;
 mod privacy;

@@ -1,8 +1,9 @@
 //! Consent releases and the partner-facing read they allow.
 //!
 //! Staff record, list and revoke releases. A partner reads a referral's details only through
-//! `GetReleasedDetails`, and only the categories an active release naming that partner covers; anything
-//! else answers NOT_FOUND, the same as a referral that does not exist, so nothing leaks.
+//! `GetReleasedDetails` (a referral it submitted or accepted an offer for), and only the categories an
+//! active release naming that partner covers; anything else answers NOT_FOUND, the same as a referral
+//! that does not exist, so nothing leaks.
 
 use prost::Message;
 use wf_auth::{Principal, Role};
@@ -108,7 +109,7 @@ impl App {
         outbox::enqueue(&mut tx, self.db.backend(), &envelope).await?;
         tx.commit().await?;
         self.relay.wake();
-        tracing::info!(release.id = %release_id, referral.id = %stored.id, "consent release recorded");
+        tracing::debug!(release.id = %release_id, referral.id = %stored.id, "consent release recorded");
         let release = release_from_row(&row, self.clock.now_micros())?;
         Ok(pb::CreateConsentReleaseResponse { release_id, release: Some(release) })
     }
@@ -193,9 +194,9 @@ impl App {
         Ok(pb::RevokeConsentReleaseResponse { release: Some(release_from_row(&row, self.clock.now_micros())?) })
     }
 
-    /// The partner-facing read. The referral must be one the partner submitted (offers live in routing;
-    /// once intake learns of offers, offered referrals qualify too) AND an active release naming the partner
-    /// must cover it for the stated purpose. Otherwise NOT_FOUND.
+    /// The partner-facing read. The referral must be one the partner submitted or accepted an offer
+    /// for (`offer.accepted`: it serves the youth) AND an active release naming the partner must cover
+    /// it for the stated purpose. Otherwise NOT_FOUND.
     pub(crate) async fn released_details(
         &self,
         principal: &Principal,
@@ -211,7 +212,8 @@ impl App {
             return Err(not_found());
         };
         let stored = store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
-        if stored.submitted_by_partner.as_deref() != Some(partner) {
+        let submitted = stored.submitted_by_partner.as_deref() == Some(partner);
+        if !submitted && !self.serves(principal, &stored.id).await? {
             self.out_of_scope(principal, "GetReleasedDetails", &stored.id);
             return Err(not_found());
         }
@@ -224,7 +226,7 @@ impl App {
             })
             .collect();
         if active.is_empty() {
-            // Its own referral, but no active release for this purpose: outside its scope.
+            // Its own (or served) referral, but no active release for this purpose: outside its scope.
             self.out_of_scope(principal, "GetReleasedDetails", &stored.id);
             return Err(not_found());
         }

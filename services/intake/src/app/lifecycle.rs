@@ -103,7 +103,15 @@ impl App {
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
         referral.triage_tier = tier as i32;
         referral.triage_reason = request.triage_reason.clone();
-        referrals::set_triage(&mut tx, &stored.id, next as i32, tier as i32, referral.encode_to_vec()).await?;
+        referrals::set_triage(
+            &mut tx,
+            &stored.id,
+            next as i32,
+            tier as i32,
+            referral.encode_to_vec(),
+            wf_db::to_micros(now),
+        )
+        .await?;
         let deadline =
             lifecycle::tier_deadline(tier, wf_db::from_micros(stored.received_at)).map(wf_proto::time::timestamp);
         let event = events::ReferralTriaged {
@@ -117,7 +125,7 @@ impl App {
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
         let detail = format!("{} {}", tier.as_str_name().to_lowercase(), request.triage_reason);
         self.commit_step(tx, &stored.id, &envelope, next as i32, now, &detail).await?;
-        tracing::info!(referral.id = %stored.id, tier = tier as i32, "referral triaged");
+        tracing::debug!(referral.id = %stored.id, tier = tier as i32, "referral triaged");
         Ok(pb::TriageReferralResponse { status: next as i32, deadline })
     }
 
@@ -153,7 +161,7 @@ impl App {
         };
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
         self.commit_step(tx, &stored.id, &envelope, next as i32, now, &reason).await?;
-        tracing::info!(referral.id = %stored.id, on_hold = request.on_hold, reason = %reason, "referral hold changed");
+        tracing::debug!(referral.id = %stored.id, on_hold = request.on_hold, reason = %reason, "referral hold changed");
         Ok(pb::SetReferralHoldResponse { status: next as i32 })
     }
 
@@ -217,7 +225,7 @@ impl App {
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
         let detail = reason.as_str_name().trim_start_matches("REFERRAL_CLOSURE_REASON_").to_lowercase();
         self.commit_step(tx, &stored.id, &envelope, ReferralStatus::Closed as i32, now, &detail).await?;
-        tracing::info!(referral.id = %stored.id, reason = %detail, "referral closed");
+        tracing::debug!(referral.id = %stored.id, reason = %detail, "referral closed");
         Ok(pb::CloseReferralResponse { status: ReferralStatus::Closed as i32 })
     }
 

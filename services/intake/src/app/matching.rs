@@ -140,7 +140,7 @@ impl Matcher {
         tx.commit().await?;
         if found > 0 {
             self.relay.wake();
-            tracing::info!(referral.id = %referral_id, found, "possible matches for staff to review");
+            tracing::debug!(referral.id = %referral_id, found, "possible matches for staff to review");
         }
         Ok(found)
     }

@@ -1,13 +1,15 @@
 //! Intake's use cases. Each owns its transaction — load, decide (`domain`), store, announce through
 //! the outbox — and is called by the gRPC handlers (`api`), the hotline webhook (`api::webhook`) and
 //! the workers (`workers`). `submit` is the one submission path both doors share; `vault` seals and
-//! opens personal details; `matching` finds returning youth; `mandated` the overdue check.
+//! opens personal details; `matching` finds returning youth; `mandated` the overdue check;
+//! `progress` follows each referral through the events of routing and cases.
 
 pub mod consent;
 pub mod lifecycle;
 pub mod mandated;
 pub mod matches;
 pub mod matching;
+pub mod progress;
 pub mod referrals;
 pub mod screenings;
 pub mod submit;

@@ -1,9 +1,10 @@
 //! The referral itself: submitting it through the gRPC door, reading it (personal details only with a
-//! purpose, each such read an audited event), and listing summaries.
+//! purpose, each such read an audited event), and listing summaries with their filters and deadlines.
 
 use prost::Message;
 use wf_auth::{Operation, Principal, Role};
 use wf_events::{Envelope, outbox};
+use wf_proto::common::v1::TriageTier;
 use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
@@ -13,6 +14,7 @@ use wf_types::{Purpose, ReferralId};
 
 use super::vault::personal_aad;
 use super::{App, PAGE_LIMITS, in_scope, own_organization};
+use crate::domain::{deadline, listing, progress};
 use crate::{SERVICE, store};
 
 impl App {
@@ -32,9 +34,11 @@ impl App {
 
     /// One referral. Staff, services and program managers read the coded record (each such read a
     /// `record.accessed` event, with the personal part too when staff give a purpose); a partner the
-    /// coded record of a referral it submitted; a hotline only the status and status history of a
-    /// referral it submitted ([`status_view`], a `record.accessed` event naming [`STATUS_FIELD`]).
-    /// Anything outside the caller's scope is NOT_FOUND, the same answer as an unknown id.
+    /// coded record of a referral it submitted or holds an accepted offer for (the receiving partner
+    /// also gets the case id, so it can act on the case it serves); a hotline only the status and
+    /// status history of a referral it submitted ([`status_view`], a `record.accessed` event naming
+    /// [`STATUS_FIELD`]). Anything outside the caller's scope is NOT_FOUND, the same answer as an
+    /// unknown id.
     pub(crate) async fn get(
         &self,
         principal: &Principal,
@@ -45,7 +49,9 @@ impl App {
         ApiError::check(violations)?;
         let not_found = || super::not_found("referral", &request.referral_id);
         let stored = store::get_referral(&self.db, &request.referral_id).await?.ok_or_else(not_found)?;
-        if !in_scope(principal, stored.origin()) {
+        let submitted = in_scope(principal, stored.origin());
+        let receiving = !submitted && self.serves(principal, &stored.id).await?;
+        if !submitted && !receiving {
             self.out_of_scope(principal, "GetReferral", &stored.id);
             return Err(not_found());
         }
@@ -71,29 +77,39 @@ impl App {
         }
         let purpose = purpose.map(|p| p.code()).unwrap_or_default();
         self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
-        // A submitting partner reads what it sent and the status, never where the youth went: no
-        // serving partner or case manager (history details), no case or youth id.
-        let submitter_only = principal.role == Role::Partner;
+        // A partner never learns which youth this is, nor (history details) who serves them. The
+        // submitting partner does not learn where the youth went either (no case id); the receiving
+        // partner serves the case, so it gets the case id.
+        let partner = principal.role == Role::Partner;
         let history = history
             .into_iter()
             .map(|(status, at, event_id, detail)| pb::StatusChange {
                 status,
                 at: Some(timestamp(at)),
-                event_id: if submitter_only { String::new() } else { event_id },
-                detail: if submitter_only { String::new() } else { detail },
+                event_id: if partner { String::new() } else { event_id },
+                detail: if partner { String::new() } else { detail },
             })
             .collect();
+        let case_shown = !partner || receiving;
         Ok(pb::GetReferralResponse {
             referral_id: stored.id,
             referral: Some(referral),
             status: stored.status,
             history,
-            youth_id: if submitter_only { String::new() } else { stored.youth_id },
+            youth_id: if partner { String::new() } else { stored.youth_id },
             is_minor: stored.is_minor,
-            case_id: if submitter_only { String::new() } else { stored.case_id.unwrap_or_default() },
+            matched_at: stored.matched_at.map(timestamp),
+            case_id: if case_shown { stored.case_id.unwrap_or_default() } else { String::new() },
             closure_reason: stored.closure_reason.unwrap_or_default(),
-            ..Default::default()
         })
+    }
+
+    /// Whether `principal` is a partner that accepted an offer for the referral (it serves the youth).
+    pub(crate) async fn serves(&self, principal: &Principal, referral_id: &str) -> Result<bool, ApiError> {
+        match own_organization(principal).filter(|_| principal.role == Role::Partner) {
+            Some(partner) => Ok(store::progress::accepted_by(&self.db, referral_id, partner).await?),
+            None => Ok(false),
+        }
     }
 
     /// Commits several access events in one transaction (a list read touching several referrals),
@@ -161,47 +177,48 @@ impl App {
         Envelope::new(SERVICE, record_id, referral_id, &access)
     }
 
+    /// Summaries, newest first, narrowed by the request's filters. A partner lists what its
+    /// organization submitted, without youth or case ids; each summary returned is a
+    /// `record.accessed` event (fields [`SUMMARY_FIELD`]).
     pub(crate) async fn list(
         &self,
         principal: &Principal,
         request: pb::ListReferralsRequest,
     ) -> Result<pb::ListReferralsResponse, ApiError> {
+        let partner = principal.role == Role::Partner;
         let mut violations = Vec::new();
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         page_token::<ReferralId>(&request.page_token, &mut violations);
-        ApiError::check(violations)?;
-        // A partner lists what its organization submitted (a partner token without one: nothing).
-        let partner = match principal.role {
-            Role::Partner => Some(own_organization(principal).unwrap_or(NO_ORGANIZATION)),
-            _ => None,
+        let filter = match listing::parse_filter(&request, partner) {
+            Ok(filter) => Some(filter),
+            Err(filter_violations) => {
+                violations.extend(filter_violations);
+                None
+            }
         };
+        ApiError::check(violations)?;
+        let filter = filter.unwrap_or_default();
+        // A partner lists what its organization submitted (a partner token without one: nothing).
+        let submitted_by_partner = partner.then(|| own_organization(principal).unwrap_or(NO_ORGANIZATION));
         let mut rows = store::list_referrals(
             &self.db,
-            partner,
-            request.include_practice,
-            &request.page_token,
-            page_size as i64 + 1,
+            &store::ListFilter {
+                submitted_by_partner,
+                include_practice: request.include_practice,
+                statuses: &filter.statuses,
+                site: filter.site,
+                triage_tier: filter.triage_tier,
+                referring_organization_id: filter.referring_organization_id.as_deref(),
+                received_from: filter.received_from,
+                received_before: filter.received_before,
+                youth_id: filter.youth_id.as_deref(),
+                before_id: (!request.page_token.is_empty()).then_some(request.page_token.as_str()),
+                limit: page_size as i64 + 1,
+            },
         )
         .await?;
-        let next_page_token = next_page(&mut rows, page_size, |row| row.0.clone());
-        // A submitting partner is not told which youth its referral was found to be (as GetReferral).
-        let youth_shown = principal.role != Role::Partner;
-        let referrals: Vec<pb::ReferralSummary> = rows
-            .into_iter()
-            .map(|(referral_id, youth_id, source, triage_tier, site, status, practice, received_at)| {
-                pb::ReferralSummary {
-                    referral_id,
-                    youth_id: if youth_shown { youth_id } else { String::new() },
-                    source,
-                    triage_tier,
-                    site,
-                    status,
-                    practice: practice != 0,
-                    received_at: Some(timestamp(received_at)),
-                    ..Default::default()
-                }
-            })
-            .collect();
+        let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
+        let referrals = rows.into_iter().map(|row| summary(row, partner)).collect::<Result<Vec<_>, _>>()?;
         // Each referral listed is a read of its summary, on the record before the page is returned.
         let accesses = referrals
             .iter()
@@ -210,6 +227,44 @@ impl App {
         self.commit_accesses(accesses).await?;
         Ok(pb::ListReferralsResponse { referrals, next_page_token })
     }
+}
+
+/// A listed referral. A partner (who lists only what it submitted) is not told which youth it was
+/// found to be nor where the youth went (no youth or case id, as GetReferral).
+fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary, ApiError> {
+    let coded = pb::Referral::decode(row.coded.as_slice()).map_err(ApiError::internal)?;
+    let status = pb::ReferralStatus::try_from(row.status).unwrap_or(pb::ReferralStatus::Unspecified);
+    let mandated = match (row.is_minor != 0, row.mandated_reports) {
+        (false, _) => deadline::Mandated::NotRequired,
+        (true, 0) => deadline::Mandated::NoReport,
+        (true, _) => deadline::Mandated::Reported { written_due: row.written_report_due },
+    };
+    let step = row.matching_step.as_deref().and_then(progress::Matching::from_code);
+    let due = deadline::current(&deadline::DeadlineFacts {
+        status,
+        tier: TriageTier::try_from(row.triage_tier).unwrap_or(TriageTier::Unspecified),
+        received_at: row.received_at,
+        matched: row.matched_at.is_some(),
+        first_contact: row.first_contact_at.is_some(),
+        pending_offer_deadline: progress::waiting_offer_deadline(step, row.offer_deadline, row.matched_at.is_some()),
+        mandated,
+    });
+    Ok(pb::ReferralSummary {
+        referral_id: row.id,
+        youth_id: if partner { String::new() } else { row.youth_id },
+        source: row.source,
+        referring_organization_id: row.referring_organization_id,
+        received_at: Some(timestamp(row.received_at)),
+        triage_tier: row.triage_tier,
+        site: row.site,
+        status: row.status,
+        is_minor: row.is_minor != 0,
+        practice: row.practice != 0,
+        deadline: due.map(|due| timestamp(due.at)),
+        case_id: if partner { String::new() } else { row.case_id.unwrap_or_default() },
+        needs: coded.needs,
+        preferred_language: coded.preferred_language,
+    })
 }
 
 /// Matches no stored organization: the list scope of a partner whose token names none.

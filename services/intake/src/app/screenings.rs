@@ -65,7 +65,7 @@ impl App {
         .await?;
         tx.commit().await?;
         self.relay.wake();
-        tracing::info!(referral.id = %stored.id, screening.id = %screening.screening_id, tool = screening.tool, result = screening.result, "screening recorded");
+        tracing::debug!(referral.id = %stored.id, screening.id = %screening.screening_id, tool = screening.tool, result = screening.result, "screening recorded");
         Ok(pb::RecordScreeningResponse { screening_id: screening.screening_id })
     }
 

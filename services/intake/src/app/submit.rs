@@ -132,6 +132,7 @@ pub async fn submit(
             submitted_by: submitter.subject,
             submitted_by_role: submitter.role.as_str(),
             submitted_by_partner: submitter.organization,
+            referring_organization_id: &referral.referring_organization_id,
             source: referral.source,
             triage_tier: referral.triage_tier,
             site: referral.site,
@@ -161,7 +162,7 @@ pub async fn submit(
                 "referral.external_reference is already used by another submitter; use a new external_reference".into(),
             ));
         }
-        tracing::info!(referral.id = %existing.id, "duplicate submission answered with the existing referral");
+        tracing::debug!(referral.id = %existing.id, "duplicate submission answered with the existing referral");
         return Ok(pb::SubmitReferralResponse {
             referral_id: existing.id,
             duplicate: true,
@@ -194,7 +195,7 @@ pub async fn submit(
     outbox::enqueue(&mut tx, db.backend(), &envelope).await?;
     tx.commit().await?;
     relay.wake();
-    tracing::info!(referral.id = %referral_id, tier = referral.triage_tier, site = referral.site, practice = referral.practice, "referral received");
+    tracing::debug!(referral.id = %referral_id, tier = referral.triage_tier, site = referral.site, practice = referral.practice, "referral received");
     Ok(pb::SubmitReferralResponse {
         referral_id: referral_id.to_string(),
         duplicate: false,

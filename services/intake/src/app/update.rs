@@ -133,7 +133,7 @@ impl App {
         }
         tx.commit().await?;
         self.relay.wake();
-        tracing::info!(referral.id = %stored.id, changed = ?outcome.changed, "referral updated");
+        tracing::debug!(referral.id = %stored.id, changed = ?outcome.changed, "referral updated");
         // The coded record only: personal details are read with GetReferral and a purpose.
         Ok(pb::UpdateReferralResponse { referral: Some(referral) })
     }

@@ -1,11 +1,12 @@
 //! The staff-driven steps of a referral's lifecycle (DOMAIN.md): triage, hold and resume, closure.
-//! Routing and cases move the rest (routed, offered, assigned …) through their events.
+//! Routing and cases move the rest (routed, offered, accepted, assigned, engagement, closed by the
+//! case …) through their events (`super::progress`).
 //!
 //! `received → triaged → routed → offered → accepted | declined | expired → … → closed`; a referral
 //! can be put on hold (e.g. while the youth is missing) from any open status and resumes to where it
 //! was; a closed referral is final.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use wf_proto::common::v1::TriageTier;
 use wf_proto::intake::v1::{ReferralClosureReason, ReferralStatus};
 
@@ -90,31 +91,11 @@ pub fn closable_with(reason: ReferralClosureReason) -> bool {
     !matches!(reason, ReferralClosureReason::Unspecified | ReferralClosureReason::PracticePurged)
 }
 
-/// The time limit a tier sets (DESIGN.md "Time limits"): emergent — advocate contact within 90
-/// minutes; urgent — offer accepted within 24 hours; routine — matched within 48 hours; counted from
-/// when the referral was received.
+/// The time limit a tier sets (DESIGN.md "Time limits", [`super::deadline::tier_window`]):
+/// emergent — advocate contact within 90 minutes; urgent — offer accepted within 24 hours; routine —
+/// matched within 48 hours; counted from when the referral was received.
 pub fn tier_deadline(tier: TriageTier, received_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let window = match tier {
-        TriageTier::Emergent => Duration::minutes(90),
-        TriageTier::Urgent => Duration::hours(24),
-        TriageTier::Routine => Duration::hours(48),
-        TriageTier::Unspecified => return None,
-    };
-    Some(received_at + window)
-}
-
-/// Lifecycle order of the statuses events bring, so a late event never moves a referral backwards.
-pub fn status_rank(status: i32) -> i32 {
-    match ReferralStatus::try_from(status) {
-        Ok(ReferralStatus::Received) => 1,
-        Ok(ReferralStatus::Triaged) => 2,
-        Ok(ReferralStatus::Routed) => 3,
-        Ok(ReferralStatus::Offered) => 4,
-        Ok(ReferralStatus::Accepted) => 5,
-        Ok(ReferralStatus::Assigned) => 6,
-        Ok(ReferralStatus::Closed) => 100,
-        _ => 0,
-    }
+    super::deadline::tier_window(tier).map(|(_, window)| received_at + window)
 }
 
 #[cfg(test)]
@@ -168,6 +149,7 @@ mod tests {
 
     #[test]
     fn tiers_set_their_deadlines() {
+        use chrono::Duration;
         let received = DateTime::parse_from_rfc3339("2026-03-02T18:45:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(tier_deadline(TriageTier::Emergent, received), Some(received + Duration::minutes(90)));
         assert_eq!(tier_deadline(TriageTier::Urgent, received), Some(received + Duration::hours(24)));

@@ -2,9 +2,12 @@
 //! derived from a referral (age, minor, inside the youth program). No I/O.
 
 pub mod consent;
+pub mod deadline;
 pub mod lifecycle;
+pub mod listing;
 pub mod mandated;
 pub mod matching;
+pub mod progress;
 mod update;
 mod validate;
 

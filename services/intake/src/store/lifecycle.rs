@@ -42,22 +42,28 @@ pub async fn set_status(tx: &mut Tx, id: &str, status: i32, before_hold: Option<
     Ok(())
 }
 
-/// Records the triage tier (column and coded record).
-pub async fn set_triage(tx: &mut Tx, id: &str, status: i32, tier: i32, coded: Vec<u8>) -> Result<(), DbError> {
-    sqlx::query("UPDATE referral SET status = $1, triage_tier = $2, coded = $3 WHERE id = $4")
-        .bind(status)
-        .bind(tier)
-        .bind(coded)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+/// Records the triage tier (column and coded record) and, the first time, when staff triaged it.
+pub async fn set_triage(tx: &mut Tx, id: &str, status: i32, tier: i32, coded: Vec<u8>, at: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE referral SET status = $1, triage_tier = $2, coded = $3, triaged_at = COALESCE(triaged_at, $4) \
+         WHERE id = $5",
+    )
+    .bind(status)
+    .bind(tier)
+    .bind(coded)
+    .bind(at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
+/// A staff closure: final (a closure by the referral's case is `store::progress`'s, and a reopened
+/// case takes that back).
 pub async fn close(tx: &mut Tx, id: &str, reason: i32, at: i64, duplicate_of: Option<&str>) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE referral SET status = $1, status_before_hold = NULL, closure_reason = $2, closed_at = $3, \
-         duplicate_of_referral_id = $4 WHERE id = $5",
+         duplicate_of_referral_id = $4, staff_closed = 1 WHERE id = $5",
     )
     .bind(wf_proto::intake::v1::ReferralStatus::Closed as i32)
     .bind(reason)
@@ -139,7 +145,8 @@ pub async fn count_practice_before(db: &Db, cutoff: i64) -> Result<i64, DbError>
 }
 
 /// Deletes a referral with everything intake holds about it: personal part, screenings, releases,
-/// mandated reports, identity hashes, possible matches (either side) and status history.
+/// mandated reports, identity hashes, possible matches (either side), escalations, accepted offers
+/// and status history.
 pub async fn delete_referral(tx: &mut Tx, id: &str) -> Result<(), DbError> {
     for statement in [
         "DELETE FROM screening WHERE referral_id = $1",
@@ -149,6 +156,8 @@ pub async fn delete_referral(tx: &mut Tx, id: &str) -> Result<(), DbError> {
         "DELETE FROM referral_match_key WHERE referral_id = $1",
         "DELETE FROM referral_match_state WHERE referral_id = $1",
         "DELETE FROM possible_match WHERE referral_id = $1 OR candidate_referral_id = $1",
+        "DELETE FROM referral_escalation WHERE referral_id = $1",
+        "DELETE FROM referral_accepted_offer WHERE referral_id = $1",
         "DELETE FROM referral_status_change WHERE referral_id = $1",
         "DELETE FROM referral WHERE id = $1",
     ] {

@@ -6,6 +6,7 @@ pub mod consent;
 pub mod lifecycle;
 pub mod mandated;
 pub mod matches;
+pub mod progress;
 pub mod screenings;
 pub mod vault;
 
@@ -24,6 +25,8 @@ pub struct StoredReferral {
     pub personal_sealed: Option<Vec<u8>>,
     pub case_id: Option<String>,
     pub closure_reason: Option<i32>,
+    /// When an offer was first accepted (matched to a provider).
+    pub matched_at: Option<i64>,
 }
 
 pub struct NewReferral<'a> {
@@ -35,6 +38,8 @@ pub struct NewReferral<'a> {
     /// organization's behalf).
     pub submitted_by_role: &'a str,
     pub submitted_by_partner: Option<&'a str>,
+    /// `Referral.referring_organization_id` ('' when none).
+    pub referring_organization_id: &'a str,
     pub source: i32,
     pub triage_tier: i32,
     pub site: i32,
@@ -55,8 +60,8 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
     let result = sqlx::query(
         "INSERT INTO referral (id, youth_id, dedupe_key, submitted_by, submitted_by_partner, source, triage_tier, \
          site, practice, is_minor, outside_program, status, coded, personal_sealed, personal_key_version, \
-         received_at, created_at, submitted_by_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         received_at, created_at, submitted_by_role, referring_organization_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(referral.id)
@@ -77,6 +82,7 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
     .bind(referral.received_at)
     .bind(referral.created_at)
     .bind(referral.submitted_by_role)
+    .bind(referral.referring_organization_id)
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -102,68 +108,168 @@ pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<
     .await?)
 }
 
-type ReferralRow =
-    (String, String, String, Option<String>, i32, i32, Vec<u8>, Option<Vec<u8>>, Option<String>, Option<i32>);
+#[derive(sqlx::FromRow)]
+struct ReferralRow {
+    id: String,
+    youth_id: String,
+    submitted_by: String,
+    submitted_by_partner: Option<String>,
+    status: i32,
+    is_minor: i32,
+    coded: Vec<u8>,
+    personal_sealed: Option<Vec<u8>>,
+    case_id: Option<String>,
+    closure_reason: Option<i32>,
+    matched_at: Option<i64>,
+}
 
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
         "SELECT id, youth_id, submitted_by, submitted_by_partner, status, is_minor, coded, personal_sealed, \
-         case_id, closure_reason FROM referral WHERE id = $1",
+         case_id, closure_reason, matched_at FROM referral WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(
-        |(
-            id,
-            youth_id,
-            submitted_by,
-            submitted_by_partner,
-            status,
-            is_minor,
-            coded,
-            personal_sealed,
-            case_id,
-            closure_reason,
-        )| {
-            StoredReferral {
-                id,
-                youth_id,
-                submitted_by,
-                submitted_by_partner,
-                status,
-                is_minor: is_minor != 0,
-                coded,
-                personal_sealed,
-                case_id,
-                closure_reason,
-            }
-        },
-    ))
+    Ok(row.map(|row| StoredReferral {
+        id: row.id,
+        youth_id: row.youth_id,
+        submitted_by: row.submitted_by,
+        submitted_by_partner: row.submitted_by_partner,
+        status: row.status,
+        is_minor: row.is_minor != 0,
+        coded: row.coded,
+        personal_sealed: row.personal_sealed,
+        case_id: row.case_id,
+        closure_reason: row.closure_reason,
+        matched_at: row.matched_at,
+    }))
 }
 
-/// (id, youth id, source, tier, site, status, practice 0/1, received at).
-pub type ReferralSummaryRow = (String, String, i32, i32, i32, i32, i32, i64);
+/// What `ListReferrals` narrows by; `None` / empty matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter<'a> {
+    /// A partner lists only what its organization submitted.
+    pub submitted_by_partner: Option<&'a str>,
+    pub include_practice: bool,
+    pub statuses: &'a [i32],
+    pub site: Option<i32>,
+    pub triage_tier: Option<i32>,
+    pub referring_organization_id: Option<&'a str>,
+    /// Received in [start, end) (micros), either bound open.
+    pub received_from: Option<i64>,
+    pub received_before: Option<i64>,
+    pub youth_id: Option<&'a str>,
+    /// The page token: ids before it (newest first).
+    pub before_id: Option<&'a str>,
+    pub limit: i64,
+}
 
-/// Referral summaries after `after_id` (ids sort by creation), newest last.
-pub async fn list_referrals(
-    db: &Db,
-    partner: Option<&str>,
-    include_practice: bool,
-    after_id: &str,
-    limit: i64,
-) -> Result<Vec<ReferralSummaryRow>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT id, youth_id, source, triage_tier, site, status, practice, received_at FROM referral \
-         WHERE id > $1 AND ($2 = 1 OR practice = 0) AND ($3 = '' OR submitted_by_partner = $3) \
-         ORDER BY id LIMIT $4",
-    )
-    .bind(after_id)
-    .bind(i32::from(include_practice))
-    .bind(partner.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?)
+/// A referral as a list shows it, with what its deadline needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SummaryRow {
+    pub id: String,
+    pub youth_id: String,
+    pub source: i32,
+    pub triage_tier: i32,
+    pub site: i32,
+    pub status: i32,
+    pub practice: i32,
+    pub received_at: i64,
+    pub is_minor: i32,
+    pub case_id: Option<String>,
+    pub referring_organization_id: String,
+    pub coded: Vec<u8>,
+    pub matching_step: Option<String>,
+    pub offer_deadline: Option<i64>,
+    pub matched_at: Option<i64>,
+    pub first_contact_at: Option<i64>,
+    /// Mandated reports recorded, and the earliest written report due and not yet recorded.
+    pub mandated_reports: i64,
+    pub written_report_due: Option<i64>,
+}
+
+/// Referral summaries matching `filter`, newest first (ids sort by creation).
+pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<SummaryRow>, DbError> {
+    // The statement is built from fixed pieces with numbered placeholders; only values are bound.
+    let mut conditions: Vec<String> = Vec::new();
+    let mut next = 0;
+    let mut placeholder = || {
+        next += 1;
+        format!("${next}")
+    };
+    if !filter.include_practice {
+        conditions.push("r.practice = 0".into());
+    }
+    if filter.submitted_by_partner.is_some() {
+        conditions.push(format!("r.submitted_by_partner = {}", placeholder()));
+    }
+    if !filter.statuses.is_empty() {
+        let listed: Vec<String> = filter.statuses.iter().map(|_| placeholder()).collect();
+        conditions.push(format!("r.status IN ({})", listed.join(", ")));
+    }
+    if filter.site.is_some() {
+        conditions.push(format!("r.site = {}", placeholder()));
+    }
+    if filter.triage_tier.is_some() {
+        conditions.push(format!("r.triage_tier = {}", placeholder()));
+    }
+    if filter.referring_organization_id.is_some() {
+        conditions.push(format!("r.referring_organization_id = {}", placeholder()));
+    }
+    if filter.received_from.is_some() {
+        conditions.push(format!("r.received_at >= {}", placeholder()));
+    }
+    if filter.received_before.is_some() {
+        conditions.push(format!("r.received_at < {}", placeholder()));
+    }
+    if filter.youth_id.is_some() {
+        conditions.push(format!("r.youth_id = {}", placeholder()));
+    }
+    if filter.before_id.is_some() {
+        conditions.push(format!("r.id < {}", placeholder()));
+    }
+    let limit = placeholder();
+    let where_clause =
+        if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let statement = format!(
+        "SELECT r.id, r.youth_id, r.source, r.triage_tier, r.site, r.status, r.practice, r.received_at, r.is_minor, \
+         r.case_id, r.referring_organization_id, r.coded, r.matching_step, r.offer_deadline, r.matched_at, \
+         r.first_contact_at, \
+         (SELECT COUNT(*) FROM mandated_report m WHERE m.referral_id = r.id) AS mandated_reports, \
+         (SELECT MIN(m.written_report_due) FROM mandated_report m \
+          WHERE m.referral_id = r.id AND m.written_report_at IS NULL) AS written_report_due \
+         FROM referral r {where_clause} ORDER BY r.id DESC LIMIT {limit}"
+    );
+    let mut query = sqlx::query_as::<_, SummaryRow>(&statement);
+    if let Some(partner) = filter.submitted_by_partner {
+        query = query.bind(partner);
+    }
+    for status in filter.statuses {
+        query = query.bind(*status);
+    }
+    if let Some(site) = filter.site {
+        query = query.bind(site);
+    }
+    if let Some(tier) = filter.triage_tier {
+        query = query.bind(tier);
+    }
+    if let Some(organization) = filter.referring_organization_id {
+        query = query.bind(organization);
+    }
+    if let Some(from) = filter.received_from {
+        query = query.bind(from);
+    }
+    if let Some(before) = filter.received_before {
+        query = query.bind(before);
+    }
+    if let Some(youth_id) = filter.youth_id {
+        query = query.bind(youth_id);
+    }
+    if let Some(before_id) = filter.before_id {
+        query = query.bind(before_id);
+    }
+    Ok(query.bind(filter.limit).fetch_all(db.pool()).await?)
 }
 
 pub async fn record_status_change(
@@ -185,55 +291,6 @@ pub async fn record_status_change(
     .bind(detail)
     .execute(&mut **tx)
     .await?;
-    Ok(())
-}
-
-/// Moves the status forward only (events may arrive out of order); returns whether the referral exists.
-/// While the referral is on hold the status to resume to moves instead, so a hold is never lost to an
-/// event and resuming lands where the referral would be. Compare-and-set, so a concurrent staff step
-/// (hold, close) is never overwritten.
-pub async fn advance_status(
-    tx: &mut Tx,
-    referral_id: &str,
-    status: i32,
-    rank_of: fn(i32) -> i32,
-) -> Result<bool, DbError> {
-    let on_hold = wf_proto::intake::v1::ReferralStatus::OnHold as i32;
-    for _ in 0..5 {
-        let current: Option<(i32, Option<i32>)> =
-            sqlx::query_as("SELECT status, status_before_hold FROM referral WHERE id = $1")
-                .bind(referral_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let Some((current, before_hold)) = current else { return Ok(false) };
-        let (column, from) =
-            if current == on_hold { ("status_before_hold", before_hold.unwrap_or(0)) } else { ("status", current) };
-        if rank_of(status) <= rank_of(from) {
-            return Ok(true);
-        }
-        let updated = sqlx::query(&format!(
-            "UPDATE referral SET {column} = $1 WHERE id = $2 AND status = $3 AND COALESCE(status_before_hold, 0) = $4"
-        ))
-        .bind(status)
-        .bind(referral_id)
-        .bind(current)
-        .bind(before_hold.unwrap_or(0))
-        .execute(&mut **tx)
-        .await?;
-        if updated.rows_affected() == 1 {
-            return Ok(true);
-        }
-    }
-    // Retried by the consumer (a transient error): a staff step kept winning the race.
-    Err(DbError::Conflict)
-}
-
-pub async fn set_case(tx: &mut Tx, referral_id: &str, case_id: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE referral SET case_id = $1 WHERE id = $2")
-        .bind(case_id)
-        .bind(referral_id)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 

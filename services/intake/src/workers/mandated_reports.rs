@@ -22,9 +22,8 @@ pub async fn run(db: Db, relay: RelayHandle, clock: SharedClock, interval: Durat
             Ok(_) => relay.wake(),
             Err(err) => tracing::warn!(error = %err, "mandated report check failed; will retry"),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
+        if !wf_server::pause(interval, &clock, &shutdown).await {
+            return;
         }
     }
 }

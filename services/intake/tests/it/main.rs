@@ -14,11 +14,15 @@ use wf_testkit::{AuthedChannel, Collector, Engine, TestDatabase, TestServer, bot
 
 mod coded_reads;
 mod consent;
+mod flow;
 mod lifecycle;
+mod listing;
 mod mandated;
 mod matching;
 mod origin;
+mod progress;
 mod purposes;
+mod receiving;
 mod rotation;
 mod scope;
 mod screenings;
@@ -303,37 +307,21 @@ both_engines!(routing_and_case_events_move_the_status_forward_once, |engine| asy
     let harness = Harness::start(engine).await;
     let submitted = harness.client(Role::Hotline).await.submit_referral(example()).await.expect("submit").into_inner();
     let id = submitted.referral_id.clone();
-    let routed = Envelope::new(
-        "routing",
-        id.as_str(),
-        id.as_str(),
-        &events::ReferralRouted { referral_id: id.clone(), partner_id: "org_x".into(), ..Default::default() },
-    );
-    let assigned = Envelope::new(
-        "cases",
-        "case_0193a1b2c3d4e5f60718293a4b5c6d7e",
-        id.as_str(),
-        &events::CaseAssigned {
-            referral_id: id.clone(),
-            case_id: "case_0193a1b2c3d4e5f60718293a4b5c6d7e".into(),
-            ..Default::default()
-        },
-    );
-    // Out of order and redelivered: the status ends assigned, each change recorded once.
-    harness.server.publish(&assigned).await;
-    harness.server.publish(&routed).await;
-    harness.server.publish(&assigned).await;
-    let referral = harness
-        .client(Role::ProgramManager)
-        .await
-        .get_referral(pb::GetReferralRequest { referral_id: id.clone(), purpose: String::new() })
-        .await
-        .expect("read")
-        .into_inner();
+    let partner = "org_0193a1b2c3d4e5f60718293a4b5c6d7f";
+    let offer = "off_0193a1b2c3d4e5f60718293a4b5c6d7e";
+    let routed = flow::routed(&id, partner);
+    let made = flow::offer_made(&id, offer, partner, 60);
+    let accepted = flow::offer_accepted(&id, offer, partner, 10);
+    let assigned = flow::case_assigned(&id);
+    // Out of order and redelivered: the status ends assigned (matched, owned), each change recorded once.
+    for envelope in [&assigned, &accepted, &routed, &assigned, &made, &accepted] {
+        harness.server.publish(envelope).await;
+    }
+    let referral = flow::read(&harness, &id).await;
     assert_eq!(referral.status, pb::ReferralStatus::Assigned as i32);
-    assert_eq!(referral.case_id, "case_0193a1b2c3d4e5f60718293a4b5c6d7e");
+    assert_eq!(referral.case_id, flow::CASE);
     let statuses: Vec<i32> = referral.history.iter().map(|c| c.status).collect();
-    assert_eq!(statuses.len(), 3, "received, routed, assigned: {statuses:?}");
+    assert_eq!(statuses.len(), 5, "received, routed, offered, assigned, accepted: {statuses:?}");
     harness.server.stop().await;
 });
 

@@ -4,8 +4,6 @@
 
 use tonic::Code;
 use wf_auth::Role;
-use wf_events::Envelope;
-use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_testkit::both_engines;
 
@@ -14,33 +12,26 @@ use crate::{Client, Harness, example, with_reference};
 const ORG_A: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d1a";
 const ORG_B: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d1b";
 const UNKNOWN: &str = "ref_0193a1b2c3d4e5f60718293a4b5c6dff";
-const CASE: &str = "case_0193a1b2c3d4e5f60718293a4b5c6d7e";
+const CASE: &str = crate::flow::CASE;
 
 fn get(id: &str, purpose: &str) -> pb::GetReferralRequest {
     pb::GetReferralRequest { referral_id: id.to_owned(), purpose: purpose.to_owned() }
 }
 
-/// Routing and cases move the referral to assigned (the history then names a partner and a case manager).
+/// Routing and cases move the referral to assigned: routed and offered to ORG_B, which accepts, and a
+/// case manager owns the case (the history then names a partner and a case manager).
 async fn route_and_assign(harness: &Harness, id: &str) {
-    let routed = Envelope::new(
-        "routing",
-        id,
-        id,
-        &events::ReferralRouted { referral_id: id.to_owned(), partner_id: ORG_B.into(), ..Default::default() },
-    );
-    let assigned = Envelope::new(
-        "cases",
-        CASE,
-        id,
-        &events::CaseAssigned {
-            referral_id: id.to_owned(),
-            case_id: CASE.into(),
-            case_manager_id: "usr_0193a1b2c3d4e5f60718293a4b5c6d55".into(),
-            ..Default::default()
-        },
-    );
-    harness.server.publish(&routed).await;
-    harness.server.publish(&assigned).await;
+    let offer = "off_0193a1b2c3d4e5f60718293a4b5c6d1c";
+    crate::flow::publish(
+        harness,
+        &[
+            &crate::flow::routed(id, ORG_B),
+            &crate::flow::offer_made(id, offer, ORG_B, 60),
+            &crate::flow::case_assigned(id),
+            &crate::flow::offer_accepted(id, offer, ORG_B, 5),
+        ],
+    )
+    .await;
     let mut staff = harness.client(Role::Supervisor).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while staff.get_referral(get(id, "")).await.expect("read").into_inner().status
@@ -72,7 +63,7 @@ both_engines!(a_submitting_partner_never_learns_where_the_youth_went, |engine| a
     assert_eq!(read.status, pb::ReferralStatus::Assigned as i32);
     assert!(read.referral.is_some(), "what it sent stays readable");
     assert_eq!((read.youth_id.as_str(), read.case_id.as_str()), ("", ""), "no youth or case id");
-    assert_eq!(read.history.len(), 3);
+    assert_eq!(read.history.len(), 5);
     for change in &read.history {
         assert_eq!((change.detail.as_str(), change.event_id.as_str()), ("", ""), "no serving partner, no case manager");
     }
@@ -101,7 +92,14 @@ both_engines!(a_hotline_reads_only_the_status_of_what_it_submitted, |engine| asy
         let statuses: Vec<i32> = read.history.iter().map(|change| change.status).collect();
         assert_eq!(
             statuses,
-            [pb::ReferralStatus::Received, pb::ReferralStatus::Routed, pb::ReferralStatus::Assigned].map(|s| s as i32)
+            [
+                pb::ReferralStatus::Received,
+                pb::ReferralStatus::Routed,
+                pb::ReferralStatus::Offered,
+                pb::ReferralStatus::Assigned,
+                pb::ReferralStatus::Accepted
+            ]
+            .map(|s| s as i32)
         );
         for change in &read.history {
             assert!(change.at.is_some());

@@ -152,6 +152,16 @@ both_engines!(refusals_store_nothing, |engine| async move {
         answer["violations"].as_array().expect("violations").iter().filter_map(|v| v["field"].as_str()).collect();
     assert_eq!(fields, vec!["referral.site", "referral.personal.phones[0].number"]);
 
+    // Needs are service type codes of the closed list, through this door as through gRPC.
+    let mut pizza = example();
+    pizza.referral.as_mut().expect("referral").needs = vec!["pizza".into()];
+    let pizza = wf_proto::json::to_json(&pizza).expect("json").into_bytes();
+    let (status, answer) = hook.post(&hook.signed(now(), &pizza), &pizza).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["violations"][0]["field"].as_str(), Some("referral.needs[0]"), "{answer}");
+    assert_eq!(answer["violations"][1]["field"].as_str(), Some("referral.needs"), "the allowed codes: {answer}");
+    assert!(answer.to_string().contains("childcare") && !answer.to_string().contains("pizza"), "{answer}");
+
     let huge = vec![b' '; webhook::MAX_BODY_BYTES + 1];
     assert_eq!(hook.post(&hook.signed(now(), &huge), &huge).await.0, 413);
 

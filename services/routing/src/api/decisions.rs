@@ -6,21 +6,10 @@ use wf_auth::Operation;
 use wf_proto::routing::v1 as pb;
 use wf_server::ApiError;
 use wf_server::pagination::{next_page, page_token};
-use wf_types::{DecisionId, FieldViolation, ReferralId};
+use wf_types::{DecisionId, ReferralId};
 
-use super::{PAGE_LIMITS, RoutingApi, optional_id, parse_id, to_proto};
+use super::{PAGE_LIMITS, RoutingApi, optional_id, parse_id, time_range, to_proto};
 use crate::store::decisions::{self, DecisionFilter};
-
-/// A range bound as microseconds; an out-of-range timestamp is added to `violations`.
-fn micros(field: &str, ts: &Option<prost_types::Timestamp>, violations: &mut Vec<FieldViolation>) -> Option<i64> {
-    ts.as_ref().and_then(|ts| match chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32) {
-        Some(at) => Some(wf_db::to_micros(at)),
-        None => {
-            violations.push(FieldViolation::new(field, "timestamp is out of range"));
-            None
-        }
-    })
-}
 
 impl RoutingApi {
     pub(super) async fn get_decision_rpc(
@@ -46,12 +35,12 @@ impl RoutingApi {
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);
         let referral: Option<ReferralId> = optional_id("referral_id", &req.referral_id, &mut violations);
         let after: Option<DecisionId> = page_token(&req.page_token, &mut violations);
-        let range = req.decided.unwrap_or_default();
+        let (decided_from, decided_until) = time_range("decided", req.decided.as_ref(), &mut violations);
         let filter = DecisionFilter {
             referral_id: referral.map(String::from).unwrap_or_default(),
             policy_version: req.policy_version.clone(),
-            decided_from: micros("decided.start", &range.start, &mut violations),
-            decided_until: micros("decided.end", &range.end, &mut violations),
+            decided_from,
+            decided_until,
         };
         ApiError::check(violations)?;
         let after = after.map(String::from).unwrap_or_default();

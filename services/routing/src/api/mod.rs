@@ -79,6 +79,38 @@ pub(crate) fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> 
     value.ok_or_else(|| ApiError::invalid(field, "is required"))
 }
 
+/// A `TimeRange` filter `[start, end)` as microseconds (`None` = open); a bound that is no valid
+/// instant, or an end before the start, is added to `violations` under `field.start` / `field.end`.
+pub(crate) fn time_range(
+    field: &str,
+    range: Option<&wf_proto::common::v1::TimeRange>,
+    violations: &mut Vec<FieldViolation>,
+) -> (Option<i64>, Option<i64>) {
+    let Some(range) = range else {
+        return (None, None);
+    };
+    let mut bound = |name: &str, ts: &Option<prost_types::Timestamp>| {
+        let ts = ts.as_ref()?;
+        match wf_proto::time::datetime(ts) {
+            Some(at) => Some(wf_db::to_micros(at)),
+            None => {
+                violations.push(FieldViolation::new(
+                    format!("{field}.{name}"),
+                    "is not a valid timestamp (seconds out of range, or nanos outside 0 to 999999999)",
+                ));
+                None
+            }
+        }
+    };
+    let (start, end) = (bound("start", &range.start), bound("end", &range.end));
+    if let (Some(start), Some(end)) = (start, end)
+        && end < start
+    {
+        violations.push(FieldViolation::new(format!("{field}.end"), "is before start; the range is [start, end)"));
+    }
+    (start, end)
+}
+
 pub(crate) fn site_filter(value: i32, field: &str, violations: &mut Vec<FieldViolation>) -> Site {
     Site::try_from(value).unwrap_or_else(|_| {
         violations.push(FieldViolation::new(field, format!("{value} is not a Site value")));

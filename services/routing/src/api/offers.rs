@@ -10,9 +10,9 @@ use wf_proto::routing::v1 as pb;
 use wf_proto::routing::v1::{DeclineReason, OfferStatus};
 use wf_server::ApiError;
 use wf_server::pagination::{next_page, page_token};
-use wf_types::{FieldViolation, OfferId, PartnerServiceId, ReferralId};
+use wf_types::{FieldViolation, OfferId, PartnerId, PartnerServiceId, ReferralId};
 
-use super::{PAGE_LIMITS, RoutingApi, optional_id, parse_id, to_proto};
+use super::{PAGE_LIMITS, RoutingApi, optional_id, parse_id, time_range, to_proto};
 use crate::app::offers::OfferError;
 use crate::store::offers::{self, OfferFilter, status_code};
 
@@ -96,6 +96,7 @@ impl RoutingApi {
         let req = request.get_ref();
         let mut violations = Vec::new();
         let size = PAGE_LIMITS.size(req.page_size, &mut violations);
+        let partner: Option<PartnerId> = optional_id("partner_id", &req.partner_id, &mut violations);
         let referral: Option<ReferralId> = optional_id("referral_id", &req.referral_id, &mut violations);
         let service: Option<PartnerServiceId> =
             optional_id("partner_service_id", &req.partner_service_id, &mut violations);
@@ -110,15 +111,18 @@ impl RoutingApi {
                 )),
             }
         }
+        let (offered_from, offered_until) = time_range("offered", req.offered.as_ref(), &mut violations);
         ApiError::check(violations)?;
         // A partner's own id overrides whatever partner it asked for.
-        let partner_id = scope.unwrap_or_else(|| req.partner_id.clone());
+        let partner_id = scope.unwrap_or_else(|| partner.map(String::from).unwrap_or_default());
         let filter = OfferFilter {
             partner_id,
             partner_service_id: service.map(String::from).unwrap_or_default(),
             referral_id: referral.map(String::from).unwrap_or_default(),
             statuses,
             include_practice: req.include_practice,
+            offered_from,
+            offered_until,
         };
         let after = after.map(String::from).unwrap_or_default();
         let mut records =

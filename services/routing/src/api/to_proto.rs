@@ -66,8 +66,7 @@ pub fn decision(record: &DecisionRecord) -> pb::RoutingDecision {
         outcome: record.outcome as i32,
         partner_id: record.partner_id.clone().unwrap_or_default(),
         partner_service_id: record.partner_service_id.clone().unwrap_or_default(),
-        // Offers arrive with the offer lifecycle; until then no offer id exists.
-        offer_id: String::new(),
+        offer_id: record.offer_id.clone().unwrap_or_default(),
         attempt: record.attempt,
         reason: record.reason.clone(),
         practice: record.practice,
@@ -90,8 +89,12 @@ pub fn offer(record: &OfferRecord) -> pb::Offer {
         responded_by: record.responded_by.clone().unwrap_or_default(),
         decline_reason: record.decline_reason as i32,
         decline_detail: record.decline_detail.clone(),
+        needs: record.facts.needs.clone(),
+        preferred_language: record.facts.preferred_language.clone(),
+        is_minor: record.facts.is_minor,
+        // 0 = unknown, as in `referral.received`.
+        age_years: record.facts.age_years.map_or(0, |age| i32::try_from(age).unwrap_or(i32::MAX)),
         practice: record.practice,
-        ..Default::default()
     }
 }
 

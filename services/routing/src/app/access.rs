@@ -18,7 +18,10 @@ use crate::SERVICE;
 use crate::store::offers::OfferRecord;
 
 /// The part of an offer a read returns (`RecordAccessed.fields`): its coded record — ids, status,
-/// triage tier, site, times and the answer. Offers hold no personal data.
+/// triage tier, site, times and the answer — and the referral's coded facts the partner decides
+/// on: needs (service type codes), preferred language, whether the youth is a minor and the age in
+/// whole years. Offers hold no personal data (no name, date of birth, contact or free text), but
+/// these facts are about the youth, which is why each read is on their record.
 pub const OFFER_FIELD: &str = "offer.coded";
 
 /// Why `principal` reads offers: a partner deciding on a referral offered to it
@@ -94,6 +97,12 @@ mod tests {
             decline_reason: wf_proto::routing::v1::DeclineReason::Unspecified,
             decline_detail: String::new(),
             practice: false,
+            facts: crate::domain::OfferFacts {
+                needs: vec!["mental_health".into()],
+                preferred_language: "es".into(),
+                is_minor: true,
+                age_years: Some(16),
+            },
         };
         let envelope = access_event(&principal(Role::Partner, Some("org_1")), &offer, 1_700_000_000_000_000);
         assert_eq!((envelope.aggregate_id.as_str(), envelope.correlation_id.as_str()), ("off_1", "ref_1"));

@@ -132,7 +132,7 @@ async fn resolve(
         practice: record.practice,
     };
     enqueue(tx, router.db().backend(), &record.referral_id, &event).await?;
-    tracing::info!(escalation.id = %record.escalation_id, referral.id = %record.referral_id, resolution, actor = by, "escalation resolved");
+    tracing::debug!(escalation.id = %record.escalation_id, referral.id = %record.referral_id, resolution, actor = by, "escalation resolved");
     Ok(true)
 }
 
@@ -182,7 +182,7 @@ pub async fn reroute(
     };
     tx.commit().await?;
     router.wake_relay();
-    tracing::info!(referral.id = %request.referral_id, decision.id = %decision_id, reason = %request.reason, actor = by, "referral re-routed by hand");
+    tracing::debug!(referral.id = %request.referral_id, decision.id = %decision_id, reason = %request.reason, actor = by, "referral re-routed by hand");
     decisions::get_decision(router.db(), &decision_id).await?.ok_or(ManualError::NotFound("decision"))
 }
 
@@ -255,6 +255,7 @@ pub async fn resolve_escalation(
             practice: escalation.record.practice,
             source_event_id: escalation_id.to_owned(),
             facts: latest.facts.clone(),
+            offer_id: None,
         };
         decisions::insert_decision(&mut tx, &record).await?;
         let made = OfferRecord {
@@ -274,6 +275,8 @@ pub async fn resolve_escalation(
             decline_reason: DeclineReason::Unspecified,
             decline_detail: String::new(),
             practice: record.practice,
+            // Decisions stored before facts were kept give the partner none.
+            facts: latest.facts.as_ref().map(crate::domain::ReferralFacts::offer_facts).unwrap_or_default(),
         };
         offers::insert_offer(&mut tx, &made).await?;
         let key = &record.referral_id;
@@ -305,7 +308,7 @@ pub async fn resolve_escalation(
         };
         enqueue(&mut tx, backend, key, &routed).await?;
         enqueue(&mut tx, backend, key, &offered).await?;
-        tracing::info!(referral.id = %record.referral_id, offer.id = %made.offer_id, partner_service.id = %service_id, actor = by, "offer made by hand");
+        tracing::debug!(referral.id = %record.referral_id, offer.id = %made.offer_id, partner_service.id = %service_id, actor = by, "offer made by hand");
         offer = Some(made);
     }
     if !resolve(&mut tx, router, &escalation, resolution, at, by).await? {

@@ -9,6 +9,7 @@ pub mod offers;
 pub mod policy;
 pub mod route;
 pub mod simulate;
+pub mod time_limits;
 pub mod triage;
 
 use wf_db::{Backend, DbError, Tx};

@@ -97,7 +97,7 @@ impl Router {
         enqueue(&mut tx, self.db.backend(), key, &accepted).await?;
         tx.commit().await?;
         self.relay.wake();
-        tracing::info!(offer.id = %offer_id, referral.id = %offer.referral_id, partner.id = %partner_id, "offer accepted");
+        tracing::debug!(offer.id = %offer_id, referral.id = %offer.referral_id, partner.id = %partner_id, "offer accepted");
         offers::get_offer(self.db.pool(), offer_id).await?.ok_or(OfferError::NotFound)
     }
 
@@ -135,7 +135,7 @@ impl Router {
         let routed = self.reroute(&mut tx, &offer, REASON_OFFER_DECLINED, EscalationReason::AllDeclined).await?;
         tx.commit().await?;
         self.relay.wake();
-        tracing::info!(offer.id = %offer_id, referral.id = %offer.referral_id, reason = %offers::decline_code(reason), "offer declined");
+        tracing::debug!(offer.id = %offer_id, referral.id = %offer.referral_id, reason = %offers::decline_code(reason), "offer declined");
         Ok((offers::get_offer(self.db.pool(), offer_id).await?.ok_or(OfferError::NotFound)?, routed))
     }
 

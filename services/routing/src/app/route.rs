@@ -112,6 +112,7 @@ impl Router {
             practice: facts.practice,
             source_event_id: source_event_id.to_owned(),
             facts: Some(facts.clone()),
+            offer_id: None,
         };
         decisions::insert_decision(tx, &record).await?;
         let backend = self.db.backend();
@@ -168,6 +169,7 @@ impl Router {
             decline_reason: DeclineReason::Unspecified,
             decline_detail: String::new(),
             practice: facts.practice,
+            facts: facts.offer_facts(),
         };
         offers::insert_offer(tx, &offer).await?;
         let routed = ReferralRouted {

@@ -1,5 +1,6 @@
-//! A referral re-triaged: its new tier is kept for later re-routes, and each open offer or
-//! escalation is held to the new tier's rules and response window.
+//! A referral re-triaged: its new tier is kept for later re-routes, its time limit becomes the
+//! new tier's (`app::time_limits`), and each open offer or escalation is held to the new tier's
+//! rules and response window.
 
 use wf_db::{DbError, Tx};
 use wf_proto::common::v1::TriageTier;
@@ -28,12 +29,14 @@ pub enum TriageEffect {
 }
 
 impl Router {
-    /// The referral was (re-)triaged: records its tier for later re-routes, then for each open
-    /// offer either withdraws it and re-routes (the new tier's hard rules, e.g. emergent 24/7,
-    /// exclude its service) or moves its deadline to `offered_at` + the new tier's window when
-    /// that is earlier; an open escalation likewise gets `escalated_at` + the new tier's window and
-    /// the new tier when that is earlier. A deadline never moves later: a downgrade keeps it. In the
-    /// caller's transaction, with the inbox record of the event.
+    /// The referral was (re-)triaged: records its tier for later re-routes and puts the referral
+    /// under the new tier's time limit (counted from receipt, as intake shows it, so a downgrade
+    /// gives it the later limit), then for each open offer either withdraws it and re-routes (the
+    /// new tier's hard rules, e.g. emergent 24/7, exclude its service) or moves its deadline to
+    /// `offered_at` + the new tier's window when that is earlier; an open escalation likewise gets
+    /// `escalated_at` + the new tier's window and the new tier when that is earlier. An offer's or
+    /// escalation's deadline never moves later: a downgrade keeps it. In the caller's transaction,
+    /// with the inbox record of the event.
     pub async fn on_referral_triaged(
         &self,
         tx: &mut Tx,
@@ -49,6 +52,7 @@ impl Router {
         if !triage::record_triage(tx, referral_id, tier, triaged_at, source_event_id).await? {
             return Ok(TriageEffect::Stale);
         }
+        self.retier_time_limit(tx, referral_id, tier).await?;
         let policy = self.policy.current();
         let directory = self.directory.current();
         let at = wf_db::to_micros(self.clock.now());

@@ -1,11 +1,12 @@
-//! Routing's pure logic: the partner directory and the decision policy, over plain
-//! data, without I/O.
+//! Routing's pure logic: the partner directory, the decision policy and the referral time
+//! limits, over plain data, without I/O.
 
 pub mod decide;
 pub mod directory;
 pub mod hsds;
 pub mod policy;
 pub mod simulate;
+pub mod time_limits;
 
 pub use decide::{
     Candidate, Choice, DEMO_POLICY, Decision, Detail, ReferralFacts, RuleVerdict, Verdict, decide, decide_with,
@@ -64,7 +65,30 @@ pub enum FactsError {
     NegativeAge(i32),
 }
 
+/// The coded facts an offer carries so the partner can decide without personal data (copied
+/// from the facts of the decision that made it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OfferFacts {
+    /// Service type codes needed.
+    pub needs: Vec<String>,
+    /// ISO 639 code; empty = no preference.
+    pub preferred_language: String,
+    pub is_minor: bool,
+    /// Whole years; `None` = unknown.
+    pub age_years: Option<u32>,
+}
+
 impl ReferralFacts {
+    /// What an offer made on these facts shows the partner.
+    pub fn offer_facts(&self) -> OfferFacts {
+        OfferFacts {
+            needs: self.needs.clone(),
+            preferred_language: self.preferred_language.clone(),
+            is_minor: self.is_minor,
+            age_years: self.age_years,
+        }
+    }
+
     /// The coded facts of a `referral.received` event. Unknown enum values read as unspecified,
     /// so a newer producer cannot stall routing.
     pub fn from_event(event: &ReferralReceived) -> Result<Self, FactsError> {

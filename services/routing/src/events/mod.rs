@@ -1,12 +1,15 @@
-//! Routing's event handler: `referral.received` → decision; `referral.triaged` → the new tier
-//! for later re-routes, an earlier deadline or a re-route of the open offer, an earlier deadline
-//! for an open escalation; `case.closed` → the place the accepted offer took is given back. The
-//! inbox record, the effect (decision, escalation, returned place) and the outbound events are
-//! written in one transaction, so a redelivery has no second effect.
+//! Routing's event handler: `referral.received` → decision and the referral's time limit;
+//! `referral.triaged` → the new tier for later re-routes and the time limit, an earlier deadline
+//! or a re-route of the open offer, an earlier deadline for an open escalation;
+//! `contact_attempt.recorded` that reached the youth → its first contact; `referral.closed` → its
+//! closure (both for the time limit, `app::time_limits`); `case.closed` → the place the accepted
+//! offer took is given back. The inbox record, the effect (decision, escalation, returned place,
+//! recorded instant) and the outbound events are written in one transaction, so a redelivery has
+//! no second effect.
 
 use wf_events::{Envelope, EventHandler, EventPayload, HandleError};
-use wf_proto::common::v1::TriageTier;
-use wf_proto::events::v1::{CaseClosed, ReferralReceived, ReferralTriaged};
+use wf_proto::common::v1::{ContactOutcome, TriageTier};
+use wf_proto::events::v1::{CaseClosed, ContactAttemptRecorded, ReferralClosed, ReferralReceived, ReferralTriaged};
 use wf_proto::routing::v1::EscalationReason;
 use wf_types::ReferralId;
 
@@ -42,7 +45,7 @@ impl RoutingEventHandler {
         }
         if decisions::decision_exists(&mut tx, &facts.referral_id, FIRST_ATTEMPT).await? {
             tx.commit().await?;
-            tracing::info!(event.id = %envelope.event_id, referral.id = %facts.referral_id, "referral already routed, event skipped");
+            tracing::debug!(event.id = %envelope.event_id, referral.id = %facts.referral_id, "referral already routed, event skipped");
             return Ok(());
         }
         let source = envelope.event_id.to_string();
@@ -65,6 +68,9 @@ impl RoutingEventHandler {
             }
             Err(err) => return Err(err.into()),
         }
+        // Events without `received_at` count from when they occurred.
+        let received_at = event.received_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(envelope.occurred_at);
+        self.router.start_time_limit(&mut tx, &facts, received_at).await?;
         tx.commit().await?;
         self.router.wake_relay();
         Ok(())
@@ -116,7 +122,7 @@ impl RoutingEventHandler {
             }
             TriageEffect::Stale => {
                 tx.commit().await?;
-                tracing::info!(event.id = %envelope.event_id, referral.id = %event.referral_id, tier = tier_code, "older triage than the one applied, event skipped");
+                tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, tier = tier_code, "older triage than the one applied, event skipped");
             }
             TriageEffect::Applied { shortened, withdrawn, escalations_raised } => {
                 tx.commit().await?;
@@ -137,6 +143,53 @@ impl RoutingEventHandler {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Only an attempt that reached the youth is a contact (`app::time_limits`); others are
+    /// acknowledged without effect.
+    async fn on_contact_attempt_recorded(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        let event: ContactAttemptRecorded =
+            envelope.payload_as().map_err(|err| HandleError::Permanent(err.to_string()))?;
+        event.referral_id.parse::<ReferralId>().map_err(|err| {
+            HandleError::Permanent(format!(
+                "contact_attempt.recorded referral_id {:?} is invalid: {err}",
+                event.referral_id
+            ))
+        })?;
+        if event.outcome() != ContactOutcome::Reached {
+            tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "contact attempt did not reach the youth");
+            return Ok(());
+        }
+        let attempted_at =
+            event.attempted_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(envelope.occurred_at);
+        let mut tx = self.router.db().begin().await?;
+        if !wf_events::inbox::record(&mut tx, SERVICE, envelope).await? {
+            tx.commit().await?;
+            tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
+            return Ok(());
+        }
+        self.router.on_contact_reached(&mut tx, &event.referral_id, wf_db::to_micros(attempted_at)).await?;
+        tx.commit().await?;
+        tracing::debug!(referral.id = %event.referral_id, case.id = %event.case_id, attempted_at = %attempted_at, "contact with the youth recorded");
+        Ok(())
+    }
+
+    async fn on_referral_closed(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        let event: ReferralClosed = envelope.payload_as().map_err(|err| HandleError::Permanent(err.to_string()))?;
+        event.referral_id.parse::<ReferralId>().map_err(|err| {
+            HandleError::Permanent(format!("referral.closed referral_id {:?} is invalid: {err}", event.referral_id))
+        })?;
+        let closed_at = event.closed_at.as_ref().and_then(wf_proto::time::datetime).unwrap_or(envelope.occurred_at);
+        let mut tx = self.router.db().begin().await?;
+        if !wf_events::inbox::record(&mut tx, SERVICE, envelope).await? {
+            tx.commit().await?;
+            tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
+            return Ok(());
+        }
+        self.router.on_referral_closed(&mut tx, &event.referral_id, wf_db::to_micros(closed_at)).await?;
+        tx.commit().await?;
+        tracing::debug!(referral.id = %event.referral_id, closed_at = %closed_at, "referral closed");
         Ok(())
     }
 
@@ -204,6 +257,8 @@ impl EventHandler for RoutingEventHandler {
             ReferralReceived::TYPE => self.on_referral_received(&envelope).await,
             ReferralTriaged::TYPE => self.on_referral_triaged(&envelope).await,
             CaseClosed::TYPE => self.on_case_closed(&envelope).await,
+            ContactAttemptRecorded::TYPE => self.on_contact_attempt_recorded(&envelope).await,
+            ReferralClosed::TYPE => self.on_referral_closed(&envelope).await,
             // Routing's own offer events come back on its queue; they are already acted on.
             other => {
                 tracing::debug!(event.id = %envelope.event_id, event.r#type = other, "event not handled by routing");

@@ -33,6 +33,9 @@ pub struct DecisionRecord {
     pub source_event_id: String,
     /// The facts the decision was made on; `None` for decisions stored before facts were kept.
     pub facts: Option<ReferralFacts>,
+    /// The offer made on the decision, as read back (the offer row names its decision, so an
+    /// insert ignores this); `None` when it made none.
+    pub offer_id: Option<String>,
 }
 
 /// [`ReferralFacts`] as stored: enums as codes.
@@ -101,6 +104,10 @@ pub struct DecisionFilter {
 const DECISION_COLUMNS: &str = "decision_id, referral_id, attempt, policy_version, decided_at, triage_tier, site, \
      outcome, partner_id, partner_service_id, deadline, reason, explanation, candidates, practice, source_event_id, facts";
 
+/// The offer made on each decision read, as column `offer_id` (one offer per decision at most).
+const OFFER_OF_DECISION: &str = "(SELECT o.offer_id FROM routing_offer o \
+     WHERE o.decision_id = routing_decision.decision_id ORDER BY o.offer_id LIMIT 1) AS offer_id";
+
 fn outcome_code(outcome: DecisionOutcome) -> &'static str {
     match outcome {
         DecisionOutcome::Unspecified => "unspecified",
@@ -162,10 +169,12 @@ pub async fn decision_exists(tx: &mut Tx, referral_id: &str, attempt: i32) -> Re
 }
 
 pub async fn get_decision(db: &Db, decision_id: &str) -> Result<Option<DecisionRecord>, DbError> {
-    let row = sqlx::query(&format!("SELECT {DECISION_COLUMNS} FROM routing_decision WHERE decision_id = $1"))
-        .bind(decision_id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {DECISION_COLUMNS}, {OFFER_OF_DECISION} FROM routing_decision WHERE decision_id = $1"
+    ))
+    .bind(decision_id)
+    .fetch_optional(db.pool())
+    .await?;
     row.as_ref().map(decision_from_row).transpose()
 }
 
@@ -178,7 +187,7 @@ pub async fn list_decisions(
     limit: i64,
 ) -> Result<Vec<DecisionRecord>, DbError> {
     let rows = sqlx::query(&format!(
-        "SELECT {DECISION_COLUMNS} FROM routing_decision \
+        "SELECT {DECISION_COLUMNS}, {OFFER_OF_DECISION} FROM routing_decision \
          WHERE decision_id > $1 AND ($2 = '' OR referral_id = $2) AND ($3 = '' OR policy_version = $3) \
          AND decided_at >= $4 AND decided_at < $5 ORDER BY decision_id LIMIT $6"
     ))
@@ -196,7 +205,8 @@ pub async fn list_decisions(
 /// The latest decision of a referral (highest attempt), read inside a transaction.
 pub async fn latest_decision_of(tx: &mut Tx, referral_id: &str) -> Result<Option<DecisionRecord>, DbError> {
     let row = sqlx::query(&format!(
-        "SELECT {DECISION_COLUMNS} FROM routing_decision WHERE referral_id = $1 ORDER BY attempt DESC LIMIT 1"
+        "SELECT {DECISION_COLUMNS}, {OFFER_OF_DECISION} FROM routing_decision WHERE referral_id = $1 \
+         ORDER BY attempt DESC LIMIT 1"
     ))
     .bind(referral_id)
     .fetch_optional(&mut **tx)
@@ -227,6 +237,7 @@ fn decision_from_row(row: &AnyRow) -> Result<DecisionRecord, DbError> {
         practice: row.try_get::<i64, _>("practice")? != 0,
         source_event_id: row.try_get("source_event_id")?,
         facts: facts_from_json(&row.try_get::<String, _>("facts")?)?,
+        offer_id: row.try_get("offer_id")?,
     })
 }
 

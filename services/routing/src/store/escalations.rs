@@ -28,10 +28,20 @@ fn escalation_reason_code(reason: EscalationReason) -> String {
 }
 
 pub async fn insert_escalation(tx: &mut Tx, record: &EscalationRecord) -> Result<(), DbError> {
-    sqlx::query(
+    insert(tx, record, "").await.map(|_| ())
+}
+
+/// Inserts the escalation of a missed time limit unless the referral already has one for the
+/// same reason (a unique index keeps one per referral and reason); `false` when it had.
+pub async fn insert_time_limit_escalation(tx: &mut Tx, record: &EscalationRecord) -> Result<bool, DbError> {
+    insert(tx, record, " ON CONFLICT DO NOTHING").await.map(|inserted| inserted == 1)
+}
+
+async fn insert(tx: &mut Tx, record: &EscalationRecord, on_conflict: &str) -> Result<u64, DbError> {
+    let result = sqlx::query(&format!(
         "INSERT INTO routing_escalation (escalation_id, referral_id, reason, triage_tier, site, escalated_at, \
-         deadline, decision_id, practice) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
+         deadline, decision_id, practice) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){on_conflict}"
+    ))
     .bind(&record.escalation_id)
     .bind(&record.referral_id)
     .bind(escalation_reason_code(record.reason))
@@ -43,7 +53,7 @@ pub async fn insert_escalation(tx: &mut Tx, record: &EscalationRecord) -> Result
     .bind(i32::from(record.practice))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(result.rows_affected())
 }
 
 /// An escalation with how it was resolved (`None`s while it is open).

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod escalations;
 pub mod offers;
 pub mod policies;
+pub mod time_limits;
 pub mod triage;
 
 use wf_db::DbError;

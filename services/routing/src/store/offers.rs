@@ -9,7 +9,7 @@ use wf_proto::common::v1::{Site, TriageTier};
 use wf_proto::routing::v1::{DeclineReason, OfferStatus};
 
 use super::corrupt;
-use crate::domain::{site_code, site_from_code, tier_code, tier_from_code};
+use crate::domain::{OfferFacts, site_code, site_from_code, tier_code, tier_from_code};
 
 /// One stored offer.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,10 +30,26 @@ pub struct OfferRecord {
     pub decline_reason: DeclineReason,
     pub decline_detail: String,
     pub practice: bool,
+    /// The referral's coded facts the partner decides on, as of the decision that made the offer.
+    pub facts: OfferFacts,
 }
 
 const OFFER_COLUMNS: &str = "offer_id, decision_id, referral_id, attempt, partner_id, partner_service_id, status, \
-     triage_tier, site, offered_at, deadline, responded_at, responded_by, decline_reason, decline_detail, practice";
+     triage_tier, site, offered_at, deadline, responded_at, responded_by, decline_reason, decline_detail, practice, \
+     needs, preferred_language, is_minor, age_years";
+
+/// Needs as stored: a JSON array of codes.
+fn needs_to_json(needs: &[String]) -> String {
+    serde_json::to_string(needs).expect("codes serialize")
+}
+
+/// Stored needs; `''` (offers made before offers carried facts, with none to copy) is none.
+fn needs_from_json(text: &str) -> Result<Vec<String>, DbError> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(text).map_err(|err| corrupt("routing_offer.needs", err))
+}
 
 pub fn status_code(status: OfferStatus) -> &'static str {
     match status {
@@ -71,7 +87,7 @@ fn decline_from_code(code: &str) -> DeclineReason {
 pub async fn insert_offer(tx: &mut Tx, offer: &OfferRecord) -> Result<(), DbError> {
     sqlx::query(&format!(
         "INSERT INTO routing_offer ({OFFER_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     ))
     .bind(&offer.offer_id)
     .bind(&offer.decision_id)
@@ -89,6 +105,10 @@ pub async fn insert_offer(tx: &mut Tx, offer: &OfferRecord) -> Result<(), DbErro
     .bind((offer.decline_reason != DeclineReason::Unspecified).then(|| decline_code(offer.decline_reason)))
     .bind((!offer.decline_detail.is_empty()).then(|| offer.decline_detail.clone()))
     .bind(i32::from(offer.practice))
+    .bind(needs_to_json(&offer.facts.needs))
+    .bind(&offer.facts.preferred_language)
+    .bind(i32::from(offer.facts.is_minor))
+    .bind(offer.facts.age_years.and_then(|age| i32::try_from(age).ok()))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -106,7 +126,7 @@ pub async fn get_offer<'e>(
     row.as_ref().map(offer_from_row).transpose()
 }
 
-/// Filters of [`list_offers`]; empty strings match everything.
+/// Filters of [`list_offers`]; empty strings and absent bounds match everything.
 #[derive(Debug, Clone, Default)]
 pub struct OfferFilter {
     pub partner_id: String,
@@ -115,6 +135,10 @@ pub struct OfferFilter {
     /// Status codes; empty = any.
     pub statuses: Vec<&'static str>,
     pub include_practice: bool,
+    /// Inclusive lower bound of `offered_at` (micros).
+    pub offered_from: Option<i64>,
+    /// Exclusive upper bound of `offered_at` (micros).
+    pub offered_until: Option<i64>,
 }
 
 /// Up to `limit` offers matching `filter` after `after_offer_id`, in id (= creation) order.
@@ -127,7 +151,7 @@ pub async fn list_offers(
     let rows = sqlx::query(&format!(
         "SELECT {OFFER_COLUMNS} FROM routing_offer WHERE offer_id > $1 AND ($2 = '' OR partner_id = $2) \
          AND ($3 = '' OR partner_service_id = $3) AND ($4 = '' OR referral_id = $4) AND practice <= $5 \
-         ORDER BY offer_id LIMIT $6"
+         AND offered_at >= $7 AND offered_at < $8 ORDER BY offer_id LIMIT $6"
     ))
     .bind(after_offer_id)
     .bind(&filter.partner_id)
@@ -137,6 +161,8 @@ pub async fn list_offers(
     // Status filtering happens below: the list is short and SQL `IN` with a variable
     // arity does not fit one statement for both engines.
     .bind(if filter.statuses.is_empty() { limit } else { i64::MAX })
+    .bind(filter.offered_from.unwrap_or(i64::MIN))
+    .bind(filter.offered_until.unwrap_or(i64::MAX))
     .fetch_all(db.pool())
     .await?;
     let mut offers: Vec<OfferRecord> = rows.iter().map(offer_from_row).collect::<Result<_, _>>()?;
@@ -216,6 +242,7 @@ fn offer_from_row(row: &AnyRow) -> Result<OfferRecord, DbError> {
     let site: String = row.try_get("site")?;
     let reason: Option<String> = row.try_get("decline_reason")?;
     let detail: Option<String> = row.try_get("decline_detail")?;
+    let age: Option<i64> = row.try_get("age_years")?;
     Ok(OfferRecord {
         offer_id: row.try_get("offer_id")?,
         decision_id: row.try_get("decision_id")?,
@@ -233,6 +260,14 @@ fn offer_from_row(row: &AnyRow) -> Result<OfferRecord, DbError> {
         decline_reason: reason.as_deref().map(decline_from_code).unwrap_or_default(),
         decline_detail: detail.unwrap_or_default(),
         practice: row.try_get::<i64, _>("practice")? != 0,
+        facts: OfferFacts {
+            needs: needs_from_json(&row.try_get::<String, _>("needs")?)?,
+            preferred_language: row.try_get("preferred_language")?,
+            is_minor: row.try_get::<i64, _>("is_minor")? != 0,
+            age_years: age
+                .map(|age| u32::try_from(age).map_err(|_| corrupt("routing_offer.age_years", age)))
+                .transpose()?,
+        },
     })
 }
 
@@ -268,4 +303,14 @@ pub async fn shorten_deadline(tx: &mut Tx, offer_id: &str, deadline: i64) -> Res
             .execute(&mut **tx)
             .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// When a partner first accepted an offer of `referral_id`; `None` while none has.
+pub async fn first_accepted_at(tx: &mut Tx, referral_id: &str) -> Result<Option<i64>, DbError> {
+    let row: (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(responded_at) FROM routing_offer WHERE referral_id = $1 AND status = 'accepted'")
+            .bind(referral_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(row.0)
 }

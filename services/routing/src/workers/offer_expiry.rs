@@ -29,9 +29,8 @@ pub async fn run(router: Router, writer: DirectoryWriter, policy: ActivePolicy, 
         if let Err(err) = refreshed {
             tracing::warn!(error = %err, "directory and policy refresh failed; retrying next interval");
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(INTERVAL) => {}
+        if !wf_server::pause(INTERVAL, router.clock(), &shutdown).await {
+            return;
         }
     }
 }

@@ -115,6 +115,9 @@ both_engines!(the_program_manager_works_the_escalation_queue, |engine| async mov
     assert!(resolved.resolved_at.is_some());
     let offer = answer.offer.unwrap();
     assert_eq!((offer.partner_service_id.as_str(), offer.status()), (HARBOR_SHELTER_SERVICE, pb::OfferStatus::Pending));
+    // An offer made by hand carries the referral's coded facts like any other.
+    assert_eq!(offer.needs, ["emergency_shelter", "crisis_intervention"]);
+    assert_eq!((offer.preferred_language.as_str(), offer.is_minor, offer.age_years), ("es", true, 16));
     let decisions = hosted.decisions_of(&event.referral_id).await;
     let manual = decisions.last().unwrap();
     assert_eq!((manual.reason.as_str(), manual.outcome()), ("manual", pb::DecisionOutcome::Offered));

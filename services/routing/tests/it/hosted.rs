@@ -7,6 +7,7 @@ use wf_auth::Role;
 use wf_proto::routing::v1 as pb;
 use wf_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use wf_testkit::{AuthedChannel, Engine, TestDatabase, TestServer};
+use wf_types::{SharedClock, SystemClock};
 
 pub type Client = RoutingServiceClient<AuthedChannel>;
 
@@ -15,30 +16,38 @@ pub struct Hosted {
     pub db: wf_db::Db,
     database: TestDatabase,
     dir: tempfile::TempDir,
+    clock: SharedClock,
 }
 
-async fn serve(db: wf_db::Db, dir: &std::path::Path) -> TestServer {
-    TestServer::start(db, dir, |ctx| async move { Ok(wf_routing::build(ctx).await? as Arc<dyn wf_server::Component>) })
-        .await
+async fn serve(db: wf_db::Db, dir: &std::path::Path, clock: SharedClock) -> TestServer {
+    TestServer::start_with_clock(db, dir, clock, |ctx| async move {
+        Ok(wf_routing::build(ctx).await? as Arc<dyn wf_server::Component>)
+    })
+    .await
 }
 
 impl Hosted {
     pub async fn start(engine: Engine) -> Self {
+        Self::start_with_clock(engine, SystemClock::shared()).await
+    }
+
+    /// As [`Hosted::start`], with the service (its workers included) reading `clock`.
+    pub async fn start_with_clock(engine: Engine, clock: SharedClock) -> Self {
         let database = TestDatabase::new(engine).await;
         let db = database.migrated(&wf_routing::migrations()).await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = serve(db.clone(), dir.path()).await;
-        Self { server, db, database, dir }
+        let server = serve(db.clone(), dir.path(), clock.clone()).await;
+        Self { server, db, database, dir, clock }
     }
 
-    /// Stops the service and starts it again over the same database.
+    /// Stops the service and starts it again over the same database, on the same clock.
     pub async fn restart(self) -> Self {
-        let Self { server, db, database, dir } = self;
+        let Self { server, db, database, dir, clock } = self;
         server.stop().await;
         let db2 = database.connect().await;
         db.close().await;
-        let server = serve(db2.clone(), dir.path()).await;
-        Self { server, db: db2, database, dir }
+        let server = serve(db2.clone(), dir.path(), clock.clone()).await;
+        Self { server, db: db2, database, dir, clock }
     }
 
     pub async fn as_role(&self, role: Role) -> Client {

@@ -10,9 +10,12 @@ mod grpc;
 mod harness;
 mod hosted;
 mod hsds;
+mod list_filters;
+mod offer_facts;
 mod offers;
 mod policies;
 mod simulation;
+mod time_limits;
 mod triage;
 
 use tonic::{Code, Request};

@@ -127,14 +127,42 @@ pub async fn run(action: AuditAction, globals: &Globals) -> anyhow::Result<()> {
             };
             let target = connect.target(&globals.config()?.data_dir)?;
             let mut client = target.audit(Role::Auditor).await?;
+            // A subject the log has never heard of gets no report (and no logged export of nothing).
+            let (named, probe) = match &subject {
+                Subject::YouthId(id) => {
+                    (format!("youth {id}"), pb::ListEntriesRequest { youth_id: id.clone(), ..probe() })
+                }
+                Subject::ReferralId(id) => {
+                    (format!("referral {id}"), pb::ListEntriesRequest { correlation_id: id.clone(), ..probe() })
+                }
+            };
+            let known = client.list_entries(probe).await.map_err(status_error)?.into_inner();
+            if known.entries.is_empty() {
+                anyhow::bail!(
+                    "no {named} is known: the audit log holds nothing about it (check the id); no report written"
+                );
+            }
             let format = format.report_format() as i32;
             let request = pb::DisclosureReportRequest { subject: Some(subject), format, occurred: None, purpose };
             let report = client.disclosure_report(request).await.map_err(status_error)?.into_inner();
             std::fs::write(&out, &report.content).with_context(|| format!("writing {}", out.display()))?;
-            println!("{} disclosures written to {} ({})", report.entry_count, out.display(), report.content_type);
+            if report.entry_count == 0 {
+                println!(
+                    "no reads or exports of the {named}'s data are recorded; the report saying so is written to {} ({})",
+                    out.display(),
+                    report.content_type
+                );
+            } else {
+                println!("{} disclosures written to {} ({})", report.entry_count, out.display(), report.content_type);
+            }
             Ok(())
         }
     }
+}
+
+/// One entry of any kind, without its payload: enough to tell whether a subject is in the log.
+fn probe() -> pb::ListEntriesRequest {
+    pb::ListEntriesRequest { page_size: 1, omit_payload: true, ..Default::default() }
 }
 
 async fn export(target: &Target, config: &Config, from: u64, to: u64, out: &Path) -> anyhow::Result<()> {
@@ -204,6 +232,9 @@ async fn verify_remote(target: &Target, from: u64) -> anyhow::Result<()> {
         .await
         .map_err(status_error)?
         .into_inner();
+    if report.ok && report.entries_verified == 0 && from > 1 {
+        anyhow::bail!("{}", beyond_the_log(from, None));
+    }
     if report.ok {
         println!(
             "audit log verified: {} entries through {}, {} checkpoints",
@@ -217,6 +248,19 @@ async fn verify_remote(target: &Target, from: u64) -> anyhow::Result<()> {
             report.first_bad_sequence,
             report.verified_through
         )
+    }
+}
+
+/// Why `--from` cannot be verified: the log ends before it (`end`: its last sequence, when known).
+fn beyond_the_log(from: u64, end: Option<u64>) -> String {
+    match end {
+        Some(0) => format!("--from {from} is beyond the end of the audit log: the log is empty"),
+        Some(end) => format!(
+            "--from {from} is beyond the end of the audit log, which holds entries 1 to {end}; allowed --from 1 to {end}"
+        ),
+        None => format!(
+            "--from {from} is beyond the end of the audit log: no entry at or after it; allowed from 1 to the last entry"
+        ),
     }
 }
 
@@ -238,6 +282,7 @@ async fn verify_local(
     public_key: Option<&Path>,
     checkpoints: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    system::require_service_db(config, wf_audit::SERVICE)?;
     let key = verifying_key(config, public_key)?;
     if key.is_none() {
         eprintln!("warning: no checkpoint key found (--public-key): checkpoint signatures are not checked");
@@ -250,7 +295,15 @@ async fn verify_local(
         Some(path) => read_checkpoint_file(path)?,
         None => Vec::new(),
     };
-    let db = system::open_service_db(config, wf_audit::SERVICE).await.context("opening the audit database")?;
+    let db = system::open_existing_service_db(config, wf_audit::SERVICE).await.context("opening the audit database")?;
+    let end = wf_audit::store::entries::tail(&db).await.map(|(head, stored)| head.last_sequence.max(stored));
+    match end {
+        Ok(end) if from > end.max(1) => {
+            db.close().await;
+            anyhow::bail!("{}", beyond_the_log(from, Some(end)));
+        }
+        _ => {}
+    }
     let options = VerifyOptions { from, to: None, key, external };
     let report = wf_audit::verify_with(&db, &options).await.with_context(|| {
         format!(

@@ -64,6 +64,7 @@ pub async fn run(action: DlqAction, globals: &Globals) -> anyhow::Result<()> {
         DlqAction::Replay { service, event_ids, connect } => {
             let target = connect.target(&globals.client_data_dir())?;
             let mut client = admin::admin_service_client::AdminServiceClient::new(target.authed(Role::Admin).await?);
+            let asked = event_ids.len();
             let event_ids = event_ids.iter().map(Uuid::to_string).collect();
             let replayed = client
                 .replay_dead_letters(admin::ReplayDeadLettersRequest { service: service.clone(), event_ids })
@@ -72,6 +73,15 @@ pub async fn run(action: DlqAction, globals: &Globals) -> anyhow::Result<()> {
                 .into_inner()
                 .replayed;
             println!("replayed {replayed} dead letters to {service}");
+            // Named letters that were not there were not replayed: say so rather than succeed quietly.
+            let replayed = usize::try_from(replayed).unwrap_or(0);
+            if asked > 0 && replayed < asked {
+                anyhow::bail!(
+                    "{} of the {asked} --event-id values given are not dead letters of {service} (see `wayfinder dlq \
+                     list --service {service}`)",
+                    asked - replayed
+                );
+            }
             Ok(())
         }
     }

@@ -52,6 +52,8 @@ impl KeysAction {
 
 pub async fn run(action: KeysAction, globals: &Globals) -> anyhow::Result<()> {
     let config = globals.config_with(action.db())?;
+    crate::system::require_service_db(&config, wf_intake::SERVICE)?;
+    crate::system::require_service_db(&config, wf_cases::SERVICE)?;
     let db = Db::connect(&config.database_url_for(wf_intake::SERVICE)).await?;
     // Case notes are sealed under the same key ring: every action covers both databases.
     let cases = Db::connect(&config.database_url_for(wf_cases::SERVICE)).await?;

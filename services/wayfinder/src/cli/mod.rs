@@ -67,7 +67,9 @@ pub enum Command {
     Healthcheck(Connect),
     /// Submit a referral from a JSON file (the protobuf JSON mapping of SubmitReferralRequest); prints its id.
     Submit(referral::SubmitArgs),
-    /// Show where a referral is: received → routed → assigned → audited, with times.
+    /// Show where a referral is now, who has it (the partner and the case manager, by name) and what
+    /// happened when: received, routed, offered, accepted or declined, escalated, assigned, first
+    /// contact, on hold, closed; and how many audit entries it has.
     Status(referral::StatusArgs),
     /// List or replay dead letters of a consuming service.
     Dlq {
@@ -93,7 +95,7 @@ pub enum Command {
         #[command(subcommand)]
         action: routing::RoutingAction,
     },
-    /// Evaluation reports: `baseline`, `outcomes`, `completeness` or `operations` written to --out as
+    /// Evaluation reports: `baseline`, `outcomes`, `completeness`, `operations` or `hmis` written to --out as
     /// report.html, report.json and one CSV per table (aggregate, small counts suppressed).
     Report(report::ReportArgs),
 }

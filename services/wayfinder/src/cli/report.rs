@@ -1,4 +1,4 @@
-//! `wayfinder report baseline|outcomes|completeness|operations --out DIR`: asks the running system's
+//! `wayfinder report baseline|outcomes|completeness|operations|hmis --out DIR`: asks the running system's
 //! evaluation service for one report (JSON) and writes it as `report.json`, `report.html` (inline
 //! SVG, no external assets) and one CSV per table. Aggregate only: every table arrives already
 //! under disclosure control. Progress goes to stderr.
@@ -23,6 +23,8 @@ pub enum ReportKindArg {
     Completeness,
     /// Deadline compliance by triage tier, partner responsiveness, enrollment against site targets.
     Operations,
+    /// HMIS APR/CAPER-style aggregate in HUD's codes and categories (takes no --group-by).
+    Hmis,
 }
 
 impl ReportKindArg {
@@ -32,6 +34,7 @@ impl ReportKindArg {
             Self::Outcomes => pb::ReportKind::Outcome,
             Self::Completeness => pb::ReportKind::DataCompleteness,
             Self::Operations => pb::ReportKind::Operations,
+            Self::Hmis => pb::ReportKind::HmisAggregate,
         }
     }
 }

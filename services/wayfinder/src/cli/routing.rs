@@ -60,7 +60,7 @@ pub enum RoutingAction {
 }
 
 async fn routing_db(config: &Config) -> anyhow::Result<wf_db::Db> {
-    system::open_service_db(config, wf_routing::SERVICE).await.context("opening the routing database")
+    system::open_existing_service_db(config, wf_routing::SERVICE).await.context("opening the routing database")
 }
 
 impl RoutingAction {

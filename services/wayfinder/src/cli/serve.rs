@@ -162,8 +162,9 @@ async fn serve_with(
     let shutdown = wf_server::shutdown_on_signal();
     let system = system::build_with(config, &services, access).await?;
     let mode = if system.config.is_embedded() { "embedded (SQLite + in-process bus)" } else { "PostgreSQL + RabbitMQ" };
+    let webhook = system.webhook_url().map(|url| format!(", hotline webhook {url}")).unwrap_or_default();
     eprintln!(
-        "wayfinder is up: {} on {} — {mode}; data in {}",
+        "wayfinder is up: {} on {}{webhook} — {mode}; data in {}",
         services.join(", "),
         system.grpc_url(),
         system.config.data_dir.display()

@@ -65,15 +65,20 @@ async fn a_referral_travels_the_embedded_system_in_one_trace() {
         .expect("cli runs");
     assert!(output.status.success(), "status failed: {}", String::from_utf8_lossy(&output.stderr));
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("status prints JSON");
-    assert_eq!(status["status"], "assigned");
-    let stages: Vec<&str> = status["stages"]
+    assert_eq!(status["referral_id"], submitted.referral_id.as_str());
+    let steps: Vec<&str> = status["timeline"]
         .as_array()
-        .expect("stages")
+        .expect("timeline")
         .iter()
         .filter(|s| s["at"].is_string())
-        .map(|s| s["stage"].as_str().unwrap_or_default())
+        .map(|s| s["step"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(stages, ["received", "routed", "assigned", "audited"]);
+    for step in ["received", "routed", "offered", "assigned"] {
+        assert!(steps.contains(&step), "no {step} step in {steps:?}");
+    }
+    assert!(status["partner"]["organization"].is_string(), "{status:#}");
+    assert!(status["case"]["case_manager"].is_string(), "{status:#}");
+    assert!(status["audit"]["entries"].as_u64().is_some_and(|n| n >= 3), "{status:#}");
 
     // Dead letters through the data folder alone: a broken routing table dead-letters the
     // next referral; after the fix a replay sends it through.

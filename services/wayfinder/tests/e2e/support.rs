@@ -12,10 +12,15 @@ pub const FLOW_EVENTS: [&str; 3] = ["referral.received", "referral.routed", "cas
 /// Bounded wait for asynchronous work; generous because CI machines are shared.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// The complete example referral (`examples/referral.json`, every field filled), received now: the
+/// file says 2 March 2026, by which every deadline of a referral submitted today has long passed
+/// (routing and intake would escalate it and announce its mandated report overdue at once).
 pub fn example_referral() -> intake::SubmitReferralRequest {
     let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/referral.json"))
         .expect("examples/referral.json");
-    wf_proto::json::from_json(&json).expect("example parses")
+    let mut request: intake::SubmitReferralRequest = wf_proto::json::from_json(&json).expect("example parses");
+    request.referral.as_mut().expect("referral").received_at = None;
+    request
 }
 
 /// Personal values of the example that must never leave intake in plain form.
@@ -71,7 +76,9 @@ pub async fn authed_as(
     tonic::service::interceptor::InterceptedService::new(channel, BearerToken::new(&token).expect("bearer"))
 }
 
-/// Waits until the referral is assigned and all flow events are in the audit log.
+/// Waits until a case manager owns the referral's case (intake names the case) and all flow events
+/// are in the audit log. The status then is OFFERED or later: cases assigns a case manager as soon as
+/// routing decides, while the partner's answer is still to come.
 pub async fn wait_for_flow(
     intake_url: &str,
     audit_url: &str,
@@ -100,9 +107,9 @@ pub async fn wait_for_flow(
             .into_inner()
             .entries;
         let audited: Vec<&str> = entries.iter().map(|e| e.r#type.as_str()).collect();
-        let assigned = referral.status == intake::ReferralStatus::Assigned as i32;
-        if assigned && FLOW_EVENTS.iter().all(|t| audited.contains(t)) {
-            assert!(!referral.case_id.is_empty(), "an assigned referral names its case");
+        let escalated = referral.status == intake::ReferralStatus::Escalated as i32;
+        assert!(!escalated, "the referral was escalated instead of placed: audited {audited:?}");
+        if !referral.case_id.is_empty() && FLOW_EVENTS.iter().all(|t| audited.contains(t)) {
             return entries;
         }
         assert!(
@@ -112,4 +119,127 @@ pub async fn wait_for_flow(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The repository root: the README's commands run from there.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `wayfinder up` as its own process on an embedded data folder (SQLite only: DATABASE_URL and
+/// AMQP_URL are removed), its log (stderr) kept in a file beside the folder. Killed if dropped.
+pub struct Up {
+    pub child: std::process::Child,
+    pub data_dir: std::path::PathBuf,
+    pub log: std::path::PathBuf,
+}
+
+impl Up {
+    /// Starts `wayfinder up --data-dir DATA_DIR --grpc-addr 127.0.0.1:0 EXTRA…`.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data_dir.with_extension(format!("up-{n}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_wayfinder"))
+            .args(["up", "--grpc-addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .current_dir(repo_root())
+            .env_remove("DATABASE_URL")
+            .env_remove("AMQP_URL")
+            .env_remove("RUST_LOG")
+            .env_remove("WAYFINDER_DATA_DIR")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(file))
+            .spawn()
+            .expect("wayfinder up runs");
+        Up { child, data_dir: data_dir.to_owned(), log }
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the log contains `line`; panics, showing the log, if the process exits first.
+    pub fn wait_for_log(&mut self, line: &str) {
+        let started = Instant::now();
+        while !self.log().contains(line) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("wayfinder up exited with {status} before logging {line:?}:\n{}", self.log());
+            }
+            assert!(started.elapsed() < PATIENCE, "no {line:?} in the log of wayfinder up:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The endpoints file the running system wrote.
+    pub fn endpoints(&self) -> wayfinder::system::Endpoints {
+        let bytes = std::fs::read(self.data_dir.join("endpoints.json")).expect("endpoints.json");
+        serde_json::from_slice(&bytes).expect("endpoints.json parses")
+    }
+
+    /// Runs `wayfinder ARGS… --data-dir DATA_DIR` from the repository root.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        cli_in(&self.data_dir, args)
+    }
+
+    /// Waits (bounded) for the process to end by itself; `None` if it still runs after [`PATIENCE`].
+    pub fn wait_for_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < PATIENCE {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// SIGTERM, then waits for the process to finish (it stops cleanly).
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(started.elapsed() < PATIENCE, "wayfinder up did not stop:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `wayfinder ARGS… --data-dir DATA_DIR` from the repository root, as a newcomer would.
+pub fn cli_in(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wayfinder"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .current_dir(repo_root())
+        .env_remove("DATABASE_URL")
+        .env_remove("AMQP_URL")
+        .env_remove("WAYFINDER_TOKEN")
+        .env_remove("WAYFINDER_DATA_DIR")
+        .output()
+        .expect("wayfinder runs")
+}
+
+/// stdout and stderr of a command, for assertion messages.
+pub fn shown(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }

@@ -2,10 +2,10 @@
 //! socio-economic status, education, arrests, system involvement — each a frequency table (or a
 //! cross-table by the scope's first grouping dimension), all under disclosure control.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-use super::groups;
-use crate::domain::codes::age_first_exploited_band;
+use super::{each_group, grouped_header, grouped_label, groups};
+use crate::domain::codes::{age_first_exploited_band, sort_codes};
 use crate::domain::dataset::YouthRow;
 use crate::domain::table::{Output, count_table, frequency_table};
 
@@ -44,11 +44,9 @@ pub const VARIABLES: &[Variable] = &[
 pub fn baseline(rows: &[YouthRow], dimension: Option<&str>) -> Output {
     let mut output = Output::default();
     for (code, title, value) in VARIABLES {
-        let mut categories: BTreeMap<String, ()> = BTreeMap::new();
-        for row in rows {
-            categories.insert(value(row), ());
-        }
-        let categories: Vec<String> = categories.into_keys().collect();
+        let mut categories: Vec<String> = rows.iter().map(value).collect::<BTreeSet<_>>().into_iter().collect();
+        // Bands by their numbers (under 15 first), answers that are no value last.
+        sort_codes(&mut categories);
         let name = format!("baseline_{code}");
         match dimension {
             None => {
@@ -72,7 +70,7 @@ pub fn baseline(rows: &[YouthRow], dimension: Option<&str>) -> Output {
                     .collect();
                 output.tables.push(count_table(
                     &name,
-                    &format!("{title} by {dimension}"),
+                    &format!("{title}, by {dimension}"),
                     dimension,
                     &labels,
                     &categories,
@@ -81,27 +79,34 @@ pub fn baseline(rows: &[YouthRow], dimension: Option<&str>) -> Output {
             }
         }
     }
-    // System involvement: a youth may have several, so one yes/no line per code.
-    let mut codes: Vec<String> = rows.iter().flat_map(|r| r.system_involvement.iter().cloned()).collect();
-    codes.sort();
-    codes.dedup();
-    let counts: Vec<u64> = codes
-        .iter()
-        .flat_map(|c| {
-            let with = rows.iter().filter(|r| r.system_involvement.contains(c)).count() as u64;
-            [with, rows.len() as u64 - with]
-        })
-        .collect();
+    // System involvement: a youth may have several, so one yes/no line per code (and group).
+    let mut codes: Vec<String> =
+        rows.iter().flat_map(|r| r.system_involvement.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    sort_codes(&mut codes);
+    let grouped = each_group(rows, dimension);
+    let mut labels = Vec::new();
+    let mut counts = Vec::new();
+    for code in &codes {
+        for (group, members) in &grouped {
+            let with = members.iter().filter(|r| r.system_involvement.contains(code)).count() as u64;
+            labels.push(grouped_label(code, group.as_deref()));
+            counts.extend([with, members.len() as u64 - with]);
+        }
+    }
+    let title = match dimension {
+        Some(d) => format!("System involvement at referral (a youth may have several), by {d}"),
+        None => "System involvement at referral (a youth may have several)".to_owned(),
+    };
     output.tables.push(
         count_table(
             "baseline_system_involvement",
-            "System involvement at referral (a youth may have several)",
-            "system_involvement",
-            &codes,
+            &title,
+            &grouped_header("system_involvement", dimension),
+            &labels,
             &["yes".into(), "no".into()],
             &counts,
         )
-        .note("each line counts all youth; lines do not add up across codes"),
+        .note("each line counts all youth (of its group); lines do not add up across codes"),
     );
     output
 }
@@ -110,6 +115,25 @@ pub fn baseline(rows: &[YouthRow], dimension: Option<&str>) -> Output {
 mod tests {
     use super::*;
     use crate::domain::testing::row;
+
+    #[test]
+    fn age_bands_are_in_their_numeric_order() {
+        let rows: Vec<YouthRow> = (0..60)
+            .map(|i| {
+                let mut r = row(&format!("stu_{i}"));
+                r.age_band = ["21_24", "under_15", "15_17", "18_20", "unknown"][i % 5].into();
+                r
+            })
+            .collect();
+        let output = baseline(&rows, None);
+        let ages = output.tables.iter().find(|t| t.name == "baseline_age_band").unwrap();
+        let bands: Vec<&str> = ages.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(bands, ["under_15", "15_17", "18_20", "21_24", "unknown", "total"]);
+        let by_age = baseline(&rows, Some("age_band"));
+        let sites = by_age.tables.iter().find(|t| t.name == "baseline_site").unwrap();
+        let bands: Vec<&str> = sites.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(bands, ["under_15", "15_17", "18_20", "21_24", "unknown", "total"]);
+    }
 
     #[test]
     fn no_baseline_cell_shows_one_to_ten() {

@@ -9,8 +9,10 @@
 //!   Youth whose participation basis is unknown cannot be weighted and are left out (counted).
 //! - The bootstrap (2,000 seeded resamples of youth, weights re-estimated in each) gives the
 //!   probability that each bundle has the lowest hazard, i.e. ranks first.
-//! - Power (Schoenfeld): with D events and shares p and 1 − p in the two arms, the smallest hazard
-//!   ratio detectable with 80% power at two-sided 5% is exp(−(z₀.₉₇₅ + z₀.₈) / √(D p (1 − p))).
+//! - Power (Schoenfeld), for each bundle against the reference with the groups' actual sizes: with
+//!   D events in the two bundles and a share p = n₁ / (n₁ + n₀) in the compared bundle, the
+//!   smallest hazard ratio detectable with 80% power at two-sided 5% is
+//!   exp(−(z₀.₉₇₅ + z₀.₈) / √(D p (1 − p))) — equal groups are not assumed.
 
 use std::collections::BTreeMap;
 
@@ -46,12 +48,19 @@ pub fn bundle_name(types: &[&str]) -> String {
 }
 
 /// The smallest hazard ratio below 1 detectable with 80% power at two-sided 5% with `events`
-/// events and a share `p` in one arm (Schoenfeld, `wf_stats::power`).
-pub fn detectable_hazard_ratio(events: usize, p: f64) -> Option<f64> {
-    if events == 0 {
+/// events between two groups of `compared` and `reference` youth (Schoenfeld, `wf_stats::power`,
+/// with the share the groups' sizes give).
+pub fn detectable_hazard_ratio(events: usize, compared: usize, reference: usize) -> Option<f64> {
+    if events == 0 || compared == 0 || reference == 0 {
         return None;
     }
-    wf_stats::power::detectable_hazard_ratio(events as f64, p, 0.05, 0.8).ok().map(|s| s.detectable_below)
+    let share = compared as f64 / (compared + reference) as f64;
+    wf_stats::power::detectable_hazard_ratio(events as f64, share, 0.05, 0.8).ok().map(|s| s.detectable_below)
+}
+
+/// Events among the youth of bundles `a` and `b`.
+fn events_between(subjects: &[&Subject], a: usize, b: usize) -> usize {
+    subjects.iter().filter(|s| (s.bundle == a || s.bundle == b) && s.event).count()
 }
 
 /// Stabilized weights P(bundle) / P(bundle | stratum) for `subjects` (indices into them).
@@ -92,7 +101,13 @@ fn fit(subjects: &[&Subject], bundles: usize, robust: bool) -> Option<wf_stats::
     cox_fit(&data, &CoxOptions { ties: Ties::Efron, robust, ..CoxOptions::default() }).ok()
 }
 
-pub fn intervention_combinations(rows: &[YouthRow]) -> Output {
+/// The bundle comparison over all rows, or within each group of `group_by` separately (each group
+/// its own reference, thresholds and bootstrap).
+pub fn intervention_combinations(rows: &[YouthRow], group_by: Option<&str>) -> Output {
+    super::per_group(rows, group_by, combinations_of)
+}
+
+fn combinations_of(rows: &[YouthRow]) -> Output {
     let mut output = Output::default();
     const NAME: &str = "intervention_bundles";
     const TITLE: &str = "Recidivism by combination of services received by day 90 (adjusted hazard ratios)";
@@ -151,7 +166,8 @@ pub fn intervention_combinations(rows: &[YouthRow]) -> Output {
             format!("fewer than {MIN_EVENTS} recidivism events after day {LANDMARK_DAY}")
         };
         output.tables.push(insufficient(NAME, TITLE, why).note(scope_note));
-        output.tables.push(power_table(events, &eligible, subjects.len()));
+        let refs: Vec<&Subject> = subjects.iter().collect();
+        output.tables.push(power_table(&refs, &eligible));
         return output;
     }
 
@@ -197,11 +213,12 @@ pub fn intervention_combinations(rows: &[YouthRow]) -> Output {
         BOOTSTRAP_RESAMPLES, ranks.failed
     ))
     .note("a hazard ratio below 1 means less recidivism than the reference bundle; intervals crossing 1 are uncertain");
-    let mut forest = Vec::new();
+    // The reference is drawn too: every hazard ratio is against it.
+    let mut forest =
+        vec![ForestRow { label: eligible[0].0.clone(), estimate: 1.0, lower: 1.0, upper: 1.0, reference: true }];
     for (b, (bundle, size)) in eligible.iter().enumerate() {
         let mut row = vec![Cell::label(bundle.clone()), Cell::number(*size as f64, 0)];
-        let share = *size as f64 / (eligible[0].1 + if b == 0 { 0 } else { *size }) as f64;
-        let detectable = detectable_hazard_ratio(events, share.clamp(0.01, 0.99));
+        let detectable = detectable_hazard_ratio(events_between(&refs, 0, b), *size, eligible[0].1);
         if b == 0 {
             row.extend([Cell::label("1 (reference)"), Cell::label("")]);
         } else {
@@ -213,6 +230,7 @@ pub fn intervention_combinations(rows: &[YouthRow]) -> Output {
                 estimate: c.exp_coef,
                 lower: c.exp_ci_lower,
                 upper: c.exp_ci_upper,
+                reference: false,
             });
         }
         row.push(Cell::number(first_share(b), 3));
@@ -250,7 +268,7 @@ pub fn intervention_combinations(rows: &[YouthRow]) -> Output {
         &counts,
     ));
     output.tables.push(balance_table(&refs, &labels, &mandated_counts));
-    output.tables.push(power_table(events, &eligible, subjects.len()));
+    output.tables.push(power_table(&refs, &eligible));
     output
 }
 
@@ -286,23 +304,45 @@ fn balance_table(subjects: &[&Subject], labels: &[String], mandated_counts: &[u6
     table
 }
 
-fn power_table(events: usize, eligible: &[(String, usize)], subjects: usize) -> Table {
-    let mut table = Table::new("intervention_power", "What these data can detect", &["statement"]);
-    let statement = match detectable_hazard_ratio(events, 0.5) {
-        // The number of events is a count too: from 1 to 10 it is not published.
-        Some(hr) if events > 10 => format!(
-            "with {events} events the smallest hazard ratio this data can detect is {hr:.2} (80% power, two-sided 5%, \
-             two equal groups); smaller effects may exist and go undetected"
-        ),
-        _ => format!(
+/// A count as it may be printed: 0 or 11 and more as they are, 1 to 10 as "fewer than 11".
+fn publishable(count: usize) -> String {
+    if count == 0 || count > 10 { count.to_string() } else { "fewer than 11".to_owned() }
+}
+
+/// What the data can detect: one statement per bundle compared with the reference, for the two
+/// groups' actual sizes and the events among them.
+fn power_table(subjects: &[&Subject], eligible: &[(String, usize)]) -> Table {
+    let mut table = Table::new("intervention_power", "What these data can detect", &["statement"])
+        .note("Schoenfeld's formula for the two groups compared, with their actual sizes (80% power, two-sided 5%)");
+    if eligible.len() < 2 {
+        let events = subjects.iter().filter(|s| s.event).count();
+        table.rows.push(vec![Cell::label(format!(
             "insufficient data: {} events among {} youth in {} comparable bundles; at least 11 events and two \
              bundles of {MIN_BUNDLE} youth are needed for a statement of power",
-            if events > 10 || events == 0 { events.to_string() } else { "fewer than 11".into() },
-            if subjects > 10 || subjects == 0 { subjects.to_string() } else { "fewer than 11".into() },
+            publishable(events),
+            publishable(subjects.len()),
             eligible.len()
-        ),
-    };
-    table.rows.push(vec![Cell::label(statement)]);
+        ))]);
+        return table;
+    }
+    let (reference, reference_size) = &eligible[0];
+    for (b, (bundle, size)) in eligible.iter().enumerate().skip(1) {
+        let events = events_between(subjects, 0, b);
+        let statement = match detectable_hazard_ratio(events, *size, *reference_size) {
+            // The number of events is a count too: from 1 to 10 it is not published.
+            Some(hr) if events > 10 => format!(
+                "{bundle} ({size} youth) against {reference} ({reference_size} youth): with {events} events the \
+                 smallest hazard ratio these data can detect is {hr:.2} (80% power, two-sided 5%, groups of {size} \
+                 and {reference_size}); smaller effects may exist and go undetected"
+            ),
+            _ => format!(
+                "{bundle} ({size} youth) against {reference} ({reference_size} youth): insufficient data, {} events; \
+                 at least 11 are needed for a statement of power",
+                publishable(events)
+            ),
+        };
+        table.rows.push(vec![Cell::label(statement)]);
+    }
     table
 }
 
@@ -314,22 +354,54 @@ mod tests {
 
     #[test]
     fn schoenfeld_detectable_hazard_ratio() {
-        // 4 (1.96 + 0.8416)² / D: with D = 100, log HR = −0.5604 → HR 0.571.
-        let hr = detectable_hazard_ratio(100, 0.5).unwrap();
+        // 4 (1.96 + 0.8416)² / D: with D = 100 in two equal groups, log HR = −0.5604 → HR 0.571.
+        let hr = detectable_hazard_ratio(100, 50, 50).unwrap();
         assert!((hr - 0.5711).abs() < 1e-3, "{hr}");
-        assert!(detectable_hazard_ratio(0, 0.5).is_none());
+        assert!(detectable_hazard_ratio(0, 50, 50).is_none());
     }
 
     #[test]
-    fn the_power_statement_never_publishes_a_small_count() {
-        let eligible = vec![("a".to_owned(), 30), ("b".to_owned(), 25)];
-        let statement = &power_table(7, &eligible, 55).rows[0][0].value;
-        assert!(statement.starts_with("insufficient data: fewer than 11 events among 55 youth"), "{statement}");
-        let statement = &power_table(40, &eligible, 55).rows[0][0].value;
+    fn power_is_for_the_groups_actual_sizes() {
+        // exp(−(z.975 + z.8) / √(D p (1 − p))) with p = 35 / 64 and D = 40: 0.4107 (0.4123 if the
+        // groups were equal); with 60 against 20, p = 0.75: 0.3595.
+        let hr = detectable_hazard_ratio(40, 35, 29).unwrap();
+        assert!((hr - 0.410_714).abs() < 1e-5, "{hr}");
+        let hr = detectable_hazard_ratio(40, 60, 20).unwrap();
+        assert!((hr - 0.359_517).abs() < 1e-5, "{hr}");
+    }
+
+    fn subjects(sizes: &[(usize, usize)]) -> Vec<Subject> {
+        // (youth, events) per bundle.
+        sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(bundle, &(n, events))| {
+                (0..n).map(move |i| Subject { bundle, mandated: false, time: 10.0, event: i < events })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_power_statement_names_the_group_sizes_and_never_a_small_count() {
+        let eligible = vec![("a".to_owned(), 35), ("b".to_owned(), 29)];
+        let all = subjects(&[(35, 22), (29, 18)]);
+        let refs: Vec<&Subject> = all.iter().collect();
+        let statement = &power_table(&refs, &eligible).rows[0][0].value;
         assert!(
-            statement.starts_with("with 40 events the smallest hazard ratio this data can detect is 0."),
+            statement.starts_with(
+                "b (29 youth) against a (35 youth): with 40 events the smallest hazard ratio these data can detect \
+                 is 0.41 (80% power, two-sided 5%, groups of 29 and 35)"
+            ),
             "{statement}"
         );
+        assert!(!statement.contains("equal"), "{statement}");
+        let few = subjects(&[(35, 4), (29, 3)]);
+        let refs: Vec<&Subject> = few.iter().collect();
+        let statement = &power_table(&refs, &eligible).rows[0][0].value;
+        assert!(statement.contains("insufficient data, fewer than 11 events"), "{statement}");
+        let one = vec![("a".to_owned(), 55)];
+        let statement = &power_table(&refs, &one).rows[0][0].value;
+        assert!(statement.starts_with("insufficient data: fewer than 11 events among 64 youth"), "{statement}");
     }
 
     #[test]
@@ -360,7 +432,7 @@ mod tests {
                 r
             })
             .collect();
-        let output = intervention_combinations(&rows);
+        let output = intervention_combinations(&rows, None);
         assert_eq!(output.tables[0].rows[0][0].value, "insufficient data");
         let power = output.tables.iter().find(|t| t.name == "intervention_power").unwrap();
         assert!(power.rows[0][0].value.starts_with("insufficient data"));
@@ -390,7 +462,7 @@ mod tests {
                 r
             })
             .collect();
-        let output = intervention_combinations(&rows);
+        let output = intervention_combinations(&rows, None);
         let table = &output.tables[0];
         assert_eq!(table.name, "intervention_bundles");
         let helped = table.rows.iter().find(|r| r[0].value == "mental_health").expect("bundle shown");
@@ -398,5 +470,31 @@ mod tests {
         let hr = helped[2].number.unwrap();
         assert!(hr < 1.0);
         assert!(output.charts.iter().any(|c| matches!(c, Chart::Forest { .. })));
+    }
+
+    #[test]
+    fn grouped_each_group_is_its_own_comparison() {
+        let rows: Vec<YouthRow> = (0..30)
+            .map(|i| {
+                let mut r = row(&format!("stu_{i}"));
+                r.observed_days = 400.0;
+                r.last_contact_day = 300.0;
+                r.site = if i < 15 { "south_los_angeles".into() } else { "san_fernando_valley".into() };
+                r
+            })
+            .collect();
+        let output = intervention_combinations(&rows, Some("site"));
+        let names: Vec<&str> = output.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "intervention_bundles__site_san_fernando_valley",
+                "intervention_power__site_san_fernando_valley",
+                "intervention_bundles__site_south_los_angeles",
+                "intervention_power__site_south_los_angeles"
+            ]
+        );
+        assert!(output.tables[0].title.ends_with("— site: san_fernando_valley"), "{}", output.tables[0].title);
+        assert!(output.tables[0].notes.iter().any(|n| n == "computed within site san_fernando_valley alone"));
     }
 }

@@ -11,7 +11,7 @@ use wf_stats::disclosure::DisclosureRule;
 use super::groups;
 use crate::domain::codes::AnswerClass;
 use crate::domain::dataset::YouthRow;
-use crate::domain::table::{Cell, Table};
+use crate::domain::table::{Cell, Table, count_table};
 
 type Field = (&'static str, fn(&YouthRow) -> Option<String>);
 
@@ -57,6 +57,9 @@ pub struct FieldLine {
     pub suppressed: bool,
 }
 
+/// A group's label and its four summary counts, before disclosure control.
+pub type GroupSummary = (String, [u64; 4]);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completeness {
     pub fields: Vec<FieldLine>,
@@ -65,6 +68,10 @@ pub struct Completeness {
     pub overdue_follow_ups: Option<u64>,
     pub incomplete_cases: Option<u64>,
     pub total_cases: Option<u64>,
+    /// With a grouping: the dimension and, per group, the four raw counts (overdue assessments,
+    /// overdue follow-ups, incomplete cases, cases), published through disclosure control by
+    /// [`completeness_tables`].
+    pub by_group: Option<(String, Vec<GroupSummary>)>,
 }
 
 fn shown(count: u64) -> Option<u64> {
@@ -119,20 +126,31 @@ pub fn completeness(rows: &[YouthRow], dimension: Option<&str>) -> Completeness 
         }
         fields.extend(lines.into_iter().filter(|l| l.suppressed || l.required > 0));
     }
+    let [overdue_assessments, overdue_follow_ups, incomplete, total] = summary(&rows.iter().collect::<Vec<_>>());
+    let by_group = dimension
+        .map(|d| (d.to_owned(), grouped.iter().map(|(label, members)| (label.clone(), summary(members))).collect()));
+    Completeness {
+        fields,
+        overdue_assessments: shown(overdue_assessments),
+        overdue_follow_ups: shown(overdue_follow_ups),
+        incomplete_cases: shown(incomplete),
+        total_cases: shown(total),
+        by_group,
+    }
+}
+
+/// Overdue assessments, overdue follow-ups, cases with a required field missing, and cases.
+fn summary(rows: &[&YouthRow]) -> [u64; 4] {
     let incomplete = rows
         .iter()
         .filter(|r| FIELDS.iter().any(|(_, answer)| answer(r).is_some_and(|a| !AnswerClass::of(&a).answered())))
         .count() as u64;
     let overdue_follow_ups =
         rows.iter().flat_map(|r| r.follow_ups.iter()).filter(|f| f.status == "overdue").count() as u64;
-    Completeness {
-        fields,
-        overdue_assessments: shown(rows.iter().filter(|r| r.assessment_overdue).count() as u64),
-        overdue_follow_ups: shown(overdue_follow_ups),
-        incomplete_cases: shown(incomplete),
-        total_cases: shown(rows.len() as u64),
-    }
+    [rows.iter().filter(|r| r.assessment_overdue).count() as u64, overdue_follow_ups, incomplete, rows.len() as u64]
 }
+
+const MEASURES: [&str; 4] = ["overdue_assessments", "overdue_follow_ups", "incomplete_cases", "total_cases"];
 
 /// The completeness as tables for reports.
 pub fn completeness_tables(c: &Completeness) -> Vec<Table> {
@@ -157,17 +175,42 @@ pub fn completeness_tables(c: &Completeness) -> Vec<Table> {
         }
         fields.rows.push(row);
     }
-    let mut summary =
-        Table::new("data_completeness_summary", "Overdue work and incomplete cases", &["measure", "youth"])
-            .note("counts of 1 to 10 are suppressed");
-    for (label, value) in [
-        ("overdue_assessments", c.overdue_assessments),
-        ("overdue_follow_ups", c.overdue_follow_ups),
-        ("incomplete_cases", c.incomplete_cases),
-        ("total_cases", c.total_cases),
-    ] {
-        summary.rows.push(vec![Cell::label(label), value.map_or_else(Cell::suppressed, |v| Cell::number(v as f64, 0))]);
-    }
+    let summary = match &c.by_group {
+        None => {
+            let mut summary =
+                Table::new("data_completeness_summary", "Overdue work and incomplete cases", &["measure", "youth"])
+                    .note("counts of 1 to 10 are suppressed");
+            for (label, value) in
+                MEASURES.iter().zip([c.overdue_assessments, c.overdue_follow_ups, c.incomplete_cases, c.total_cases])
+            {
+                summary.rows.push(vec![
+                    Cell::label(*label),
+                    value.map_or_else(Cell::suppressed, |v| Cell::number(v as f64, 0)),
+                ]);
+            }
+            summary
+        }
+        Some((dimension, groups)) => {
+            // Groups × measures, with the measures' totals over the groups; the sum across
+            // measures means nothing and is dropped after publishing (dropping hides, never reveals).
+            let labels: Vec<String> = groups.iter().map(|(label, _)| label.clone()).collect();
+            let measures: Vec<String> = MEASURES.iter().map(|m| (*m).to_owned()).collect();
+            let counts: Vec<u64> = groups.iter().flat_map(|(_, counts)| *counts).collect();
+            let mut summary = count_table(
+                "data_completeness_summary",
+                &format!("Overdue work and incomplete cases, by {dimension}"),
+                dimension,
+                &labels,
+                &measures,
+                &counts,
+            );
+            summary.columns.pop();
+            for row in &mut summary.rows {
+                row.truncate(summary.columns.len());
+            }
+            summary
+        }
+    };
     vec![fields, summary]
 }
 
@@ -201,5 +244,17 @@ mod tests {
         assert_eq!(referral.required, 60);
         assert_eq!(none.total_cases, Some(60));
         assert_eq!(none.overdue_assessments, Some(0));
+        // The summary, by site: one line per site, the measures' totals last, no small count.
+        let tables = completeness_tables(&c);
+        let summary = &tables[1];
+        assert_eq!(
+            summary.columns,
+            ["site", "overdue_assessments", "overdue_follow_ups", "incomplete_cases", "total_cases"]
+        );
+        let labels: Vec<&str> = summary.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(labels, ["countywide", "san_fernando_valley", "south_los_angeles", "total"]);
+        assert!(summary.rows[1][4].suppressed, "5 youth in San Fernando Valley: {summary:?}");
+        assert_eq!(summary.rows[3][4].number, Some(60.0));
+        assert_eq!(completeness_tables(&none)[1].columns, ["measure", "youth"]);
     }
 }

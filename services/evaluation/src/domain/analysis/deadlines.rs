@@ -44,20 +44,10 @@ pub fn compliance(referral: &ReferralFacts, as_of: i64) -> Option<(String, Compl
     Some((tier.to_owned(), status))
 }
 
-/// Dimensions a referral itself carries.
-pub const OPERATIONS_DIMENSIONS: [&str; 3] = ["site", "referral_source", "triage_tier"];
-
-pub(crate) fn referral_dimension(referral: &ReferralFacts, dimension: &str) -> Option<String> {
-    match dimension {
-        "site" => Some(referral.site.clone()),
-        "referral_source" => Some(referral.referral_source.clone()),
-        _ => None,
-    }
-}
-
 pub fn deadline_compliance(operations: &Operations, group_by: Option<&str>) -> Output {
+    // Every line is a tier already: grouping by the tier splits nothing further.
     let by = group_by.filter(|d| *d != "triage_tier");
-    let mut groups: std::collections::BTreeMap<(usize, String), [u64; 3]> = std::collections::BTreeMap::new();
+    let mut groups: std::collections::BTreeMap<(usize, String, String), [u64; 3]> = std::collections::BTreeMap::new();
     let mut untiered = 0usize;
     for referral in &operations.referrals {
         let Some((tier, status)) = compliance(referral, operations.as_of) else {
@@ -65,15 +55,21 @@ pub fn deadline_compliance(operations: &Operations, group_by: Option<&str>) -> O
             continue;
         };
         let order = ["emergent", "urgent", "routine"].iter().position(|t| *t == tier).unwrap_or(3);
-        let label = match by {
-            Some(d) => format!("{tier} / {}", referral_dimension(referral, d).unwrap_or_else(|| "all".into())),
-            None => tier,
-        };
-        let counts = groups.entry((order, label)).or_default();
+        let group = by.map(|d| referral.dimension(d)).unwrap_or_default();
+        let counts = groups.entry((order, tier, group)).or_default();
         counts[status as usize] += 1;
     }
-    let labels: Vec<String> = groups.keys().map(|(_, l)| l.clone()).collect();
-    let counts: Vec<u64> = groups.values().flatten().copied().collect();
+    // Tiers by urgency, each tier's groups in the order their codes are shown.
+    let mut lines: Vec<((usize, String, String), [u64; 3])> = groups.into_iter().collect();
+    lines.sort_by(|((a_order, _, a), _), ((b_order, _, b), _)| {
+        let (a_key, b_key) = (crate::domain::codes::order_key(a), crate::domain::codes::order_key(b));
+        a_order.cmp(b_order).then(a_key.0.cmp(&b_key.0)).then(a_key.1.total_cmp(&b_key.1)).then_with(|| a.cmp(b))
+    });
+    let labels: Vec<String> = lines
+        .iter()
+        .map(|((_, tier, group), _)| if by.is_some() { format!("{tier} / {group}") } else { tier.clone() })
+        .collect();
+    let counts: Vec<u64> = lines.iter().flat_map(|(_, counts)| *counts).collect();
     let header = match by {
         Some(d) => format!("triage_tier / {d}"),
         None => "triage_tier".to_owned(),
@@ -92,11 +88,6 @@ pub fn deadline_compliance(operations: &Operations, group_by: Option<&str>) -> O
          (not in the share)",
     )
     .note("the written mandated report (36 hours) and first advocate contact are not in the data set yet");
-    if let Some(d) = by
-        && !OPERATIONS_DIMENSIONS.contains(&d)
-    {
-        table = table.note(format!("{d} is not known for referrals in operations analyses: grouped as \"all\""));
-    }
     if untiered > 0 {
         table = table.note("referrals without a triage tier have no deadline and are not counted");
     }
@@ -126,6 +117,10 @@ mod tests {
             youth_id: format!("yth_{id}"),
             site: "south_los_angeles".into(),
             referral_source: "hotline".into(),
+            dimensions: [("site", "south_los_angeles"), ("age_band", "15_17")]
+                .into_iter()
+                .map(|(d, v)| (d.to_owned(), v.to_owned()))
+                .collect(),
             received_at,
             tiers: vec![(received_at, tier.into())],
             matched_at: matched_after.map(|after| received_at + after),
@@ -155,19 +150,22 @@ mod tests {
     }
 
     #[test]
-    fn group_by_splits_each_tier_and_names_unknown_dimensions() {
+    fn group_by_splits_each_tier_by_any_dimension_of_the_referral() {
         let mut referrals: Vec<ReferralFacts> = (0..24).map(|i| referral(i, "routine", 0, Some(HOUR))).collect();
         for r in &mut referrals[12..] {
             r.site = "san_fernando_valley".into();
+            r.dimensions.insert("site".into(), "san_fernando_valley".into());
+            r.dimensions.insert("age_band".into(), "under_15".into());
         }
         let ops = Operations { referrals, offers: Vec::new(), as_of: 1000 * HOUR };
         let table = &deadline_compliance(&ops, Some("site")).tables[0];
         assert_eq!(table.columns[0], "triage_tier / site");
         let labels: Vec<&str> = table.rows.iter().map(|r| r[0].value.as_str()).collect();
         assert_eq!(labels, ["routine / san_fernando_valley", "routine / south_los_angeles", "total"]);
+        // Any dimension of the referral: age bands in their numeric order.
         let table = &deadline_compliance(&ops, Some("age_band")).tables[0];
-        assert_eq!(table.rows[0][0].value, "routine / all");
-        assert!(table.notes.iter().any(|n| n.starts_with("age_band is not known")), "{:?}", table.notes);
+        let labels: Vec<&str> = table.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(labels, ["routine / under_15", "routine / 15_17", "total"]);
     }
 
     #[test]

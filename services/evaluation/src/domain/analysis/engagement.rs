@@ -2,28 +2,39 @@
 //! source. (Times to first contact and to enrollment need contact attempts, which the data set does
 //! not hold yet.)
 
+use super::{each_group, grouped_header, grouped_label};
 use crate::domain::dataset::YouthRow;
 use crate::domain::table::{Cell, Output, count_table};
 
-pub fn engagement_by_approach(rows: &[YouthRow]) -> Output {
+pub fn engagement_by_approach(rows: &[YouthRow], group_by: Option<&str>) -> Output {
     let mut output = Output::default();
     for (dimension, title) in [
         ("engagement_approach", "Enrollment by engagement approach"),
         ("referral_source", "Enrollment by referral source"),
     ] {
-        let grouped = super::groups(rows, Some(dimension));
-        let labels: Vec<String> = grouped.keys().cloned().collect();
-        let counts: Vec<u64> = grouped
-            .values()
-            .flat_map(|members| {
-                let enrolled = members.iter().filter(|r| r.enrolled).count() as u64;
-                [enrolled, members.len() as u64 - enrolled]
-            })
-            .collect();
+        // One line per approach (or source), or per approach and group.
+        let by = group_by.filter(|d| *d != dimension);
+        let mut labels = Vec::new();
+        let mut counts = Vec::new();
+        for (value, members) in super::groups(rows, Some(dimension)).iter() {
+            let members: Vec<YouthRow> = members.iter().map(|r| (*r).clone()).collect();
+            for (group, in_group) in each_group(&members, by) {
+                if by.is_some() && in_group.is_empty() {
+                    continue;
+                }
+                let enrolled = in_group.iter().filter(|r| r.enrolled).count() as u64;
+                labels.push(grouped_label(value, group.as_deref()));
+                counts.extend([enrolled, in_group.len() as u64 - enrolled]);
+            }
+        }
+        let title = match by {
+            Some(d) => format!("{title} and {d}"),
+            None => title.to_owned(),
+        };
         let mut table = count_table(
             &format!("enrollment_by_{dimension}"),
-            title,
-            dimension,
+            &title,
+            &grouped_header(dimension, by),
             &labels,
             &["enrolled".into(), "not_enrolled".into()],
             &counts,
@@ -59,7 +70,7 @@ mod tests {
                 r
             })
             .collect();
-        let output = engagement_by_approach(&rows);
+        let output = engagement_by_approach(&rows, None);
         let table = &output.tables[0];
         let mentor = table.rows.iter().find(|r| r[0].value == "survivor_mentor").unwrap();
         assert_eq!(mentor[1].number, Some(33.0));
@@ -71,5 +82,9 @@ mod tests {
                 }
             }
         }
+        let by_site = engagement_by_approach(&rows, Some("site"));
+        let table = &by_site.tables[0];
+        assert_eq!(table.columns[0], "engagement_approach / site");
+        assert!(table.rows.iter().any(|r| r[0].value == "survivor_mentor / south_los_angeles"), "{table:?}");
     }
 }

@@ -19,7 +19,12 @@ pub const LANDMARKS: [f64; 2] = [60.0, 90.0];
 /// Fewest youth in each arm for a comparison.
 pub const MIN_ARM: usize = 20;
 
-pub fn landmark(rows: &[YouthRow]) -> Output {
+/// The landmark comparisons over all rows, or within each group of `group_by` separately.
+pub fn landmark(rows: &[YouthRow], group_by: Option<&str>) -> Output {
+    super::per_group(rows, group_by, landmarks_of)
+}
+
+fn landmarks_of(rows: &[YouthRow]) -> Output {
     let mut output = Output::default();
     for day in LANDMARKS {
         output.tables.push(landmark_at(rows, day));
@@ -119,7 +124,7 @@ mod tests {
                 r
             })
             .collect();
-        let output = landmark(&rows);
+        let output = landmark(&rows, None);
         let day90 = &output.tables[1];
         let housing = &day90.rows[0];
         assert_eq!(housing[0].value, "transitional_housing");

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use super::insufficient;
 use super::retention::KINDS;
-use crate::domain::dataset::{DOMAINS, YouthRow};
+use super::{each_group, grouped_header, grouped_label, insufficient};
+use crate::domain::codes::sort_codes;
+use crate::domain::dataset::{DOMAINS, FollowUpDomains, YouthRow};
 use crate::domain::table::{Output, count_table};
 
 fn title(domain: &str) -> &'static str {
@@ -25,39 +26,75 @@ fn title(domain: &str) -> &'static str {
     }
 }
 
-pub fn long_term_domains(rows: &[YouthRow]) -> Output {
-    let answered = |kind: &str| {
-        rows.iter().filter_map(move |r| r.follow_up_domains.iter().find(|d| d.kind == kind)).collect::<Vec<_>>()
+/// A count for a note: 0 or 11 and more as it is, 1 to 10 as "1 to 10".
+fn publishable(count: usize) -> String {
+    if count == 0 || count > 10 { count.to_string() } else { "1 to 10".to_owned() }
+}
+
+pub fn long_term_domains(rows: &[YouthRow], group_by: Option<&str>) -> Output {
+    let answered = |members: &[&YouthRow], kind: &str| -> Vec<FollowUpDomains> {
+        members.iter().filter_map(|r| r.follow_up_domains.iter().find(|d| d.kind == kind).cloned()).collect()
     };
-    let by_kind: Vec<_> = KINDS.iter().map(|k| answered(k)).collect();
-    if by_kind.iter().all(Vec::is_empty) {
+    let all: Vec<&YouthRow> = rows.iter().collect();
+    if KINDS.iter().all(|k| answered(&all, k).is_empty()) {
+        // Say what is true: completed follow-ups may be there without coded answers.
+        let completed = rows
+            .iter()
+            .flat_map(|r| &r.follow_ups)
+            .filter(|f| KINDS.contains(&f.kind.as_str()) && f.status == "completed")
+            .count();
+        let why = if completed == 0 {
+            "no completed 6, 12 or 24 month follow-up in scope".to_owned()
+        } else {
+            format!(
+                "{} completed 6, 12 or 24 month follow-ups in scope, none with coded domain answers (the answers \
+                 travel with follow_up.recorded)",
+                publishable(completed)
+            )
+        };
         return Output {
-            tables: vec![insufficient(
-                "long_term_domains",
-                "Long-term domains at 6, 12 and 24 months",
-                "no completed 6, 12 or 24 month follow-up in scope",
-            )],
+            tables: vec![insufficient("long_term_domains", "Long-term domains at 6, 12 and 24 months", why)],
             charts: Vec::new(),
         };
     }
     let kinds: Vec<String> = KINDS.iter().map(|k| (*k).to_owned()).collect();
+    let groups = each_group(rows, group_by);
+    // Per group, the answers of each follow-up kind.
+    let by_group: Vec<(Option<String>, Vec<Vec<FollowUpDomains>>)> =
+        groups.iter().map(|(g, members)| (g.clone(), KINDS.iter().map(|k| answered(members, k)).collect())).collect();
     let mut output = Output::default();
     for domain in DOMAINS {
-        let answers: Vec<String> = by_kind
+        let mut answers: Vec<String> = by_group
             .iter()
-            .flatten()
+            .flat_map(|(_, kinds)| kinds.iter().flatten())
             .filter_map(|d| d.answers.get(domain).cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut counts = Vec::with_capacity(answers.len() * KINDS.len());
+        sort_codes(&mut answers);
+        let mut labels = Vec::new();
+        let mut counts = Vec::new();
         for answer in &answers {
-            for domains in &by_kind {
-                counts.push(domains.iter().filter(|d| d.answers.get(domain) == Some(answer)).count() as u64);
+            for (group, domains) in &by_group {
+                labels.push(grouped_label(answer, group.as_deref()));
+                for at_kind in domains {
+                    counts.push(at_kind.iter().filter(|d| d.answers.get(domain) == Some(answer)).count() as u64);
+                }
             }
         }
-        let table = count_table(&format!("long_term_{domain}"), title(domain), domain, &answers, &kinds, &counts)
-            .note("completed follow-ups only (columns: youth answering at that follow-up); a youth lost to follow-up is not counted, never counted as a good or bad outcome");
+        let title = match group_by {
+            Some(d) => format!("{}, by {d}", title(domain)),
+            None => title(domain).to_owned(),
+        };
+        let table = count_table(
+            &format!("long_term_{domain}"),
+            &title,
+            &grouped_header(domain, group_by),
+            &labels,
+            &kinds,
+            &counts,
+        )
+        .note("completed follow-ups only (columns: youth answering at that follow-up); a youth lost to follow-up is not counted, never counted as a good or bad outcome");
         output.tables.push(table);
     }
     output
@@ -89,7 +126,7 @@ mod tests {
         rows.extend((15..35).map(|i| answered(i, "month_6", "no")));
         rows.extend((35..47).map(|i| answered(i, "month_12", "yes")));
         rows.extend((47..50).map(|i| answered(i, "month_12", "no")));
-        let output = long_term_domains(&rows);
+        let output = long_term_domains(&rows, None);
         assert_eq!(output.tables.len(), DOMAINS.len());
         let employed = output.tables.iter().find(|t| t.name == "long_term_employed").expect("employed table");
         assert_eq!(employed.columns, ["employed", "month_6", "month_12", "month_24", "total"]);
@@ -114,8 +151,49 @@ mod tests {
     #[test]
     fn no_completed_follow_up_says_insufficient_data() {
         let rows: Vec<YouthRow> = (0..30).map(|i| row(&format!("stu_{i}"))).collect();
-        let output = long_term_domains(&rows);
+        let output = long_term_domains(&rows, None);
         assert_eq!(output.tables.len(), 1);
         assert_eq!(output.tables[0].rows[0][0].value, "insufficient data");
+        assert_eq!(output.tables[0].notes, ["no completed 6, 12 or 24 month follow-up in scope"]);
+    }
+
+    #[test]
+    fn completed_follow_ups_without_answers_are_not_called_absent() {
+        use crate::domain::dataset::FollowUpState;
+        let rows: Vec<YouthRow> = (0..30)
+            .map(|i| {
+                let mut r = row(&format!("stu_{i}"));
+                r.follow_ups = vec![FollowUpState { kind: "month_6".into(), status: "completed".into() }];
+                r
+            })
+            .collect();
+        let output = long_term_domains(&rows, None);
+        assert_eq!(output.tables[0].rows[0][0].value, "insufficient data");
+        let note = &output.tables[0].notes[0];
+        assert!(note.starts_with("30 completed 6, 12 or 24 month follow-ups in scope, none with coded"), "{note}");
+    }
+
+    #[test]
+    fn grouped_answers_are_counted_per_group() {
+        let mut rows: Vec<YouthRow> =
+            (0..40).map(|i| answered(i, "month_6", if i < 20 { "yes" } else { "no" })).collect();
+        for r in &mut rows[..25] {
+            r.site = "san_fernando_valley".into();
+        }
+        let output = long_term_domains(&rows, Some("site"));
+        let employed = output.tables.iter().find(|t| t.name == "long_term_employed").expect("employed table");
+        assert_eq!(employed.columns[0], "employed / site");
+        let labels: Vec<&str> = employed.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "no / san_fernando_valley",
+                "no / south_los_angeles",
+                "yes / san_fernando_valley",
+                "yes / south_los_angeles",
+                "total"
+            ]
+        );
+        assert_eq!(employed.rows[2][1].number, Some(20.0), "{employed:?}");
     }
 }

@@ -31,7 +31,7 @@ pub fn missing_episodes(rows: &[YouthRow], group_by: Option<&str>) -> Output {
     .note(format!(
         "rates are withheld for groups of fewer than {MIN_GROUP} youth and where 1 to 10 youth had an episode"
     ));
-    for (name, members) in &grouped {
+    for (name, members) in grouped.iter() {
         let with = |n: usize| members.iter().filter(|r| r.missing_episodes.len() == n).count() as u64;
         let none = with(0);
         let one = with(1);
@@ -41,8 +41,12 @@ pub fn missing_episodes(rows: &[YouthRow], group_by: Option<&str>) -> Output {
         let youth_with_episode = one + more;
         let days: f64 = members.iter().map(|r| program_days(r)).sum();
         let episodes: usize = members.iter().map(|r| r.missing_episodes.len()).sum();
-        let missing_days: f64 =
-            members.iter().flat_map(|r| &r.missing_episodes).map(|e| (e.end_day - e.start_day).max(0.0)).sum();
+        // Folded from +0.0: an empty f64 sum is −0.0, which printed a rate of "-0.0".
+        let missing_days = members
+            .iter()
+            .flat_map(|r| &r.missing_episodes)
+            .map(|e| (e.end_day - e.start_day).max(0.0))
+            .fold(0.0, |a, b| a + b);
         let publishable =
             members.len() >= MIN_GROUP && (youth_with_episode == 0 || youth_with_episode >= MIN_GROUP as u64);
         let mut row = vec![Cell::label(name.clone())];
@@ -99,6 +103,13 @@ mod tests {
         assert_eq!(youth.columns, ["group", "no_episode", "one_episode", "two_or_more", "total"]);
         assert!(youth.rows[0][1].suppressed);
         assert!(youth.suppressed_cells() >= 2, "{youth:?}");
+    }
+
+    #[test]
+    fn no_episodes_is_a_rate_of_zero_without_a_sign() {
+        let rows: Vec<YouthRow> = (0..20).map(|i| youth(i, &[])).collect();
+        let rates = &missing_episodes(&rows, None).tables[1];
+        assert_eq!((rates.rows[0][1].value.as_str(), rates.rows[0][2].value.as_str()), ("0.00", "0.0"));
     }
 
     #[test]

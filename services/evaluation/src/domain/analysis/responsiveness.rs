@@ -7,9 +7,11 @@
 //! An offer that expired and was then accepted late counts as accepted (the partner did take the
 //! youth); its time to accept runs from the offer to the late acceptance.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::operations::{OfferFacts, Operations};
+use super::{grouped_header, grouped_label};
+use crate::domain::codes;
+use crate::domain::operations::{OfferFacts, Operations, ReferralFacts};
 use crate::domain::table::{Cell, Output, Table, count_table};
 
 const OUTCOMES: [&str; 5] = ["accepted", "declined", "expired", "withdrawn", "open"];
@@ -41,22 +43,42 @@ fn median(values: &mut [f64]) -> f64 {
     if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
 }
 
-pub fn partner_responsiveness(operations: &Operations) -> Output {
-    let mut by_partner: BTreeMap<&str, Vec<&OfferFacts>> = BTreeMap::new();
+pub fn partner_responsiveness(operations: &Operations, group_by: Option<&str>) -> Output {
+    // One line per partner organization, or per partner and the group of the offer's referral.
+    let referrals: HashMap<&str, &ReferralFacts> =
+        operations.referrals.iter().map(|r| (r.referral_id.as_str(), r)).collect();
+    let mut lines: BTreeMap<(String, String), Vec<&OfferFacts>> = BTreeMap::new();
     for offer in &operations.offers {
-        by_partner.entry(offer.partner_id.as_str()).or_default().push(offer);
+        let group = match group_by {
+            Some(d) => {
+                referrals.get(offer.referral_id.as_str()).map_or_else(|| codes::MISSING.to_owned(), |r| r.dimension(d))
+            }
+            None => String::new(),
+        };
+        lines.entry((offer.partner_id.clone(), group)).or_default().push(offer);
     }
-    let partners: Vec<String> = by_partner.keys().map(|p| (*p).to_owned()).collect();
+    let mut by_partner: Vec<((String, String), Vec<&OfferFacts>)> = lines.into_iter().collect();
+    by_partner.sort_by(|((pa, a), _), ((pb, b), _)| {
+        let (a_key, b_key) = (codes::order_key(a), codes::order_key(b));
+        pa.cmp(pb).then(a_key.0.cmp(&b_key.0)).then(a_key.1.total_cmp(&b_key.1)).then_with(|| a.cmp(b))
+    });
+    let label = |(partner, group): &(String, String)| grouped_label(partner, group_by.map(|_| group.as_str()));
+    let header = grouped_header("partner_id", group_by);
+    let by = |what: &str| match group_by {
+        Some(d) => format!("{what} and {d}"),
+        None => what.to_owned(),
+    };
+    let partners: Vec<String> = by_partner.iter().map(|(key, _)| label(key)).collect();
 
     let outcomes: Vec<String> = OUTCOMES.iter().map(|o| (*o).to_owned()).collect();
     let counts: Vec<u64> = by_partner
-        .values()
-        .flat_map(|offers| OUTCOMES.map(|o| offers.iter().filter(|offer| outcome(offer) == o).count() as u64))
+        .iter()
+        .flat_map(|(_, offers)| OUTCOMES.map(|o| offers.iter().filter(|offer| outcome(offer) == o).count() as u64))
         .collect();
     let outcome_table = count_table(
         "partner_offer_outcomes",
-        "Offers made to each partner organization, by how they ended",
-        "partner_id",
+        &by("Offers made to each partner organization, by how they ended"),
+        &header,
         &partners,
         &outcomes,
         &counts,
@@ -66,11 +88,8 @@ pub fn partner_responsiveness(operations: &Operations) -> Output {
     let mut reasons: Vec<String> = operations.offers.iter().filter_map(|o| o.declined.clone()).collect();
     reasons.sort();
     reasons.dedup();
-    let declining: Vec<(&str, &Vec<&OfferFacts>)> = by_partner
-        .iter()
-        .filter(|(_, offers)| offers.iter().any(|o| o.declined.is_some()))
-        .map(|(p, o)| (*p, o))
-        .collect();
+    let declining: Vec<&((String, String), Vec<&OfferFacts>)> =
+        by_partner.iter().filter(|(_, offers)| offers.iter().any(|o| o.declined.is_some())).collect();
     let decline_counts: Vec<u64> = declining
         .iter()
         .flat_map(|(_, offers)| {
@@ -79,24 +98,24 @@ pub fn partner_responsiveness(operations: &Operations) -> Output {
         .collect();
     let decline_table = count_table(
         "partner_decline_reasons",
-        "Declined offers by partner organization and reason code",
-        "partner_id",
-        &declining.iter().map(|(p, _)| (*p).to_owned()).collect::<Vec<_>>(),
+        &by("Declined offers by partner organization and reason code"),
+        &header,
+        &declining.iter().map(|(key, _)| label(key)).collect::<Vec<_>>(),
         &reasons,
         &decline_counts,
     );
 
     let mut time_table = Table::new(
         "partner_time_to_accept",
-        "Median hours from offer to acceptance, by partner organization",
-        &["partner_id", "median_hours_to_accept"],
+        &by("Median hours from offer to acceptance, by partner organization"),
+        &[header.as_str(), "median_hours_to_accept"],
     )
     .note(format!("shown for partners with at least {} accepted offers", super::MIN_GROUP));
-    for (partner, offers) in &by_partner {
+    for (key, offers) in &by_partner {
         let mut hours: Vec<f64> = offers.iter().filter_map(|o| hours_to_accept(o)).collect();
         let cell =
             if hours.len() >= super::MIN_GROUP { Cell::number(median(&mut hours), 1) } else { Cell::suppressed() };
-        time_table.rows.push(vec![Cell::label(*partner), cell]);
+        time_table.rows.push(vec![Cell::label(label(key)), cell]);
     }
     Output { tables: vec![outcome_table, decline_table, time_table], charts: Vec::new() }
 }
@@ -152,7 +171,7 @@ mod tests {
             offers.push(o);
         }
         let ops = Operations { referrals: Vec::new(), offers, as_of: 0 };
-        let output = partner_responsiveness(&ops);
+        let output = partner_responsiveness(&ops, None);
         let outcomes = &output.tables[0];
         let a = outcomes.rows.iter().find(|r| r[0].value == "org_a").unwrap();
         // org_b's 5 accepted go, and org_a's 20 with them (the column total would give them away).
@@ -177,5 +196,45 @@ mod tests {
         let times = &output.tables[2];
         assert_eq!(times.rows[0][1].number, Some(10.5));
         assert!(times.rows[1][1].suppressed);
+    }
+}
+
+#[cfg(test)]
+mod grouped {
+    use super::*;
+
+    #[test]
+    fn offers_are_split_by_the_group_of_their_referral() {
+        let referral = |id: usize, site: &str| ReferralFacts {
+            referral_id: format!("ref_{id}"),
+            youth_id: format!("yth_{id}"),
+            site: site.into(),
+            referral_source: "hotline".into(),
+            dimensions: [("site".to_owned(), site.to_owned())].into_iter().collect(),
+            received_at: 0,
+            tiers: vec![(0, "routine".into())],
+            matched_at: None,
+        };
+        let referrals: Vec<ReferralFacts> =
+            (0..30).map(|i| referral(i, if i < 15 { "south_los_angeles" } else { "san_fernando_valley" })).collect();
+        let offers = (0..30)
+            .map(|i| OfferFacts {
+                offer_id: format!("off_{i}"),
+                referral_id: format!("ref_{i}"),
+                partner_id: "org_a".into(),
+                offered_at: Some(0),
+                accepted_at: None,
+                declined: None,
+                expired: false,
+                withdrawn: false,
+            })
+            .collect();
+        let ops = Operations { referrals, offers, as_of: 0 };
+        let output = partner_responsiveness(&ops, Some("site"));
+        let outcomes = &output.tables[0];
+        assert_eq!(outcomes.columns[0], "partner_id / site");
+        let labels: Vec<&str> = outcomes.rows.iter().map(|r| r[0].value.as_str()).collect();
+        assert_eq!(labels, ["org_a / san_fernando_valley", "org_a / south_los_angeles", "total"]);
+        assert_eq!(outcomes.rows[0][5].number, Some(15.0), "15 open offers: {outcomes:?}");
     }
 }

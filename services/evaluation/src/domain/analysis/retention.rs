@@ -1,6 +1,7 @@
 //! Follow-up retention at 6, 12 and 24 months after exit: of the follow-ups that have fallen due,
 //! how many were completed, lost, refused, or are still open (due or overdue).
 
+use super::{each_group, grouped_header, grouped_label};
 use crate::domain::dataset::YouthRow;
 use crate::domain::table::{Cell, Output, count_table};
 
@@ -18,28 +19,31 @@ fn status_column(status: &str) -> Option<usize> {
     }
 }
 
-pub fn follow_up_retention(rows: &[YouthRow]) -> Output {
-    let mut counts = vec![0u64; KINDS.len() * STATUSES.len()];
-    for row in rows {
-        for follow_up in &row.follow_ups {
-            if let (Some(k), Some(s)) =
-                (KINDS.iter().position(|k| *k == follow_up.kind), status_column(&follow_up.status))
-            {
-                counts[k * STATUSES.len() + s] += 1;
+pub fn follow_up_retention(rows: &[YouthRow], group_by: Option<&str>) -> Output {
+    // One line per follow-up kind, or per kind and group.
+    let groups = each_group(rows, group_by);
+    let mut labels = Vec::new();
+    let mut counts = Vec::new();
+    for kind in KINDS {
+        for (group, members) in &groups {
+            let mut line = [0u64; STATUSES.len()];
+            for follow_up in members.iter().flat_map(|r| &r.follow_ups).filter(|f| f.kind == kind) {
+                if let Some(s) = status_column(&follow_up.status) {
+                    line[s] += 1;
+                }
             }
+            labels.push(grouped_label(kind, group.as_deref()));
+            counts.extend(line);
         }
     }
-    let kinds: Vec<String> = KINDS.iter().map(|k| (*k).to_owned()).collect();
     let statuses: Vec<String> = STATUSES.iter().map(|s| (*s).to_owned()).collect();
-    let mut table = count_table(
-        "follow_up_retention",
-        "Follow-ups after exit that have fallen due, by outcome",
-        "follow_up",
-        &kinds,
-        &statuses,
-        &counts,
-    )
-    .note("retention = completed / due; lost to follow-up and refusals are censoring in the outcome analyses");
+    let title = match group_by {
+        Some(d) => format!("Follow-ups after exit that have fallen due, by outcome and {d}"),
+        None => "Follow-ups after exit that have fallen due, by outcome".to_owned(),
+    };
+    let mut table =
+        count_table("follow_up_retention", &title, &grouped_header("follow_up", group_by), &labels, &statuses, &counts)
+            .note("retention = completed / due; lost to follow-up and refusals are censoring in the outcome analyses");
     // Retention share where both the completed count and the row total are shown.
     table.columns.push("retention_percent".into());
     for row in &mut table.rows {
@@ -76,7 +80,7 @@ mod tests {
                 r
             })
             .collect();
-        let table = &follow_up_retention(&rows).tables[0];
+        let table = &follow_up_retention(&rows, None).tables[0];
         let month_6 = &table.rows[0];
         assert_eq!(month_6[0].value, "month_6");
         // 28 completed are shown; 10 lost and 2 open are small and suppressed.
@@ -88,5 +92,15 @@ mod tests {
                 }
             }
         }
+        // By site: one line per follow-up kind and site.
+        let mut rows = rows;
+        for r in &mut rows[20..] {
+            r.site = "san_fernando_valley".into();
+        }
+        let table = &follow_up_retention(&rows, Some("site")).tables[0];
+        assert_eq!(table.columns[0], "follow_up / site");
+        let labels: Vec<&str> = table.rows.iter().take(2).map(|r| r[0].value.as_str()).collect();
+        assert_eq!(labels, ["month_6 / san_fernando_valley", "month_6 / south_los_angeles"]);
+        assert_eq!(table.rows.len(), 3 * 2 + 1, "three kinds × two sites and the total");
     }
 }

@@ -65,14 +65,14 @@ pub fn recidivism_survival(rows: &[YouthRow], dimension: Option<&str>) -> Output
     let all: Vec<Outcome> = rows.iter().map(|r| first_recidivism(r, None)).collect();
     curve("all", &all, &mut km_table);
     let grouped = groups(rows, Some(dimension));
-    for (group, members) in &grouped {
+    for (group, members) in grouped.iter() {
         let outcomes: Vec<Outcome> = members.iter().map(|r| first_recidivism(r, None)).collect();
         curve(&format!("{dimension}={group}"), &outcomes, &mut km_table);
     }
     output.tables.push(km_table);
     output.charts.push(Chart::Curves {
         name: "recidivism_12m_survival".into(),
-        title: "Free of recidivism after intake".into(),
+        title: format!("Free of recidivism after intake, by {dimension}"),
         y_label: "share free of recidivism".into(),
         start: 1.0,
         series,

@@ -96,6 +96,7 @@ struct CaseFacts {
     assessed: bool,
     contacts: Vec<i64>,
     exited_at: Option<i64>,
+    exit_living_situation: String,
     returns: u32,
     follow_ups: BTreeMap<String, (String, i64)>,
     interventions: Vec<(String, NaiveDate, f64)>,
@@ -214,6 +215,8 @@ pub fn build_scoped(
                 link(case, &c.referral_id, &c.youth_id);
                 let at = micros(c.exited_at.as_ref()).or(micros(c.closed_at.as_ref())).unwrap_or(event.occurred_at);
                 case.exited_at = Some(at);
+                case.exit_living_situation =
+                    code_of!(common::LivingSituation, "LIVING_SITUATION_", c.exit_living_situation);
                 case.close_missing(at);
                 case.contacts.push(at);
             }),
@@ -354,6 +357,10 @@ pub fn build_scoped(
             contacts.extend(case.contacts.iter().map(|&at| day_of(at)));
             if let Some(exited) = case.exited_at {
                 let day = day_of(exited);
+                // The latest exit is the youth's exit, and its living situation the destination.
+                if row.exited_day.is_none_or(|d| day >= d) {
+                    row.exit_living_situation = case.exit_living_situation.clone();
+                }
                 row.exited_day = Some(row.exited_day.map_or(day, |d: f64| d.max(day)));
             }
             case_returns += case.returns;
@@ -445,7 +452,8 @@ fn date(on: &common::Date) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(on.year, month, day).or_else(|| NaiveDate::from_ymd_opt(on.year, month, 15))
 }
 
-fn baseline_row(study_id: &str, r: &pb::ReferralReceived, intake_date: NaiveDate) -> YouthRow {
+/// The baseline row of a youth whose first referral is `r`, received on `intake_date`.
+pub(crate) fn baseline_row(study_id: &str, r: &pb::ReferralReceived, intake_date: NaiveDate) -> YouthRow {
     use chrono::Datelike;
     let prior = code_of!(common::PriorParticipationBasis, "PRIOR_PARTICIPATION_BASIS_", r.prior_participation_basis);
     let (answer, years) = match r.age_first_exploited.as_ref().and_then(|a| a.answer.as_ref()) {
@@ -471,6 +479,7 @@ fn baseline_row(study_id: &str, r: &pb::ReferralReceived, intake_date: NaiveDate
         triage_tier: code_of!(common::TriageTier, "TRIAGE_TIER_", r.triage_tier),
         trafficking_type: code_of!(common::TraffickingType, "TRAFFICKING_TYPE_", r.trafficking_type),
         age_band: codes::age_band((r.age_years > 0).then_some(r.age_years)).to_owned(),
+        hmis_age_band: codes::hmis_age_band((r.age_years > 0).then_some(r.age_years)).to_owned(),
         quarter: format!("{}q{}", intake_date.year(), intake_date.month0() / 3 + 1),
         participation: codes::participation_group(&prior).unwrap_or("unknown").to_owned(),
         prior_participation: prior,

@@ -122,6 +122,12 @@ pub struct YouthRow {
     /// The domains of each completed follow-up, one per kind (the latest answer counts).
     #[serde(default)]
     pub follow_up_domains: Vec<FollowUpDomains>,
+    /// HMIS age band at referral (APR/CAPER question 11), e.g. "13_17".
+    #[serde(default)]
+    pub hmis_age_band: String,
+    /// Living situation at exit (the HMIS destination), when the youth exited.
+    #[serde(default)]
+    pub exit_living_situation: String,
 }
 
 impl YouthRow {

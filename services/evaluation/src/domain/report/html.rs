@@ -1,6 +1,7 @@
 //! The HTML page: one file, inline CSS and SVG, a Content-Security-Policy that allows nothing to
 //! load, every text escaped.
 
+use super::labels::label;
 use super::{ReportMeta, SYNTHETIC_BANNER, escape, svg};
 use crate::domain::table::{Chart, Output, Table};
 
@@ -21,7 +22,10 @@ pub fn render(meta: &ReportMeta, output: &Output) -> String {
     if meta.synthetic {
         html.push_str(&format!("<p class=\"banner\">{}</p>\n", escape(SYNTHETIC_BANNER)));
     }
-    html.push_str(&format!("<h1>{}</h1>\n<p class=\"meta\">", escape(&meta.title)));
+    html.push_str(&format!("<h1>{}</h1>\n", escape(&meta.title)));
+    // The cohort is stated on every report, program data included (older stored reports lack it).
+    let stated = if meta.cohort.is_empty() { super::cohort(meta.synthetic) } else { meta.cohort.as_str() };
+    html.push_str(&format!("<p class=\"cohort\"><strong>Cohort: {}</strong></p>\n<p class=\"meta\">", escape(stated)));
     html.push_str(&format!(
         "Report {} · generated {} · data set {}",
         escape(&meta.report_id),
@@ -54,7 +58,7 @@ pub fn render(meta: &ReportMeta, output: &Output) -> String {
 fn table_html(table: &Table) -> String {
     let mut html = format!("<h2 id=\"{}\">{}</h2>\n<table><thead><tr>", escape(&table.name), escape(&table.title));
     for column in &table.columns {
-        html.push_str(&format!("<th>{}</th>", escape(column)));
+        html.push_str(&format!("<th>{}</th>", escape(&label(column))));
     }
     html.push_str("</tr></thead><tbody>\n");
     for row in &table.rows {
@@ -62,6 +66,9 @@ fn table_html(table: &Table) -> String {
         for cell in row {
             if cell.suppressed {
                 html.push_str("<td class=\"suppressed\">suppressed</td>");
+            } else if cell.number.is_none() {
+                // Codes in words (a number stays as it is).
+                html.push_str(&format!("<td>{}</td>", escape(&label(&cell.value))));
             } else {
                 html.push_str(&format!("<td>{}</td>", escape(&cell.value)));
             }

@@ -2,6 +2,7 @@
 //! escaped), CSV and JSON. Renderers see only published tables and charts, never rows.
 
 mod html;
+pub mod labels;
 mod svg;
 
 use serde::{Deserialize, Serialize};
@@ -35,8 +36,16 @@ pub struct ReportMeta {
     pub generated_at: String,
     pub dataset_version: String,
     pub synthetic: bool,
+    /// Which cohort the report is on, in words ([`cohort`]).
+    #[serde(default)]
+    pub cohort: String,
     /// Scope in words, e.g. "sites: all", "as of 2026-07-01T00:00:00Z".
     pub scope: Vec<String>,
+}
+
+/// The cohort a report is on, as every report states it.
+pub fn cohort(synthetic: bool) -> &'static str {
+    if synthetic { "synthetic demonstration cohort (generated, fictional youth)" } else { "program data" }
 }
 
 /// The warning every synthetic report carries at its top.
@@ -83,6 +92,7 @@ pub fn html(meta: &ReportMeta, output: &Output) -> Vec<u8> {
 /// All tables in one CSV, long form: one line per cell (`table,row,column,value,suppressed`).
 pub fn csv(meta: &ReportMeta, output: &Output) -> Vec<u8> {
     let mut out = String::from("table,row,column,value,suppressed\n");
+    out.push_str(&format!("cohort,0,note,{},false\n", csv_field(cohort(meta.synthetic))));
     if meta.synthetic {
         out.push_str(&format!("warning,0,note,{},false\n", csv_field(SYNTHETIC_BANNER)));
     }
@@ -151,7 +161,10 @@ mod tests {
                 Chart::Forest {
                     name: "f".into(),
                     title: "Forest".into(),
-                    rows: vec![ForestRow { label: "x".into(), estimate: 0.6, lower: 0.4, upper: 0.9 }],
+                    rows: vec![
+                        ForestRow { label: "r".into(), estimate: 1.0, lower: 1.0, upper: 1.0, reference: true },
+                        ForestRow { label: "x".into(), estimate: 0.6, lower: 0.4, upper: 0.9, reference: false },
+                    ],
                 },
             ],
         };
@@ -162,6 +175,7 @@ mod tests {
             generated_at: "2026-07-01T00:00:00Z".into(),
             dataset_version: "program-m1-1-1".into(),
             synthetic: true,
+            cohort: cohort(true).into(),
             scope: vec!["sites: all".into()],
         };
         (meta, output)
@@ -189,6 +203,23 @@ mod tests {
         let wide = table_csv(&output.tables[0]);
         assert_eq!(wide.lines().next(), Some("group,youth"));
         assert!(wide.contains("suppressed"));
+    }
+
+    #[test]
+    fn every_report_states_its_cohort() {
+        let (mut meta, output) = sample();
+        for synthetic in [true, false] {
+            meta.synthetic = synthetic;
+            meta.cohort = cohort(synthetic).into();
+            let expected = if synthetic { "synthetic demonstration cohort" } else { "program data" };
+            let html = String::from_utf8(html(&meta, &output)).unwrap();
+            assert!(html.contains(&format!("Cohort: {expected}")), "{html}");
+            let csv = String::from_utf8(csv(&meta, &output)).unwrap();
+            let line = csv.lines().nth(1).unwrap();
+            assert!(line.starts_with("cohort,0,note,") && line.contains(expected), "{csv}");
+            let value: serde_json::Value = serde_json::from_slice(&json(&meta, &output)).unwrap();
+            assert!(value["cohort"].as_str().unwrap().starts_with(expected));
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! plot of hazard ratios on a log scale. Only published values reach here.
 
 use super::escape;
+use super::labels::label;
 use crate::domain::table::{Chart, ForestRow, Series};
 
 const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
@@ -15,6 +16,13 @@ pub fn chart(chart: &Chart) -> String {
         Chart::Curves { title, y_label, start, series, .. } => curves(title, y_label, *start, series),
         Chart::Forest { title, rows, .. } => forest(title, rows),
     }
+}
+
+/// A series' legend: its group in words ("participation=mandated" → "Mandated": the chart's title
+/// names the dimension), cut to the legend's width.
+fn legend(series: &str) -> String {
+    let group = series.split_once('=').map_or(series, |(_, value)| value);
+    fit(&label(group), ((RIGHT - 30.0) / CHAR_WIDTH) as usize)
 }
 
 fn curves(title: &str, y_label: &str, start: f64, series: &[Series]) -> String {
@@ -90,19 +98,37 @@ fn curves(title: &str, y_label: &str, start: f64, series: &[Series]) -> String {
             legend_y - 4.0,
             LEFT + plot_w + 26.0,
             legend_y,
-            escape(&s.label)
+            escape(&legend(&s.label))
         ));
     }
     svg.push_str("</svg>");
     svg
 }
 
+/// Forest plot columns: labels on the left (cut to fit, the whole label in a tooltip), the plot,
+/// and the numbers on the right, so no text runs over a line.
+const FOREST_LABEL_WIDTH: f64 = 200.0;
+const FOREST_NUMBERS_WIDTH: f64 = 130.0;
+/// Width of one character of 11px text, generously (so a cut label never reaches the plot).
+const CHAR_WIDTH: f64 = 6.6;
+
+/// `text` cut to `max_chars` characters, with an ellipsis when cut.
+fn fit(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 fn forest(title: &str, rows: &[ForestRow]) -> String {
     let row_h = 26.0;
     let height = TOP + 40.0 + row_h * rows.len().max(1) as f64;
-    let label_w = 220.0;
-    let plot_left = label_w;
-    let plot_w = WIDTH - label_w - 40.0;
+    let plot_left = FOREST_LABEL_WIDTH + 10.0;
+    let plot_right = WIDTH - FOREST_NUMBERS_WIDTH - 10.0;
+    let plot_w = plot_right - plot_left;
     let finite = |v: f64| v.is_finite() && v > 0.0;
     let lo = rows.iter().map(|r| r.lower).filter(|v| finite(*v)).fold(1.0f64, f64::min).max(0.01) * 0.8;
     let hi = rows.iter().map(|r| r.upper).filter(|v| finite(*v)).fold(1.0f64, f64::max).min(100.0) * 1.25;
@@ -130,13 +156,43 @@ fn forest(title: &str, rows: &[ForestRow]) -> String {
         plot_left + plot_w / 2.0,
         height - 2.0
     ));
+    let max_chars = ((FOREST_LABEL_WIDTH - 8.0) / CHAR_WIDTH) as usize;
     for (i, row) in rows.iter().enumerate() {
         let cy = TOP + row_h * (i as f64 + 0.5);
+        let name = label(&row.label);
+        let name = if row.reference { format!("{name} (reference)") } else { name };
         svg.push_str(&format!(
-            "<text x=\"4\" y=\"{:.1}\" font-size=\"11\">{}</text>",
+            "<text x=\"4\" y=\"{:.1}\" font-size=\"11\"><title>{}</title>{}</text>",
             cy + 4.0,
-            escape(&format!("{} {:.2} ({:.2}–{:.2})", row.label, row.estimate, row.lower, row.upper))
+            escape(&name),
+            escape(&fit(&name, max_chars))
         ));
+        let numbers = if row.reference {
+            "1 (reference)".to_owned()
+        } else {
+            format!("{:.2} ({:.2}–{:.2})", row.estimate, row.lower, row.upper)
+        };
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
+            plot_right + 10.0,
+            cy + 4.0,
+            escape(&numbers)
+        ));
+        if row.reference {
+            // An open diamond at 1: the group every other one is compared with.
+            let cx = x(1.0);
+            svg.push_str(&format!(
+                "<path d=\"M{:.1},{:.1} L{:.1},{cy:.1} L{:.1},{:.1} L{:.1},{cy:.1} Z\" fill=\"#fff\" stroke=\"#333\" \
+                 stroke-width=\"1.5\"/>",
+                cx,
+                cy - 5.0,
+                cx + 5.0,
+                cx,
+                cy + 5.0,
+                cx - 5.0
+            ));
+            continue;
+        }
         if finite(row.lower) && finite(row.upper) {
             svg.push_str(&format!(
                 "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{cy:.1}\" y2=\"{cy:.1}\" stroke=\"#1f77b4\" stroke-width=\"2\"/>",
@@ -154,4 +210,48 @@ fn forest(title: &str, rows: &[ForestRow]) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers_after(svg: &str, needle: &str) -> Vec<f64> {
+        svg.match_indices(needle)
+            .filter_map(|(i, _)| {
+                let rest = &svg[i + needle.len()..];
+                rest.split('"').next().and_then(|v| v.parse().ok())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn forest_labels_stay_clear_of_the_lines_and_the_reference_is_drawn() {
+        let long = "intensive_case_management+mental_health+transitional_housing+employment_training";
+        let rows = vec![
+            ForestRow { label: "none".into(), estimate: 1.0, lower: 1.0, upper: 1.0, reference: true },
+            ForestRow { label: long.into(), estimate: 0.05, lower: 0.011, upper: 0.9, reference: false },
+            ForestRow { label: "mental_health".into(), estimate: 1.4, lower: 0.7, upper: 60.0, reference: false },
+        ];
+        let svg = forest("Forest", &rows);
+        let plot_left = FOREST_LABEL_WIDTH + 10.0;
+        let plot_right = WIDTH - FOREST_NUMBERS_WIDTH - 10.0;
+        // Every line and marker lies within the plot.
+        for x in numbers_after(&svg, "x1=\"").into_iter().chain(numbers_after(&svg, "x2=\"")) {
+            assert!((plot_left..=plot_right).contains(&x), "{x} outside the plot: {svg}");
+        }
+        // Each label, as drawn, ends before the plot begins; the numbers begin after it ends.
+        for (i, _) in svg.match_indices("<text x=\"4\"") {
+            let drawn = svg[i..].split("</title>").nth(1).and_then(|rest| rest.split("</text>").next()).unwrap();
+            assert!(4.0 + CHAR_WIDTH * drawn.chars().count() as f64 <= plot_left, "{drawn:?} runs into the plot");
+        }
+        assert!(svg.contains(
+            "<title>Intensive case management + Mental health + Transitional housing + Employment training</title>"
+        ));
+        assert!(svg.contains(&format!("<text x=\"{:.1}\"", plot_right + 10.0)));
+        // The reference: named, drawn at 1, and its numbers say so.
+        assert!(svg.contains("None (reference)"), "{svg}");
+        assert!(svg.contains(">1 (reference)</text>"), "{svg}");
+        assert_eq!(svg.matches("fill=\"#fff\" stroke=\"#333\"").count(), 1);
+    }
 }

@@ -68,9 +68,10 @@ proto_enums!(
     common::ContactChannel,
     pb::IntakeChannel,
     pb::DataQuality,
+    pb::ReferralStatus,
 );
 
-fn enum_values<E: ProtoEnum>() -> String {
+pub(crate) fn enum_values<E: ProtoEnum>() -> String {
     // Lists the allowed names from the generated enum so messages never drift from the proto.
     (1..200).filter_map(E::proto_name).collect::<Vec<_>>().join(", ")
 }

@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 use wf_proto::common::v1 as common;
 use wf_proto::intake::v1 as pb;
 use wf_types::FieldViolation;
+use wf_types::codes::SERVICE_TYPES;
 
 use checker::{Checker, MAX_AGE, MAX_EXTERNAL_REFERENCE_LEN, MAX_SHORT_TEXT_LEN};
-pub(crate) use checker::{is_code, latest_day};
+pub(crate) use checker::{ProtoEnum, enum_values, is_code, latest_day};
 
 /// Validates a submitted referral; an empty list means it may be stored.
 pub fn validate(referral: Option<&pb::Referral>, now: DateTime<Utc>) -> Vec<FieldViolation> {
@@ -47,6 +48,57 @@ pub fn validate_screening(screening: Option<&pb::Screening>, now: DateTime<Utc>)
     c.violations
 }
 
+/// What an answer shows of one description: the edge cuts longer ones ("…"), so a list of allowed
+/// values longer than this is given over several violations.
+const MAX_SHOWN_DESCRIPTION_CHARS: usize = 200;
+
+/// Needs are codes of the closed list of service types (routing matches them against the services of
+/// the directory; anything else would route on nothing). Each unknown need is named by its index,
+/// never repeated (it may be free text); the allowed codes follow once, under `referral.needs`.
+fn needs(c: &mut Checker, needs: &[String]) {
+    let mut unknown = false;
+    for (index, need) in needs.iter().enumerate() {
+        if !SERVICE_TYPES.contains(&need.as_str()) {
+            unknown = true;
+            c.push(
+                format!("referral.needs[{index}]"),
+                "is not a service type code; allowed: the codes listed under referral.needs",
+            );
+        }
+    }
+    if unknown {
+        for part in listed_in_parts("allowed codes", SERVICE_TYPES, MAX_SHOWN_DESCRIPTION_CHARS) {
+            c.push("referral.needs", part);
+        }
+    }
+}
+
+/// `values` after `label`, split into as few descriptions of at most `max` characters as hold them
+/// all: "label: a, b, c" or "label (1 of 2): a, b" and "label (2 of 2): c".
+pub(crate) fn listed_in_parts(label: &str, values: &[&str], max: usize) -> Vec<String> {
+    let whole = format!("{label}: {}", values.join(", "));
+    if whole.chars().count() <= max {
+        return vec![whole];
+    }
+    // Room for the widest header this list can need ("label (99 of 99): ").
+    let room = max.saturating_sub(label.chars().count() + " (99 of 99): ".len());
+    let mut parts: Vec<Vec<&str>> = vec![Vec::new()];
+    let mut used = 0;
+    for value in values {
+        let width = value.chars().count();
+        let current = parts.last_mut().expect("one part at least");
+        if !current.is_empty() && used + 2 + width > room {
+            parts.push(vec![value]);
+            used = width;
+        } else {
+            used += if current.is_empty() { width } else { 2 + width };
+            current.push(value);
+        }
+    }
+    let count = parts.len();
+    parts.iter().enumerate().map(|(i, part)| format!("{label} ({} of {count}): {}", i + 1, part.join(", "))).collect()
+}
+
 fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     c.enumeration::<common::ReferralSource>("referral.source", r.source, true);
     c.id("referral.referring_organization_id", &r.referring_organization_id, "org_");
@@ -70,14 +122,7 @@ fn referral_fields(c: &mut Checker, r: &pb::Referral) {
     c.code("referral.triage_reason", &r.triage_reason, false, "no_safe_place_tonight");
     c.enumeration::<common::Site>("referral.site", r.site, true);
     c.list_len("referral.needs", r.needs.len(), limits::CODED);
-    for (index, need) in r.needs.iter().enumerate() {
-        if !is_code(need) {
-            c.push(
-                format!("referral.needs[{index}]"),
-                "must be a service type code: lowercase letters, digits and underscores, e.g. mental_health",
-            );
-        }
-    }
+    needs(c, &r.needs);
     let language = &r.preferred_language;
     if !language.is_empty() && (!(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()))
     {

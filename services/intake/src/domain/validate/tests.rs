@@ -56,6 +56,8 @@ const CASES: &[(&str, Breakage)] = &[
     ("referral.site", |r| r.site = 0),
     ("referral.site", |r| r.site = 77),
     ("referral.needs[1]", |r| r.needs[1] = "Mental Health".into()),
+    ("referral.needs[0]", |r| r.needs[0] = "pizza".into()),
+    ("referral.needs[2]", |r| r.needs[2] = "mental_health_".into()),
     ("referral.needs", |r| r.needs = vec!["education".into(); 51]),
     ("referral.preferred_language", |r| r.preferred_language = "Spanish".into()),
     ("referral.screenings[0].tool", |r| r.screenings[0].tool = 0),
@@ -227,7 +229,9 @@ fn each_bad_value_is_reported_under_its_field_path() {
         let violations = validate(Some(&referral), now());
         assert!(!violations.is_empty(), "case {index} ({field}) was accepted");
         for violation in &violations {
-            assert_eq!(violation.field, *field, "case {index}: {violations:?}");
+            // An unknown need is followed by the list of allowed codes, under the list itself.
+            let listed = field.starts_with("referral.needs[") && violation.field == "referral.needs";
+            assert!(violation.field == *field || listed, "case {index}: {violations:?}");
             assert!(violation.description.len() > 10, "case {index}: {violation:?} says too little");
         }
     }
@@ -246,6 +250,37 @@ fn every_problem_is_reported_at_once() {
     let fields: std::collections::BTreeSet<String> =
         validate(Some(&many), now()).into_iter().map(|violation| violation.field).collect();
     assert_eq!(fields.len(), 5, "{fields:?}");
+}
+
+#[test]
+fn needs_are_service_type_codes_of_the_closed_list_named_in_the_answer() {
+    let mut referral = valid();
+    referral.needs = wf_types::codes::SERVICE_TYPES.iter().map(|code| (*code).to_owned()).collect();
+    assert_eq!(validate(Some(&referral), now()), vec![], "every listed code is a need");
+    referral.needs = vec!["mental_health".into(), "pizza".into(), "Demo Youth".into()];
+    let violations = validate(Some(&referral), now());
+    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["referral.needs[1]", "referral.needs[2]", "referral.needs", "referral.needs"]);
+    for violation in &violations {
+        assert!(!violation.description.contains("pizza") && !violation.description.contains("Demo"), "{violation:?}");
+        assert!(violation.description.chars().count() <= 200, "shown whole: {violation:?}");
+    }
+    // The allowed codes, all of them, once, in the list's order.
+    let listed: Vec<&str> = violations[2..]
+        .iter()
+        .flat_map(|v| v.description.split_once("): ").expect("a part of the list").1.split(", "))
+        .collect();
+    assert_eq!(listed, wf_types::codes::SERVICE_TYPES);
+    assert!(violations[2].description.starts_with("allowed codes (1 of 2): intensive_case_management"));
+}
+
+#[test]
+fn a_long_list_is_split_into_parts_that_each_fit() {
+    use super::listed_in_parts;
+    assert_eq!(listed_in_parts("allowed", &["a", "b"], 50), ["allowed: a, b"]);
+    let parts = listed_in_parts("allowed", &["aaaa", "bbbb", "cccc", "dddd"], 30);
+    assert_eq!(parts, ["allowed (1 of 2): aaaa, bbbb", "allowed (2 of 2): cccc, dddd"]);
+    assert!(parts.iter().all(|part| part.chars().count() <= 30));
 }
 
 #[test]

@@ -1,0 +1,396 @@
+//! A referral's progress after intake, from the events of routing and cases, folded into a few
+//! facts; the status is derived from the facts, never from the order the events arrived in.
+//! Consumers are at-least-once and events of two services overtake each other, so each fact only
+//! ever moves forward: first instants stay first, and a step of a track that replaces the last one
+//! (the partner match; the case closing and reopening) applies only when its event is newer than the
+//! one it would replace (event ids are UUIDv7, ordered by creation).
+//!
+//! Two tracks run side by side once routing decides: the partner match (routing's offers) and the
+//! case (cases opens it and gives it a case manager as soon as the referral is routed, usually
+//! before the partner answers). The status is the step the referral waits on ([`status`]):
+//! 1. the youth enrolled (case stage ENROLLED or later) → CLOSED, reason ENROLLED (DOMAIN.md:
+//!    engagement ends in `closed{enrolled | declined services | unreachable | …}`); the case closed
+//!    before that → CLOSED with the case's reason ([`closure_for_case`]); a case reopened for this
+//!    referral takes that back;
+//! 2. an escalation not yet resolved → ESCALATED (a person must act);
+//! 3. not yet accepted, with an offer on its way or waiting → ROUTED / OFFERED;
+//! 4. first contact made → ENGAGEMENT; else a case manager owns the case → ASSIGNED; else an offer
+//!    was accepted → ACCEPTED;
+//! 5. else the last step of the match (DECLINED, EXPIRED; ROUTED after a withdrawn offer, routing
+//!    choosing again), else TRIAGED or RECEIVED.
+//!
+//! Staff steps (hold, staff closure) are applied around this by `app::progress`.
+
+#[cfg(test)]
+mod tests;
+
+use wf_proto::cases::v1::{CaseClosureReason, CaseStage};
+use wf_proto::intake::v1::{ReferralClosureReason, ReferralStatus};
+
+/// A step of the partner match, as routing announced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matching {
+    /// `referral.routed`: a decision chose a partner service; its offer follows.
+    Routed,
+    /// `offer.made`: an offer waits for the partner's answer.
+    Offered,
+    /// `offer.declined`: routing routes again (or escalates).
+    Declined,
+    /// `offer.expired`: the offer deadline passed unanswered.
+    Expired,
+    /// `offer.withdrawn`: routing took the offer back (re-triage, re-route, the case closing).
+    Withdrawn,
+}
+
+impl Matching {
+    /// The code stored for the step.
+    pub fn code(self) -> &'static str {
+        match self {
+            Matching::Routed => "routed",
+            Matching::Offered => "offered",
+            Matching::Declined => "declined",
+            Matching::Expired => "expired",
+            Matching::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Matching::Routed, Matching::Offered, Matching::Declined, Matching::Expired, Matching::Withdrawn]
+            .into_iter()
+            .find(|step| step.code() == code)
+    }
+
+    /// The status this step shows when nothing later in the lifecycle holds.
+    fn status(self) -> ReferralStatus {
+        match self {
+            Matching::Routed | Matching::Withdrawn => ReferralStatus::Routed,
+            Matching::Offered => ReferralStatus::Offered,
+            Matching::Declined => ReferralStatus::Declined,
+            Matching::Expired => ReferralStatus::Expired,
+        }
+    }
+}
+
+/// The latest step of the partner match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchStep {
+    pub step: Matching,
+    /// The event that announced it (the order of steps).
+    pub event_id: String,
+    /// The deadline of the offer waiting for an answer (only with [`Matching::Offered`]).
+    pub offer_deadline: Option<i64>,
+}
+
+/// The case's latest closure or reopening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseTrack {
+    /// `Some(reason)` (a `CaseClosureReason` number) when the case closed; `None` when it was reopened.
+    pub closed: Option<i32>,
+    pub at: i64,
+    pub event_id: String,
+}
+
+/// One escalation of the referral; either half may arrive first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub escalation_id: String,
+    pub raised_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+}
+
+impl Escalation {
+    fn open(&self) -> bool {
+        self.raised_at.is_some() && self.resolved_at.is_none()
+    }
+}
+
+/// What intake knows of a referral's progress (instants in microseconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Staff triaged it (`TriageReferral`).
+    pub triaged: bool,
+    pub matching: Option<MatchStep>,
+    /// When an offer was first accepted: matched to a provider.
+    pub matched_at: Option<i64>,
+    /// When a case manager first owned the case.
+    pub assigned_at: Option<i64>,
+    /// When the youth was first reached.
+    pub first_contact_at: Option<i64>,
+    /// When the case first reached ENROLLED (or a later open stage).
+    pub enrolled_at: Option<i64>,
+    pub case: Option<CaseTrack>,
+    pub escalations: Vec<Escalation>,
+}
+
+/// What an event of routing or cases says about a referral (ids and codes only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    Routed {
+        partner_id: String,
+    },
+    OfferMade {
+        offer_id: String,
+        partner_id: String,
+        deadline: Option<i64>,
+    },
+    OfferAccepted {
+        offer_id: String,
+        partner_id: String,
+    },
+    OfferDeclined {
+        offer_id: String,
+        partner_id: String,
+        reason: String,
+    },
+    OfferExpired {
+        offer_id: String,
+        partner_id: String,
+    },
+    OfferWithdrawn {
+        offer_id: String,
+        partner_id: String,
+        reason: String,
+    },
+    Escalated {
+        escalation_id: String,
+        reason: String,
+    },
+    EscalationResolved {
+        escalation_id: String,
+        resolution: String,
+    },
+    CaseAssigned {
+        case_id: String,
+        case_manager_id: String,
+    },
+    /// The case reopened for this referral (a returning youth, or the same referral again).
+    CaseReopened {
+        case_id: String,
+        case_manager_id: String,
+    },
+    /// The first contact attempt that reached the youth.
+    FirstContact {
+        case_id: String,
+    },
+    /// The case moved to ENROLLED or a later open stage.
+    Enrolled {
+        case_id: String,
+        stage: CaseStage,
+    },
+    /// The case closed (`reason` a `CaseClosureReason` number).
+    CaseClosed {
+        case_id: String,
+        reason: i32,
+    },
+}
+
+/// One event: its id (UUIDv7, the order of events), its instant (micros) and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub event_id: String,
+    pub at: i64,
+    pub signal: Signal,
+}
+
+/// The status history entry an event writes: the status it brings and a coded detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub status: ReferralStatus,
+    pub detail: String,
+}
+
+/// The status the facts give, with the closure when it is CLOSED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Derived {
+    pub status: ReferralStatus,
+    pub closure: Option<(ReferralClosureReason, i64)>,
+}
+
+/// Whether `event_id` is newer than the event that set `current` (none yet: newer).
+fn newer(event_id: &str, current: Option<&str>) -> bool {
+    current.is_none_or(|current| event_id > current)
+}
+
+fn first(slot: &mut Option<i64>, at: i64) {
+    *slot = Some(slot.map_or(at, |earlier| earlier.min(at)));
+}
+
+/// The facts after `event`, and the history entry it writes. Applying an event twice changes
+/// nothing the second time.
+pub fn apply(mut facts: Facts, event: &Event) -> (Facts, Entry) {
+    let Event { event_id, at, signal } = event;
+    let at = *at;
+    let set_matching = |facts: &mut Facts, step: Matching, offer_deadline: Option<i64>| {
+        if newer(event_id, facts.matching.as_ref().map(|m| m.event_id.as_str())) {
+            facts.matching = Some(MatchStep { step, event_id: event_id.clone(), offer_deadline });
+        }
+    };
+    let own = |status: ReferralStatus, detail: String| Entry { status, detail };
+    let entry = match signal {
+        Signal::Routed { partner_id } => {
+            set_matching(&mut facts, Matching::Routed, None);
+            own(ReferralStatus::Routed, format!("partner {partner_id}"))
+        }
+        Signal::OfferMade { offer_id, partner_id, deadline } => {
+            set_matching(&mut facts, Matching::Offered, *deadline);
+            own(ReferralStatus::Offered, format!("offer {offer_id} partner {partner_id}"))
+        }
+        Signal::OfferAccepted { offer_id, partner_id } => {
+            first(&mut facts.matched_at, at);
+            own(ReferralStatus::Accepted, format!("offer {offer_id} partner {partner_id}"))
+        }
+        Signal::OfferDeclined { offer_id, partner_id, reason } => {
+            set_matching(&mut facts, Matching::Declined, None);
+            own(ReferralStatus::Declined, format!("offer {offer_id} partner {partner_id} reason {reason}"))
+        }
+        Signal::OfferExpired { offer_id, partner_id } => {
+            set_matching(&mut facts, Matching::Expired, None);
+            own(ReferralStatus::Expired, format!("offer {offer_id} partner {partner_id}"))
+        }
+        Signal::OfferWithdrawn { offer_id, partner_id, reason } => {
+            set_matching(&mut facts, Matching::Withdrawn, None);
+            own(ReferralStatus::Routed, format!("offer {offer_id} partner {partner_id} withdrawn {reason}"))
+        }
+        Signal::Escalated { escalation_id, reason } => {
+            escalation(&mut facts, escalation_id).raised_at.get_or_insert(at);
+            own(ReferralStatus::Escalated, format!("escalation {escalation_id} reason {reason}"))
+        }
+        Signal::EscalationResolved { escalation_id, resolution } => {
+            escalation(&mut facts, escalation_id).resolved_at.get_or_insert(at);
+            own(status(&facts).status, format!("escalation {escalation_id} resolved {resolution}"))
+        }
+        Signal::CaseAssigned { case_id, case_manager_id } => {
+            first(&mut facts.assigned_at, at);
+            own(ReferralStatus::Assigned, format!("case {case_id} case manager {case_manager_id}"))
+        }
+        Signal::CaseReopened { case_id, case_manager_id } => {
+            if newer(event_id, facts.case.as_ref().map(|c| c.event_id.as_str())) {
+                facts.case = Some(CaseTrack { closed: None, at, event_id: event_id.clone() });
+            }
+            if !case_manager_id.is_empty() {
+                first(&mut facts.assigned_at, at);
+            }
+            let owner = if case_manager_id.is_empty() { "awaiting_assignment" } else { case_manager_id };
+            own(status(&facts).status, format!("case {case_id} reopened case manager {owner}"))
+        }
+        Signal::FirstContact { case_id } => {
+            first(&mut facts.first_contact_at, at);
+            own(ReferralStatus::Engagement, format!("case {case_id} first contact"))
+        }
+        Signal::Enrolled { case_id, stage } => {
+            first(&mut facts.enrolled_at, at);
+            let stage = stage.as_str_name().trim_start_matches("CASE_STAGE_").to_lowercase();
+            own(ReferralStatus::Closed, format!("case {case_id} {stage} enrolled"))
+        }
+        Signal::CaseClosed { case_id, reason } => {
+            if newer(event_id, facts.case.as_ref().map(|c| c.event_id.as_str())) {
+                facts.case = Some(CaseTrack { closed: Some(*reason), at, event_id: event_id.clone() });
+            }
+            own(ReferralStatus::Closed, format!("case {case_id} closed {}", case_closure_code(*reason)))
+        }
+    };
+    (facts, entry)
+}
+
+fn escalation<'a>(facts: &'a mut Facts, escalation_id: &str) -> &'a mut Escalation {
+    let index = match facts.escalations.iter().position(|e| e.escalation_id == escalation_id) {
+        Some(index) => index,
+        None => {
+            facts.escalations.push(Escalation {
+                escalation_id: escalation_id.to_owned(),
+                raised_at: None,
+                resolved_at: None,
+            });
+            facts.escalations.len() - 1
+        }
+    };
+    &mut facts.escalations[index]
+}
+
+/// The status the facts give (see the module comment for the order).
+pub fn status(facts: &Facts) -> Derived {
+    let plain = |status| Derived { status, closure: None };
+    if let Some(enrolled_at) = facts.enrolled_at {
+        return Derived {
+            status: ReferralStatus::Closed,
+            closure: Some((ReferralClosureReason::Enrolled, enrolled_at)),
+        };
+    }
+    if let Some(CaseTrack { closed: Some(reason), at, .. }) = &facts.case {
+        return Derived { status: ReferralStatus::Closed, closure: Some((closure_for_case(*reason), *at)) };
+    }
+    if facts.escalations.iter().any(Escalation::open) {
+        return plain(ReferralStatus::Escalated);
+    }
+    let matching = facts.matching.as_ref().map(|m| m.step);
+    let matched = facts.matched_at.is_some();
+    if !matched && let Some(step @ (Matching::Routed | Matching::Offered)) = matching {
+        return plain(step.status());
+    }
+    if facts.first_contact_at.is_some() {
+        return plain(ReferralStatus::Engagement);
+    }
+    if facts.assigned_at.is_some() {
+        return plain(ReferralStatus::Assigned);
+    }
+    if matched {
+        return plain(ReferralStatus::Accepted);
+    }
+    match matching {
+        Some(step) => plain(step.status()),
+        None if facts.triaged => plain(ReferralStatus::Triaged),
+        None => plain(ReferralStatus::Received),
+    }
+}
+
+/// The deadline of the offer waiting for an answer, when one is (not yet accepted, last step an offer).
+pub fn pending_offer_deadline(facts: &Facts) -> Option<i64> {
+    let matching = facts.matching.as_ref();
+    waiting_offer_deadline(
+        matching.map(|m| m.step),
+        matching.and_then(|m| m.offer_deadline),
+        facts.matched_at.is_some(),
+    )
+}
+
+/// [`pending_offer_deadline`] from the stored columns: the last step of the match, its offer
+/// deadline, and whether an offer was accepted.
+pub fn waiting_offer_deadline(step: Option<Matching>, offer_deadline: Option<i64>, matched: bool) -> Option<i64> {
+    (!matched && step == Some(Matching::Offered)).then_some(offer_deadline).flatten()
+}
+
+/// Whether a case stage means the youth enrolled (ENROLLED and every open stage after it).
+pub fn is_enrolled_stage(stage: CaseStage) -> bool {
+    matches!(
+        stage,
+        CaseStage::Enrolled
+            | CaseStage::Assessed
+            | CaseStage::Plan
+            | CaseStage::Active
+            | CaseStage::Missing
+            | CaseStage::FollowUp
+    )
+}
+
+/// The referral's closure reason when its case closed before the youth enrolled: the same outcome
+/// where the lists share one (declined services, unreachable, ineligible; aged out is ineligible;
+/// goals met means the youth was served, so enrolled), else UNSPECIFIED (moved away, transferred,
+/// deceased, other): the history entry names the case's reason.
+pub fn closure_for_case(reason: i32) -> ReferralClosureReason {
+    match CaseClosureReason::try_from(reason) {
+        Ok(CaseClosureReason::GoalsMet) => ReferralClosureReason::Enrolled,
+        Ok(CaseClosureReason::DeclinedServices) => ReferralClosureReason::DeclinedServices,
+        Ok(CaseClosureReason::Unreachable) => ReferralClosureReason::Unreachable,
+        Ok(CaseClosureReason::Ineligible | CaseClosureReason::AgedOut) => ReferralClosureReason::Ineligible,
+        _ => ReferralClosureReason::Unspecified,
+    }
+}
+
+/// "moved_away" for `CASE_CLOSURE_REASON_MOVED_AWAY`.
+fn case_closure_code(reason: i32) -> String {
+    CaseClosureReason::try_from(reason)
+        .unwrap_or(CaseClosureReason::Unspecified)
+        .as_str_name()
+        .trim_start_matches("CASE_CLOSURE_REASON_")
+        .to_lowercase()
+}

@@ -1,0 +1,319 @@
+//! `ListReferrals` (issue 13, findings 2 and 3): newest first, every filter narrows the answer, bad
+//! filter values are refused by field, every summary field is filled, the deadline is the current
+//! step's; a partner lists only its own submissions, without youth or case ids.
+
+use tonic::Code;
+use wf_auth::Role;
+use wf_proto::common::v1 as common;
+use wf_proto::intake::v1 as pb;
+use wf_testkit::both_engines;
+
+use crate::flow::{self, ts};
+use crate::{Client, Harness, fields_of, with_reference};
+
+const ORG_A: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d3a";
+/// The organization examples/referral.json names.
+const EXAMPLE_ORG: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d7e";
+const OFFER: &str = "off_0193a1b2c3d4e5f60718293a4b5c6d3c";
+
+fn referral(reference: &str, change: impl FnOnce(&mut pb::Referral)) -> pb::SubmitReferralRequest {
+    let mut request = with_reference(reference);
+    change(request.referral.as_mut().expect("referral"));
+    request
+}
+
+async fn submit(client: &mut Client, request: pb::SubmitReferralRequest) -> pb::SubmitReferralResponse {
+    client.submit_referral(request).await.expect("submit").into_inner()
+}
+
+async fn list(client: &mut Client, request: pb::ListReferralsRequest) -> Vec<pb::ReferralSummary> {
+    client.list_referrals(request).await.expect("list").into_inner().referrals
+}
+
+fn ids(summaries: &[pb::ReferralSummary]) -> Vec<&str> {
+    summaries.iter().map(|s| s.referral_id.as_str()).collect()
+}
+
+both_engines!(a_list_is_newest_first_and_fills_every_summary_field, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let first = submit(&mut hotline, with_reference("L-1")).await;
+    let second = submit(&mut hotline, with_reference("L-2")).await;
+    let adult = submit(
+        &mut hotline,
+        referral("L-3", |r| {
+            let personal = r.personal.as_mut().expect("personal");
+            personal.date_of_birth = Some(common::Date { year: 2000, month: 1, day: 1 });
+            r.needs = vec!["education".into()];
+            r.preferred_language = "en".into();
+        }),
+    )
+    .await;
+    flow::publish(&harness, &[&flow::case_assigned(&second.referral_id)]).await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let listed = list(&mut staff, pb::ListReferralsRequest::default()).await;
+    assert_eq!(ids(&listed), [&adult.referral_id, &second.referral_id, &first.referral_id], "newest first");
+    let newest = &listed[0];
+    assert_eq!(newest.youth_id, adult.youth_id);
+    assert_eq!(newest.referring_organization_id, EXAMPLE_ORG);
+    assert_eq!((newest.needs.as_slice(), newest.preferred_language.as_str()), (&["education".to_owned()][..], "en"));
+    assert!(!newest.is_minor, "born 2000");
+    assert!(listed[1].is_minor && listed[2].is_minor, "born 2009");
+    assert_eq!(listed[1].case_id, flow::CASE);
+    assert_eq!(listed[2].needs, ["emergency_shelter", "mental_health", "victim_advocacy", "education"]);
+    assert_eq!(listed[2].preferred_language, "es");
+    assert!(listed.iter().all(|s| s.deadline.is_some()), "urgent: an offer accepted within 24 hours");
+
+    // pages keep the order
+    let page = staff.list_referrals(pb::ListReferralsRequest { page_size: 2, ..Default::default() }).await;
+    let page = page.expect("page").into_inner();
+    assert_eq!(ids(&page.referrals), [&adult.referral_id, &second.referral_id]);
+    let rest = list(
+        &mut staff,
+        pb::ListReferralsRequest { page_size: 2, page_token: page.next_page_token, ..Default::default() },
+    )
+    .await;
+    assert_eq!(ids(&rest), [&first.referral_id]);
+    harness.server.stop().await;
+});
+
+both_engines!(the_statuses_filter_narrows_the_list, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let received = submit(&mut hotline, with_reference("S-1")).await.referral_id;
+    let offered = submit(&mut hotline, with_reference("S-2")).await.referral_id;
+    flow::publish(&harness, &[&flow::routed(&offered, ORG_A), &flow::offer_made(&offered, OFFER, ORG_A, 60)]).await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |statuses: &[pb::ReferralStatus]| pb::ListReferralsRequest {
+        statuses: statuses.iter().map(|s| *s as i32).collect(),
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(&mut staff, by(&[pb::ReferralStatus::Offered])).await), [&offered]);
+    assert_eq!(ids(&list(&mut staff, by(&[pb::ReferralStatus::Received])).await), [&received]);
+    let both = list(&mut staff, by(&[pb::ReferralStatus::Received, pb::ReferralStatus::Offered])).await;
+    assert_eq!(ids(&both), [&offered, &received]);
+    assert!(list(&mut staff, by(&[pb::ReferralStatus::Closed])).await.is_empty());
+    harness.server.stop().await;
+});
+
+both_engines!(the_site_filter_narrows_the_list, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let south = submit(&mut hotline, with_reference("SITE-1")).await.referral_id;
+    let valley = submit(&mut hotline, referral("SITE-2", |r| r.site = common::Site::SanFernandoValley as i32)).await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |site: common::Site| pb::ListReferralsRequest { site: site as i32, ..Default::default() };
+    assert_eq!(ids(&list(&mut staff, by(common::Site::SanFernandoValley)).await), [&valley.referral_id]);
+    assert_eq!(ids(&list(&mut staff, by(common::Site::SouthLosAngeles)).await), [&south]);
+    assert_eq!(list(&mut staff, pb::ListReferralsRequest::default()).await.len(), 2);
+    harness.server.stop().await;
+});
+
+both_engines!(the_triage_tier_filter_narrows_the_list, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let urgent = submit(&mut hotline, with_reference("T-1")).await.referral_id;
+    let routine = submit(&mut hotline, with_reference("T-2")).await.referral_id;
+    // staff triage changes the tier the filter sees
+    harness
+        .client(Role::CaseManager)
+        .await
+        .triage_referral(pb::TriageReferralRequest {
+            referral_id: routine.clone(),
+            triage_tier: common::TriageTier::Routine as i32,
+            triage_reason: "routine".into(),
+        })
+        .await
+        .expect("triage");
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |tier: common::TriageTier| pb::ListReferralsRequest { triage_tier: tier as i32, ..Default::default() };
+    assert_eq!(ids(&list(&mut staff, by(common::TriageTier::Routine)).await), [&routine]);
+    assert_eq!(ids(&list(&mut staff, by(common::TriageTier::Urgent)).await), [&urgent]);
+    assert!(list(&mut staff, by(common::TriageTier::Emergent)).await.is_empty());
+    harness.server.stop().await;
+});
+
+both_engines!(the_referring_organization_filter_narrows_the_list, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let on_behalf = submit(&mut harness.client(Role::CaseManager).await, with_reference("O-1")).await.referral_id;
+    let mut partner = harness.partner(ORG_A).await;
+    let own = submit(&mut partner, referral("O-2", |r| r.referring_organization_id.clear())).await.referral_id;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |organization: &str| pb::ListReferralsRequest {
+        referring_organization_id: organization.into(),
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(&mut staff, by(ORG_A)).await), [&own], "filled in from the partner's token");
+    assert_eq!(ids(&list(&mut staff, by(EXAMPLE_ORG)).await), [&on_behalf], "named by staff");
+    // a partner narrows its own list, never widens it
+    assert_eq!(ids(&list(&mut partner, by(ORG_A)).await), [&own]);
+    assert!(list(&mut partner, by(EXAMPLE_ORG)).await.is_empty());
+    harness.server.stop().await;
+});
+
+both_engines!(the_received_filter_narrows_the_list_to_a_half_open_range, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let early = submit(&mut hotline, referral("R-1", |r| r.received_at = ts(-300))).await.referral_id;
+    let late = submit(&mut hotline, referral("R-2", |r| r.received_at = ts(-100))).await.referral_id;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |start: i64, end: Option<i64>| pb::ListReferralsRequest {
+        received: Some(common::TimeRange { start: ts(start), end: end.and_then(ts) }),
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(&mut staff, by(-200, Some(0))).await), [&late]);
+    assert_eq!(ids(&list(&mut staff, by(-300, Some(-100))).await), [&early], "start in, end out");
+    assert_eq!(ids(&list(&mut staff, by(-300, None)).await), [&late, &early]);
+    let before = pb::ListReferralsRequest {
+        received: Some(common::TimeRange { start: None, end: ts(-200) }),
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(&mut staff, before).await), [&early]);
+    harness.server.stop().await;
+});
+
+both_engines!(the_youth_filter_narrows_the_list, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let one = submit(&mut hotline, with_reference("Y-1")).await;
+    let other = submit(&mut hotline, with_reference("Y-2")).await;
+    assert_ne!(one.youth_id, other.youth_id);
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |youth_id: &str| pb::ListReferralsRequest { youth_id: youth_id.into(), ..Default::default() };
+    assert_eq!(ids(&list(&mut staff, by(&one.youth_id)).await), [&one.referral_id]);
+    assert_eq!(ids(&list(&mut staff, by(&other.youth_id)).await), [&other.referral_id]);
+    assert!(list(&mut staff, by("yth_0193a1b2c3d4e5f60718293a4b5c6dff")).await.is_empty());
+    harness.server.stop().await;
+});
+
+both_engines!(bad_filter_values_are_refused_naming_the_field, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let refused = staff
+        .list_referrals(pb::ListReferralsRequest {
+            statuses: vec![pb::ReferralStatus::Offered as i32, 42],
+            site: 9,
+            triage_tier: 7,
+            referring_organization_id: "Acme Outreach".into(),
+            received: Some(common::TimeRange { start: ts(10), end: ts(0) }),
+            youth_id: "yth_x".into(),
+            page_size: -1,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        fields_of(&refused),
+        ["page_size", "statuses[1]", "site", "triage_tier", "referring_organization_id", "received.end", "youth_id"]
+    );
+    assert!(!refused.message().contains("Acme"), "{}", refused.message());
+    harness.server.stop().await;
+});
+
+both_engines!(a_partner_lists_only_its_own_submissions_without_youth_or_case_ids, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut partner = harness.partner(ORG_A).await;
+    let own = submit(&mut partner, referral("PL-1", |r| r.referring_organization_id.clear())).await;
+    submit(&mut harness.client(Role::Hotline).await, with_reference("PL-2")).await;
+    flow::publish(&harness, &[&flow::case_assigned(&own.referral_id)]).await;
+    let before = harness.people_accesses_now().await.len();
+    let listed = list(&mut partner, pb::ListReferralsRequest::default()).await;
+    assert_eq!(ids(&listed), [&own.referral_id]);
+    assert_eq!((listed[0].youth_id.as_str(), listed[0].case_id.as_str()), ("", ""));
+    assert_eq!(listed[0].referring_organization_id, ORG_A);
+    let accesses = harness.people_accesses(before + 1).await;
+    let access = &accesses[before];
+    assert_eq!(
+        (access.record_id.as_str(), access.fields.as_slice()),
+        (own.referral_id.as_str(), &["referral.summary".to_owned()][..])
+    );
+    let refused = partner
+        .list_referrals(pb::ListReferralsRequest { youth_id: own.youth_id.clone(), ..Default::default() })
+        .await
+        .expect_err("partners never see youth ids");
+    assert_eq!(fields_of(&refused), ["youth_id"]);
+    harness.server.stop().await;
+});
+
+/// The deadline of the one referral a supervisor lists.
+async fn deadline_of(staff: &mut Client, referral_id: &str) -> Option<prost_types::Timestamp> {
+    let listed = list(staff, pb::ListReferralsRequest::default()).await;
+    listed.into_iter().find(|s| s.referral_id == referral_id).expect("listed").deadline
+}
+
+fn plus_hours(minutes: i64, hours: i64) -> Option<prost_types::Timestamp> {
+    ts(minutes + hours * 60)
+}
+
+both_engines!(the_deadline_is_that_of_the_current_step, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    // received two hours before the flow's base instant; urgent; a minor (born 2009)
+    let id = submit(&mut hotline, referral("D-1", |r| r.received_at = ts(-120))).await.referral_id;
+    let mut staff = harness.client(Role::Supervisor).await;
+    assert_eq!(deadline_of(&mut staff, &id).await, plus_hours(-120, 24), "urgent: accepted within 24 hours");
+
+    flow::publish(&harness, &[&flow::routed(&id, ORG_A), &flow::offer_made(&id, OFFER, ORG_A, 60)]).await;
+    assert_eq!(deadline_of(&mut staff, &id).await, ts(60), "the waiting offer's own deadline comes first");
+
+    flow::publish(&harness, &[&flow::offer_accepted(&id, OFFER, ORG_A, 30)]).await;
+    assert_eq!(deadline_of(&mut staff, &id).await, plus_hours(-120, 36), "matched: the minor's mandated report");
+
+    let mut case_manager = harness.client(Role::CaseManager).await;
+    let reported = case_manager
+        .record_mandated_report(pb::RecordMandatedReportRequest {
+            report: Some(pb::MandatedReport {
+                referral_id: id.clone(),
+                agency: pb::MandatedReportAgency::ChildWelfare as i32,
+                reported_at: ts(-90),
+                agency_reference: "DCFS-DEMO-0009".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("report")
+        .into_inner();
+    assert_eq!(deadline_of(&mut staff, &id).await, plus_hours(-90, 36), "the written report, 36 hours after");
+    case_manager
+        .record_mandated_report(pb::RecordMandatedReportRequest {
+            report: Some(pb::MandatedReport {
+                mandated_report_id: reported.mandated_report_id.clone(),
+                written_report_at: ts(-80),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("written report");
+    assert_eq!(deadline_of(&mut staff, &id).await, None, "nothing is due");
+
+    // emergent: the first contact within 90 minutes, then nothing but the mandated report
+    let emergent = submit(&mut hotline, referral("D-2", |r| r.received_at = ts(-120))).await.referral_id;
+    case_manager
+        .triage_referral(pb::TriageReferralRequest {
+            referral_id: emergent.clone(),
+            triage_tier: common::TriageTier::Emergent as i32,
+            triage_reason: "imminent_danger".into(),
+        })
+        .await
+        .expect("triage");
+    assert_eq!(deadline_of(&mut staff, &emergent).await, ts(-30));
+    flow::publish(&harness, &[&flow::first_contact(&emergent, -60)]).await;
+    assert_eq!(deadline_of(&mut staff, &emergent).await, plus_hours(-120, 36));
+
+    // on hold, only the mandated report keeps its deadline; closed, nothing is due
+    let held = submit(&mut hotline, referral("D-3", |r| r.received_at = ts(-120))).await.referral_id;
+    let hold = pb::SetReferralHoldRequest { referral_id: held.clone(), on_hold: true, reason: "youth_missing".into() };
+    case_manager.set_referral_hold(hold).await.expect("hold");
+    assert_eq!(deadline_of(&mut staff, &held).await, plus_hours(-120, 36));
+    case_manager
+        .close_referral(pb::CloseReferralRequest {
+            referral_id: held.clone(),
+            reason: pb::ReferralClosureReason::Missing as i32,
+            duplicate_of_referral_id: String::new(),
+        })
+        .await
+        .expect("close");
+    assert_eq!(deadline_of(&mut staff, &held).await, None);
+    harness.server.stop().await;
+});
