@@ -71,6 +71,12 @@ impl Refusal {
 /// Where refusals go (wf-server's `Refusals` writes them to the service's outbox). Must not block.
 pub trait RefusalSink: Send + Sync + fmt::Debug {
     fn refused(&self, refusal: Refusal);
+
+    /// Whether `refusal` would be recorded now rather than left out by a rate limit (asked before
+    /// the gate spends effort reading the refused request). Changes nothing.
+    fn would_record(&self, _refusal: &Refusal) -> bool {
+        true
+    }
 }
 
 /// A refused call: what to record (its `record_id` still empty: the gate that holds the request
@@ -103,6 +109,11 @@ impl AuthGate {
     pub fn with_refusals(mut self, sink: Arc<dyn RefusalSink>) -> Self {
         self.refusals = Some(sink);
         self
+    }
+
+    /// Whether `refusal` would be recorded now (false without a sink, or over the sink's rate limit).
+    pub fn would_record(&self, refusal: &Refusal) -> bool {
+        self.refusals.as_ref().is_some_and(|sink| sink.would_record(refusal))
     }
 
     /// Puts `refusal` on the record (nowhere, when the gate has no sink).

@@ -6,19 +6,23 @@
 //! the request body, so the refusal on the record names that record and appears in the youth's
 //! disclosure report. Which field names the record is read from the method's request message in
 //! the service descriptors ([`record_field`]); only a well-formed id of that kind is recorded,
-//! never other text a caller wrote. The body is read only for refused calls, at most
-//! [`PEEK_LIMIT`] bytes of its first message and for at most [`PEEK_TIMEOUT`].
+//! never other text a caller wrote. The body is read only for refused calls the rate limit will
+//! record, at most [`PEEK_LIMIT`] bytes of its first message, for at most [`PEEK_TIMEOUT`] and for at
+//! most [`MAX_PEEKS`] calls at once; any other refused call is answered at once and recorded
+//! without its record. So is a request that names no record the gate can read: compressed (the
+//! server accepts no compression), sent after the timeout, or naming it beyond the first 64 KiB.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use prost::Message;
+use tokio::sync::Semaphore;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
@@ -29,6 +33,11 @@ use wf_types::{CaseId, NoteId, OfferId, ReferralId, YouthId};
 pub const PEEK_LIMIT: usize = 64 * 1024;
 /// How long the gate waits for a refused request's body before recording the refusal without it.
 pub const PEEK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Refused requests whose bodies the gate reads at once, per process; beyond it a refusal is
+/// recorded without its record.
+pub const MAX_PEEKS: usize = 64;
+
+static PEEKS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(MAX_PEEKS)));
 
 /// Whether a value is a well-formed id of one kind.
 type IdCheck = fn(&str) -> bool;
@@ -145,12 +154,11 @@ fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     None
 }
 
-/// The value of length-delimited field `number` in the protobuf `message` (the last one, as a
-/// decoder takes it), as far as the bytes at hand reach; `None` when absent or when the bytes run
-/// out in an unreadable place before it.
-fn delimited_field(message: &[u8], number: u32) -> Option<&[u8]> {
+/// Every value of length-delimited field `number` in the protobuf `message`, in order, as far as the
+/// bytes at hand reach (a decoder takes the last of a string and merges the copies of a message).
+fn delimited_fields(message: &[u8], number: u32) -> Vec<&[u8]> {
     let mut rest = message;
-    let mut found = None;
+    let mut found = Vec::new();
     while !rest.is_empty() {
         let Some((key, after)) = varint(rest) else { break };
         let (field, wire_type) = (key >> 3, key & 7);
@@ -169,7 +177,7 @@ fn delimited_field(message: &[u8], number: u32) -> Option<&[u8]> {
                 }
                 let (value, after) = after.split_at(length);
                 if field == u64::from(number) {
-                    found = Some(value);
+                    found.push(value);
                 }
                 after
             }
@@ -177,6 +185,11 @@ fn delimited_field(message: &[u8], number: u32) -> Option<&[u8]> {
         };
     }
     found
+}
+
+/// The last value of length-delimited field `number` (see [`delimited_fields`]).
+fn delimited_field(message: &[u8], number: u32) -> Option<&[u8]> {
+    delimited_fields(message, number).pop()
 }
 
 /// The record a refused call of `method` asked for, read from `body`; empty when the method names
@@ -212,11 +225,14 @@ async fn requested_record(method: &str, mut body: Body) -> String {
 impl RecordField {
     /// This field's value in `message`, when it is a well-formed id of its kind.
     fn value_in(self, message: &[u8]) -> Option<&str> {
-        let holder = match self.parent {
-            Some(parent) => delimited_field(message, parent)?,
-            None => message,
+        // A message field sent in several pieces is one message to the decoder: the last value of
+        // the id in any of them is the one the handler would have seen.
+        let holders = match self.parent {
+            Some(parent) => delimited_fields(message, parent),
+            None => vec![message],
         };
-        let value = std::str::from_utf8(delimited_field(holder, self.number)?).ok()?;
+        let bytes = holders.iter().rev().find_map(|holder| delimited_field(holder, self.number))?;
+        let value = std::str::from_utf8(bytes).ok()?;
         (self.well_formed)(value).then_some(value)
     }
 }
@@ -270,8 +286,14 @@ where
             Err(Refused { mut refusal, status }) => {
                 let gate = self.gate.clone();
                 let method = request.uri().path().to_owned();
+                // Read the body only for a refusal that will be recorded (not one the rate limit
+                // leaves out), and for at most PEEKS calls at once: a flood of refused calls is
+                // answered at once, its entries without the record.
+                let peek = if gate.would_record(&refusal) { PEEKS.clone().try_acquire_owned().ok() } else { None };
                 Box::pin(async move {
-                    refusal.record_id = requested_record(&method, request.into_body()).await;
+                    if let Some(_permit) = peek {
+                        refusal.record_id = requested_record(&method, request.into_body()).await;
+                    }
                     gate.record(refusal);
                     Ok(status.into_http())
                 })
@@ -402,6 +424,16 @@ mod tests {
         let mut request = vec![((field.parent.unwrap() << 3) | 2) as u8, note.len() as u8];
         request.extend(note);
         assert_eq!(requested_record(add_note, body(framed(&request))).await, id);
+        // the note sent in two pieces (the decoder merges them): the id in the first piece counts
+        let mut pieces = vec![((field.parent.unwrap() << 3) | 2) as u8];
+        let first = string(field.number, id);
+        pieces.push(first.len() as u8);
+        pieces.extend(first);
+        let second = string(field.number + 1, "text of the note");
+        pieces.push(((field.parent.unwrap() << 3) | 2) as u8);
+        pieces.push(second.len() as u8);
+        pieces.extend(second);
+        assert_eq!(requested_record(add_note, body(framed(&pieces))).await, id);
     }
 
     #[tokio::test(start_paused = true)]

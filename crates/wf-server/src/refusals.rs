@@ -40,6 +40,13 @@ struct Limiter {
 }
 
 impl Limiter {
+    /// Whether [`Limiter::admit`] would record an entry for `actor` now (changes nothing).
+    fn would_admit(&self, actor: &str, now_micros: i64) -> bool {
+        self.actors.get(actor).is_none_or(|window| {
+            now_micros - window.started_micros >= WINDOW_SECS * 1_000_000 || window.recorded < PER_WINDOW
+        })
+    }
+
     fn admit(&mut self, actor: &str, now_micros: i64) -> Option<u32> {
         if self.actors.len() >= MAX_ACTORS && !self.actors.contains_key(actor) {
             self.actors.clear();
@@ -122,9 +129,7 @@ impl Refusals {
         let total = self.inner.total.fetch_add(1, Ordering::Relaxed) + 1;
         let actor = refusal.actor.clone().unwrap_or_else(|| "unauthenticated".to_owned());
         let now = self.inner.clock.now();
-        // One bucket per actor and reason: cheap role refusals cannot use up the entries that
-        // record probes of other organizations' records (out of scope).
-        let bucket = format!("{actor}\u{0}{}", refusal.reason.code());
+        let bucket = bucket(&refusal);
         let admitted =
             self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner()).admit(&bucket, now.timestamp_micros());
         let Some(suppressed_before) = admitted else {
@@ -200,6 +205,18 @@ impl RefusalSink for Refusals {
     fn refused(&self, refusal: Refusal) {
         self.record(refusal);
     }
+
+    fn would_record(&self, refusal: &Refusal) -> bool {
+        let now = self.inner.clock.now_micros();
+        self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner()).would_admit(&bucket(refusal), now)
+    }
+}
+
+/// The rate-limit bucket of a refusal: one per actor and reason, so cheap role refusals cannot use
+/// up the entries that record probes of other organizations' records (out of scope).
+fn bucket(refusal: &Refusal) -> String {
+    let actor = refusal.actor.as_deref().unwrap_or("unauthenticated");
+    format!("{actor}\u{0}{}", refusal.reason.code())
 }
 
 /// Operation names and record ids come from callers: a refusal keeps at most 200 characters of each.
@@ -229,6 +246,22 @@ mod tests {
         assert_eq!(limiter.admit("usr_b", 30 * 1_000_000), Some(0));
         assert_eq!(limiter.admit("usr_a", MINUTE), Some(25));
         assert_eq!(limiter.admit("usr_a", MINUTE + 1), Some(0));
+    }
+
+    #[test]
+    fn asking_whether_an_entry_would_be_recorded_changes_nothing() {
+        let mut limiter = Limiter::default();
+        assert!(limiter.would_admit("usr_a", 0), "an actor never seen");
+        for _ in 0..PER_WINDOW {
+            assert!(limiter.would_admit("usr_a", 0));
+            assert_eq!(limiter.admit("usr_a", 0), Some(0));
+        }
+        for _ in 0..100 {
+            assert!(!limiter.would_admit("usr_a", 1), "over the limit");
+        }
+        // asking did not count as suppressed, and the next window admits again
+        assert!(limiter.would_admit("usr_a", MINUTE));
+        assert_eq!(limiter.admit("usr_a", MINUTE), Some(0));
     }
 
     #[tokio::test]

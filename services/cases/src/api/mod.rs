@@ -65,6 +65,25 @@ impl CasesApi {
             .map(|case| case_to_proto(case, &details.remove(&case.case_id).unwrap_or_default(), now))
             .collect())
     }
+
+    /// The answers for `cases` as `principal` reads them: a partner gets its view of each
+    /// ([`partner_view`]), staff the whole case.
+    async fn answers_for(&self, principal: &Principal, cases: &[CaseRecord]) -> Result<Vec<pb::Case>, ApiError> {
+        let answers = self.answers(cases).await?;
+        if !is_partner(principal) {
+            return Ok(answers);
+        }
+        let ids: Vec<&str> = cases.iter().map(|case| case.case_id.as_str()).collect();
+        let partner_id = principal.partner_id.as_deref().unwrap_or_default();
+        let mut own = store::offers::accepted_in_current_episode(self.app.db(), &ids, partner_id).await?;
+        Ok(answers
+            .into_iter()
+            .map(|case| {
+                let referrals = own.remove(&case.case_id).unwrap_or_default();
+                partner_view(case, referrals)
+            })
+            .collect())
+    }
 }
 
 type ApiResult<T> = Result<Response<T>, Status>;
@@ -88,7 +107,8 @@ impl CaseService for CasesApi {
         access::read_case(&self.app, Reader::new(principal, purpose), &CaseRef::from(&case), access::CASE)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(pb::GetCaseResponse { case: Some(self.answer(&case).await?) }))
+        let case = self.answers_for(principal, std::slice::from_ref(&case)).await?.remove(0);
+        Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
     async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> ApiResult<pb::ListCasesResponse> {
@@ -96,7 +116,7 @@ impl CaseService for CasesApi {
         principal.authorize(Operation::ReadCase)?;
         let req = request.get_ref();
         let (mut filter, after, page_size, purpose) =
-            list_cases_query(req, self.app.now()).map_err(ApiError::InvalidArgument)?;
+            list_cases_query(req, self.app.now(), is_partner(principal)).map_err(ApiError::InvalidArgument)?;
         // A partner lists only the cases it serves (an organization-less partner none).
         if principal.role == Role::Partner {
             filter.served_by = Some(principal.partner_id.clone().unwrap_or_default());
@@ -110,7 +130,7 @@ impl CaseService for CasesApi {
         access::read_loaded(&self.app, Reader::new(principal, purpose), &listed, access::CASE)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(pb::ListCasesResponse { cases: self.answers(&cases).await?, next_page_token }))
+        Ok(Response::new(pb::ListCasesResponse { cases: self.answers_for(principal, &cases).await?, next_page_token }))
     }
 
     async fn list_case_managers(
@@ -329,9 +349,19 @@ fn past_instant(
 type CasesQuery = (CaseFilter, Option<CaseId>, usize, Option<Purpose>);
 
 /// The store query of a `ListCases` request (and the read's purpose), or every problem with it.
-/// `now` is the instant `incomplete_only` judges overdue assessments and follow-ups at.
-fn list_cases_query(req: &pb::ListCasesRequest, now: i64) -> Result<CasesQuery, Vec<FieldViolation>> {
+/// `now` is the instant `incomplete_only` judges overdue assessments and follow-ups at. A partner
+/// (`partner`) never sees youth or case manager ids, so it may not filter by them either.
+fn list_cases_query(req: &pb::ListCasesRequest, now: i64, partner: bool) -> Result<CasesQuery, Vec<FieldViolation>> {
     let mut violations = Vec::new();
+    if partner && !req.youth_id.is_empty() {
+        violations.push(FieldViolation::new("youth_id", "is not a filter partners may use (they never see youth ids)"));
+    }
+    if partner && !req.case_manager_id.is_empty() {
+        violations.push(FieldViolation::new(
+            "case_manager_id",
+            "is not a filter partners may use (they never see who serves the youth)",
+        ));
+    }
     let case_manager_id = optional::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations);
     let youth_id = optional::<YouthId>("youth_id", &req.youth_id, &mut violations);
     let referral_id = optional::<ReferralId>("referral_id", &req.referral_id, &mut violations);
@@ -420,7 +450,109 @@ fn case_to_proto(case: &CaseRecord, details: &CaseDetails, now: i64) -> pb::Case
     }
 }
 
+/// A case as the partner serving it reads it: what it needs to serve — the case id, the site, the
+/// stage and readiness, the current episode's enrollment and assessment dates — and, of its
+/// referrals, only `own` (those of the current episode it accepted an offer for, oldest first;
+/// `referral_id` the latest of them). Never the youth id nor who serves the youth (case manager),
+/// nor the case's history before this partner's referral (earlier episodes' and merged cases'
+/// referrals, when it was first assigned and first reached, reopenings, closure and exit), the
+/// evaluation's missing fields (follow-up outcome data is staff's) or the engagement approach.
+fn partner_view(case: pb::Case, own: Vec<String>) -> pb::Case {
+    pb::Case {
+        case_id: case.case_id,
+        referral_id: own.last().cloned().unwrap_or_default(),
+        referral_ids: own,
+        site: case.site,
+        stage: case.stage,
+        readiness: case.readiness,
+        enrolled_at: case.enrolled_at,
+        assessment_due: case.assessment_due,
+        assessed_at: case.assessed_at,
+        practice: case.practice,
+        ..pb::Case::default()
+    }
+}
+
 /// Whether `principal` reads as a partner (scoped to the cases it serves).
 fn is_partner(principal: &Principal) -> bool {
     principal.role == Role::Partner
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> Option<prost_types::Timestamp> {
+        Some(prost_types::Timestamp { seconds, nanos: 0 })
+    }
+
+    /// Every field set, as staff read it.
+    fn whole_case() -> pb::Case {
+        pb::Case {
+            case_id: "case_1".into(),
+            referral_id: "ref_opened".into(),
+            youth_id: "yth_1".into(),
+            case_manager_id: "cm_1".into(),
+            site: common::Site::SouthLosAngeles as i32,
+            stage: pb::CaseStage::Enrolled as i32,
+            assigned_at: at(1),
+            enrolled_at: at(2),
+            assessment_due: at(3),
+            assessed_at: at(4),
+            exited_at: at(5),
+            closed_at: at(6),
+            closure_reason: pb::CaseClosureReason::GoalsMet as i32,
+            readiness: common::Readiness::ReadyToEngage as i32,
+            readiness_since: at(7),
+            engagement_approach: "survivor_mentor".into(),
+            reopen_count: 2,
+            referral_ids: vec!["ref_opened".into(), "ref_other_partner".into(), "ref_ours".into()],
+            exit_living_situation: 3,
+            practice: true,
+            missing_fields: vec!["follow_up.month_6".into()],
+            updated_at: at(8),
+            first_contact_at: at(9),
+            merged_into_case_id: "case_2".into(),
+        }
+    }
+
+    #[test]
+    fn a_partner_sees_what_it_needs_to_serve_and_nothing_about_who_serves_or_the_history() {
+        let view = partner_view(whole_case(), vec!["ref_ours".into()]);
+        let expected = pb::Case {
+            case_id: "case_1".into(),
+            referral_id: "ref_ours".into(),
+            referral_ids: vec!["ref_ours".into()],
+            site: common::Site::SouthLosAngeles as i32,
+            stage: pb::CaseStage::Enrolled as i32,
+            readiness: common::Readiness::ReadyToEngage as i32,
+            enrolled_at: at(2),
+            assessment_due: at(3),
+            assessed_at: at(4),
+            practice: true,
+            ..pb::Case::default()
+        };
+        assert_eq!(view, expected);
+    }
+
+    #[test]
+    fn a_partner_with_two_accepted_referrals_is_named_the_latest() {
+        let view = partner_view(whole_case(), vec!["ref_a".into(), "ref_b".into()]);
+        assert_eq!((view.referral_id.as_str(), view.referral_ids.len()), ("ref_b", 2));
+        assert_eq!(partner_view(whole_case(), Vec::new()).referral_id, "");
+    }
+
+    #[test]
+    fn partners_may_not_filter_cases_by_youth_or_case_manager() {
+        let request = pb::ListCasesRequest {
+            youth_id: wf_types::YouthId::generate().to_string(),
+            case_manager_id: "cm_000000000000000000000000000000a1".into(),
+            ..Default::default()
+        };
+        let fields = |result: Result<CasesQuery, Vec<FieldViolation>>| -> Vec<String> {
+            result.err().unwrap_or_default().into_iter().map(|v| v.field).collect()
+        };
+        assert_eq!(fields(list_cases_query(&request, 0, true)), ["youth_id", "case_manager_id"]);
+        assert!(list_cases_query(&request, 0, false).is_ok(), "staff filter by both");
+    }
 }

@@ -88,8 +88,8 @@ pub(crate) async fn queued(
 /// Announces that `referral_id` joined `case`, the youth's open case (a second referral of the
 /// youth, or one whose case merged into it): `case.assigned` naming the case's owner (reason
 /// `joined_open_case`), or, while the case waits in the supervisors' queue,
-/// `case.awaiting_assignment` (reason `joined_waiting_case`). Intake learns the referral's case
-/// from it.
+/// `case.awaiting_assignment` (reason `joined_waiting_case`), both as of `now`, the instant it
+/// joined. Intake learns the referral's case from it.
 pub(crate) async fn joined(tx: &mut Tx, case: &CaseRecord, referral_id: &str, now: i64) -> Result<Envelope, DbError> {
     match &case.case_manager_id {
         Some(owner) => {
@@ -98,7 +98,9 @@ pub(crate) async fn joined(tx: &mut Tx, case: &CaseRecord, referral_id: &str, no
                 referral_id: referral_id.to_owned(),
                 case_manager_id: owner.clone(),
                 site: case.site.to_proto() as i32,
-                assigned_at: Some(timestamp(case.assigned_at.unwrap_or(now))),
+                // The instant the referral joined, never the case's own assignment: that would
+                // tell whoever submitted the referral the youth already had a case, and since when.
+                assigned_at: Some(timestamp(now)),
                 practice: case.practice,
                 reason: "joined_open_case".to_owned(),
                 youth_id: case.youth_id.clone().unwrap_or_default(),

@@ -32,7 +32,7 @@ pub async fn transition_stage(
     reason: &str,
     effective_at: i64,
 ) -> Result<CaseRecord, CaseError> {
-    move_case(app, case_id, to, Move::Stage, actor, reason, effective_at, |case| {
+    move_case(app, case_id, to, Move::Stage, actor, reason, effective_at, |case, episode| {
         let mut facts = case.lifecycle.clone();
         let mut schedule = Vec::new();
         match to {
@@ -44,20 +44,19 @@ pub async fn transition_stage(
             CaseStage::Assessed => facts.assessed_at = Some(effective_at),
             _ => {}
         }
+        // The referral the case now serves: the one that opened or last reopened its current
+        // episode, not an earlier episode's.
+        let referral_id = episode.first().cloned().unwrap_or_else(|| case.referral_id.clone());
         let event = events::CaseStageChanged {
             case_id: case.case_id.clone(),
-            referral_id: case.referral_id.clone(),
+            referral_id: referral_id.clone(),
             from_stage: case.stage as i32,
             to_stage: to as i32,
             effective_at: Some(timestamp(effective_at)),
             reason: reason.to_owned(),
             practice: case.practice,
         };
-        Effect {
-            facts,
-            event: Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
-            schedule,
-        }
+        Effect { facts, event: Envelope::new(SERVICE, case.case_id.clone(), referral_id, &event), schedule }
     })
     .await
 }
@@ -77,9 +76,13 @@ pub struct Closure {
 /// the 6/12/24-month ones (`follow_up::at_exit`).
 pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closure) -> Result<CaseRecord, CaseError> {
     let Closure { reason, exit_living_situation, exited_at, closed_at: now } = closure;
-    // Routing gives back the place each of the case's referrals took (the linked ones included).
-    let linked_referral_ids = store::continuity::linked_referrals(&app.db, case_id.as_str()).await?;
-    move_case(app, case_id, CaseStage::Closed, Move::Close, actor, closure_code(reason), exited_at, |case| {
+    // The current episode's referrals (an earlier episode's ended with its own closure): routing
+    // gives back the place each took, intake closes each one's status.
+    move_case(app, case_id, CaseStage::Closed, Move::Close, actor, closure_code(reason), exited_at, |case, episode| {
+        let (referral_id, linked_referral_ids) = match episode.split_first() {
+            Some((first, rest)) => (first.clone(), rest.to_vec()),
+            None => (case.referral_id.clone(), Vec::new()),
+        };
         let mut facts = case.lifecycle.clone();
         facts.exited_at = Some(exited_at);
         facts.closed_at = Some(now);
@@ -87,7 +90,7 @@ pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closu
         facts.exit_living_situation = exit_living_situation;
         let event = events::CaseClosed {
             case_id: case.case_id.clone(),
-            referral_id: case.referral_id.clone(),
+            referral_id: referral_id.clone(),
             youth_id: case.youth_id.clone().unwrap_or_default(),
             reason: reason as i32,
             exited_at: Some(timestamp(exited_at)),
@@ -98,7 +101,7 @@ pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closu
         };
         Effect {
             facts,
-            event: Envelope::new(SERVICE, case.case_id.clone(), case.referral_id.clone(), &event),
+            event: Envelope::new(SERVICE, case.case_id.clone(), referral_id, &event),
             schedule: follow_up::at_exit(follow_up::date_of(exited_at), reason),
         }
     })
@@ -329,8 +332,8 @@ struct Effect {
     schedule: Vec<(FollowUpKind, Window)>,
 }
 
-/// Reads the case, checks the move against the lifecycle table, and commits the move, its history
-/// row and its event together.
+/// Reads the case and its current episode's referrals (oldest first, for the event), checks the
+/// move against the lifecycle table, and commits the move, its history row and its event together.
 #[allow(clippy::too_many_arguments)] // one call site per RPC; a struct would only rename them
 async fn move_case(
     app: &App,
@@ -340,13 +343,14 @@ async fn move_case(
     actor: &str,
     reason: &str,
     effective_at: i64,
-    effect: impl FnOnce(&CaseRecord) -> Effect,
+    effect: impl FnOnce(&CaseRecord, &[String]) -> Effect,
 ) -> Result<CaseRecord, CaseError> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
     let case = case_in(&mut tx, case_id.as_str()).await?;
     lifecycle::check(case.stage, to, requested).map_err(|refused| CaseError::Precondition(refused.to_string()))?;
-    let Effect { facts, event, schedule } = effect(&case);
+    let episode = store::continuity::current_episode_referrals(&mut tx, &case.case_id).await?;
+    let Effect { facts, event, schedule } = effect(&case, &episode);
     let step = StageMove {
         case_id: case.case_id.clone(),
         from: case.stage,

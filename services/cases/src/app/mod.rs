@@ -182,7 +182,8 @@ pub(crate) async fn readable_case(
 }
 
 /// The referral a record on `case` names (an intervention, a contact attempt): the one the caller
-/// gave when it is one of the case's referrals (else INVALID_ARGUMENT naming `field`), or, when
+/// gave when it is one of the case's referrals — for a partner one of the current episode's it
+/// accepted an offer for — (else INVALID_ARGUMENT naming `field`), or, when
 /// none is given, the case's current referral — for a partner the latest referral of the case's
 /// current episode it accepted an offer for, for staff the latest referral of the current episode.
 pub(crate) async fn referral_for_record(
@@ -193,6 +194,25 @@ pub(crate) async fn referral_for_record(
     field: &'static str,
 ) -> Result<String, CaseError> {
     if let Some(given) = given {
+        if principal.role == Role::Partner {
+            // Only a referral it serves: the same answer whether the referral is another
+            // partner's, an earlier episode's, another case's or unknown.
+            let accepted = match principal.partner_id.as_deref() {
+                Some(partner_id) => {
+                    store::offers::accepted_referral_of(tx, &case.case_id, partner_id, given.as_str()).await?
+                }
+                None => false,
+            };
+            if accepted {
+                return Ok(given.to_string());
+            }
+            return Err(CaseError::Invalid {
+                field,
+                message: "is not a referral of the case's current episode your organization accepted an offer for \
+                          (Case.referral_ids)"
+                    .into(),
+            });
+        }
         if store::continuity::is_referral_of(tx, &case.case_id, given.as_str()).await? {
             return Ok(given.to_string());
         }

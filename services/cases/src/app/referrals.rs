@@ -185,7 +185,8 @@ async fn join_open_case(
 ) -> Result<RoutedOutcome, HandleError> {
     store::continuity::link_referral(&mut tx, &referral.referral_id, &case.case_id, now, "joined", Episode::Current)
         .await?;
-    let event = super::assignment::joined(&mut tx, case, &referral.referral_id, now).await?;
+    // Announced as of the join, never before the referral was received (clocks differ).
+    let event = super::assignment::joined(&mut tx, case, &referral.referral_id, now.max(referral.received_at)).await?;
     app.commit(tx, &[event]).await?;
     tracing::info!(
         case.id = %case.case_id,

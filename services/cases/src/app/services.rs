@@ -2,11 +2,12 @@
 //! managers and supervisors record on any case; a partner records only on a case it serves (holds
 //! an accepted offer for, see `app::offers`), and any other case is NOT_FOUND, as if it did not
 //! exist. What an intervention names is checked against what cases holds: its referral is one of
-//! the case's, its goal one of the case's plan goals, and its service not one the offers accepted
-//! for it show to be another organization's.
+//! the case's (for a partner, one of the current episode's it accepted an offer for), its goal one
+//! of the case's plan goals, and its service not one the offers accepted for it show to be another
+//! organization's (for a partner, one an offer it accepted named).
 
 use chrono::NaiveDate;
-use wf_auth::Principal;
+use wf_auth::{Principal, Role};
 use wf_events::Envelope;
 use wf_proto::cases::v1::GoalStatus;
 use wf_proto::events::v1 as events;
@@ -54,7 +55,19 @@ pub async fn record_intervention(
             violations.push(FieldViolation::new("intervention.goal_id", "is not a goal of this case's service plan"));
         }
     }
-    if let Some(service) = &input.partner_service_id {
+    if let Some(service) = &input.partner_service_id
+        && let Some(own) = principal.partner_id.as_deref().filter(|_| principal.role == Role::Partner)
+    {
+        // A partner names only a service an offer it accepted named: one answer whether the
+        // service is another organization's or one cases has not seen (no ownership oracle).
+        if !store::offers::accepted_for_service(&mut tx, service.as_str(), own).await? {
+            violations.push(FieldViolation::new(
+                "intervention.partner_service_id",
+                "is not a service of your organization that cases knows of (one an offer your organization \
+                 accepted named)",
+            ));
+        }
+    } else if let Some(service) = &input.partner_service_id {
         let organizations = store::offers::organizations_of_service(&mut tx, service.as_str()).await?;
         if !organizations.is_empty() && !organizations.contains(&input.provider_id) {
             violations.push(FieldViolation::new(

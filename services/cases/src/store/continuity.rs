@@ -103,19 +103,6 @@ pub async fn link_referral(
     Ok(())
 }
 
-/// Every referral of a case after the one that opened it, oldest first.
-pub async fn linked_referrals(db: &wf_db::Db, case_id: &str) -> Result<Vec<String>, DbError> {
-    let rows = sqlx::query(
-        "SELECT referral_id FROM case_referrals WHERE case_id = $1 \
-         AND referral_id <> (SELECT referral_id FROM cases WHERE case_id = $1) \
-         ORDER BY episode, linked_at, referral_id",
-    )
-    .bind(case_id)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(|row| Ok(row.try_get("referral_id")?)).collect()
-}
-
 /// Every referral of a case, oldest first (read inside a transaction).
 pub async fn referrals_in(tx: &mut Tx, case_id: &str) -> Result<Vec<String>, DbError> {
     let rows = sqlx::query(

@@ -64,3 +64,63 @@ pub async fn organizations_of_service(tx: &mut Tx, partner_service_id: &str) -> 
     .await?;
     rows.iter().map(|row| Ok(row.try_get("partner_id")?)).collect()
 }
+
+/// For each of `case_ids`, the referrals of the case's current episode `partner_id` accepted an
+/// offer for, oldest first (what a partner's view of the case names; cases with none are left out).
+pub async fn accepted_in_current_episode(
+    db: &wf_db::Db,
+    case_ids: &[&str],
+    partner_id: &str,
+) -> Result<std::collections::HashMap<String, Vec<String>>, DbError> {
+    let mut accepted: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for chunk in case_ids.chunks(200) {
+        let list: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT cr.case_id, cr.referral_id, cr.linked_at FROM case_referrals cr \
+             JOIN accepted_offers a ON a.referral_id = cr.referral_id \
+             WHERE a.partner_id = $1 AND cr.case_id IN ({}) AND {IN_CURRENT_EPISODE} \
+             ORDER BY cr.case_id, cr.linked_at, cr.referral_id",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(partner_id.to_owned());
+        for id in chunk {
+            query = query.bind((*id).to_owned());
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            accepted.entry(row.try_get("case_id")?).or_default().push(row.try_get("referral_id")?);
+        }
+    }
+    Ok(accepted)
+}
+
+/// Whether an offer `partner_id` accepted named the service `partner_service_id`: the only way
+/// cases knows a service is that organization's.
+pub async fn accepted_for_service(tx: &mut Tx, partner_service_id: &str, partner_id: &str) -> Result<bool, DbError> {
+    let row =
+        sqlx::query("SELECT offer_id FROM accepted_offers WHERE partner_service_id = $1 AND partner_id = $2 LIMIT 1")
+            .bind(partner_service_id.to_owned())
+            .bind(partner_id.to_owned())
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.is_some())
+}
+
+/// Whether `referral_id` is a referral of the case's current episode that `partner_id` accepted an
+/// offer for.
+pub async fn accepted_referral_of(
+    tx: &mut Tx,
+    case_id: &str,
+    partner_id: &str,
+    referral_id: &str,
+) -> Result<bool, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT cr.referral_id FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
+         WHERE cr.case_id = $1 AND a.partner_id = $2 AND cr.referral_id = $3 AND {IN_CURRENT_EPISODE} LIMIT 1"
+    ))
+    .bind(case_id.to_owned())
+    .bind(partner_id.to_owned())
+    .bind(referral_id.to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}

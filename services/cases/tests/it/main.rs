@@ -5,6 +5,7 @@ mod api;
 mod case_referrals;
 mod completeness;
 mod continuity;
+mod current_episode;
 mod engagement;
 mod exit;
 mod flow;

@@ -26,6 +26,7 @@ mod receiving;
 mod rotation;
 mod scope;
 mod screenings;
+mod submitter;
 mod update;
 mod validation;
 mod vault;
@@ -321,7 +322,8 @@ both_engines!(routing_and_case_events_move_the_status_forward_once, |engine| asy
     assert_eq!(referral.status, pb::ReferralStatus::Assigned as i32);
     assert_eq!(referral.case_id, flow::CASE);
     let statuses: Vec<i32> = referral.history.iter().map(|c| c.status).collect();
-    assert_eq!(statuses.len(), 5, "received, routed, offered, assigned, accepted: {statuses:?}");
+    // the history records the status, once per change: assigned first, and nothing moved it since
+    assert_eq!(statuses, [pb::ReferralStatus::Received as i32, pb::ReferralStatus::Assigned as i32]);
     harness.server.stop().await;
 });
 
