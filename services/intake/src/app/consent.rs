@@ -1,7 +1,7 @@
 //! Consent releases and the partner-facing read they allow.
 //!
 //! Staff record, list and revoke releases. A partner reads a referral's details only through
-//! `GetReleasedDetails` (a referral it submitted or serves now: `App::serves`), and only the categories an
+//! `GetReleasedDetails` (a referral it submitted or accepted an offer for), and only the categories an
 //! active release naming that partner covers; anything else answers NOT_FOUND, the same as a referral
 //! that does not exist, so nothing leaks.
 
@@ -194,8 +194,8 @@ impl App {
         Ok(pb::RevokeConsentReleaseResponse { release: Some(release_from_row(&row, self.clock.now_micros())?) })
     }
 
-    /// The partner-facing read. The referral must be one the partner submitted or serves now (an offer
-    /// accepted in the case's current episode, the case not closed: `App::serves`) AND an active release naming the partner must cover
+    /// The partner-facing read. The referral must be one the partner submitted or accepted an offer
+    /// for (`offer.accepted`: it serves the youth) AND an active release naming the partner must cover
     /// it for the stated purpose. Otherwise NOT_FOUND.
     pub(crate) async fn released_details(
         &self,

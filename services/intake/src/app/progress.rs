@@ -1,6 +1,6 @@
 //! Following a referral through routing and cases: each event's facts folded in
-//! (`domain::progress`), the status they give written — with a history entry when it changed — in
-//! the transaction that records the event in the inbox, so a redelivery has no second effect.
+//! (`domain::progress`), the status they give written with its history entry, in the transaction
+//! that records the event in the inbox, so a redelivery has no second effect.
 //!
 //! Around the derived status sit the staff steps: a referral staff closed stays closed (its facts
 //! still learn, e.g. a late acceptance's `matched_at`); one on hold keeps ON_HOLD and the derived
@@ -56,17 +56,13 @@ pub async fn follow(
         let staff_closed = row.staff_closed != 0;
         let status = (!staff_closed).then(|| status_columns(&row, &after));
         facts_store::save(&mut tx, referral_id, &after, status).await?;
-        // The history records the status GetReferral answers, once per change: an event that
-        // leaves it as it was (a reassignment, a stage change after enrollment, a second closure)
-        // writes nothing. Never dated before the referral was received (nor before its RECEIVED
-        // entry): a case may announce a join back-dated.
-        if let Some(changed) = status.filter(|columns| columns.status != row.status) {
+        if !staff_closed {
             store::record_status_change(
                 &mut tx,
                 referral_id,
                 &envelope.event_id.to_string(),
-                changed.status,
-                event.at.max(row.received_at).max(row.created_at),
+                entry.status as i32,
+                event.at,
                 &entry.detail,
             )
             .await?;
@@ -87,7 +83,7 @@ pub async fn follow(
             };
             facts_store::insert_accepted_offer(&mut tx, &offer).await?;
         }
-        tracing::debug!(referral.id = %referral_id, event.r#type = %envelope.event_type, status = status.map_or(row.status, |c| c.status), "referral progress recorded");
+        tracing::debug!(referral.id = %referral_id, event.r#type = %envelope.event_type, status = entry.status as i32, "referral progress recorded");
     }
     tx.commit().await?;
     Ok(())

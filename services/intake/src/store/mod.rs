@@ -187,28 +187,6 @@ pub struct SummaryRow {
     /// Mandated reports recorded, and the earliest written report due and not yet recorded.
     pub mandated_reports: i64,
     pub written_report_due: Option<i64>,
-    /// The status a submitter sees (`domain::submitter`): the first hand-off entry's, shown, else
-    /// the current status.
-    pub submitter_status: i32,
-}
-
-/// SQL for the status the submitter of `r` sees (`domain::submitter::view`): the status of the first
-/// hand-off entry of its history (ENGAGEMENT shown as ASSIGNED), else its current status.
-fn submitter_status_sql() -> String {
-    use crate::domain::submitter::{HAND_OFF, shown};
-    let hand_off: Vec<String> = HAND_OFF.iter().map(|s| (*s as i32).to_string()).collect();
-    let cases: Vec<String> = HAND_OFF
-        .iter()
-        .filter(|s| shown(**s as i32) != **s as i32)
-        .map(|s| format!("WHEN {} THEN {}", *s as i32, shown(*s as i32)))
-        .collect();
-    let first = format!(
-        "(SELECT h.status FROM referral_status_change h WHERE h.referral_id = r.id AND h.status IN ({}) ORDER BY h.at, h.event_id LIMIT 1)",
-        hand_off.join(", ")
-    );
-    let shown_first =
-        if cases.is_empty() { first } else { format!("(CASE {first} {} ELSE {first} END)", cases.join(" ")) };
-    format!("COALESCE({shown_first}, r.status)")
 }
 
 /// Referral summaries matching `filter`, newest first (ids sort by creation).
@@ -226,12 +204,9 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
     if filter.submitted_by_partner.is_some() {
         conditions.push(format!("r.submitted_by_partner = {}", placeholder()));
     }
-    let submitter_status = submitter_status_sql();
     if !filter.statuses.is_empty() {
-        // A partner filters by the status it is shown, never by one it may not see.
-        let column = if filter.submitted_by_partner.is_some() { submitter_status.as_str() } else { "r.status" };
         let listed: Vec<String> = filter.statuses.iter().map(|_| placeholder()).collect();
-        conditions.push(format!("{column} IN ({})", listed.join(", ")));
+        conditions.push(format!("r.status IN ({})", listed.join(", ")));
     }
     if filter.site.is_some() {
         conditions.push(format!("r.site = {}", placeholder()));
@@ -263,8 +238,7 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
          r.first_contact_at, \
          (SELECT COUNT(*) FROM mandated_report m WHERE m.referral_id = r.id) AS mandated_reports, \
          (SELECT MIN(m.written_report_due) FROM mandated_report m \
-          WHERE m.referral_id = r.id AND m.written_report_at IS NULL) AS written_report_due, \
-         {submitter_status} AS submitter_status \
+          WHERE m.referral_id = r.id AND m.written_report_at IS NULL) AS written_report_due \
          FROM referral r {where_clause} ORDER BY r.id DESC LIMIT {limit}"
     );
     let mut query = sqlx::query_as::<_, SummaryRow>(&statement);

@@ -11,10 +11,6 @@ use crate::domain::progress::{CaseTrack, Escalation, Facts, MatchStep, Matching}
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProgressRow {
     pub status: i32,
-    /// When the referral was received, and when intake recorded it (its RECEIVED history entry):
-    /// no later history entry is dated before either.
-    pub received_at: i64,
-    pub created_at: i64,
     pub staff_closed: i32,
     pub triaged_at: Option<i64>,
     pub matching_step: Option<String>,
@@ -60,7 +56,7 @@ impl ProgressRow {
     }
 }
 
-const COLUMNS: &str = "status, received_at, created_at, staff_closed, triaged_at, matching_step, matching_event_id, \
+const COLUMNS: &str = "status, staff_closed, triaged_at, matching_step, matching_event_id, \
                        offer_deadline, matched_at, assigned_at, first_contact_at, enrolled_at, case_closed, \
                        case_closure_reason, case_event_id, case_event_at";
 
@@ -201,19 +197,14 @@ pub async fn insert_accepted_offer(tx: &mut Tx, offer: &AcceptedOffer<'_>) -> Re
     Ok(())
 }
 
-/// Whether `partner_id` serves the referral now: it accepted an offer for it that still counts
-/// ([`crate::domain::progress::serves_now`]: the case is not closed and the acceptance belongs to its
-/// current episode).
-pub async fn serves_now(db: &Db, referral_id: &str, partner_id: &str) -> Result<bool, DbError> {
-    let rows: Vec<(i64, Option<i32>, Option<i64>)> = sqlx::query_as(
-        "SELECT o.accepted_at, r.case_closed, r.case_event_at FROM referral_accepted_offer o \
-         JOIN referral r ON r.id = o.referral_id WHERE o.referral_id = $1 AND o.partner_id = $2",
+/// Whether `partner_id` accepted an offer for the referral (it serves the youth).
+pub async fn accepted_by(db: &Db, referral_id: &str, partner_id: &str) -> Result<bool, DbError> {
+    let found: Option<(String,)> = sqlx::query_as(
+        "SELECT offer_id FROM referral_accepted_offer WHERE referral_id = $1 AND partner_id = $2 LIMIT 1",
     )
     .bind(referral_id)
     .bind(partner_id)
-    .fetch_all(db.pool())
+    .fetch_optional(db.pool())
     .await?;
-    Ok(rows.into_iter().any(|(accepted_at, case_closed, case_event_at)| {
-        crate::domain::progress::serves_now(case_closed, case_event_at, accepted_at)
-    }))
+    Ok(found.is_some())
 }

@@ -236,7 +236,7 @@ both_engines!(a_partner_lists_only_its_own_submissions_without_youth_or_case_ids
     harness.server.stop().await;
 });
 
-/// The deadline of the one referral, as the caller lists it.
+/// The deadline of the one referral a supervisor lists.
 async fn deadline_of(staff: &mut Client, referral_id: &str) -> Option<prost_types::Timestamp> {
     let listed = list(staff, pb::ListReferralsRequest::default()).await;
     listed.into_iter().find(|s| s.referral_id == referral_id).expect("listed").deadline
@@ -315,55 +315,5 @@ both_engines!(the_deadline_is_that_of_the_current_step, |engine| async move {
         .await
         .expect("close");
     assert_eq!(deadline_of(&mut staff, &held).await, None);
-    harness.server.stop().await;
-});
-
-both_engines!(a_partner_is_shown_only_the_tiers_time_limit_until_matched, |engine| async move {
-    let harness = Harness::start(engine).await;
-    let mut partner = harness.partner(ORG_A).await;
-    // a minor (born 2009), received two hours before the flow's base instant, triaged routine
-    let request = referral("PD-1", |r| {
-        r.referring_organization_id.clear();
-        r.received_at = ts(-120);
-    });
-    let id = submit(&mut partner, request).await.referral_id;
-    let mut case_manager = harness.client(Role::CaseManager).await;
-    case_manager
-        .triage_referral(pb::TriageReferralRequest {
-            referral_id: id.clone(),
-            triage_tier: common::TriageTier::Routine as i32,
-            triage_reason: "stable_placement".into(),
-        })
-        .await
-        .expect("triage");
-    let mut staff = harness.client(Role::Supervisor).await;
-    let routine = plus_hours(-120, 48);
-    assert_eq!(deadline_of(&mut staff, &id).await, plus_hours(-120, 36), "staff: the mandated report first");
-    assert_eq!(deadline_of(&mut partner, &id).await, routine, "a partner: the routine match limit only");
-
-    // another partner's offer, with its own deadline: not the submitter's to see
-    const OTHER: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d3b";
-    flow::publish(&harness, &[&flow::routed(&id, OTHER), &flow::offer_made(&id, OFFER, OTHER, 60)]).await;
-    assert_eq!(deadline_of(&mut staff, &id).await, ts(60));
-    assert_eq!(deadline_of(&mut partner, &id).await, routine);
-
-    // the mandated report filed: nothing changes for the partner
-    case_manager
-        .record_mandated_report(pb::RecordMandatedReportRequest {
-            report: Some(pb::MandatedReport {
-                referral_id: id.clone(),
-                agency: pb::MandatedReportAgency::ChildWelfare as i32,
-                reported_at: ts(-90),
-                agency_reference: "DCFS-DEMO-0010".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("report");
-    assert_eq!(deadline_of(&mut partner, &id).await, routine, "whether or when staff reported is not told");
-
-    flow::publish(&harness, &[&flow::offer_accepted(&id, OFFER, OTHER, 30)]).await;
-    assert_eq!(deadline_of(&mut staff, &id).await, plus_hours(-90, 36), "staff: the written report");
-    assert_eq!(deadline_of(&mut partner, &id).await, None, "matched: nothing more for the partner");
     harness.server.stop().await;
 });

@@ -84,15 +84,6 @@ both_engines!(the_partner_that_accepted_reads_the_coded_referral_and_its_case, |
     let referral = read.referral.expect("coded referral");
     assert_eq!(referral.needs, ["emergency_shelter", "mental_health", "victim_advocacy", "education"]);
     assert!(referral.personal.is_none(), "personal details only under a release");
-    assert_eq!(
-        (
-            referral.referring_organization_id.as_str(),
-            referral.referring_organization_name.as_str(),
-            referral.external_reference.as_str()
-        ),
-        ("", "", ""),
-        "who referred the youth, under which call number, is the referring organization's"
-    );
     assert_eq!(read.case_id, CASE, "so it can record what it delivers on the case");
     assert_eq!(read.youth_id, "", "never the youth id");
     assert_eq!(read.matched_at, flow::ts(8));
@@ -162,83 +153,5 @@ both_engines!(a_release_naming_the_receiving_partner_gives_it_the_released_categ
     other.get_referral(get(&id)).await.expect("it serves the youth too");
     let unnamed = other.get_released_details(details(&id)).await.expect_err("no release names it");
     assert_eq!(shape(&unnamed, &id), shape(&unknown, UNKNOWN));
-    harness.server.stop().await;
-});
-
-/// A release naming `partner` for the contact category, signed ten minutes ago, for 30 days.
-async fn release_contact_to(harness: &Harness, referral_id: &str, partner: &str) {
-    let now = chrono::Utc::now();
-    let release = pb::CreateConsentReleaseRequest {
-        release: Some(pb::ConsentRelease {
-            referral_id: referral_id.to_owned(),
-            recipient_organization_id: partner.into(),
-            categories: vec![Cat::Contact as i32],
-            purpose: "service_referral".into(),
-            signed_at: Some(wf_proto::time::timestamp(now - chrono::Duration::minutes(10))),
-            expires_at: Some(wf_proto::time::timestamp(now + chrono::Duration::days(30))),
-            signers: vec![pb::ReleaseSigner {
-                role: pb::SignerRole::Youth as i32,
-                legal_basis: "minor_consent_sensitive_services".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-    };
-    harness.client(Role::CaseManager).await.create_consent_release(release).await.expect("release");
-}
-
-both_engines!(the_receiving_partner_reads_only_while_it_serves_the_open_cases_current_episode, |engine| async move {
-    let harness = Harness::start(engine).await;
-    let mut hotline = harness.client(Role::Hotline).await;
-    let first = hotline.submit_referral(example()).await.expect("submit").into_inner().referral_id;
-    let mut receiving = harness.partner(RECEIVING).await;
-    let unknown = receiving.get_referral(get(UNKNOWN)).await.expect_err("unknown");
-    let unknown_details = receiving.get_released_details(details(UNKNOWN)).await.expect_err("unknown");
-    flow::publish(
-        &harness,
-        &[
-            &flow::routed(&first, RECEIVING),
-            &flow::offer_made(&first, OFFER, RECEIVING, 60),
-            &flow::case_assigned(&first),
-            &flow::offer_accepted(&first, OFFER, RECEIVING, 8),
-        ],
-    )
-    .await;
-    release_contact_to(&harness, &first, RECEIVING).await;
-    receiving.get_referral(get(&first)).await.expect("it serves the youth");
-    receiving.get_released_details(details(&first)).await.expect("released to it");
-
-    // The case closes: the partner no longer serves it, whatever the release still says.
-    flow::publish(&harness, &[&flow::case_closed(&first, &[], wf_proto::cases::v1::CaseClosureReason::GoalsMet, 90)])
-        .await;
-    let closed = receiving.get_referral(get(&first)).await.expect_err("the case closed");
-    assert_eq!(shape(&closed, &first), shape(&unknown, UNKNOWN));
-    let closed_details = receiving.get_released_details(details(&first)).await.expect_err("the case closed");
-    assert_eq!(shape(&closed_details, &first), shape(&unknown_details, UNKNOWN));
-    assert!(refusals_of(&harness, &first, 1).await >= 1, "on the record as out of scope");
-
-    // The youth returns with a new referral another partner serves: the first partner stays out.
-    let later = hotline.submit_referral(crate::with_reference("R-2")).await.expect("submit").into_inner().referral_id;
-    let other_offer = "off_0193a1b2c3d4e5f60718293a4b5c6d4e";
-    flow::publish(
-        &harness,
-        &[
-            &flow::case_reopened(&later, 120),
-            &flow::routed(&later, OTHER),
-            &flow::offer_made(&later, other_offer, OTHER, 200),
-            &flow::offer_accepted(&later, other_offer, OTHER, 130),
-        ],
-    )
-    .await;
-    harness.partner(OTHER).await.get_referral(get(&later)).await.expect("the new episode's partner reads it");
-    let still = receiving.get_referral(get(&first)).await.expect_err("an earlier episode");
-    assert_eq!(shape(&still, &first), shape(&unknown, UNKNOWN));
-
-    // The case reopened for the first referral again: an acceptance of the earlier episode no longer counts.
-    flow::publish(&harness, &[&flow::case_reopened(&first, 140)]).await;
-    let reopened = receiving.get_referral(get(&first)).await.expect_err("accepted in an earlier episode");
-    assert_eq!(shape(&reopened, &first), shape(&unknown, UNKNOWN));
-    let reopened_details = receiving.get_released_details(details(&first)).await.expect_err("earlier episode");
-    assert_eq!(shape(&reopened_details, &first), shape(&unknown_details, UNKNOWN));
     harness.server.stop().await;
 });

@@ -192,8 +192,7 @@ pub struct Event {
     pub signal: Signal,
 }
 
-/// What an event says for the history: the status it brings on its own and a coded detail. The
-/// history entry itself (`app::progress`) records the derived status, and only when it changed.
+/// The status history entry an event writes: the status it brings and a coded detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub status: ReferralStatus,
@@ -358,19 +357,6 @@ pub fn pending_offer_deadline(facts: &Facts) -> Option<i64> {
 /// deadline, and whether an offer was accepted.
 pub fn waiting_offer_deadline(step: Option<Matching>, offer_deadline: Option<i64>, matched: bool) -> Option<i64> {
     (!matched && step == Some(Matching::Offered)).then_some(offer_deadline).flatten()
-}
-
-/// Whether an offer accepted at `accepted_at` still lets its partner read the referral, given the
-/// stored case track (`case_closed`: 1 closed, 0 reopened, none yet; `case_event_at`: its instant).
-/// The receiving partner serves the case's current episode while the case is open: not once the
-/// case closed, and after a reopening only with an offer accepted since (an acceptance of an earlier
-/// episode no longer counts; cases' rule: an accepted offer for a referral of the latest episode).
-pub fn serves_now(case_closed: Option<i32>, case_event_at: Option<i64>, accepted_at: i64) -> bool {
-    match case_closed {
-        Some(1) => false,
-        Some(_) => case_event_at.is_none_or(|reopened_at| accepted_at >= reopened_at),
-        None => true,
-    }
 }
 
 /// Whether a case stage means the youth enrolled (ENROLLED and every open stage after it).

@@ -274,12 +274,3 @@ fn matching_codes_round_trip() {
     }
     assert_eq!(Matching::from_code("pizza"), None);
 }
-
-#[test]
-fn an_acceptance_serves_only_the_open_cases_current_episode() {
-    assert!(serves_now(None, None, 10), "the case never closed");
-    assert!(!serves_now(Some(1), Some(20), 10), "the case closed");
-    assert!(!serves_now(Some(1), Some(5), 10), "closed after the acceptance too");
-    assert!(!serves_now(Some(0), Some(20), 10), "reopened since: an earlier episode's acceptance");
-    assert!(serves_now(Some(0), Some(20), 30), "accepted in the reopened episode");
-}
