@@ -134,9 +134,12 @@ rules! {
     }
 }
 
-/// The rule of `method` (an HTTP/2 path), if the table has one.
+/// The rule of `method` (an HTTP/2 path), if the table has one. Asked on every request: a map built
+/// once from [`RPCS`].
 pub fn rule(method: &str) -> Option<&'static RpcRule> {
-    RPCS.iter().find(|rule| rule.method == method)
+    static BY_METHOD: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static RpcRule>> =
+        std::sync::OnceLock::new();
+    BY_METHOD.get_or_init(|| RPCS.iter().map(|rule| (rule.method, rule)).collect()).get(method).copied()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! dead-letter admin API, and shuts down in order: stop taking work, finish
 //! what is in hand, then close.
 
+pub mod access;
 mod admin;
 mod error;
 pub mod gate;

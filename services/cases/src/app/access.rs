@@ -14,12 +14,11 @@ use std::collections::BTreeSet;
 use wf_auth::Principal;
 use wf_db::DbError;
 use wf_events::{Envelope, outbox};
-use wf_proto::events::v1 as events;
 use wf_types::Purpose;
 
 use super::App;
+use crate::SERVICE;
 use crate::store::{self, CaseRef};
-use crate::{SERVICE, timestamp};
 
 /// The parts of a case record a read returns (`RecordAccessed.fields`).
 pub const CASE: &str = "case";
@@ -46,17 +45,8 @@ impl<'a> Reader<'a> {
 /// The `record.accessed` event of `reader` reading `fields` of `case` at `at`.
 pub fn access_event(reader: Reader<'_>, case: &CaseRef, fields: Vec<String>, at: i64) -> Envelope {
     let principal = reader.principal;
-    let access = events::RecordAccessed {
-        actor: principal.subject.clone(),
-        actor_role: principal.role.to_string(),
-        record_id: case.case_id.clone(),
-        purpose: reader.purpose.map(|purpose| purpose.code().to_owned()).unwrap_or_default(),
-        fields,
-        at: Some(timestamp(at)),
-        actor_organization_id: principal.partner_id.clone().unwrap_or_default(),
-        trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
-        ..Default::default()
-    };
+    let purpose = reader.purpose.map(|purpose| purpose.code()).unwrap_or_default();
+    let access = wf_server::access::record_accessed(principal, &case.case_id, purpose, fields, at);
     let aggregate = case.youth_id.clone().unwrap_or_else(|| case.case_id.clone());
     Envelope::new(SERVICE, aggregate, case.referral_id.clone(), &access)
 }

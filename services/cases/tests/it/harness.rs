@@ -302,3 +302,17 @@ pub fn roster(case_managers: &[(&str, &str, u32)]) -> String {
     }
     text
 }
+
+/// `possible_match.confirmed`: staff confirmed that `referral_id`'s youth is `youth` (its provisional id was
+/// `previous`).
+pub fn confirmed(referral_id: &ReferralId, youth: &wf_types::YouthId, previous: &wf_types::YouthId) -> Envelope {
+    let payload = pb::PossibleMatchConfirmed {
+        possible_match_id: wf_types::PossibleMatchId::generate().to_string(),
+        referral_id: referral_id.to_string(),
+        youth_id: youth.to_string(),
+        previous_youth_id: previous.to_string(),
+        decided_by: "test-supervisor".into(),
+        practice: false,
+    };
+    Envelope::new("intake", referral_id.to_string(), referral_id.to_string(), &payload)
+}

@@ -4,32 +4,19 @@
 //! database itself refuses a second open case for a youth.
 
 use wf_auth::Role;
-use wf_events::Envelope;
 use wf_proto::cases::v1::{self as pb, CaseClosureReason, CaseStage, GoalStatus, UnitType};
 use wf_proto::common::v1::{ContactChannel, ContactOutcome, Date, Site};
 use wf_proto::events::v1 as events;
 use wf_testkit::both_engines;
-use wf_types::{CaseId, PossibleMatchId, ReferralId, YouthId};
+use wf_types::{CaseId, ReferralId, YouthId};
 
-use crate::harness::{TestDb, offer_accepted, referral_routed, roster};
+use crate::harness::{TestDb, confirmed, offer_accepted, referral_routed, roster};
 use crate::returns::{DAY, received_at, refer_at};
 use crate::served::{START_MICROS, Served, case_of, close};
 
 const A: &str = "cm_0000000000000000000000000000000a";
 const B: &str = "cm_0000000000000000000000000000000b";
 const LATE_PARTNER: &str = "org_0192f1c4d5e67a8b9c0d1e2f3a4b5c6e";
-
-fn confirmed(referral_id: &ReferralId, youth: &YouthId, previous: &YouthId) -> Envelope {
-    let payload = events::PossibleMatchConfirmed {
-        possible_match_id: PossibleMatchId::generate().to_string(),
-        referral_id: referral_id.to_string(),
-        youth_id: youth.to_string(),
-        previous_youth_id: previous.to_string(),
-        decided_by: "test-supervisor".into(),
-        practice: false,
-    };
-    Envelope::new("intake", referral_id.to_string(), referral_id.to_string(), &payload)
-}
 
 async fn open_cases_of(served: &Served, youth: &YouthId) -> Vec<pb::Case> {
     let request = pb::ListCasesRequest { youth_id: youth.to_string(), ..Default::default() };

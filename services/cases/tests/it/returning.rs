@@ -5,30 +5,18 @@
 
 use wf_auth::Role;
 use wf_cases::events::{MatchOutcome, RoutedOutcome};
-use wf_events::{Envelope, HandleError};
+use wf_events::HandleError;
 use wf_proto::cases::v1::ReassignReason;
 use wf_proto::common::v1::{RecidivismEvidence, RecidivismKind, Site};
 use wf_proto::events::v1 as events;
 use wf_testkit::both_engines;
-use wf_types::{PossibleMatchId, ReferralId, YouthId};
+use wf_types::{ReferralId, YouthId};
 
-use crate::harness::{Harness, TestDb, referral_received_for, referral_routed, roster};
+use crate::harness::{Harness, TestDb, confirmed, referral_received_for, referral_routed, roster};
 use crate::served::{Served, case_of, close, recidivism_of};
 
 const A: &str = "cm_0000000000000000000000000000000a";
 const B: &str = "cm_0000000000000000000000000000000b";
-
-fn confirmed(referral_id: &ReferralId, youth: &YouthId, previous: &YouthId) -> Envelope {
-    let payload = events::PossibleMatchConfirmed {
-        possible_match_id: PossibleMatchId::generate().to_string(),
-        referral_id: referral_id.to_string(),
-        youth_id: youth.to_string(),
-        previous_youth_id: previous.to_string(),
-        decided_by: "test-supervisor".into(),
-        practice: false,
-    };
-    Envelope::new("intake", referral_id.to_string(), referral_id.to_string(), &payload)
-}
 
 async fn receive(served: &Served, youth: &YouthId) -> ReferralId {
     let referral_id = ReferralId::generate();

@@ -73,7 +73,7 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
                 follow_ups.push(FollowUpState { kind: kind.to_owned(), status: status.to_owned() });
             }
         }
-        rows.push(YouthRow {
+        let mut row = YouthRow {
             study_id: format!("syn_{:016x}", rng.next_u64()),
             site: if chance(&mut rng, 0.83) { "south_los_angeles".into() } else { "san_fernando_valley".into() },
             referral_source: pick(
@@ -136,8 +136,7 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
             follow_up_domains: Vec::new(),
             hmis_age_band: String::new(),
             exit_living_situation: String::new(),
-        });
-        let row = rows.last_mut().expect("just pushed");
+        };
         row.hmis_age_band = match row.age_band.as_str() {
             "under_15" => pick(&mut later, &["5_12", "13_17", "13_17"]),
             "15_17" => "13_17",
@@ -164,6 +163,7 @@ pub fn cohort(size: usize, seed: u64) -> Vec<YouthRow> {
             .filter(|f| f.status == "completed")
             .map(|f| FollowUpDomains { kind: f.kind.clone(), answers: answers(&mut later) })
             .collect();
+        rows.push(row);
     }
     rows
 }

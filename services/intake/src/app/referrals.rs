@@ -5,7 +5,6 @@ use prost::Message;
 use wf_auth::{Operation, Principal, Role};
 use wf_events::{Envelope, outbox};
 use wf_proto::common::v1::TriageTier;
-use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_proto::time::timestamp_from_micros as timestamp;
 use wf_server::ApiError;
@@ -162,18 +161,9 @@ impl App {
         fields: Vec<String>,
         release_id: &str,
     ) -> Envelope {
-        let access = events::RecordAccessed {
-            actor: principal.subject.clone(),
-            actor_role: principal.role.to_string(),
-            record_id: record_id.to_owned(),
-            purpose: purpose.to_owned(),
-            fields,
-            release_id: release_id.to_owned(),
-            at: Some(wf_proto::time::timestamp(self.clock.now())),
-            actor_organization_id: principal.partner_id.clone().unwrap_or_default(),
-            trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
-            ..Default::default()
-        };
+        let mut access =
+            wf_server::access::record_accessed(principal, record_id, purpose, fields, self.clock.now_micros());
+        access.release_id = release_id.to_owned();
         Envelope::new(SERVICE, record_id, referral_id, &access)
     }
 

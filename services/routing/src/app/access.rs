@@ -10,7 +10,6 @@
 use wf_auth::{Principal, Role};
 use wf_db::DbError;
 use wf_events::{Envelope, outbox};
-use wf_proto::events::v1 as events;
 use wf_types::Purpose;
 
 use super::route::Router;
@@ -32,17 +31,9 @@ pub fn purpose_of(principal: &Principal) -> Purpose {
 
 /// The `record.accessed` event of `principal` reading `offer` at `at` (microseconds).
 pub fn access_event(principal: &Principal, offer: &OfferRecord, at: i64) -> Envelope {
-    let access = events::RecordAccessed {
-        actor: principal.subject.clone(),
-        actor_role: principal.role.to_string(),
-        record_id: offer.offer_id.clone(),
-        purpose: purpose_of(principal).code().to_owned(),
-        fields: vec![OFFER_FIELD.to_owned()],
-        at: Some(wf_proto::time::timestamp_from_micros(at)),
-        actor_organization_id: principal.partner_id.clone().unwrap_or_default(),
-        trace_id: wf_telemetry::TraceContext::current().trace_id().unwrap_or_default(),
-        ..Default::default()
-    };
+    let purpose = purpose_of(principal).code();
+    let access =
+        wf_server::access::record_accessed(principal, &offer.offer_id, purpose, vec![OFFER_FIELD.to_owned()], at);
     Envelope::new(SERVICE, &offer.offer_id, &offer.referral_id, &access)
 }
 
@@ -106,14 +97,14 @@ mod tests {
         };
         let envelope = access_event(&principal(Role::Partner, Some("org_1")), &offer, 1_700_000_000_000_000);
         assert_eq!((envelope.aggregate_id.as_str(), envelope.correlation_id.as_str()), ("off_1", "ref_1"));
-        let access: events::RecordAccessed = envelope.payload_as().unwrap();
+        let access: wf_proto::events::v1::RecordAccessed = envelope.payload_as().unwrap();
         assert_eq!((access.record_id.as_str(), access.purpose.as_str()), ("off_1", "service_referral"));
         assert_eq!((access.actor_role.as_str(), access.actor_organization_id.as_str()), ("partner", "org_1"));
         assert_eq!(access.fields, vec![OFFER_FIELD]);
         assert_eq!(access.at.unwrap().seconds, 1_700_000_000);
 
         let staff = access_event(&principal(Role::CaseManager, None), &offer, 0);
-        let access: events::RecordAccessed = staff.payload_as().unwrap();
+        let access: wf_proto::events::v1::RecordAccessed = staff.payload_as().unwrap();
         assert_eq!((access.purpose.as_str(), access.actor_organization_id.as_str()), ("routing_review", ""));
         assert_eq!(purpose_of(&principal(Role::Service, None)), Purpose::RoutingReview);
     }

@@ -40,7 +40,7 @@ const OFFER_COLUMNS: &str = "offer_id, decision_id, referral_id, attempt, partne
 
 /// Needs as stored: a JSON array of codes.
 fn needs_to_json(needs: &[String]) -> String {
-    serde_json::to_string(needs).expect("codes serialize")
+    serde_json::Value::from(needs.to_vec()).to_string()
 }
 
 /// Stored needs; `''` (offers made before offers carried facts, with none to copy) is none.

@@ -475,7 +475,23 @@ async fn a_small_pilot_keeps_every_promise_on_one_shared_clock() {
         .await
         .expect("the receiving partner reads what the release covers")
         .into_inner();
-    assert!(details.personal.is_some_and(|p| p.legal_first_name.is_empty()), "contact details only, not the name");
+    let personal = details.personal.expect("the released categories");
+    assert!(personal.address.is_some() && personal.safe_contact.is_some(), "the contact details are released");
+    assert!(personal.legal_first_name.is_empty() && personal.date_of_birth.is_none(), "not the identity");
+    // Another partner, serving other youths, reaches neither the released details nor the referral.
+    let stranger =
+        serving.values().map(|o| o.partner_id.clone()).find(|p| *p != released.partner_id).expect("another partner");
+    let mut other = intake::intake_service_client::IntakeServiceClient::new(
+        pilot.server.channel(&pilot.server.tokens.partner(&stranger)).await,
+    );
+    let hidden = other
+        .get_released_details(intake::GetReleasedDetailsRequest {
+            referral_id: ids[RELEASED].clone(),
+            purpose: "service_referral".to_owned(),
+        })
+        .await
+        .expect_err("not the release's recipient");
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
     let coded = receiving
         .get_referral(intake::GetReferralRequest {
             referral_id: ids[RELEASED].clone(),

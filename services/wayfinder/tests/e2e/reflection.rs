@@ -15,45 +15,34 @@ const EXPECTED: [&str; 7] = [
     "grpc.health.v1.Health",
 ];
 
-async fn v1alpha_services(channel: Channel) -> Vec<String> {
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+/// `async fn $name(channel) -> Vec<String>`: the services listed by reflection version `$version`
+/// (the two versions are the same protocol in two packages).
+macro_rules! services_listed_by {
+    ($name:ident, $version:ident) => {
+        async fn $name(channel: Channel) -> Vec<String> {
+            use tonic_reflection::pb::$version::ServerReflectionRequest;
+            use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+            use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+            use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+            let request = ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let mut answers = ServerReflectionClient::new(channel)
+                .server_reflection_info(tokio_stream::iter([request]))
+                .await
+                .expect(concat!(stringify!($version), " reflection answers"))
+                .into_inner();
+            match answers.message().await.expect("an answer").and_then(|a| a.message_response) {
+                Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
+                other => panic!("not a service list: {other:?}"),
+            }
+        }
     };
-    let mut answers = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("v1alpha reflection answers")
-        .into_inner();
-    match answers.message().await.expect("an answer").and_then(|a| a.message_response) {
-        Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
-        other => panic!("not a service list: {other:?}"),
-    }
 }
 
-async fn v1_services(channel: Channel) -> Vec<String> {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut answers = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("v1 reflection answers")
-        .into_inner();
-    match answers.message().await.expect("an answer").and_then(|a| a.message_response) {
-        Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
-        other => panic!("not a service list: {other:?}"),
-    }
-}
+services_listed_by!(v1alpha_services, v1alpha);
+services_listed_by!(v1_services, v1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_lists_every_service_in_v1alpha_and_v1() {

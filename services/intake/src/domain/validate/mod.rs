@@ -82,19 +82,20 @@ pub(crate) fn listed_in_parts(label: &str, values: &[&str], max: usize) -> Vec<S
     }
     // Room for the widest header this list can need ("label (99 of 99): ").
     let room = max.saturating_sub(label.chars().count() + " (99 of 99): ".len());
-    let mut parts: Vec<Vec<&str>> = vec![Vec::new()];
+    let mut parts: Vec<Vec<&str>> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
     let mut used = 0;
     for value in values {
         let width = value.chars().count();
-        let current = parts.last_mut().expect("one part at least");
         if !current.is_empty() && used + 2 + width > room {
-            parts.push(vec![value]);
+            parts.push(std::mem::replace(&mut current, vec![value]));
             used = width;
         } else {
             used += if current.is_empty() { width } else { 2 + width };
             current.push(value);
         }
     }
+    parts.push(current);
     let count = parts.len();
     parts.iter().enumerate().map(|(i, part)| format!("{label} ({} of {count}): {}", i + 1, part.join(", "))).collect()
 }
