@@ -8,7 +8,9 @@
 //! the service descriptors ([`record_field`]); only a well-formed id of that kind is recorded,
 //! never other text a caller wrote. The body is read only for refused calls the rate limit will
 //! record, at most [`PEEK_LIMIT`] bytes of its first message, for at most [`PEEK_TIMEOUT`] and for at
-//! most [`MAX_PEEKS`] calls at once; any other refused call is answered at once and recorded
+//! most [`MAX_PEEKS`] calls at once, of which one caller holds at most [`PEEKS_PER_CALLER`] (so a
+//! caller flooding refused calls cannot leave others' refusals without their record); any other
+//! refused call is answered at once and recorded
 //! without its record. So is a request that names no record the gate can read: compressed (the
 //! server accepts no compression), sent after the timeout, or naming it beyond the first 64 KiB.
 
@@ -16,7 +18,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -36,8 +38,57 @@ pub const PEEK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Refused requests whose bodies the gate reads at once, per process; beyond it a refusal is
 /// recorded without its record.
 pub const MAX_PEEKS: usize = 64;
+/// Of those, the most one caller (one token subject; all unauthenticated callers together) holds.
+pub const PEEKS_PER_CALLER: usize = 4;
 
-static PEEKS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(MAX_PEEKS)));
+static PEEKS: LazyLock<Peeks> = LazyLock::new(|| Peeks::new(MAX_PEEKS, PEEKS_PER_CALLER));
+
+/// The slots for reading refused bodies: [`MAX_PEEKS`] in all, [`PEEKS_PER_CALLER`] per caller.
+#[derive(Debug)]
+struct Peeks {
+    slots: Arc<Semaphore>,
+    per_caller: usize,
+    held: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One slot, given back when dropped.
+#[derive(Debug)]
+struct Peek {
+    caller: String,
+    held: Arc<Mutex<HashMap<String, usize>>>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Peeks {
+    fn new(slots: usize, per_caller: usize) -> Self {
+        Peeks { slots: Arc::new(Semaphore::new(slots)), per_caller, held: Arc::default() }
+    }
+
+    /// A slot for `caller` (`None`: unauthenticated), if one is free for it.
+    fn take(&self, caller: Option<&str>) -> Option<Peek> {
+        let caller = caller.unwrap_or_default().to_owned();
+        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = held.entry(caller.clone()).or_default();
+        if *count >= self.per_caller {
+            return None;
+        }
+        let slot = self.slots.clone().try_acquire_owned().ok()?;
+        *count += 1;
+        Some(Peek { caller, held: self.held.clone(), _slot: slot })
+    }
+}
+
+impl Drop for Peek {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = held.get_mut(&self.caller) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.caller);
+            }
+        }
+    }
+}
 
 /// Whether a value is a well-formed id of one kind.
 type IdCheck = fn(&str) -> bool;
@@ -287,9 +338,9 @@ where
                 let gate = self.gate.clone();
                 let method = request.uri().path().to_owned();
                 // Read the body only for a refusal that will be recorded (not one the rate limit
-                // leaves out), and for at most PEEKS calls at once: a flood of refused calls is
-                // answered at once, its entries without the record.
-                let peek = if gate.would_record(&refusal) { PEEKS.clone().try_acquire_owned().ok() } else { None };
+                // leaves out), and for at most MAX_PEEKS calls at once, PEEKS_PER_CALLER of one
+                // caller: a flood of refused calls is answered at once, its entries without the record.
+                let peek = if gate.would_record(&refusal) { PEEKS.take(refusal.actor.as_deref()) } else { None };
                 Box::pin(async move {
                     if let Some(_permit) = peek {
                         refusal.record_id = requested_record(&method, request.into_body()).await;
@@ -434,6 +485,21 @@ mod tests {
         pieces.push(second.len() as u8);
         pieces.extend(second);
         assert_eq!(requested_record(add_note, body(framed(&pieces))).await, id);
+    }
+
+    #[test]
+    fn one_caller_cannot_take_the_slots_of_the_others() {
+        let peeks = Peeks::new(6, 2);
+        let flood: Vec<Peek> = (0..5).filter_map(|_| peeks.take(Some("partner-a"))).collect();
+        assert_eq!(flood.len(), 2, "one caller holds at most its share");
+        let anonymous: Vec<Peek> = (0..5).filter_map(|_| peeks.take(None)).collect();
+        assert_eq!(anonymous.len(), 2, "unauthenticated callers share one share");
+        assert!(peeks.take(Some("partner-b")).is_some());
+        let _rest = (peeks.take(Some("partner-c")), peeks.take(Some("partner-c")));
+        assert!(peeks.take(Some("partner-d")).is_none(), "never more than all the slots");
+        drop(flood);
+        assert!(peeks.take(Some("partner-a")).is_some(), "a slot given back is free again");
+        assert_eq!(peeks.held.lock().unwrap().get("partner-b"), None, "a finished caller is forgotten");
     }
 
     #[tokio::test(start_paused = true)]

@@ -29,6 +29,8 @@ pub const WITHDRAWN_CASE_CLOSED: &str = "case_closed";
 /// Why an open offer is withdrawn when the referral's new tier excludes its service
 /// (e.g. emergent needs a 24/7 service).
 pub const WITHDRAWN_TRIAGE_CHANGED: &str = "triage_changed";
+/// Why an open offer is withdrawn when staff close the referral in intake (`referral.closed`).
+pub const WITHDRAWN_REFERRAL_CLOSED: &str = "referral_closed";
 /// Who withdrew an offer (`responded_by`).
 pub const WITHDRAWN_BY: &str = "routing";
 

@@ -71,9 +71,20 @@ impl Router {
         stored::record_contact(tx, referral_id, at).await
     }
 
-    /// Intake closed the referral at `at` (microseconds). In the caller's transaction.
-    pub async fn on_referral_closed(&self, tx: &mut Tx, referral_id: &str, at: i64) -> Result<(), DbError> {
-        stored::record_closed(tx, referral_id, at).await
+    /// Intake closed the referral at `at` (microseconds): its time limit is settled by then, and an
+    /// offer still open is withdrawn (reason [`super::route::WITHDRAWN_REFERRAL_CLOSED`]) so no
+    /// partner accepts a referral nobody works any more and the expiry worker does not re-route it.
+    /// Returns the offers withdrawn. In the caller's transaction.
+    pub async fn on_referral_closed(&self, tx: &mut Tx, referral_id: &str, at: i64) -> Result<Vec<String>, DbError> {
+        stored::record_closed(tx, referral_id, at).await?;
+        let now = wf_db::to_micros(self.clock.now());
+        let mut withdrawn = Vec::new();
+        for offer in offers::open_offers_of(tx, referral_id).await? {
+            if self.withdraw(tx, &offer, super::route::WITHDRAWN_REFERRAL_CLOSED, now, super::route::WITHDRAWN_BY).await? {
+                withdrawn.push(offer.offer_id);
+            }
+        }
+        Ok(withdrawn)
     }
 
     /// Looks at every limit that fell due by the service clock and escalates each one missed;

@@ -187,8 +187,14 @@ impl RoutingEventHandler {
             tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
             return Ok(());
         }
-        self.router.on_referral_closed(&mut tx, &event.referral_id, wf_db::to_micros(closed_at)).await?;
+        let withdrawn = self.router.on_referral_closed(&mut tx, &event.referral_id, wf_db::to_micros(closed_at)).await?;
         tx.commit().await?;
+        if !withdrawn.is_empty() {
+            self.router.wake_relay();
+        }
+        for offer_id in &withdrawn {
+            tracing::info!(referral.id = %event.referral_id, offer.id = %offer_id, "referral closed, open offer withdrawn");
+        }
         tracing::debug!(referral.id = %event.referral_id, closed_at = %closed_at, "referral closed");
         Ok(())
     }

@@ -114,6 +114,35 @@ async fn a_case_closed_before_accept_withdraws_the_open_offer(engine: Engine) {
     h.finish().await;
 }
 
+/// Staff close the referral in intake (a duplicate, say) while its offer waits: the offer is
+/// withdrawn (reason `referral_closed`) once however often the closure is delivered, and the
+/// partner can no longer accept it.
+async fn a_referral_closed_by_staff_withdraws_its_open_offer(engine: Engine) {
+    let h = Harness::start(engine).await;
+    let offer = offered(&h).await;
+    let event = wf_proto::events::v1::ReferralClosed {
+        referral_id: offer.referral_id.clone(),
+        reason: wf_proto::intake::v1::ReferralClosureReason::Duplicate as i32,
+        closed_at: Some(wf_proto::time::timestamp(chrono::Utc::now())),
+        practice: true,
+        ..Default::default()
+    };
+    let closure = Envelope::new("intake", &offer.referral_id, &offer.referral_id, &event);
+    h.handler.handle(closure.clone()).await.unwrap();
+    h.handler.handle(closure).await.unwrap();
+    let stored = offers::get_offer(h.db.pool(), &offer.offer_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OfferStatus::Withdrawn);
+    let refused = h.routing.router(h.relay.handle()).accept(&offer.offer_id, HARBOR_SHELTER_ORG, "usr_partner").await;
+    assert!(matches!(refused, Err(wf_routing::OfferError::NotOpen("withdrawn"))), "{refused:?}");
+    let withdrawn: Vec<OfferWithdrawn> = h.relayed("offer.withdrawn").await;
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
+    assert_eq!(
+        (withdrawn[0].offer_id.as_str(), withdrawn[0].reason.as_str()),
+        (offer.offer_id.as_str(), "referral_closed")
+    );
+    h.finish().await;
+}
+
 /// A closure whose referral id cannot be a referral fails permanently (dead-lettered), without effect.
 async fn an_undecodable_case_closure_fails_permanently(engine: Engine) {
     let h = Harness::start(engine).await;
@@ -154,6 +183,10 @@ both_engines!(a_returned_place_never_exceeds_the_maximum, a_returned_place_never
 both_engines!(
     a_case_closed_before_accept_withdraws_the_open_offer,
     a_case_closed_before_accept_withdraws_the_open_offer
+);
+both_engines!(
+    a_referral_closed_by_staff_withdraws_its_open_offer,
+    a_referral_closed_by_staff_withdraws_its_open_offer
 );
 both_engines!(an_undecodable_case_closure_fails_permanently, an_undecodable_case_closure_fails_permanently);
 both_engines!(
