@@ -7,7 +7,7 @@ use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, ContactAttemptId, PartnerId, Purpose, ReferralId};
 
-use super::{CasesApi, PAGES, optional, past_instant, present, required};
+use super::{CasesApi, PAGES, is_partner, optional, past_instant, present, required};
 use crate::app::access::Reader;
 use crate::app::engagement::{self, NewContactAttempt};
 use crate::domain::services::is_code;
@@ -139,7 +139,12 @@ pub(super) async fn list_contact_attempts(
     let reader = Reader::new(principal, purpose);
     let mut rows = engagement::list_contact_attempts(&api.app, reader, &case_id, after.as_ref(), limit + 1).await?;
     let next_page_token = next_page(&mut rows, limit, |row| row.contact_attempt_id.clone());
-    Ok(pb::ListContactAttemptsResponse { contact_attempts: rows.iter().map(to_proto).collect(), next_page_token })
+    let mut contact_attempts: Vec<pb::ContactAttempt> = rows.iter().map(to_proto).collect();
+    if is_partner(principal) {
+        // Staff may record an attempt under the partner's organization: who made it is theirs.
+        contact_attempts.iter_mut().for_each(|attempt| attempt.attempted_by.clear());
+    }
+    Ok(pb::ListContactAttemptsResponse { contact_attempts, next_page_token })
 }
 
 fn to_proto(row: &ContactAttemptRecord) -> pb::ContactAttempt {

@@ -2,10 +2,11 @@
 //! map to proto. Every answer naming a case carries what lives beside its row (`store::details`):
 //! all its referrals, its missing fields, its engagement approach.
 //!
-//! A partner reads what it needs to serve a case it holds an accepted offer for (`app::case_in_scope`;
-//! any other case is NOT_FOUND, as an unknown id): the case (`GetCase`, and `ListCases` lists only
-//! those), its plan goals without the youth's own wording (`ListGoals`, to name the goal an
-//! intervention serves), and its own interventions and contact attempts. Notes, follow-ups,
+//! A partner reads what it needs to serve a case it serves — open, and it holds an accepted offer
+//! for a referral of its current episode (`app::case_in_scope`; any other case is NOT_FOUND, as an
+//! unknown id): the case (`GetCase`, and `ListCases` lists only those), the current episode's plan
+//! goals without the youth's own wording (`ListGoals`, to name the goal an intervention serves),
+//! and its own interventions and contact attempts, without who recorded them. Notes, follow-ups,
 //! recidivism events and the roster are staff's.
 
 mod assign;
@@ -350,7 +351,9 @@ type CasesQuery = (CaseFilter, Option<CaseId>, usize, Option<Purpose>);
 
 /// The store query of a `ListCases` request (and the read's purpose), or every problem with it.
 /// `now` is the instant `incomplete_only` judges overdue assessments and follow-ups at. A partner
-/// (`partner`) never sees youth or case manager ids, so it may not filter by them either.
+/// (`partner`) filters only by what its view of a case shows: never by youth or case manager ids,
+/// missing fields (`incomplete_only`) or the supervisors' queue (`awaiting_assignment`), and by
+/// `referral_id` only among the referrals it serves (`CaseFilter::referral_id`).
 fn list_cases_query(req: &pb::ListCasesRequest, now: i64, partner: bool) -> Result<CasesQuery, Vec<FieldViolation>> {
     let mut violations = Vec::new();
     if partner && !req.youth_id.is_empty() {
@@ -360,6 +363,18 @@ fn list_cases_query(req: &pb::ListCasesRequest, now: i64, partner: bool) -> Resu
         violations.push(FieldViolation::new(
             "case_manager_id",
             "is not a filter partners may use (they never see who serves the youth)",
+        ));
+    }
+    if partner && req.incomplete_only {
+        violations.push(FieldViolation::new(
+            "incomplete_only",
+            "is not a filter partners may use (a case's missing fields are staff's)",
+        ));
+    }
+    if partner && req.awaiting_assignment {
+        violations.push(FieldViolation::new(
+            "awaiting_assignment",
+            "is not a filter partners may use (the supervisors' queue is staff's)",
         ));
     }
     let case_manager_id = optional::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations);
@@ -543,16 +558,21 @@ mod tests {
     }
 
     #[test]
-    fn partners_may_not_filter_cases_by_youth_or_case_manager() {
+    fn partners_may_not_filter_cases_by_what_their_view_does_not_show() {
         let request = pb::ListCasesRequest {
             youth_id: wf_types::YouthId::generate().to_string(),
             case_manager_id: "cm_000000000000000000000000000000a1".into(),
+            incomplete_only: true,
+            awaiting_assignment: true,
             ..Default::default()
         };
         let fields = |result: Result<CasesQuery, Vec<FieldViolation>>| -> Vec<String> {
             result.err().unwrap_or_default().into_iter().map(|v| v.field).collect()
         };
-        assert_eq!(fields(list_cases_query(&request, 0, true)), ["youth_id", "case_manager_id"]);
-        assert!(list_cases_query(&request, 0, false).is_ok(), "staff filter by both");
+        assert_eq!(
+            fields(list_cases_query(&request, 0, true)),
+            ["youth_id", "case_manager_id", "incomplete_only", "awaiting_assignment"]
+        );
+        assert!(list_cases_query(&request, 0, false).is_ok(), "staff filter by all of them");
     }
 }

@@ -1,6 +1,8 @@
 //! Interventions delivered and service plan goals (see `app::services` for who records where). A
-//! partner reads the goals of a case it serves without their descriptions (the youth's own
-//! wording stays with staff), and only its own interventions there.
+//! partner reads the goals of the current episode of a case it serves without their descriptions
+//! (the youth's own wording stays with staff; an earlier episode's plan is history it did not
+//! serve), and only its own interventions there, without who recorded them (a staff member's
+//! identity is staff's).
 
 use wf_auth::Principal;
 use wf_proto::cases::v1::{self as pb, GoalStatus, UnitType};
@@ -13,7 +15,7 @@ use crate::app::access::{self, Reader};
 use crate::app::services::{self as app, GoalInput, NewIntervention};
 use crate::app::{methods, readable_case};
 use crate::domain::services;
-use crate::store::services::{GoalRecord, InterventionRecord};
+use crate::store::services::{GoalRecord, Goals, InterventionRecord};
 use crate::store::{self, CaseRef};
 use crate::timestamp;
 
@@ -155,10 +157,12 @@ pub(super) async fn list_interventions(
     .await?;
     let next_page_token = next_page(&mut rows, limit, |row| row.intervention_id.clone());
     access::read_case(&api.app, Reader::new(principal, purpose), &case, access::INTERVENTIONS).await?;
-    Ok(pb::ListInterventionsResponse {
-        interventions: rows.iter().map(intervention_to_proto).collect(),
-        next_page_token,
-    })
+    let mut interventions: Vec<pb::Intervention> = rows.iter().map(intervention_to_proto).collect();
+    if is_partner(principal) {
+        // Staff may record a service under the partner's organization: who recorded it is theirs.
+        interventions.iter_mut().for_each(|intervention| intervention.recorded_by.clear());
+    }
+    Ok(pb::ListInterventionsResponse { interventions, next_page_token })
 }
 
 fn intervention_to_proto(row: &InterventionRecord) -> pb::Intervention {
@@ -262,7 +266,9 @@ pub(super) async fn list_goals(
     };
     let case = case_for(api, principal, &case_id, methods::LIST_GOALS).await?;
     let after = after.as_ref().map(GoalId::as_str);
-    let mut rows = store::services::list_goals(api.app.db(), case_id.as_str(), after, limit + 1).await?;
+    // A partner reads the plan of the episode it serves, never an earlier episode's.
+    let which = if is_partner(principal) { Goals::CurrentEpisode } else { Goals::All };
+    let mut rows = store::services::list_goals(api.app.db(), case_id.as_str(), which, after, limit + 1).await?;
     let next_page_token = next_page(&mut rows, limit, |goal| goal.goal_id.clone());
     access::read_case(&api.app, Reader::new(principal, purpose), &case, access::GOALS).await?;
     let mut goals: Vec<pb::ServicePlanGoal> = rows.iter().map(goal_to_proto).collect();

@@ -224,7 +224,8 @@ pub(crate) struct ReopeningReferral<'a> {
 /// One reopening of a closed case.
 pub(crate) struct Reopening<'a> {
     /// The new referral that brought the youth back (linked to the case, named by
-    /// `case.reopened`); none for a `ReopenCase` that names none.
+    /// `case.reopened`); none for a `ReopenCase` that names none (then the current episode carries
+    /// on and `case.reopened` names the referral that opened or last reopened it).
     pub referral: Option<ReopeningReferral<'a>>,
     /// The referral `case.reopened` is correlated with.
     pub correlation_id: &'a str,
@@ -279,7 +280,16 @@ pub(crate) async fn reopen_in(
         return Ok(None);
     }
     store::clear_legacy_duplicate(tx, &case.case_id).await?;
-    let referral_id = referral.map_or(case.referral_id.as_str(), |referral| referral.referral_id);
+    // The referral the reopened case serves, for its assignment event: the new one, or without one
+    // the referral that opened or last reopened the episode that carries on.
+    let serving = match referral {
+        Some(referral) => referral.referral_id.to_owned(),
+        None => store::continuity::current_episode_referrals(tx, &case.case_id)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| case.referral_id.clone()),
+    };
     if let Some(referral) = referral {
         // The new referral starts the case's new episode: a partner that accepted an offer for an
         // earlier episode acts on the case again only once it accepts an offer for this one.
@@ -294,7 +304,7 @@ pub(crate) async fn reopen_in(
         .await?;
     }
     let (status, assigned) =
-        super::assignment::apply_to_reopened(tx, case, referral_id, assignment, continued, now).await?;
+        super::assignment::apply_to_reopened(tx, case, &serving, assignment, continued, now).await?;
     let cancelled = super::follow_ups::cancel_open(tx, case, "case_reopened").await?;
     let owner = match assignment {
         Assignment::Assigned(to) => Some(to.case_manager_id.to_string()),
@@ -302,7 +312,10 @@ pub(crate) async fn reopen_in(
     };
     let reopened = events::CaseReopened {
         case_id: case.case_id.clone(),
-        referral_id: referral_id.to_owned(),
+        // The new referral that reopened it; without one, the referral of the episode that carries
+        // on (never the case's first when a later episode is the current one), so intake follows
+        // that referral's case open again.
+        referral_id: serving.clone(),
         youth_id: case.youth_id.clone().unwrap_or_default(),
         case_manager_id: owner.clone().unwrap_or_default(),
         reopened_at: Some(timestamp(now)),

@@ -1,7 +1,9 @@
 //! One youth, one open case: when staff confirm that a referral with an open case of its own is a
 //! youth who already has an open case (`possible_match.confirmed`, see `app::returning`), the newer
-//! case joins the open one. Its referrals join the open case's current episode, its contact
-//! attempts, interventions, plan goals, recidivism events and recorded follow-ups move there, its
+//! case joins the open one. Its current episode's referrals and plan goals join the open case's
+//! current episode (its earlier episodes' move as history, never current: a partner that served an
+//! episode that ended does not reach the open case through it), its contact attempts,
+//! interventions, recidivism events and recorded follow-ups move there, its
 //! notes move there sealed again for that case, its open follow-ups are cancelled, and it is closed
 //! as `CASE_CLOSURE_REASON_MERGED` naming the case it joined (no exit: no follow-ups, no
 //! `case.closed`, so routing keeps the places its referrals' accepted offers hold).
@@ -31,7 +33,7 @@ pub(crate) async fn into_open(
 ) -> Result<Vec<Envelope>, HandleError> {
     let mut announced = follow_ups::cancel_open(tx, newer, "case_merged").await?;
     let referrals = store::continuity::move_referrals(tx, &newer.case_id, &open.case_id, now).await?;
-    store::merge::move_records(tx, &newer.case_id, &open.case_id, now).await?;
+    store::merge::move_records(tx, &newer.case_id, &open.case_id, now, referrals.episode_shift).await?;
     move_notes(app, tx, &newer.case_id, &open.case_id).await?;
     let step = StageMove {
         case_id: newer.case_id.clone(),
@@ -61,13 +63,15 @@ pub(crate) async fn into_open(
         practice: newer.practice,
     };
     announced.insert(0, Envelope::new(SERVICE, newer.case_id.clone(), newer.referral_id.clone(), &moved));
-    for referral_id in &referrals {
+    // Only the referrals that joined the current episode: an earlier episode's ended with its own
+    // closure (announcing it would give it a status again).
+    for referral_id in &referrals.joined {
         announced.push(assignment::joined(tx, open, referral_id, now).await?);
     }
     tracing::info!(
         case.id = %newer.case_id,
         into_case.id = %open.case_id,
-        referrals = referrals.len(),
+        referrals = referrals.joined.len(),
         "confirmed match: the newer open case joined the youth's open case"
     );
     Ok(announced)

@@ -134,9 +134,11 @@ pub(crate) async fn case_in(tx: &mut Tx, case_id: &str) -> Result<CaseRecord, Ca
     store::get_case_in(tx, case_id).await?.ok_or(CaseError::NotFound("case"))
 }
 
-/// The case, if the caller may act on it or read it: staff on any case, a partner only while it
-/// holds an accepted offer for a referral of the case's current episode (`app::offers`). Being routed to, an offer
-/// still pending, declined, expired or withdrawn gives a partner nothing. A case outside a
+/// The case, if the caller may act on it or read it: staff on any case, a partner only while the
+/// case is open and it holds an accepted offer for a referral of the case's current episode
+/// (`app::offers`, `store::offers::holds_accepted`). Being routed to, an offer still pending,
+/// declined, expired or withdrawn, or accepted for an earlier episode, gives a partner nothing,
+/// and nor does any offer once the case is closed. A case outside a
 /// partner's scope is NOT_FOUND exactly as an unknown id is, never PERMISSION_DENIED (no
 /// existence leak).
 /// `operation` is the RPC's method path, for the refusal's record.

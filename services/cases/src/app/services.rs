@@ -49,8 +49,12 @@ pub async fn record_intervention(
         referral_for_record(&mut tx, principal, &case, input.referral_id.as_ref(), "intervention.referral_id").await?;
     let mut violations = Vec::new();
     if let Some(goal_id) = &input.goal_id {
-        let ours =
-            store::services::goal_in(&mut tx, goal_id.as_str()).await?.is_some_and(|g| g.case_id == case.case_id);
+        // A partner names a goal of the plan it reads: the current episode's.
+        let ours = if principal.role == Role::Partner {
+            store::services::is_current_goal(&mut tx, &case.case_id, goal_id.as_str()).await?
+        } else {
+            store::services::goal_in(&mut tx, goal_id.as_str()).await?.is_some_and(|g| g.case_id == case.case_id)
+        };
         if !ours {
             violations.push(FieldViolation::new("intervention.goal_id", "is not a goal of this case's service plan"));
         }

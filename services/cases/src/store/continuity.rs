@@ -137,21 +137,54 @@ pub async fn is_referral_of(tx: &mut Tx, case_id: &str, referral_id: &str) -> Re
     Ok(row.is_some())
 }
 
-/// Moves every referral of case `from` to case `to`'s current episode as `joined` at `at` (a
-/// confirmed match merged `from` into the youth's open case `to`); returns them, oldest first.
-pub async fn move_referrals(tx: &mut Tx, from: &str, to: &str, at: i64) -> Result<Vec<String>, DbError> {
-    let moved = referrals_in(tx, from).await?;
+/// The case's current episode: the latest of its referrals' episodes (0 for a case never
+/// reopened by a referral; an episode a merge kept as history may be below 0).
+pub async fn current_episode(tx: &mut Tx, case_id: &str) -> Result<i64, DbError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(episode), 0) AS episode FROM case_referrals WHERE case_id = $1")
+        .bind(case_id.to_owned())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("episode")?)
+}
+
+/// What moving a merged case's referrals did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedReferrals {
+    /// The merged case's current episode's referrals, oldest first: they joined the open case's
+    /// current episode.
+    pub joined: Vec<String>,
+    /// What was added to each moved referral's episode (the open case's current episode minus the
+    /// merged case's): records of an episode move by the same amount (`merge::move_records`).
+    pub episode_shift: i64,
+}
+
+/// Moves every referral of case `from` to case `to` (a confirmed match merged `from` into the
+/// youth's open case `to`). Those of `from`'s current episode join `to`'s current episode, as
+/// `joined` at `at`; those of `from`'s earlier episodes stay history: each keeps its relation and
+/// when it was linked, and its episode moves by the same amount, so it stays below `to`'s current
+/// episode (a partner that accepted an offer for one of them, for an episode that ended with its
+/// closure, reaches the case no more than it did before the merge).
+pub async fn move_referrals(tx: &mut Tx, from: &str, to: &str, at: i64) -> Result<MovedReferrals, DbError> {
+    let from_episode = current_episode(tx, from).await?;
+    let to_episode = current_episode(tx, to).await?;
+    let joined = current_episode_referrals(tx, from).await?;
+    let episode_shift = to_episode - from_episode;
+    // Every right-hand side reads the row as it was before this update (both engines).
     sqlx::query(
-        "UPDATE case_referrals SET case_id = $1, relation = 'joined', linked_at = $2, \
-         episode = (SELECT COALESCE(MAX(e.episode), 0) FROM case_referrals e WHERE e.case_id = $1) \
-         WHERE case_id = $3",
+        "UPDATE case_referrals SET case_id = $1, \
+         relation = CASE WHEN episode = $2 THEN 'joined' ELSE relation END, \
+         linked_at = CASE WHEN episode = $2 THEN $3 ELSE linked_at END, \
+         episode = episode + $4 \
+         WHERE case_id = $5",
     )
     .bind(to.to_owned())
+    .bind(from_episode)
     .bind(at)
+    .bind(episode_shift)
     .bind(from.to_owned())
     .execute(&mut **tx)
     .await?;
-    Ok(moved)
+    Ok(MovedReferrals { joined, episode_shift })
 }
 
 /// The referral's youth is now `youth_id` (staff confirmed a possible match).

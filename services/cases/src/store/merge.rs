@@ -6,9 +6,17 @@ use wf_db::{DbError, Tx};
 
 /// Moves the contact attempts, interventions, plan goals, recidivism events and recorded
 /// follow-ups of case `from` to case `to` (open follow-ups are cancelled first by the caller and
-/// stay with `from`), and keeps the earlier first contact of the two.
-pub async fn move_records(tx: &mut Tx, from: &str, to: &str, at: i64) -> Result<(), DbError> {
-    for table in ["contact_attempts", "interventions", "service_plan_goals", "recidivism_events"] {
+/// stay with `from`), and keeps the earlier first contact of the two. Each goal's episode moves by
+/// `episode_shift`, as the referrals' did (`continuity::move_referrals`): `from`'s current
+/// episode's goals are `to`'s current episode's, earlier ones stay history.
+pub async fn move_records(tx: &mut Tx, from: &str, to: &str, at: i64, episode_shift: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE service_plan_goals SET case_id = $1, episode = episode + $2 WHERE case_id = $3")
+        .bind(to.to_owned())
+        .bind(episode_shift)
+        .bind(from.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    for table in ["contact_attempts", "interventions", "recidivism_events"] {
         sqlx::query(&format!("UPDATE {table} SET case_id = $1 WHERE case_id = $2"))
             .bind(to.to_owned())
             .bind(from.to_owned())

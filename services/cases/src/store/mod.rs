@@ -94,14 +94,17 @@ pub struct CaseFilter {
     /// Empty = any stage.
     pub stages: Vec<CaseStage>,
     pub youth_id: Option<String>,
+    /// Any of the case's referrals (of any episode); in a `served_by` list only a referral that
+    /// partner serves the case through (see `served_by`), so the filter tells a partner nothing
+    /// about referrals it does not serve.
     pub referral_id: Option<String>,
     pub include_practice: bool,
     /// Only cases in the supervisors' queue.
     pub awaiting_assignment: bool,
     /// Only cases incomplete at this instant (see [`INCOMPLETE_AT`]).
     pub incomplete_at: Option<i64>,
-    /// Only cases this partner organization serves: it holds an accepted offer for a referral of
-    /// the case's current episode (see [`offers::holds_accepted`]).
+    /// Only cases this partner organization serves: open cases for a referral of whose current
+    /// episode it holds an accepted offer (see [`offers::holds_accepted`]).
     pub served_by: Option<String>,
 }
 
@@ -112,6 +115,18 @@ pub(crate) const OPEN_CASE: &str = "stage NOT IN ('closed', 'post_exit_follow_up
 /// `continuity::link_referral`), as a condition on a `case_referrals` row aliased `cr`.
 pub(crate) const IN_CURRENT_EPISODE: &str =
     "cr.episode = (SELECT MAX(e.episode) FROM case_referrals e WHERE e.case_id = cr.case_id)";
+
+/// The condition under which an accepted offer for the referral of a `case_referrals` row aliased
+/// `cr` lets its partner serve the case: the referral belongs to the case's current episode
+/// ([`IN_CURRENT_EPISODE`]) and the case is open (not closed, not in post-exit follow-up; a
+/// merged case is closed and holds no referrals). Once the case closes its partners reach it no
+/// more, as intake stops showing the receiving partner the referral.
+pub(crate) fn serving_referral() -> String {
+    format!(
+        "{IN_CURRENT_EPISODE} AND EXISTS (SELECT 1 FROM cases oc WHERE oc.case_id = cr.case_id \
+         AND oc.stage NOT IN ('closed', 'post_exit_follow_up'))"
+    )
+}
 
 /// A case is incomplete at an instant `$n` when any of these hold: the assessment is overdue (enrolled,
 /// not assessed, `assessment_due` reached), a follow-up is past its due instant and not recorded
@@ -390,19 +405,31 @@ pub async fn list_cases(
     if let Some(id) = &filter.youth_id {
         equals("youth_id", id.clone(), &mut conditions);
     }
-    if let Some(id) = &filter.referral_id {
-        // Any of the case's referrals: the one that opened it, or one it absorbed since.
-        binds.push(id.clone());
-        conditions
-            .push(format!("case_id IN (SELECT case_id FROM case_referrals WHERE referral_id = ${})", binds.len()));
-    }
-    if let Some(partner_id) = &filter.served_by {
-        binds.push(partner_id.clone());
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
-             WHERE cr.case_id = cases.case_id AND a.partner_id = ${} AND {IN_CURRENT_EPISODE})",
-            binds.len()
-        ));
+    match (&filter.served_by, &filter.referral_id) {
+        (Some(partner_id), referral_id) => {
+            // A partner's list: the cases it serves, and with a referral only through that one (any
+            // other referral, of another partner, an earlier episode or another case, lists nothing).
+            binds.push(partner_id.clone());
+            let mut serves = format!(
+                "EXISTS (SELECT 1 FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
+                 WHERE cr.case_id = cases.case_id AND a.partner_id = ${} AND {}",
+                binds.len(),
+                serving_referral()
+            );
+            if let Some(id) = referral_id {
+                binds.push(id.clone());
+                serves.push_str(&format!(" AND cr.referral_id = ${}", binds.len()));
+            }
+            serves.push(')');
+            conditions.push(serves);
+        }
+        (None, Some(id)) => {
+            // Any of the case's referrals: the one that opened it, or one it absorbed since.
+            binds.push(id.clone());
+            conditions
+                .push(format!("case_id IN (SELECT case_id FROM case_referrals WHERE referral_id = ${})", binds.len()));
+        }
+        (None, None) => {}
     }
     if let Some(after) = after {
         binds.push(after.to_owned());

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use wf_db::{DbError, Tx};
 
-use super::IN_CURRENT_EPISODE;
+use super::serving_referral;
 
 /// An accepted offer, as `offer.accepted` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,19 +32,21 @@ pub async fn insert_accepted(tx: &mut Tx, offer: &AcceptedOffer) -> Result<(), D
     Ok(())
 }
 
-/// Whether `partner_id` holds an accepted offer for a referral of the case's current episode: the
-/// referral that opened it, or that last reopened it, or one that joined it since. An offer
-/// accepted for an earlier episode's referral does not carry over to the next one.
+/// Whether `partner_id` serves the case: the case is open and the partner holds an accepted offer
+/// for a referral of its current episode (the referral that opened it, or that last reopened it,
+/// or one that joined it since). An offer accepted for an earlier episode's referral does not carry
+/// over to the next one, and none reaches a closed case.
 pub async fn holds_accepted(tx: &mut Tx, case_id: &str, partner_id: &str) -> Result<bool, DbError> {
     Ok(latest_accepted_referral(tx, case_id, partner_id).await?.is_some())
 }
 
-/// The latest referral of the case's current episode that `partner_id` accepted an offer for.
+/// The latest referral of the open case's current episode that `partner_id` accepted an offer for.
 pub async fn latest_accepted_referral(tx: &mut Tx, case_id: &str, partner_id: &str) -> Result<Option<String>, DbError> {
     let row = sqlx::query(&format!(
         "SELECT cr.referral_id FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
-         WHERE cr.case_id = $1 AND a.partner_id = $2 AND {IN_CURRENT_EPISODE} \
-         ORDER BY cr.linked_at DESC, cr.referral_id DESC LIMIT 1"
+         WHERE cr.case_id = $1 AND a.partner_id = $2 AND {} \
+         ORDER BY cr.linked_at DESC, cr.referral_id DESC LIMIT 1",
+        serving_referral()
     ))
     .bind(case_id.to_owned())
     .bind(partner_id.to_owned())
@@ -66,7 +68,8 @@ pub async fn organizations_of_service(tx: &mut Tx, partner_service_id: &str) -> 
 }
 
 /// For each of `case_ids`, the referrals of the case's current episode `partner_id` accepted an
-/// offer for, oldest first (what a partner's view of the case names; cases with none are left out).
+/// offer for, oldest first, while the case is open (what a partner's view of the case names; cases
+/// with none are left out).
 pub async fn accepted_in_current_episode(
     db: &wf_db::Db,
     case_ids: &[&str],
@@ -78,9 +81,10 @@ pub async fn accepted_in_current_episode(
         let sql = format!(
             "SELECT DISTINCT cr.case_id, cr.referral_id, cr.linked_at FROM case_referrals cr \
              JOIN accepted_offers a ON a.referral_id = cr.referral_id \
-             WHERE a.partner_id = $1 AND cr.case_id IN ({}) AND {IN_CURRENT_EPISODE} \
+             WHERE a.partner_id = $1 AND cr.case_id IN ({}) AND {} \
              ORDER BY cr.case_id, cr.linked_at, cr.referral_id",
-            list.join(", ")
+            list.join(", "),
+            serving_referral()
         );
         let mut query = sqlx::query(&sql).bind(partner_id.to_owned());
         for id in chunk {
@@ -105,8 +109,8 @@ pub async fn accepted_for_service(tx: &mut Tx, partner_service_id: &str, partner
     Ok(row.is_some())
 }
 
-/// Whether `referral_id` is a referral of the case's current episode that `partner_id` accepted an
-/// offer for.
+/// Whether `referral_id` is a referral of the open case's current episode that `partner_id`
+/// accepted an offer for.
 pub async fn accepted_referral_of(
     tx: &mut Tx,
     case_id: &str,
@@ -115,7 +119,8 @@ pub async fn accepted_referral_of(
 ) -> Result<bool, DbError> {
     let row = sqlx::query(&format!(
         "SELECT cr.referral_id FROM case_referrals cr JOIN accepted_offers a ON a.referral_id = cr.referral_id \
-         WHERE cr.case_id = $1 AND a.partner_id = $2 AND cr.referral_id = $3 AND {IN_CURRENT_EPISODE} LIMIT 1"
+         WHERE cr.case_id = $1 AND a.partner_id = $2 AND cr.referral_id = $3 AND {} LIMIT 1",
+        serving_referral()
     ))
     .bind(case_id.to_owned())
     .bind(partner_id.to_owned())

@@ -125,11 +125,13 @@ pub async fn goal_in(tx: &mut Tx, goal_id: &str) -> Result<Option<GoalRecord>, D
     row.as_ref().map(goal_from_row).transpose()
 }
 
-/// Inserts the goal, or replaces everything but its case and creation instant.
+/// Inserts the goal in its case's current episode, or replaces everything but its case, episode
+/// and creation instant.
 pub async fn upsert_goal(tx: &mut Tx, goal: &GoalRecord) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO service_plan_goals (goal_id, case_id, domain, planned_service_types, status, target_date, \
-         description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         description, created_at, updated_at, episode) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         COALESCE(MAX(episode), 0) FROM case_referrals WHERE case_id = $2 \
          ON CONFLICT (goal_id) DO UPDATE SET domain = excluded.domain, \
          planned_service_types = excluded.planned_service_types, status = excluded.status, \
          target_date = excluded.target_date, description = excluded.description, updated_at = excluded.updated_at",
@@ -148,12 +150,48 @@ pub async fn upsert_goal(tx: &mut Tx, goal: &GoalRecord) -> Result<(), DbError> 
     Ok(())
 }
 
+/// Whether `goal_id` is a goal of the case's current episode.
+pub async fn is_current_goal(tx: &mut Tx, case_id: &str, goal_id: &str) -> Result<bool, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT goal_id FROM service_plan_goals WHERE goal_id = $1 AND case_id = $2 AND {IN_CURRENT_EPISODE}"
+    ))
+    .bind(goal_id.to_owned())
+    .bind(case_id.to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}
+
 const GOAL_COLUMNS: &str =
     "goal_id, case_id, domain, planned_service_types, status, target_date, description, created_at, updated_at";
 
-pub async fn list_goals(db: &Db, case_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<GoalRecord>, DbError> {
+/// The goals of a case's current episode, as a condition on a `service_plan_goals` row.
+const IN_CURRENT_EPISODE: &str = "service_plan_goals.episode = (SELECT COALESCE(MAX(cr.episode), 0) \
+     FROM case_referrals cr WHERE cr.case_id = service_plan_goals.case_id)";
+
+/// Which goals of a case [`list_goals`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goals {
+    /// Every episode's (staff).
+    All,
+    /// Only the case's current episode's (a partner serving it).
+    CurrentEpisode,
+}
+
+/// Up to `limit` goals of a case with ids after `after`, in id order.
+pub async fn list_goals(
+    db: &Db,
+    case_id: &str,
+    goals: Goals,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<GoalRecord>, DbError> {
+    let episode = match goals {
+        Goals::All => String::new(),
+        Goals::CurrentEpisode => format!(" AND {IN_CURRENT_EPISODE}"),
+    };
     let rows = sqlx::query(&format!(
-        "SELECT {GOAL_COLUMNS} FROM service_plan_goals WHERE case_id = $1 AND goal_id > COALESCE($2, '') \
+        "SELECT {GOAL_COLUMNS} FROM service_plan_goals WHERE case_id = $1 AND goal_id > COALESCE($2, ''){episode} \
          ORDER BY goal_id LIMIT $3"
     ))
     .bind(case_id)

@@ -11,6 +11,7 @@ mod exit;
 mod flow;
 mod follow_ups;
 mod harness;
+mod hostile_partner;
 mod lifecycle;
 mod notes;
 mod one_open_case;

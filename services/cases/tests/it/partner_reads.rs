@@ -196,7 +196,7 @@ async fn case_with_history(assembled: &Assembled) -> (String, ReferralId, Referr
 }
 
 // Hostile review F1: a serving partner reads what it needs to serve, never the youth id, who serves
-// the youth, the case's history or the evaluation's data.
+// the youth, the case's history or the evaluation's data; a closed case it does not read at all.
 both_engines!(a_serving_partner_reads_a_redacted_case_without_youth_staff_or_history, |engine| async move {
     let test = TestDb::new(engine).await;
     let roster = crate::harness::roster(&[("cm_000000000000000000000000000000a1", "south_los_angeles", 9)]);
@@ -214,13 +214,28 @@ both_engines!(a_serving_partner_reads_a_redacted_case_without_youth_staff_or_his
     assert!(!whole.missing_fields.is_empty() && !whole.engagement_approach.is_empty(), "{whole:?}");
     assert!(whole.assigned_at.is_some() && whole.first_contact_at.is_some() && whole.exited_at.is_some());
     assert!(whole.closed_at.is_some() && whole.enrolled_at.is_some());
+    // Closed, the case is no partner's: not its closure, not its exit, nothing.
+    let closed = api.get_case(request_as_partner(SERVING, get(&case_id))).await.expect_err("a closed case");
+    assert_eq!((closed.code(), closed.message()), (Code::NotFound, "case not found"));
+    let listed = api.list_cases(request_as_partner(SERVING, pb::ListCasesRequest::default())).await.expect("list");
+    assert!(listed.into_inner().cases.is_empty(), "a closed case is listed to no partner");
+
+    // Reopened without a referral (the episode carries on), the partner serves it again.
+    let reopen =
+        pb::ReopenCaseRequest { case_id: case_id.clone(), reason: "youth_request".into(), ..Default::default() };
+    api.reopen_case(staff(reopen)).await.expect("reopened, same episode");
+    let whole = api.get_case(staff(get(&case_id))).await.expect("staff read").into_inner().case.unwrap();
+    assert!(!whole.youth_id.is_empty() && !whole.case_manager_id.is_empty(), "{whole:?}");
+    assert_eq!(whole.reopen_count, 2);
+    assert!(!whole.engagement_approach.is_empty() && whole.first_contact_at.is_some(), "{whole:?}");
+    assert!(whole.assigned_at.is_some() && whole.updated_at.is_some());
 
     let expected = pb::Case {
         case_id: case_id.clone(),
         referral_id: returning.to_string(),
         referral_ids: vec![returning.to_string()],
         site: whole.site,
-        stage: CaseStage::Closed as i32,
+        stage: CaseStage::Engagement as i32,
         readiness: whole.readiness,
         enrolled_at: whole.enrolled_at,
         assessment_due: whole.assessment_due,

@@ -1,7 +1,7 @@
 //! Consent releases and the partner-facing read they allow.
 //!
 //! Staff record, list and revoke releases. A partner reads a referral's details only through
-//! `GetReleasedDetails` (a referral it submitted or accepted an offer for), and only the categories an
+//! `GetReleasedDetails` (a referral it submitted or serves now: `App::serves`), and only the categories an
 //! active release naming that partner covers; anything else answers NOT_FOUND, the same as a referral
 //! that does not exist, so nothing leaks.
 
@@ -194,9 +194,10 @@ impl App {
         Ok(pb::RevokeConsentReleaseResponse { release: Some(release_from_row(&row, self.clock.now_micros())?) })
     }
 
-    /// The partner-facing read. The referral must be one the partner submitted or accepted an offer
-    /// for (`offer.accepted`: it serves the youth) AND an active release naming the partner must cover
-    /// it for the stated purpose. Otherwise NOT_FOUND.
+    /// The partner-facing read. The referral must be one the partner submitted or serves now (an offer
+    /// accepted in the case's current episode, the case not closed: [`App::serves`]) AND an active
+    /// release naming the partner must cover it for the stated purpose. Otherwise NOT_FOUND. A
+    /// partner other than the submitting organization never gets who referred the youth.
     pub(crate) async fn released_details(
         &self,
         principal: &Principal,
@@ -242,7 +243,12 @@ impl App {
             None => pb::PersonalDetails::default(),
         };
         let coded = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
-        let referral = consent_rules::redact_referral(&coded, &categories);
+        let mut referral = consent_rules::redact_referral(&coded, &categories);
+        if !submitted && let Some(referral) = referral.as_mut() {
+            // The REFERRAL category copies who referred the youth: that is the referring
+            // organization's, not the receiving partner's.
+            consent_rules::without_referrer(referral);
+        }
         let release_ids: Vec<String> = active.iter().map(|row| row.id.clone()).collect();
         let fields = consent_rules::released_field_paths(&personal, referral.as_ref());
         self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, &release_ids.join(",")))

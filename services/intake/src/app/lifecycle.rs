@@ -1,6 +1,7 @@
 //! Staff steps of the referral lifecycle: triage, hold and resume, closure, and the practice purge.
 //! Each step locks the referral, checks the transition (`domain::lifecycle`), records the status
-//! change in the history and writes its event in the same transaction.
+//! change in the history and writes its event in the same transaction. A closure while the referral
+//! is still in intake's hands is its hand-off (`domain::submitter`).
 
 use chrono::Utc;
 use prost::Message;
@@ -16,6 +17,7 @@ use wf_server::{ApiError, FieldViolation};
 use super::{App, in_scope};
 use crate::domain::Origin;
 use crate::domain::lifecycle::{self, Step};
+use crate::domain::submitter::{HandOff, HandOffBy};
 use crate::store::{self, lifecycle as referrals};
 
 /// Practice referrals deleted per transaction.
@@ -71,6 +73,11 @@ impl App {
     ) -> Result<(), ApiError> {
         let event_id = envelope.event_id.to_string();
         store::record_status_change(&mut tx, referral_id, &event_id, status, wf_db::to_micros(at), detail).await?;
+        self.commit_event(tx, envelope).await
+    }
+
+    /// The event in the outbox, the commit, and a nudge to the relay.
+    async fn commit_event(&self, mut tx: Tx, envelope: &Envelope) -> Result<(), ApiError> {
         outbox::enqueue(&mut tx, self.db.backend(), envelope).await?;
         tx.commit().await?;
         self.relay.wake();
@@ -214,7 +221,8 @@ impl App {
         lifecycle::next_status(current_status(&stored), Step::Close, None)
             .map_err(|refusal| ApiError::FailedPrecondition(format!("referral {}: {refusal}", stored.id)))?;
         let duplicate_of = (!duplicate_of.is_empty()).then_some(duplicate_of);
-        referrals::close(&mut tx, &stored.id, reason as i32, wf_db::to_micros(now), duplicate_of).await?;
+        let now_micros = wf_db::to_micros(now);
+        referrals::close(&mut tx, &stored.id, reason as i32, now_micros, duplicate_of).await?;
         let event = events::ReferralClosed {
             referral_id: stored.id.clone(),
             reason: reason as i32,
@@ -224,7 +232,24 @@ impl App {
         };
         let envelope = Envelope::new(crate::SERVICE, stored.id.as_str(), stored.id.as_str(), &event);
         let detail = reason.as_str_name().trim_start_matches("REFERRAL_CLOSURE_REASON_").to_lowercase();
-        self.commit_step(tx, &stored.id, &envelope, ReferralStatus::Closed as i32, now, &detail).await?;
+        let closed = ReferralStatus::Closed as i32;
+        let seq = store::record_status_change(
+            &mut tx,
+            &stored.id,
+            &envelope.event_id.to_string(),
+            closed,
+            now_micros,
+            &detail,
+        )
+        .await?;
+        // Closed while still in intake's hands: the closure is the hand-off its submitter sees, with
+        // its reason. After a hand-off it is staff's and the case's, not the submitter's.
+        if stored.handed_off_by.is_none() {
+            let by = HandOffBy::StaffClosed;
+            let hand_off = HandOff { by, at: now_micros, seq, matched_at: stored.matched_at };
+            store::progress::record_hand_off(&mut tx, &stored.id, &hand_off).await?;
+        }
+        self.commit_event(tx, &envelope).await?;
         tracing::debug!(referral.id = %stored.id, reason = %detail, "referral closed");
         Ok(pb::CloseReferralResponse { status: ReferralStatus::Closed as i32 })
     }

@@ -1,6 +1,9 @@
 //! Following a referral through routing and cases: each event's facts folded in
 //! (`domain::progress`), the status they give written with its history entry, in the transaction
-//! that records the event in the inbox, so a redelivery has no second effect.
+//! that records the event in the inbox, so a redelivery has no second effect. Each event is
+//! numbered in intake's recording order; the first whose facts take the referral out of intake's
+//! hands is recorded as its hand-off (`domain::submitter`: where its submitter's view stops), and a
+//! reopening of its closed case starts an episode (the acceptances that let a partner read it).
 //!
 //! Around the derived status sit the staff steps: a referral staff closed stays closed (its facts
 //! still learn, e.g. a late acceptance's `matched_at`); one on hold keeps ON_HOLD and the derived
@@ -11,9 +14,9 @@ use wf_events::{Envelope, inbox};
 use wf_proto::intake::v1::ReferralStatus;
 
 use crate::SERVICE;
-use crate::domain::progress;
 /// What the consumer parses an event into (the rules that fold it are in `domain::progress`).
 pub use crate::domain::progress::{Event, Signal, is_enrolled_stage};
+use crate::domain::{progress, submitter};
 use crate::store::{self, progress as facts_store};
 
 /// What else an event tells intake about the referrals it names.
@@ -52,11 +55,16 @@ pub async fn follow(
             continue;
         };
         let before = row.facts(facts_store::escalations(&mut tx, referral_id).await?);
-        let (after, entry) = progress::apply(before, event);
+        let (after, entry) = progress::apply(before.clone(), event);
         let staff_closed = row.staff_closed != 0;
         let status = (!staff_closed).then(|| status_columns(&row, &after));
         facts_store::save(&mut tx, referral_id, &after, status).await?;
-        if !staff_closed {
+        // Every event followed is numbered in intake's recording order (a history entry for staff
+        // to read, unless staff closed the referral): the order the submitter's cut, the hand-off
+        // and the case's episodes are told in, whatever instant the event announced.
+        let seq = if staff_closed {
+            store::next_seq(&mut tx, referral_id).await?
+        } else {
             store::record_status_change(
                 &mut tx,
                 referral_id,
@@ -65,7 +73,18 @@ pub async fn follow(
                 event.at,
                 &entry.detail,
             )
-            .await?;
+            .await?
+        };
+        // The first event whose facts take the referral out of intake's hands is its hand-off: what
+        // its submitter sees stops there.
+        if row.handed_off_by.is_none()
+            && let Some(by) = submitter::handed_off_by(&after, staff_closed)
+        {
+            let hand_off = submitter::HandOff { by, at: event.at, seq, matched_at: after.matched_at };
+            facts_store::record_hand_off(&mut tx, referral_id, &hand_off).await?;
+        }
+        if progress::reopens_closed_case(&before, &after, event) {
+            facts_store::start_episode(&mut tx, referral_id, seq).await?;
         }
         match (&extras.case_id, extras.gives_case) {
             (Some(case_id), true) => facts_store::set_case(&mut tx, referral_id, case_id).await?,
@@ -80,6 +99,7 @@ pub async fn follow(
                 partner_service_id,
                 accepted_at: event.at,
                 accepted_by,
+                recorded_seq: seq,
             };
             facts_store::insert_accepted_offer(&mut tx, &offer).await?;
         }

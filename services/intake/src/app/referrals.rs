@@ -13,7 +13,8 @@ use wf_types::{Purpose, ReferralId};
 
 use super::vault::personal_aad;
 use super::{App, PAGE_LIMITS, in_scope, own_organization};
-use crate::domain::{deadline, listing, progress};
+use crate::domain::consent as consent_rules;
+use crate::domain::{deadline, listing, progress, submitter};
 use crate::{SERVICE, store};
 
 impl App {
@@ -32,12 +33,13 @@ impl App {
     }
 
     /// One referral. Staff, services and program managers read the coded record (each such read a
-    /// `record.accessed` event, with the personal part too when staff give a purpose); a partner the
-    /// coded record of a referral it submitted or holds an accepted offer for (the receiving partner
-    /// also gets the case id, so it can act on the case it serves); a hotline only the status and
-    /// status history of a referral it submitted ([`status_view`], a `record.accessed` event naming
-    /// [`STATUS_FIELD`]). Anything outside the caller's scope is NOT_FOUND, the same answer as an
-    /// unknown id.
+    /// `record.accessed` event, with the personal part too when staff give a purpose), the status and
+    /// the whole history; the partner that submitted it the coded record with the submitter's status
+    /// and history ([`submitter_partner_view`]); the partner that serves it now ([`App::serves`]) the
+    /// coded record without who referred the youth, with the case id so it can act on the case it
+    /// serves; a hotline only the submitter's status and history ([`status_view`], a
+    /// `record.accessed` event naming [`STATUS_FIELD`]). Anything outside the caller's scope is
+    /// NOT_FOUND, the same answer as an unknown id.
     pub(crate) async fn get(
         &self,
         principal: &Principal,
@@ -61,7 +63,7 @@ impl App {
             let purpose = purpose.map(|p| p.code()).unwrap_or_default();
             let fields = vec![STATUS_FIELD.to_owned()];
             self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
-            return Ok(status_view(stored, history));
+            return Ok(status_view(stored, &history));
         }
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
         let mut fields = vec![CODED_FIELD.to_owned()];
@@ -76,20 +78,26 @@ impl App {
         }
         let purpose = purpose.map(|p| p.code()).unwrap_or_default();
         self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
-        // A partner never learns which youth this is, nor (history details) who serves them. The
-        // submitting partner does not learn where the youth went either (no case id); the receiving
-        // partner serves the case, so it gets the case id.
         let partner = principal.role == Role::Partner;
+        if partner && submitted {
+            return Ok(submitter_partner_view(stored, referral, &history));
+        }
+        if receiving {
+            // Who referred the youth, under which call number, asking for which services, is the
+            // referring organization's.
+            consent_rules::without_referrer(&mut referral);
+        }
+        // A partner never learns which youth this is, nor (history details) who serves them. The
+        // receiving partner serves the case, so it gets the case id.
         let history = history
             .into_iter()
-            .map(|(status, at, event_id, detail)| pb::StatusChange {
-                status,
-                at: Some(timestamp(at)),
-                event_id: if partner { String::new() } else { event_id },
-                detail: if partner { String::new() } else { detail },
+            .map(|row| pb::StatusChange {
+                status: row.status,
+                at: Some(timestamp(row.at)),
+                event_id: if partner { String::new() } else { row.event_id },
+                detail: if partner { String::new() } else { row.detail },
             })
             .collect();
-        let case_shown = !partner || receiving;
         Ok(pb::GetReferralResponse {
             referral_id: stored.id,
             referral: Some(referral),
@@ -98,15 +106,17 @@ impl App {
             youth_id: if partner { String::new() } else { stored.youth_id },
             is_minor: stored.is_minor,
             matched_at: stored.matched_at.map(timestamp),
-            case_id: if case_shown { stored.case_id.unwrap_or_default() } else { String::new() },
+            case_id: stored.case_id.unwrap_or_default(),
             closure_reason: stored.closure_reason.unwrap_or_default(),
         })
     }
 
-    /// Whether `principal` is a partner that accepted an offer for the referral (it serves the youth).
+    /// Whether `principal` is a partner that serves the youth now: it accepted an offer for the
+    /// referral in its case's current episode, and the case is not closed
+    /// ([`crate::domain::progress::serves_now`]).
     pub(crate) async fn serves(&self, principal: &Principal, referral_id: &str) -> Result<bool, ApiError> {
         match own_organization(principal).filter(|_| principal.role == Role::Partner) {
-            Some(partner) => Ok(store::progress::accepted_by(&self.db, referral_id, partner).await?),
+            Some(partner) => Ok(store::progress::serves_now(&self.db, referral_id, partner).await?),
             None => Ok(false),
         }
     }
@@ -220,17 +230,20 @@ impl App {
 }
 
 /// A listed referral. A partner (who lists only what it submitted) is not told which youth it was
-/// found to be nor where the youth went (no youth or case id, as GetReferral).
+/// found to be nor where the youth went (no youth or case id, as GetReferral); it is shown the
+/// submitter's status (`domain::submitter`) and, as deadline, only the tier's time limit while that
+/// is open ([`deadline::for_partner`]).
 fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary, ApiError> {
     let coded = pb::Referral::decode(row.coded.as_slice()).map_err(ApiError::internal)?;
-    let status = pb::ReferralStatus::try_from(row.status).unwrap_or(pb::ReferralStatus::Unspecified);
+    let shown = if partner { row.submitter_status } else { row.status };
+    let status = pb::ReferralStatus::try_from(shown).unwrap_or(pb::ReferralStatus::Unspecified);
     let mandated = match (row.is_minor != 0, row.mandated_reports) {
         (false, _) => deadline::Mandated::NotRequired,
         (true, 0) => deadline::Mandated::NoReport,
         (true, _) => deadline::Mandated::Reported { written_due: row.written_report_due },
     };
     let step = row.matching_step.as_deref().and_then(progress::Matching::from_code);
-    let due = deadline::current(&deadline::DeadlineFacts {
+    let facts = deadline::DeadlineFacts {
         status,
         tier: TriageTier::try_from(row.triage_tier).unwrap_or(TriageTier::Unspecified),
         received_at: row.received_at,
@@ -238,7 +251,8 @@ fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary,
         first_contact: row.first_contact_at.is_some(),
         pending_offer_deadline: progress::waiting_offer_deadline(step, row.offer_deadline, row.matched_at.is_some()),
         mandated,
-    });
+    };
+    let due = if partner { deadline::for_partner(&facts) } else { deadline::current(&facts) };
     Ok(pb::ReferralSummary {
         referral_id: row.id,
         youth_id: if partner { String::new() } else { row.youth_id },
@@ -247,7 +261,7 @@ fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary,
         received_at: Some(timestamp(row.received_at)),
         triage_tier: row.triage_tier,
         site: row.site,
-        status: row.status,
+        status: shown,
         is_minor: row.is_minor != 0,
         practice: row.practice != 0,
         deadline: due.map(|due| timestamp(due.at)),
@@ -270,18 +284,55 @@ pub(crate) const CODED_FIELD: &str = "referral.coded";
 /// its status history (statuses and instants only).
 pub(crate) const STATUS_FIELD: &str = "referral.status";
 
+/// The submitter's view (`domain::submitter`) of a stored referral and its history.
+fn submitter_view(stored: &store::StoredReferral, history: &[store::HistoryRow]) -> submitter::View {
+    let entries: Vec<submitter::Entry> =
+        history.iter().map(|row| submitter::Entry { seq: row.seq, status: row.status, at: row.at }).collect();
+    submitter::view(stored.status, stored.received_at, stored.matched_at, &entries, stored.hand_off.as_ref())
+}
+
+/// The submitter's history entries: status and instant only (no event id, no detail).
+fn changes(view: &submitter::View) -> Vec<pb::StatusChange> {
+    view.history
+        .iter()
+        .map(|&(status, at)| pb::StatusChange { status, at: Some(timestamp(at)), ..Default::default() })
+        .collect()
+}
+
 /// What a caller that may read only the status of a referral (role hotline) gets: the referral id,
-/// its status, and the status history as (status, instant) only. No coded record, no youth or case id,
-/// no minor flag, no closure reason, no event ids, no history detail (which names the serving partner
-/// and the case manager).
-fn status_view(stored: store::StoredReferral, history: Vec<(i32, i64, String, String)>) -> pb::GetReferralResponse {
+/// the submitter's status and history (`domain::submitter`: nothing after the referral left
+/// intake's hands) as (status, instant) only. No coded record, no youth or case id, no minor flag,
+/// no matched instant, no closure reason, no event ids, no history detail (which names the serving
+/// partner and the case manager), no deadline.
+fn status_view(stored: store::StoredReferral, history: &[store::HistoryRow]) -> pb::GetReferralResponse {
+    let view = submitter_view(&stored, history);
     pb::GetReferralResponse {
         referral_id: stored.id,
-        status: stored.status,
-        history: history
-            .into_iter()
-            .map(|(status, at, _, _)| pb::StatusChange { status, at: Some(timestamp(at)), ..Default::default() })
-            .collect(),
+        status: view.status,
+        history: changes(&view),
         ..Default::default()
+    }
+}
+
+/// What the partner that submitted a referral gets: the coded record it submitted (no personal
+/// details), the minor flag, the submitter's status and history (`domain::submitter`) without event
+/// ids or details, when it was matched if that was before the hand-off, and the closure reason only
+/// of a staff closure while the referral was in intake's hands. Never the youth or case id.
+fn submitter_partner_view(
+    stored: store::StoredReferral,
+    referral: pb::Referral,
+    history: &[store::HistoryRow],
+) -> pb::GetReferralResponse {
+    let view = submitter_view(&stored, history);
+    pb::GetReferralResponse {
+        referral_id: stored.id,
+        referral: Some(referral),
+        status: view.status,
+        history: changes(&view),
+        youth_id: String::new(),
+        is_minor: stored.is_minor,
+        matched_at: view.matched_at.map(timestamp),
+        case_id: String::new(),
+        closure_reason: if view.closure_shown { stored.closure_reason.unwrap_or_default() } else { 0 },
     }
 }

@@ -112,6 +112,19 @@ pub fn current(facts: &DeadlineFacts) -> Option<Deadline> {
     open.into_iter().min_by_key(|deadline| deadline.at)
 }
 
+/// The deadline a partner is shown in its list of what it submitted (`facts.status` the status it
+/// is shown, `domain::submitter`): only the tier's time limit (emergent 90 minutes, urgent 24 hours,
+/// routine 48 hours after receipt) while the referral is not matched and still in intake's hands
+/// and not on hold; nothing after. Never a minor's mandated-report deadlines (they would tell
+/// whether and when staff reported), an offer's own deadline (another partner's), or whether the
+/// youth was reached.
+pub fn for_partner(facts: &DeadlineFacts) -> Option<Deadline> {
+    let open = !facts.matched
+        && !matches!(facts.status, ReferralStatus::OnHold | ReferralStatus::Assigned | ReferralStatus::Closed);
+    let (step, window) = tier_window(facts.tier).filter(|_| open)?;
+    Some(Deadline { step, at: facts.received_at.saturating_add(micros(window)) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +207,30 @@ mod tests {
         assert_eq!(at(current(&held_minor)), Some((Step::MandatedReport, 36 * HOUR)));
         let closed = DeadlineFacts { status: ReferralStatus::Closed, ..held_minor };
         assert_eq!(current(&closed), None);
+    }
+
+    #[test]
+    fn a_partner_sees_only_the_tiers_limit_until_matched() {
+        let minor = DeadlineFacts {
+            mandated: Mandated::NoReport,
+            pending_offer_deadline: Some(RECEIVED + HOUR),
+            ..facts(TriageTier::Routine)
+        };
+        assert_eq!(at(current(&minor)), Some((Step::OfferAcceptance, HOUR)), "staff see the earliest");
+        assert_eq!(at(for_partner(&minor)), Some((Step::Match, 48 * HOUR)), "a partner the tier's limit only");
+        let reported =
+            DeadlineFacts { mandated: Mandated::Reported { written_due: Some(RECEIVED + 2 * HOUR) }, ..minor };
+        assert_eq!(for_partner(&reported), for_partner(&minor), "nothing tells whether a report was filed");
+        let no_offer = DeadlineFacts { pending_offer_deadline: None, ..minor };
+        assert_eq!(at(current(&no_offer)), Some((Step::MandatedReport, 36 * HOUR)), "staff: the report first");
+        assert_eq!(at(for_partner(&no_offer)), Some((Step::Match, 48 * HOUR)), "a partner: never the report's");
+        let contacted = DeadlineFacts { first_contact: true, ..facts(TriageTier::Emergent) };
+        assert_eq!(at(for_partner(&contacted)), Some((Step::EmergentContact, 90 * 60_000_000)), "nor a contact");
+        assert_eq!(for_partner(&DeadlineFacts { matched: true, ..minor }), None, "matched");
+        for status in [ReferralStatus::OnHold, ReferralStatus::Assigned, ReferralStatus::Closed] {
+            assert_eq!(for_partner(&DeadlineFacts { status, ..minor }), None, "{status:?}");
+        }
+        assert_eq!(for_partner(&facts(TriageTier::Unspecified)), None, "not triaged: no limit yet");
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub struct LockedReferral {
     pub coded: Vec<u8>,
     pub personal_sealed: Option<Vec<u8>>,
     pub received_at: i64,
+    /// When an offer was first accepted.
+    pub matched_at: Option<i64>,
+    /// The hand-off's code, once the referral left intake's hands (`domain::submitter`).
+    pub handed_off_by: Option<String>,
 }
 
 /// Reads and locks a referral (`FOR UPDATE` on PostgreSQL; SQLite has one writer at a time).
@@ -24,7 +28,7 @@ pub async fn lock_referral(tx: &mut Tx, backend: Backend, id: &str) -> Result<Op
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     Ok(sqlx::query_as(&format!(
         "SELECT id, youth_id, submitted_by, submitted_by_partner, status, status_before_hold, practice, coded, \
-         personal_sealed, received_at FROM referral WHERE id = $1{lock}"
+         personal_sealed, received_at, matched_at, handed_off_by FROM referral WHERE id = $1{lock}"
     ))
     .bind(id)
     .fetch_optional(&mut **tx)

@@ -2,6 +2,8 @@
 
 use wf_db::{Db, DbError, Tx};
 
+use crate::domain::submitter::{HandOff, HandOffBy};
+
 pub mod consent;
 pub mod lifecycle;
 pub mod mandated;
@@ -27,6 +29,9 @@ pub struct StoredReferral {
     pub closure_reason: Option<i32>,
     /// When an offer was first accepted (matched to a provider).
     pub matched_at: Option<i64>,
+    pub received_at: i64,
+    /// When and how the referral left intake's hands, once it did (`domain::submitter`).
+    pub hand_off: Option<HandOff>,
 }
 
 pub struct NewReferral<'a> {
@@ -98,11 +103,13 @@ pub struct ExistingSubmission {
     pub submitted_by_partner: Option<String>,
 }
 
-/// The referral already stored under `dedupe_key`.
+/// The referral already stored under `dedupe_key`, with the status its submitter is shown
+/// ([`SUBMITTER_STATUS`]): a resubmission answers only the submitter's view.
 pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<ExistingSubmission>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT id, youth_id, status, submitted_by, submitted_by_partner FROM referral WHERE dedupe_key = $1",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT id, youth_id, {SUBMITTER_STATUS} AS status, submitted_by, submitted_by_partner FROM referral r \
+         WHERE dedupe_key = $1"
+    ))
     .bind(dedupe_key)
     .fetch_optional(&mut **tx)
     .await?)
@@ -121,28 +128,46 @@ struct ReferralRow {
     case_id: Option<String>,
     closure_reason: Option<i32>,
     matched_at: Option<i64>,
+    received_at: i64,
+    handed_off_by: Option<String>,
+    handed_off_at: Option<i64>,
+    handed_off_seq: Option<i64>,
+    handed_off_matched_at: Option<i64>,
 }
 
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
         "SELECT id, youth_id, submitted_by, submitted_by_partner, status, is_minor, coded, personal_sealed, \
-         case_id, closure_reason, matched_at FROM referral WHERE id = $1",
+         case_id, closure_reason, matched_at, received_at, handed_off_by, handed_off_at, handed_off_seq, \
+         handed_off_matched_at FROM referral WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(|row| StoredReferral {
-        id: row.id,
-        youth_id: row.youth_id,
-        submitted_by: row.submitted_by,
-        submitted_by_partner: row.submitted_by_partner,
-        status: row.status,
-        is_minor: row.is_minor != 0,
-        coded: row.coded,
-        personal_sealed: row.personal_sealed,
-        case_id: row.case_id,
-        closure_reason: row.closure_reason,
-        matched_at: row.matched_at,
+    Ok(row.map(|row| {
+        // A hand-off that cannot be read back is treated as the narrowest one (nothing after the
+        // referral's receipt), never as none.
+        let hand_off = row.handed_off_by.as_deref().map(|code| HandOff {
+            by: HandOffBy::from_code(code).unwrap_or(HandOffBy::Assigned),
+            at: row.handed_off_at.unwrap_or(row.received_at),
+            seq: row.handed_off_seq.unwrap_or(0),
+            matched_at: row.handed_off_matched_at,
+        });
+        StoredReferral {
+            id: row.id,
+            youth_id: row.youth_id,
+            submitted_by: row.submitted_by,
+            submitted_by_partner: row.submitted_by_partner,
+            status: row.status,
+            is_minor: row.is_minor != 0,
+            coded: row.coded,
+            personal_sealed: row.personal_sealed,
+            case_id: row.case_id,
+            closure_reason: row.closure_reason,
+            matched_at: row.matched_at,
+            received_at: row.received_at,
+            hand_off,
+        }
     }))
 }
 
@@ -187,7 +212,13 @@ pub struct SummaryRow {
     /// Mandated reports recorded, and the earliest written report due and not yet recorded.
     pub mandated_reports: i64,
     pub written_report_due: Option<i64>,
+    /// The status its submitter is shown ([`SUBMITTER_STATUS`]).
+    pub submitter_status: i32,
 }
+
+/// SQL for the status the submitter of referral `r` is shown (`domain::submitter`): the hand-off's
+/// once the referral left intake's hands, else its status.
+const SUBMITTER_STATUS: &str = "COALESCE(r.handed_off_status, r.status)";
 
 /// Referral summaries matching `filter`, newest first (ids sort by creation).
 pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<SummaryRow>, DbError> {
@@ -205,8 +236,10 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
         conditions.push(format!("r.submitted_by_partner = {}", placeholder()));
     }
     if !filter.statuses.is_empty() {
+        // A partner filters by the status it is shown, never by one it may not see.
+        let column = if filter.submitted_by_partner.is_some() { SUBMITTER_STATUS } else { "r.status" };
         let listed: Vec<String> = filter.statuses.iter().map(|_| placeholder()).collect();
-        conditions.push(format!("r.status IN ({})", listed.join(", ")));
+        conditions.push(format!("{column} IN ({})", listed.join(", ")));
     }
     if filter.site.is_some() {
         conditions.push(format!("r.site = {}", placeholder()));
@@ -238,7 +271,8 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
          r.first_contact_at, \
          (SELECT COUNT(*) FROM mandated_report m WHERE m.referral_id = r.id) AS mandated_reports, \
          (SELECT MIN(m.written_report_due) FROM mandated_report m \
-          WHERE m.referral_id = r.id AND m.written_report_at IS NULL) AS written_report_due \
+          WHERE m.referral_id = r.id AND m.written_report_at IS NULL) AS written_report_due, \
+         {SUBMITTER_STATUS} AS submitter_status \
          FROM referral r {where_clause} ORDER BY r.id DESC LIMIT {limit}"
     );
     let mut query = sqlx::query_as::<_, SummaryRow>(&statement);
@@ -272,6 +306,22 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
     Ok(query.bind(filter.limit).fetch_all(db.pool()).await?)
 }
 
+/// The next number of what intake records about a referral (its `progress_seq`): the order of its
+/// history entries and of the events it followed, whatever instant they announce. The caller holds
+/// the referral's row lock (or inserted the row in its transaction), so numbers never repeat.
+pub async fn next_seq(tx: &mut Tx, referral_id: &str) -> Result<i64, DbError> {
+    sqlx::query("UPDATE referral SET progress_seq = progress_seq + 1 WHERE id = $1")
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+    let (seq,): (i64,) = sqlx::query_as("SELECT progress_seq FROM referral WHERE id = $1")
+        .bind(referral_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(seq)
+}
+
+/// Records a history entry under the next number ([`next_seq`]) and returns that number.
 pub async fn record_status_change(
     tx: &mut Tx,
     referral_id: &str,
@@ -279,25 +329,39 @@ pub async fn record_status_change(
     status: i32,
     at: i64,
     detail: &str,
-) -> Result<(), DbError> {
+) -> Result<i64, DbError> {
+    let seq = next_seq(tx, referral_id).await?;
     sqlx::query(
-        "INSERT INTO referral_status_change (referral_id, event_id, status, at, detail) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (referral_id, event_id) DO NOTHING",
+        "INSERT INTO referral_status_change (referral_id, event_id, status, at, detail, seq) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (referral_id, event_id) DO NOTHING",
     )
     .bind(referral_id)
     .bind(event_id)
     .bind(status)
     .bind(at)
     .bind(detail)
+    .bind(seq)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(seq)
 }
 
-/// Status history, oldest first: (status, at, event id, detail).
-pub async fn history(db: &Db, referral_id: &str) -> Result<Vec<(i32, i64, String, String)>, DbError> {
+/// One history entry as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    /// Its number in the order intake recorded it.
+    pub seq: i64,
+    pub status: i32,
+    pub at: i64,
+    pub event_id: String,
+    pub detail: String,
+}
+
+/// Status history, oldest first (by instant, then event id; `seq` keeps the recording order).
+pub async fn history(db: &Db, referral_id: &str) -> Result<Vec<HistoryRow>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT status, at, event_id, detail FROM referral_status_change WHERE referral_id = $1 ORDER BY at, event_id",
+        "SELECT seq, status, at, event_id, detail FROM referral_status_change WHERE referral_id = $1 \
+         ORDER BY at, event_id",
     )
     .bind(referral_id)
     .fetch_all(db.pool())

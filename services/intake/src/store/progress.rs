@@ -6,6 +6,7 @@
 use wf_db::{Backend, Db, DbError, Tx};
 
 use crate::domain::progress::{CaseTrack, Escalation, Facts, MatchStep, Matching};
+use crate::domain::submitter::HandOff;
 
 /// A referral's progress row, locked.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -24,6 +25,8 @@ pub struct ProgressRow {
     pub case_closure_reason: Option<i32>,
     pub case_event_id: Option<String>,
     pub case_event_at: Option<i64>,
+    /// The hand-off's code, once the referral left intake's hands (`domain::submitter`).
+    pub handed_off_by: Option<String>,
 }
 
 impl ProgressRow {
@@ -58,7 +61,7 @@ impl ProgressRow {
 
 const COLUMNS: &str = "status, staff_closed, triaged_at, matching_step, matching_event_id, \
                        offer_deadline, matched_at, assigned_at, first_contact_at, enrolled_at, case_closed, \
-                       case_closure_reason, case_event_id, case_event_at";
+                       case_closure_reason, case_event_id, case_event_at, handed_off_by";
 
 /// Reads and locks a referral's progress (`FOR UPDATE` on PostgreSQL; SQLite has one writer at a time).
 pub async fn lock(tx: &mut Tx, backend: Backend, referral_id: &str) -> Result<Option<ProgressRow>, DbError> {
@@ -177,14 +180,17 @@ pub struct AcceptedOffer<'a> {
     pub partner_service_id: &'a str,
     pub accepted_at: i64,
     pub accepted_by: &'a str,
+    /// The number of intake's record of it (`store::next_seq`): the order acceptances and the
+    /// case's reopenings were recorded in.
+    pub recorded_seq: i64,
 }
 
 /// Records an accepted offer once (a redelivery changes nothing).
 pub async fn insert_accepted_offer(tx: &mut Tx, offer: &AcceptedOffer<'_>) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO referral_accepted_offer \
-         (offer_id, referral_id, partner_id, partner_service_id, accepted_at, accepted_by) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (offer_id) DO NOTHING",
+         (offer_id, referral_id, partner_id, partner_service_id, accepted_at, accepted_by, recorded_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (offer_id) DO NOTHING",
     )
     .bind(offer.offer_id)
     .bind(offer.referral_id)
@@ -192,19 +198,53 @@ pub async fn insert_accepted_offer(tx: &mut Tx, offer: &AcceptedOffer<'_>) -> Re
     .bind(offer.partner_service_id)
     .bind(offer.accepted_at)
     .bind(offer.accepted_by)
+    .bind(offer.recorded_seq)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Whether `partner_id` accepted an offer for the referral (it serves the youth).
-pub async fn accepted_by(db: &Db, referral_id: &str, partner_id: &str) -> Result<bool, DbError> {
-    let found: Option<(String,)> = sqlx::query_as(
-        "SELECT offer_id FROM referral_accepted_offer WHERE referral_id = $1 AND partner_id = $2 LIMIT 1",
+/// Records the hand-off (`domain::submitter`), once: a referral handed off stays handed off.
+pub async fn record_hand_off(tx: &mut Tx, referral_id: &str, hand_off: &HandOff) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE referral SET handed_off_by = $1, handed_off_status = $2, handed_off_at = $3, handed_off_seq = $4, \
+         handed_off_matched_at = $5 WHERE id = $6 AND handed_off_by IS NULL",
+    )
+    .bind(hand_off.by.code())
+    .bind(hand_off.by.status() as i32)
+    .bind(hand_off.at)
+    .bind(hand_off.seq)
+    .bind(hand_off.matched_at)
+    .bind(referral_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records that the referral's closed case reopened at intake's record `seq`: acceptances recorded
+/// before it no longer count ([`crate::domain::progress::serves_now`]).
+pub async fn start_episode(tx: &mut Tx, referral_id: &str, seq: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE referral SET episode_seq = $1 WHERE id = $2")
+        .bind(seq)
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether `partner_id` serves the referral now: it accepted an offer for it that still counts
+/// ([`crate::domain::progress::serves_now`]: the case is not closed and the acceptance was recorded
+/// in the case's current episode).
+pub async fn serves_now(db: &Db, referral_id: &str, partner_id: &str) -> Result<bool, DbError> {
+    let rows: Vec<(i64, Option<i32>, Option<i64>)> = sqlx::query_as(
+        "SELECT o.recorded_seq, r.case_closed, r.episode_seq FROM referral_accepted_offer o \
+         JOIN referral r ON r.id = o.referral_id WHERE o.referral_id = $1 AND o.partner_id = $2",
     )
     .bind(referral_id)
     .bind(partner_id)
-    .fetch_optional(db.pool())
+    .fetch_all(db.pool())
     .await?;
-    Ok(found.is_some())
+    Ok(rows.into_iter().any(|(recorded_seq, case_closed, episode_seq)| {
+        crate::domain::progress::serves_now(case_closed, episode_seq, recorded_seq)
+    }))
 }

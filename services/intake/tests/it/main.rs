@@ -26,6 +26,7 @@ mod receiving;
 mod rotation;
 mod scope;
 mod screenings;
+mod submitter;
 mod update;
 mod validation;
 mod vault;

@@ -12,7 +12,7 @@ use wf_proto::intake::v1 as pb;
 use wf_testkit::both_engines;
 
 use crate::flow::{self, CASE};
-use crate::{Harness, example};
+use crate::{Harness, example, with_reference};
 
 const RECEIVING: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d4a";
 const OTHER: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d4b";
@@ -84,6 +84,16 @@ both_engines!(the_partner_that_accepted_reads_the_coded_referral_and_its_case, |
     let referral = read.referral.expect("coded referral");
     assert_eq!(referral.needs, ["emergency_shelter", "mental_health", "victim_advocacy", "education"]);
     assert!(referral.personal.is_none(), "personal details only under a release");
+    assert_eq!(
+        (
+            referral.referring_organization_id.as_str(),
+            referral.referring_organization_name.as_str(),
+            referral.external_reference.as_str(),
+            referral.requested_partner_service_ids.len()
+        ),
+        ("", "", "", 0),
+        "who referred the youth, under which call number, asking for what, is the referring organization's"
+    );
     assert_eq!(read.case_id, CASE, "so it can record what it delivers on the case");
     assert_eq!(read.youth_id, "", "never the youth id");
     assert_eq!(read.matched_at, flow::ts(8));
@@ -153,5 +163,129 @@ both_engines!(a_release_naming_the_receiving_partner_gives_it_the_released_categ
     other.get_referral(get(&id)).await.expect("it serves the youth too");
     let unnamed = other.get_released_details(details(&id)).await.expect_err("no release names it");
     assert_eq!(shape(&unnamed, &id), shape(&unknown, UNKNOWN));
+    harness.server.stop().await;
+});
+
+/// A release naming `partner` for `categories`, signed ten minutes ago, for 30 days.
+async fn release_to(harness: &Harness, referral_id: &str, partner: &str, categories: &[Cat]) {
+    let now = chrono::Utc::now();
+    let release = pb::CreateConsentReleaseRequest {
+        release: Some(pb::ConsentRelease {
+            referral_id: referral_id.to_owned(),
+            recipient_organization_id: partner.into(),
+            categories: categories.iter().map(|c| *c as i32).collect(),
+            purpose: "service_referral".into(),
+            signed_at: Some(wf_proto::time::timestamp(now - chrono::Duration::minutes(10))),
+            expires_at: Some(wf_proto::time::timestamp(now + chrono::Duration::days(30))),
+            signers: vec![pb::ReleaseSigner {
+                role: pb::SignerRole::Youth as i32,
+                legal_basis: "minor_consent_sensitive_services".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+    };
+    harness.client(Role::CaseManager).await.create_consent_release(release).await.expect("release");
+}
+
+both_engines!(the_receiving_partner_reads_only_while_it_serves_the_open_cases_current_episode, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let first = hotline.submit_referral(example()).await.expect("submit").into_inner().referral_id;
+    let mut receiving = harness.partner(RECEIVING).await;
+    let unknown = receiving.get_referral(get(UNKNOWN)).await.expect_err("unknown");
+    let unknown_details = receiving.get_released_details(details(UNKNOWN)).await.expect_err("unknown");
+    flow::publish(
+        &harness,
+        &[
+            &flow::routed(&first, RECEIVING),
+            &flow::offer_made(&first, OFFER, RECEIVING, 60),
+            &flow::case_assigned(&first),
+            &flow::offer_accepted(&first, OFFER, RECEIVING, 8),
+        ],
+    )
+    .await;
+    release_to(&harness, &first, RECEIVING, &[Cat::Contact]).await;
+    receiving.get_referral(get(&first)).await.expect("it serves the youth");
+    receiving.get_released_details(details(&first)).await.expect("released to it");
+    // enrolled, the case goes on: it still serves the youth
+    flow::publish(&harness, &[&flow::stage_changed(&first, wf_proto::cases::v1::CaseStage::Enrolled, 30)]).await;
+    receiving.get_referral(get(&first)).await.expect("an enrolled youth is still served");
+
+    // The case closes: the partner no longer serves it, whatever the release still says.
+    let goals_met = wf_proto::cases::v1::CaseClosureReason::GoalsMet;
+    flow::publish(&harness, &[&flow::case_closed(&first, &[], goals_met, 90)]).await;
+    let closed = receiving.get_referral(get(&first)).await.expect_err("the case closed");
+    assert_eq!(shape(&closed, &first), shape(&unknown, UNKNOWN));
+    let closed_details = receiving.get_released_details(details(&first)).await.expect_err("the case closed");
+    assert_eq!(shape(&closed_details, &first), shape(&unknown_details, UNKNOWN));
+    assert!(refusals_of(&harness, &first, 1).await >= 1, "on the record as out of scope");
+
+    // The youth returns with a new referral that reopens the case (its first case event) and another
+    // partner serves; its acceptance may be recorded before the reopening: it is of this episode.
+    let later = hotline.submit_referral(with_reference("R-2")).await.expect("submit").into_inner().referral_id;
+    let other_offer = "off_0193a1b2c3d4e5f60718293a4b5c6d4e";
+    flow::publish(
+        &harness,
+        &[
+            &flow::routed(&later, OTHER),
+            &flow::offer_made(&later, other_offer, OTHER, 200),
+            &flow::offer_accepted(&later, other_offer, OTHER, 130),
+            &flow::case_reopened(&later, 120),
+        ],
+    )
+    .await;
+    harness.partner(OTHER).await.get_referral(get(&later)).await.expect("the new episode's partner reads it");
+    let still = receiving.get_referral(get(&first)).await.expect_err("an earlier episode");
+    assert_eq!(shape(&still, &first), shape(&unknown, UNKNOWN));
+
+    // The closed case reopened naming the first referral: an acceptance recorded before no longer
+    // counts (cases names its first referral for a reopening in whatever episode), a new one does.
+    flow::publish(&harness, &[&flow::case_reopened(&first, 140)]).await;
+    let reopened = receiving.get_referral(get(&first)).await.expect_err("accepted in an earlier episode");
+    assert_eq!(shape(&reopened, &first), shape(&unknown, UNKNOWN));
+    let reopened_details = receiving.get_released_details(details(&first)).await.expect_err("earlier episode");
+    assert_eq!(shape(&reopened_details, &first), shape(&unknown_details, UNKNOWN));
+    let again = "off_0193a1b2c3d4e5f60718293a4b5c6d4f";
+    flow::publish(&harness, &[&flow::offer_accepted(&first, again, RECEIVING, 150)]).await;
+    receiving.get_referral(get(&first)).await.expect("accepted again in the reopened episode");
+    harness.server.stop().await;
+});
+
+both_engines!(released_details_tell_only_the_submitting_partner_who_referred_the_youth, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut submitting = harness.partner(OTHER).await;
+    let mut request = with_reference("R-REF");
+    request.referral.as_mut().expect("referral").referring_organization_id.clear();
+    let id = submitting.submit_referral(request).await.expect("submit").into_inner().referral_id;
+    flow::publish(
+        &harness,
+        &[
+            &flow::routed(&id, RECEIVING),
+            &flow::offer_made(&id, OFFER, RECEIVING, 60),
+            &flow::offer_accepted(&id, OFFER, RECEIVING, 8),
+        ],
+    )
+    .await;
+    release_to(&harness, &id, RECEIVING, &[Cat::Referral]).await;
+    release_to(&harness, &id, OTHER, &[Cat::Referral]).await;
+
+    let received = harness.partner(RECEIVING).await.get_released_details(details(&id)).await.expect("released");
+    let referral = received.into_inner().referral.expect("the REFERRAL category");
+    assert_eq!(referral.needs, ["emergency_shelter", "mental_health", "victim_advocacy", "education"]);
+    assert_eq!(
+        (
+            referral.referring_organization_id.as_str(),
+            referral.referring_organization_name.as_str(),
+            referral.external_reference.as_str(),
+            referral.requested_partner_service_ids.len()
+        ),
+        ("", "", "", 0),
+        "the receiving partner is not told who referred the youth"
+    );
+
+    let own = submitting.get_released_details(details(&id)).await.expect("released").into_inner();
+    let referral = own.referral.expect("the REFERRAL category");
+    assert_eq!((referral.referring_organization_id.as_str(), referral.external_reference.as_str()), (OTHER, "R-REF"));
     harness.server.stop().await;
 });

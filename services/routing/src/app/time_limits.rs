@@ -80,7 +80,10 @@ impl Router {
         let now = wf_db::to_micros(self.clock.now());
         let mut withdrawn = Vec::new();
         for offer in offers::open_offers_of(tx, referral_id).await? {
-            if self.withdraw(tx, &offer, super::route::WITHDRAWN_REFERRAL_CLOSED, now, super::route::WITHDRAWN_BY).await? {
+            if self
+                .withdraw(tx, &offer, super::route::WITHDRAWN_REFERRAL_CLOSED, now, super::route::WITHDRAWN_BY)
+                .await?
+            {
                 withdrawn.push(offer.offer_id);
             }
         }

@@ -187,7 +187,8 @@ impl RoutingEventHandler {
             tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "duplicate delivery skipped");
             return Ok(());
         }
-        let withdrawn = self.router.on_referral_closed(&mut tx, &event.referral_id, wf_db::to_micros(closed_at)).await?;
+        let withdrawn =
+            self.router.on_referral_closed(&mut tx, &event.referral_id, wf_db::to_micros(closed_at)).await?;
         tx.commit().await?;
         if !withdrawn.is_empty() {
             self.router.wake_relay();

@@ -184,10 +184,7 @@ both_engines!(
     a_case_closed_before_accept_withdraws_the_open_offer,
     a_case_closed_before_accept_withdraws_the_open_offer
 );
-both_engines!(
-    a_referral_closed_by_staff_withdraws_its_open_offer,
-    a_referral_closed_by_staff_withdraws_its_open_offer
-);
+both_engines!(a_referral_closed_by_staff_withdraws_its_open_offer, a_referral_closed_by_staff_withdraws_its_open_offer);
 both_engines!(an_undecodable_case_closure_fails_permanently, an_undecodable_case_closure_fails_permanently);
 both_engines!(
     closing_a_case_returns_the_places_of_its_linked_referrals,

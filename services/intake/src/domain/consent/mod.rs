@@ -249,6 +249,17 @@ pub fn redact_referral(referral: &pb::Referral, categories: &[i32]) -> Option<pb
     Some(out)
 }
 
+/// Clears who referred the youth from a referral a partner other than the submitting organization
+/// reads (the receiving partner, in `GetReferral` and in `GetReleasedDetails`' REFERRAL category):
+/// the referring organization, the call number it gave (`external_reference`) and the partner
+/// services it asked for, which are the referring organization's.
+pub fn without_referrer(referral: &mut pb::Referral) {
+    referral.referring_organization_id.clear();
+    referral.referring_organization_name.clear();
+    referral.external_reference.clear();
+    referral.requested_partner_service_ids.clear();
+}
+
 /// Field paths of what a released read returns (non-empty fields only), for the access event.
 pub fn released_field_paths(personal: &pb::PersonalDetails, referral: Option<&pb::Referral>) -> Vec<String> {
     let mut paths = Vec::new();

@@ -201,3 +201,29 @@ fn an_exploiter_guardian_never_signs() {
     let violations = validate_release(Some(&with_guardian), facts, now());
     assert!(fields(&violations).contains(&"release.signers[1].role"), "{violations:?}");
 }
+
+#[test]
+fn a_partner_other_than_the_referrer_is_not_told_who_referred_the_youth() {
+    let referral = pb::Referral {
+        source: 3,
+        referring_organization_id: "org_referrer".into(),
+        referring_organization_name: "Referrer".into(),
+        external_reference: "HL-1".into(),
+        requested_partner_service_ids: vec!["svc_asked".into()],
+        needs: vec!["shelter".into()],
+        ..Default::default()
+    };
+    let mut released = redact_referral(&referral, &[Cat::Referral as i32]).expect("coded");
+    assert_eq!(released.external_reference, "HL-1", "the REFERRAL category copies it");
+    without_referrer(&mut released);
+    assert_eq!(
+        (
+            released.referring_organization_id.as_str(),
+            released.referring_organization_name.as_str(),
+            released.external_reference.as_str(),
+            released.requested_partner_service_ids.len()
+        ),
+        ("", "", "", 0)
+    );
+    assert_eq!((released.source, released.needs.len()), (3, 1), "the rest of the category stays");
+}

@@ -359,6 +359,29 @@ pub fn waiting_offer_deadline(step: Option<Matching>, offer_deadline: Option<i64
     (!matched && step == Some(Matching::Offered)).then_some(offer_deadline).flatten()
 }
 
+/// Whether a partner's acceptance, recorded as intake's `accepted_seq`-th record of the referral,
+/// still lets it read the referral (it serves the youth), given the case track intake holds:
+/// `case_closed` (1 closed, 0 reopened, none yet) and `episode_seq`, the record that reopened the
+/// referral's case after a closure intake had recorded for it. Cases' rule is an accepted offer for
+/// a referral of the case's current episode, on an open case. So: never once the case closed; after
+/// a reopening of its closed case only with an acceptance recorded since (the reopening may start a
+/// new episode without this referral: cases names the case's first referral when it reopens without
+/// a new one, so intake cannot tell, and does not let an earlier acceptance count). A reopening that
+/// is the referral's first case event (a returning youth's new referral starting the new episode)
+/// sets no `episode_seq`: every acceptance of that referral belongs to its episode. Compared in
+/// intake's recording order, never by the instants the events announce.
+pub fn serves_now(case_closed: Option<i32>, episode_seq: Option<i64>, accepted_seq: i64) -> bool {
+    case_closed != Some(1) && episode_seq.is_none_or(|start| accepted_seq > start)
+}
+
+/// Whether `event` (applied to `before`, giving `after`) reopened a case intake knew closed for
+/// the referral: it starts a new episode for the acceptances that count ([`serves_now`]).
+pub fn reopens_closed_case(before: &Facts, after: &Facts, event: &Event) -> bool {
+    matches!(event.signal, Signal::CaseReopened { .. })
+        && before.case.as_ref().is_some_and(|case| case.closed.is_some())
+        && after.case.as_ref().is_some_and(|case| case.closed.is_none() && case.event_id == event.event_id)
+}
+
 /// Whether a case stage means the youth enrolled (ENROLLED and every open stage after it).
 pub fn is_enrolled_stage(stage: CaseStage) -> bool {
     matches!(

@@ -274,3 +274,31 @@ fn matching_codes_round_trip() {
     }
     assert_eq!(Matching::from_code("pizza"), None);
 }
+
+#[test]
+fn an_acceptance_serves_only_the_open_cases_current_episode() {
+    assert!(serves_now(None, None, 3), "no case event yet");
+    assert!(serves_now(Some(0), None, 3), "reopened as the referral's first case event: its own episode");
+    assert!(!serves_now(Some(1), None, 3), "the case closed");
+    assert!(!serves_now(Some(1), Some(2), 5), "closed again after a reopening");
+    assert!(!serves_now(Some(0), Some(7), 3), "reopened since: an acceptance of an earlier episode");
+    assert!(serves_now(Some(0), Some(7), 9), "accepted in the reopened episode");
+}
+
+#[test]
+fn only_a_reopening_of_a_closed_case_starts_an_episode() {
+    let case = |closed: Option<i32>, id: &str| Some(CaseTrack { closed, at: 5, event_id: id.into() });
+    let reopen = |id: &str| Event {
+        event_id: id.into(),
+        at: 10,
+        signal: Signal::CaseReopened { case_id: "case_x".into(), case_manager_id: String::new() },
+    };
+    let closed = Facts { case: case(Some(1), "01"), ..Facts::default() };
+    let (after, _) = apply(closed.clone(), &reopen("02"));
+    assert!(reopens_closed_case(&closed, &after, &reopen("02")));
+    let (late, _) = apply(closed.clone(), &reopen("00"));
+    assert!(!reopens_closed_case(&closed, &late, &reopen("00")), "older than the closure: not applied");
+    let fresh = Facts::default();
+    let (joined, _) = apply(fresh.clone(), &reopen("02"));
+    assert!(!reopens_closed_case(&fresh, &joined, &reopen("02")), "the referral's first case event");
+}
