@@ -22,7 +22,7 @@ import sys
 from collections import defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVICES = ["intake", "routing", "cases", "audit", "evaluation"]
+SERVICES = ["intake", "routing", "cases", "audit", "evaluation", "gateway"]
 TEMPLATE = ["api", "app", "domain", "store", "events", "workers"]
 REQUIRED = ["api", "app", "domain", "store"]
 IMPURE = ["sqlx", "tonic", "tokio", "lapin", "axum", "wf_server"]

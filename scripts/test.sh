@@ -44,8 +44,36 @@ echo "== contract (every request field read by its handler, every response field
 python3 scripts/check-contract.py --self-test
 python3 scripts/check-contract.py
 
+# Browser tests drive Debian's chromium through its chromedriver; nothing downloads a browser.
+ensure_browser() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return; fi
+  echo "chromium or chromedriver is missing; installing Debian's chromium and chromium-driver"
+  if ! command -v apt-get >/dev/null; then
+    echo "error: browser tests need /usr/bin/chromium and /usr/bin/chromedriver (Debian packages chromium, chromium-driver)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
+# axe-core for the accessibility checks, at the version the lock file pins.
+ensure_axe() {
+  local dir=services/wayfinder/tests/browser
+  if [ -f "$dir/node_modules/axe-core/axe.min.js" ] &&
+    grep -q '"version": "'"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"]["node_modules/axe-core"]["version"])' "$dir/package-lock.json")"'"' "$dir/node_modules/axe-core/package.json"; then
+    return
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "error: the accessibility checks need npm (Node.js) to install the pinned axe-core" >&2
+    exit 1
+  fi
+  (cd "$dir" && npm ci --no-audit --no-fund --silent)
+}
+
 ensure_postgres
 ensure_rabbitmq
+ensure_browser
+ensure_axe
 # Databases left behind by interrupted earlier runs: those nobody is connected to (a suite running
 # beside this one keeps its own).
 psql -q "$PG_URL" -Atc "SELECT d.datname FROM pg_database d WHERE d.datname LIKE 't\_%'

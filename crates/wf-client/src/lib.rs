@@ -28,6 +28,10 @@ pub struct Endpoints {
     /// absent when the process does not host intake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<String>,
+    /// The staff web application's address, e.g. `http://127.0.0.1:50053`; absent when the
+    /// process does not host the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<String>,
     /// The process serving them.
     pub pid: u32,
     pub services: Vec<String>,

@@ -56,6 +56,27 @@ pub struct Config {
     /// key `keys/audit_checkpoint_ed25519.pem` in the data folder.
     pub audit_signing_key_file: Option<PathBuf>,
     pub audit: AuditConfig,
+    /// The staff web application's listen address. Absent: the gRPC host with the port after the
+    /// webhook's (127.0.0.1:50053 by default), or port 0 when the gRPC port is 0. See
+    /// [`Config::gateway_addr`].
+    pub gateway_addr: Option<SocketAddr>,
+    #[serde(default)]
+    pub gateway: GatewayConfig,
+}
+
+/// The staff web application (the gateway).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GatewayConfig {
+    /// The origin browsers reach the gateway at (`https://wayfinder.example.org`, no path). Every state
+    /// change must come from it (the `Origin` check). Absent: `http://<bound address>`.
+    pub public_origin: Option<String>,
+    /// The Ed25519 private key (PKCS#8 PEM) the gateway signs its short-lived upstream tokens with; the
+    /// services must verify with its public key. Absent: the development key pair in the data folder
+    /// (`keys/jwt_ed25519.pem`), as `wayfinder token` uses.
+    pub signing_key_file: Option<PathBuf>,
+    /// The gRPC URL of the services (`http://127.0.0.1:50051`). Absent: the all-in-one tells the gateway
+    /// the address of the services it hosts.
+    pub upstream_url: Option<String>,
 }
 
 /// When the audit log signs checkpoints and where their outside copies go.
@@ -171,6 +192,7 @@ impl Config {
         Figment::from(Serialized::defaults(defaults()))
             .merge(Serialized::default("data_dir", data_dir))
             .merge(Serialized::default("webhook_addr", SocketAddr::from(([127, 0, 0, 1], 0))))
+            .merge(Serialized::default("gateway_addr", SocketAddr::from(([127, 0, 0, 1], 0))))
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -224,6 +246,19 @@ impl Config {
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
             return Err(ConfigError::Invalid { field: "auth", reason: "issuer and audience must not be empty".into() });
         }
+        if let Some(origin) = &self.gateway.public_origin
+            && let Some(reason) = origin_problem(origin)
+        {
+            return Err(ConfigError::Invalid { field: "gateway.public_origin", reason });
+        }
+        if let Some(url) = &self.gateway.upstream_url
+            && !matches!(url::Url::parse(url), Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some())
+        {
+            return Err(ConfigError::Invalid {
+                field: "gateway.upstream_url",
+                reason: format!("{url:?} is not an http:// or https:// URL of the services' gRPC port"),
+            });
+        }
         Ok(())
     }
 
@@ -257,6 +292,18 @@ impl Config {
         })
     }
 
+    /// Where the gateway (the staff web application) listens: `gateway_addr`, else the gRPC host on
+    /// the port after the webhook's (gRPC port + 2), or port 0 (a free one) when the gRPC port is 0.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway_addr.unwrap_or_else(|| {
+            let port = match self.grpc_addr.port() {
+                0 => 0,
+                port => port.checked_add(2).unwrap_or(0),
+            };
+            SocketAddr::new(self.grpc_addr.ip(), port)
+        })
+    }
+
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
     }
@@ -265,6 +312,25 @@ impl Config {
     pub fn endpoints_file(&self) -> PathBuf {
         self.data_dir.join("endpoints.json")
     }
+}
+
+/// Why `origin` is not an origin a browser sends (`scheme://host[:port]`, http or https, nothing after).
+fn origin_problem(origin: &str) -> Option<String> {
+    let explain = || {
+        Some(format!(
+            "{origin:?} is not an origin: expected http:// or https://, a host and an optional port, with no path \
+             and no trailing slash (e.g. \"https://wayfinder.example.org\")"
+        ))
+    };
+    let Ok(parsed) = url::Url::parse(origin) else { return explain() };
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return explain();
+    }
+    // The serialised origin is what browsers send in `Origin`; anything else would never match.
+    if parsed.origin().ascii_serialization() != origin {
+        return explain();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -279,6 +345,8 @@ mod tests {
             assert!(config.is_embedded());
             assert_eq!(config.grpc_addr.port(), 50051);
             assert_eq!(config.webhook_addr().to_string(), "127.0.0.1:50052");
+            assert_eq!(config.gateway_addr().to_string(), "127.0.0.1:50053");
+            assert!(config.gateway.public_origin.is_none() && config.gateway.upstream_url.is_none());
             assert_eq!(config.database_url_for("intake"), "sqlite:./data/intake.db");
             Ok(())
         });
@@ -316,6 +384,31 @@ mod tests {
             jail.set_env("DATABASE_URL", "mysql://x");
             let err = Config::load(None, None).unwrap_err().to_string();
             assert!(err.contains("database_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_gateway_takes_a_free_port_in_tests_and_its_origin_and_upstream_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::from_figment(Config::defaults_only(Path::new("data"))).expect("loads");
+            assert_eq!(config.gateway_addr().port(), 0);
+            jail.set_env("WAYFINDER_GATEWAY__PUBLIC_ORIGIN", "https://wayfinder.example.org");
+            jail.set_env("WAYFINDER_GATEWAY__UPSTREAM_URL", "http://127.0.0.1:50051");
+            let config = Config::load(None, None).expect("loads");
+            assert_eq!(config.gateway.public_origin.as_deref(), Some("https://wayfinder.example.org"));
+            assert_eq!(config.gateway.upstream_url.as_deref(), Some("http://127.0.0.1:50051"));
+            for bad in
+                ["https://wayfinder.example.org/", "https://wayfinder.example.org/staff", "wayfinder.example.org"]
+            {
+                jail.set_env("WAYFINDER_GATEWAY__PUBLIC_ORIGIN", bad);
+                let err = Config::load(None, None).unwrap_err().to_string();
+                assert!(err.contains("gateway.public_origin") && err.contains("not an origin"), "{bad}: {err}");
+            }
+            jail.set_env("WAYFINDER_GATEWAY__PUBLIC_ORIGIN", "http://127.0.0.1:8080");
+            jail.set_env("WAYFINDER_GATEWAY__UPSTREAM_URL", "127.0.0.1:50051");
+            let err = Config::load(None, None).unwrap_err().to_string();
+            assert!(err.contains("gateway.upstream_url"), "{err}");
             Ok(())
         });
     }

@@ -68,12 +68,12 @@ impl Peeks {
     fn take(&self, caller: Option<&str>) -> Option<Peek> {
         let caller = caller.unwrap_or_default().to_owned();
         let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = held.entry(caller.clone()).or_default();
-        if *count >= self.per_caller {
+        if held.get(&caller).is_some_and(|count| *count >= self.per_caller) {
             return None;
         }
+        // the slot first: a caller refused one leaves no entry behind
         let slot = self.slots.clone().try_acquire_owned().ok()?;
-        *count += 1;
+        *held.entry(caller.clone()).or_default() += 1;
         Some(Peek { caller, held: self.held.clone(), _slot: slot })
     }
 }
@@ -497,6 +497,7 @@ mod tests {
         assert!(peeks.take(Some("partner-b")).is_some());
         let _rest = (peeks.take(Some("partner-c")), peeks.take(Some("partner-c")));
         assert!(peeks.take(Some("partner-d")).is_none(), "never more than all the slots");
+        assert_eq!(peeks.held.lock().unwrap().get("partner-d"), None, "a refused caller leaves no entry");
         drop(flood);
         assert!(peeks.take(Some("partner-a")).is_some(), "a slot given back is free again");
         assert_eq!(peeks.held.lock().unwrap().get("partner-b"), None, "a finished caller is forgotten");

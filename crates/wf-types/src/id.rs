@@ -195,6 +195,16 @@ prefixed_id!(
     ReportId,
     "rpt_"
 );
+prefixed_id!(
+    /// A person's account in the gateway (a local account, or later one signed in through OpenID Connect).
+    AccountId,
+    "acct_"
+);
+prefixed_id!(
+    /// A gateway session, as logs and operators name it (never the cookie's secret token).
+    SessionId,
+    "ses_"
+);
 
 #[cfg(test)]
 mod tests {

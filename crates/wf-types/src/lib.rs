@@ -12,9 +12,9 @@ mod violation;
 
 pub use clock::{Clock, SharedClock, SystemClock, TestClock};
 pub use id::{
-    CaseId, CaseManagerId, ContactAttemptId, DecisionId, EscalationId, FollowUpId, GoalId, IdError, InterventionId,
-    MandatedReportId, NoteId, OfferId, PartnerId, PartnerServiceId, PolicyId, PossibleMatchId, RecidivismEventId,
-    ReferralId, ReleaseId, ReportId, ScreeningId, YouthId,
+    AccountId, CaseId, CaseManagerId, ContactAttemptId, DecisionId, EscalationId, FollowUpId, GoalId, IdError,
+    InterventionId, MandatedReportId, NoteId, OfferId, PartnerId, PartnerServiceId, PolicyId, PossibleMatchId,
+    RecidivismEventId, ReferralId, ReleaseId, ReportId, ScreeningId, SessionId, YouthId,
 };
 pub use pagination::PageLimits;
 pub use purpose::{Purpose, UnknownPurpose};

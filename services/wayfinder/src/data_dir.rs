@@ -272,6 +272,7 @@ mod tests {
         let endpoints = wf_client::Endpoints {
             grpc: "http://127.0.0.1:50051".into(),
             webhook: Some("http://127.0.0.1:50052/v1/hotline/referrals".into()),
+            web: None,
             pid: std::process::id(),
             services: vec!["intake".into()],
             mode: "embedded".into(),

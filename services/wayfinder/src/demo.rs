@@ -68,6 +68,58 @@ pub async fn seed(target: &Target) -> anyhow::Result<usize> {
     Ok(created)
 }
 
+/// The demo's web sign-ins: one per role a person holds, each linked where the system knows the
+/// person (the roster's `user_id`, a partner organization of the demo directory).
+pub const DEMO_ACCOUNTS: [(&str, Role, Option<&str>, Option<&str>); 8] = [
+    ("demo-hotline", Role::Hotline, None, None),
+    // Demo Harbor Youth Shelter: the partner most demo referrals are offered to.
+    ("demo-partner", Role::Partner, Some("org_e74680f37b1a4624be1014d73e963b4b"), None),
+    // CM-SLA-1 and SUP-SLA-1 of the demo roster.
+    ("demo-case-manager", Role::CaseManager, None, Some("usr_demo_case_manager")),
+    ("demo-supervisor", Role::Supervisor, None, Some("usr_demo_supervisor")),
+    ("demo-program-manager", Role::ProgramManager, None, None),
+    ("demo-evaluator", Role::Evaluator, None, None),
+    ("demo-auditor", Role::Auditor, None, None),
+    ("demo-admin", Role::Admin, None, None),
+];
+
+/// Where a new data folder's demo sign-ins are written (readable by its owner only).
+pub const DEMO_ACCOUNTS_FILE: &str = "demo-accounts.txt";
+
+/// A generated passphrase: four groups of five letters (about 94 bits), never on a common list.
+pub fn passphrase() -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    (0..4)
+        .map(|_| (0..5).map(|_| char::from(b'a' + rng.gen_range(0..26u8))).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Creates the demo's sign-ins with generated passphrases, writes them to
+/// [`DEMO_ACCOUNTS_FILE`] in the data folder and returns the file's text.
+pub async fn seed_accounts(accounts: &wf_gateway::Accounts, data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let mut text = String::from(
+        "# Demo sign-ins for the web application (fictional practice data only). Each person\n\
+         # acknowledges confidentiality at first sign-in. Username  role  passphrase\n",
+    );
+    for (username, role, partner, user_id) in DEMO_ACCOUNTS {
+        let password = passphrase();
+        let new = wf_gateway::NewAccount {
+            username: username.to_owned(),
+            role,
+            partner_id: partner.map(str::parse).transpose()?,
+            user_id: user_id.map(str::to_owned),
+            password: zeroize::Zeroizing::new(password.clone()),
+        };
+        accounts.add(new).await.map_err(|err| anyhow::anyhow!("demo account {username}: {err}"))?;
+        text.push_str(&format!("{username:<22} {:<16} {password}\n", role.as_str()));
+    }
+    let path = data_dir.join(DEMO_ACCOUNTS_FILE);
+    std::fs::write(&path, &text).map_err(|err| anyhow::anyhow!("writing {}: {err}", path.display()))?;
+    Ok(text)
+}
+
 /// Size and seed of the demo's synthetic evaluation cohort.
 pub const SYNTHETIC_COHORT: (i32, u64) = (400, 20_260_701);
 
@@ -86,6 +138,21 @@ pub async fn seed_evaluation(target: &Target) -> anyhow::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_passphrases_meet_the_policy_and_differ() {
+        let (one, two) = (passphrase(), passphrase());
+        assert_eq!(one.len(), 23);
+        assert!(one.len() >= 15 && one != two);
+    }
+
+    #[test]
+    fn every_role_of_a_person_has_one_demo_account() {
+        let roles: Vec<Role> = DEMO_ACCOUNTS.iter().map(|(_, role, _, _)| *role).collect();
+        for role in Role::ALL.into_iter().filter(|role| *role != Role::Service) {
+            assert_eq!(roles.iter().filter(|r| **r == role).count(), 1, "{role}");
+        }
+    }
 
     #[test]
     fn demo_referrals_are_fictional_practice_and_distinct() {

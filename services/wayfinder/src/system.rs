@@ -22,6 +22,8 @@ pub struct System {
     pub services: Vec<String>,
     /// Where intake's hotline webhook listens, when this process hosts intake.
     webhook_addr: Option<std::net::SocketAddr>,
+    /// The staff web application, when this process hosts the gateway.
+    gateway: Option<Arc<wf_gateway::Gateway>>,
     /// Embedded: this process owns the data folder until it has stopped.
     _lock: Option<RunLock>,
 }
@@ -40,11 +42,22 @@ impl System {
         self.webhook_addr.map(|addr| format!("http://{addr}{}", wf_intake::webhook::PATH))
     }
 
+    /// The staff web application's address, when this process hosts the gateway.
+    pub fn web_url(&self) -> Option<String> {
+        self.gateway.as_ref().map(|gateway| gateway.public_origin().to_owned())
+    }
+
+    /// The gateway this process hosts, if it does (local accounts, the demo's sign-ins).
+    pub fn gateway(&self) -> Option<&Arc<wf_gateway::Gateway>> {
+        self.gateway.as_ref()
+    }
+
     /// What `endpoints.json` records while this process runs.
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
             grpc: self.grpc_url(),
             webhook: self.webhook_url(),
+            web: self.web_url(),
             pid: std::process::id(),
             services: self.services.clone(),
             mode: if self.config.is_embedded() { "embedded" } else { "distributed" }.into(),
@@ -65,17 +78,23 @@ impl System {
     }
 }
 
-/// Normalises service names ("all" = every service) and refuses unknown ones.
+/// What a process can run: every service, and the gateway (the staff web application, which
+/// calls them over gRPC).
+pub const COMPONENTS: [&str; 6] = ["intake", "routing", "cases", "audit", "evaluation", "gateway"];
+
+/// Normalises component names ("all" = every service and the gateway) and refuses unknown ones.
 pub fn resolve_services(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
     if names.is_empty() || names.iter().any(|n| n == "all") {
-        return Ok(wf_config::SERVICES.to_vec());
+        return Ok(COMPONENTS.to_vec());
     }
     names
         .iter()
         .map(|name| {
-            wf_config::SERVICES.iter().copied().find(|s| s == name).ok_or_else(|| {
-                anyhow::anyhow!("unknown service `{name}`; allowed: {}, all", wf_config::SERVICES.join(", "))
-            })
+            COMPONENTS
+                .iter()
+                .copied()
+                .find(|s| s == name)
+                .ok_or_else(|| anyhow::anyhow!("unknown service `{name}`; allowed: {}, all", COMPONENTS.join(", ")))
         })
         .collect()
 }
@@ -183,25 +202,31 @@ fn migrations_of(service: &str) -> wf_db::MigrationSet {
         "routing" => wf_routing::migrations(),
         "cases" => wf_cases::migrations(),
         "evaluation" => wf_evaluation::migrations(),
+        "gateway" => wf_gateway::migrations(),
         _ => wf_audit::migrations(),
     }
 }
 
-/// Builds `service`; for intake also where its hotline webhook listens.
-async fn build_component(
-    service: &str,
-    ctx: ServiceContext,
-) -> anyhow::Result<(Arc<dyn Component>, Option<std::net::SocketAddr>)> {
+/// A built component, with what the process needs of the two that listen beside the gRPC port.
+enum Built {
+    Service(Arc<dyn Component>),
+    /// Intake, and where its hotline webhook listens.
+    Intake(Arc<dyn Component>, std::net::SocketAddr),
+    Gateway(Arc<wf_gateway::Gateway>),
+}
+
+async fn build_component(service: &str, ctx: ServiceContext) -> anyhow::Result<Built> {
     Ok(match service {
         "intake" => {
             let intake = wf_intake::build(ctx).await?;
             let webhook = intake.webhook_addr();
-            (intake, Some(webhook))
+            Built::Intake(intake, webhook)
         }
-        "routing" => (wf_routing::build(ctx).await?, None),
-        "cases" => (wf_cases::build(ctx).await?, None),
-        "evaluation" => (wf_evaluation::build(ctx).await?, None),
-        _ => (wf_audit::build(ctx).await?, None),
+        "routing" => Built::Service(wf_routing::build(ctx).await?),
+        "cases" => Built::Service(wf_cases::build(ctx).await?),
+        "evaluation" => Built::Service(wf_evaluation::build(ctx).await?),
+        "gateway" => Built::Gateway(wf_gateway::build(ctx).await?),
+        _ => Built::Service(wf_audit::build(ctx).await?),
     })
 }
 
@@ -219,15 +244,30 @@ pub async fn build_with(config: Config, services: &[&'static str], access: DataD
     let config = Arc::new(config);
     let verifier = Arc::new(token_verifier(&config)?);
     let bus = open_bus(&config).await?;
-    let mut components = Vec::new();
-    let mut webhook_addr = None;
+    let mut components: Vec<Arc<dyn Component>> = Vec::new();
+    let (mut webhook_addr, mut gateway) = (None, None);
     for service in services {
         let db = open_service_db(&config, service).await?;
         let ctx = ServiceContext::new(db, bus.clone(), config.clone());
-        let (component, webhook) =
-            build_component(service, ctx).await.with_context(|| format!("starting {service}"))?;
-        components.push(component);
-        webhook_addr = webhook_addr.or(webhook);
+        match build_component(service, ctx).await.with_context(|| format!("starting {service}"))? {
+            Built::Service(component) => components.push(component),
+            Built::Intake(component, webhook) => {
+                components.push(component);
+                webhook_addr = Some(webhook);
+            }
+            Built::Gateway(built) => {
+                components.push(built.clone());
+                gateway = Some(built);
+            }
+        }
+    }
+    // The gateway alone needs to be told where the services are; beside them it uses this process.
+    let hosts_services = services.iter().any(|service| *service != "gateway");
+    if gateway.is_some() && !hosts_services && config.gateway.upstream_url.is_none() {
+        anyhow::bail!(
+            "the gateway runs here without the services: set gateway.upstream_url (WAYFINDER_GATEWAY__UPSTREAM_URL) \
+             to their gRPC address, e.g. http://127.0.0.1:50051"
+        );
     }
     let topology = if config.amqp_url.is_some() { Topology::Full } else { Topology::Hosted };
     let server = Server::bind(
@@ -248,8 +288,13 @@ pub async fn build_with(config: Config, services: &[&'static str], access: DataD
         };
         anyhow::Error::new(err).context(format!("cannot listen on the gRPC address {addr} (grpc_addr){hint}"))
     })?;
+    if let Some(gateway) = &gateway
+        && config.gateway.upstream_url.is_none()
+    {
+        gateway.set_upstream(&format!("http://{}", server.local_addr()))?;
+    }
     let services = services.iter().map(|s| (*s).to_owned()).collect();
-    Ok(System { server, config, services, webhook_addr, _lock: lock })
+    Ok(System { server, config, services, webhook_addr, gateway, _lock: lock })
 }
 
 /// The data folder a client command should look in.

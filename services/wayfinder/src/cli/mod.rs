@@ -4,6 +4,7 @@
 //!   token from the data folder's key, the one the process verifies);
 //! - [`referral`]: `submit` and `status`;
 //! - [`dlq`]: a consuming service's dead letters;
+//! - [`accounts`]: the web application's local sign-ins;
 //! - [`audit`], [`keys`] (intake's field keys), [`routing`], [`report`] (evaluation), [`analyze`]
 //!   (statistics over a CSV, no system needed).
 //!
@@ -20,6 +21,7 @@ use wf_config::Config;
 use crate::data_dir::DataDirAccess;
 use crate::system;
 
+pub mod accounts;
 pub mod analyze;
 pub mod audit;
 pub mod dlq;
@@ -56,8 +58,8 @@ pub enum Command {
     /// Run every service in one process (embedded unless DATABASE_URL / AMQP_URL are set).
     /// On a new embedded data folder, a demo data set of fictional practice referrals is loaded.
     Up(serve::UpArgs),
-    /// Run one or more services in this process: intake, routing, cases, audit, evaluation, or all;
-    /// e.g. `wayfinder serve routing`.
+    /// Run one or more services in this process: intake, routing, cases, audit, evaluation, gateway
+    /// (the web application), or all; e.g. `wayfinder serve routing`.
     Serve(serve::ServeArgs),
     /// Apply database migrations for the given services (default: all).
     Migrate(serve::MigrateArgs),
@@ -86,6 +88,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         action: keys::KeysAction,
+    },
+    /// The web application's local sign-ins: add, disable, enable, reset, list.
+    Accounts {
+        #[command(subcommand)]
+        action: accounts::AccountsAction,
     },
     /// Survival and regression statistics over a CSV extract: km, logrank, cox, logit, rmst, cif.
     Analyze(analyze::AnalyzeArgs),
@@ -185,15 +192,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dlq { action } => dlq::run(action, &globals).await,
         Command::Audit { action } => audit::run(action, &globals).await,
         Command::Keys { action } => keys::run(action, &globals).await,
+        Command::Accounts { action } => accounts::run(action, &globals).await,
         Command::Analyze(args) => analyze::run(&args),
         Command::Routing { action } => routing::run(action, &globals).await,
         Command::Report(args) => report::run(args, &globals).await,
     }
 }
 
-/// A service name from the one list ([`wf_config::SERVICES`]); with `all`, also "all".
+/// A service name from the one list ([`wf_config::SERVICES`]); with `all`, any component a process
+/// runs ([`system::COMPONENTS`]: the services and the gateway) and "all".
 fn service_name(all: bool) -> impl TypedValueParser<Value = String> {
-    let mut names: Vec<&'static str> = wf_config::SERVICES.to_vec();
+    let mut names: Vec<&'static str> = if all { system::COMPONENTS.to_vec() } else { wf_config::SERVICES.to_vec() };
     if all {
         names.push("all");
     }

@@ -84,6 +84,13 @@ fn role() -> impl TypedValueParser<Value = Role> {
     PossibleValuesParser::new(Role::ALL.map(Role::as_str)).try_map(|name| name.parse::<Role>())
 }
 
+/// A person's role (every role but `service`), by its snake_case name.
+pub(super) fn person_role() -> impl TypedValueParser<Value = Role> {
+    let names: Vec<&'static str> =
+        Role::ALL.into_iter().filter(|role| *role != Role::Service).map(Role::as_str).collect();
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<Role>())
+}
+
 pub async fn up(args: UpArgs, globals: &Globals) -> anyhow::Result<()> {
     let config = args.listen.config(globals)?;
     // Only a new embedded data folder gets the demo: never mix it into real data.
@@ -169,8 +176,21 @@ async fn serve_with(
         system.grpc_url(),
         system.config.data_dir.display()
     );
+    let demo_accounts = system.config.data_dir.join(crate::demo::DEMO_ACCOUNTS_FILE);
+    if let Some(web) = system.web_url() {
+        eprintln!("web application: {web}");
+        if !load_demo && demo_accounts.is_file() {
+            eprintln!("demo sign-ins: {}", demo_accounts.display());
+        }
+    }
     if !load_demo {
         return system.run(shutdown).await;
+    }
+    if let Some(gateway) = system.gateway() {
+        let text = crate::demo::seed_accounts(gateway.accounts(), &system.config.data_dir)
+            .await
+            .context("creating the demo sign-ins")?;
+        eprintln!("demo sign-ins (also in {}):\n{text}", demo_accounts.display());
     }
     let target = wf_client::Target::resolve(Some(system.grpc_url()), None, &system.config.data_dir)?;
     let running = tokio::spawn(system.run(shutdown.clone()));

@@ -1,0 +1,54 @@
+//! The HTTP side: pages rendered on the server (askama templates in `templates/`, checked at compile
+//! time), working without JavaScript; htmx 2 (bundled, [`assets`]) only improves them.
+//!
+//! Every response carries the security headers ([`headers`]); every page passes the session guard
+//! ([`guard`]: Origin and CSRF checks on every state change, error pages); handlers take
+//! [`SignedIn`](crate::app::SignedIn) (or [`extract::Acknowledging`] / [`extract::Visitor`]) and
+//! answer a page or a [`PageError`]. Screens add their routes in [`router`] and call the services
+//! through `app.upstream` with [`OrPage`].
+
+pub mod account;
+pub mod acknowledge;
+pub mod assets;
+pub mod errors;
+pub mod extract;
+pub mod guard;
+pub mod headers;
+pub mod home;
+pub mod layout;
+pub mod session;
+pub mod sign_in;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+pub use errors::{OrPage, PageError};
+pub use home::home;
+pub use layout::{FormErrors, Layout};
+
+use crate::app::App;
+
+/// Every route of the gateway.
+pub fn router(app: App) -> Router {
+    let pages = Router::new()
+        .route("/", get(home::home))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/acknowledge", get(acknowledge::form).post(acknowledge::accept))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/totp", post(account::begin_totp))
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route("/session/extend", post(session::extend))
+        .fallback(session::not_found)
+        .layer(from_fn_with_state(app.clone(), guard::guard));
+    Router::new()
+        .merge(pages)
+        .route("/static/{name}", get(assets::serve))
+        .route("/healthz", get(session::healthz))
+        .layer(from_fn_with_state(app.clone(), headers::security_headers))
+        .layer(DefaultBodyLimit::max(guard::FORM_LIMIT))
+        .with_state(app)
+}

@@ -1,0 +1,213 @@
+//! Calling the services as the signed-in person. Each person's requests carry a short-lived token
+//! minted for them (kind user, or kind partner with their partner id; subject = the account's
+//! `user_id`), so every service applies its authorization table to the person, not to the
+//! gateway. Tokens live [`TOKEN_TTL`] and are cached per session until a minute before they expire.
+//!
+//! ```ignore
+//! let case = app.upstream.cases(&who)?.get_case(request).await.or_page(&who)?;
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use wf_auth::{BearerToken, Role, TokenIssuer, TokenKind};
+use wf_proto::audit::v1::audit_service_client::AuditServiceClient;
+use wf_proto::cases::v1::case_service_client::CaseServiceClient;
+use wf_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient;
+use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use wf_proto::routing::v1::routing_service_client::RoutingServiceClient;
+use wf_types::{FieldViolation, SessionId};
+
+use super::sessions::SignedIn;
+
+/// How long an upstream token lives (the services refuse user tokens over 12 hours; five minutes
+/// bounds what a token copied out of the gateway's memory is good for).
+pub const TOKEN_TTL: Duration = Duration::from_secs(5 * 60);
+/// A cached token is replaced when it has less than this left, so no call leaves with a token about
+/// to expire.
+const REFRESH_BEFORE: Duration = Duration::from_secs(60);
+/// Cached tokens kept before expired ones are dropped.
+const CACHE_SWEEP_AT: usize = 4096;
+/// A call to the services waits at most this long.
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A channel whose every request carries the person's token and the current trace context.
+pub type AuthedChannel = InterceptedService<Channel, PersonCredentials>;
+
+/// The client-side interceptor: `authorization: Bearer …` plus `traceparent`.
+#[derive(Clone, Debug)]
+pub struct PersonCredentials(BearerToken);
+
+impl tonic::service::Interceptor for PersonCredentials {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut request = self.0.call(request)?;
+        wf_telemetry::inject_into_metadata(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// Why a call to the services did not give its answer, as the pages and the JSON API report it.
+#[derive(Debug)]
+pub enum UpstreamFailure {
+    /// The record does not exist or is not the person's to see (the services never tell which).
+    NotFound,
+    /// The person's role may not do this (staff only: a partner gets [`UpstreamFailure::NotFound`]).
+    Forbidden(String),
+    /// The request broke the contract; each field named.
+    Invalid(Vec<FieldViolation>),
+    /// The record is not in a state that allows it, or changed meanwhile.
+    Conflict(String),
+    /// The services cannot be reached (or no upstream is configured yet).
+    Unavailable,
+    Internal(anyhow::Error),
+}
+
+impl UpstreamFailure {
+    /// Classifies a gRPC status for `who`. Partners get "not found" for every refusal, so an
+    /// address outside their scope answers exactly like one that does not exist.
+    pub fn from_status(status: tonic::Status, who: &SignedIn) -> Self {
+        use tonic::Code;
+        match status.code() {
+            Code::NotFound => UpstreamFailure::NotFound,
+            Code::PermissionDenied if who.is_partner() => UpstreamFailure::NotFound,
+            Code::PermissionDenied => UpstreamFailure::Forbidden(status.message().to_owned()),
+            Code::InvalidArgument | Code::OutOfRange => {
+                use tonic_types::StatusExt as _;
+                let details = status.get_error_details();
+                let mut violations: Vec<FieldViolation> = details
+                    .bad_request()
+                    .map(|bad| {
+                        bad.field_violations
+                            .iter()
+                            .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if violations.is_empty() {
+                    violations.push(FieldViolation::new("request", status.message().to_owned()));
+                }
+                UpstreamFailure::Invalid(violations)
+            }
+            Code::FailedPrecondition | Code::Aborted | Code::AlreadyExists => {
+                UpstreamFailure::Conflict(status.message().to_owned())
+            }
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Cancelled => {
+                UpstreamFailure::Unavailable
+            }
+            // A token the services refuse is the gateway's fault, never the person's.
+            code => UpstreamFailure::Internal(anyhow::anyhow!("upstream answered {code:?}: {}", status.message())),
+        }
+    }
+}
+
+struct CachedToken {
+    token: String,
+    refresh_at: Instant,
+}
+
+struct Inner {
+    issuer: TokenIssuer,
+    channel: RwLock<Option<Channel>>,
+    tokens: Mutex<HashMap<SessionId, CachedToken>>,
+}
+
+/// The services, as the gateway reaches them.
+#[derive(Clone)]
+pub struct Upstream {
+    inner: Arc<Inner>,
+}
+
+impl Upstream {
+    /// Mints with `issuer`; no services until [`Upstream::set_url`].
+    pub fn new(issuer: TokenIssuer) -> Self {
+        Self { inner: Arc::new(Inner { issuer, channel: RwLock::new(None), tokens: Mutex::new(HashMap::new()) }) }
+    }
+
+    /// Points at the services' gRPC address (`http://127.0.0.1:50051`). Connects lazily: the services
+    /// may start after the gateway. Must be called inside the Tokio runtime.
+    pub fn set_url(&self, url: &str) -> anyhow::Result<()> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|err| anyhow::anyhow!("upstream url {url:?}: {err}"))?
+            .timeout(CALL_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5));
+        *self.inner.channel.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(endpoint.connect_lazy());
+        Ok(())
+    }
+
+    /// Whether a services address is set.
+    pub fn is_configured(&self) -> bool {
+        self.inner.channel.read().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some()
+    }
+
+    /// The token for `who` (cached per session).
+    pub fn token_for(&self, who: &SignedIn) -> Result<String, UpstreamFailure> {
+        let now = Instant::now();
+        let mut tokens = self.inner.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = tokens.get(&who.session_id)
+            && cached.refresh_at > now
+        {
+            return Ok(cached.token.clone());
+        }
+        let (kind, partner) = match who.role {
+            Role::Partner => (TokenKind::Partner, who.partner_id.as_ref().map(|p| p.as_str())),
+            _ => (TokenKind::User, None),
+        };
+        let token = self
+            .inner
+            .issuer
+            .issue(kind, &who.user_id, who.role, partner, TOKEN_TTL)
+            .map_err(|err| UpstreamFailure::Internal(anyhow::anyhow!("minting an upstream token: {err}")))?;
+        if tokens.len() >= CACHE_SWEEP_AT {
+            tokens.retain(|_, cached| cached.refresh_at > now);
+        }
+        // The token's expiry is on the wall clock the services verify with, so the cache uses real
+        // time too (not the service clock, which tests move).
+        tokens.insert(
+            who.session_id.clone(),
+            CachedToken { token: token.clone(), refresh_at: now + TOKEN_TTL - REFRESH_BEFORE },
+        );
+        Ok(token)
+    }
+
+    /// Drops the cached token of a session that ended.
+    pub fn forget(&self, session: &SessionId) {
+        self.inner.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(session);
+    }
+
+    /// A channel carrying `who`'s token.
+    pub fn channel_for(&self, who: &SignedIn) -> Result<AuthedChannel, UpstreamFailure> {
+        let channel = self
+            .inner
+            .channel
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or(UpstreamFailure::Unavailable)?;
+        let bearer = BearerToken::new(&self.token_for(who)?)
+            .map_err(|err| UpstreamFailure::Internal(anyhow::anyhow!("upstream token header: {err}")))?;
+        Ok(InterceptedService::new(channel, PersonCredentials(bearer)))
+    }
+
+    pub fn intake(&self, who: &SignedIn) -> Result<IntakeServiceClient<AuthedChannel>, UpstreamFailure> {
+        Ok(IntakeServiceClient::new(self.channel_for(who)?))
+    }
+
+    pub fn routing(&self, who: &SignedIn) -> Result<RoutingServiceClient<AuthedChannel>, UpstreamFailure> {
+        Ok(RoutingServiceClient::new(self.channel_for(who)?))
+    }
+
+    pub fn cases(&self, who: &SignedIn) -> Result<CaseServiceClient<AuthedChannel>, UpstreamFailure> {
+        Ok(CaseServiceClient::new(self.channel_for(who)?))
+    }
+
+    pub fn audit(&self, who: &SignedIn) -> Result<AuditServiceClient<AuthedChannel>, UpstreamFailure> {
+        Ok(AuditServiceClient::new(self.channel_for(who)?))
+    }
+
+    pub fn evaluation(&self, who: &SignedIn) -> Result<EvaluationServiceClient<AuthedChannel>, UpstreamFailure> {
+        Ok(EvaluationServiceClient::new(self.channel_for(who)?))
+    }
+}

@@ -1,0 +1,11 @@
+//! The gateway's rules, as plain functions over plain data (no I/O): who an account may be
+//! ([`account`]), which passwords are accepted ([`password`]), one-time codes ([`totp`]), when a
+//! session has ended ([`session`]), when sign-in attempts are throttled ([`throttle`]), and which
+//! requests may change state ([`request`]: the Origin and CSRF rules).
+
+pub mod account;
+pub mod password;
+pub mod request;
+pub mod session;
+pub mod throttle;
+pub mod totp;

@@ -1,0 +1,3 @@
+//! The gateway's timer loop: [`sweeper`] deletes ended sessions and forgotten sign-in counters.
+
+pub mod sweeper;
