@@ -40,6 +40,7 @@ pub enum AccountsAction {
     },
     /// Disable a sign-in: every session it holds ends at once.
     Disable {
+        /// The sign-in name.
         #[arg(long)]
         username: String,
         #[command(flatten)]
@@ -47,6 +48,7 @@ pub enum AccountsAction {
     },
     /// Enable a disabled sign-in again.
     Enable {
+        /// The sign-in name.
         #[arg(long)]
         username: String,
         #[command(flatten)]
@@ -55,8 +57,10 @@ pub enum AccountsAction {
     /// Set a new passphrase (standard input with --password-stdin, else generated and printed);
     /// the account's sessions end.
     Reset {
+        /// The sign-in name.
         #[arg(long)]
         username: String,
+        /// Read the new passphrase from standard input (at least 15 characters, not a common one).
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
