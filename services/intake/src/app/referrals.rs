@@ -33,8 +33,8 @@ impl App {
     }
 
     /// One referral. Staff, services and program managers read the coded record (each such read a
-    /// `record.accessed` event, with the personal part too when staff give a purpose), the status and
-    /// the whole history; the partner that submitted it the coded record with the submitter's status
+    /// `record.accessed` event, with the personal part too when staff give a purpose), the status,
+    /// the whole history and who holds the case now; the partner that submitted it the coded record with the submitter's status
     /// and history ([`submitter_partner_view`]); the partner that serves it now ([`App::serves`]) the
     /// coded record without who referred the youth, with the case id so it can act on the case it
     /// serves; a hotline only the submitter's status and history ([`status_view`], a
@@ -108,6 +108,8 @@ impl App {
             matched_at: stored.matched_at.map(timestamp),
             case_id: stored.case_id.unwrap_or_default(),
             closure_reason: stored.closure_reason.unwrap_or_default(),
+            // Who holds the case is staff's to know, never a partner's (the receiving one included).
+            case_manager_id: if partner { String::new() } else { stored.case_manager_id.unwrap_or_default() },
         })
     }
 
@@ -178,7 +180,7 @@ impl App {
     }
 
     /// Summaries, newest first, narrowed by the request's filters. A partner lists what its
-    /// organization submitted, without youth or case ids; each summary returned is a
+    /// organization submitted, without youth, case or case manager ids; each summary returned is a
     /// `record.accessed` event (fields [`SUMMARY_FIELD`]).
     pub(crate) async fn list(
         &self,
@@ -212,6 +214,9 @@ impl App {
                 received_from: filter.received_from,
                 received_before: filter.received_before,
                 youth_id: filter.youth_id.as_deref(),
+                source: filter.source,
+                case_manager_id: filter.case_manager_id.as_deref(),
+                unassigned_only: filter.unassigned_only,
                 before_id: (!request.page_token.is_empty()).then_some(request.page_token.as_str()),
                 limit: page_size as i64 + 1,
             },
@@ -230,7 +235,8 @@ impl App {
 }
 
 /// A listed referral. A partner (who lists only what it submitted) is not told which youth it was
-/// found to be nor where the youth went (no youth or case id, as GetReferral); it is shown the
+/// found to be nor where the youth went or who holds the case (no youth, case or case manager id,
+/// as GetReferral); it is shown the
 /// submitter's status (`domain::submitter`) and, as deadline, only the tier's time limit while that
 /// is open ([`deadline::for_partner`]).
 fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary, ApiError> {
@@ -266,6 +272,7 @@ fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary,
         practice: row.practice != 0,
         deadline: due.map(|due| timestamp(due.at)),
         case_id: if partner { String::new() } else { row.case_id.unwrap_or_default() },
+        case_manager_id: if partner { String::new() } else { row.case_manager_id.unwrap_or_default() },
         needs: coded.needs,
         preferred_language: coded.preferred_language,
     })
@@ -301,9 +308,9 @@ fn changes(view: &submitter::View) -> Vec<pb::StatusChange> {
 
 /// What a caller that may read only the status of a referral (role hotline) gets: the referral id,
 /// the submitter's status and history (`domain::submitter`: nothing after the referral left
-/// intake's hands) as (status, instant) only. No coded record, no youth or case id, no minor flag,
-/// no matched instant, no closure reason, no event ids, no history detail (which names the serving
-/// partner and the case manager), no deadline.
+/// intake's hands) as (status, instant) only. No coded record, no youth, case or case manager id, no
+/// minor flag, no matched instant, no closure reason, no event ids, no history detail (which names
+/// the serving partner and the case manager), no deadline.
 fn status_view(stored: store::StoredReferral, history: &[store::HistoryRow]) -> pb::GetReferralResponse {
     let view = submitter_view(&stored, history);
     pb::GetReferralResponse {
@@ -317,7 +324,8 @@ fn status_view(stored: store::StoredReferral, history: &[store::HistoryRow]) -> 
 /// What the partner that submitted a referral gets: the coded record it submitted (no personal
 /// details), the minor flag, the submitter's status and history (`domain::submitter`) without event
 /// ids or details, when it was matched if that was before the hand-off, and the closure reason only
-/// of a staff closure while the referral was in intake's hands. Never the youth or case id.
+/// of a staff closure while the referral was in intake's hands. Never the youth, case or case
+/// manager id.
 fn submitter_partner_view(
     stored: store::StoredReferral,
     referral: pb::Referral,
@@ -333,6 +341,7 @@ fn submitter_partner_view(
         is_minor: stored.is_minor,
         matched_at: view.matched_at.map(timestamp),
         case_id: String::new(),
+        case_manager_id: String::new(),
         closure_reason: if view.closure_shown { stored.closure_reason.unwrap_or_default() } else { 0 },
     }
 }

@@ -3,7 +3,7 @@
 
 use wf_proto::common::v1 as common;
 use wf_proto::intake::v1 as pb;
-use wf_types::{FieldViolation, PartnerId, YouthId};
+use wf_types::{CaseManagerId, FieldViolation, PartnerId, YouthId};
 
 use super::validate::{ProtoEnum, enum_values};
 
@@ -18,6 +18,11 @@ pub struct Filter {
     pub received_from: Option<i64>,
     pub received_before: Option<i64>,
     pub youth_id: Option<String>,
+    pub source: Option<i32>,
+    /// The owner: the case manager who holds the referral's case now.
+    pub case_manager_id: Option<String>,
+    /// Only referrals whose case no case manager holds now.
+    pub unassigned_only: bool,
 }
 
 /// An enum filter: 0 is unset, anything else must be a value of `E`.
@@ -43,8 +48,8 @@ fn instant(field: &str, value: Option<&prost_types::Timestamp>, violations: &mut
     }
 }
 
-/// The filters of `request`. A partner (`partner` true) never sees youth ids, so it cannot filter by
-/// one either.
+/// The filters of `request`. A partner (`partner` true) never sees youth ids nor who holds a case,
+/// so it cannot filter by either (`youth_id`, `case_manager_id`, `unassigned_only`).
 pub fn parse_filter(request: &pb::ListReferralsRequest, partner: bool) -> Result<Filter, Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let mut statuses = Vec::new();
@@ -102,10 +107,52 @@ pub fn parse_filter(request: &pb::ListReferralsRequest, partner: bool) -> Result
             None
         }
     };
+    let source = enum_filter::<common::ReferralSource>("source", request.source, &mut violations);
+    let case_manager_id = match request.case_manager_id.as_str() {
+        "" => None,
+        _ if partner => {
+            violations.push(FieldViolation::new(
+                "case_manager_id",
+                "is not a filter partners may use (they never see who holds a case)",
+            ));
+            None
+        }
+        id if CaseManagerId::is_valid(id) => Some(id.to_owned()),
+        _ => {
+            violations.push(FieldViolation::new(
+                "case_manager_id",
+                "is not a case manager id; allowed: \"cm_\" and 32 lowercase hex digits, as the roster gives it",
+            ));
+            None
+        }
+    };
+    let unassigned_only = request.unassigned_only;
+    if unassigned_only && partner {
+        violations.push(FieldViolation::new(
+            "unassigned_only",
+            "is not a filter partners may use (they never see who holds a case)",
+        ));
+    } else if unassigned_only && !request.case_manager_id.is_empty() {
+        violations.push(FieldViolation::new(
+            "unassigned_only",
+            "cannot be combined with case_manager_id (a referral with an owner is not unassigned); allowed: one of them",
+        ));
+    }
     if !violations.is_empty() {
         return Err(violations);
     }
-    Ok(Filter { statuses, site, triage_tier, referring_organization_id, received_from, received_before, youth_id })
+    Ok(Filter {
+        statuses,
+        site,
+        triage_tier,
+        referring_organization_id,
+        received_from,
+        received_before,
+        youth_id,
+        source,
+        case_manager_id,
+        unassigned_only,
+    })
 }
 
 #[cfg(test)]
@@ -135,9 +182,16 @@ mod tests {
             referring_organization_id: "org_0193a1b2c3d4e5f60718293a4b5c6d01".into(),
             received: Some(common::TimeRange { start: at(100), end: at(200) }),
             youth_id: "yth_0193a1b2c3d4e5f60718293a4b5c6d01".into(),
+            source: common::ReferralSource::Outreach as i32,
+            case_manager_id: "cm_0193a1b2c3d4e5f60718293a4b5c6d01".into(),
             ..Default::default()
         };
         let filter = parse_filter(&request, false).expect("valid");
+        assert_eq!(filter.source, Some(common::ReferralSource::Outreach as i32));
+        assert_eq!(filter.case_manager_id.as_deref(), Some("cm_0193a1b2c3d4e5f60718293a4b5c6d01"));
+        assert!(!filter.unassigned_only);
+        let unassigned = pb::ListReferralsRequest { unassigned_only: true, ..Default::default() };
+        assert!(parse_filter(&unassigned, false).expect("valid").unassigned_only);
         assert_eq!(filter.statuses, vec![4, 6], "listed once each");
         assert_eq!((filter.site, filter.triage_tier), (Some(2), Some(2)));
         assert_eq!(filter.referring_organization_id.as_deref(), Some("org_0193a1b2c3d4e5f60718293a4b5c6d01"));
@@ -159,6 +213,9 @@ mod tests {
             referring_organization_id: "Acme Outreach".into(),
             received: Some(common::TimeRange { start: at(200), end: at(100) }),
             youth_id: "Demo".into(),
+            source: 99,
+            case_manager_id: "Dana".into(),
+            unassigned_only: true,
             ..Default::default()
         };
         let violations = parse_filter(&request, false).expect_err("refused");
@@ -172,12 +229,16 @@ mod tests {
                 "triage_tier",
                 "referring_organization_id",
                 "received.end",
-                "youth_id"
+                "youth_id",
+                "source",
+                "case_manager_id",
+                "unassigned_only"
             ]
         );
+        assert!(violations[7].description.contains("REFERRAL_SOURCE_OUTREACH"), "{:?}", violations[7]);
         assert!(violations[0].description.contains("REFERRAL_STATUS_OFFERED"), "{:?}", violations[0]);
         assert!(violations[2].description.contains("SITE_SOUTH_LOS_ANGELES"), "{:?}", violations[2]);
-        assert!(violations.iter().all(|v| !v.description.contains("Acme") && !v.description.contains("Demo")));
+        assert!(violations.iter().all(|v| ["Acme", "Demo", "Dana"].iter().all(|value| !v.description.contains(value))));
         let bad_instant = pb::ListReferralsRequest {
             received: Some(common::TimeRange {
                 start: Some(prost_types::Timestamp { seconds: 0, nanos: -1 }),
@@ -194,5 +255,28 @@ mod tests {
             pb::ListReferralsRequest { youth_id: "yth_0193a1b2c3d4e5f60718293a4b5c6d01".into(), ..Default::default() };
         assert_eq!(refused(parse_filter(&request, true)), ["youth_id"]);
         assert!(parse_filter(&request, false).is_ok());
+    }
+
+    #[test]
+    fn a_partner_cannot_filter_by_owner() {
+        let owner = "cm_0193a1b2c3d4e5f60718293a4b5c6d01";
+        let by_owner = pb::ListReferralsRequest { case_manager_id: owner.into(), ..Default::default() };
+        assert_eq!(refused(parse_filter(&by_owner, true)), ["case_manager_id"]);
+        let unassigned = pb::ListReferralsRequest { unassigned_only: true, ..Default::default() };
+        assert_eq!(refused(parse_filter(&unassigned, true)), ["unassigned_only"]);
+        // a source it may narrow by: it sees the source of what it submitted
+        let by_source =
+            pb::ListReferralsRequest { source: common::ReferralSource::Hotline as i32, ..Default::default() };
+        assert!(parse_filter(&by_source, true).is_ok());
+    }
+
+    #[test]
+    fn an_owner_and_unassigned_only_exclude_each_other() {
+        let both = pb::ListReferralsRequest {
+            case_manager_id: "cm_0193a1b2c3d4e5f60718293a4b5c6d01".into(),
+            unassigned_only: true,
+            ..Default::default()
+        };
+        assert_eq!(refused(parse_filter(&both, false)), ["unassigned_only"]);
     }
 }

@@ -26,6 +26,8 @@ pub struct StoredReferral {
     pub coded: Vec<u8>,
     pub personal_sealed: Option<Vec<u8>>,
     pub case_id: Option<String>,
+    /// The case manager who holds the referral's case now (`domain::progress::Owner`).
+    pub case_manager_id: Option<String>,
     pub closure_reason: Option<i32>,
     /// When an offer was first accepted (matched to a provider).
     pub matched_at: Option<i64>,
@@ -126,6 +128,7 @@ struct ReferralRow {
     coded: Vec<u8>,
     personal_sealed: Option<Vec<u8>>,
     case_id: Option<String>,
+    case_manager_id: Option<String>,
     closure_reason: Option<i32>,
     matched_at: Option<i64>,
     received_at: i64,
@@ -138,8 +141,8 @@ struct ReferralRow {
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
         "SELECT id, youth_id, submitted_by, submitted_by_partner, status, is_minor, coded, personal_sealed, \
-         case_id, closure_reason, matched_at, received_at, handed_off_by, handed_off_at, handed_off_seq, \
-         handed_off_matched_at FROM referral WHERE id = $1",
+         case_id, case_manager_id, closure_reason, matched_at, received_at, handed_off_by, handed_off_at, \
+         handed_off_seq, handed_off_matched_at FROM referral WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
@@ -163,6 +166,7 @@ pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, D
             coded: row.coded,
             personal_sealed: row.personal_sealed,
             case_id: row.case_id,
+            case_manager_id: row.case_manager_id,
             closure_reason: row.closure_reason,
             matched_at: row.matched_at,
             received_at: row.received_at,
@@ -185,6 +189,11 @@ pub struct ListFilter<'a> {
     pub received_from: Option<i64>,
     pub received_before: Option<i64>,
     pub youth_id: Option<&'a str>,
+    pub source: Option<i32>,
+    /// Referrals whose case this case manager holds now.
+    pub case_manager_id: Option<&'a str>,
+    /// Only referrals whose case no case manager holds now (none yet, closed, awaiting assignment).
+    pub unassigned_only: bool,
     /// The page token: ids before it (newest first).
     pub before_id: Option<&'a str>,
     pub limit: i64,
@@ -203,6 +212,7 @@ pub struct SummaryRow {
     pub received_at: i64,
     pub is_minor: i32,
     pub case_id: Option<String>,
+    pub case_manager_id: Option<String>,
     pub referring_organization_id: String,
     pub coded: Vec<u8>,
     pub matching_step: Option<String>,
@@ -259,6 +269,15 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
     if filter.youth_id.is_some() {
         conditions.push(format!("r.youth_id = {}", placeholder()));
     }
+    if filter.source.is_some() {
+        conditions.push(format!("r.source = {}", placeholder()));
+    }
+    if filter.case_manager_id.is_some() {
+        conditions.push(format!("r.case_manager_id = {}", placeholder()));
+    }
+    if filter.unassigned_only {
+        conditions.push("r.case_manager_id IS NULL".into());
+    }
     if filter.before_id.is_some() {
         conditions.push(format!("r.id < {}", placeholder()));
     }
@@ -267,7 +286,7 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
         if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let statement = format!(
         "SELECT r.id, r.youth_id, r.source, r.triage_tier, r.site, r.status, r.practice, r.received_at, r.is_minor, \
-         r.case_id, r.referring_organization_id, r.coded, r.matching_step, r.offer_deadline, r.matched_at, \
+         r.case_id, r.case_manager_id, r.referring_organization_id, r.coded, r.matching_step, r.offer_deadline, r.matched_at, \
          r.first_contact_at, \
          (SELECT COUNT(*) FROM mandated_report m WHERE m.referral_id = r.id) AS mandated_reports, \
          (SELECT MIN(m.written_report_due) FROM mandated_report m \
@@ -299,6 +318,12 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
     }
     if let Some(youth_id) = filter.youth_id {
         query = query.bind(youth_id);
+    }
+    if let Some(source) = filter.source {
+        query = query.bind(source);
+    }
+    if let Some(case_manager_id) = filter.case_manager_id {
+        query = query.bind(case_manager_id);
     }
     if let Some(before_id) = filter.before_id {
         query = query.bind(before_id);

@@ -5,7 +5,7 @@
 
 use wf_db::{Backend, Db, DbError, Tx};
 
-use crate::domain::progress::{CaseTrack, Escalation, Facts, MatchStep, Matching};
+use crate::domain::progress::{CaseTrack, Escalation, Facts, MatchStep, Matching, Owner};
 use crate::domain::submitter::HandOff;
 
 /// A referral's progress row, locked.
@@ -25,6 +25,9 @@ pub struct ProgressRow {
     pub case_closure_reason: Option<i32>,
     pub case_event_id: Option<String>,
     pub case_event_at: Option<i64>,
+    /// Who holds the case now (`domain::progress::Owner`), and the event that said so.
+    pub case_manager_id: Option<String>,
+    pub case_manager_event_id: Option<String>,
     /// The hand-off's code, once the referral left intake's hands (`domain::submitter`).
     pub handed_off_by: Option<String>,
 }
@@ -46,6 +49,10 @@ impl ProgressRow {
             }),
             _ => None,
         };
+        let owner = self
+            .case_manager_event_id
+            .as_ref()
+            .map(|event_id| Owner { case_manager_id: self.case_manager_id.clone(), event_id: event_id.clone() });
         Facts {
             triaged: self.triaged_at.is_some(),
             matching,
@@ -54,6 +61,7 @@ impl ProgressRow {
             first_contact_at: self.first_contact_at,
             enrolled_at: self.enrolled_at,
             case,
+            owner,
             escalations,
         }
     }
@@ -61,7 +69,8 @@ impl ProgressRow {
 
 const COLUMNS: &str = "status, staff_closed, triaged_at, matching_step, matching_event_id, \
                        offer_deadline, matched_at, assigned_at, first_contact_at, enrolled_at, case_closed, \
-                       case_closure_reason, case_event_id, case_event_at, handed_off_by";
+                       case_closure_reason, case_event_id, case_event_at, case_manager_id, case_manager_event_id, \
+                       handed_off_by";
 
 /// Reads and locks a referral's progress (`FOR UPDATE` on PostgreSQL; SQLite has one writer at a time).
 pub async fn lock(tx: &mut Tx, backend: Backend, referral_id: &str) -> Result<Option<ProgressRow>, DbError> {
@@ -95,7 +104,7 @@ pub struct StatusColumns {
     pub closure: Option<(i32, i64)>,
 }
 
-/// Writes the facts (and the escalations, upserted) and, when given, the status columns.
+/// Writes the facts (the case's owner with them, and the escalations, upserted) and, when given, the status columns.
 pub async fn save(tx: &mut Tx, referral_id: &str, facts: &Facts, status: Option<StatusColumns>) -> Result<(), DbError> {
     let (case_closed, case_reason, case_event, case_at) = match &facts.case {
         Some(case) => {
@@ -106,7 +115,8 @@ pub async fn save(tx: &mut Tx, referral_id: &str, facts: &Facts, status: Option<
     sqlx::query(
         "UPDATE referral SET matching_step = $1, matching_event_id = $2, offer_deadline = $3, matched_at = $4, \
          assigned_at = $5, first_contact_at = $6, enrolled_at = $7, case_closed = $8, case_closure_reason = $9, \
-         case_event_id = $10, case_event_at = $11 WHERE id = $12",
+         case_event_id = $10, case_event_at = $11, case_manager_id = $12, case_manager_event_id = $13 \
+         WHERE id = $14",
     )
     .bind(facts.matching.as_ref().map(|m| m.step.code()))
     .bind(facts.matching.as_ref().map(|m| m.event_id.as_str()))
@@ -119,6 +129,8 @@ pub async fn save(tx: &mut Tx, referral_id: &str, facts: &Facts, status: Option<
     .bind(case_reason)
     .bind(case_event)
     .bind(case_at)
+    .bind(facts.case_manager_id())
+    .bind(facts.owner.as_ref().map(|owner| owner.event_id.as_str()))
     .bind(referral_id)
     .execute(&mut **tx)
     .await?;

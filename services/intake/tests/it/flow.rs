@@ -10,7 +10,7 @@ use wf_proto::intake::v1 as pb;
 use crate::Harness;
 
 pub const CASE: &str = "case_0193a1b2c3d4e5f60718293a4b5c6d7e";
-pub const CASE_MANAGER: &str = "usr_0193a1b2c3d4e5f60718293a4b5c6d55";
+pub const CASE_MANAGER: &str = "cm_0193a1b2c3d4e5f60718293a4b5c6d55";
 
 /// `minutes` after a base an hour after this test binary started (whole seconds), so the steps of
 /// routing and cases come after intake recorded the referral (its clock is the wall clock).

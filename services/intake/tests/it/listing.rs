@@ -1,10 +1,16 @@
-//! `ListReferrals` (issue 13, findings 2 and 3): newest first, every filter narrows the answer, bad
-//! filter values are refused by field, every summary field is filled, the deadline is the current
-//! step's; a partner lists only its own submissions, without youth or case ids.
+//! `ListReferrals` (issue 13, findings 2 and 3; issue 14's referral queue): newest first, every
+//! filter narrows the answer (practice referrals only when asked for), bad filter values are refused
+//! by field, every summary field is filled, the deadline is the current step's; the owner (the case
+//! manager who holds the case now) follows assignment, reassignment, closure and reopening; a
+//! partner lists only its own submissions, without youth, case or case manager ids, and may not
+//! filter by youth or owner.
 
 use tonic::Code;
 use wf_auth::Role;
+use wf_events::Envelope;
+use wf_proto::cases::v1::CaseClosureReason;
 use wf_proto::common::v1 as common;
+use wf_proto::events::v1 as events;
 use wf_proto::intake::v1 as pb;
 use wf_testkit::both_engines;
 
@@ -32,6 +38,56 @@ async fn list(client: &mut Client, request: pb::ListReferralsRequest) -> Vec<pb:
 
 fn ids(summaries: &[pb::ReferralSummary]) -> Vec<&str> {
     summaries.iter().map(|s| s.referral_id.as_str()).collect()
+}
+
+const CM_A: &str = "cm_0193a1b2c3d4e5f60718293a4b5c6d3a";
+const CM_B: &str = "cm_0193a1b2c3d4e5f60718293a4b5c6d3b";
+
+/// `case.assigned` of `referral_id`'s case to `case_manager` at `minutes` (`previous` set: a
+/// supervisor's reassignment, as ReassignCase announces it).
+fn assigned_to(referral_id: &str, case_id: &str, case_manager: &str, previous: &str, minutes: i64) -> Envelope {
+    Envelope::new(
+        "cases",
+        case_id,
+        referral_id,
+        &events::CaseAssigned {
+            case_id: case_id.into(),
+            referral_id: referral_id.into(),
+            case_manager_id: case_manager.into(),
+            assigned_at: ts(minutes),
+            reason: if previous.is_empty() { "caseload_balance".into() } else { "manual".into() },
+            previous_case_manager_id: previous.into(),
+            reassign_reason: if previous.is_empty() { 0 } else { wf_proto::cases::v1::ReassignReason::Other as i32 },
+            ..Default::default()
+        },
+    )
+}
+
+/// `case.reopened` of `flow::CASE` for `referral_id` at `minutes`, to `case_manager` (empty: awaiting
+/// assignment).
+fn reopened_to(referral_id: &str, case_manager: &str, minutes: i64) -> Envelope {
+    Envelope::new(
+        "cases",
+        flow::CASE,
+        referral_id,
+        &events::CaseReopened {
+            case_id: flow::CASE.into(),
+            referral_id: referral_id.into(),
+            case_manager_id: case_manager.into(),
+            reopened_at: ts(minutes),
+            reason: "youth_returned".into(),
+            ..Default::default()
+        },
+    )
+}
+
+/// The owner of each listed referral, as a supervisor lists them (newest first).
+async fn owners(staff: &mut Client) -> Vec<(String, String)> {
+    list(staff, pb::ListReferralsRequest::default())
+        .await
+        .into_iter()
+        .map(|s| (s.referral_id, s.case_manager_id))
+        .collect()
 }
 
 both_engines!(a_list_is_newest_first_and_fills_every_summary_field, |engine| async move {
@@ -186,6 +242,199 @@ both_engines!(the_youth_filter_narrows_the_list, |engine| async move {
     harness.server.stop().await;
 });
 
+both_engines!(practice_referrals_are_listed_only_when_asked_for, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let live = submit(&mut hotline, with_reference("PR-1")).await.referral_id;
+    let practice = submit(&mut hotline, referral("PR-2", |r| r.practice = true)).await.referral_id;
+    let mut staff = harness.client(Role::Supervisor).await;
+    assert_eq!(ids(&list(&mut staff, pb::ListReferralsRequest::default()).await), [&live], "excluded by default");
+    let with_practice =
+        list(&mut staff, pb::ListReferralsRequest { include_practice: true, ..Default::default() }).await;
+    assert_eq!(ids(&with_practice), [&practice, &live]);
+    assert_eq!(with_practice.iter().map(|s| s.practice).collect::<Vec<_>>(), [true, false], "each marked as it is");
+    // with the other filters, still only when asked for
+    let urgent = |include_practice| pb::ListReferralsRequest {
+        triage_tier: common::TriageTier::Urgent as i32,
+        include_practice,
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(&mut staff, urgent(false)).await), [&live]);
+    assert_eq!(ids(&list(&mut staff, urgent(true)).await), [&practice, &live]);
+    harness.server.stop().await;
+});
+
+both_engines!(the_source_filter_narrows_the_list, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    // examples/referral.json: REFERRAL_SOURCE_HOTLINE
+    let from_hotline = submit(&mut hotline, with_reference("SRC-1")).await.referral_id;
+    let outreach = submit(&mut hotline, referral("SRC-2", |r| r.source = common::ReferralSource::Outreach as i32))
+        .await
+        .referral_id;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |source: common::ReferralSource| pb::ListReferralsRequest { source: source as i32, ..Default::default() };
+    let listed = list(&mut staff, by(common::ReferralSource::Outreach)).await;
+    assert_eq!(ids(&listed), [&outreach]);
+    assert_eq!(listed[0].source, common::ReferralSource::Outreach as i32);
+    assert_eq!(ids(&list(&mut staff, by(common::ReferralSource::Hotline)).await), [&from_hotline]);
+    assert!(list(&mut staff, by(common::ReferralSource::ChildWelfare)).await.is_empty());
+    assert_eq!(list(&mut staff, by(common::ReferralSource::Unspecified)).await.len(), 2, "unset matches all");
+    harness.server.stop().await;
+});
+
+both_engines!(the_owner_filter_narrows_the_list_to_a_case_managers_referrals, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let of_a = submit(&mut hotline, with_reference("OW-1")).await.referral_id;
+    let of_b = submit(&mut hotline, with_reference("OW-2")).await.referral_id;
+    let also_a = submit(&mut hotline, with_reference("OW-3")).await.referral_id;
+    let nobodys = submit(&mut hotline, with_reference("OW-4")).await.referral_id;
+    let case_b = "case_0193a1b2c3d4e5f60718293a4b5c6d3b";
+    let case_c = "case_0193a1b2c3d4e5f60718293a4b5c6d3c";
+    flow::publish(
+        &harness,
+        &[
+            &assigned_to(&of_a, flow::CASE, CM_A, "", 1),
+            &assigned_to(&of_b, case_b, CM_B, "", 2),
+            &assigned_to(&also_a, case_c, CM_A, "", 3),
+        ],
+    )
+    .await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let by = |owner: &str| pb::ListReferralsRequest { case_manager_id: owner.into(), ..Default::default() };
+    let mine = list(&mut staff, by(CM_A)).await;
+    assert_eq!(ids(&mine), [&also_a, &of_a], "newest first");
+    assert!(mine.iter().all(|s| s.case_manager_id == CM_A));
+    assert_eq!(ids(&list(&mut staff, by(CM_B)).await), [&of_b]);
+    assert!(list(&mut staff, by("cm_0193a1b2c3d4e5f60718293a4b5c6dff")).await.is_empty());
+    // with another filter: both narrow
+    let received_referrals = pb::ListReferralsRequest {
+        case_manager_id: CM_A.into(),
+        statuses: vec![pb::ReferralStatus::Received as i32],
+        ..Default::default()
+    };
+    assert!(list(&mut staff, received_referrals).await.is_empty(), "assigned, not received");
+    assert_eq!(list(&mut staff, pb::ListReferralsRequest::default()).await.len(), 4, "{nobodys} too");
+    harness.server.stop().await;
+});
+
+both_engines!(the_unassigned_filter_narrows_the_list_to_referrals_nobody_holds, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let waiting = submit(&mut hotline, with_reference("UN-1")).await.referral_id;
+    let owned = submit(&mut hotline, with_reference("UN-2")).await.referral_id;
+    let closed = submit(&mut hotline, with_reference("UN-3")).await.referral_id;
+    let case_b = "case_0193a1b2c3d4e5f60718293a4b5c6d3b";
+    flow::publish(
+        &harness,
+        &[
+            &assigned_to(&owned, flow::CASE, CM_A, "", 1),
+            &assigned_to(&closed, case_b, CM_B, "", 2),
+            &flow::case_closed(&closed, &[], CaseClosureReason::Unreachable, 3),
+        ],
+    )
+    .await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let unassigned = |statuses: &[pb::ReferralStatus]| pb::ListReferralsRequest {
+        unassigned_only: true,
+        statuses: statuses.iter().map(|s| *s as i32).collect(),
+        ..Default::default()
+    };
+    assert_eq!(ids(&list(&mut staff, unassigned(&[])).await), [&closed, &waiting], "no owner now");
+    assert_eq!(ids(&list(&mut staff, unassigned(&[pb::ReferralStatus::Received])).await), [&waiting]);
+    assert_eq!(list(&mut staff, pb::ListReferralsRequest::default()).await.len(), 3);
+    harness.server.stop().await;
+});
+
+both_engines!(the_owner_follows_assignment_reassignment_closure_and_reopening, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut hotline = harness.client(Role::Hotline).await;
+    let id = submit(&mut hotline, with_reference("OF-1")).await.referral_id;
+    let other = submit(&mut hotline, with_reference("OF-2")).await.referral_id;
+    let mut staff = harness.client(Role::Supervisor).await;
+    let owner_of = |id: &str| (id.to_owned(), String::new());
+    assert_eq!(owners(&mut staff).await, [owner_of(&other), owner_of(&id)], "no case yet");
+
+    // assigned, then reassigned by a supervisor (ReassignCase announces case.assigned again)
+    flow::publish(&harness, &[&assigned_to(&id, flow::CASE, CM_A, "", 1)]).await;
+    assert_eq!(owners(&mut staff).await[1], (id.clone(), CM_A.to_owned()));
+    assert_eq!(flow::read(&harness, &id).await.case_manager_id, CM_A, "GetReferral names the owner too");
+    flow::publish(&harness, &[&assigned_to(&id, flow::CASE, CM_B, CM_A, 5)]).await;
+    assert_eq!(owners(&mut staff).await[1], (id.clone(), CM_B.to_owned()), "the reassignment moved it");
+    let by = |owner: &str| pb::ListReferralsRequest { case_manager_id: owner.into(), ..Default::default() };
+    assert!(list(&mut staff, by(CM_A)).await.is_empty(), "no longer the first case manager's");
+    assert_eq!(ids(&list(&mut staff, by(CM_B)).await), [&id]);
+    assert_eq!(owners(&mut staff).await[0], owner_of(&other), "another referral keeps none");
+
+    // the case closes: nobody's any more; a reassignment announced before the closure but delivered
+    // after it does not give it back, nor does the closure's redelivery change anything
+    let late = assigned_to(&id, flow::CASE, CM_A, CM_B, 7);
+    let closure = flow::case_closed(&id, &[], CaseClosureReason::GoalsMet, 10);
+    flow::publish(&harness, &[&closure]).await;
+    assert_eq!(owners(&mut staff).await[1], owner_of(&id));
+    assert_eq!(flow::read(&harness, &id).await.case_manager_id, "");
+    assert!(list(&mut staff, by(CM_B)).await.is_empty());
+    flow::publish(&harness, &[&late, &closure]).await;
+    assert_eq!(owners(&mut staff).await[1], owner_of(&id), "older than the closure");
+    assert!(list(&mut staff, by(CM_A)).await.is_empty());
+
+    // reopened awaiting assignment: still nobody's; then assigned
+    flow::publish(&harness, &[&reopened_to(&id, "", 20)]).await;
+    assert_eq!(owners(&mut staff).await[1], owner_of(&id));
+    flow::publish(&harness, &[&assigned_to(&id, flow::CASE, CM_A, "", 25)]).await;
+    assert_eq!(owners(&mut staff).await[1], (id.clone(), CM_A.to_owned()));
+    assert_eq!(flow::read(&harness, &id).await.case_manager_id, CM_A);
+    harness.server.stop().await;
+});
+
+both_engines!(a_partner_is_never_shown_an_owner_nor_filters_by_one, |engine| async move {
+    let harness = Harness::start(engine).await;
+    let mut partner = harness.partner(ORG_A).await;
+    let own = submit(&mut partner, referral("PO-1", |r| r.referring_organization_id.clear())).await.referral_id;
+    // another partner accepts the hotline's referral and serves its case
+    let receiving_partner = "org_0193a1b2c3d4e5f60718293a4b5c6d3d";
+    let served = submit(&mut harness.client(Role::Hotline).await, with_reference("PO-2")).await.referral_id;
+    flow::publish(
+        &harness,
+        &[
+            &assigned_to(&own, flow::CASE, CM_A, "", 1),
+            &flow::routed(&served, receiving_partner),
+            &flow::offer_made(&served, OFFER, receiving_partner, 60),
+            &flow::offer_accepted(&served, OFFER, receiving_partner, 5),
+            &assigned_to(&served, "case_0193a1b2c3d4e5f60718293a4b5c6d3b", CM_B, "", 6),
+        ],
+    )
+    .await;
+    let mut staff = harness.client(Role::Supervisor).await;
+    assert_eq!(owners(&mut staff).await, [(served.clone(), CM_B.to_owned()), (own.clone(), CM_A.to_owned())]);
+
+    // the submitting partner: no owner in its list nor in its read
+    let listed = list(&mut partner, pb::ListReferralsRequest::default()).await;
+    assert_eq!(ids(&listed), [&own]);
+    assert_eq!(listed[0].case_manager_id, "");
+    let get = |id: &str| pb::GetReferralRequest { referral_id: id.to_owned(), purpose: String::new() };
+    assert_eq!(partner.get_referral(get(&own)).await.expect("own").into_inner().case_manager_id, "");
+    // the receiving partner reads the referral it serves, without the owner
+    let mut receiving = harness.partner(receiving_partner).await;
+    let read = receiving.get_referral(get(&served)).await.expect("serves it").into_inner();
+    assert_eq!((read.case_id.is_empty(), read.case_manager_id.as_str()), (false, ""));
+
+    // the owner filters are refused by field, whatever the value
+    for (request, field) in [
+        (pb::ListReferralsRequest { case_manager_id: CM_A.into(), ..Default::default() }, "case_manager_id"),
+        (pb::ListReferralsRequest { case_manager_id: "someone".into(), ..Default::default() }, "case_manager_id"),
+        (pb::ListReferralsRequest { unassigned_only: true, ..Default::default() }, "unassigned_only"),
+    ] {
+        let refused = partner.list_referrals(request).await.expect_err("partners never see who holds a case");
+        assert_eq!((refused.code(), fields_of(&refused)), (Code::InvalidArgument, vec![field.to_owned()]));
+    }
+    // a source it may narrow by (it sees the source of what it submitted)
+    let by_source = pb::ListReferralsRequest { source: common::ReferralSource::Outreach as i32, ..Default::default() };
+    assert!(list(&mut partner, by_source).await.is_empty());
+    harness.server.stop().await;
+});
+
 both_engines!(bad_filter_values_are_refused_naming_the_field, |engine| async move {
     let harness = Harness::start(engine).await;
     let mut staff = harness.client(Role::Supervisor).await;
@@ -197,6 +446,8 @@ both_engines!(bad_filter_values_are_refused_naming_the_field, |engine| async mov
             referring_organization_id: "Acme Outreach".into(),
             received: Some(common::TimeRange { start: ts(10), end: ts(0) }),
             youth_id: "yth_x".into(),
+            source: 99,
+            case_manager_id: "Dana Reyes".into(),
             page_size: -1,
             ..Default::default()
         })
@@ -205,9 +456,22 @@ both_engines!(bad_filter_values_are_refused_naming_the_field, |engine| async mov
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(
         fields_of(&refused),
-        ["page_size", "statuses[1]", "site", "triage_tier", "referring_organization_id", "received.end", "youth_id"]
+        [
+            "page_size",
+            "statuses[1]",
+            "site",
+            "triage_tier",
+            "referring_organization_id",
+            "received.end",
+            "youth_id",
+            "source",
+            "case_manager_id"
+        ]
     );
-    assert!(!refused.message().contains("Acme"), "{}", refused.message());
+    assert!(!refused.message().contains("Acme") && !refused.message().contains("Dana"), "{}", refused.message());
+    let both = pb::ListReferralsRequest { case_manager_id: CM_A.into(), unassigned_only: true, ..Default::default() };
+    let refused = staff.list_referrals(both).await.expect_err("an owner is not unassigned");
+    assert_eq!(fields_of(&refused), ["unassigned_only"]);
     harness.server.stop().await;
 });
 

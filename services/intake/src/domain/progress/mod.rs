@@ -2,8 +2,8 @@
 //! facts; the status is derived from the facts, never from the order the events arrived in.
 //! Consumers are at-least-once and events of two services overtake each other, so each fact only
 //! ever moves forward: first instants stay first, and a step of a track that replaces the last one
-//! (the partner match; the case closing and reopening) applies only when its event is newer than the
-//! one it would replace (event ids are UUIDv7, ordered by creation).
+//! (the partner match; the case closing and reopening; the case's owner) applies only when its event
+//! is newer than the one it would replace (event ids are UUIDv7, ordered by creation).
 //!
 //! Two tracks run side by side once routing decides: the partner match (routing's offers) and the
 //! case (cases opens it and gives it a case manager as soon as the referral is routed, usually
@@ -18,6 +18,11 @@
 //!    was accepted → ACCEPTED;
 //! 5. else the last step of the match (DECLINED, EXPIRED; ROUTED after a withdrawn offer, routing
 //!    choosing again), else TRIAGED or RECEIVED.
+//!
+//! Beside the status, intake keeps who holds the referral's case now ([`Owner`]): the case manager
+//! the newest of `case.assigned` (first assignment, reassignment, joining an open case),
+//! `case.reopened` (its case manager, none while the reopened case awaits assignment) and
+//! `case.closed` (none: a closed case is nobody's work) named, by event order as the case track.
 //!
 //! Staff steps (hold, staff closure) are applied around this by `app::progress`.
 
@@ -90,6 +95,16 @@ pub struct CaseTrack {
     pub event_id: String,
 }
 
+/// Who holds the referral's case now, as the newest case event about it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The case manager ("cm_…"); `None` once the case closed, or while a reopened case awaits
+    /// assignment.
+    pub case_manager_id: Option<String>,
+    /// The event that said so (the order of owners).
+    pub event_id: String,
+}
+
 /// One escalation of the referral; either half may arrive first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalation {
@@ -119,7 +134,16 @@ pub struct Facts {
     /// When the case first reached ENROLLED (or a later open stage).
     pub enrolled_at: Option<i64>,
     pub case: Option<CaseTrack>,
+    /// Who holds the case now (none before cases first named one).
+    pub owner: Option<Owner>,
     pub escalations: Vec<Escalation>,
+}
+
+impl Facts {
+    /// The case manager who holds the referral's case now, if any.
+    pub fn case_manager_id(&self) -> Option<&str> {
+        self.owner.as_ref().and_then(|owner| owner.case_manager_id.as_deref())
+    }
 }
 
 /// What an event of routing or cases says about a referral (ids and codes only).
@@ -225,6 +249,12 @@ pub fn apply(mut facts: Facts, event: &Event) -> (Facts, Entry) {
             facts.matching = Some(MatchStep { step, event_id: event_id.clone(), offer_deadline });
         }
     };
+    let set_owner = |facts: &mut Facts, case_manager_id: &str| {
+        if newer(event_id, facts.owner.as_ref().map(|o| o.event_id.as_str())) {
+            let case_manager_id = Some(case_manager_id.to_owned()).filter(|id| !id.is_empty());
+            facts.owner = Some(Owner { case_manager_id, event_id: event_id.clone() });
+        }
+    };
     let own = |status: ReferralStatus, detail: String| Entry { status, detail };
     let entry = match signal {
         Signal::Routed { partner_id } => {
@@ -261,12 +291,14 @@ pub fn apply(mut facts: Facts, event: &Event) -> (Facts, Entry) {
         }
         Signal::CaseAssigned { case_id, case_manager_id } => {
             first(&mut facts.assigned_at, at);
+            set_owner(&mut facts, case_manager_id);
             own(ReferralStatus::Assigned, format!("case {case_id} case manager {case_manager_id}"))
         }
         Signal::CaseReopened { case_id, case_manager_id } => {
             if newer(event_id, facts.case.as_ref().map(|c| c.event_id.as_str())) {
                 facts.case = Some(CaseTrack { closed: None, at, event_id: event_id.clone() });
             }
+            set_owner(&mut facts, case_manager_id);
             if !case_manager_id.is_empty() {
                 first(&mut facts.assigned_at, at);
             }
@@ -286,6 +318,7 @@ pub fn apply(mut facts: Facts, event: &Event) -> (Facts, Entry) {
             if newer(event_id, facts.case.as_ref().map(|c| c.event_id.as_str())) {
                 facts.case = Some(CaseTrack { closed: Some(*reason), at, event_id: event_id.clone() });
             }
+            set_owner(&mut facts, "");
             own(ReferralStatus::Closed, format!("case {case_id} closed {}", case_closure_code(*reason)))
         }
     };

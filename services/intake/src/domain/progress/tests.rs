@@ -302,3 +302,44 @@ fn only_a_reopening_of_a_closed_case_starts_an_episode() {
     let (joined, _) = apply(fresh.clone(), &reopen("02"));
     assert!(!reopens_closed_case(&fresh, &joined, &reopen("02")), "the referral's first case event");
 }
+
+fn assigned_to(n: u32, case_manager_id: &str) -> Event {
+    event(n, Signal::CaseAssigned { case_id: "case_1".into(), case_manager_id: case_manager_id.into() })
+}
+
+fn reopened_to(n: u32, case_manager_id: &str) -> Event {
+    event(n, Signal::CaseReopened { case_id: "case_1".into(), case_manager_id: case_manager_id.into() })
+}
+
+#[test]
+fn the_owner_follows_assignment_reassignment_closure_and_reopening() {
+    let owner_after = |events: &[Event]| fold(events).case_manager_id().map(str::to_owned);
+    assert_eq!(owner_after(&[routed(1)]), None, "no case event yet");
+    let mut events = vec![routed(1), assigned_to(2, "cm_a")];
+    assert_eq!(owner_after(&events).as_deref(), Some("cm_a"));
+    events.push(assigned_to(3, "cm_b")); // a supervisor's reassignment
+    assert_eq!(owner_after(&events).as_deref(), Some("cm_b"));
+    events.push(closed(4, CaseClosureReason::GoalsMet));
+    assert_eq!(owner_after(&events), None, "a closed case is nobody's");
+    events.push(reopened_to(5, ""));
+    assert_eq!(owner_after(&events), None, "reopened, awaiting assignment");
+    events.push(assigned_to(6, "cm_c"));
+    assert_eq!(owner_after(&events).as_deref(), Some("cm_c"));
+    events.push(reopened_to(7, "cm_a"));
+    assert_eq!(owner_after(&events).as_deref(), Some("cm_a"));
+}
+
+#[test]
+fn a_late_case_event_never_replaces_a_newer_owner() {
+    // the reassignment arrives before the first assignment; the closure before the reassignment
+    assert_eq!(fold(&[assigned_to(3, "cm_b"), assigned_to(2, "cm_a")]).case_manager_id(), Some("cm_b"));
+    assert_eq!(fold(&[closed(4, CaseClosureReason::Unreachable), assigned_to(3, "cm_b")]).case_manager_id(), None);
+    assert_eq!(
+        fold(&[reopened_to(5, "cm_c"), closed(4, CaseClosureReason::Unreachable)]).case_manager_id(),
+        Some("cm_c")
+    );
+    // events that say nothing of the owner leave it
+    let facts = fold(&[assigned_to(2, "cm_a"), routed(3), event(4, Signal::FirstContact { case_id: "case_1".into() })]);
+    assert_eq!(facts.case_manager_id(), Some("cm_a"));
+    assert_eq!(fold(&[assigned_to(2, "cm_a"), assigned_to(2, "cm_a")]), fold(&[assigned_to(2, "cm_a")]), "redelivered");
+}
