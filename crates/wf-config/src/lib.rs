@@ -77,6 +77,119 @@ pub struct GatewayConfig {
     /// The gRPC URL of the services (`http://127.0.0.1:50051`). Absent: the all-in-one tells the gateway
     /// the address of the services it hosts.
     pub upstream_url: Option<String>,
+    /// Sign-in through an OpenID Connect provider (production). Absent: local accounts only.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider the gateway signs people in with (authorization code flow with PKCE
+/// and a nonce). The ID token is verified with the provider's keys (a JWKS file or URL, never a key
+/// a token names), its `exp iss aud sub` are required, and its subject must be linked to an
+/// account (`wayfinder accounts link`): the provider says who the person is, the account what they
+/// may do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcConfig {
+    /// The provider's issuer identifier, exactly as its ID tokens' `iss` (`https://id.example.org`).
+    pub issuer: String,
+    /// The client id registered with the provider; ID tokens must name it in `aud`.
+    pub client_id: String,
+    /// A file holding the client secret (confidential clients). Absent: a public client (PKCE only).
+    pub client_secret_file: Option<PathBuf>,
+    /// Where the browser is sent to sign in (https, or http on a loopback address).
+    pub authorization_endpoint: String,
+    /// Where the gateway exchanges the code for tokens (https, or http on a loopback address).
+    pub token_endpoint: String,
+    /// The provider's signing keys as a JWKS file. Exactly one of `jwks_file` and `jwks_url`.
+    pub jwks_file: Option<PathBuf>,
+    /// The provider's JWKS address (https, or http on a loopback address), fetched at start and again
+    /// (at most once a minute) when a token names a key it does not hold.
+    pub jwks_url: Option<String>,
+    /// The signing algorithms accepted (default RS256 and ES256). Allowed: RS256, RS384, RS512,
+    /// PS256, PS384, PS512, ES256, ES384, EdDSA; never `none` nor a shared-secret (HS) algorithm.
+    #[serde(default = "OidcConfig::default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds: 0 to 5 (default 5).
+    #[serde(default = "OidcConfig::default_leeway")]
+    pub leeway_seconds: u64,
+    /// The provider's name on the sign-in button ("Sign in with …").
+    #[serde(default = "OidcConfig::default_display_name")]
+    pub display_name: String,
+}
+
+impl OidcConfig {
+    /// The algorithms that may be configured.
+    pub const ALLOWED_ALGORITHMS: &'static [&'static str] =
+        &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+    /// The most clock skew that may be configured, in seconds.
+    pub const MAX_LEEWAY_SECONDS: u64 = 5;
+
+    fn default_algorithms() -> Vec<String> {
+        vec!["RS256".to_owned(), "ES256".to_owned()]
+    }
+
+    fn default_leeway() -> u64 {
+        Self::MAX_LEEWAY_SECONDS
+    }
+
+    fn default_display_name() -> String {
+        "your organization's sign-in".to_owned()
+    }
+
+    /// The first problem with this provider's settings, as (field, reason).
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if !url::Url::parse(&self.issuer).is_ok_and(|url| url.scheme() == "https" || is_loopback_http(&url)) {
+            return Some((
+                "gateway.oidc.issuer",
+                format!("{:?} is not an https:// URL (http:// only on a loopback address)", self.issuer),
+            ));
+        }
+        if self.client_id.trim().is_empty() {
+            return Some(("gateway.oidc.client_id", "must not be empty".to_owned()));
+        }
+        for (field, value) in [
+            ("gateway.oidc.authorization_endpoint", Some(&self.authorization_endpoint)),
+            ("gateway.oidc.token_endpoint", Some(&self.token_endpoint)),
+            ("gateway.oidc.jwks_url", self.jwks_url.as_ref()),
+        ] {
+            if let Some(value) = value
+                && !url::Url::parse(value).is_ok_and(|url| url.scheme() == "https" || is_loopback_http(&url))
+            {
+                return Some((field, format!("{value:?} is not an https:// URL (http:// only on a loopback address)")));
+            }
+        }
+        if self.jwks_file.is_some() == self.jwks_url.is_some() {
+            return Some(("gateway.oidc.jwks_file", "set exactly one of jwks_file and jwks_url".to_owned()));
+        }
+        if self.algorithms.is_empty() {
+            return Some((
+                "gateway.oidc.algorithms",
+                format!("must name at least one of {}", Self::ALLOWED_ALGORITHMS.join(", ")),
+            ));
+        }
+        if let Some(bad) = self.algorithms.iter().find(|alg| !Self::ALLOWED_ALGORITHMS.contains(&alg.as_str())) {
+            return Some((
+                "gateway.oidc.algorithms",
+                format!("{bad:?} is not allowed: allowed {}", Self::ALLOWED_ALGORITHMS.join(", ")),
+            ));
+        }
+        if self.leeway_seconds > Self::MAX_LEEWAY_SECONDS {
+            return Some((
+                "gateway.oidc.leeway_seconds",
+                format!("{} is out of range: allowed 0 to {}", self.leeway_seconds, Self::MAX_LEEWAY_SECONDS),
+            ));
+        }
+        None
+    }
+}
+
+/// An `http://` URL whose host is a loopback address (a provider on the same machine, in tests).
+fn is_loopback_http(url: &url::Url) -> bool {
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        }
 }
 
 /// When the audit log signs checkpoints and where their outside copies go.
@@ -258,6 +371,11 @@ impl Config {
                 field: "gateway.upstream_url",
                 reason: format!("{url:?} is not an http:// or https:// URL of the services' gRPC port"),
             });
+        }
+        if let Some(oidc) = &self.gateway.oidc
+            && let Some((field, reason)) = oidc.problem()
+        {
+            return Err(ConfigError::Invalid { field, reason });
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ pub const TOPOLOGY: &[(&str, &[&str])] = &[
             "escalation.resolved",
             "offer.*",
             "case.assigned",
+            "case.awaiting_assignment",
             "case.reopened",
             "case.stage_changed",
             "case.closed",

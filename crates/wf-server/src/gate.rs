@@ -9,10 +9,10 @@
 //! never other text a caller wrote. The body is read only for refused calls the rate limit will
 //! record, at most [`PEEK_LIMIT`] bytes of its first message, for at most [`PEEK_TIMEOUT`] and for at
 //! most [`MAX_PEEKS`] calls at once, of which one caller holds at most [`PEEKS_PER_CALLER`] (so a
-//! caller flooding refused calls cannot leave others' refusals without their record); any other
-//! refused call is answered at once and recorded
-//! without its record. So is a request that names no record the gate can read: compressed (the
-//! server accepts no compression), sent after the timeout, or naming it beyond the first 64 KiB.
+//! caller flooding refused calls cannot leave others' refusals without their record; a partner is
+//! one caller however many token subjects it has); any other refused call is answered at once and
+//! recorded without its record. So is a request that names no record the gate can read: compressed
+//! (the server accepts no compression), sent after the timeout, or naming it beyond the first 64 KiB.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
-use wf_auth::{AuthGate, Refused};
+use wf_auth::{AuthGate, Refusal, Refused};
 use wf_types::{CaseId, NoteId, OfferId, ReferralId, YouthId};
 
 /// The most of a refused request's first message the gate reads for its record id.
@@ -38,24 +38,46 @@ pub const PEEK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Refused requests whose bodies the gate reads at once, per process; beyond it a refusal is
 /// recorded without its record.
 pub const MAX_PEEKS: usize = 64;
-/// Of those, the most one caller (one token subject; all unauthenticated callers together) holds.
+/// Of those, the most one caller holds: one partner organization (all its token subjects together),
+/// else one token subject; all unauthenticated callers together are one caller too.
 pub const PEEKS_PER_CALLER: usize = 4;
 
 static PEEKS: LazyLock<Peeks> = LazyLock::new(|| Peeks::new(MAX_PEEKS, PEEKS_PER_CALLER));
+
+/// Who a slot is counted against. A partner organization is one caller however many token subjects
+/// it has (users, clients); the kinds never collide, so a subject spelled like an organization id
+/// does not share that organization's slots.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Caller {
+    Organization(String),
+    Subject(String),
+    Unauthenticated,
+}
+
+impl Caller {
+    /// The caller of a refused call: its organization when the token names one, else its subject.
+    fn of(refusal: &Refusal) -> Self {
+        match (&refusal.organization_id, &refusal.actor) {
+            (Some(organization), _) if !organization.is_empty() => Caller::Organization(organization.clone()),
+            (_, Some(subject)) => Caller::Subject(subject.clone()),
+            _ => Caller::Unauthenticated,
+        }
+    }
+}
 
 /// The slots for reading refused bodies: [`MAX_PEEKS`] in all, [`PEEKS_PER_CALLER`] per caller.
 #[derive(Debug)]
 struct Peeks {
     slots: Arc<Semaphore>,
     per_caller: usize,
-    held: Arc<Mutex<HashMap<String, usize>>>,
+    held: Arc<Mutex<HashMap<Caller, usize>>>,
 }
 
 /// One slot, given back when dropped.
 #[derive(Debug)]
 struct Peek {
-    caller: String,
-    held: Arc<Mutex<HashMap<String, usize>>>,
+    caller: Caller,
+    held: Arc<Mutex<HashMap<Caller, usize>>>,
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -64,9 +86,8 @@ impl Peeks {
         Peeks { slots: Arc::new(Semaphore::new(slots)), per_caller, held: Arc::default() }
     }
 
-    /// A slot for `caller` (`None`: unauthenticated), if one is free for it.
-    fn take(&self, caller: Option<&str>) -> Option<Peek> {
-        let caller = caller.unwrap_or_default().to_owned();
+    /// A slot for `caller`, if one is free for it.
+    fn take(&self, caller: Caller) -> Option<Peek> {
         let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if held.get(&caller).is_some_and(|count| *count >= self.per_caller) {
             return None;
@@ -339,8 +360,9 @@ where
                 let method = request.uri().path().to_owned();
                 // Read the body only for a refusal that will be recorded (not one the rate limit
                 // leaves out), and for at most MAX_PEEKS calls at once, PEEKS_PER_CALLER of one
-                // caller: a flood of refused calls is answered at once, its entries without the record.
-                let peek = if gate.would_record(&refusal) { PEEKS.take(refusal.actor.as_deref()) } else { None };
+                // caller (a partner's organization, else the subject): a flood of refused calls is
+                // answered at once, its entries without the record.
+                let peek = if gate.would_record(&refusal) { PEEKS.take(Caller::of(&refusal)) } else { None };
                 Box::pin(async move {
                     if let Some(_permit) = peek {
                         refusal.record_id = requested_record(&method, request.into_body()).await;
@@ -487,20 +509,54 @@ mod tests {
         assert_eq!(requested_record(add_note, body(framed(&pieces))).await, id);
     }
 
+    fn subject(name: &str) -> Caller {
+        Caller::Subject(name.to_owned())
+    }
+
     #[test]
     fn one_caller_cannot_take_the_slots_of_the_others() {
         let peeks = Peeks::new(6, 2);
-        let flood: Vec<Peek> = (0..5).filter_map(|_| peeks.take(Some("partner-a"))).collect();
+        let flood: Vec<Peek> = (0..5).filter_map(|_| peeks.take(subject("usr-a"))).collect();
         assert_eq!(flood.len(), 2, "one caller holds at most its share");
-        let anonymous: Vec<Peek> = (0..5).filter_map(|_| peeks.take(None)).collect();
+        let anonymous: Vec<Peek> = (0..5).filter_map(|_| peeks.take(Caller::Unauthenticated)).collect();
         assert_eq!(anonymous.len(), 2, "unauthenticated callers share one share");
-        assert!(peeks.take(Some("partner-b")).is_some());
-        let _rest = (peeks.take(Some("partner-c")), peeks.take(Some("partner-c")));
-        assert!(peeks.take(Some("partner-d")).is_none(), "never more than all the slots");
-        assert_eq!(peeks.held.lock().unwrap().get("partner-d"), None, "a refused caller leaves no entry");
+        assert!(peeks.take(subject("usr-b")).is_some());
+        let _rest = (peeks.take(subject("usr-c")), peeks.take(subject("usr-c")));
+        assert!(peeks.take(subject("usr-d")).is_none(), "never more than all the slots");
+        assert_eq!(peeks.held.lock().unwrap().get(&subject("usr-d")), None, "a refused caller leaves no entry");
         drop(flood);
-        assert!(peeks.take(Some("partner-a")).is_some(), "a slot given back is free again");
-        assert_eq!(peeks.held.lock().unwrap().get("partner-b"), None, "a finished caller is forgotten");
+        assert!(peeks.take(subject("usr-a")).is_some(), "a slot given back is free again");
+        assert_eq!(peeks.held.lock().unwrap().get(&subject("usr-b")), None, "a finished caller is forgotten");
+    }
+
+    /// A partner organization with many subjects (users, clients) is one caller.
+    #[test]
+    fn two_subjects_of_one_organization_share_its_slots() {
+        let refused = |subject: Option<&str>, organization: Option<&str>| Refusal {
+            actor: subject.map(str::to_owned),
+            role: None,
+            organization_id: organization.map(str::to_owned),
+            operation: "/wayfinder.routing.v1.RoutingService/AcceptOffer".into(),
+            record_id: String::new(),
+            reason: wf_auth::RefusalReason::RoleNotAllowed,
+        };
+        let org = "org_e74680f37b1a4624be1014d73e963b4b";
+        let peeks = Peeks::new(6, 2);
+        let first = peeks.take(Caller::of(&refused(Some("svc-partner-1"), Some(org))));
+        let second = peeks.take(Caller::of(&refused(Some("svc-partner-2"), Some(org))));
+        assert!(first.is_some() && second.is_some());
+        assert!(
+            peeks.take(Caller::of(&refused(Some("svc-partner-3"), Some(org)))).is_none(),
+            "a third subject of the organization finds its share taken"
+        );
+        assert_eq!(peeks.held.lock().unwrap().len(), 1, "one entry, the organization's");
+        // A subject spelled like the organization id is not the organization; staff are their subject.
+        assert!(peeks.take(Caller::of(&refused(Some(org), None))).is_some());
+        assert_eq!(Caller::of(&refused(Some("usr_staff"), None)), subject("usr_staff"));
+        assert_eq!(Caller::of(&refused(Some("usr_staff"), Some(""))), subject("usr_staff"));
+        assert_eq!(Caller::of(&refused(None, None)), Caller::Unauthenticated);
+        drop(first);
+        assert!(peeks.take(Caller::of(&refused(Some("svc-partner-3"), Some(org)))).is_some());
     }
 
     #[tokio::test(start_paused = true)]

@@ -60,7 +60,9 @@ pub(crate) fn assigned(case: &CaseRecord, referral_id: &str, to: &AssignedTo, no
 }
 
 /// `case.awaiting_assignment` for a case nobody eligible could take, naming the supervisors whose
-/// queue it waits in (those serving its site, or countywide).
+/// queue it waits in (those serving its site, or countywide) and, beside `referral_id`, the other
+/// referrals of its current episode (a reopened case's episode carrying on): nobody holds any of
+/// them now.
 pub(crate) async fn queued(
     tx: &mut Tx,
     case: &CaseRecord,
@@ -69,6 +71,11 @@ pub(crate) async fn queued(
     now: i64,
 ) -> Result<Envelope, DbError> {
     let roster = store::roster::load_in(tx).await?;
+    let linked_referral_ids = store::continuity::current_episode_referrals(tx, &case.case_id)
+        .await?
+        .into_iter()
+        .filter(|linked| linked != referral_id)
+        .collect();
     Ok(Envelope::new(
         SERVICE,
         case.case_id.clone(),
@@ -81,6 +88,7 @@ pub(crate) async fn queued(
             supervisor_ids: roster.supervisors_serving(case.site).map(|s| s.id.to_string()).collect(),
             queued_at: Some(timestamp(now)),
             practice: case.practice,
+            linked_referral_ids,
         },
     ))
 }
@@ -118,6 +126,8 @@ pub(crate) async fn joined(tx: &mut Tx, case: &CaseRecord, referral_id: &str, no
                 supervisor_ids: roster.supervisors_serving(case.site).map(|s| s.id.to_string()).collect(),
                 queued_at: Some(timestamp(now)),
                 practice: case.practice,
+                // Only the joining referral changed hands: the case's others were waiting already.
+                linked_referral_ids: Vec::new(),
             };
             Ok(Envelope::new(SERVICE, case.case_id.clone(), referral_id.to_owned(), &event))
         }

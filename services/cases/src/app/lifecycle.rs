@@ -224,8 +224,9 @@ pub(crate) struct ReopeningReferral<'a> {
 /// One reopening of a closed case.
 pub(crate) struct Reopening<'a> {
     /// The new referral that brought the youth back (linked to the case, named by
-    /// `case.reopened`); none for a `ReopenCase` that names none (then the current episode carries
-    /// on and `case.reopened` names the referral that opened or last reopened it).
+    /// `case.reopened`, `new_episode`); none for a `ReopenCase` that names none (then the current
+    /// episode carries on: `case.reopened` names the referral that opened or last reopened it, and
+    /// every referral of it in `episode_referral_ids`).
     pub referral: Option<ReopeningReferral<'a>>,
     /// The referral `case.reopened` is correlated with.
     pub correlation_id: &'a str,
@@ -280,16 +281,6 @@ pub(crate) async fn reopen_in(
         return Ok(None);
     }
     store::clear_legacy_duplicate(tx, &case.case_id).await?;
-    // The referral the reopened case serves, for its assignment event: the new one, or without one
-    // the referral that opened or last reopened the episode that carries on.
-    let serving = match referral {
-        Some(referral) => referral.referral_id.to_owned(),
-        None => store::continuity::current_episode_referrals(tx, &case.case_id)
-            .await?
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| case.referral_id.clone()),
-    };
     if let Some(referral) = referral {
         // The new referral starts the case's new episode: a partner that accepted an offer for an
         // earlier episode acts on the case again only once it accepts an offer for this one.
@@ -303,6 +294,14 @@ pub(crate) async fn reopen_in(
         )
         .await?;
     }
+    // The episode current now: the new referral alone, or without one the episode that carries on
+    // (the referral that opened or last reopened it first, then those that joined it). Its first
+    // is the referral the reopened case serves, for its assignment event.
+    let mut episode = store::continuity::current_episode_referrals(tx, &case.case_id).await?;
+    if episode.is_empty() {
+        episode.push(case.referral_id.clone());
+    }
+    let serving = episode.first().cloned().unwrap_or_else(|| case.referral_id.clone());
     let (status, assigned) =
         super::assignment::apply_to_reopened(tx, case, &serving, assignment, continued, now).await?;
     let cancelled = super::follow_ups::cancel_open(tx, case, "case_reopened").await?;
@@ -313,9 +312,13 @@ pub(crate) async fn reopen_in(
     let reopened = events::CaseReopened {
         case_id: case.case_id.clone(),
         // The new referral that reopened it; without one, the referral of the episode that carries
-        // on (never the case's first when a later episode is the current one), so intake follows
-        // that referral's case open again.
-        referral_id: serving.clone(),
+        // on (never the case's first when a later episode is the current one).
+        referral_id: serving,
+        // Every referral of that episode, so intake follows each one's case open again (a referral
+        // that joined it would otherwise stay closed), and whether the episode is new (intake then
+        // stops counting the acceptances of the earlier one) or carries on (its partners serve again).
+        episode_referral_ids: episode,
+        new_episode: referral.is_some(),
         youth_id: case.youth_id.clone().unwrap_or_default(),
         case_manager_id: owner.clone().unwrap_or_default(),
         reopened_at: Some(timestamp(now)),

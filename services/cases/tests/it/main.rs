@@ -17,6 +17,7 @@ mod notes;
 mod one_open_case;
 mod partner_reads;
 mod reopen;
+mod reopen_episode;
 mod returning;
 mod returns;
 mod roster;

@@ -15,11 +15,21 @@ pub struct Person {
     pub username: String,
     pub role: &'static str,
     pub organization: String,
+    /// The navigation offers the referral queue (staff who read referrals).
+    pub sees_referrals: bool,
+    /// The navigation offers the partner's view (offers, cases served, capacity).
+    pub partner_view: bool,
 }
 
 impl Person {
     pub fn of(who: &SignedIn) -> Self {
-        Person { username: who.username.clone(), role: role_label(who.role), organization: organization(who) }
+        Person {
+            username: who.username.clone(),
+            role: role_label(who.role),
+            organization: organization(who),
+            sees_referrals: crate::domain::queue::shows_queue(who.role),
+            partner_view: who.is_partner(),
+        }
     }
 }
 

@@ -16,6 +16,9 @@ pub mod guard;
 pub mod headers;
 pub mod home;
 pub mod layout;
+pub mod oidc;
+pub mod partner;
+pub mod referrals;
 pub mod session;
 pub mod sign_in;
 
@@ -36,12 +39,30 @@ pub fn router(app: App) -> Router {
         .route("/", get(home::home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/sign-in/oidc", post(oidc::begin))
+        .route("/sign-in/oidc/callback", get(oidc::callback))
         .route("/acknowledge", get(acknowledge::form).post(acknowledge::accept))
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route("/account/totp", post(account::begin_totp))
         .route("/account/totp/confirm", post(account::confirm_totp))
         .route("/session/extend", post(session::extend))
+        .route("/referrals", get(referrals::queue::show))
+        .route("/referrals/{id}", get(referrals::detail::show))
+        .route("/referrals/{id}/triage", post(referrals::actions::triage))
+        .route("/referrals/{id}/hold", post(referrals::actions::hold))
+        .route("/referrals/{id}/close", post(referrals::actions::close))
+        .route("/referrals/{id}/reveal", post(referrals::actions::reveal))
+        .route("/offers", get(partner::offers::list))
+        .route("/offers/{id}", get(partner::offers::show))
+        .route("/offers/{id}/accept", post(partner::offers::accept))
+        .route("/offers/{id}/decline", post(partner::offers::decline))
+        .route("/served", get(partner::served::list))
+        .route("/served/{case_id}", get(partner::served::show))
+        .route("/served/{case_id}/services", post(partner::served::record_service))
+        .route("/served/{case_id}/contact-attempts", post(partner::served::record_contact))
+        .route("/capacity", get(partner::capacity::show))
+        .route("/capacity/{service_id}", post(partner::capacity::update))
         .fallback(session::not_found)
         .layer(from_fn_with_state(app.clone(), guard::guard));
     Router::new()

@@ -30,12 +30,17 @@ pub struct SignInPage {
     pub notice: Option<&'static str>,
     /// Why the last attempt failed.
     pub alert: Option<String>,
+    /// The OpenID Connect provider's name, when people may sign in through it.
+    pub oidc: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
     #[serde(default)]
     ended: Option<String>,
+    /// `oidc`: signing in through the provider did not work.
+    #[serde(default)]
+    failed: Option<String>,
 }
 
 fn notice(ended: Option<&str>) -> Option<&'static str> {
@@ -46,6 +51,11 @@ fn notice(ended: Option<&str>) -> Option<&'static str> {
         "ended" => Some("Your session has ended. Sign in again to continue."),
         _ => None,
     }
+}
+
+/// The provider's name for the sign-in page's second way in, when one is configured.
+fn oidc_name(app: &App) -> Option<String> {
+    app.oidc.as_ref().map(|oidc| oidc.display_name().to_owned())
 }
 
 fn with_cookie(mut response: Response, token: &str) -> Response {
@@ -67,7 +77,8 @@ pub async fn form(
         username: String::new(),
         errors: FormErrors::default(),
         notice: notice(query.ended.as_deref()),
-        alert: None,
+        alert: (query.failed.as_deref() == Some("oidc")).then(|| super::oidc::OIDC_FAILED.to_owned()),
+        oidc: oidc_name(&app),
     };
     match &*resolved {
         Resolved::Person(who) if who.acknowledged => Ok(redirect(&headers, "/")),
@@ -137,6 +148,7 @@ pub async fn submit(
         errors: FormErrors::new(errors),
         notice: None,
         alert,
+        oidc: oidc_name(&app),
     };
     Ok((status, page).into_response())
 }

@@ -115,6 +115,8 @@ pub enum AccountError {
     WrongCurrentPassword,
     #[error("this account signs in elsewhere and has no password here")]
     NoLocalPassword,
+    #[error("subject: that OpenID Connect subject is already linked to account {0:?} (one person, one account)")]
+    SubjectTaken(String),
     #[error(transparent)]
     Storage(#[from] DbError),
     #[error("internal error: {0:#}")]
@@ -283,6 +285,52 @@ impl Accounts {
         tx.commit().await?;
         tracing::info!(account_id = %account.id, sessions_ended = ended, "account disabled");
         Ok(ended)
+    }
+
+    /// Links the account to the OpenID Connect subject `subject` of `issuer` (the provider's `sub`
+    /// for this person): signing in through the provider then opens this account. Replaces an
+    /// earlier link of the account; a subject links to one account only.
+    pub async fn link_oidc(&self, username: &str, issuer: &str, subject: &str) -> Result<(), AccountError> {
+        let subject = subject.trim();
+        if subject.is_empty() || subject.len() > 255 {
+            return Err(AccountError::Invalid(vec![FieldViolation::new(
+                "subject",
+                "must be the provider's subject identifier for this person: 1 to 255 characters",
+            )]));
+        }
+        let account = self.load_by_username(username).await?;
+        let mut tx = self.db.begin().await?;
+        if let Some(other) = store::accounts::by_oidc_subject(&mut tx, issuer, subject).await?
+            && other.id != account.id
+        {
+            return Err(AccountError::SubjectTaken(other.username));
+        }
+        match store::accounts::set_oidc_subject(&mut tx, &account.id, Some((issuer, subject)), self.clock.now_micros())
+            .await
+        {
+            Err(DbError::UniqueViolation { .. }) => return Err(AccountError::SubjectTaken(String::new())),
+            other => other?,
+        }
+        tx.commit().await?;
+        tracing::info!(account_id = %account.id, "account linked to an OpenID Connect subject");
+        Ok(())
+    }
+
+    /// Removes the account's OpenID Connect link (signing in through the provider no longer opens it).
+    pub async fn unlink_oidc(&self, username: &str) -> Result<(), AccountError> {
+        let account = self.load_by_username(username).await?;
+        let mut tx = self.db.begin().await?;
+        store::accounts::set_oidc_subject(&mut tx, &account.id, None, self.clock.now_micros()).await?;
+        tx.commit().await?;
+        tracing::info!(account_id = %account.id, "account unlinked from its OpenID Connect subject");
+        Ok(())
+    }
+
+    /// The OpenID Connect (issuer, subject) the account is linked to.
+    pub async fn oidc_link(&self, username: &str) -> Result<Option<(String, String)>, AccountError> {
+        let account = self.load_by_username(username).await?;
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        Ok(store::accounts::oidc_subject(&mut conn, &account.id).await?)
     }
 
     /// Allows a disabled account to sign in again.

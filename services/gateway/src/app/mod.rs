@@ -1,8 +1,9 @@
 //! The gateway's use cases, each owning its transaction: local [`accounts`] (what the command line
 //! and the account page change), [`sessions`] (start, resolve, end, sweep), [`sign_in`] (throttle,
-//! verify, rotate the session) and calling the services as the signed-in person ([`upstream`]).
+//! verify, rotate the session), signing in through an OpenID Connect provider ([`oidc`]) and calling the services as the signed-in person ([`upstream`]).
 
 pub mod accounts;
+pub mod oidc;
 pub mod sessions;
 pub mod sign_in;
 pub mod upstream;
@@ -13,6 +14,7 @@ use wf_db::Db;
 use wf_types::SharedClock;
 
 pub use accounts::{AccountError, AccountInfo, Accounts, NewAccount, TotpEnrolment};
+pub use oidc::{Oidc, OidcRefusal, Started};
 pub use sessions::{EndReason, NewSession, Resolved, Sessions, SignedIn};
 pub use sign_in::{SignInAttempt, SignInRefusal};
 pub use upstream::{AuthedChannel, Upstream, UpstreamFailure};
@@ -27,12 +29,20 @@ pub struct App {
     pub upstream: Upstream,
     /// The origin every state change must come from (`https://host[:port]`).
     pub public_origin: Arc<str>,
+    /// The OpenID Connect provider people may sign in with (`[gateway.oidc]`), if any.
+    pub oidc: Option<Arc<Oidc>>,
 }
 
 impl App {
     pub fn new(db: Db, clock: SharedClock, accounts: Accounts, upstream: Upstream, public_origin: &str) -> Self {
         let sessions = Sessions::new(db.clone(), clock.clone());
-        Self { db, clock, accounts, sessions, upstream, public_origin: Arc::from(public_origin) }
+        Self { db, clock, accounts, sessions, upstream, public_origin: Arc::from(public_origin), oidc: None }
+    }
+
+    /// The same, with sign-in through `oidc` too.
+    pub fn with_oidc(mut self, oidc: Oidc) -> Self {
+        self.oidc = Some(Arc::new(oidc));
+        self
     }
 
     /// Whether the public origin is https (then the responses also carry HSTS).

@@ -1,10 +1,15 @@
 //! The gateway's rules, as plain functions over plain data (no I/O): who an account may be
 //! ([`account`]), which passwords are accepted ([`password`]), one-time codes ([`totp`]), when a
 //! session has ended ([`session`]), when sign-in attempts are throttled ([`throttle`]), and which
-//! requests may change state ([`request`]: the Origin and CSRF rules).
+//! requests may change state ([`request`]: the Origin and CSRF rules), the referral queue's filters,
+//! order, deadlines and routing explanation ([`queue`]), and what an OpenID Connect sign-in must
+//! show ([`oidc`]).
 
 pub mod account;
+pub mod oidc;
+pub mod partner;
 pub mod password;
+pub mod queue;
 pub mod request;
 pub mod session;
 pub mod throttle;

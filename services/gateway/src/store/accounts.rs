@@ -204,3 +204,48 @@ pub async fn reseal_totp(
         .await?;
     Ok(())
 }
+
+/// The account linked to the OpenID Connect subject `subject` of `issuer`.
+pub async fn by_oidc_subject(
+    conn: &mut AnyConnection,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<Account>, DbError> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM gateway_accounts WHERE oidc_issuer = $1 AND oidc_subject = $2"))
+        .bind(issuer.to_owned())
+        .bind(subject.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Links (or, with `None`, unlinks) an account to an OpenID Connect subject.
+pub async fn set_oidc_subject(
+    tx: &mut Tx,
+    id: &AccountId,
+    link: Option<(&str, &str)>,
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE gateway_accounts SET oidc_issuer = $1, oidc_subject = $2, changed_at = $3 WHERE account_id = $4",
+    )
+    .bind(link.map(|(issuer, _)| issuer.to_owned()))
+    .bind(link.map(|(_, subject)| subject.to_owned()))
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The OpenID Connect (issuer, subject) an account is linked to.
+pub async fn oidc_subject(conn: &mut AnyConnection, id: &AccountId) -> Result<Option<(String, String)>, DbError> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT oidc_issuer, oidc_subject FROM gateway_accounts WHERE account_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.and_then(|(issuer, subject)| issuer.zip(subject)))
+}

@@ -1,8 +1,9 @@
-//! Every SQL statement of the gateway: [`accounts`], [`sessions`] and the sign-in [`attempts`]
-//! counters. Functions take a transaction or a connection; the caller in `app/` commits.
+//! Every SQL statement of the gateway: [`accounts`], [`sessions`], the sign-in [`attempts`]
+//! counters and the [`oidc`] sign-ins waiting for the provider. Functions take a transaction or a connection; the caller in `app/` commits.
 
 pub mod accounts;
 pub mod attempts;
+pub mod oidc;
 pub mod sessions;
 
 use wf_db::DbError;

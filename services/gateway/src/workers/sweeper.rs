@@ -1,6 +1,6 @@
 //! Deletes sessions past their idle or absolute limit (a request on one would delete it too; this
 //! keeps the table small and leaves no ended session behind), and sign-in counters that no longer
-//! throttle or lock anything.
+//! throttle or lock anything, and OpenID Connect sign-ins that can no longer come back.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::store;
 
 pub const INTERVAL: Duration = Duration::from_secs(60);
 
-/// One pass: (sessions ended, counters forgotten).
+/// One pass: (sessions ended, counters and pending sign-ins forgotten).
 pub async fn sweep(sessions: &Sessions, db: &Db, clock: &SharedClock) -> Result<(u64, u64), DbError> {
     let ended = sessions.sweep().await?;
     let now = clock.now_micros();
@@ -27,6 +27,8 @@ pub async fn sweep(sessions: &Sessions, db: &Db, clock: &SharedClock) -> Result<
             forgotten += 1;
         }
     }
+    let stale_sign_ins = now - crate::domain::oidc::PENDING_SECONDS * 1_000_000;
+    forgotten += store::oidc::sweep(&mut conn, stale_sign_ins).await?;
     Ok((ended, forgotten))
 }
 

@@ -72,7 +72,7 @@ both_engines!(nothing_is_reachable_before_the_acknowledgment_is_accepted, |engin
     browser.post("/acknowledge", &[("csrf_token", &page.csrf())]).await.expect_status(StatusCode::SEE_OTHER);
     let home = browser.get("/").await;
     home.expect_status(StatusCode::OK);
-    assert!(home.body.contains("<h1>Home</h1>") && home.body.contains("Case manager"));
+    assert!(home.body.contains("<h1>Action needed</h1>") && home.body.contains("Case manager"));
     // Accepted once: the next sign-in goes straight in.
     let mut again = h.browser();
     again.sign_in("mgarcia", PASSWORD, None).await;

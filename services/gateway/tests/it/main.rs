@@ -17,7 +17,11 @@ use zeroize::Zeroizing;
 
 mod account;
 mod headers;
+mod home;
 mod limits;
+mod oidc;
+mod partner;
+mod referrals;
 mod requests;
 mod serve;
 mod sign_in;
@@ -48,6 +52,16 @@ impl Harness {
 
     /// A gateway whose data folder (and so development keys) is `data_dir`.
     async fn start_in(engine: Engine, data_dir: &std::path::Path, upstream: Option<String>) -> Self {
+        Self::start_configured(engine, data_dir, upstream, Vec::new()).await
+    }
+
+    /// A gateway whose data folder is `data_dir`, with further settings `extra` (key, value).
+    async fn start_configured(
+        engine: Engine,
+        data_dir: &std::path::Path,
+        upstream: Option<String>,
+        extra: Vec<(&'static str, serde_json::Value)>,
+    ) -> Self {
         let database = TestDatabase::new(engine).await;
         let db = database.migrated(&wf_gateway::migrations()).await;
         let mut figment = wf_config::Config::defaults_only(data_dir)
@@ -55,6 +69,9 @@ impl Harness {
             .merge(("auto_migrate", false));
         if let Some(url) = upstream {
             figment = figment.merge(("gateway.upstream_url", url));
+        }
+        for (key, value) in extra {
+            figment = figment.merge((key, value));
         }
         let config = Arc::new(wf_config::Config::from_figment(figment).expect("test configuration"));
         let clock = TestClock::starting_now();

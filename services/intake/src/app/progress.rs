@@ -3,7 +3,8 @@
 //! that records the event in the inbox, so a redelivery has no second effect. Each event is
 //! numbered in intake's recording order; the first whose facts take the referral out of intake's
 //! hands is recorded as its hand-off (`domain::submitter`: where its submitter's view stops), and a
-//! reopening of its closed case starts an episode (the acceptances that let a partner read it).
+//! reopening of its closed case that starts a new episode is recorded (only acceptances since then let
+//! a partner read it; a reopening that carries the last episode on starts none).
 //!
 //! Around the derived status sit the staff steps: a referral staff closed stays closed (its facts
 //! still learn, e.g. a late acceptance's `matched_at`); one on hold keeps ON_HOLD and the derived
@@ -15,7 +16,7 @@ use wf_proto::intake::v1::ReferralStatus;
 
 use crate::SERVICE;
 /// What the consumer parses an event into (the rules that fold it are in `domain::progress`).
-pub use crate::domain::progress::{Event, Signal, is_enrolled_stage};
+pub use crate::domain::progress::{Event, ReopenedEpisode, Signal, is_enrolled_stage};
 use crate::domain::{progress, submitter};
 use crate::store::{self, progress as facts_store};
 
@@ -31,8 +32,8 @@ pub struct Extras {
     pub accepted: Option<(String, String, String, String)>,
 }
 
-/// Applies `event` to each of `referral_ids` (a case's closure names its later referrals too), once
-/// per envelope. Referrals intake does not hold (another deployment's) are skipped with a warning.
+/// Applies `event` to each of `referral_ids` (a case's closure, reopening or return to the
+/// supervisors' queue names the episode's other referrals too), once per envelope. Referrals intake does not hold (another deployment's) are skipped with a warning.
 pub async fn follow(
     db: &Db,
     envelope: &Envelope,
@@ -83,7 +84,7 @@ pub async fn follow(
             let hand_off = submitter::HandOff { by, at: event.at, seq, matched_at: after.matched_at };
             facts_store::record_hand_off(&mut tx, referral_id, &hand_off).await?;
         }
-        if progress::reopens_closed_case(&before, &after, event) {
+        if progress::starts_episode(&before, &after, event) {
             facts_store::start_episode(&mut tx, referral_id, seq).await?;
         }
         match (&extras.case_id, extras.gives_case) {

@@ -13,8 +13,7 @@ use wf_types::{Purpose, ReferralId};
 
 use super::vault::personal_aad;
 use super::{App, PAGE_LIMITS, in_scope, own_organization};
-use crate::domain::consent as consent_rules;
-use crate::domain::{deadline, listing, progress, submitter};
+use crate::domain::{deadline, listing, progress, receiving, submitter};
 use crate::{SERVICE, store};
 
 impl App {
@@ -32,14 +31,24 @@ impl App {
         super::submit::submit(self, &submitter, request).await
     }
 
-    /// One referral. Staff, services and program managers read the coded record (each such read a
-    /// `record.accessed` event, with the personal part too when staff give a purpose), the status,
-    /// the whole history and who holds the case now; the partner that submitted it the coded record with the submitter's status
-    /// and history ([`submitter_partner_view`]); the partner that serves it now ([`App::serves`]) the
-    /// coded record without who referred the youth, with the case id so it can act on the case it
-    /// serves; a hotline only the submitter's status and history ([`status_view`], a
-    /// `record.accessed` event naming [`STATUS_FIELD`]). Anything outside the caller's scope is
-    /// NOT_FOUND, the same answer as an unknown id.
+    /// One referral, as each caller may read it (anything outside the caller's scope is NOT_FOUND,
+    /// the same answer as an unknown id; each read is a `record.accessed` event before the answer):
+    /// - staff, services and program managers: the current coded record, the status, the whole
+    ///   history (with event ids and details), the youth, case and case manager ids, `matched_at`
+    ///   and the closure reason; the personal details too for staff who may read them and give a
+    ///   purpose (fields [`CODED_FIELD`], plus "personal");
+    /// - the partner that submitted it: the coded record as it submitted it
+    ///   ([`submitter::partner_record`]: never a later triage, correction or screening; of its
+    ///   screenings those it submitted, a screener only of its own organization), the minor flag as
+    ///   submitted, and the submitter's status and history ([`submitter_partner_view`]; fields
+    ///   [`CODED_FIELD`]);
+    /// - the partner that serves it now ([`App::serves`]): only the coded facts an offer carries
+    ///   ([`receiving::referral_view`]; everything else only under a release, through
+    ///   `GetReleasedDetails`), the status, the current episode's history and match, the closure
+    ///   reason and the case id so it can act on the case it serves ([`receiving_partner_view`];
+    ///   fields [`OFFER_FACTS_FIELD`]);
+    /// - a hotline: only the submitter's status and history ([`status_view`]; fields
+    ///   [`STATUS_FIELD`]).
     pub(crate) async fn get(
         &self,
         principal: &Principal,
@@ -57,45 +66,50 @@ impl App {
             return Err(not_found());
         }
         let history = store::history(&self.db, &stored.id).await?;
+        let purpose_code = purpose.map(|p| p.code()).unwrap_or_default();
+        let access = |fields: &[&str]| {
+            let fields = fields.iter().map(|field| (*field).to_owned()).collect();
+            self.access_envelope(principal, &stored.id, purpose_code, fields, "")
+        };
         if !wf_auth::is_allowed(principal.role, Operation::ReadReferral) {
             // ReadReferralStatus alone (a hotline): the status of what it submitted, nothing else.
             // Still a read of the youth's referral, on the record with what it returned.
-            let purpose = purpose.map(|p| p.code()).unwrap_or_default();
-            let fields = vec![STATUS_FIELD.to_owned()];
-            self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
+            self.commit_access(access(&[STATUS_FIELD])).await?;
             return Ok(status_view(stored, &history));
         }
+        if principal.role == Role::Partner {
+            // Partners read personal details only under a release (GetReleasedDetails).
+            if submitted {
+                let as_submitted =
+                    pb::Referral::decode(stored.submitted_coded.as_slice()).map_err(ApiError::internal)?;
+                let screenings = store::screenings::submitted_ids(&self.db, &stored.id).await?;
+                let partner = own_organization(principal).unwrap_or(NO_ORGANIZATION);
+                let referral = submitter::partner_record(as_submitted, &screenings, partner);
+                self.commit_access(access(&[CODED_FIELD])).await?;
+                return Ok(submitter_partner_view(stored, referral, &history));
+            }
+            let current = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
+            let referral = receiving::referral_view(&current);
+            let acceptances = store::acceptances(&self.db, &stored.id).await?;
+            self.commit_access(access(&[OFFER_FACTS_FIELD])).await?;
+            return Ok(receiving_partner_view(stored, referral, &history, &acceptances));
+        }
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
-        let mut fields = vec![CODED_FIELD.to_owned()];
-        // Partners read personal details only under a release (GetReleasedDetails); staff need a purpose.
-        let reads_personal = purpose.is_some()
-            && principal.role != Role::Partner
-            && wf_auth::is_allowed(principal.role, Operation::ReadPersonalDetails);
+        let mut fields = vec![CODED_FIELD];
+        let reads_personal = purpose.is_some() && wf_auth::is_allowed(principal.role, Operation::ReadPersonalDetails);
         if reads_personal && let Some(sealed) = &stored.personal_sealed {
             let plain = self.keys.current().decrypt(sealed, &personal_aad(&stored.id)).map_err(ApiError::internal)?;
             referral.personal = Some(pb::PersonalDetails::decode(plain.as_slice()).map_err(ApiError::internal)?);
-            fields.push("personal".to_owned());
+            fields.push("personal");
         }
-        let purpose = purpose.map(|p| p.code()).unwrap_or_default();
-        self.commit_access(self.access_envelope(principal, &stored.id, purpose, fields, "")).await?;
-        let partner = principal.role == Role::Partner;
-        if partner && submitted {
-            return Ok(submitter_partner_view(stored, referral, &history));
-        }
-        if receiving {
-            // Who referred the youth, under which call number, asking for which services, is the
-            // referring organization's.
-            consent_rules::without_referrer(&mut referral);
-        }
-        // A partner never learns which youth this is, nor (history details) who serves them. The
-        // receiving partner serves the case, so it gets the case id.
+        self.commit_access(access(&fields)).await?;
         let history = history
             .into_iter()
             .map(|row| pb::StatusChange {
                 status: row.status,
                 at: Some(timestamp(row.at)),
-                event_id: if partner { String::new() } else { row.event_id },
-                detail: if partner { String::new() } else { row.detail },
+                event_id: row.event_id,
+                detail: row.detail,
             })
             .collect();
         Ok(pb::GetReferralResponse {
@@ -103,13 +117,12 @@ impl App {
             referral: Some(referral),
             status: stored.status,
             history,
-            youth_id: if partner { String::new() } else { stored.youth_id },
+            youth_id: stored.youth_id,
             is_minor: stored.is_minor,
             matched_at: stored.matched_at.map(timestamp),
             case_id: stored.case_id.unwrap_or_default(),
             closure_reason: stored.closure_reason.unwrap_or_default(),
-            // Who holds the case is staff's to know, never a partner's (the receiving one included).
-            case_manager_id: if partner { String::new() } else { stored.case_manager_id.unwrap_or_default() },
+            case_manager_id: stored.case_manager_id.unwrap_or_default(),
         })
     }
 
@@ -180,8 +193,9 @@ impl App {
     }
 
     /// Summaries, newest first, narrowed by the request's filters. A partner lists what its
-    /// organization submitted, without youth, case or case manager ids; each summary returned is a
-    /// `record.accessed` event (fields [`SUMMARY_FIELD`]).
+    /// organization submitted, as submitted and filtered by what it is shown ([`summary`]), without
+    /// youth, case or case manager ids; each summary returned is a `record.accessed` event (fields
+    /// [`SUMMARY_FIELD`]).
     pub(crate) async fn list(
         &self,
         principal: &Principal,
@@ -236,9 +250,10 @@ impl App {
 
 /// A listed referral. A partner (who lists only what it submitted) is not told which youth it was
 /// found to be nor where the youth went or who holds the case (no youth, case or case manager id,
-/// as GetReferral); it is shown the
-/// submitter's status (`domain::submitter`) and, as deadline, only the tier's time limit while that
-/// is open ([`deadline::for_partner`]).
+/// as GetReferral); it is shown the referral as it submitted it (source, tier, site, receipt, minor
+/// flag, needs and language: the store's submitted columns, never a later triage or correction), the
+/// submitter's status (`domain::submitter`) and, as deadline, only the submitted tier's time limit
+/// while that is open ([`deadline::for_partner`]).
 fn summary(row: store::SummaryRow, partner: bool) -> Result<pb::ReferralSummary, ApiError> {
     let coded = pb::Referral::decode(row.coded.as_slice()).map_err(ApiError::internal)?;
     let shown = if partner { row.submitter_status } else { row.status };
@@ -284,8 +299,13 @@ pub(crate) const NO_ORGANIZATION: &str = "-";
 /// The field path a list read records for each referral listed: its summary (coded facts and status).
 pub(crate) const SUMMARY_FIELD: &str = "referral.summary";
 
-/// The field path a coded read records: the referral's coded record (facts, screenings, ids).
+/// The field path a coded read records: the referral's coded record (facts, screenings, ids), or
+/// for its submitting partner the record as it submitted it.
 pub(crate) const CODED_FIELD: &str = "referral.coded";
+
+/// The field path the receiving partner's read records: the coded facts an offer carries
+/// ([`receiving::referral_view`]), with the status and the current episode's history.
+pub(crate) const OFFER_FACTS_FIELD: &str = "referral.offer_facts";
 
 /// The field path a status read records (a hotline's [`status_view`]): the referral's status and
 /// its status history (statuses and instants only).
@@ -295,7 +315,8 @@ pub(crate) const STATUS_FIELD: &str = "referral.status";
 fn submitter_view(stored: &store::StoredReferral, history: &[store::HistoryRow]) -> submitter::View {
     let entries: Vec<submitter::Entry> =
         history.iter().map(|row| submitter::Entry { seq: row.seq, status: row.status, at: row.at }).collect();
-    submitter::view(stored.status, stored.received_at, stored.matched_at, &entries, stored.hand_off.as_ref())
+    // Dated against the receipt as submitted: a later correction of it is not the submitter's to see.
+    submitter::view(stored.status, stored.submitted_received_at, stored.matched_at, &entries, stored.hand_off.as_ref())
 }
 
 /// The submitter's history entries: status and instant only (no event id, no detail).
@@ -321,11 +342,11 @@ fn status_view(stored: store::StoredReferral, history: &[store::HistoryRow]) -> 
     }
 }
 
-/// What the partner that submitted a referral gets: the coded record it submitted (no personal
-/// details), the minor flag, the submitter's status and history (`domain::submitter`) without event
-/// ids or details, when it was matched if that was before the hand-off, and the closure reason only
-/// of a staff closure while the referral was in intake's hands. Never the youth, case or case
-/// manager id.
+/// What the partner that submitted a referral gets: `referral`, the coded record as it submitted it
+/// ([`submitter::partner_record`]), the minor flag as submitted, the submitter's status and history
+/// (`domain::submitter`) without event ids or details, when it was matched if that was before the
+/// hand-off, and the closure reason only of a staff closure while the referral was in intake's
+/// hands. Never the youth, case or case manager id.
 fn submitter_partner_view(
     stored: store::StoredReferral,
     referral: pb::Referral,
@@ -338,10 +359,41 @@ fn submitter_partner_view(
         status: view.status,
         history: changes(&view),
         youth_id: String::new(),
-        is_minor: stored.is_minor,
+        is_minor: stored.submitted_is_minor,
         matched_at: view.matched_at.map(timestamp),
         case_id: String::new(),
         case_manager_id: String::new(),
         closure_reason: if view.closure_shown { stored.closure_reason.unwrap_or_default() } else { 0 },
+    }
+}
+
+/// What the partner that serves the youth now gets: `referral`, the offer's coded facts
+/// ([`receiving::referral_view`]), the minor flag, the status, the history entries of the case's
+/// current episode ([`receiving::in_current_episode`]) as (status, instant) only, the first match of
+/// that episode ([`receiving::matched_in_current_episode`]), the closure reason and the case id it
+/// serves. Never the youth or case manager id, nor who referred the youth.
+fn receiving_partner_view(
+    stored: store::StoredReferral,
+    referral: pb::Referral,
+    history: &[store::HistoryRow],
+    acceptances: &[receiving::Acceptance],
+) -> pb::GetReferralResponse {
+    let history = history
+        .iter()
+        .filter(|row| receiving::in_current_episode(stored.episode_seq, row.seq))
+        .map(|row| pb::StatusChange { status: row.status, at: Some(timestamp(row.at)), ..Default::default() })
+        .collect();
+    pb::GetReferralResponse {
+        referral_id: stored.id,
+        referral: Some(referral),
+        status: stored.status,
+        history,
+        youth_id: String::new(),
+        is_minor: stored.is_minor,
+        matched_at: receiving::matched_in_current_episode(stored.episode_seq, stored.matched_at, acceptances)
+            .map(timestamp),
+        case_id: stored.case_id.unwrap_or_default(),
+        closure_reason: stored.closure_reason.unwrap_or_default(),
+        case_manager_id: String::new(),
     }
 }

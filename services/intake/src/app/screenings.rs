@@ -1,6 +1,7 @@
 //! Screenings (CSE-IT, Vera TVIT) recorded after intake, and the list of a referral's or a youth's
 //! screenings. Part of the referral record: a recorded screening is also appended to the coded
-//! referral `GetReferral` returns. A result never sets the trafficking status.
+//! referral `GetReferral` returns to staff (never to the record as submitted, which its submitter
+//! reads). A result never sets the trafficking status.
 
 use prost::Message;
 use wf_auth::{Principal, Role};
@@ -37,14 +38,9 @@ impl App {
         let mut referral = pb::Referral::decode(stored.coded.as_slice()).map_err(ApiError::internal)?;
         referral.screenings.push(screening.clone());
         let practice = stored.practice != 0;
-        let row = ScreeningRow::submitted(&stored.id, &screening, &principal.subject, practice);
+        let row = ScreeningRow::submitted(&stored.id, &screening, &principal.subject, practice, false);
         store::insert(&mut tx, &row, wf_db::to_micros(now)).await?;
-        sqlx::query("UPDATE referral SET coded = $1 WHERE id = $2")
-            .bind(referral.encode_to_vec())
-            .bind(stored.id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(wf_db::DbError::from)?;
+        crate::store::set_coded(&mut tx, &stored.id, referral.encode_to_vec()).await?;
         // Coded only: no screener id (a user id is not needed downstream), never free text.
         let event = events::ScreeningRecorded {
             screening_id: screening.screening_id.clone(),
@@ -69,6 +65,10 @@ impl App {
         Ok(pb::RecordScreeningResponse { screening_id: screening.screening_id })
     }
 
+    /// A referral's or a youth's screenings. Staff and services: every one. A partner: only those
+    /// that came with the submission of a referral it submitted (never one staff recorded later), by
+    /// the youth id its submission was answered with, naming the screener only when the screening
+    /// names the partner's own organization ([`domain::submitter::partner_screening`]).
     pub(crate) async fn list_screenings(
         &self,
         principal: &Principal,
@@ -81,7 +81,7 @@ impl App {
         let page_size = PAGE_LIMITS.size_within(request.page_size, &mut violations);
         page_token::<ScreeningId>(&request.page_token, &mut violations);
         ApiError::check(violations)?;
-        // A partner lists only screenings of referrals it submitted; a referral it cannot see is not found.
+        // A partner lists only what it submitted with its referrals; a referral it cannot see is not found.
         let partner = match principal.role {
             Role::Partner => Some(own_organization(principal).unwrap_or(NO_ORGANIZATION)),
             _ => None,
@@ -106,8 +106,14 @@ impl App {
         let next_page_token = next_page(&mut rows, page_size, |row| row.id.clone());
         let screenings = rows
             .iter()
-            .map(|row| pb::Screening::decode(row.coded.as_slice()).map_err(ApiError::internal))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|row| {
+                let screening = pb::Screening::decode(row.coded.as_slice()).map_err(ApiError::internal)?;
+                Ok(match partner {
+                    Some(partner) => domain::submitter::partner_screening(screening, partner),
+                    None => screening,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
         // Each referral whose screenings are returned is a coded read, on the record before the answer.
         let accesses = distinct(rows.iter().map(|row| row.referral_id.as_str()))
             .map(|referral_id| self.access_envelope(principal, referral_id, "", vec![SCREENINGS_FIELD.to_owned()], ""))

@@ -34,9 +34,10 @@ impl Submitter<'_> {
 /// Validates, seals the personal part, stores once per (caller's namespace, external reference) and
 /// announces `referral.received`. A caller with an organization submits only as it (a different
 /// `referring_organization_id` is refused; an empty one is filled in). A resubmission by the caller that
-/// owns the first referral answers with it (`duplicate`); a key held by anyone else answers
-/// ALREADY_EXISTS without its ids (the namespace is the caller's own, so only rows stored before it was
-/// can collide).
+/// owns the first referral answers with it (`duplicate`: its id, the submitter's status and the youth
+/// id the first submission was answered with, never the youth a confirmed match linked it to since);
+/// a key held by anyone else answers ALREADY_EXISTS without its ids (the namespace is the caller's
+/// own, so only rows stored before it was can collide).
 pub async fn submit(
     app: &App,
     submitter: &Submitter<'_>,
@@ -187,6 +188,7 @@ pub async fn submit(
                 screening,
                 submitter.subject,
                 referral.practice,
+                true,
             ),
             wf_db::to_micros(now),
         )

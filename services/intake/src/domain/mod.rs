@@ -8,6 +8,7 @@ pub mod listing;
 pub mod mandated;
 pub mod matching;
 pub mod progress;
+pub mod receiving;
 pub mod submitter;
 mod update;
 mod validate;

@@ -14,8 +14,13 @@
 //! announced: a case may announce a back-dated instant, a stage change an earlier `effective_at`),
 //! then the hand-off itself, and nothing after: no enrollment, youth missing or found, reassignment,
 //! case closure, reopening, hold or staff closure. No date shown is before the referral was received.
+//!
+//! What a submitting partner reads of the referral itself is what it submitted ([`partner_record`]):
+//! the coded record as intake stored it at submission, never a later staff triage, correction or
+//! screening, and of its screenings only those it submitted with the referral, naming a screener
+//! only when the screening names the partner's own organization.
 
-use wf_proto::intake::v1::ReferralStatus;
+use wf_proto::intake::v1::{self as pb, ReferralStatus};
 
 use super::progress::Facts;
 
@@ -149,6 +154,30 @@ pub fn view(
     }
 }
 
+/// The coded record a submitting partner (`partner`, its organization) reads: `submitted`, the record
+/// as intake stored it at submission, without a personal part, keeping only the screenings whose ids
+/// are in `submitted_screenings` (those that came with the submission: a record stored before intake
+/// kept the submission apart holds later ones too), each through [`partner_screening`].
+pub fn partner_record(mut submitted: pb::Referral, submitted_screenings: &[String], partner: &str) -> pb::Referral {
+    submitted.personal = None;
+    submitted.screenings.retain(|screening| submitted_screenings.contains(&screening.screening_id));
+    for screening in &mut submitted.screenings {
+        *screening = partner_screening(std::mem::take(screening), partner);
+    }
+    submitted
+}
+
+/// A screening as a submitting partner (`partner`) is shown it: the screener (`screener_id`,
+/// `screener_organization_id`) only when the screening names the partner's own organization, never
+/// anyone else's screener.
+pub fn partner_screening(mut screening: pb::Screening, partner: &str) -> pb::Screening {
+    if partner.is_empty() || screening.screener_organization_id != partner {
+        screening.screener_id.clear();
+        screening.screener_organization_id.clear();
+    }
+    screening
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +308,49 @@ mod tests {
                 "only a staff closure in intake's hands: {by:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_submitting_partner_reads_what_it_submitted_and_only_its_own_screeners() {
+        const OWN: &str = "org_0193a1b2c3d4e5f60718293a4b5c6d01";
+        let screening = |id: &str, organization: &str| pb::Screening {
+            screening_id: id.into(),
+            screener_id: "usr_0193a1b2c3d4e5f60718293a4b5c6d02".into(),
+            screener_organization_id: organization.into(),
+            score: 3,
+            ..Default::default()
+        };
+        let stored = pb::Referral {
+            needs: vec!["emergency_shelter".into()],
+            personal: Some(pb::PersonalDetails { legal_first_name: "Demo".into(), ..Default::default() }),
+            screenings: vec![
+                screening("scr_own", OWN),
+                screening("scr_cast", "org_0193a1b2c3d4e5f60718293a4b5c6d03"),
+                screening("scr_later", OWN),
+                screening("scr_none", ""),
+            ],
+            ..Default::default()
+        };
+        let submitted: Vec<String> = ["scr_own", "scr_cast", "scr_none"].map(String::from).to_vec();
+        let read = partner_record(stored.clone(), &submitted, OWN);
+        assert_eq!(read.personal, None);
+        assert_eq!(read.needs, stored.needs);
+        let shown: Vec<(&str, &str, &str, i32)> = read
+            .screenings
+            .iter()
+            .map(|s| (s.screening_id.as_str(), s.screener_id.as_str(), s.screener_organization_id.as_str(), s.score))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("scr_own", "usr_0193a1b2c3d4e5f60718293a4b5c6d02", OWN, 3),
+                ("scr_cast", "", "", 3),
+                ("scr_none", "", "", 3),
+            ],
+            "only the submitted screenings, another organization's screener cleared"
+        );
+        let nobody = partner_screening(screening("scr_x", ""), "");
+        assert_eq!((nobody.screener_id.as_str(), nobody.screener_organization_id.as_str()), ("", ""));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use wf_proto::cases::v1::CaseStage;
 use wf_proto::events::v1 as events;
 use wf_proto::routing::v1::{DeclineReason, EscalationReason};
 
-use crate::app::progress::{Event, Extras, Signal, follow, is_enrolled_stage};
+use crate::app::progress::{Event, Extras, ReopenedEpisode, Signal, follow, is_enrolled_stage};
 
 pub struct StatusUpdater {
     db: Db,
@@ -141,9 +141,22 @@ fn parse(envelope: &Envelope) -> Result<Option<Parsed>, HandleError> {
         }
         events::CaseReopened::TYPE => {
             let reopened: events::CaseReopened = payload(envelope)?;
+            let at = instant(envelope, reopened.reopened_at.as_ref());
+            let (referral_ids, episode) = reopened_episode(&reopened);
             let extras = gives_case(&reopened.case_id);
-            let signal = Signal::CaseReopened { case_id: reopened.case_id, case_manager_id: reopened.case_manager_id };
-            one(reopened.referral_id, instant(envelope, reopened.reopened_at.as_ref()), signal, extras)
+            let signal =
+                Signal::CaseReopened { case_id: reopened.case_id, case_manager_id: reopened.case_manager_id, episode };
+            Some(Parsed { referral_ids, event: Event { event_id: envelope.event_id.to_string(), at, signal }, extras })
+        }
+        events::CaseAwaitingAssignment::TYPE => {
+            let queued: events::CaseAwaitingAssignment = payload(envelope)?;
+            let at = instant(envelope, queued.queued_at.as_ref());
+            let mut referral_ids = vec![queued.referral_id];
+            referral_ids.extend(queued.linked_referral_ids);
+            // It gives the referral its case: a new case, or the waiting case its own merged into.
+            let extras = gives_case(&queued.case_id);
+            let signal = Signal::CaseAwaitingAssignment { case_id: queued.case_id };
+            Some(Parsed { referral_ids, event: Event { event_id: envelope.event_id.to_string(), at, signal }, extras })
         }
         events::ContactAttemptRecorded::TYPE => {
             let attempt: events::ContactAttemptRecorded = payload(envelope)?;
@@ -185,6 +198,19 @@ fn parse(envelope: &Envelope) -> Result<Option<Parsed>, HandleError> {
             None
         }
     })
+}
+
+/// The referrals a reopening moves (every referral of the episode current after it, `referral_id`
+/// first), and which episode that is. An older producer's event names no episode: it moves
+/// `referral_id` alone and does not say whether the episode is new ([`ReopenedEpisode::Unsaid`]).
+fn reopened_episode(reopened: &events::CaseReopened) -> (Vec<String>, ReopenedEpisode) {
+    if reopened.episode_referral_ids.is_empty() {
+        return (vec![reopened.referral_id.clone()], ReopenedEpisode::Unsaid);
+    }
+    let mut referral_ids = vec![reopened.referral_id.clone()];
+    referral_ids.extend(reopened.episode_referral_ids.iter().filter(|id| **id != reopened.referral_id).cloned());
+    let episode = if reopened.new_episode { ReopenedEpisode::New } else { ReopenedEpisode::CarriedOn };
+    (referral_ids, episode)
 }
 
 /// A coded field of another service, kept only when it is a code (history details are codes).

@@ -2,6 +2,7 @@
 
 use wf_db::{Db, DbError, Tx};
 
+use crate::domain::receiving::Acceptance;
 use crate::domain::submitter::{HandOff, HandOffBy};
 
 pub mod consent;
@@ -24,6 +25,11 @@ pub struct StoredReferral {
     pub status: i32,
     pub is_minor: bool,
     pub coded: Vec<u8>,
+    /// The coded record, the minor flag and the receipt instant as submitted (`domain::submitter`:
+    /// what the submitter is shown, never a later change).
+    pub submitted_coded: Vec<u8>,
+    pub submitted_is_minor: bool,
+    pub submitted_received_at: i64,
     pub personal_sealed: Option<Vec<u8>>,
     pub case_id: Option<String>,
     /// The case manager who holds the referral's case now (`domain::progress::Owner`).
@@ -31,9 +37,11 @@ pub struct StoredReferral {
     pub closure_reason: Option<i32>,
     /// When an offer was first accepted (matched to a provider).
     pub matched_at: Option<i64>,
-    pub received_at: i64,
     /// When and how the referral left intake's hands, once it did (`domain::submitter`).
     pub hand_off: Option<HandOff>,
+    /// The number of the reopening that started its case's current episode (`None`: the case
+    /// never reopened for it); history entries after it are the current episode's.
+    pub episode_seq: Option<i64>,
 }
 
 pub struct NewReferral<'a> {
@@ -62,13 +70,18 @@ pub struct NewReferral<'a> {
 }
 
 /// Inserts unless the dedupe key exists. Returns `false` for a duplicate; under
-/// concurrency the losers wait for the winner's commit and then see `false`.
+/// concurrency the losers wait for the winner's commit and then see `false`. The submitted columns
+/// (`submitted_*`: what the submitter is shown from then on) take the same values as the ones staff
+/// may change later.
 pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<bool, DbError> {
     let result = sqlx::query(
         "INSERT INTO referral (id, youth_id, dedupe_key, submitted_by, submitted_by_partner, source, triage_tier, \
          site, practice, is_minor, outside_program, status, coded, personal_sealed, personal_key_version, \
-         received_at, created_at, submitted_by_role, referring_organization_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+         received_at, created_at, submitted_by_role, referring_organization_id, submitted_youth_id, \
+         submitted_source, submitted_triage_tier, submitted_site, submitted_is_minor, submitted_coded, \
+         submitted_received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         $2, $6, $7, $8, $10, $13, $16) \
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(referral.id)
@@ -99,6 +112,8 @@ pub async fn insert_referral(tx: &mut Tx, referral: &NewReferral<'_>) -> Result<
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ExistingSubmission {
     pub id: String,
+    /// The youth id its first submission was answered with ('' for a referral stored before intake
+    /// kept it, whose youth was since linked to an earlier one), never the youth it is linked to now.
     pub youth_id: String,
     pub status: i32,
     pub submitted_by: String,
@@ -106,11 +121,12 @@ pub struct ExistingSubmission {
 }
 
 /// The referral already stored under `dedupe_key`, with the status its submitter is shown
-/// ([`SUBMITTER_STATUS`]): a resubmission answers only the submitter's view.
+/// ([`SUBMITTER_STATUS`]) and the youth id its first submission was answered with: a resubmission
+/// answers only the submitter's view.
 pub async fn find_by_dedupe_key(tx: &mut Tx, dedupe_key: &str) -> Result<Option<ExistingSubmission>, DbError> {
     Ok(sqlx::query_as(&format!(
-        "SELECT id, youth_id, {SUBMITTER_STATUS} AS status, submitted_by, submitted_by_partner FROM referral r \
-         WHERE dedupe_key = $1"
+        "SELECT id, submitted_youth_id AS youth_id, {SUBMITTER_STATUS} AS status, submitted_by, \
+         submitted_by_partner FROM referral r WHERE dedupe_key = $1"
     ))
     .bind(dedupe_key)
     .fetch_optional(&mut **tx)
@@ -126,6 +142,9 @@ struct ReferralRow {
     status: i32,
     is_minor: i32,
     coded: Vec<u8>,
+    submitted_coded: Vec<u8>,
+    submitted_is_minor: i32,
+    submitted_received_at: i64,
     personal_sealed: Option<Vec<u8>>,
     case_id: Option<String>,
     case_manager_id: Option<String>,
@@ -136,13 +155,15 @@ struct ReferralRow {
     handed_off_at: Option<i64>,
     handed_off_seq: Option<i64>,
     handed_off_matched_at: Option<i64>,
+    episode_seq: Option<i64>,
 }
 
 pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, DbError> {
     let row: Option<ReferralRow> = sqlx::query_as(
-        "SELECT id, youth_id, submitted_by, submitted_by_partner, status, is_minor, coded, personal_sealed, \
-         case_id, case_manager_id, closure_reason, matched_at, received_at, handed_off_by, handed_off_at, \
-         handed_off_seq, handed_off_matched_at FROM referral WHERE id = $1",
+        "SELECT id, youth_id, submitted_by, submitted_by_partner, status, is_minor, coded, submitted_coded, \
+         submitted_is_minor, submitted_received_at, personal_sealed, case_id, case_manager_id, closure_reason, \
+         matched_at, received_at, handed_off_by, handed_off_at, handed_off_seq, handed_off_matched_at, \
+         episode_seq FROM referral WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
@@ -164,13 +185,16 @@ pub async fn get_referral(db: &Db, id: &str) -> Result<Option<StoredReferral>, D
             status: row.status,
             is_minor: row.is_minor != 0,
             coded: row.coded,
+            submitted_coded: row.submitted_coded,
+            submitted_is_minor: row.submitted_is_minor != 0,
+            submitted_received_at: row.submitted_received_at,
             personal_sealed: row.personal_sealed,
             case_id: row.case_id,
             case_manager_id: row.case_manager_id,
             closure_reason: row.closure_reason,
             matched_at: row.matched_at,
-            received_at: row.received_at,
             hand_off,
+            episode_seq: row.episode_seq,
         }
     }))
 }
@@ -199,7 +223,9 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
-/// A referral as a list shows it, with what its deadline needs.
+/// A referral as a list shows it, with what its deadline needs. For a partner's list (by
+/// [`ListFilter::submitted_by_partner`]) source, triage tier, site, receipt, minor flag and coded
+/// record are as submitted (`submitted_*`), never a later staff change.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SummaryRow {
     pub id: String,
@@ -230,8 +256,12 @@ pub struct SummaryRow {
 /// once the referral left intake's hands, else its status.
 const SUBMITTER_STATUS: &str = "COALESCE(r.handed_off_status, r.status)";
 
-/// Referral summaries matching `filter`, newest first (ids sort by creation).
+/// Referral summaries matching `filter`, newest first (ids sort by creation). A partner lists what
+/// it submitted as it submitted it, and filters by what it is shown: the submitted columns and the
+/// submitter's status.
 pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<SummaryRow>, DbError> {
+    let as_submitted = filter.submitted_by_partner.is_some();
+    let shown = |name: &str| if as_submitted { format!("r.submitted_{name}") } else { format!("r.{name}") };
     // The statement is built from fixed pieces with numbered placeholders; only values are bound.
     let mut conditions: Vec<String> = Vec::new();
     let mut next = 0;
@@ -247,30 +277,30 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
     }
     if !filter.statuses.is_empty() {
         // A partner filters by the status it is shown, never by one it may not see.
-        let column = if filter.submitted_by_partner.is_some() { SUBMITTER_STATUS } else { "r.status" };
+        let column = if as_submitted { SUBMITTER_STATUS } else { "r.status" };
         let listed: Vec<String> = filter.statuses.iter().map(|_| placeholder()).collect();
         conditions.push(format!("{column} IN ({})", listed.join(", ")));
     }
     if filter.site.is_some() {
-        conditions.push(format!("r.site = {}", placeholder()));
+        conditions.push(format!("{} = {}", shown("site"), placeholder()));
     }
     if filter.triage_tier.is_some() {
-        conditions.push(format!("r.triage_tier = {}", placeholder()));
+        conditions.push(format!("{} = {}", shown("triage_tier"), placeholder()));
     }
     if filter.referring_organization_id.is_some() {
         conditions.push(format!("r.referring_organization_id = {}", placeholder()));
     }
     if filter.received_from.is_some() {
-        conditions.push(format!("r.received_at >= {}", placeholder()));
+        conditions.push(format!("{} >= {}", shown("received_at"), placeholder()));
     }
     if filter.received_before.is_some() {
-        conditions.push(format!("r.received_at < {}", placeholder()));
+        conditions.push(format!("{} < {}", shown("received_at"), placeholder()));
     }
     if filter.youth_id.is_some() {
         conditions.push(format!("r.youth_id = {}", placeholder()));
     }
     if filter.source.is_some() {
-        conditions.push(format!("r.source = {}", placeholder()));
+        conditions.push(format!("{} = {}", shown("source"), placeholder()));
     }
     if filter.case_manager_id.is_some() {
         conditions.push(format!("r.case_manager_id = {}", placeholder()));
@@ -284,9 +314,12 @@ pub async fn list_referrals(db: &Db, filter: &ListFilter<'_>) -> Result<Vec<Summ
     let limit = placeholder();
     let where_clause =
         if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let (source, tier, site, received_at, is_minor, coded) =
+        (shown("source"), shown("triage_tier"), shown("site"), shown("received_at"), shown("is_minor"), shown("coded"));
     let statement = format!(
-        "SELECT r.id, r.youth_id, r.source, r.triage_tier, r.site, r.status, r.practice, r.received_at, r.is_minor, \
-         r.case_id, r.case_manager_id, r.referring_organization_id, r.coded, r.matching_step, r.offer_deadline, r.matched_at, \
+        "SELECT r.id, r.youth_id, {source} AS source, {tier} AS triage_tier, {site} AS site, r.status, r.practice, \
+         {received_at} AS received_at, {is_minor} AS is_minor, r.case_id, r.case_manager_id, \
+         r.referring_organization_id, {coded} AS coded, r.matching_step, r.offer_deadline, r.matched_at, \
          r.first_contact_at, \
          (SELECT COUNT(*) FROM mandated_report m WHERE m.referral_id = r.id) AS mandated_reports, \
          (SELECT MIN(m.written_report_due) FROM mandated_report m \
@@ -344,6 +377,28 @@ pub async fn next_seq(tx: &mut Tx, referral_id: &str) -> Result<i64, DbError> {
         .fetch_one(&mut **tx)
         .await?;
     Ok(seq)
+}
+
+/// Replaces a referral's coded record (a screening recorded after intake joins it). The record as
+/// submitted (`submitted_coded`) stays as it was.
+pub async fn set_coded(tx: &mut Tx, referral_id: &str, coded: Vec<u8>) -> Result<(), DbError> {
+    sqlx::query("UPDATE referral SET coded = $1 WHERE id = $2")
+        .bind(coded)
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The offers accepted for a referral, as intake recorded them (`domain::receiving`: which belong to
+/// the case's current episode).
+pub async fn acceptances(db: &Db, referral_id: &str) -> Result<Vec<Acceptance>, DbError> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT recorded_seq, accepted_at FROM referral_accepted_offer WHERE referral_id = $1")
+            .bind(referral_id)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(|(recorded_seq, accepted_at)| Acceptance { recorded_seq, accepted_at }).collect())
 }
 
 /// Records a history entry under the next number ([`next_seq`]) and returns that number.

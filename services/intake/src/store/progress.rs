@@ -233,8 +233,9 @@ pub async fn record_hand_off(tx: &mut Tx, referral_id: &str, hand_off: &HandOff)
     Ok(())
 }
 
-/// Records that the referral's closed case reopened at intake's record `seq`: acceptances recorded
-/// before it no longer count ([`crate::domain::progress::serves_now`]).
+/// Records that the referral's closed case reopened in a new episode at intake's record `seq`
+/// ([`crate::domain::progress::starts_episode`]): acceptances recorded before it no longer count
+/// ([`crate::domain::progress::serves_now`]).
 pub async fn start_episode(tx: &mut Tx, referral_id: &str, seq: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE referral SET episode_seq = $1 WHERE id = $2")
         .bind(seq)

@@ -12,6 +12,8 @@ use wf_proto::intake::v1 as pb;
 use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use wf_testkit::{AuthedChannel, Collector, Engine, TestDatabase, TestServer, both_engines};
 
+mod awaiting;
+mod carried_on;
 mod coded_reads;
 mod consent;
 mod flow;
@@ -20,6 +22,7 @@ mod listing;
 mod mandated;
 mod matching;
 mod origin;
+mod partner_views;
 mod progress;
 mod purposes;
 mod receiving;

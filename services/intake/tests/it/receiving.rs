@@ -100,7 +100,7 @@ both_engines!(the_partner_that_accepted_reads_the_coded_referral_and_its_case, |
     assert!(read.history.iter().all(|c| c.detail.is_empty() && c.event_id.is_empty()), "no case manager named");
     let access = harness.people_accesses(1).await.pop().expect("access");
     assert_eq!((access.actor_organization_id.as_str(), access.record_id.as_str()), (RECEIVING, id.as_str()));
-    assert_eq!(access.fields, ["referral.coded"]);
+    assert_eq!(access.fields, ["referral.offer_facts"]);
 
     // Any other partner: still the answer for an unknown id.
     let hidden = other.get_referral(get(&id)).await.expect_err("not its referral");
@@ -167,7 +167,7 @@ both_engines!(a_release_naming_the_receiving_partner_gives_it_the_released_categ
 });
 
 /// A release naming `partner` for `categories`, signed ten minutes ago, for 30 days.
-async fn release_to(harness: &Harness, referral_id: &str, partner: &str, categories: &[Cat]) {
+pub(crate) async fn release_to(harness: &Harness, referral_id: &str, partner: &str, categories: &[Cat]) {
     let now = chrono::Utc::now();
     let release = pb::CreateConsentReleaseRequest {
         release: Some(pb::ConsentRelease {

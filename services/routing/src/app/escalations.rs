@@ -1,7 +1,9 @@
 //! The program manager's hand in routing: re-running routing for a referral
 //! (`RerouteReferral`) and resolving escalations — by offering the referral to a chosen
 //! service (a manual decision whose one verdict records that eligibility was bypassed)
-//! or by noting how it was handled. Each runs in one transaction with its events.
+//! or by noting how it was handled. Each runs in one transaction with its events. A referral
+//! staff closed is neither re-routed nor offered by hand (`FAILED_PRECONDITION`), checked under the
+//! referral's lock ([`Router::lock_referral`]); its escalations can still be resolved otherwise.
 
 use wf_db::{DbError, Tx};
 use wf_proto::events::v1::{EscalationResolved, OfferMade, ReferralRouted};
@@ -12,7 +14,7 @@ use wf_types::{DecisionId, EscalationId, OfferId, PartnerServiceId};
 
 use super::enqueue;
 use super::policy::ActivePolicy;
-use super::route::{Routed, Router};
+use super::route::{Routed, Router, closed_referral_message};
 use crate::domain::Candidate;
 use crate::domain::directory::DirectoryEntries;
 use crate::store::decisions::{self, DecisionRecord};
@@ -156,6 +158,12 @@ pub async fn reroute(
     }
     let at = wf_db::to_micros(router.clock().now());
     let mut tx = router.db().begin().await?;
+    if router.lock_referral(&mut tx, &request.referral_id).await?.is_some() {
+        return Err(ManualError::Precondition(closed_referral_message(
+            &request.referral_id,
+            "a closed referral is not re-routed",
+        )));
+    }
     let latest =
         decisions::latest_decision_of(&mut tx, &request.referral_id).await?.ok_or(ManualError::NotFound("referral"))?;
     let mut facts = latest.facts.clone().ok_or_else(|| {
@@ -179,6 +187,13 @@ pub async fn reroute(
             decision_id.clone()
         }
         Routed::Escalated { decision_id, .. } => decision_id.clone(),
+        // Refused above, under the same lock.
+        Routed::ReferralClosed => {
+            return Err(ManualError::Precondition(closed_referral_message(
+                &request.referral_id,
+                "a closed referral is not re-routed",
+            )));
+        }
     };
     tx.commit().await?;
     router.wake_relay();
@@ -217,6 +232,13 @@ pub async fn resolve_escalation(
             message: format!("{service_id} names no service in the directory"),
         })?;
         let partner_id = organization.record.organization_id.clone();
+        let referral_id = &escalation.record.referral_id;
+        if router.lock_referral(&mut tx, referral_id).await?.is_some() {
+            return Err(ManualError::Precondition(closed_referral_message(
+                referral_id,
+                "resolve the escalation without a partner_service_id (e.g. resolution \"referral_closed\")",
+            )));
+        }
         clear_offers(&mut tx, router, &escalation.record.referral_id, false, "", at, by).await?;
         let latest = decisions::latest_decision_of(&mut tx, &escalation.record.referral_id)
             .await?

@@ -1,6 +1,8 @@
 //! The offer lifecycle: accept (taking capacity), decline and expiry (each re-routing to the
 //! next candidate), and the referral's case closing (giving the place back, withdrawing an
-//! offer still open). Each runs in one transaction with its events.
+//! offer still open). Each runs in one transaction with its events, and each answer of an offer
+//! first takes the referral's lock ([`Router::lock_referral`]): an offer of a referral staff closed
+//! is not accepted, nor re-routed after a decline, and is withdrawn rather than expired.
 
 use wf_db::{DbError, Tx};
 use wf_proto::events::v1::{OfferAccepted, OfferDeclined, OfferExpired};
@@ -11,6 +13,7 @@ use wf_server::ApiError;
 use super::enqueue;
 use super::route::{
     EXPIRED_BY, REASON_OFFER_DECLINED, REASON_OFFER_EXPIRED, Routed, Router, WITHDRAWN_BY, WITHDRAWN_CASE_CLOSED,
+    WITHDRAWN_REFERRAL_CLOSED, closed_referral_message,
 };
 use crate::store::capacity::{self, ReturnedPlace};
 use crate::store::offers::{self, OfferRecord};
@@ -34,6 +37,9 @@ pub enum OfferError {
     DeadlinePassed,
     #[error("partner service has no open capacity; decline the offer with reason DECLINE_REASON_NO_CAPACITY")]
     NoCapacity,
+    /// Staff closed the offer's referral (the message names it).
+    #[error("{}", closed_referral_message(.0, "its offer can no longer be accepted"))]
+    ReferralClosed(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -48,9 +54,10 @@ impl From<OfferError> for ApiError {
     fn from(err: OfferError) -> Self {
         match err {
             OfferError::NotFound | OfferError::OutOfScope => ApiError::NotFound("offer".into()),
-            OfferError::NotOpen(_) | OfferError::DeadlinePassed | OfferError::NoCapacity => {
-                ApiError::FailedPrecondition(err.to_string())
-            }
+            OfferError::NotOpen(_)
+            | OfferError::DeadlinePassed
+            | OfferError::NoCapacity
+            | OfferError::ReferralClosed(_) => ApiError::FailedPrecondition(err.to_string()),
             OfferError::Db(err) => err.into(),
         }
     }
@@ -67,12 +74,18 @@ pub struct CaseClosedEffect {
 
 impl Router {
     /// Accepts an offer made to `partner_id`, taking one open place of the service
-    /// ([`OfferError::OutOfScope`] for another partner's offer).
+    /// ([`OfferError::OutOfScope`] for another partner's offer, [`OfferError::ReferralClosed`]
+    /// when staff closed its referral).
     pub async fn accept(&self, offer_id: &str, partner_id: &str, by: &str) -> Result<OfferRecord, OfferError> {
         let now = self.clock.now();
         let at = wf_db::to_micros(now);
         let mut tx = self.db.begin().await?;
+        let closed = self.lock_referral_of(&mut tx, offer_id).await?;
         let offer = self.answerable(&mut tx, offer_id, partner_id, at).await?;
+        if closed.is_some() {
+            tx.rollback().await?;
+            return Err(OfferError::ReferralClosed(offer.referral_id));
+        }
         if !capacity::take_slot(&mut tx, &offer.partner_service_id, at).await? {
             tx.rollback().await?;
             return Err(OfferError::NoCapacity);
@@ -114,6 +127,7 @@ impl Router {
         let now = self.clock.now();
         let at = wf_db::to_micros(now);
         let mut tx = self.db.begin().await?;
+        self.lock_referral_of(&mut tx, offer_id).await?;
         let offer = self.answerable(&mut tx, offer_id, partner_id, at).await?;
         if !offers::close_offer(&mut tx, offer_id, OfferStatus::Declined, at, by, Some((reason, detail))).await? {
             tx.rollback().await?;
@@ -137,6 +151,13 @@ impl Router {
         self.relay.wake();
         tracing::debug!(offer.id = %offer_id, referral.id = %offer.referral_id, reason = %offers::decline_code(reason), "offer declined");
         Ok((offers::get_offer(self.db.pool(), offer_id).await?.ok_or(OfferError::NotFound)?, routed))
+    }
+
+    /// Takes the lock of the referral offer `offer_id` was made for ([`Router::lock_referral`]) and
+    /// returns when staff closed that referral, if they did.
+    async fn lock_referral_of(&self, tx: &mut Tx, offer_id: &str) -> Result<Option<i64>, OfferError> {
+        let referral_id = offers::referral_of(tx, offer_id).await?.ok_or(OfferError::NotFound)?;
+        Ok(self.lock_referral(tx, &referral_id).await?)
     }
 
     /// The open, in-time offer `offer_id` made to `partner_id`; [`OfferError::OutOfScope`] when it
@@ -167,6 +188,8 @@ impl Router {
     /// transaction, with the inbox record of the event.
     pub async fn on_case_closed(&self, tx: &mut Tx, referral_id: &str) -> Result<CaseClosedEffect, DbError> {
         let at = wf_db::to_micros(self.clock.now());
+        // Before the offers, as every writer of them does (a case closing is not the referral closing).
+        self.lock_referral(tx, referral_id).await?;
         let returned = capacity::return_places(tx, referral_id, at).await?;
         let mut withdrawn = Vec::new();
         for offer in offers::open_offers_of(tx, referral_id).await? {
@@ -178,18 +201,37 @@ impl Router {
     }
 
     /// Expires open offers past their deadline and re-routes each referral; returns how
-    /// many it expired. Each offer is handled in its own transaction.
+    /// many it expired. Each offer is handled in its own transaction, under its referral's lock;
+    /// an offer of a referral staff closed (made before routing learnt of the closure) is withdrawn
+    /// instead, and nothing is re-routed or escalated for it.
     pub async fn expire_due(&self) -> Result<usize, DbError> {
         let mut expired = 0;
         loop {
             let now = self.clock.now();
             let at = wf_db::to_micros(now);
             let mut tx = self.db.begin().await?;
-            let due = offers::due_offers(&mut tx, self.db.backend(), at, 1).await?;
-            let Some(offer) = due.into_iter().next() else {
+            let due = offers::due_offers(&mut tx, at, 1).await?;
+            let Some(candidate) = due.into_iter().next() else {
                 tx.commit().await?;
                 break;
             };
+            let closed = self.lock_referral(&mut tx, &candidate.referral_id).await?;
+            // As of the lock: another instance may have expired it, or the partner answered, meanwhile.
+            let offer = match offers::get_offer(&mut *tx, &candidate.offer_id).await? {
+                Some(offer) if offer.status == OfferStatus::Pending && offer.deadline < at => offer,
+                _ => {
+                    tx.commit().await?;
+                    continue;
+                }
+            };
+            if closed.is_some() {
+                if self.withdraw(&mut tx, &offer, WITHDRAWN_REFERRAL_CLOSED, at, WITHDRAWN_BY).await? {
+                    tracing::debug!(offer.id = %offer.offer_id, referral.id = %offer.referral_id, "offer of a closed referral withdrawn, not expired");
+                }
+                tx.commit().await?;
+                self.relay.wake();
+                continue;
+            }
             if offers::close_offer(&mut tx, &offer.offer_id, OfferStatus::Expired, at, EXPIRED_BY, None).await? {
                 let event = OfferExpired {
                     offer_id: offer.offer_id.clone(),

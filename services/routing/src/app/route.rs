@@ -1,6 +1,13 @@
 //! Routing a referral: decide, store the decision, make the offer (or escalate) and
-//! announce it, all in the caller's transaction. The offer lifecycle around it (accept,
-//! decline, expiry, the case closing) is in `app::offers`, re-triage in `app::triage`.
+//! announce it, all in the caller's transaction — unless staff closed the referral. The offer
+//! lifecycle around it (accept, decline, expiry, the case closing) is in `app::offers`,
+//! re-triage in `app::triage`.
+//!
+//! A closed referral gets no offer and no escalation, however it is reached: the closure routing
+//! learns from `referral.closed` is kept on the referral's row (`store::time_limits`), and every
+//! transaction that makes or accepts an offer first locks that row and reads it
+//! ([`Router::lock_referral`]), so a closure written at the same time is either seen or waits
+//! until the offer is committed (and is then withdrawn by the closure).
 
 use wf_db::{Db, DbError, Tx};
 use wf_events::RelayHandle;
@@ -15,7 +22,7 @@ use crate::domain::{self, Directory, Policy, ReferralFacts};
 use crate::store::decisions::{self, DecisionRecord};
 use crate::store::escalations::{self, EscalationRecord};
 use crate::store::offers::{self, OfferRecord};
-use crate::store::{capacity, triage};
+use crate::store::{capacity, time_limits, triage};
 
 /// Trigger codes of decisions (`ReferralRouted.reason`).
 pub const REASON_REFERRAL_RECEIVED: &str = "referral_received";
@@ -37,8 +44,21 @@ pub const WITHDRAWN_BY: &str = "routing";
 /// What a routing pass did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routed {
-    Offered { decision_id: String, offer_id: String },
-    Escalated { decision_id: String, escalation_id: String },
+    Offered {
+        decision_id: String,
+        offer_id: String,
+    },
+    Escalated {
+        decision_id: String,
+        escalation_id: String,
+    },
+    /// Staff closed the referral: nothing was decided, offered or escalated.
+    ReferralClosed,
+}
+
+/// The refusal of a manual action on a closed referral: "referral <id> is closed; <what instead>".
+pub fn closed_referral_message(referral_id: &str, instead: &str) -> String {
+    format!("referral {referral_id} is closed; {instead}")
 }
 
 /// Makes decisions over the directory and the policy in force, reading time from the service's clock.
@@ -74,8 +94,16 @@ impl Router {
         self.relay.wake();
     }
 
+    /// Locks the referral against a concurrent closure for the rest of `tx` and returns when staff
+    /// closed it, if they did. Taken before any offer row of the referral is touched (the closure
+    /// locks the referral, then withdraws its offers), so the two never wait on each other.
+    pub async fn lock_referral(&self, tx: &mut Tx, referral_id: &str) -> Result<Option<i64>, DbError> {
+        time_limits::lock_referral(tx, self.db.backend(), referral_id).await
+    }
+
     /// Decides `facts` (attempt `attempt`), stores the decision, and either makes the offer
-    /// (`referral.routed` + `offer.made`) or escalates (`referral.escalated` with `none_left`).
+    /// (`referral.routed` + `offer.made`) or escalates (`referral.escalated` with `none_left`);
+    /// [`Routed::ReferralClosed`], with nothing written, when staff closed the referral.
     pub async fn route(
         &self,
         tx: &mut Tx,
@@ -85,6 +113,10 @@ impl Router {
         source_event_id: &str,
         none_left: EscalationReason,
     ) -> Result<Routed, DbError> {
+        if self.lock_referral(tx, &facts.referral_id).await?.is_some() {
+            tracing::debug!(referral.id = %facts.referral_id, "referral closed, not routed");
+            return Ok(Routed::ReferralClosed);
+        }
         let now = self.clock.now();
         let capacity = capacity::open_places(&mut **tx).await?;
         let directory = self.directory.current().with_open_capacity(&capacity);

@@ -1,7 +1,8 @@
 //! The referral time limits (`domain::time_limits`) kept and enforced: each referral's receipt,
 //! tier, first contact and closure are recorded in the transaction of the event that tells of
 //! them, and the worker escalates each missed limit once — `referral.escalated` with reason
-//! `EMERGENT_CONTACT_OVERDUE` or `MATCH_DEADLINE_MISSED`, and an entry in the escalation queue.
+//! `EMERGENT_CONTACT_OVERDUE` or `MATCH_DEADLINE_MISSED`, and an entry in the escalation queue —
+//! unless staff closed the referral by the time it looks (the row it locks holds the closure).
 //!
 //! First advocate contact is the earliest `contact_attempt.recorded` whose outcome is REACHED (the
 //! attempt that actually reached the youth, the same one cases marks `first_contact`); an attempt
@@ -74,7 +75,9 @@ impl Router {
     /// Intake closed the referral at `at` (microseconds): its time limit is settled by then, and an
     /// offer still open is withdrawn (reason [`super::route::WITHDRAWN_REFERRAL_CLOSED`]) so no
     /// partner accepts a referral nobody works any more and the expiry worker does not re-route it.
-    /// Returns the offers withdrawn. In the caller's transaction.
+    /// The closure is written first, taking the referral's lock: a transaction making or accepting
+    /// an offer of it either committed first (an offer it left open is withdrawn here) or reads the
+    /// closure and refuses. Returns the offers withdrawn. In the caller's transaction.
     pub async fn on_referral_closed(&self, tx: &mut Tx, referral_id: &str, at: i64) -> Result<Vec<String>, DbError> {
         stored::record_closed(tx, referral_id, at).await?;
         let now = wf_db::to_micros(self.clock.now());
@@ -91,18 +94,26 @@ impl Router {
     }
 
     /// Looks at every limit that fell due by the service clock and escalates each one missed;
-    /// returns how many it escalated. Each referral is handled in its own transaction; a limit
-    /// already escalated for that reason (another instance, an earlier pass) is not escalated again.
+    /// returns how many it escalated. Each referral is handled in its own transaction, under its
+    /// lock (waiting for whoever holds it, e.g. the offer expiry, rather than skipping it until the
+    /// next pass); a limit already escalated for that reason (another instance, an earlier pass) is
+    /// not escalated again.
     pub async fn escalate_missed_limits(&self) -> Result<usize, DbError> {
         let mut escalated = 0;
         for _ in 0..PASS_BATCH {
             let now = self.clock.now();
             let at = wf_db::to_micros(now);
             let mut tx = self.db.begin().await?;
-            let due = stored::due_limits(&mut tx, self.db.backend(), at, 1).await?;
-            let Some(row) = due.into_iter().next() else {
+            let due = stored::due_limits(&mut tx, at, 1).await?;
+            let Some(candidate) = due.into_iter().next() else {
                 tx.commit().await?;
                 break;
+            };
+            // As of the referral's lock: another instance may have settled it meanwhile.
+            let Some(row) = stored::lock_due_limit(&mut tx, self.db.backend(), &candidate.referral_id, at).await?
+            else {
+                tx.commit().await?;
+                continue;
             };
             let progress = ReferralProgress {
                 tier: row.triage_tier,
@@ -117,7 +128,7 @@ impl Router {
                     stored::retier(&mut tx, &row.referral_id, row.triage_tier, limit).await?;
                     false
                 }
-                LimitState::Met(_) | LimitState::ClosedInTime(_) => {
+                LimitState::Met(_) | LimitState::Closed(_) => {
                     stored::settle(&mut tx, &row.referral_id, at).await?;
                     false
                 }

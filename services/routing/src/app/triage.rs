@@ -13,6 +13,8 @@ use wf_proto::routing::v1::EscalationReason;
 /// What routing did when a referral's triage tier changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TriageEffect {
+    /// Staff closed the referral: nothing changed, and the event is not retried.
+    Closed,
     /// Routing has no decision for the referral yet: the event is retried.
     NotSeen,
     /// A triage at the same time or later was already applied: nothing changed.
@@ -35,8 +37,9 @@ impl Router {
     /// new tier's hard rules, e.g. emergent 24/7, exclude its service) or moves its deadline to
     /// `offered_at` + the new tier's window when that is earlier; an open escalation likewise gets
     /// `escalated_at` + the new tier's window and the new tier when that is earlier. An offer's or
-    /// escalation's deadline never moves later: a downgrade keeps it. In the caller's transaction,
-    /// with the inbox record of the event.
+    /// escalation's deadline never moves later: a downgrade keeps it. A referral staff closed is
+    /// left as it is (its offers were withdrawn, and it is not re-routed). In the caller's
+    /// transaction, with the inbox record of the event.
     pub async fn on_referral_triaged(
         &self,
         tx: &mut Tx,
@@ -45,6 +48,10 @@ impl Router {
         triaged_at: i64,
         source_event_id: &str,
     ) -> Result<TriageEffect, DbError> {
+        // Before any offer is touched, as every writer of the referral's offers does.
+        if self.lock_referral(tx, referral_id).await?.is_some() {
+            return Ok(TriageEffect::Closed);
+        }
         if decisions::latest_decision_of(tx, referral_id).await?.is_none() {
             return Ok(TriageEffect::NotSeen);
         }

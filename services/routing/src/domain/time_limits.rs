@@ -91,14 +91,17 @@ pub enum LimitState {
     Running(TimeLimit),
     /// What the limit asks for happened in time.
     Met(TimeLimit),
-    /// The referral was closed in time, before it happened: nothing is owed any more.
-    ClosedInTime(TimeLimit),
+    /// Staff closed the referral before it happened: nothing is owed any more, and nothing is
+    /// escalated, even when the limit had passed before the closure (nobody works the referral
+    /// now; whether the limit was met is the evaluation's to count, from the events).
+    Closed(TimeLimit),
     /// The limit passed without it: the referral is escalated.
     Missed(TimeLimit),
 }
 
 /// Where `progress` stands at `now`. It is in time up to and including the due instant; something
-/// that happened after it does not undo the miss, and neither does closing the referral after it.
+/// that happened after it does not undo the miss. A referral closed (by the time it is looked at)
+/// owes nothing more, so a miss is escalated only while the referral is open.
 pub fn assess(progress: &ReferralProgress, now: DateTime<Utc>) -> LimitState {
     let limit = time_limit(progress.tier, progress.received_at);
     let done_at = match limit.kind {
@@ -107,8 +110,8 @@ pub fn assess(progress: &ReferralProgress, now: DateTime<Utc>) -> LimitState {
     };
     if done_at.is_some_and(|at| at <= limit.due) {
         LimitState::Met(limit)
-    } else if progress.closed_at.is_some_and(|at| at <= limit.due) {
-        LimitState::ClosedInTime(limit)
+    } else if progress.closed_at.is_some() {
+        LimitState::Closed(limit)
     } else if now <= limit.due {
         LimitState::Running(limit)
     } else {
@@ -190,15 +193,21 @@ mod tests {
     }
 
     #[test]
-    fn a_referral_closed_in_time_owes_nothing_but_one_closed_late_was_missed() {
+    fn a_closed_referral_owes_nothing_even_when_closed_after_its_limit() {
         let due = received() + Duration::hours(48);
         let closed =
             ReferralProgress { closed_at: Some(received() + Duration::hours(2)), ..progress(TriageTier::Routine) };
-        assert!(matches!(assess(&closed, due + Duration::hours(1)), LimitState::ClosedInTime(_)));
-        assert!(matches!(assess(&closed, received() + Duration::hours(3)), LimitState::ClosedInTime(_)));
+        assert!(matches!(assess(&closed, due + Duration::hours(1)), LimitState::Closed(_)));
+        assert!(matches!(assess(&closed, received() + Duration::hours(3)), LimitState::Closed(_)));
+        // Closed after the limit passed, before anyone looked: nobody works it now, nothing to escalate.
         let closed_late =
             ReferralProgress { closed_at: Some(due + Duration::hours(1)), ..progress(TriageTier::Routine) };
-        assert!(matches!(assess(&closed_late, due + Duration::hours(2)), LimitState::Missed(_)));
+        assert!(matches!(assess(&closed_late, due + Duration::hours(2)), LimitState::Closed(_)));
+        // Still open when looked at after the limit: missed.
+        assert!(matches!(assess(&progress(TriageTier::Routine), due + Duration::hours(2)), LimitState::Missed(_)));
+        // Met in time and closed later: met.
+        let met = ReferralProgress { accepted_at: Some(due), ..closed_late };
+        assert!(matches!(assess(&met, due + Duration::hours(2)), LimitState::Met(_)));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `referral.triaged` → the new tier for later re-routes and the time limit, an earlier deadline
 //! or a re-route of the open offer, an earlier deadline for an open escalation;
 //! `contact_attempt.recorded` that reached the youth → its first contact; `referral.closed` → its
-//! closure (both for the time limit, `app::time_limits`); `case.closed` → the place the accepted
-//! offer took is given back. The inbox record, the effect (decision, escalation, returned place,
+//! closure (both for the time limit, `app::time_limits`; the closure also withdraws the open offer
+//! and keeps the referral from being offered or escalated again, `app::route`); `case.closed` → the
+//! place the accepted offer took is given back. The inbox record, the effect (decision, escalation, returned place,
 //! recorded instant) and the outbound events are written in one transaction, so a redelivery has
 //! no second effect.
 
@@ -112,6 +113,10 @@ impl RoutingEventHandler {
         };
         let tier_code = crate::domain::tier_code(tier);
         match effect {
+            TriageEffect::Closed => {
+                tx.commit().await?;
+                tracing::debug!(event.id = %envelope.event_id, referral.id = %event.referral_id, "referral closed, triage not applied");
+            }
             TriageEffect::NotSeen => {
                 // Dropping the transaction forgets the inbox record, so the retry is handled.
                 tx.rollback().await?;

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use wf_db::{Backend, Db, DbError, Tx};
+use wf_db::{Db, DbError, Tx};
 use wf_proto::common::v1::{Site, TriageTier};
 use wf_proto::routing::v1::{DeclineReason, OfferStatus};
 
@@ -126,6 +126,15 @@ pub async fn get_offer<'e>(
     row.as_ref().map(offer_from_row).transpose()
 }
 
+/// The referral an offer was made for; `None` for an unknown offer.
+pub async fn referral_of(tx: &mut Tx, offer_id: &str) -> Result<Option<String>, DbError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT referral_id FROM routing_offer WHERE offer_id = $1")
+        .bind(offer_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
 /// Filters of [`list_offers`]; empty strings and absent bounds match everything.
 #[derive(Debug, Clone, Default)]
 pub struct OfferFilter {
@@ -220,14 +229,13 @@ pub async fn close_offer(
     Ok(result.rows_affected() == 1)
 }
 
-/// Open offers past their deadline, oldest deadline first. On PostgreSQL the rows are locked
-/// and rows locked by another instance skipped, so two routing instances never expire the
-/// same offer; SQLite has one writer anyway.
-pub async fn due_offers(tx: &mut Tx, backend: Backend, now: i64, limit: i64) -> Result<Vec<OfferRecord>, DbError> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+/// Open offers past their deadline, oldest deadline first, unlocked: the expiry takes the
+/// referral's lock (`time_limits::lock_referral`) before the offer's, as every writer of a
+/// referral's offers does, and its guarded [`close_offer`] lets only one instance expire an offer.
+pub async fn due_offers(tx: &mut Tx, now: i64, limit: i64) -> Result<Vec<OfferRecord>, DbError> {
     let rows = sqlx::query(&format!(
         "SELECT {OFFER_COLUMNS} FROM routing_offer WHERE status = 'open' AND deadline < $1 \
-         ORDER BY deadline, offer_id LIMIT $2{lock}"
+         ORDER BY deadline, offer_id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)

@@ -1,5 +1,8 @@
 //! Each referral's progress against its time limit (`routing_referral_limit`): one row per
-//! referral, each event writing only its own columns, so they may arrive in any order.
+//! referral, each event writing only its own columns, so they may arrive in any order. The row is
+//! also the referral's lock: whatever makes or accepts an offer of the referral takes it first
+//! ([`lock_referral`]) and reads the closure there, and the closure's write ([`record_closed`])
+//! waits for it, so an offer is never made or accepted beside a closure it did not see.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -95,7 +98,8 @@ pub async fn record_contact(tx: &mut Tx, referral_id: &str, at: i64) -> Result<(
     Ok(())
 }
 
-/// Records that intake closed the referral at `at`; the earliest closure is kept.
+/// Records that intake closed the referral at `at`; the earliest closure is kept. Waits for a
+/// transaction holding the referral's lock ([`lock_referral`]) and holds it from then on.
 pub async fn record_closed(tx: &mut Tx, referral_id: &str, at: i64) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO routing_referral_limit (referral_id, closed_at) VALUES ($1, $2) \
@@ -107,6 +111,24 @@ pub async fn record_closed(tx: &mut Tx, referral_id: &str, at: i64) -> Result<()
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Locks the referral's row for the rest of `tx` — creating it, empty, when routing has none yet,
+/// so there is a row to lock — and returns when intake closed the referral, if it did. On PostgreSQL
+/// `SELECT … FOR UPDATE` waits for a closure being written and then reads it; SQLite has one writer,
+/// and the insert makes `tx` a write transaction before the read.
+pub async fn lock_referral(tx: &mut Tx, backend: Backend, referral_id: &str) -> Result<Option<i64>, DbError> {
+    sqlx::query("INSERT INTO routing_referral_limit (referral_id) VALUES ($1) ON CONFLICT (referral_id) DO NOTHING")
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let (closed_at,): (Option<i64>,) =
+        sqlx::query_as(&format!("SELECT closed_at FROM routing_referral_limit WHERE referral_id = $1{lock}"))
+            .bind(referral_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(closed_at)
 }
 
 const DUE_COLUMNS: &str =
@@ -129,21 +151,41 @@ fn due_from_row(row: &AnyRow) -> Result<DueLimit, DbError> {
     })
 }
 
-/// Unsettled limits due before `now`, earliest first. On PostgreSQL the rows are locked and rows
-/// locked by another instance skipped, so two routing instances never look at the same one at
-/// once; SQLite has one writer anyway.
-pub async fn due_limits(tx: &mut Tx, backend: Backend, now: i64, limit: i64) -> Result<Vec<DueLimit>, DbError> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+/// Unsettled limits due before `now`, earliest first, unlocked: the worker then takes each one's
+/// lock with [`lock_due_limit`], waiting for whoever holds it (an offer being made or expired, a
+/// closure being written) rather than skipping the referral until its next pass.
+pub async fn due_limits(tx: &mut Tx, now: i64, limit: i64) -> Result<Vec<DueLimit>, DbError> {
     let rows = sqlx::query(&format!(
         "SELECT {DUE_COLUMNS} FROM routing_referral_limit \
          WHERE settled_at IS NULL AND received_at IS NOT NULL AND due_at < $1 \
-         ORDER BY due_at, referral_id LIMIT $2{lock}"
+         ORDER BY due_at, referral_id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
     .fetch_all(&mut **tx)
     .await?;
     rows.iter().map(due_from_row).collect()
+}
+
+/// The referral's limit, locked for the rest of `tx` (the referral's lock, see [`lock_referral`]),
+/// when it is still unsettled and due before `now` as of the lock; `None` when another routing
+/// instance settled it, or a re-triage moved it, meanwhile. SQLite has one writer anyway.
+pub async fn lock_due_limit(
+    tx: &mut Tx,
+    backend: Backend,
+    referral_id: &str,
+    now: i64,
+) -> Result<Option<DueLimit>, DbError> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let row = sqlx::query(&format!(
+        "SELECT {DUE_COLUMNS} FROM routing_referral_limit \
+         WHERE referral_id = $1 AND settled_at IS NULL AND received_at IS NOT NULL AND due_at < $2{lock}"
+    ))
+    .bind(referral_id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(due_from_row).transpose()
 }
 
 /// Marks the referral's limit looked at, as of `at`.

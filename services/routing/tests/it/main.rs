@@ -3,6 +3,7 @@
 //! decisions. Every test runs on SQLite and on PostgreSQL.
 
 mod capacity_return;
+mod closed_referrals;
 mod database;
 mod directory;
 mod escalations;

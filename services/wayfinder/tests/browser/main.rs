@@ -3,6 +3,8 @@
 //! chromium-driver and the pinned axe-core before it runs them.
 
 mod driver;
+mod partner;
+mod queue;
 
 use driver::{Browser, Driver};
 use tokio_util::sync::CancellationToken;
@@ -37,6 +39,8 @@ async fn axe_flags_a_planted_fault_and_passes_the_page_without_it() {
 /// A running embedded system with the web application, and one local sign-in per role asked for.
 struct Running {
     web: String,
+    /// The services' gRPC address (tests submit referrals there, as a hotline would).
+    grpc: String,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _data: tempfile::TempDir,
@@ -63,9 +67,10 @@ async fn running(accounts: &[(&str, wf_auth::Role, Option<&str>, Option<&str>)])
         gateway.accounts().add(new).await.expect("account");
     }
     let web = system.web_url().expect("web url");
+    let grpc = system.grpc_url();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(system.run(shutdown.clone()));
-    Running { web, shutdown, task, _data: data }
+    Running { web, grpc, shutdown, task, _data: data }
 }
 
 impl Running {

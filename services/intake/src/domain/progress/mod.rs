@@ -10,8 +10,8 @@
 //! before the partner answers). The status is the step the referral waits on ([`status`]):
 //! 1. the youth enrolled (case stage ENROLLED or later) → CLOSED, reason ENROLLED (DOMAIN.md:
 //!    engagement ends in `closed{enrolled | declined services | unreachable | …}`); the case closed
-//!    before that → CLOSED with the case's reason ([`closure_for_case`]); a case reopened for this
-//!    referral takes that back;
+//!    before that → CLOSED with the case's reason ([`closure_for_case`]); a case reopened with this
+//!    referral in its current episode takes that back;
 //! 2. an escalation not yet resolved → ESCALATED (a person must act);
 //! 3. not yet accepted, with an offer on its way or waiting → ROUTED / OFFERED;
 //! 4. first contact made → ENGAGEMENT; else a case manager owns the case → ASSIGNED; else an offer
@@ -21,8 +21,14 @@
 //!
 //! Beside the status, intake keeps who holds the referral's case now ([`Owner`]): the case manager
 //! the newest of `case.assigned` (first assignment, reassignment, joining an open case),
-//! `case.reopened` (its case manager, none while the reopened case awaits assignment) and
-//! `case.closed` (none: a closed case is nobody's work) named, by event order as the case track.
+//! `case.reopened` (its case manager, none while the reopened case awaits assignment),
+//! `case.awaiting_assignment` (none: the case waits in the supervisors' queue, e.g. the referral's
+//! case merged into a waiting one) and `case.closed` (none: a closed case is nobody's work) named,
+//! by event order as the case track.
+//!
+//! A reopening names every referral of the episode current after it, and whether that episode is
+//! new (a new referral reopened the case) or carries on (`ReopenCase` naming none): only a new one
+//! stops the acceptances of the earlier episode counting ([`starts_episode`], [`serves_now`]).
 //!
 //! Staff steps (hold, staff closure) are applied around this by `app::progress`.
 
@@ -187,10 +193,16 @@ pub enum Signal {
         case_id: String,
         case_manager_id: String,
     },
-    /// The case reopened for this referral (a returning youth, or the same referral again).
+    /// The case reopened with this referral in its current episode (a returning youth's new
+    /// referral, or the episode that carries on).
     CaseReopened {
         case_id: String,
         case_manager_id: String,
+        episode: ReopenedEpisode,
+    },
+    /// The case waits in the supervisors' queue: nobody holds it.
+    CaseAwaitingAssignment {
+        case_id: String,
     },
     /// The first contact attempt that reached the youth.
     FirstContact {
@@ -206,6 +218,18 @@ pub enum Signal {
         case_id: String,
         reason: i32,
     },
+}
+
+/// Which episode a reopening leaves current, as `case.reopened` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReopenedEpisode {
+    /// A new referral reopened the case: a new episode, without the earlier one's referrals.
+    New,
+    /// `ReopenCase` named no referral: the case's last episode carries on, its referrals with it.
+    CarriedOn,
+    /// An older producer's event, which did not say (no `episode_referral_ids`): read as before,
+    /// as a new episode for a referral whose case intake knew closed.
+    Unsaid,
 }
 
 /// One event: its id (UUIDv7, the order of events), its instant (micros) and what it says.
@@ -294,7 +318,7 @@ pub fn apply(mut facts: Facts, event: &Event) -> (Facts, Entry) {
             set_owner(&mut facts, case_manager_id);
             own(ReferralStatus::Assigned, format!("case {case_id} case manager {case_manager_id}"))
         }
-        Signal::CaseReopened { case_id, case_manager_id } => {
+        Signal::CaseReopened { case_id, case_manager_id, .. } => {
             if newer(event_id, facts.case.as_ref().map(|c| c.event_id.as_str())) {
                 facts.case = Some(CaseTrack { closed: None, at, event_id: event_id.clone() });
             }
@@ -304,6 +328,10 @@ pub fn apply(mut facts: Facts, event: &Event) -> (Facts, Entry) {
             }
             let owner = if case_manager_id.is_empty() { "awaiting_assignment" } else { case_manager_id };
             own(status(&facts).status, format!("case {case_id} reopened case manager {owner}"))
+        }
+        Signal::CaseAwaitingAssignment { case_id } => {
+            set_owner(&mut facts, "");
+            own(status(&facts).status, format!("case {case_id} awaiting assignment"))
         }
         Signal::FirstContact { case_id } => {
             first(&mut facts.first_contact_at, at);
@@ -394,23 +422,27 @@ pub fn waiting_offer_deadline(step: Option<Matching>, offer_deadline: Option<i64
 
 /// Whether a partner's acceptance, recorded as intake's `accepted_seq`-th record of the referral,
 /// still lets it read the referral (it serves the youth), given the case track intake holds:
-/// `case_closed` (1 closed, 0 reopened, none yet) and `episode_seq`, the record that reopened the
-/// referral's case after a closure intake had recorded for it. Cases' rule is an accepted offer for
-/// a referral of the case's current episode, on an open case. So: never once the case closed; after
-/// a reopening of its closed case only with an acceptance recorded since (the reopening may start a
-/// new episode without this referral: cases names the case's first referral when it reopens without
-/// a new one, so intake cannot tell, and does not let an earlier acceptance count). A reopening that
-/// is the referral's first case event (a returning youth's new referral starting the new episode)
-/// sets no `episode_seq`: every acceptance of that referral belongs to its episode. Compared in
-/// intake's recording order, never by the instants the events announce.
+/// `case_closed` (1 closed, 0 reopened, none yet) and `episode_seq`, the record of the last
+/// reopening that started a new episode after a closure intake had recorded for the referral
+/// ([`starts_episode`]). Cases' rule is an accepted offer for a referral of the case's current
+/// episode, on an open case. So: never once the case closed; after a reopening that started a new
+/// episode only with an acceptance recorded since. A reopening that carries the last episode on
+/// (`ReopenCase` naming no referral; `case.reopened` names every referral of that episode) starts
+/// none: the acceptances of the episode count again. A reopening that is the referral's first case
+/// event (a returning youth's new referral starting the new episode) sets no `episode_seq` either:
+/// every acceptance of that referral belongs to its episode. Compared in intake's recording order,
+/// never by the instants the events announce.
 pub fn serves_now(case_closed: Option<i32>, episode_seq: Option<i64>, accepted_seq: i64) -> bool {
     case_closed != Some(1) && episode_seq.is_none_or(|start| accepted_seq > start)
 }
 
-/// Whether `event` (applied to `before`, giving `after`) reopened a case intake knew closed for
-/// the referral: it starts a new episode for the acceptances that count ([`serves_now`]).
-pub fn reopens_closed_case(before: &Facts, after: &Facts, event: &Event) -> bool {
-    matches!(event.signal, Signal::CaseReopened { .. })
+/// Whether `event` (applied to `before`, giving `after`) starts a new episode for the referral,
+/// after which only acceptances recorded since count ([`serves_now`]): it reopened a case intake
+/// knew closed for the referral, and it is not a reopening that carries the last episode on. An
+/// older producer's reopening, which did not say, counts as a new episode (its referral may be an
+/// earlier episode's: never let an acceptance count that might no longer serve the case).
+pub fn starts_episode(before: &Facts, after: &Facts, event: &Event) -> bool {
+    matches!(event.signal, Signal::CaseReopened { episode: ReopenedEpisode::New | ReopenedEpisode::Unsaid, .. })
         && before.case.as_ref().is_some_and(|case| case.closed.is_some())
         && after.case.as_ref().is_some_and(|case| case.closed.is_none() && case.event_id == event.event_id)
 }

@@ -48,7 +48,15 @@ fn closed(n: u32, reason: CaseClosureReason) -> Event {
 }
 
 fn reopened(n: u32) -> Event {
-    event(n, Signal::CaseReopened { case_id: "case_1".into(), case_manager_id: "usr_1".into() })
+    reopened_in(n, "usr_1", ReopenedEpisode::New)
+}
+
+fn reopened_in(n: u32, case_manager_id: &str, episode: ReopenedEpisode) -> Event {
+    event(n, Signal::CaseReopened { case_id: "case_1".into(), case_manager_id: case_manager_id.into(), episode })
+}
+
+fn awaiting(n: u32) -> Event {
+    event(n, Signal::CaseAwaitingAssignment { case_id: "case_2".into() })
 }
 
 fn fold(events: &[Event]) -> Facts {
@@ -291,16 +299,60 @@ fn only_a_reopening_of_a_closed_case_starts_an_episode() {
     let reopen = |id: &str| Event {
         event_id: id.into(),
         at: 10,
-        signal: Signal::CaseReopened { case_id: "case_x".into(), case_manager_id: String::new() },
+        signal: Signal::CaseReopened {
+            case_id: "case_x".into(),
+            case_manager_id: String::new(),
+            episode: ReopenedEpisode::New,
+        },
     };
     let closed = Facts { case: case(Some(1), "01"), ..Facts::default() };
     let (after, _) = apply(closed.clone(), &reopen("02"));
-    assert!(reopens_closed_case(&closed, &after, &reopen("02")));
+    assert!(starts_episode(&closed, &after, &reopen("02")));
     let (late, _) = apply(closed.clone(), &reopen("00"));
-    assert!(!reopens_closed_case(&closed, &late, &reopen("00")), "older than the closure: not applied");
+    assert!(!starts_episode(&closed, &late, &reopen("00")), "older than the closure: not applied");
     let fresh = Facts::default();
     let (joined, _) = apply(fresh.clone(), &reopen("02"));
-    assert!(!reopens_closed_case(&fresh, &joined, &reopen("02")), "the referral's first case event");
+    assert!(!starts_episode(&fresh, &joined, &reopen("02")), "the referral's first case event");
+}
+
+#[test]
+fn a_reopening_that_carries_the_last_episode_on_starts_no_episode() {
+    // accepted, owned, the case closed: then reopened three ways
+    let closed = fold(&[accepted(1), assigned(2), closed(3, CaseClosureReason::Unreachable)]);
+    let starts = |episode: ReopenedEpisode| {
+        let reopening = reopened_in(4, "usr_1", episode);
+        let (after, _) = apply(closed.clone(), &reopening);
+        assert_eq!(status(&after).status, ReferralStatus::Assigned, "{episode:?}: the case is open again");
+        starts_episode(&closed, &after, &reopening)
+    };
+    assert!(!starts(ReopenedEpisode::CarriedOn), "ReopenCase naming no referral: the episode carries on");
+    assert!(starts(ReopenedEpisode::New), "a new referral's episode: the earlier acceptances stop counting");
+    assert!(starts(ReopenedEpisode::Unsaid), "an older producer's event: read as a new episode, as before");
+    // what that means for the partner that accepted at record 1, the closure at record 3, the
+    // reopening at record 4
+    let episode_seq = |episode: ReopenedEpisode| starts(episode).then_some(4);
+    assert!(serves_now(Some(0), episode_seq(ReopenedEpisode::CarriedOn), 1), "it serves the episode again");
+    assert!(!serves_now(Some(0), episode_seq(ReopenedEpisode::New), 1));
+    assert!(!serves_now(Some(0), episode_seq(ReopenedEpisode::Unsaid), 1));
+}
+
+#[test]
+fn a_case_waiting_for_assignment_is_nobodys_from_its_event_on() {
+    let owner_after = |events: &[Event]| fold(events).case_manager_id().map(str::to_owned);
+    // owned through its own case, which then merged into the youth's waiting case
+    assert_eq!(owner_after(&[assigned_to(2, "cm_a"), awaiting(3)]), None);
+    // a supervisor then assigns the waiting case
+    assert_eq!(owner_after(&[assigned_to(2, "cm_a"), awaiting(3), assigned_to(4, "cm_b")]).as_deref(), Some("cm_b"));
+    // late: the queueing is older than the owner it would replace
+    assert_eq!(owner_after(&[assigned_to(4, "cm_b"), awaiting(3)]).as_deref(), Some("cm_b"));
+    assert_eq!(owner_after(&[awaiting(3), assigned_to(2, "cm_a")]), None, "the older assignment arrives late");
+    // redelivered: nothing more; the rest of the facts and the status stay
+    let once = fold(&[routed(1), assigned_to(2, "cm_a"), awaiting(3)]);
+    assert_eq!(fold(&[routed(1), assigned_to(2, "cm_a"), awaiting(3), awaiting(3)]), once);
+    assert_eq!(once.assigned_at, Some(2_000_000), "the first owner's instant stays");
+    assert_eq!(status(&once), status(&fold(&[routed(1), assigned_to(2, "cm_a")])), "the status it had");
+    let (_, entry) = apply(fold(&[routed(1)]), &awaiting(3));
+    assert_eq!((entry.status, entry.detail.as_str()), (ReferralStatus::Routed, "case case_2 awaiting assignment"));
 }
 
 fn assigned_to(n: u32, case_manager_id: &str) -> Event {
@@ -308,7 +360,7 @@ fn assigned_to(n: u32, case_manager_id: &str) -> Event {
 }
 
 fn reopened_to(n: u32, case_manager_id: &str) -> Event {
-    event(n, Signal::CaseReopened { case_id: "case_1".into(), case_manager_id: case_manager_id.into() })
+    reopened_in(n, case_manager_id, ReopenedEpisode::New)
 }
 
 #[test]

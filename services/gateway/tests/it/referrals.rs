@@ -1,0 +1,719 @@
+//! The referral queue and a referral's page, against real intake, routing and cases (one test
+//! server on the engine under test; the gateway shares its clock): the queue's order and every
+//! filter round-tripping in the address, countdowns, the 400 of a bad filter, the one 404 page,
+//! "why this partner", the triage, hold and close forms changing the referral (and showing the
+//! services' refusals), a reveal recorded with its purpose and masked again on the next page, and
+//! every form refused without the CSRF token or from another origin.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use wf_events::Envelope;
+use wf_proto::common::v1 as common;
+use wf_proto::events::v1 as events;
+use wf_proto::intake::v1 as intake;
+use wf_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use wf_testkit::{AuthedChannel, Collector, TestServer, TestService, eventually};
+use wf_types::Clock as _;
+
+use super::*;
+
+/// The demo roster's CM-SLA-1, linked to the sign-in with this user id.
+const ROSTER_USER: &str = "usr_demo_case_manager";
+const CM_SLA_1: &str = "cm_4fb1caa9b6c74909826609ac98974fef";
+const PARTNER: &str = "org_0192f1c4d5e67a8b9c0d1e2f3a4b5c6d";
+const UNKNOWN: &str = "ref_00000000000000000000000000000000";
+const SETTLE: Duration = Duration::from_secs(20);
+
+struct World {
+    server: TestServer,
+    h: Harness,
+    clock: TestClock,
+}
+
+/// A gateway in front of `server`, minting with its development key and reading `clock`.
+async fn gateway_for(engine: Engine, server: &TestServer, clock: &TestClock) -> Harness {
+    let database = TestDatabase::new(engine).await;
+    let db = database.migrated(&wf_gateway::migrations()).await;
+    let figment = wf_config::Config::defaults_only(&server.config.data_dir)
+        .merge(("gateway.public_origin", ORIGIN))
+        .merge(("gateway.upstream_url", server.url()))
+        .merge(("auto_migrate", false));
+    let config = Arc::new(wf_config::Config::from_figment(figment).expect("test configuration"));
+    let bus = Arc::new(wf_events::InProcessBus::new(db.clone()));
+    let ctx = wf_server::ServiceContext::new(db, bus, config).with_clock(clock.shared());
+    let gateway = wf_gateway::build(ctx).await.expect("gateway builds");
+    let router = gateway.router();
+    Harness { gateway, router, clock: clock.clone(), _database: database, _dir: None }
+}
+
+/// What a test submits: fictional, coded as a hotline would send it.
+struct Submit {
+    reference: &'static str,
+    tier: common::TriageTier,
+    site: common::Site,
+    source: common::ReferralSource,
+    needs: &'static [&'static str],
+    practice: bool,
+}
+
+impl World {
+    async fn start(engine: Engine) -> Self {
+        let clock = TestClock::starting_now();
+        let services = vec![
+            TestService::new(wf_intake::migrations(), |ctx| async move { Ok(wf_intake::build(ctx).await? as _) }),
+            TestService::new(wf_routing::migrations(), |ctx| async move { Ok(wf_routing::build(ctx).await? as _) }),
+            TestService::new(wf_cases::migrations(), |ctx| async move { Ok(wf_cases::build(ctx).await? as _) }),
+        ];
+        let server = TestServer::start_many(engine, clock.shared(), services).await;
+        let h = gateway_for(engine, &server, &clock).await;
+        World { server, h, clock }
+    }
+
+    async fn intake_as(&self, role: Role) -> IntakeServiceClient<AuthedChannel> {
+        IntakeServiceClient::new(self.server.channel(&self.server.tokens.user(role)).await)
+    }
+
+    async fn submit(&self, what: Submit) -> String {
+        let personal = intake::PersonalDetails {
+            legal_first_name: "Fictional".into(),
+            legal_last_name: format!("Youth {}", what.reference),
+            preferred_name: "Sky Testcase".into(),
+            estimated_age: 16,
+            phones: vec![intake::Phone {
+                number: "+1-555-0142".into(),
+                kind: "mobile".into(),
+                safe_to_text: true,
+                ..Default::default()
+            }],
+            safe_contact: Some(intake::SafeContact {
+                safe_channels: vec![common::ContactChannel::TextMessage as i32],
+                safe_times: vec!["weekdays after 4 PM".into()],
+                never_say: vec!["the program's name".into()],
+                code_word: "blue kite".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let request = intake::SubmitReferralRequest {
+            referral: Some(intake::Referral {
+                source: what.source as i32,
+                referring_organization_name: "Fictional Test Hotline".into(),
+                external_reference: what.reference.into(),
+                received_at: Some(wf_proto::time::timestamp_from_micros(self.clock.now_micros())),
+                triage_tier: what.tier as i32,
+                site: what.site as i32,
+                needs: what.needs.iter().map(|need| (*need).to_owned()).collect(),
+                preferred_language: "en".into(),
+                practice: what.practice,
+                personal: Some(personal),
+                ..Default::default()
+            }),
+        };
+        let mut hotline = self.intake_as(Role::Hotline).await;
+        hotline.submit_referral(request).await.expect("submitted").into_inner().referral_id
+    }
+
+    /// The referral as staff read it (coded, no purpose).
+    async fn referral(&self, id: &str) -> intake::GetReferralResponse {
+        let request = intake::GetReferralRequest { referral_id: id.into(), purpose: String::new() };
+        self.intake_as(Role::Supervisor).await.get_referral(request).await.expect("read").into_inner()
+    }
+
+    /// Waits until the referral satisfies `settled` (the services work through their events).
+    async fn wait_for(&self, id: &str, what: &str, settled: impl Fn(&intake::GetReferralResponse) -> bool) {
+        let done = eventually(SETTLE, || async { settled(&self.referral(id).await) }).await;
+        assert!(done, "{id} never {what}: {:?}", self.referral(id).await);
+    }
+
+    async fn wait_for_status(&self, id: &str, status: intake::ReferralStatus) {
+        self.wait_for(id, &format!("became {status:?}"), |r| r.status == status as i32).await;
+    }
+
+    async fn wait_for_owner(&self, id: &str) -> String {
+        self.wait_for(id, "got an owner", |r| !r.case_manager_id.is_empty()).await;
+        self.referral(id).await.case_manager_id
+    }
+
+    /// A sign-in of `role` (linked to the roster entry `user_id`), signed in and acknowledged.
+    async fn person(&self, username: &str, role: Role, user_id: Option<&str>) -> Browser<'_> {
+        let partner_id = (role == Role::Partner).then(|| PARTNER.parse().expect("org id"));
+        let new = NewAccount {
+            username: username.to_owned(),
+            role,
+            partner_id,
+            user_id: user_id.map(str::to_owned),
+            password: Zeroizing::new(PASSWORD.to_owned()),
+        };
+        self.h.gateway.accounts().add(new).await.expect("account added");
+        self.h.signed_in(username).await
+    }
+}
+
+/// The referrals of `ids` a page links to, as their positions in it (in page order).
+fn listed<'a>(body: &str, ids: &[&'a str]) -> Vec<&'a str> {
+    let mut found: Vec<(usize, &str)> =
+        ids.iter().filter_map(|id| body.find(&format!("href=\"/referrals/{id}\"")).map(|at| (at, *id))).collect();
+    found.sort();
+    found.into_iter().map(|(_, id)| id).collect()
+}
+
+fn set<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {
+    ids.into_iter().collect()
+}
+
+/// The table row of referral `id` on a queue page.
+fn row_of<'a>(body: &'a str, id: &str) -> &'a str {
+    let link = body.find(&format!("href=\"/referrals/{id}\"")).unwrap_or_else(|| panic!("{id} not listed"));
+    let start = body[..link].rfind("<tr").unwrap_or(link);
+    let end = body[start..].find("</tr>").map_or(body.len(), |end| start + end);
+    &body[start..end]
+}
+
+fn title(body: &str) -> &str {
+    let start = body.find("<title>").expect("a title") + "<title>".len();
+    &body[start..start + body[start..].find("</title>").expect("title ends")]
+}
+
+both_engines!(the_queue_sorts_by_tier_then_deadline_and_every_filter_round_trips, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    use intake::ReferralStatus as Status;
+    let w = World::start(engine).await;
+    let shelter: &[&str] = &["emergency_shelter"];
+    // Nobody in the demo directory offers childcare: routing finds no match and escalates, so those
+    // referrals get no case and no owner.
+    let childcare: &[&str] = &["childcare"];
+    let a = w
+        .submit(Submit {
+            reference: "Q-A",
+            tier: Tier::Emergent,
+            site: Site::SouthLosAngeles,
+            source: Source::LawEnforcement,
+            needs: shelter,
+            practice: false,
+        })
+        .await;
+    w.clock.advance(chrono::Duration::minutes(1));
+    let b = w
+        .submit(Submit {
+            reference: "Q-B",
+            tier: Tier::Urgent,
+            site: Site::SouthLosAngeles,
+            source: Source::Hotline,
+            needs: &["medical_dental"],
+            practice: false,
+        })
+        .await;
+    w.clock.advance(chrono::Duration::minutes(1));
+    let c = w
+        .submit(Submit {
+            reference: "Q-C",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::School,
+            needs: childcare,
+            practice: false,
+        })
+        .await;
+    w.clock.advance(chrono::Duration::minutes(1));
+    let d = w
+        .submit(Submit {
+            reference: "Q-D",
+            tier: Tier::Emergent,
+            site: Site::SanFernandoValley,
+            source: Source::Hotline,
+            needs: childcare,
+            practice: false,
+        })
+        .await;
+    let e = w
+        .submit(Submit {
+            reference: "Q-E",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::Hotline,
+            needs: childcare,
+            practice: true,
+        })
+        .await;
+    let owner_a = w.wait_for_owner(&a).await;
+    let owner_b = w.wait_for_owner(&b).await;
+    for id in [&c, &d, &e] {
+        w.wait_for_status(id, Status::Escalated).await;
+    }
+    let all = [a.as_str(), b.as_str(), c.as_str(), d.as_str(), e.as_str()];
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+
+    // Emergent first (by deadline: A's 90 minutes end before D's), then urgent, then routine;
+    // practice referrals only when asked for.
+    let queue = maria.get("/referrals").await;
+    queue.expect_status(StatusCode::OK);
+    assert_eq!(listed(&queue.body, &all), [a.as_str(), d.as_str(), b.as_str(), c.as_str()]);
+    assert_eq!(title(&queue.body), "(1) Emergent · Referral queue – Wayfinder", "D waits for an owner; A has one");
+    // Tier as words, a shape and a colour; the due time as Los Angeles clock time and a countdown.
+    let row_d = row_of(&queue.body, &d);
+    assert!(row_d.contains("tier--emergent") && row_d.contains("▲") && row_d.contains("Emergent"), "{row_d}");
+    assert!(row_d.contains("due in 1 h 30 min") && row_d.contains("<time datetime=\""), "{row_d}");
+    assert!(row_d.contains("PDT") || row_d.contains("PST"), "{row_d}");
+    assert!(
+        row_d.contains("Unassigned") && row_d.contains("San Fernando Valley") && row_d.contains("Minor"),
+        "{row_d}"
+    );
+    assert!(row_of(&queue.body, &a).contains("due in 1 h 27 min"), "{}", row_of(&queue.body, &a));
+    // No names, contact details or narrative in the list.
+    for personal in ["Fictional", "Sky Testcase", "555-0142", "blue kite"] {
+        assert!(!queue.body.contains(personal), "the queue shows {personal}");
+    }
+    // The owner by name (the roster's), not by id.
+    let roster = {
+        use wf_proto::cases::v1 as cases;
+        let channel = w.server.channel(&w.server.tokens.user(Role::Supervisor)).await;
+        let mut client = cases::case_service_client::CaseServiceClient::new(channel);
+        let request = cases::ListCaseManagersRequest { include_supervisors: true, ..Default::default() };
+        client.list_case_managers(request).await.expect("roster").into_inner().case_managers
+    };
+    let name_a =
+        roster.iter().find(|cm| cm.case_manager_id == owner_a).map(|cm| cm.display_name.clone()).expect("owner");
+    assert!(row_of(&queue.body, &a).contains(&name_a), "{}", row_of(&queue.body, &a));
+
+    // Every filter narrows the list and comes back selected in the form.
+    let owned_by = |owner: &str| -> BTreeSet<&str> {
+        [(a.as_str(), owner_a.as_str()), (b.as_str(), owner_b.as_str())]
+            .into_iter()
+            .filter(|(_, o)| *o == owner)
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let owner_filter = format!("/referrals?owner={owner_a}");
+    let owner_selected = format!("<option value=\"{owner_a}\" selected>");
+    let cases: Vec<(&str, BTreeSet<&str>, &str)> = vec![
+        ("/referrals?tier=emergent", set([a.as_str(), d.as_str()]), "<option value=\"emergent\" selected>"),
+        ("/referrals?status=escalated", set([c.as_str(), d.as_str()]), "value=\"escalated\" checked"),
+        (
+            "/referrals?site=san_fernando_valley",
+            set([c.as_str(), d.as_str()]),
+            "<option value=\"san_fernando_valley\" selected>",
+        ),
+        ("/referrals?source=school", set([c.as_str()]), "<option value=\"school\" selected>"),
+        (&owner_filter, owned_by(&owner_a), &owner_selected),
+        ("/referrals?mine=1", owned_by(CM_SLA_1), "name=\"mine\" value=\"1\" checked"),
+        ("/referrals?unassigned=1", set([c.as_str(), d.as_str()]), "name=\"unassigned\" value=\"1\" checked"),
+        (
+            "/referrals?practice=1",
+            set([a.as_str(), b.as_str(), c.as_str(), d.as_str(), e.as_str()]),
+            "name=\"practice\" value=\"1\" checked",
+        ),
+        ("/referrals?tier=emergent&unassigned=1", set([d.as_str()]), "name=\"unassigned\" value=\"1\" checked"),
+        ("/referrals?status=closed", BTreeSet::new(), "value=\"closed\" checked"),
+    ];
+    for (path, expected, selected) in cases {
+        let page = maria.get(path).await;
+        page.expect_status(StatusCode::OK);
+        assert_eq!(set(listed(&page.body, &all)), expected, "{path}");
+        assert!(page.body.contains(selected), "{path}: the form does not show {selected}");
+        assert_eq!(
+            title(&page.body),
+            "(1) Emergent · Referral queue – Wayfinder",
+            "{path}: the title counts everyone's"
+        );
+    }
+    // The quick link is the filter's address.
+    let quick = queue.body.lines().find(|line| line.contains("quick-link--emergent")).expect("the quick link");
+    let escaped = ["&amp;", "&#38;"].map(|amp| format!("href=\"/referrals?tier=emergent{amp}unassigned=1\""));
+    assert!(escaped.iter().any(|href| quick.contains(href)), "{quick}");
+
+    // A bad value: 400, naming the filter and what it allows, without repeating the value.
+    let bad = maria.get("/referrals?tier=critical&site=mars").await;
+    bad.expect_status(StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("“tier” filter is not a triage tier; allowed: emergent, urgent, routine"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("“site” filter is not a site; allowed: south_los_angeles, san_fernando_valley, countywide")
+    );
+    assert!(!bad.body.contains("critical") && !bad.body.contains("mars"));
+    assert!(listed(&bad.body, &all).is_empty());
+    maria.get("/referrals?mine=1&unassigned=1").await.expect_status(StatusCode::BAD_REQUEST);
+
+    // A hundred minutes later D is overdue (the session has ended meanwhile: sign in again).
+    w.clock.advance(chrono::Duration::minutes(100));
+    let mut maria = w.h.signed_in("maria").await;
+    let later = maria.get("/referrals?tier=emergent&unassigned=1").await;
+    assert!(row_of(&later.body, &d).contains("overdue by 10 min"), "{}", row_of(&later.body, &d));
+    assert!(row_of(&later.body, &d).contains("deadline--overdue"));
+
+    // A partner has its own screens: the queue is not one of them.
+    let mut partner = w.person("harbor", Role::Partner, None).await;
+    partner.get("/referrals").await.expect_status(StatusCode::NOT_FOUND);
+    w.server.stop().await;
+});
+
+both_engines!(a_referral_page_explains_its_routing_and_answers_one_404_for_what_cannot_be_seen, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    let w = World::start(engine).await;
+    let a = w
+        .submit(Submit {
+            reference: "D-A",
+            tier: Tier::Emergent,
+            site: Site::SouthLosAngeles,
+            source: Source::LawEnforcement,
+            needs: &["emergency_shelter"],
+            practice: false,
+        })
+        .await;
+    let c = w
+        .submit(Submit {
+            reference: "D-C",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::School,
+            needs: &["childcare"],
+            practice: false,
+        })
+        .await;
+    w.wait_for_owner(&a).await;
+    w.wait_for_status(&c, intake::ReferralStatus::Escalated).await;
+    let screening = intake::RecordScreeningRequest {
+        referral_id: a.clone(),
+        screening: Some(intake::Screening {
+            tool: common::ScreeningTool::CseItBrief as i32,
+            tool_version: "CSE-IT 2.0".into(),
+            screened_at: Some(wf_proto::time::timestamp_from_micros(w.clock.now_micros())),
+            screener_id: "usr_screener".into(),
+            result: common::ScreeningResult::PossibleConcern as i32,
+            score: 7,
+            ..Default::default()
+        }),
+    };
+    w.intake_as(Role::CaseManager).await.record_screening(screening).await.expect("screening recorded");
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+
+    let page = maria.get(&format!("/referrals/{a}")).await;
+    page.expect_status(StatusCode::OK);
+    let body = &page.body;
+    // Why this partner: the checklist of the chosen service, capacity when routing decided, the policy.
+    assert!(body.contains("<details class=\"why\" id=\"why-this-partner\">"), "{body}");
+    assert!(body.contains("Why this partner: Demo Harbor Youth Shelter: Demo Harbor Emergency Beds"), "{body}");
+    assert!(body.contains("Capacity when routing decided: <strong>capacity 3/8 open</strong>"), "{body}");
+    assert!(
+        body.contains("Met:</span> Has an open place") && body.contains("Met:</span> Serves the youth&#39;s site"),
+        "{body}"
+    );
+    assert!(body.contains("under routing policy <code>"), "{body}");
+    // The offer timeline and the status history.
+    assert!(body.contains("Offered to Demo Harbor Youth Shelter — answer due"), "{body}");
+    assert!(body.contains("Waiting for the partner&#39;s answer — due in 1 h 30 min"), "{body}");
+    assert!(body.contains("Status history") && body.contains("Received"), "{body}");
+    // Screening results as bands, never the score.
+    assert!(
+        body.contains("CSE-IT (brief), CSE-IT 2.0: <span class=\"band band--possible\">Possible concern</span>"),
+        "{body}"
+    );
+    // Masked: nothing personal until a reveal.
+    for personal in ["Fictional", "Sky Testcase", "555-0142", "blue kite", "weekdays after 4 PM"] {
+        assert!(!body.contains(personal), "the page shows {personal}");
+    }
+    assert!(body.contains("Reveal contact details") && body.contains("Save triage"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+
+    // A decision that chose nobody says why.
+    let unmatched = maria.get(&format!("/referrals/{c}")).await;
+    assert!(unmatched.body.contains("Why no partner was chosen"), "{}", unmatched.body);
+    assert!(unmatched.body.contains("Offers a service the youth needs: not met by"), "{}", unmatched.body);
+    assert!(unmatched.body.contains("No offer made yet."));
+
+    // Unknown and malformed ids answer the one "not found" page.
+    for path in [format!("/referrals/{UNKNOWN}"), "/referrals/not-an-id".to_owned(), format!("/referrals/{UNKNOWN}/x")]
+    {
+        let missing = maria.get(&path).await;
+        missing.expect_status(StatusCode::NOT_FOUND);
+        assert!(missing.body.contains(wf_gateway::api::errors::NOT_FOUND_MESSAGE), "{path}");
+    }
+    // A partner gets exactly the page of an id that does not exist.
+    let mut partner = w.person("harbor", Role::Partner, None).await;
+    let theirs = partner.get(&format!("/referrals/{a}")).await;
+    let nothing = partner.get(&format!("/referrals/{UNKNOWN}")).await;
+    theirs.expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(theirs.body, nothing.body);
+    let csrf = theirs.csrf();
+    partner
+        .post(&format!("/referrals/{a}/reveal"), &[("csrf_token", &csrf), ("purpose", "triage")])
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+
+    // The program manager reads the referral and its routing, without forms or personal details.
+    let mut manager = w.person("pm", Role::ProgramManager, None).await;
+    let read_only = manager.get(&format!("/referrals/{a}")).await;
+    read_only.expect_status(StatusCode::OK);
+    assert!(read_only.body.contains("Why this partner"));
+    assert!(!read_only.body.contains("Save triage") && !read_only.body.contains("Reveal contact details"));
+    assert!(read_only.body.contains("Your role does not read personal details."));
+    let csrf = read_only.csrf();
+    manager
+        .post(&format!("/referrals/{a}/reveal"), &[("csrf_token", &csrf), ("purpose", "supervision")])
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    manager
+        .post(
+            &format!("/referrals/{a}/triage"),
+            &[("csrf_token", &csrf), ("triage_tier", "urgent"), ("triage_reason", "routine")],
+        )
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    // Roles that read no referrals are told why; the navigation offers the queue only to staff.
+    let mut auditor = w.person("auditor", Role::Auditor, None).await;
+    let refused = auditor.get("/referrals").await;
+    refused.expect_status(StatusCode::FORBIDDEN);
+    assert!(!auditor.get("/").await.body.contains("href=\"/referrals\""));
+    assert!(maria.get("/").await.body.contains("href=\"/referrals\""));
+    w.server.stop().await;
+});
+
+both_engines!(triage_hold_and_close_change_the_referral_and_show_what_the_services_refuse, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    use intake::ReferralStatus as Status;
+    let w = World::start(engine).await;
+    let c = w
+        .submit(Submit {
+            reference: "F-C",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::School,
+            needs: &["childcare"],
+            practice: false,
+        })
+        .await;
+    w.wait_for_status(&c, Status::Escalated).await;
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let page = format!("/referrals/{c}");
+    let csrf = maria.get(&page).await.csrf();
+
+    // Triage: a missing reason is the form's error; nothing changes.
+    let missing = maria.post(&format!("{page}/triage"), &[("csrf_token", &csrf), ("triage_tier", "urgent")]).await;
+    missing.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing.body.contains("error-summary") && missing.body.contains("Choose the reason for the tier"),
+        "{}",
+        missing.body
+    );
+    assert!(missing.body.contains("href=\"#triage_reason\""));
+    assert_eq!(w.referral(&c).await.referral.unwrap().triage_tier, Tier::Routine as i32);
+    // Saved: 303 back to the page, which confirms it.
+    let fields = [("csrf_token", csrf.as_str()), ("triage_tier", "urgent"), ("triage_reason", "imminent_danger")];
+    let saved = maria.post(&format!("{page}/triage"), &fields).await;
+    saved.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(saved.location(), Some(format!("{page}?done=triage#triage").as_str()));
+    let coded = w.referral(&c).await.referral.unwrap();
+    assert_eq!((coded.triage_tier, coded.triage_reason.as_str()), (Tier::Urgent as i32, "imminent_danger"));
+    let confirmed = maria.get(&format!("{page}?done=triage")).await;
+    assert!(
+        confirmed.body.contains("The triage is saved.") && confirmed.body.contains("tier--urgent"),
+        "{}",
+        confirmed.body
+    );
+    // Through htmx: the page itself (its triage section is swapped in), no redirect.
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("triage_tier", "emergent"), ("triage_reason", "law_enforcement_recovery")])
+        .finish();
+    let htmx = maria
+        .request("POST", &format!("{page}/triage"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, ORIGIN)
+        .header("hx-request", "true")
+        .header("x-csrf-token", &csrf)
+        .body(Body::from(body))
+        .unwrap();
+    let swapped = maria.send(htmx).await;
+    swapped.expect_status(StatusCode::OK);
+    assert!(swapped.body.contains("id=\"triage\"") && swapped.body.contains("The triage is saved."));
+    assert_eq!(w.referral(&c).await.referral.unwrap().triage_tier, Tier::Emergent as i32);
+
+    // Hold with a reason, then resume.
+    let held = maria
+        .post(&format!("{page}/hold"), &[("csrf_token", &csrf), ("on_hold", "1"), ("hold_reason", "youth_missing")])
+        .await;
+    held.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(held.location(), Some(format!("{page}?done=hold").as_str()));
+    assert_eq!(w.referral(&c).await.status, Status::OnHold as i32);
+    let on_hold = maria.get(&format!("{page}?done=hold")).await;
+    assert!(on_hold.body.contains("The referral is on hold.") && on_hold.body.contains("Resume the referral"));
+    assert!(!on_hold.body.contains("Save triage"), "no triage while on hold");
+    // What intake refuses in this state is the form's error, in its words.
+    let refused = maria.post(&format!("{page}/triage"), &fields).await;
+    refused.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("The referral cannot be triaged now: "), "{}", refused.body);
+    let no_reason = maria.post(&format!("{page}/hold"), &[("csrf_token", &csrf), ("on_hold", "1")]).await;
+    no_reason.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let resumed = maria.post(&format!("{page}/hold"), &[("csrf_token", &csrf), ("on_hold", "0")]).await;
+    resumed.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(w.referral(&c).await.status, Status::Escalated as i32);
+
+    // Close: intake's field violation shows in the form's error summary, naming the field.
+    let duplicate = maria.post(&format!("{page}/close"), &[("csrf_token", &csrf), ("close_reason", "duplicate")]).await;
+    duplicate.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        duplicate.body.contains("The referral it duplicates is required when the reason is DUPLICATE"),
+        "{}",
+        duplicate.body
+    );
+    assert!(duplicate.body.contains("href=\"#duplicate_of_referral_id\""));
+    assert_ne!(w.referral(&c).await.status, Status::Closed as i32);
+    let closed = maria.post(&format!("{page}/close"), &[("csrf_token", &csrf), ("close_reason", "unreachable")]).await;
+    closed.expect_status(StatusCode::SEE_OTHER);
+    let after = w.referral(&c).await;
+    assert_eq!(
+        (after.status, after.closure_reason),
+        (Status::Closed as i32, intake::ReferralClosureReason::Unreachable as i32)
+    );
+    let final_page = maria.get(&format!("{page}?done=close")).await;
+    assert!(final_page.body.contains("Closed: Youth could not be reached"), "{}", final_page.body);
+    assert!(!final_page.body.contains("Save triage") && !final_page.body.contains("Close the referral</button>"));
+    w.server.stop().await;
+});
+
+fn accesses_of(collector: &Collector, referral_id: &str) -> Vec<events::RecordAccessed> {
+    collector
+        .of_type("record.accessed")
+        .iter()
+        .filter_map(|envelope: &Envelope| envelope.payload_as::<events::RecordAccessed>().ok())
+        .filter(|access| access.record_id == referral_id)
+        .collect()
+}
+
+both_engines!(a_reveal_records_its_purpose_and_the_next_page_is_masked_again, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    let w = World::start(engine).await;
+    let a = w
+        .submit(Submit {
+            reference: "R-A",
+            tier: Tier::Emergent,
+            site: Site::SouthLosAngeles,
+            source: Source::LawEnforcement,
+            needs: &["emergency_shelter"],
+            practice: false,
+        })
+        .await;
+    let collector = w.server.collector("gateway-test-accesses", &["record.accessed"]).await;
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let page = format!("/referrals/{a}");
+    let masked = maria.get(&page).await;
+    let csrf = masked.csrf();
+
+    // A purpose is required (and must be one of the list).
+    for fields in [vec![("csrf_token", csrf.as_str())], vec![("csrf_token", csrf.as_str()), ("purpose", "curiosity")]] {
+        let refused = maria.post(&format!("{page}/reveal"), &fields).await;
+        refused.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("Choose why you need the personal details"), "{}", refused.body);
+        assert!(!refused.body.contains("555-0142"));
+    }
+
+    let revealed =
+        maria.post(&format!("{page}/reveal"), &[("csrf_token", &csrf), ("purpose", "safety_planning")]).await;
+    revealed.expect_status(StatusCode::OK);
+    assert_eq!(revealed.header("cache-control"), Some("no-store"));
+    let body = &revealed.body;
+    assert!(body.contains("Shown for: <strong>Safety planning</strong>"), "{body}");
+    for shown in
+        ["Sky Testcase", "Fictional Youth R-A", "+1-555-0142", "blue kite", "weekdays after 4 PM", "Text message"]
+    {
+        assert!(body.contains(shown), "the reveal does not show {shown}");
+    }
+    // The safe-contact instructions come before any contact detail.
+    let instructions = body.find("Safe-contact instructions: read before any contact").expect("instructions");
+    assert!(instructions < body.find("+1-555-0142").expect("phone"));
+    assert!(body.contains("Safe to text") && body.contains("Not safe to call"));
+
+    // On the record: this person, this referral, the personal part, the purpose given.
+    let recorded = eventually(SETTLE, || async {
+        accesses_of(&collector, &a).iter().any(|access| access.purpose == "safety_planning")
+    })
+    .await;
+    assert!(recorded, "no record.accessed with the purpose: {:?}", accesses_of(&collector, &a));
+    let access = accesses_of(&collector, &a).into_iter().find(|access| access.purpose == "safety_planning").unwrap();
+    assert_eq!((access.actor.as_str(), access.actor_role.as_str()), (ROSTER_USER, "case_manager"));
+    assert!(access.fields.iter().any(|field| field == "personal"), "{:?}", access.fields);
+    assert!(
+        accesses_of(&collector, &a)
+            .iter()
+            .all(|access| access.purpose == "safety_planning" || !access.fields.iter().any(|f| f == "personal")),
+        "only the reveal read the personal part"
+    );
+
+    // The next page shows them masked again.
+    let again = maria.get(&page).await;
+    again.expect_status(StatusCode::OK);
+    for personal in ["Sky Testcase", "+1-555-0142", "blue kite"] {
+        assert!(!again.body.contains(personal), "masked again: {personal}");
+    }
+    assert!(again.body.contains("Reveal contact details"));
+    collector.finish().await;
+    w.server.stop().await;
+});
+
+both_engines!(every_referral_form_needs_the_csrf_token_and_our_origin, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    use intake::ReferralStatus as Status;
+    let w = World::start(engine).await;
+    let c = w
+        .submit(Submit {
+            reference: "X-C",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::School,
+            needs: &["childcare"],
+            practice: false,
+        })
+        .await;
+    w.wait_for_status(&c, Status::Escalated).await;
+    let collector = w.server.collector("gateway-test-refusals", &["record.accessed"]).await;
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let csrf = maria.get(&format!("/referrals/{c}")).await.csrf();
+    let forms: [(&str, Vec<(&str, &str)>); 4] = [
+        ("triage", vec![("triage_tier", "emergent"), ("triage_reason", "imminent_danger")]),
+        ("hold", vec![("on_hold", "1"), ("hold_reason", "youth_missing")]),
+        ("close", vec![("close_reason", "unreachable")]),
+        ("reveal", vec![("purpose", "safety_planning")]),
+    ];
+    for (form, fields) in &forms {
+        let path = format!("/referrals/{c}/{form}");
+        fn with<'a>(fields: &[(&'a str, &'a str)], token: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+            let mut all = fields.to_vec();
+            all.extend(token.map(|token| ("csrf_token", token)));
+            all
+        }
+        let attempts = [
+            (with(fields, None), Some(ORIGIN), None),
+            (with(fields, Some("forged")), Some(ORIGIN), None),
+            (with(fields, Some(&csrf)), Some("https://evil.example"), None),
+            (with(fields, Some(&csrf)), Some("null"), None),
+            (with(fields, Some(&csrf)), None, Some("cross-site")),
+        ];
+        for (fields, origin, site) in attempts {
+            let answer = w.h.send(maria.form(&path, &fields, origin, site)).await;
+            answer.expect_status(StatusCode::FORBIDDEN);
+            assert!(answer.body.contains("This request was refused"), "{form}: {}", answer.body);
+            assert!(!answer.body.contains("555-0142"), "{form}");
+        }
+    }
+    // Nothing changed, and nothing personal was read.
+    let after = w.referral(&c).await;
+    assert_eq!(after.status, Status::Escalated as i32);
+    assert_eq!(after.referral.unwrap().triage_tier, Tier::Routine as i32);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        accesses_of(&collector, &c).iter().all(|access| access.purpose != "safety_planning"),
+        "a refused reveal read the personal details"
+    );
+    // The same forms from our page with the token go through.
+    maria
+        .post(
+            &format!("/referrals/{c}/hold"),
+            &[("csrf_token", &csrf), ("on_hold", "1"), ("hold_reason", "youth_missing")],
+        )
+        .await
+        .expect_status(StatusCode::SEE_OTHER);
+    collector.finish().await;
+    w.server.stop().await;
+});
