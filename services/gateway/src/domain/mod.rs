@@ -3,13 +3,14 @@
 //! session has ended ([`session`]), when sign-in attempts are throttled ([`throttle`]), and which
 //! requests may change state ([`request`]: the Origin and CSRF rules), the referral queue's filters,
 //! order, deadlines and routing explanation ([`queue`]), and what an OpenID Connect sign-in must
-//! show ([`oidc`]).
+//! show ([`oidc`]), and a referral's consent releases and mandated-report clock ([`records`]).
 
 pub mod account;
 pub mod oidc;
 pub mod partner;
 pub mod password;
 pub mod queue;
+pub mod records;
 pub mod request;
 pub mod session;
 pub mod throttle;

@@ -75,11 +75,16 @@ impl World {
     }
 
     async fn submit(&self, what: Submit) -> String {
+        self.submit_aged(what, 16).await
+    }
+
+    /// As [`World::submit`], of a youth of estimated age `age`.
+    async fn submit_aged(&self, what: Submit, age: i32) -> String {
         let personal = intake::PersonalDetails {
             legal_first_name: "Fictional".into(),
             legal_last_name: format!("Youth {}", what.reference),
             preferred_name: "Sky Testcase".into(),
-            estimated_age: 16,
+            estimated_age: age,
             phones: vec![intake::Phone {
                 number: "+1-555-0142".into(),
                 kind: "mobile".into(),
@@ -670,11 +675,15 @@ both_engines!(every_referral_form_needs_the_csrf_token_and_our_origin, |engine| 
     let collector = w.server.collector("gateway-test-refusals", &["record.accessed"]).await;
     let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
     let csrf = maria.get(&format!("/referrals/{c}")).await.csrf();
-    let forms: [(&str, Vec<(&str, &str)>); 4] = [
+    let forms: [(&str, Vec<(&str, &str)>); 8] = [
         ("triage", vec![("triage_tier", "emergent"), ("triage_reason", "imminent_danger")]),
         ("hold", vec![("on_hold", "1"), ("hold_reason", "youth_missing")]),
         ("close", vec![("close_reason", "unreachable")]),
         ("reveal", vec![("purpose", "safety_planning")]),
+        ("releases", vec![("release_category", "contact"), ("release_purpose", "service_referral")]),
+        ("releases/rel_00000000000000000000000000000000/revoke", vec![("revoke_reason", "youth_request")]),
+        ("mandated-reports", vec![("report_agency", "child_welfare"), ("report_reported_at", "2026-01-01T10:00")]),
+        ("matches/pm_00000000000000000000000000000000/confirm", vec![]),
     ];
     for (form, fields) in &forms {
         let path = format!("/referrals/{c}/{form}");
@@ -715,5 +724,268 @@ both_engines!(every_referral_form_needs_the_csrf_token_and_our_origin, |engine| 
         .await
         .expect_status(StatusCode::SEE_OTHER);
     collector.finish().await;
+    w.server.stop().await;
+});
+
+/// The value of the `<option>` labelled `label` in `body`.
+fn option_value(body: &str, label: &str) -> String {
+    let end = body.find(&format!("\">{label}</option>")).unwrap_or_else(|| panic!("no option {label}"));
+    let start = body[..end].rfind("value=\"").expect("a value") + "value=\"".len();
+    body[start..end].to_owned()
+}
+
+/// The consent chips of a page (the list, not the form).
+fn chips(body: &str) -> &str {
+    let start = body.find("<ul class=\"chips\">").unwrap_or_else(|| panic!("no chips: {body}"));
+    &body[start..start + body[start..].find("</ul>").expect("chips end")]
+}
+
+both_engines!(consent_releases_are_recorded_shown_as_chips_and_revoked, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    let w = World::start(engine).await;
+    let a = w
+        .submit(Submit {
+            reference: "C-A",
+            tier: Tier::Urgent,
+            site: Site::SouthLosAngeles,
+            source: Source::Hotline,
+            needs: &["emergency_shelter"],
+            practice: false,
+        })
+        .await;
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let page = format!("/referrals/{a}");
+    let first = maria.get(&page).await;
+    first.expect_status(StatusCode::OK);
+    assert!(first.body.contains("No release recorded: no partner receives any personal information."));
+    let csrf = first.csrf();
+    let harbor = option_value(&first.body, "Demo Harbor Youth Shelter");
+    let today = |days: i64| {
+        let at = w.clock.now_micros() + days * 86_400_000_000;
+        jiff::Timestamp::from_microsecond(at).expect("t").in_tz("America/Los_Angeles").expect("zone")
+    };
+    let signed = today(0).strftime("%Y-%m-%dT%H:%M").to_string();
+    let expires = today(90).strftime("%Y-%m-%d").to_string();
+
+    // The form's own checks, each on its field; nothing is recorded.
+    let empty = maria.post(&format!("{page}/releases"), &[("csrf_token", &csrf)]).await;
+    empty.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["release_recipient_organization_id", "release_category", "release_purpose", "release_expires_on"] {
+        assert!(empty.body.contains(&format!("href=\"#{field}\"")), "{field}: {}", empty.body);
+    }
+    // Intake's rule: a minor signs alone only on a legal basis (this youth is 16 and has no guardian
+    // on the referral). Its refusal is the form's error, and what was chosen is kept.
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("release_recipient_organization_id", harbor.as_str()),
+        ("release_category", "contact"),
+        ("release_category", "identity"),
+        ("release_purpose", "service_referral"),
+        ("release_signed_at", signed.as_str()),
+        ("release_expires_on", expires.as_str()),
+        ("release_youth_signed", "1"),
+    ];
+    let alone = maria.post(&format!("{page}/releases"), &fields).await;
+    alone.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(alone.body.contains("a minor signs alone only with a legal_basis"), "{}", alone.body);
+    assert!(alone.body.contains("href=\"#release_youth_signed\""), "{}", alone.body);
+    assert!(alone.body.contains(&format!("<option value=\"{harbor}\" selected>")), "the recipient is kept");
+    assert!(alone.body.contains("value=\"contact\" id=\"release_category-contact\" checked"), "{}", alone.body);
+    assert!(alone.body.contains("No release recorded"));
+
+    fields.push(("release_youth_basis", "minor_consent_sensitive_services"));
+    let saved = maria.post(&format!("{page}/releases"), &fields).await;
+    saved.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(saved.location(), Some(format!("{page}?done=release#consent").as_str()));
+    let shown = maria.get(&format!("{page}?done=release")).await;
+    assert!(shown.body.contains("The consent release is recorded."));
+    let chip = chips(&shown.body);
+    assert!(chip.contains("chip--active") && chip.contains(">Active<"), "{chip}");
+    assert!(chip.contains("Demo Harbor Youth Shelter"), "{chip}");
+    assert!(chip.contains("Identity (names, date of birth); Contact details and safe-contact instructions"), "{chip}");
+    assert!(chip.contains("For Providing the service the partner accepted."), "{chip}");
+    assert!(chip.contains("Until <time datetime=\""), "{chip}");
+    let listed = || async {
+        let request = intake::ListConsentReleasesRequest { referral_id: a.clone(), ..Default::default() };
+        w.intake_as(Role::CaseManager).await.list_consent_releases(request).await.expect("list").into_inner().releases
+    };
+    let releases = listed().await;
+    assert_eq!(releases.len(), 1);
+    let release = &releases[0];
+    assert_eq!(release.recipient_organization_id, harbor);
+    assert!(release.active);
+    assert_eq!(release.signers[0].legal_basis, "minor_consent_sensitive_services");
+
+    // Revoke: a reason from the list is required; then the chip says so and no longer offers it.
+    let revoke = format!("{page}/releases/{}/revoke", release.release_id);
+    let no_reason = maria.post(&revoke, &[("csrf_token", &csrf)]).await;
+    no_reason.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.body.contains("Choose why the release is revoked"), "{}", no_reason.body);
+    let revoked = maria.post(&revoke, &[("csrf_token", &csrf), ("revoke_reason", "youth_request")]).await;
+    revoked.expect_status(StatusCode::SEE_OTHER);
+    let after = maria.get(&format!("{page}?done=revoke")).await;
+    let chip = chips(&after.body);
+    assert!(chip.contains(">Revoked<") && chip.contains("chip--ended") && !chip.contains("Revoke</button>"), "{chip}");
+    let releases = listed().await;
+    assert!(!releases[0].active && releases[0].revoked_at.is_some());
+    // Another referral's release, or a malformed id, is not found.
+    maria
+        .post(
+            &format!("{page}/releases/not-a-release/revoke"),
+            &[("csrf_token", &csrf), ("revoke_reason", "youth_request")],
+        )
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    w.server.stop().await;
+});
+
+both_engines!(a_minors_mandated_report_runs_on_a_36_hour_clock, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    let w = World::start(engine).await;
+    let a = w
+        .submit(Submit {
+            reference: "M-A",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::School,
+            needs: &["childcare"],
+            practice: false,
+        })
+        .await;
+    w.clock.advance(chrono::Duration::hours(2));
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let page = format!("/referrals/{a}");
+    let first = maria.get(&page).await;
+    let csrf = first.csrf();
+    assert!(first.body.contains("Initial report due: by <time"), "{}", first.body);
+    assert!(first.body.contains("(due in 1 day 10 h)"), "36 hours from receipt: {}", first.body);
+
+    // The agency and the time are required, each named.
+    let empty =
+        maria.post(&format!("{page}/mandated-reports"), &[("csrf_token", &csrf), ("report_reported_at", "")]).await;
+    empty.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("href=\"#report_agency\"") && empty.body.contains("href=\"#report_reported_at\""));
+
+    let now =
+        jiff::Timestamp::from_microsecond(w.clock.now_micros()).expect("t").in_tz("America/Los_Angeles").expect("z");
+    let reported = now.strftime("%Y-%m-%dT%H:%M").to_string();
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("report_agency", "child_welfare"),
+        ("report_reported_at", reported.as_str()),
+        ("report_agency_reference", "DCFS-2026-0001"),
+    ];
+    let saved = maria.post(&format!("{page}/mandated-reports"), &fields).await;
+    saved.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(saved.location(), Some(format!("{page}?done=report#mandated").as_str()));
+    let after = maria.get(&format!("{page}?done=report")).await;
+    assert!(after.body.contains("The mandated report is recorded."));
+    assert!(after.body.contains("Written report due: by <time"), "{}", after.body);
+    assert!(after.body.contains("(due in 1 day 12 h)"), "36 hours from the initial report: {}", after.body);
+    assert!(after.body.contains("Child welfare (DCFS hotline), reported") && after.body.contains("DCFS-2026-0001"));
+
+    let reports = {
+        let request = intake::ListMandatedReportsRequest { referral_id: a.clone(), ..Default::default() };
+        w.intake_as(Role::CaseManager).await.list_mandated_reports(request).await.expect("reports").into_inner().reports
+    };
+    assert_eq!(reports.len(), 1);
+    let written = format!("{page}/mandated-reports/{}/written", reports[0].mandated_report_id);
+    let bad = maria.post(&written, &[("csrf_token", &csrf), ("written_report_at", "yesterday")]).await;
+    bad.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("href=\"#written_report_at\""), "{}", bad.body);
+    // Intake refuses a written report before the initial one; the form says so.
+    let before = (now - jiff::SignedDuration::from_hours(1)).strftime("%Y-%m-%dT%H:%M").to_string();
+    let early = maria.post(&written, &[("csrf_token", &csrf), ("written_report_at", before.as_str())]).await;
+    early.expect_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(early.body.contains("is before the initial report"), "{}", early.body);
+    let done = maria.post(&written, &[("csrf_token", &csrf), ("written_report_at", reported.as_str())]).await;
+    done.expect_status(StatusCode::SEE_OTHER);
+    let finished = maria.get(&page).await;
+    assert!(finished.body.contains("Reported, with the written report"), "{}", finished.body);
+    assert!(finished.body.contains("Written report sent <time"));
+
+    // An adult's referral has no mandated report section.
+    let adult = Submit {
+        reference: "M-B",
+        tier: Tier::Routine,
+        site: Site::SanFernandoValley,
+        source: Source::School,
+        needs: &["childcare"],
+        practice: false,
+    };
+    let b = w.submit_aged(adult, 21).await;
+    assert!(!maria.get(&format!("/referrals/{b}")).await.body.contains("id=\"mandated\""));
+    w.server.stop().await;
+});
+
+both_engines!(a_possible_returning_youth_is_confirmed_or_rejected_from_the_banner, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    let w = World::start(engine).await;
+    let submit = |reference: &'static str| Submit {
+        reference,
+        tier: Tier::Routine,
+        site: Site::SanFernandoValley,
+        source: Source::School,
+        needs: &["childcare"],
+        practice: false,
+    };
+    let first = w.submit(submit("P-A")).await;
+    // The same phone number: the matcher finds the earlier youth.
+    let second = w.submit(submit("P-B")).await;
+    let pending = |referral: String| {
+        let w = &w;
+        async move {
+            let request = intake::ListPossibleMatchesRequest { referral_id: referral, ..Default::default() };
+            w.intake_as(Role::CaseManager)
+                .await
+                .list_possible_matches(request)
+                .await
+                .expect("matches")
+                .into_inner()
+                .matches
+        }
+    };
+    let found = eventually(SETTLE, || async { !pending(second.clone()).await.is_empty() }).await;
+    assert!(found, "no possible match for the second referral");
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let page = format!("/referrals/{second}");
+    let shown = maria.get(&page).await;
+    assert!(shown.body.contains("Possible returning youth"), "{}", shown.body);
+    assert!(shown.body.contains("it matches on phone number"), "{}", shown.body);
+    assert!(shown.body.contains("Nothing is merged on this page."));
+    let csrf = shown.csrf();
+    let matched = pending(second.clone()).await.remove(0);
+    let reject = format!("{page}/matches/{}/reject", matched.possible_match_id);
+    let rejected = maria.post(&reject, &[("csrf_token", &csrf)]).await;
+    rejected.expect_status(StatusCode::SEE_OTHER);
+    let after = maria.get(&format!("{page}?done=rejected")).await;
+    assert!(after.body.contains("The match is rejected"));
+    assert!(!after.body.contains("Possible returning youth"), "the banner is gone");
+    assert_eq!(pending(second.clone()).await[0].status, intake::PossibleMatchStatus::Rejected as i32);
+    // Deciding again is the banner's error (intake refuses a decided match), never a silent change.
+    let again = maria.post(&reject.replace("/reject", "/confirm"), &[("csrf_token", &csrf)]).await;
+    assert!(
+        again.status == StatusCode::UNPROCESSABLE_ENTITY || again.status == StatusCode::CONFLICT,
+        "{:?}: {}",
+        again.status,
+        again.body
+    );
+    assert_eq!(pending(second.clone()).await[0].status, intake::PossibleMatchStatus::Rejected as i32);
+
+    // A third referral of the same youth, confirmed: it carries the first youth's id.
+    let third = w.submit(submit("P-C")).await;
+    let found = eventually(SETTLE, || async { !pending(third.clone()).await.is_empty() }).await;
+    assert!(found, "no possible match for the third referral");
+    let first_youth = w.referral(&first).await.youth_id;
+    let candidate = pending(third.clone()).await.into_iter().find(|m| m.candidate_youth_id == first_youth);
+    let candidate = candidate.expect("a match with the first youth");
+    let confirm = format!("/referrals/{third}/matches/{}/confirm", candidate.possible_match_id);
+    maria.post(&confirm, &[("csrf_token", &csrf)]).await.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(w.referral(&third).await.youth_id, first_youth);
+    // An unknown decision is not found.
+    maria
+        .post(&format!("/referrals/{third}/matches/{}/merge", candidate.possible_match_id), &[("csrf_token", &csrf)])
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
     w.server.stop().await;
 });

@@ -66,7 +66,31 @@ pub enum AccountsAction {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// List the sign-ins: name, role, organization, second factor, state.
+    /// Link a sign-in to the person's identity at the OpenID Connect provider: they then sign in
+    /// there (the "Sign in with …" button) as this account. One provider subject per account, one
+    /// account per subject.
+    Link {
+        /// The sign-in name.
+        #[arg(long)]
+        username: String,
+        /// The provider's subject identifier for the person (the ID token's `sub`).
+        #[arg(long)]
+        subject: String,
+        /// The provider's issuer; default: `[gateway.oidc] issuer` of the configuration.
+        #[arg(long)]
+        issuer: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a sign-in's OpenID Connect link: it can no longer sign in through the provider.
+    Unlink {
+        /// The sign-in name.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the sign-ins: name, role, organization, second factor, provider link, state.
     List {
         #[command(flatten)]
         db: DbArgs,
@@ -80,6 +104,8 @@ impl AccountsAction {
             | Self::Disable { db, .. }
             | Self::Enable { db, .. }
             | Self::Reset { db, .. }
+            | Self::Link { db, .. }
+            | Self::Unlink { db, .. }
             | Self::List { db } => db,
         }
     }
@@ -135,13 +161,31 @@ pub async fn run(action: AccountsAction, globals: &Globals) -> anyhow::Result<()
             }
             Ok(())
         }
+        AccountsAction::Link { username, subject, issuer, .. } => {
+            let configured = config.gateway.oidc.as_ref().map(|oidc| oidc.issuer.clone());
+            let Some(issuer) = issuer.or(configured).filter(|issuer| !issuer.trim().is_empty()) else {
+                anyhow::bail!(
+                    "--issuer: no OpenID Connect provider is configured ([gateway.oidc] issuer); name the \
+                     provider's issuer with --issuer"
+                );
+            };
+            accounts.link_oidc(&username, issuer.trim(), &subject).await?;
+            println!("linked {username} to its identity at {}", issuer.trim());
+            Ok(())
+        }
+        AccountsAction::Unlink { username, .. } => {
+            accounts.unlink_oidc(&username).await?;
+            println!("unlinked {username} from its OpenID Connect identity");
+            Ok(())
+        }
         AccountsAction::List { .. } => {
             for account in accounts.list().await? {
                 let organization = account.partner_id.as_ref().map(PartnerId::as_str).unwrap_or("-");
                 let state = if account.disabled { "disabled" } else { "active" };
                 let factor = if account.totp { "app" } else { "-" };
+                let linked = if accounts.oidc_link(&account.username).await?.is_some() { "linked" } else { "-" };
                 println!(
-                    "{:<24} {:<16} {organization:<38} 2fa {factor:<3} {state}",
+                    "{:<24} {:<16} {organization:<38} 2fa {factor:<3} oidc {linked:<6} {state}",
                     account.username,
                     account.role.as_str()
                 );

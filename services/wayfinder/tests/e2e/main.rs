@@ -3,10 +3,12 @@
 //! its own process on PostgreSQL and RabbitMQ). Also: one trace id spans the
 //! whole flow, and nothing personal ever crosses the broker. Also: the authorization matrix, and a
 //! youth's disclosure report over the whole system. Also: the README's first-day path with the
-//! real binary, the errors about the system's state, and server reflection in both versions.
+//! real binary, the errors about the system's state, server reflection in both versions, and the
+//! `accounts` commands.
 
 mod support;
 
+mod accounts;
 mod authorization;
 mod disclosure;
 mod distributed;

@@ -29,7 +29,7 @@ use crate::app::{App, SignedIn, UpstreamFailure};
 use crate::domain::queue::labels::{self, CLOSURE_REASONS, HOLD_REASONS, REVEAL_PURPOSES, TIERS, TRIAGE_REASONS};
 
 /// How one form names a service's request field: (request field, form field id, words).
-type FieldNames = &'static [(&'static str, &'static str, &'static str)];
+pub(super) type FieldNames = &'static [(&'static str, &'static str, &'static str)];
 
 const TRIAGE_FIELDS: FieldNames =
     &[("triage_tier", "triage_tier", "The tier"), ("triage_reason", "triage_reason", "The reason")];
@@ -43,7 +43,11 @@ const REVEAL_FIELDS: FieldNames = &[("purpose", "purpose", "The purpose")];
 /// A service's violation as the form shows it: on the form's field (the first one when the service
 /// named none of them), as a sentence naming the field.
 fn on_form(violation: FieldViolation, fields: FieldNames) -> FieldViolation {
-    match fields.iter().find(|(request, _, _)| *request == violation.field) {
+    let names = |request: &str| {
+        violation.field == request
+            || violation.field.strip_prefix(request).is_some_and(|rest| rest.starts_with(['[', '.']))
+    };
+    match fields.iter().find(|(request, _, _)| names(request)) {
         Some((_, id, label)) => FieldViolation::new(*id, sentence(label, &violation.description)),
         None => {
             let id = fields.first().map_or("main", |(_, id, _)| *id);
@@ -54,7 +58,7 @@ fn on_form(violation: FieldViolation, fields: FieldNames) -> FieldViolation {
 
 /// What a refused change shows: field violations on the form, a state conflict as the form's
 /// error; anything else is the page's error (not found, unavailable, …).
-fn refusal(
+pub(super) fn refusal(
     status: tonic::Status,
     who: &SignedIn,
     fields: FieldNames,
@@ -70,13 +74,13 @@ fn refusal(
     }
 }
 
-fn require(may: bool, who: &SignedIn, operation: Operation) -> Result<(), PageError> {
+pub(super) fn require(may: bool, who: &SignedIn, operation: Operation) -> Result<(), PageError> {
     if may { Ok(()) } else { Err(PageError::Forbidden(format!("role {} may not {operation}", who.role))) }
 }
 
 /// The page again with `feedback` (a form's errors): 422 for a plain post, 200 for htmx (which
 /// swaps only successful answers in).
-async fn again(
+pub(super) async fn again(
     app: &App,
     who: &SignedIn,
     id: &str,
@@ -88,8 +92,13 @@ async fn again(
 }
 
 /// The page after a change, with its confirmation, at the section that changed.
-fn done(id: &str, what: &str) -> String {
-    let section = if what == "triage" { "#triage" } else { "" };
+pub(super) fn done(id: &str, what: &str) -> String {
+    let section = match what {
+        "triage" => "#triage",
+        "release" | "revoke" => "#consent",
+        "report" | "written" => "#mandated",
+        _ => "",
+    };
     format!("/referrals/{id}?done={what}{section}")
 }
 

@@ -1,7 +1,8 @@
 //! `GET /referrals/{id}`: one referral for staff. The coded record (intake's GetReferral without a
 //! purpose, so never the personal part), its status history, the offers routing made as a timeline,
 //! "why this partner" (the latest routing decision as a checklist, inside `<details>`), screening
-//! results as bands, and the triage, hold, close and reveal forms the person's role may use. The
+//! results as bands, consent releases as chips, a minor's mandated-report clock and the
+//! possible-match banner ([`super::records`]), and the forms the person's role may use. The
 //! personal details and safe-contact instructions are masked: only the reveal form's response
 //! ([`super::actions::reveal`]) shows them, so any later page shows them masked again.
 //! A referral the person may not see answers exactly like an unknown id: the one "not found" page.
@@ -16,7 +17,8 @@ use wf_proto::routing::v1 as routing;
 use wf_types::Purpose;
 
 use super::personal::Revealed;
-use super::{Abilities, Choice, Directory, MAX_PAGES, PAGE_SIZE, Roster, referral_id, staff_reader};
+use super::records::{self, Records};
+use super::{Abilities, Choice, Directory, PAGE_SIZE, Roster, When, every_page, referral_id, staff_reader};
 use crate::api::layout::{FormErrors, Layout};
 use crate::api::{OrPage as _, PageError};
 use crate::app::{App, SignedIn};
@@ -25,24 +27,8 @@ use crate::domain::queue::labels::{
     self, CLOSURE_REASONS, HOLD_REASONS, REVEAL_PURPOSES, SCREENING_BANDS, SCREENING_TOOLS,
 };
 use crate::domain::queue::labels::{SITES, SOURCES, STATUSES, TIERS, TRIAGE_REASONS};
-use crate::domain::queue::{self, Tier, time};
-
-/// An instant as a page shows it: words, and RFC 3339 for `<time datetime>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct When {
-    pub text: String,
-    pub machine: String,
-}
-
-impl When {
-    fn at(micros: i64) -> Self {
-        When { text: time::date_time(micros), machine: time::machine_time(micros) }
-    }
-
-    fn of(at: &Option<prost_types::Timestamp>) -> Option<Self> {
-        queue::micros(at).map(When::at)
-    }
-}
+use crate::domain::queue::{self, Tier};
+use crate::domain::records::ReleaseForm;
 
 #[derive(Debug, Clone)]
 pub struct HistoryItem {
@@ -103,6 +89,13 @@ pub struct Feedback {
     pub reveal: FormErrors,
     /// The close form's "duplicate of" field, as typed (an id, never personal data).
     pub duplicate_of: String,
+    pub release: FormErrors,
+    /// The consent form as posted, shown again with its errors.
+    pub release_form: Option<ReleaseForm>,
+    pub revoke: FormErrors,
+    pub report: FormErrors,
+    pub written: FormErrors,
+    pub matches: FormErrors,
 }
 
 #[derive(Template, WebTemplate)]
@@ -141,6 +134,8 @@ pub struct DetailPage {
     pub feedback: Feedback,
     /// The personal part, on the reveal form's response only.
     pub revealed: Option<Revealed>,
+    /// Consent releases, the mandated report and possible matches (staff who act only).
+    pub records: Records,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +153,12 @@ fn feedback_for(done: Option<&str>) -> Feedback {
         Some("hold") => "The referral is on hold.",
         Some("resume") => "The referral is resumed.",
         Some("close") => "The referral is closed.",
+        Some("release") => "The consent release is recorded.",
+        Some("revoke") => "The consent release is revoked: it stopped working now.",
+        Some("report") => "The mandated report is recorded.",
+        Some("written") => "The written report is recorded.",
+        Some("confirmed") => "The match is confirmed: the referral joins the earlier youth's record.",
+        Some("rejected") => "The match is rejected: the referral stays a youth of its own.",
         _ => return Feedback::default(),
     };
     Feedback { notice: Some(notice.to_owned()), ..Feedback::default() }
@@ -173,45 +174,41 @@ pub async fn show(
 }
 
 async fn offers(app: &App, who: &SignedIn, referral_id: &str) -> Result<Vec<routing::Offer>, PageError> {
-    let mut client = app.upstream.routing(who)?;
-    let mut offers = Vec::new();
-    let mut page_token = String::new();
-    for _ in 0..MAX_PAGES {
+    let client = app.upstream.routing(who)?;
+    let (offers, _) = every_page(|page_token| {
+        let mut client = client.clone();
         let request = routing::ListOffersRequest {
             referral_id: referral_id.to_owned(),
             include_practice: true,
             page_size: PAGE_SIZE,
-            page_token: page_token.clone(),
+            page_token,
             ..Default::default()
         };
-        let page = client.list_offers(request).await.or_page(who)?;
-        offers.extend(page.offers);
-        if page.next_page_token.is_empty() {
-            break;
+        async move {
+            let page = client.list_offers(request).await.or_page(who)?;
+            Ok((page.offers, page.next_page_token))
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await?;
     Ok(offers)
 }
 
 async fn decisions(app: &App, who: &SignedIn, referral_id: &str) -> Result<Vec<routing::RoutingDecision>, PageError> {
-    let mut client = app.upstream.routing(who)?;
-    let mut decisions = Vec::new();
-    let mut page_token = String::new();
-    for _ in 0..MAX_PAGES {
+    let client = app.upstream.routing(who)?;
+    let (decisions, _) = every_page(|page_token| {
+        let mut client = client.clone();
         let request = routing::ListDecisionsRequest {
             referral_id: referral_id.to_owned(),
             page_size: PAGE_SIZE,
-            page_token: page_token.clone(),
+            page_token,
             ..Default::default()
         };
-        let page = client.list_decisions(request).await.or_page(who)?;
-        decisions.extend(page.decisions);
-        if page.next_page_token.is_empty() {
-            break;
+        async move {
+            let page = client.list_decisions(request).await.or_page(who)?;
+            Ok((page.decisions, page.next_page_token))
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await?;
     Ok(decisions)
 }
 
@@ -232,7 +229,9 @@ async fn routing_part(
     abilities: Abilities,
 ) -> Result<(Vec<routing::Offer>, Vec<routing::RoutingDecision>, Directory), PageError> {
     if !abilities.routing {
-        return Ok((Vec::new(), Vec::new(), Directory::default()));
+        // The consent form names partner organizations.
+        let directory = if abilities.act { Directory::load(app, who).await? } else { Directory::default() };
+        return Ok((Vec::new(), Vec::new(), directory));
     }
     let (offers, decisions, directory) =
         tokio::join!(offers(app, who, referral_id), decisions(app, who, referral_id), Directory::load(app, who));
@@ -304,6 +303,8 @@ pub async fn render(
     let (screenings, (mut offers, decisions, directory), roster) = (screenings?, routed?, roster?);
     let now = app.clock.now_micros();
     let referral = got.referral.unwrap_or_default();
+    let facts = (got.is_minor, queue::micros(&referral.received_at));
+    let records = records::load(app, who, id.as_str(), facts, &directory, feedback.release_form.as_ref()).await?;
     let status = ReferralStatus::try_from(got.status).unwrap_or(ReferralStatus::Unspecified);
     let tier = Tier::of(referral.triage_tier);
     let short_id = queue::short_id(&got.referral_id);
@@ -375,6 +376,7 @@ pub async fn render(
         purposes: REVEAL_PURPOSES.iter().map(|(_, code, label)| Choice::new(*code, *label, false)).collect(),
         feedback,
         revealed,
+        records,
         referral_id: got.referral_id,
     })
 }

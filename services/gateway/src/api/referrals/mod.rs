@@ -1,5 +1,6 @@
 //! Staff's referral screens: the queue (`GET /referrals`, [`queue`]), a referral's page
-//! (`GET /referrals/{id}`, [`detail`]) and its forms (triage, hold, close and reveal, [`actions`]).
+//! (`GET /referrals/{id}`, [`detail`]) and its forms (triage, hold, close and reveal, [`actions`];
+//! consent releases, mandated reports and possible matches, [`records`] and [`record_actions`]).
 //!
 //! Every call goes to the services as the signed-in person, so each service applies its
 //! authorization table again; this module only leaves out what the person's role may not ask for
@@ -10,6 +11,8 @@ pub mod actions;
 pub mod detail;
 mod personal;
 pub mod queue;
+pub mod record_actions;
+pub mod records;
 
 use std::collections::HashMap;
 
@@ -20,6 +23,7 @@ use wf_types::ReferralId;
 
 use super::{OrPage as _, PageError};
 use crate::app::{App, SignedIn};
+use crate::domain::queue::time;
 
 /// Pages of a list read at most: the pilot's lists fit in one page of 500.
 const MAX_PAGES: usize = 4;
@@ -30,6 +34,25 @@ const PAGE_SIZE: i32 = 500;
 mod method {
     pub const LIST_CASE_MANAGERS: &str = "/wayfinder.cases.v1.CaseService/ListCaseManagers";
     pub const LIST_ORGANIZATIONS: &str = "/wayfinder.routing.v1.RoutingService/ListOrganizations";
+}
+
+/// Every item of a paged list, at most [`MAX_PAGES`] pages: `page(token)` answers one page's items
+/// and the next page's token (empty after the last). `true` beside them when more were left.
+async fn every_page<T, Page>(mut page: impl FnMut(String) -> Page) -> Result<(Vec<T>, bool), PageError>
+where
+    Page: Future<Output = Result<(Vec<T>, String), PageError>>,
+{
+    let mut items = Vec::new();
+    let mut token = String::new();
+    for _ in 0..MAX_PAGES {
+        let (found, next) = page(token).await?;
+        items.extend(found);
+        if next.is_empty() {
+            return Ok((items, false));
+        }
+        token = next;
+    }
+    Ok((items, true))
 }
 
 fn may_call(role: Role, method: &str) -> bool {
@@ -111,24 +134,22 @@ impl Roster {
         if !Abilities::of(who.role).roster {
             return Ok(Roster::default());
         }
-        let mut client = app.upstream.cases(who)?;
-        let mut entries = Vec::new();
-        let mut page_token = String::new();
-        for _ in 0..MAX_PAGES {
+        let client = app.upstream.cases(who)?;
+        let (entries, _) = every_page(|page_token| {
+            let mut client = client.clone();
             let request = cases::ListCaseManagersRequest {
                 include_inactive: true,
                 include_supervisors: true,
                 page_size: PAGE_SIZE,
-                page_token: page_token.clone(),
+                page_token,
                 ..Default::default()
             };
-            let page = client.list_case_managers(request).await.or_page(who)?;
-            entries.extend(page.case_managers);
-            if page.next_page_token.is_empty() {
-                break;
+            async move {
+                let page = client.list_case_managers(request).await.or_page(who)?;
+                Ok((page.case_managers, page.next_page_token))
             }
-            page_token = page.next_page_token;
-        }
+        })
+        .await?;
         Ok(Roster { entries })
     }
 }
@@ -146,6 +167,13 @@ impl Directory {
         self.organizations.get(id).cloned().unwrap_or_else(|| id.to_owned())
     }
 
+    /// Every organization, by name, as (id, name).
+    pub fn organizations(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self.organizations.iter().map(|(id, n)| (id.clone(), n.clone())).collect();
+        all.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        all
+    }
+
     /// "Organization: Service", or what of it is known.
     pub fn service(&self, organization_id: &str, service_id: &str) -> String {
         match self.services.get(service_id) {
@@ -158,39 +186,56 @@ impl Directory {
         if !may_call(who.role, method::LIST_ORGANIZATIONS) {
             return Ok(Directory::default());
         }
-        let mut client = app.upstream.routing(who)?;
-        let mut directory = Directory::default();
-        let mut page_token = String::new();
-        for _ in 0..MAX_PAGES {
+        let client = app.upstream.routing(who)?;
+        let (organizations, _) = every_page(|page_token| {
+            let mut client = client.clone();
             let request = routing::ListOrganizationsRequest {
                 include_inactive: true,
                 page_size: PAGE_SIZE,
-                page_token: page_token.clone(),
+                page_token,
                 ..Default::default()
             };
-            let page = client.list_organizations(request).await.or_page(who)?;
-            directory.organizations.extend(page.organizations.into_iter().map(|o| (o.organization_id, o.name)));
-            if page.next_page_token.is_empty() {
-                break;
+            async move {
+                let page = client.list_organizations(request).await.or_page(who)?;
+                Ok((page.organizations, page.next_page_token))
             }
-            page_token = page.next_page_token;
-        }
-        let mut page_token = String::new();
-        for _ in 0..MAX_PAGES {
+        })
+        .await?;
+        let (services, _) = every_page(|page_token| {
+            let mut client = client.clone();
             let request = routing::ListPartnerServicesRequest {
                 include_inactive: true,
                 page_size: PAGE_SIZE,
-                page_token: page_token.clone(),
+                page_token,
                 ..Default::default()
             };
-            let page = client.list_partner_services(request).await.or_page(who)?;
-            directory.services.extend(page.partner_services.into_iter().map(|s| (s.partner_service_id, s.name)));
-            if page.next_page_token.is_empty() {
-                break;
+            async move {
+                let page = client.list_partner_services(request).await.or_page(who)?;
+                Ok((page.partner_services, page.next_page_token))
             }
-            page_token = page.next_page_token;
-        }
-        Ok(directory)
+        })
+        .await?;
+        Ok(Directory {
+            organizations: organizations.into_iter().map(|o| (o.organization_id, o.name)).collect(),
+            services: services.into_iter().map(|s| (s.partner_service_id, s.name)).collect(),
+        })
+    }
+}
+
+/// An instant as a page shows it: words, and RFC 3339 for `<time datetime>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    pub text: String,
+    pub machine: String,
+}
+
+impl When {
+    pub fn at(micros: i64) -> Self {
+        When { text: time::date_time(micros), machine: time::machine_time(micros) }
+    }
+
+    pub fn of(at: &Option<prost_types::Timestamp>) -> Option<Self> {
+        crate::domain::queue::micros(at).map(When::at)
     }
 }
 

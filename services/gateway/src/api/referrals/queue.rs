@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use wf_proto::intake::v1 as intake;
 use wf_types::FieldViolation;
 
-use super::{Choice, MAX_PAGES, PAGE_SIZE, Roster, staff_reader};
+use super::{Choice, PAGE_SIZE, Roster, every_page, staff_reader};
 use crate::api::layout::{FormErrors, Layout};
 use crate::api::{OrPage as _, PageError};
 use crate::app::{App, SignedIn};
@@ -79,23 +79,23 @@ fn entry(summary: intake::ReferralSummary) -> Entry {
     }
 }
 
-/// Every referral matching `request` (up to [`MAX_PAGES`] pages); `true` when more matched.
+/// Every referral matching `request` (up to [`super::MAX_PAGES`] pages); `true` when more matched.
 async fn list(
     app: &App,
     who: &SignedIn,
-    mut request: intake::ListReferralsRequest,
+    request: intake::ListReferralsRequest,
 ) -> Result<(Vec<Entry>, bool), PageError> {
-    let mut client = app.upstream.intake(who)?;
-    let mut entries = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let page = client.list_referrals(request.clone()).await.or_page(who)?;
-        entries.extend(page.referrals.into_iter().map(entry));
-        if page.next_page_token.is_empty() {
-            return Ok((entries, false));
+    let client = app.upstream.intake(who)?;
+    let (summaries, more) = every_page(|page_token| {
+        let mut client = client.clone();
+        let request = intake::ListReferralsRequest { page_token, ..request.clone() };
+        async move {
+            let page = client.list_referrals(request).await.or_page(who)?;
+            Ok((page.referrals, page.next_page_token))
         }
-        request.page_token = page.next_page_token;
-    }
-    Ok((entries, true))
+    })
+    .await?;
+    Ok((summaries.into_iter().map(entry).collect(), more))
 }
 
 fn choices<E: Copy + PartialEq>(table: &labels::Table<E>, selected: &[E]) -> Vec<Choice> {

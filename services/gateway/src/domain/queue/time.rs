@@ -102,3 +102,31 @@ pub fn span(minutes: i64) -> String {
         (d, h, _) => format!("{d} {} {h} h", if d == 1 { "day" } else { "days" }),
     }
 }
+
+/// A `datetime-local` form value ("2026-03-12T14:35", seconds optional) read as Los Angeles clock
+/// time. In the hour a clock falls back it is the earlier of the two instants; a time skipped when
+/// clocks spring forward reads as the instant an hour later. `None` for anything else.
+pub fn parse_local_time(value: &str) -> Option<i64> {
+    let civil: jiff::civil::DateTime = value.trim().parse().ok()?;
+    let at = civil.to_zoned_datetime(PACIFIC.clone()).ok()?;
+    Some(at.timestamp().as_microsecond())
+}
+
+/// A `date` form value ("2026-03-12") as the instant its Los Angeles day ends (midnight that
+/// starts the next day), so "expires on March 12" holds through the whole of March 12.
+pub fn end_of_local_day(value: &str) -> Option<i64> {
+    let date: jiff::civil::Date = value.trim().parse().ok()?;
+    let next = date.tomorrow().ok()?;
+    let at = next.to_zoned_datetime(PACIFIC.clone()).ok()?;
+    Some(at.timestamp().as_microsecond())
+}
+
+/// `at` as a `datetime-local` value in Los Angeles ("2026-03-12T14:35"), for a form's default.
+pub fn local_input(at: i64) -> String {
+    zoned(at).map(|at| at.strftime("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+}
+
+/// `at`'s Los Angeles date as a `date` value ("2026-03-12").
+pub fn local_date_input(at: i64) -> String {
+    zoned(at).map(|at| at.strftime("%Y-%m-%d").to_string()).unwrap_or_default()
+}
