@@ -79,6 +79,69 @@ pub struct GatewayConfig {
     pub upstream_url: Option<String>,
     /// Sign-in through an OpenID Connect provider (production). Absent: local accounts only.
     pub oidc: Option<OidcConfig>,
+    /// Reverse proxies in front of the gateway (`"10.0.0.5"`, `"10.0.0.0/24"`, `"fd00::/8"`): a request
+    /// from one of them is counted against the address its `X-Forwarded-For` names (the nearest
+    /// address that is not itself a trusted proxy) when sign-in attempts are throttled per address.
+    /// Empty (the default): the connecting address, and `X-Forwarded-For` is never read.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// One entry of `gateway.trusted_proxies`: an address, or a network in CIDR form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl TrustedProxy {
+    /// `"10.0.0.5"` or `"10.0.0.0/24"`; the error says what is allowed.
+    pub fn parse(entry: &str) -> Result<Self, String> {
+        let entry = entry.trim();
+        let (address, prefix) = match entry.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (entry, None),
+        };
+        let network: std::net::IpAddr =
+            address.parse().map_err(|_| format!("{entry:?} is not an IP address or a network such as 10.0.0.0/24"))?;
+        let most = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => most,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= most)
+                .ok_or_else(|| format!("{entry:?}: the prefix length must be 0 to {most}"))?,
+        };
+        Ok(TrustedProxy { network, prefix })
+    }
+
+    /// Whether `address` is this proxy, or in its network.
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        fn bits(address: std::net::IpAddr) -> (u128, u8) {
+            match address {
+                std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                std::net::IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        }
+        let address = match address {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        let ((net, net_len), (addr, addr_len)) = (bits(self.network), bits(address));
+        if net_len != addr_len {
+            return false;
+        }
+        let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+        net & mask == addr & mask
+    }
+}
+
+impl GatewayConfig {
+    /// The trusted proxies, parsed (the configuration was validated at load).
+    pub fn proxies(&self) -> Vec<TrustedProxy> {
+        self.trusted_proxies.iter().filter_map(|entry| TrustedProxy::parse(entry).ok()).collect()
+    }
 }
 
 /// An OpenID Connect provider the gateway signs people in with (authorization code flow with PKCE
@@ -377,6 +440,9 @@ impl Config {
         {
             return Err(ConfigError::Invalid { field, reason });
         }
+        if let Some(reason) = self.gateway.trusted_proxies.iter().find_map(|entry| TrustedProxy::parse(entry).err()) {
+            return Err(ConfigError::Invalid { field: "gateway.trusted_proxies", reason });
+        }
         Ok(())
     }
 
@@ -527,6 +593,30 @@ mod tests {
             jail.set_env("WAYFINDER_GATEWAY__UPSTREAM_URL", "127.0.0.1:50051");
             let err = Config::load(None, None).unwrap_err().to_string();
             assert!(err.contains("gateway.upstream_url"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_a_bad_entry_is_named() {
+        let one = TrustedProxy::parse("10.0.0.5").expect("an address");
+        assert!(one.contains("10.0.0.5".parse().unwrap()) && !one.contains("10.0.0.6".parse().unwrap()));
+        let net = TrustedProxy::parse("10.0.0.0/24").expect("a network");
+        assert!(net.contains("10.0.0.200".parse().unwrap()) && !net.contains("10.0.1.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.0.0.7".parse().unwrap()), "an IPv4-mapped address is the IPv4 one");
+        let v6 = TrustedProxy::parse("fd00::/8").expect("an IPv6 network");
+        assert!(v6.contains("fd12::1".parse().unwrap()) && !v6.contains("10.0.0.5".parse().unwrap()));
+        assert!(TrustedProxy::parse("0.0.0.0/0").expect("everything").contains("192.0.2.1".parse().unwrap()));
+        for bad in ["proxy.example.org", "10.0.0.0/33", "10.0.0.0/x", "fd00::/129"] {
+            assert!(TrustedProxy::parse(bad).is_err(), "{bad}");
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("wayfinder.toml", "[gateway]\ntrusted_proxies = [\"10.0.0.0/24\", \"::1\"]\n")?;
+            let config = Config::load(Some(Path::new("wayfinder.toml")), None).expect("loads");
+            assert_eq!(config.gateway.proxies().len(), 2);
+            jail.create_file("bad.toml", "[gateway]\ntrusted_proxies = [\"10.0.0.0/40\"]\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), None).unwrap_err().to_string();
+            assert!(err.contains("gateway.trusted_proxies") && err.contains("prefix length must be 0 to 32"), "{err}");
             Ok(())
         });
     }

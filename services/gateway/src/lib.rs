@@ -84,7 +84,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Gateway>> {
         upstream.set_url(url)?;
     }
     let accounts = Accounts::new(ctx.db.clone(), ctx.clock.clone(), Arc::new(keys));
-    let mut app = App::new(ctx.db.clone(), ctx.clock.clone(), accounts, upstream, &public_origin);
+    let mut app = App::new(ctx.db.clone(), ctx.clock.clone(), accounts, upstream, &public_origin)
+        .with_proxies(config.gateway.proxies());
     if let Some(oidc) = &config.gateway.oidc {
         let provider = app::Oidc::new(oidc, &public_origin, ctx.db.clone(), ctx.clock.clone()).await?;
         app = app.with_oidc(provider);

@@ -107,13 +107,14 @@ pub async fn submit(
     State(app): State<App>,
     Visitor(resolved): Visitor,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
     let attempt = SignInAttempt {
         username: &form.username,
         password: &form.password,
         code: Some(form.code.as_str()).filter(|code| !code.trim().is_empty()),
-        client: client.map(|Extension(ConnectInfo(addr))| addr.ip()),
+        client: client.map(|Extension(ConnectInfo(addr))| app.client_address(addr.ip(), &headers)),
         replacing: resolved.session_id(),
     };
     let refusal = match app.sign_in(attempt).await {

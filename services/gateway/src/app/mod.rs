@@ -31,12 +31,39 @@ pub struct App {
     pub public_origin: Arc<str>,
     /// The OpenID Connect provider people may sign in with (`[gateway.oidc]`), if any.
     pub oidc: Option<Arc<Oidc>>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`gateway.trusted_proxies`).
+    pub proxies: Arc<[wf_config::TrustedProxy]>,
 }
 
 impl App {
     pub fn new(db: Db, clock: SharedClock, accounts: Accounts, upstream: Upstream, public_origin: &str) -> Self {
         let sessions = Sessions::new(db.clone(), clock.clone());
-        Self { db, clock, accounts, sessions, upstream, public_origin: Arc::from(public_origin), oidc: None }
+        Self {
+            db,
+            clock,
+            accounts,
+            sessions,
+            upstream,
+            public_origin: Arc::from(public_origin),
+            oidc: None,
+            proxies: Arc::from(Vec::new()),
+        }
+    }
+
+    /// The same, believing `proxies`' `X-Forwarded-For`.
+    pub fn with_proxies(mut self, proxies: Vec<wf_config::TrustedProxy>) -> Self {
+        self.proxies = Arc::from(proxies);
+        self
+    }
+
+    /// The address a request from `peer` is throttled as (see `domain::throttle::client_address`).
+    pub fn client_address(&self, peer: std::net::IpAddr, headers: &http::HeaderMap) -> std::net::IpAddr {
+        if self.proxies.is_empty() {
+            return peer;
+        }
+        let forwarded: Vec<&str> =
+            headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
+        crate::domain::throttle::client_address(peer, &forwarded, &self.proxies)
     }
 
     /// The same, with sign-in through `oidc` too.

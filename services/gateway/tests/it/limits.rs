@@ -145,3 +145,38 @@ both_engines!(the_sweeper_removes_ended_sessions_and_old_counters, |engine| asyn
     h.clock.advance(Duration::days(2));
     assert_eq!(sweep().await.unwrap(), (0, 2), "the account's and the address's counters");
 });
+
+both_engines!(behind_a_trusted_proxy_sign_ins_are_throttled_per_forwarded_address, |engine| async move {
+    let dir = tempfile::tempdir().expect("data folder");
+    let proxies = vec![("gateway.trusted_proxies", serde_json::json!(["10.0.0.0/24"]))];
+    let h = Harness::start_configured(engine, dir.path(), None, proxies).await;
+    h.add("mgarcia", Role::CaseManager).await;
+    // Every browser reaches the gateway through the proxy at 10.0.0.2, which names the client.
+    async fn sign_in(browser: &mut Browser<'_>, forwarded: &str, username: String, password: &str) -> Answer {
+        let csrf = browser.get("/sign-in").await.csrf();
+        let fields =
+            [("csrf_token", csrf.as_str()), ("username", username.as_str()), ("password", password), ("code", "")];
+        let mut request = browser.form("/sign-in", &fields, Some(ORIGIN), None);
+        request.headers_mut().insert("x-forwarded-for", forwarded.parse().unwrap());
+        browser.send(request).await
+    }
+    let mut attacker = h.browser();
+    attacker.client = "10.0.0.2:40000".parse().unwrap();
+    for i in 0..30 {
+        sign_in(&mut attacker, "203.0.113.66", format!("guess{i}"), "wrong password here")
+            .await
+            .expect_status(StatusCode::UNAUTHORIZED);
+    }
+    // The attacker's forwarded address is held back, whatever it writes in front of it.
+    sign_in(&mut attacker, "198.51.100.7, 203.0.113.66", "mgarcia".into(), PASSWORD)
+        .await
+        .expect_status(StatusCode::TOO_MANY_REQUESTS);
+    // Another person behind the same proxy is not.
+    let mut colleague = h.browser();
+    colleague.client = "10.0.0.2:40001".parse().unwrap();
+    sign_in(&mut colleague, "198.51.100.7", "mgarcia".into(), PASSWORD).await.expect_status(StatusCode::SEE_OTHER);
+    // A caller that is not the proxy cannot choose the address it is counted as.
+    let mut direct = h.browser();
+    direct.client = "203.0.113.66:5000".parse().unwrap();
+    sign_in(&mut direct, "198.51.100.8", "mgarcia".into(), PASSWORD).await.expect_status(StatusCode::TOO_MANY_REQUESTS);
+});

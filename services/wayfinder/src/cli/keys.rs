@@ -1,9 +1,11 @@
-//! `wayfinder keys …`: the field-encryption keys that seal intake's personal details and cases'
-//! note text. `rotate` adds a key version and re-encrypts every sealed value and note to it;
-//! `retire` removes an old version once nothing in either database uses it. Both work on the
-//! intake and cases databases directly (embedded data folder, `--database-url` or `DATABASE_URL`)
-//! and on the key-ring file (development ring or `field_key_file`). The services may keep running:
-//! they re-read the key file whenever the file changes.
+//! `wayfinder keys …`: the field-encryption keys that seal intake's personal details, cases' note
+//! text and the web application's authentication-app (TOTP) secrets. `rotate` adds a key version
+//! and re-encrypts every sealed value, note and secret to it; `retire` removes an old version once
+//! nothing in any of the three databases uses it. They work on the intake, cases and gateway
+//! databases directly (embedded data folder, `--database-url` or `DATABASE_URL`) and on the
+//! key-ring file (development ring or `field_key_file`). The services may keep running: they
+//! re-read the key file whenever the file changes. A system whose web application never ran has no
+//! gateway database; then there are no secrets of its to re-encrypt, and the commands say so.
 
 use clap::Subcommand;
 use wf_cases::app::sealing;
@@ -15,9 +17,10 @@ use super::{DbArgs, Globals};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysAction {
-    /// Add a new field key version, make it current, and re-encrypt every sealed value and case note
-    /// to it (in transactional batches, with progress; safe to interrupt and run again). The services
-    /// may keep running: they notice the changed key file and seal new values with the new version.
+    /// Add a new field key version, make it current, and re-encrypt every sealed value, case note and
+    /// sign-in's authentication-app secret to it (in transactional batches, with progress; safe to
+    /// interrupt and run again). The services may keep running: they notice the changed key file and
+    /// seal new values with the new version.
     Rotate {
         /// Values re-encrypted per transaction (1 to 10000).
         #[arg(long, default_value_t = 500)]
@@ -55,19 +58,35 @@ pub async fn run(action: KeysAction, globals: &Globals) -> anyhow::Result<()> {
     crate::system::require_service_db(&config, wf_intake::SERVICE)?;
     crate::system::require_service_db(&config, wf_cases::SERVICE)?;
     let db = Db::connect(&config.database_url_for(wf_intake::SERVICE)).await?;
-    // Case notes are sealed under the same key ring: every action covers both databases.
+    // Case notes and the gateway's TOTP secrets are sealed under the same key ring: every action
+    // covers the three databases.
     let cases = Db::connect(&config.database_url_for(wf_cases::SERVICE)).await?;
+    let gateway = match crate::system::require_service_db(&config, wf_gateway::SERVICE) {
+        Ok(()) => Some(Db::connect(&config.database_url_for(wf_gateway::SERVICE)).await?),
+        Err(_) => {
+            println!("no gateway database here: the web application holds no secrets to cover");
+            None
+        }
+    };
     let result = match action {
-        KeysAction::Rotate { batch, .. } => rotate(&config, &db, &cases, batch).await,
-        KeysAction::Retire { version, .. } => retire(&config, &db, &cases, version).await,
-        KeysAction::Status { .. } => status(&config, &db, &cases).await,
+        KeysAction::Rotate { batch, .. } => rotate(&config, &db, &cases, gateway.as_ref(), batch).await,
+        KeysAction::Retire { version, .. } => retire(&config, &db, &cases, gateway.as_ref(), version).await,
+        KeysAction::Status { .. } => status(&config, &db, &cases, gateway.as_ref()).await,
     };
     db.close().await;
     cases.close().await;
+    if let Some(gateway) = gateway {
+        gateway.close().await;
+    }
     result
 }
 
-async fn rotate(config: &Config, db: &Db, cases: &Db, batch: i64) -> anyhow::Result<()> {
+/// The gateway's sign-ins, opened with the key file as it is now.
+fn accounts(config: &Config, gateway: &Db) -> anyhow::Result<wf_gateway::Accounts> {
+    wf_gateway::Accounts::from_config(gateway.clone(), wf_types::SystemClock::shared(), config)
+}
+
+async fn rotate(config: &Config, db: &Db, cases: &Db, gateway: Option<&Db>, batch: i64) -> anyhow::Result<()> {
     if !(1..=10_000).contains(&batch) {
         anyhow::bail!("--batch {batch} is out of range; allowed 1 to 10000");
     }
@@ -82,13 +101,18 @@ async fn rotate(config: &Config, db: &Db, cases: &Db, batch: i64) -> anyhow::Res
     })
     .await?;
     println!("{notes} case note(s) re-encrypted to key version {version}");
+    if let Some(gateway) = gateway {
+        let secrets = accounts(config, gateway)?.reseal_totp_secrets().await?;
+        println!("{secrets} sign-in(s)' authentication-app secrets re-encrypted to key version {version}");
+    }
     println!(
-        "running intake and cases services pick up key version {version} from the key file; then retire old versions"
+        "running intake, cases and gateway services pick up key version {version} from the key file; then retire \
+         old versions"
     );
     Ok(())
 }
 
-async fn retire(config: &Config, db: &Db, cases: &Db, version: u32) -> anyhow::Result<()> {
+async fn retire(config: &Config, db: &Db, cases: &Db, gateway: Option<&Db>, version: u32) -> anyhow::Result<()> {
     if let Some((_, count)) = sealing::key_usage(cases).await?.into_iter().find(|(v, n)| *v == version as i32 && *n > 0)
     {
         anyhow::bail!(
@@ -96,18 +120,35 @@ async fn retire(config: &Config, db: &Db, cases: &Db, version: u32) -> anyhow::R
              (or let it finish) to re-encrypt them to the current key, then retire again"
         );
     }
+    if let Some(gateway) = gateway {
+        let count = accounts(config, gateway)?.sealed_with_version(version).await?;
+        if count > 0 {
+            anyhow::bail!(
+                "key version {version} still seals {count} sign-in authentication-app secret(s); run `wayfinder \
+                 keys rotate` (or let it finish) to re-encrypt them to the current key, then retire again"
+            );
+        }
+    }
     let ring = vault::retire(config, db, version).await?;
     let left: Vec<String> = ring.versions().map(|v| v.to_string()).collect();
     println!("retired key version {version}; versions left: {}", left.join(", "));
     Ok(())
 }
 
-async fn status(config: &Config, db: &Db, cases: &Db) -> anyhow::Result<()> {
+async fn status(config: &Config, db: &Db, cases: &Db, gateway: Option<&Db>) -> anyhow::Result<()> {
     let ring = vault::load_keys(config)?;
     println!("key file: {}", vault::key_file(config).display());
-    for (what, usage) in
-        [("intake value(s)", vault::key_usage(db).await?), ("case note(s)", sealing::key_usage(cases).await?)]
-    {
+    let mut usages =
+        vec![("intake value(s)", vault::key_usage(db).await?), ("case note(s)", sealing::key_usage(cases).await?)];
+    if let Some(gateway) = gateway {
+        let accounts = accounts(config, gateway)?;
+        let mut secrets = Vec::new();
+        for version in ring.versions() {
+            secrets.push((version as i32, accounts.sealed_with_version(version).await? as i64));
+        }
+        usages.push(("sign-in authentication-app secret(s)", secrets));
+    }
+    for (what, usage) in usages {
         for version in ring.versions() {
             let count = usage.iter().find(|(v, _)| *v == version as i32).map_or(0, |(_, count)| *count);
             let current = if version == ring.current_version() { " (current)" } else { "" };

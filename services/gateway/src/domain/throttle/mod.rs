@@ -147,3 +147,29 @@ pub fn key_hash(scope: Scope, key: &str) -> String {
     digest.update(key.as_bytes());
     hex::encode(digest.finalize())
 }
+
+/// The address a sign-in attempt is counted against: the connecting `peer`, unless it is one of
+/// the `trusted` proxies; then the nearest address of `forwarded_for` (the `X-Forwarded-For`
+/// values, in order) that is not itself a trusted proxy, read from the right, since each proxy
+/// appends the address it saw and only the entries our own proxies added can be believed. An entry
+/// that does not parse ends the walk: nothing to its left is believed, and the last address
+/// believed stands.
+pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[wf_config::TrustedProxy]) -> IpAddr {
+    let is_trusted = |address: IpAddr| trusted.iter().any(|proxy| proxy.contains(address));
+    let mut client = peer;
+    if !is_trusted(client) {
+        return client;
+    }
+    for entry in forwarded_for.iter().flat_map(|value| value.split(',')).rev() {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !is_trusted(address) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}

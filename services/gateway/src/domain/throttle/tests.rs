@@ -80,3 +80,23 @@ fn keys_are_hashed_per_scope() {
     assert_ne!(key_hash(Scope::Account, "x"), key_hash(Scope::Address, "x"));
     assert_eq!(key_hash(Scope::Account, "x").len(), 64);
 }
+
+#[test]
+fn attempts_behind_a_trusted_proxy_count_against_the_address_it_forwards() {
+    let proxies = [wf_config::TrustedProxy::parse("10.0.0.0/24").unwrap()];
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    // No trusted proxies: the header is never read.
+    assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7"], &[]), ip("10.0.0.2"));
+    // A caller that is not our proxy cannot name another address.
+    assert_eq!(client_address(ip("203.0.113.9"), &["198.51.100.7"], &proxies), ip("203.0.113.9"));
+    // Through our proxy: the address it saw.
+    assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7"], &proxies), ip("198.51.100.7"));
+    // A forged entry the client sent first is left of the one our proxy added: not believed.
+    assert_eq!(client_address(ip("10.0.0.2"), &["192.0.2.66, 198.51.100.7"], &proxies), ip("198.51.100.7"));
+    // Two of our proxies in a row, over two headers.
+    assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7", "10.0.0.3"], &proxies), ip("198.51.100.7"));
+    // No header, or only garbage: the proxy's own address (every attempt through it shares one counter).
+    assert_eq!(client_address(ip("10.0.0.2"), &[], &proxies), ip("10.0.0.2"));
+    assert_eq!(client_address(ip("10.0.0.2"), &["unknown"], &proxies), ip("10.0.0.2"));
+    assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7, nonsense"], &proxies), ip("10.0.0.2"));
+}
