@@ -225,6 +225,11 @@ impl FromRequestParts<App> for Caller {
                 credential: Credential::Bearer(token),
             });
         }
+        // No credential at all is 401, whatever the method; a session's change then meets the page
+        // guard's rules: Origin first (before the session is even looked up), then the CSRF token.
+        let Some(cookie) = cookie_value(&parts.headers, COOKIE_NAME) else {
+            return Err(ApiError::unauthenticated().into());
+        };
         let change = request::is_state_change(parts.method.as_str());
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if change
@@ -236,9 +241,6 @@ impl FromRequestParts<App> for Caller {
         {
             return Err(refused(refusal, &app.public_origin).into());
         }
-        let Some(cookie) = cookie_value(&parts.headers, COOKIE_NAME) else {
-            return Err(ApiError::unauthenticated().into());
-        };
         let resolved = app.sessions.resolve(&cookie).await.map_err(ApiError::from)?;
         let who = match resolved {
             Resolved::Person(who) => who,

@@ -27,6 +27,21 @@ fn field_name(path: &serde_path_to_error::Path) -> String {
     if path.is_empty() || path == "." { "body".to_owned() } else { path }
 }
 
+/// The field a refusal is about: serde names a missing or unknown field in its message, one level
+/// below the path it reports (`missing field `triage_reason`` at `.` is `triage_reason`).
+fn named_field(path: &serde_path_to_error::Path, err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|start| text.strip_prefix(start).and_then(|rest| rest.split('`').next()))
+        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    match (named, field_name(path)) {
+        (Some(name), parent) if parent == "body" => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, path) => path,
+    }
+}
+
 /// serde's description of what was wrong, without the line and column of the JSON (the field is named).
 fn description(err: &serde_json::Error) -> String {
     let text = err.to_string();
@@ -74,7 +89,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         };
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut json)
-            .map_err(|err| ApiError::invalid_field(field_name(err.path()), description(err.inner())))?;
+            .map_err(|err| ApiError::invalid_field(named_field(err.path(), err.inner()), description(err.inner())))?;
         json.end().map_err(|err| ApiError::invalid_field("body", description(&err)))?;
         Ok(JsonBody(value))
     }
@@ -142,7 +157,7 @@ mod tests {
     #[tokio::test]
     async fn each_refusal_names_the_field() {
         let missing = read("application/json", r#"{"triage_tier": "emergent"}"#).await.unwrap_err();
-        assert_eq!((missing.code, missing.violations[0].field.as_str()), (Code::InvalidArgument, "body"));
+        assert_eq!((missing.code, missing.violations[0].field.as_str()), (Code::InvalidArgument, "triage_reason"));
         assert!(missing.violations[0].description.contains("missing field `triage_reason`"));
         let wrong = read("application/json", r#"{"triage_tier": "soon", "triage_reason": "x"}"#).await.unwrap_err();
         assert_eq!(wrong.violations[0].field, "triage_tier");
@@ -150,6 +165,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(unknown.violations[0].description.contains("unknown field `tier`"), "{unknown:?}");
+        assert_eq!(unknown.violations[0].field, "tier");
         let broken = read("application/json", r#"{"triage_tier": "#).await.unwrap_err();
         assert_eq!(broken.code.http_status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
         assert!(broken.violations[0].description.contains("not well-formed JSON"), "{broken:?}");
