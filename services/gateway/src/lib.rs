@@ -4,7 +4,8 @@
 //! token minted for the signed-in person, so each service applies its authorization table again.
 //!
 //! - [`api`] — the routes, the session guard (Origin and CSRF checks on every state change), the
-//!   security headers, the layout and the pages: sign-in, acknowledgment, account, home.
+//!   security headers, the layout and the pages: sign-in, acknowledgment, account, home; and the
+//!   JSON API under `/api/v1` with its OpenAPI document (`api::v1`).
 //! - [`app`] — accounts (what `wayfinder accounts …` calls: [`Accounts`]), sessions, sign-in with
 //!   throttling, and [`Upstream`] (the services as the person).
 //! - [`domain`] — pure rules: password policy, TOTP, session limits, throttle, request checks.

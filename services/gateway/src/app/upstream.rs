@@ -2,6 +2,8 @@
 //! minted for them (kind user, or kind partner with their partner id; subject = the account's
 //! `user_id`), so every service applies its authorization table to the person, not to the
 //! gateway. Tokens live [`TOKEN_TTL`] and are cached per session until a minute before they expire.
+//! A JSON API caller may bring its own token instead ([`Upstream::verify_bearer`], checked as the
+//! services check it, then passed on unchanged by [`Upstream::channel_with_bearer`]).
 //!
 //! ```ignore
 //! let case = app.upstream.cases(&who)?.get_case(request).await.or_page(&who)?;

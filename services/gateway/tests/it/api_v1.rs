@@ -177,6 +177,12 @@ both_engines!(a_partner_gets_the_unknown_ids_404_for_another_partners_referral_o
     }
     assert_eq!(w.offer(&theirs.offer_id).await.status, routing::OfferStatus::Pending as i32, "nothing changed");
 
+    // A partner lists what intake shows it; who holds a case is never its filter (intake's refusal,
+    // named as the queue's parameter).
+    harbor.get("/api/v1/referrals").await.expect_status(StatusCode::OK);
+    let (_, fields) = harbor.get("/api/v1/referrals?unassigned=1").await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields, vec!["unassigned".to_owned()]);
+
     // Routing's own violation names the field: a sentence is not a code.
     let sentence = json!({"reason": "other", "detail": "Too far away"});
     let (code, fields) = harbor
@@ -509,7 +515,7 @@ async fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
     // Each documented operation is routed with its method (401 without credentials, never 404 or 405),
     // and no undocumented method is.
     for (path, item) in document["paths"].as_object().unwrap() {
-        let concrete = path.replace('{', "").replace('}', "");
+        let concrete = path.replace(['{', '}'], "");
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let request = Request::builder()
                 .method(method)

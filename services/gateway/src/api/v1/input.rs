@@ -27,13 +27,13 @@ fn field_name(path: &serde_path_to_error::Path) -> String {
     if path.is_empty() || path == "." { "body".to_owned() } else { path }
 }
 
-/// The field a refusal is about: serde names a missing or unknown field in its message, one level
-/// below the path it reports (`missing field `triage_reason`` at `.` is `triage_reason`).
+/// The field a refusal is about: the path, and for a missing field the field serde names in its
+/// message, one level below that path (`missing field `triage_reason`` at `.` is `triage_reason`).
 fn named_field(path: &serde_path_to_error::Path, err: &serde_json::Error) -> String {
     let text = err.to_string();
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|start| text.strip_prefix(start).and_then(|rest| rest.split('`').next()))
+    let named = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
         .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     match (named, field_name(path)) {
         (Some(name), parent) if parent == "body" => name.to_owned(),

@@ -124,6 +124,27 @@ fn entry(summary: &intake::ReferralSummary) -> Entry {
     }
 }
 
+/// intake's names of ListReferrals' fields as the queue's parameters name them.
+fn as_parameters(err: ApiError) -> ApiError {
+    if err.code != super::error::Code::InvalidArgument {
+        return err;
+    }
+    let parameter = |field: &str| {
+        match field.split('[').next().unwrap_or(field) {
+            "statuses" => "status",
+            "triage_tier" => "tier",
+            "case_manager_id" => "owner",
+            "unassigned_only" => "unassigned",
+            "include_practice" => "practice",
+            other => other,
+        }
+        .to_owned()
+    };
+    let violations =
+        err.violations.into_iter().map(|v| FieldViolation::new(parameter(&v.field), v.description)).collect();
+    ApiError::invalid(violations)
+}
+
 /// The referral queue.
 #[utoipa::path(
     get, path = "/referrals", tag = "referrals", params(QueueFilters),
@@ -170,7 +191,7 @@ pub async fn list(
     let mut listed = Vec::new();
     let mut truncated = true;
     for _ in 0..MAX_PAGES {
-        let page = client.list_referrals(request.clone()).await.or_api(&caller)?;
+        let page = client.list_referrals(request.clone()).await.or_api(&caller).map_err(as_parameters)?;
         listed.extend(page.referrals);
         if page.next_page_token.is_empty() {
             truncated = false;
