@@ -70,10 +70,23 @@ ensure_axe() {
   (cd "$dir" && npm ci --no-audit --no-fund --silent)
 }
 
+# The OpenAPI schema check uses PyPI's openapi-spec-validator, at the version the project was checked with.
+ensure_spec_validator() {
+  if python3 -c 'import openapi_spec_validator' 2>/dev/null; then return; fi
+  echo "openapi-spec-validator is missing; installing openapi-spec-validator==0.9.0 for python3"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "error: the OpenAPI schema check needs the Python module openapi_spec_validator (pip install openapi-spec-validator==0.9.0), and python3 has no pip to install it" >&2
+    exit 1
+  fi
+  python3 -m pip install --quiet openapi-spec-validator==0.9.0 ||
+    python3 -m pip install --quiet --break-system-packages openapi-spec-validator==0.9.0
+}
+
 ensure_postgres
 ensure_rabbitmq
 ensure_browser
 ensure_axe
+ensure_spec_validator
 # Databases left behind by interrupted earlier runs: those nobody is connected to (a suite running
 # beside this one keeps its own).
 psql -q "$PG_URL" -Atc "SELECT d.datname FROM pg_database d WHERE d.datname LIKE 't\_%'
@@ -90,6 +103,10 @@ echo "== build"
 cargo build --workspace --all-targets --locked
 echo "== tests"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee -a "$results"
+echo "== OpenAPI document (the gateway's /api/openapi.json, written by its test, validated as OpenAPI 3.1)"
+mkdir -p target
+WF_OPENAPI_OUT="$PWD/target/openapi.json" cargo test -p wf-gateway --lib --locked api::v1::tests::the_document_is_written_for_the_schema_check -- --exact
+python3 -m openapi_spec_validator target/openapi.json
 echo "== fault suite (restarts RabbitMQ and PostgreSQL; runs alone)"
 cargo test --workspace --test fault --locked -- --test-threads=1 2>&1 | tee -a "$results"
 echo "== fmt and clippy"

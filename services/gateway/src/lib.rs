@@ -4,7 +4,8 @@
 //! token minted for the signed-in person, so each service applies its authorization table again.
 //!
 //! - [`api`] — the routes, the session guard (Origin and CSRF checks on every state change), the
-//!   security headers, the layout and the pages: sign-in, acknowledgment, account, home.
+//!   security headers, the layout and the pages: sign-in, acknowledgment, account, home; and the
+//!   JSON API under `/api/v1` with its OpenAPI document (`api::v1`).
 //! - [`app`] — accounts (what `wayfinder accounts …` calls: [`Accounts`]), sessions, sign-in with
 //!   throttling, and [`Upstream`] (the services as the person).
 //! - [`domain`] — pure rules: password policy, TOTP, session limits, throttle, request checks.
@@ -65,6 +66,24 @@ pub fn token_issuer(config: &wf_config::Config) -> anyhow::Result<TokenIssuer> {
     }
 }
 
+/// The verifier of the JSON API's bearer tokens: the key the services verify with
+/// (`auth.jwt_public_key_file`, or the development key in the data folder), their issuer and
+/// audience, and only the kinds a person or a partner's client holds (a service token is refused).
+pub fn bearer_verifier(config: &wf_config::Config) -> anyhow::Result<wf_auth::TokenVerifier> {
+    let (kid, public_pem) = match &config.auth.jwt_public_key_file {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("auth.jwt_public_key_file {}", path.display()))?;
+            (wf_auth::key_id_for(&pem)?, pem)
+        }
+        None => {
+            let keys = wf_auth::load_or_create_dev_keypair(&config.keys_dir())?;
+            (keys.kid.clone(), keys.public_pem.clone())
+        }
+    };
+    let kinds = [wf_auth::TokenKind::User, wf_auth::TokenKind::Partner];
+    Ok(wf_auth::TokenVerifier::new(vec![(kid, public_pem)], &config.auth.issuer, &config.auth.audience, &kinds)?)
+}
+
 /// Builds the gateway over `ctx`: migrates its database when configured, loads the signing key and
 /// the field keys, and binds its HTTP listener (`gateway_addr`; port 0 in tests).
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Gateway>> {
@@ -80,6 +99,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Gateway>> {
     let http_addr = listener.local_addr()?;
     let public_origin = config.gateway.public_origin.clone().unwrap_or_else(|| format!("http://{http_addr}"));
     let upstream = Upstream::new(issuer);
+    upstream.set_bearer_verifier(bearer_verifier(&config)?);
     if let Some(url) = &config.gateway.upstream_url {
         upstream.set_url(url)?;
     }

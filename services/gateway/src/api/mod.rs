@@ -21,6 +21,7 @@ pub mod partner;
 pub mod referrals;
 pub mod session;
 pub mod sign_in;
+pub mod v1;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -72,6 +73,7 @@ pub fn router(app: App) -> Router {
         .layer(from_fn_with_state(app.clone(), guard::guard));
     Router::new()
         .merge(pages)
+        .merge(v1::router())
         .route("/static/{name}", get(assets::serve))
         .route("/healthz", get(session::healthz))
         .layer(from_fn_with_state(app.clone(), headers::security_headers))

@@ -2,18 +2,20 @@
 //! minted for them (kind user, or kind partner with their partner id; subject = the account's
 //! `user_id`), so every service applies its authorization table to the person, not to the
 //! gateway. Tokens live [`TOKEN_TTL`] and are cached per session until a minute before they expire.
+//! A JSON API caller may bring its own token instead ([`Upstream::verify_bearer`], checked as the
+//! services check it, then passed on unchanged by [`Upstream::channel_with_bearer`]).
 //!
 //! ```ignore
 //! let case = app.upstream.cases(&who)?.get_case(request).await.or_page(&who)?;
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
-use wf_auth::{BearerToken, Role, TokenIssuer, TokenKind};
+use wf_auth::{AuthError, BearerToken, Principal, Role, TokenIssuer, TokenKind, TokenVerifier};
 use wf_proto::audit::v1::audit_service_client::AuditServiceClient;
 use wf_proto::cases::v1::case_service_client::CaseServiceClient;
 use wf_proto::evaluation::v1::evaluation_service_client::EvaluationServiceClient;
@@ -112,6 +114,8 @@ struct Inner {
     issuer: TokenIssuer,
     channel: RwLock<Option<Channel>>,
     tokens: Mutex<HashMap<SessionId, CachedToken>>,
+    /// Checks the bearer tokens the JSON API is called with (user and partner kinds only).
+    bearer: OnceLock<TokenVerifier>,
 }
 
 /// The services, as the gateway reaches them.
@@ -123,7 +127,42 @@ pub struct Upstream {
 impl Upstream {
     /// Mints with `issuer`; no services until [`Upstream::set_url`].
     pub fn new(issuer: TokenIssuer) -> Self {
-        Self { inner: Arc::new(Inner { issuer, channel: RwLock::new(None), tokens: Mutex::new(HashMap::new()) }) }
+        Self {
+            inner: Arc::new(Inner {
+                issuer,
+                channel: RwLock::new(None),
+                tokens: Mutex::new(HashMap::new()),
+                bearer: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// Sets the verifier of the JSON API's bearer tokens (once; [`crate::bearer_verifier`]). Until
+    /// it is set every bearer token is refused.
+    pub fn set_bearer_verifier(&self, verifier: TokenVerifier) {
+        // A second call keeps the first verifier: the keys do not change while the gateway runs.
+        let _ = self.inner.bearer.set(verifier);
+    }
+
+    /// The caller a bearer token names, checked as the services check it (signature, kind, `exp iss
+    /// aud sub`, lifetime, role and kind), before the gateway passes it on.
+    pub fn verify_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+        self.inner.bearer.get().ok_or(AuthError::NoVerificationKeys)?.verify(token)
+    }
+
+    /// A channel carrying `token`, a bearer token the caller brought and [`Upstream::verify_bearer`]
+    /// accepted: the services see the caller's own token and check it again.
+    pub fn channel_with_bearer(&self, token: &str) -> Result<AuthedChannel, UpstreamFailure> {
+        let channel = self
+            .inner
+            .channel
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or(UpstreamFailure::Unavailable)?;
+        let bearer = BearerToken::new(token)
+            .map_err(|err| UpstreamFailure::Internal(anyhow::anyhow!("bearer token header: {err}")))?;
+        Ok(InterceptedService::new(channel, PersonCredentials(bearer)))
     }
 
     /// Points at the services' gRPC address (`http://127.0.0.1:50051`). Connects lazily: the services
