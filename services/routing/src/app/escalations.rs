@@ -27,11 +27,13 @@ pub const REASON_MANUAL: &str = "manual";
 pub const RULE_MANUAL: &str = "manual_choice";
 /// Resolution codes of escalations.
 pub const RESOLUTION_OFFERED_MANUALLY: &str = "offered_manually";
+/// The referral was closed (by staff, in intake): nothing is left to match.
+pub const RESOLUTION_REFERRAL_CLOSED: &str = "referral_closed";
 pub const RESOLUTION_REROUTED: &str = "rerouted";
 pub const RESOLUTIONS: &[&str] = &[
     RESOLUTION_OFFERED_MANUALLY,
     "handled_outside_network",
-    "referral_closed",
+    RESOLUTION_REFERRAL_CLOSED,
     "referral_withdrawn",
     "duplicate",
     "youth_unreachable",
@@ -113,7 +115,9 @@ async fn clear_offers(
     Ok(())
 }
 
-async fn resolve(
+/// Marks `escalation` resolved with `resolution` and announces `escalation.resolved`; `false` when
+/// it was resolved already (nothing written). In the caller's transaction.
+pub(super) async fn resolve(
     tx: &mut Tx,
     router: &Router,
     escalation: &EscalationRow,

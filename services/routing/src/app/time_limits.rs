@@ -72,12 +72,14 @@ impl Router {
         stored::record_contact(tx, referral_id, at).await
     }
 
-    /// Intake closed the referral at `at` (microseconds): its time limit is settled by then, and an
+    /// Intake closed the referral at `at` (microseconds): its time limit is settled by then, an
     /// offer still open is withdrawn (reason [`super::route::WITHDRAWN_REFERRAL_CLOSED`]) so no
-    /// partner accepts a referral nobody works any more and the expiry worker does not re-route it.
-    /// The closure is written first, taking the referral's lock: a transaction making or accepting
-    /// an offer of it either committed first (an offer it left open is withdrawn here) or reads the
-    /// closure and refuses. Returns the offers withdrawn. In the caller's transaction.
+    /// partner accepts a referral nobody works any more and the expiry worker does not re-route it,
+    /// and its open escalations are resolved (`referral_closed`, with `escalation.resolved`) so the
+    /// supervisors' queue holds only referrals someone must still match. The closure is written
+    /// first, taking the referral's lock: a transaction making or accepting an offer of it either
+    /// committed first (an offer it left open is withdrawn here) or reads the closure and refuses.
+    /// Returns the offers withdrawn. In the caller's transaction.
     pub async fn on_referral_closed(&self, tx: &mut Tx, referral_id: &str, at: i64) -> Result<Vec<String>, DbError> {
         stored::record_closed(tx, referral_id, at).await?;
         let now = wf_db::to_micros(self.clock.now());
@@ -89,6 +91,10 @@ impl Router {
             {
                 withdrawn.push(offer.offer_id);
             }
+        }
+        for escalation in escalations::open_escalations_of(tx, referral_id).await? {
+            let resolution = super::escalations::RESOLUTION_REFERRAL_CLOSED;
+            super::escalations::resolve(tx, self, &escalation, resolution, now, super::route::WITHDRAWN_BY).await?;
         }
         Ok(withdrawn)
     }

@@ -195,9 +195,8 @@ impl RoutingEventHandler {
         let withdrawn =
             self.router.on_referral_closed(&mut tx, &event.referral_id, wf_db::to_micros(closed_at)).await?;
         tx.commit().await?;
-        if !withdrawn.is_empty() {
-            self.router.wake_relay();
-        }
+        // Withdrawals and resolved escalations have events to relay.
+        self.router.wake_relay();
         for offer_id in &withdrawn {
             tracing::info!(referral.id = %event.referral_id, offer.id = %offer_id, "referral closed, open offer withdrawn");
         }

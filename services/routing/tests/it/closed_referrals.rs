@@ -173,9 +173,9 @@ async fn an_offer_open_on_a_closed_referral_is_not_accepted_re_routed_or_expired
     h.finish().await;
 }
 
-/// Staff cannot re-route a closed referral, nor resolve its escalation by offering it to a chosen
-/// service (both `FAILED_PRECONDITION` naming the referral); the escalation is still resolved
-/// without a service.
+/// Staff cannot re-route a closed referral (`FAILED_PRECONDITION` naming the referral); its open
+/// escalation is resolved by the closure itself (`referral_closed`, with `escalation.resolved`), so
+/// it leaves the open queue and nothing can be offered for it by hand.
 async fn staff_cannot_reroute_or_offer_by_hand_a_closed_referral(engine: Engine) {
     let (h, clock) = start(engine).await;
     let api = h.routing.api();
@@ -201,6 +201,26 @@ async fn staff_cannot_reroute_or_offer_by_hand_a_closed_referral(engine: Engine)
     assert_eq!(raised.len(), 1, "{raised:?}");
     assert_eq!(raised[0].reason, EscalationReason::NoEligiblePartner);
     h.handler.handle(closure(&unmatched.referral_id, clock.now())).await.unwrap();
+    // The closure resolved it: the supervisors' queue holds only referrals someone must still match.
+    let after = escalations::get_escalation(h.db.pool(), &raised[0].escalation_id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.resolution.as_deref(), after.resolved_by.as_deref(), after.resolved_at.is_some()),
+        (Some("referral_closed"), Some("routing"), true),
+        "{after:?}"
+    );
+    let open = pb::ListEscalationsRequest { open_only: true, ..Default::default() };
+    let listed = api.list_escalations(request_as(Role::ProgramManager, open)).await.unwrap().into_inner();
+    assert!(
+        listed.escalations.iter().all(|e| e.referral_id != unmatched.referral_id),
+        "a closed referral's escalation is still in the open queue: {:?}",
+        listed.escalations
+    );
+    let resolved: Vec<wf_proto::events::v1::EscalationResolved> = h.relayed("escalation.resolved").await;
+    assert!(
+        resolved.iter().any(|r| r.escalation_id == raised[0].escalation_id && r.resolution == "referral_closed"),
+        "{resolved:?}"
+    );
+    // Nothing can be offered by hand for it any more.
     let by_hand = pb::ResolveEscalationRequest {
         escalation_id: raised[0].escalation_id.clone(),
         partner_service_id: HARBOR_SHELTER_SERVICE.into(),
@@ -208,21 +228,7 @@ async fn staff_cannot_reroute_or_offer_by_hand_a_closed_referral(engine: Engine)
     };
     let err = api.resolve_escalation(request_as(Role::ProgramManager, by_hand)).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    assert!(
-        err.message()
-            .starts_with(&format!("referral {} is closed; resolve the escalation without", unmatched.referral_id)),
-        "{}",
-        err.message()
-    );
     assert!(offers_of(&h, &unmatched.referral_id).await.is_empty(), "no offer made by hand");
-    let otherwise = pb::ResolveEscalationRequest {
-        escalation_id: raised[0].escalation_id.clone(),
-        partner_service_id: String::new(),
-        resolution: "referral_closed".into(),
-    };
-    let resolved = api.resolve_escalation(request_as(Role::ProgramManager, otherwise)).await.unwrap().into_inner();
-    assert_eq!(resolved.escalation.unwrap().resolution, "referral_closed");
-    assert!(resolved.offer.is_none());
     h.finish().await;
 }
 

@@ -5,6 +5,7 @@
 mod driver;
 mod partner;
 mod queue;
+mod screens;
 
 use driver::{Browser, Driver};
 use tokio_util::sync::CancellationToken;
