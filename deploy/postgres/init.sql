@@ -9,9 +9,11 @@
 -- A missing variable stops initialisation (ON_ERROR_STOP is set by the image).
 --
 -- Roles
---   wf_intake, wf_routing, wf_cases, wf_evaluation
+--   wf_intake, wf_routing, wf_cases, wf_evaluation, wf_gateway
 --                                    own their database; the service and its
 --                                    one-shot `migrate-<svc>` job both use it.
+--                                    wf_gateway is the web application's
+--                                    (accounts, sessions, sign-in counters).
 --   wf_audit_owner                   owns wf_audit and runs the audit migrations
 --                                    (DDL); never used by the running service.
 --   wf_audit                         the running audit service: INSERT and
@@ -30,6 +32,7 @@
 \getenv wf_evaluation_password  WF_EVALUATION_DB_PASSWORD
 \getenv wf_audit_password       WF_AUDIT_DB_PASSWORD
 \getenv wf_audit_owner_password WF_AUDIT_OWNER_DB_PASSWORD
+\getenv wf_gateway_password     WF_GATEWAY_DB_PASSWORD
 
 \if :{?wf_intake_password}
 \else
@@ -54,6 +57,10 @@
 \if :{?wf_audit_owner_password}
 \else
   DO $$ BEGIN RAISE EXCEPTION 'WF_AUDIT_OWNER_DB_PASSWORD is not set in the postgres container'; END $$;
+\endif
+\if :{?wf_gateway_password}
+\else
+  DO $$ BEGIN RAISE EXCEPTION 'WF_GATEWAY_DB_PASSWORD is not set in the postgres container'; END $$;
 \endif
 
 -- scram-sha-256 is the PostgreSQL 16 default; set it explicitly so a changed
@@ -87,6 +94,13 @@ REVOKE ALL ON DATABASE wf_cases FROM PUBLIC;
 CREATE ROLE wf_evaluation LOGIN PASSWORD :'wf_evaluation_password';
 CREATE DATABASE wf_evaluation OWNER wf_evaluation ENCODING 'UTF8' TEMPLATE template0;
 REVOKE ALL ON DATABASE wf_evaluation FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- gateway (the staff web application: accounts, sessions; no youth records)
+------------------------------------------------------------------------------
+CREATE ROLE wf_gateway LOGIN PASSWORD :'wf_gateway_password';
+CREATE DATABASE wf_gateway OWNER wf_gateway ENCODING 'UTF8' TEMPLATE template0;
+REVOKE ALL ON DATABASE wf_gateway FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- audit

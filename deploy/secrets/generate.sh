@@ -1,7 +1,7 @@
 #!/bin/sh
 # Generate everything deploy/compose.yaml needs that must not be committed:
 #   deploy/secrets/{jwt_private.pem,jwt_public.pem,field_key,match_key,
-#                   audit_signing_key.pem,audit_signing_public.pem}
+#                   gateway_field_key,audit_signing_key.pem,audit_signing_public.pem}
 #   deploy/.env                      (random passwords, from .env.example)
 #   password_hash values in deploy/rabbitmq/definitions.json
 #
@@ -36,8 +36,8 @@ random_key() { # file: 32 random bytes, base64, one line
     fi
 }
 
-# JWT: tokens are signed with the private key (gateway / token tooling) and
-# verified by every service with the public key.
+# JWT: tokens are signed with the private key (the gateway, for the person
+# signed in) and verified by every service with the public key.
 ed25519_pair jwt_private.pem jwt_public.pem
 # Audit checkpoint signatures (audit only); publish the public half to
 # whoever verifies checkpoints.
@@ -46,13 +46,17 @@ ed25519_pair audit_signing_key.pem audit_signing_public.pem
 # hash that recognises a returning youth.
 random_key field_key
 random_key match_key
+# Gateway only: seals the web application's TOTP secrets. Its own key, so the
+# gateway never holds intake's.
+random_key gateway_field_key
 
 # Compose bind-mounts secret files as they are on the host, and the containers
-# run as uid 10001, so the files must be world-readable; the 0700 directory is
-# what keeps other host users out. jwt_private.pem is mounted nowhere: 0400.
-chmod 0444 "$secrets_dir/jwt_public.pem" "$secrets_dir/audit_signing_public.pem" \
-           "$secrets_dir/audit_signing_key.pem" "$secrets_dir/field_key" "$secrets_dir/match_key"
-chmod 0400 "$secrets_dir/jwt_private.pem"
+# run as uid 10001, so every mounted file must be world-readable, private keys
+# included (jwt_private.pem is mounted into the gateway, audit_signing_key.pem
+# into audit); the 0700 directory is what keeps other host users out.
+chmod 0444 "$secrets_dir/jwt_private.pem" "$secrets_dir/jwt_public.pem" \
+           "$secrets_dir/audit_signing_key.pem" "$secrets_dir/audit_signing_public.pem" \
+           "$secrets_dir/field_key" "$secrets_dir/match_key" "$secrets_dir/gateway_field_key"
 
 # --- deploy/.env ------------------------------------------------------------
 if [ ! -f "$env_file" ]; then
@@ -60,6 +64,17 @@ if [ ! -f "$env_file" ]; then
     echo "created deploy/.env from .env.example"
 fi
 chmod 600 "$env_file"
+# A deploy/.env made before a setting was added to .env.example gets it now
+# (an empty *_PASSWORD= is then filled below); values already set are kept.
+while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in *=*) ;; *) continue ;; esac
+    name=${line%%=*}
+    case "$name" in ''|*[!A-Za-z0-9_]*) continue ;; esac
+    if ! grep -q "^$name=" "$env_file"; then
+        printf '%s\n' "$line" >> "$env_file"
+        echo "added $name to deploy/.env"
+    fi
+done < "$deploy_dir/.env.example"
 tmp=$(mktemp)
 while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in

@@ -74,9 +74,15 @@ pub struct GatewayConfig {
     /// services must verify with its public key. Absent: the development key pair in the data folder
     /// (`keys/jwt_ed25519.pem`), as `wayfinder token` uses.
     pub signing_key_file: Option<PathBuf>,
-    /// The gRPC URL of the services (`http://127.0.0.1:50051`). Absent: the all-in-one tells the gateway
-    /// the address of the services it hosts.
+    /// The gRPC URL of the services (`http://127.0.0.1:50051`), for every service without an address of
+    /// its own in [`GatewayConfig::upstreams`]. Absent: the all-in-one tells the gateway the address of
+    /// the services it hosts.
     pub upstream_url: Option<String>,
+    /// Each service's own gRPC URL, where they run apart (`[gateway.upstreams] intake =
+    /// "http://intake:50051"`, `WAYFINDER_GATEWAY__UPSTREAMS__INTAKE`). A service left out is reached
+    /// at `upstream_url`. See [`GatewayConfig::upstream_for`].
+    #[serde(default)]
+    pub upstreams: GatewayUpstreams,
     /// Sign-in through an OpenID Connect provider (production). Absent: local accounts only.
     pub oidc: Option<OidcConfig>,
     /// Reverse proxies in front of the gateway (`"10.0.0.5"`, `"10.0.0.0/24"`, `"fd00::/8"`): a request
@@ -141,6 +147,69 @@ impl GatewayConfig {
     /// The trusted proxies, parsed (the configuration was validated at load).
     pub fn proxies(&self) -> Vec<TrustedProxy> {
         self.trusted_proxies.iter().filter_map(|entry| TrustedProxy::parse(entry).ok()).collect()
+    }
+}
+
+impl GatewayConfig {
+    /// Where the gateway reaches `service` (one of [`SERVICES`]): its own address in
+    /// [`GatewayConfig::upstreams`], else `upstream_url`, else none (the all-in-one sets it later).
+    pub fn upstream_for(&self, service: &str) -> Option<&str> {
+        self.upstreams.get(service).or(self.upstream_url.as_deref())
+    }
+
+    /// The services the gateway has no address for (neither its own nor `upstream_url`), in
+    /// [`SERVICES`] order.
+    pub fn services_without_upstream(&self) -> Vec<&'static str> {
+        SERVICES.iter().copied().filter(|service| self.upstream_for(service).is_none()).collect()
+    }
+}
+
+/// The gRPC URL of each service the gateway calls, when they do not share one address (one
+/// container or Deployment per service). Every one is optional and falls back to
+/// `gateway.upstream_url`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayUpstreams {
+    /// Intake's gRPC URL (`http://intake:50051`).
+    pub intake: Option<String>,
+    /// Routing's gRPC URL (`http://routing:50051`).
+    pub routing: Option<String>,
+    /// Cases' gRPC URL (`http://cases:50051`).
+    pub cases: Option<String>,
+    /// Audit's gRPC URL (`http://audit:50051`).
+    pub audit: Option<String>,
+    /// Evaluation's gRPC URL (`http://evaluation:50051`).
+    pub evaluation: Option<String>,
+}
+
+impl GatewayUpstreams {
+    /// The configuration key of each service's URL, in [`SERVICES`] order.
+    pub const KEYS: [(&'static str, &'static str); 5] = [
+        ("intake", "gateway.upstreams.intake"),
+        ("routing", "gateway.upstreams.routing"),
+        ("cases", "gateway.upstreams.cases"),
+        ("audit", "gateway.upstreams.audit"),
+        ("evaluation", "gateway.upstreams.evaluation"),
+    ];
+
+    /// `service`'s own URL, if one is set.
+    pub fn get(&self, service: &str) -> Option<&str> {
+        match service {
+            "intake" => self.intake.as_deref(),
+            "routing" => self.routing.as_deref(),
+            "cases" => self.cases.as_deref(),
+            "audit" => self.audit.as_deref(),
+            "evaluation" => self.evaluation.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Why `url` cannot be a service's gRPC address (http or https, with a host).
+fn upstream_problem(url: &str) -> Option<String> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => None,
+        _ => Some(format!("{url:?} is not an http:// or https:// URL of a gRPC port (e.g. \"http://intake:50051\")")),
     }
 }
 
@@ -428,12 +497,16 @@ impl Config {
             return Err(ConfigError::Invalid { field: "gateway.public_origin", reason });
         }
         if let Some(url) = &self.gateway.upstream_url
-            && !matches!(url::Url::parse(url), Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some())
+            && let Some(reason) = upstream_problem(url)
         {
-            return Err(ConfigError::Invalid {
-                field: "gateway.upstream_url",
-                reason: format!("{url:?} is not an http:// or https:// URL of the services' gRPC port"),
-            });
+            return Err(ConfigError::Invalid { field: "gateway.upstream_url", reason });
+        }
+        for (service, field) in GatewayUpstreams::KEYS {
+            if let Some(url) = self.gateway.upstreams.get(service)
+                && let Some(reason) = upstream_problem(url)
+            {
+                return Err(ConfigError::Invalid { field, reason });
+            }
         }
         if let Some(oidc) = &self.gateway.oidc
             && let Some((field, reason)) = oidc.problem()
@@ -619,6 +692,76 @@ mod tests {
             assert!(err.contains("gateway.trusted_proxies") && err.contains("prefix length must be 0 to 32"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn each_service_may_have_its_own_upstream_and_the_others_fall_back_to_upstream_url() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, None).expect("defaults load");
+            assert_eq!(config.gateway.upstream_for("intake"), None);
+            assert_eq!(config.gateway.services_without_upstream(), SERVICES);
+
+            jail.create_file(
+                "wf.toml",
+                "[gateway]\nupstream_url = \"http://services:50051\"\n\
+                 [gateway.upstreams]\nintake = \"http://intake:50051\"\nrouting = \"https://routing.internal:443\"\n",
+            )?;
+            jail.set_env("WAYFINDER_GATEWAY__UPSTREAMS__AUDIT", "http://audit:50051");
+            let config = Config::load(Some(Path::new("wf.toml")), None).expect("loads");
+            let reached: Vec<_> = SERVICES.iter().map(|service| config.gateway.upstream_for(service)).collect();
+            assert_eq!(
+                reached,
+                [
+                    Some("http://intake:50051"),
+                    Some("https://routing.internal:443"),
+                    Some("http://services:50051"),
+                    Some("http://audit:50051"),
+                    Some("http://services:50051"),
+                ]
+            );
+            assert!(config.gateway.services_without_upstream().is_empty());
+
+            // Without the shared address, the services left out have none.
+            jail.clear_env();
+            jail.create_file("wf.toml", "[gateway.upstreams]\nintake = \"http://intake:50051\"\n")?;
+            let config = Config::load(Some(Path::new("wf.toml")), None).expect("loads");
+            assert_eq!(config.gateway.upstream_for("intake"), Some("http://intake:50051"));
+            assert_eq!(config.gateway.upstream_for("cases"), None);
+            assert_eq!(config.gateway.services_without_upstream(), ["routing", "cases", "audit", "evaluation"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_service_upstream_that_is_not_a_url_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            for (service, field) in GatewayUpstreams::KEYS {
+                let variable = format!("WAYFINDER_GATEWAY__UPSTREAMS__{}", service.to_uppercase());
+                for bad in ["intake:50051", "ftp://intake:50051", "http://", "not a url"] {
+                    jail.set_env(&variable, bad);
+                    let err = Config::load(None, None).unwrap_err().to_string();
+                    assert!(err.contains(&format!("`{field}`")) && err.contains("not an http://"), "{bad}: {err}");
+                }
+                jail.set_env(&variable, format!("http://{service}:50051"));
+            }
+            let config = Config::load(None, None).expect("every service's URL is fine now");
+            assert_eq!(config.gateway.upstream_for("evaluation"), Some("http://evaluation:50051"));
+
+            // A misspelt service is refused, not silently left to the fallback.
+            jail.create_file("wf.toml", "[gateway.upstreams]\nintak = \"http://intake:50051\"\n")?;
+            let err = Config::load(Some(Path::new("wf.toml")), None).unwrap_err().to_string();
+            assert!(err.contains("intak") && err.contains("intake"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_upstream_keys_are_the_services() {
+        let services: Vec<_> = GatewayUpstreams::KEYS.iter().map(|(service, _)| *service).collect();
+        assert_eq!(services, SERVICES);
+        for (service, field) in GatewayUpstreams::KEYS {
+            assert_eq!(field, format!("gateway.upstreams.{service}"));
+        }
     }
 
     #[test]

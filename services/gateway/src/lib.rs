@@ -13,7 +13,8 @@
 //!
 //! Embedding it (the all-in-one does): [`build`] binds the HTTP listener ([`Gateway::http_addr`]);
 //! without `gateway.upstream_url`, call [`Gateway::set_upstream`] with the services' gRPC URL once
-//! known; host it in a `wf_server::Server` like any component (it mounts no gRPC service).
+//! known; host it in a `wf_server::Server` like any component (it mounts no gRPC service). Alone, it
+//! reaches each service at `gateway.upstreams.<service>` when set, else at `gateway.upstream_url`.
 
 pub mod api;
 pub mod app;
@@ -31,6 +32,7 @@ use wf_db::MigrationSet;
 use wf_events::Subscription;
 use wf_server::{Component, ServiceContext};
 
+pub use app::upstream::UpstreamService;
 pub use app::{AccountError, AccountInfo, Accounts, App, NewAccount, SignedIn, TotpEnrolment, Upstream};
 
 /// The service name: its database (schema or SQLite file) and its refusal records.
@@ -103,6 +105,11 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Arc<Gateway>> {
     if let Some(url) = &config.gateway.upstream_url {
         upstream.set_url(url)?;
     }
+    for service in UpstreamService::ALL {
+        if let Some(url) = config.gateway.upstreams.get(service.name()) {
+            upstream.set_service_url(service, url)?;
+        }
+    }
     let accounts = Accounts::new(ctx.db.clone(), ctx.clock.clone(), Arc::new(keys));
     let mut app = App::new(ctx.db.clone(), ctx.clock.clone(), accounts, upstream, &public_origin)
         .with_proxies(config.gateway.proxies());
@@ -136,6 +143,7 @@ impl Gateway {
 
     /// Points the gateway at the services' gRPC URL (`http://127.0.0.1:50051`), for when the
     /// configuration has no `gateway.upstream_url` (the all-in-one knows it once its server is bound).
+    /// A service with its own `gateway.upstreams.<service>` is still reached there.
     pub fn set_upstream(&self, grpc_url: &str) -> anyhow::Result<()> {
         self.app.upstream.set_url(grpc_url)
     }

@@ -263,11 +263,8 @@ pub async fn build_with(config: Config, services: &[&'static str], access: DataD
     }
     // The gateway alone needs to be told where the services are; beside them it uses this process.
     let hosts_services = services.iter().any(|service| *service != "gateway");
-    if gateway.is_some() && !hosts_services && config.gateway.upstream_url.is_none() {
-        anyhow::bail!(
-            "the gateway runs here without the services: set gateway.upstream_url (WAYFINDER_GATEWAY__UPSTREAM_URL) \
-             to their gRPC address, e.g. http://127.0.0.1:50051"
-        );
+    if gateway.is_some() && !hosts_services {
+        check_gateway_upstreams(&config)?;
     }
     let topology = if config.amqp_url.is_some() { Topology::Full } else { Topology::Hosted };
     let server = Server::bind(
@@ -297,7 +294,85 @@ pub async fn build_with(config: Config, services: &[&'static str], access: DataD
     Ok(System { server, config, services, webhook_addr, gateway, _lock: lock })
 }
 
+/// The gateway without the services in its process must have an address for each of them: its own
+/// (`gateway.upstreams.<service>`) or the shared `gateway.upstream_url`.
+fn check_gateway_upstreams(config: &Config) -> anyhow::Result<()> {
+    let missing = config.gateway.services_without_upstream();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = missing
+        .iter()
+        .map(|service| {
+            format!("gateway.upstreams.{service} (WAYFINDER_GATEWAY__UPSTREAMS__{})", service.to_uppercase())
+        })
+        .collect();
+    anyhow::bail!(
+        "the gateway runs here without the services and has no address for {}: set gateway.upstream_url \
+         (WAYFINDER_GATEWAY__UPSTREAM_URL) to the services' gRPC address, e.g. http://127.0.0.1:50051, or each \
+         service's own: {}",
+        missing.join(", "),
+        keys.join(", ")
+    )
+}
+
 /// The data folder a client command should look in.
 pub fn data_dir_or_default(data_dir: Option<PathBuf>) -> PathBuf {
     data_dir.unwrap_or_else(|| PathBuf::from("./data"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration over a new data folder, with `settings` (key, value) on top.
+    fn config_in(dir: &std::path::Path, settings: &[(&str, &str)]) -> Config {
+        let mut figment = Config::defaults_only(dir).merge(("grpc_addr", "127.0.0.1:0"));
+        for (key, value) in settings {
+            figment = figment.merge((*key, *value));
+        }
+        Config::from_figment(figment).expect("test configuration")
+    }
+
+    const EVERY_SERVICE_APART: [(&str, &str); 5] = [
+        ("gateway.upstreams.intake", "http://intake:50051"),
+        ("gateway.upstreams.routing", "http://routing:50051"),
+        ("gateway.upstreams.cases", "http://cases:50051"),
+        ("gateway.upstreams.audit", "http://audit:50051"),
+        ("gateway.upstreams.evaluation", "http://evaluation:50051"),
+    ];
+
+    #[tokio::test]
+    async fn the_gateway_alone_starts_with_an_address_for_every_service() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let system = build(config_in(&dir.path().join("apart"), &EVERY_SERVICE_APART), &["gateway"]).await;
+        assert!(system.is_ok(), "{:?}", system.err());
+        drop(system);
+
+        let shared = [("gateway.upstream_url", "http://services:50051")];
+        let system = build(config_in(&dir.path().join("shared"), &shared), &["gateway"]).await;
+        assert!(system.is_ok(), "{:?}", system.err());
+        drop(system);
+
+        // Some of their own, the rest at the shared address.
+        let mixed = [("gateway.upstream_url", "http://services:50051"), EVERY_SERVICE_APART[0]];
+        let system = build(config_in(&dir.path().join("mixed"), &mixed), &["gateway"]).await;
+        assert!(system.is_ok(), "{:?}", system.err());
+    }
+
+    #[tokio::test]
+    async fn the_gateway_alone_is_refused_naming_each_service_it_has_no_address_for() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let err = build(config_in(&dir.path().join("none"), &[]), &["gateway"]).await.err().expect("refused");
+        let said = format!("{err:#}");
+        assert!(said.contains("no address for intake, routing, cases, audit, evaluation"), "{said}");
+        assert!(said.contains("gateway.upstream_url (WAYFINDER_GATEWAY__UPSTREAM_URL)"), "{said}");
+
+        let some = &EVERY_SERVICE_APART[..3];
+        let err = build(config_in(&dir.path().join("some"), some), &["gateway"]).await.err().expect("refused");
+        let said = format!("{err:#}");
+        assert!(said.contains("no address for audit, evaluation:"), "{said}");
+        assert!(said.contains("gateway.upstreams.audit (WAYFINDER_GATEWAY__UPSTREAMS__AUDIT)"), "{said}");
+        assert!(!said.contains("gateway.upstreams.intake"), "{said}");
+    }
 }

@@ -5,6 +5,10 @@
 //! A JSON API caller may bring its own token instead ([`Upstream::verify_bearer`], checked as the
 //! services check it, then passed on unchanged by [`Upstream::channel_with_bearer`]).
 //!
+//! Each service is reached at its own address when one is set (`gateway.upstreams.<service>`, where
+//! the services run apart), else at the shared one (`gateway.upstream_url`, or the all-in-one's own
+//! port). Channels connect lazily, so the services may start after the gateway.
+//!
 //! ```ignore
 //! let case = app.upstream.cases(&who)?.get_case(request).await.or_page(&who)?;
 //! ```
@@ -35,6 +39,8 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(60);
 const CACHE_SWEEP_AT: usize = 4096;
 /// A call to the services waits at most this long.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Connecting to a service waits at most this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A channel whose every request carries the person's token and the current trace context.
 pub type AuthedChannel = InterceptedService<Channel, PersonCredentials>;
@@ -105,6 +111,64 @@ impl UpstreamFailure {
     }
 }
 
+/// The services the gateway calls; each may live at an address of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpstreamService {
+    Intake,
+    Routing,
+    Cases,
+    Audit,
+    Evaluation,
+}
+
+impl UpstreamService {
+    /// Every service, in the order of `wf_config::SERVICES`.
+    pub const ALL: [UpstreamService; 5] = [
+        UpstreamService::Intake,
+        UpstreamService::Routing,
+        UpstreamService::Cases,
+        UpstreamService::Audit,
+        UpstreamService::Evaluation,
+    ];
+
+    /// The service's name, as in the configuration (`gateway.upstreams.<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            UpstreamService::Intake => "intake",
+            UpstreamService::Routing => "routing",
+            UpstreamService::Cases => "cases",
+            UpstreamService::Audit => "audit",
+            UpstreamService::Evaluation => "evaluation",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A lazily connecting channel to `url`, with the gateway's call and connect timeouts.
+fn lazy_channel(url: &str, key: &str) -> anyhow::Result<Channel> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|err| anyhow::anyhow!("{key} {url:?}: {err}"))?
+        .timeout(CALL_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT);
+    Ok(endpoint.connect_lazy())
+}
+
+/// Where the calls go: a service's own channel, else the shared one.
+#[derive(Default)]
+struct Channels {
+    shared: Option<Channel>,
+    own: [Option<Channel>; UpstreamService::ALL.len()],
+}
+
+impl Channels {
+    fn to(&self, service: UpstreamService) -> Option<Channel> {
+        self.own[service.index()].as_ref().or(self.shared.as_ref()).cloned()
+    }
+}
+
 struct CachedToken {
     token: String,
     refresh_at: Instant,
@@ -112,7 +176,7 @@ struct CachedToken {
 
 struct Inner {
     issuer: TokenIssuer,
-    channel: RwLock<Option<Channel>>,
+    channels: RwLock<Channels>,
     tokens: Mutex<HashMap<SessionId, CachedToken>>,
     /// Checks the bearer tokens the JSON API is called with (user and partner kinds only).
     bearer: OnceLock<TokenVerifier>,
@@ -125,12 +189,12 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// Mints with `issuer`; no services until [`Upstream::set_url`].
+    /// Mints with `issuer`; no services until [`Upstream::set_url`] or [`Upstream::set_service_url`].
     pub fn new(issuer: TokenIssuer) -> Self {
         Self {
             inner: Arc::new(Inner {
                 issuer,
-                channel: RwLock::new(None),
+                channels: RwLock::new(Channels::default()),
                 tokens: Mutex::new(HashMap::new()),
                 bearer: OnceLock::new(),
             }),
@@ -150,35 +214,45 @@ impl Upstream {
         self.inner.bearer.get().ok_or(AuthError::NoVerificationKeys)?.verify(token)
     }
 
-    /// A channel carrying `token`, a bearer token the caller brought and [`Upstream::verify_bearer`]
-    /// accepted: the services see the caller's own token and check it again.
-    pub fn channel_with_bearer(&self, token: &str) -> Result<AuthedChannel, UpstreamFailure> {
-        let channel = self
-            .inner
-            .channel
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-            .ok_or(UpstreamFailure::Unavailable)?;
+    /// A channel to `service` (its own address, else the shared one) carrying `token`, a bearer
+    /// token the caller brought and [`Upstream::verify_bearer`] accepted: the services see the
+    /// caller's own token and check it again.
+    pub fn channel_with_bearer(&self, service: UpstreamService, token: &str) -> Result<AuthedChannel, UpstreamFailure> {
+        let channel = self.channels().to(service).ok_or(UpstreamFailure::Unavailable)?;
         let bearer = BearerToken::new(token)
             .map_err(|err| UpstreamFailure::Internal(anyhow::anyhow!("bearer token header: {err}")))?;
         Ok(InterceptedService::new(channel, PersonCredentials(bearer)))
     }
 
-    /// Points at the services' gRPC address (`http://127.0.0.1:50051`). Connects lazily: the services
-    /// may start after the gateway. Must be called inside the Tokio runtime.
+    /// Points every service without an address of its own at the shared gRPC address
+    /// (`http://127.0.0.1:50051`). Connects lazily: the services may start after the gateway. Must be
+    /// called inside the Tokio runtime.
     pub fn set_url(&self, url: &str) -> anyhow::Result<()> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|err| anyhow::anyhow!("upstream url {url:?}: {err}"))?
-            .timeout(CALL_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5));
-        *self.inner.channel.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(endpoint.connect_lazy());
+        let channel = lazy_channel(url, "gateway.upstream_url")?;
+        self.channels_mut().shared = Some(channel);
         Ok(())
     }
 
-    /// Whether a services address is set.
+    /// Points `service` at its own gRPC address (`http://intake:50051`), whatever the shared one is.
+    /// Connects lazily, with the same timeouts. Must be called inside the Tokio runtime.
+    pub fn set_service_url(&self, service: UpstreamService, url: &str) -> anyhow::Result<()> {
+        let channel = lazy_channel(url, &format!("gateway.upstreams.{}", service.name()))?;
+        self.channels_mut().own[service.index()] = Some(channel);
+        Ok(())
+    }
+
+    /// Whether any services address is set.
     pub fn is_configured(&self) -> bool {
-        self.inner.channel.read().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some()
+        let channels = self.channels();
+        channels.shared.is_some() || channels.own.iter().any(Option::is_some)
+    }
+
+    fn channels(&self) -> std::sync::RwLockReadGuard<'_, Channels> {
+        self.inner.channels.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn channels_mut(&self) -> std::sync::RwLockWriteGuard<'_, Channels> {
+        self.inner.channels.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The token for `who` (cached per session).
@@ -216,37 +290,43 @@ impl Upstream {
         self.inner.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(session);
     }
 
-    /// A channel carrying `who`'s token.
+    /// A channel to the shared address (`gateway.upstream_url`) carrying `who`'s token. The service
+    /// clients below use [`Upstream::channel_to`], which prefers a service's own address.
     pub fn channel_for(&self, who: &SignedIn) -> Result<AuthedChannel, UpstreamFailure> {
-        let channel = self
-            .inner
-            .channel
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-            .ok_or(UpstreamFailure::Unavailable)?;
+        let channel = self.channels().shared.clone().ok_or(UpstreamFailure::Unavailable)?;
+        self.authed(channel, who)
+    }
+
+    /// A channel to `service` (its own address, else the shared one) carrying `who`'s token;
+    /// [`UpstreamFailure::Unavailable`] when neither is set.
+    pub fn channel_to(&self, service: UpstreamService, who: &SignedIn) -> Result<AuthedChannel, UpstreamFailure> {
+        let channel = self.channels().to(service).ok_or(UpstreamFailure::Unavailable)?;
+        self.authed(channel, who)
+    }
+
+    fn authed(&self, channel: Channel, who: &SignedIn) -> Result<AuthedChannel, UpstreamFailure> {
         let bearer = BearerToken::new(&self.token_for(who)?)
             .map_err(|err| UpstreamFailure::Internal(anyhow::anyhow!("upstream token header: {err}")))?;
         Ok(InterceptedService::new(channel, PersonCredentials(bearer)))
     }
 
     pub fn intake(&self, who: &SignedIn) -> Result<IntakeServiceClient<AuthedChannel>, UpstreamFailure> {
-        Ok(IntakeServiceClient::new(self.channel_for(who)?))
+        Ok(IntakeServiceClient::new(self.channel_to(UpstreamService::Intake, who)?))
     }
 
     pub fn routing(&self, who: &SignedIn) -> Result<RoutingServiceClient<AuthedChannel>, UpstreamFailure> {
-        Ok(RoutingServiceClient::new(self.channel_for(who)?))
+        Ok(RoutingServiceClient::new(self.channel_to(UpstreamService::Routing, who)?))
     }
 
     pub fn cases(&self, who: &SignedIn) -> Result<CaseServiceClient<AuthedChannel>, UpstreamFailure> {
-        Ok(CaseServiceClient::new(self.channel_for(who)?))
+        Ok(CaseServiceClient::new(self.channel_to(UpstreamService::Cases, who)?))
     }
 
     pub fn audit(&self, who: &SignedIn) -> Result<AuditServiceClient<AuthedChannel>, UpstreamFailure> {
-        Ok(AuditServiceClient::new(self.channel_for(who)?))
+        Ok(AuditServiceClient::new(self.channel_to(UpstreamService::Audit, who)?))
     }
 
     pub fn evaluation(&self, who: &SignedIn) -> Result<EvaluationServiceClient<AuthedChannel>, UpstreamFailure> {
-        Ok(EvaluationServiceClient::new(self.channel_for(who)?))
+        Ok(EvaluationServiceClient::new(self.channel_to(UpstreamService::Evaluation, who)?))
     }
 }

@@ -1,10 +1,15 @@
 //! Calls to a real service (audit, in a test server sharing the development keys) with the token
 //! minted for the signed-in person; its answers mapped for pages (a partner's refusal is "not found").
+//! Services that run apart are each reached at their own address (`gateway.upstreams.<service>`),
+//! the others at the shared one (`gateway.upstream_url`).
 
 use wf_auth::{TokenKind, TokenVerifier};
 use wf_gateway::api::OrPage as _;
 use wf_gateway::app::{Resolved, UpstreamFailure};
 use wf_proto::audit::v1 as audit;
+use wf_proto::cases::v1 as cases;
+use wf_proto::intake::v1 as intake;
+use wf_proto::routing::v1 as routing;
 use wf_testkit::TestServer;
 
 use super::*;
@@ -70,4 +75,96 @@ both_engines!(a_signed_in_person_calls_the_services_with_their_own_short_lived_t
     let who = person(&alone, "auditor1").await;
     assert!(matches!(alone.gateway.app().upstream.audit(&who), Err(UpstreamFailure::Unavailable)));
     server.stop().await;
+});
+
+both_engines!(each_service_is_called_at_its_own_address_and_the_others_at_the_shared_one, |engine| async move {
+    // Intake and routing each alone in a server of its own, as in their own containers; the
+    // servers share the data folder, so the development key the gateway mints with.
+    let dir = tempfile::tempdir().unwrap();
+    let intake_database = TestDatabase::new(engine).await;
+    let intake_db = intake_database.migrated(&wf_intake::migrations()).await;
+    let intake_server =
+        TestServer::start(intake_db, dir.path(), |ctx| async move { Ok(wf_intake::build(ctx).await? as _) }).await;
+    let routing_database = TestDatabase::new(engine).await;
+    let routing_db = routing_database.migrated(&wf_routing::migrations()).await;
+    let routing_server =
+        TestServer::start(routing_db, dir.path(), |ctx| async move { Ok(wf_routing::build(ctx).await? as _) }).await;
+    assert_ne!(intake_server.url(), routing_server.url());
+
+    // Two addresses of their own, no shared one: each call reaches its service (a call sent to the
+    // other server would answer UNIMPLEMENTED); a service with no address is unavailable.
+    let apart = Harness::start_configured(
+        engine,
+        dir.path(),
+        None,
+        vec![
+            ("gateway.upstreams.intake", serde_json::json!(intake_server.url())),
+            ("gateway.upstreams.routing", serde_json::json!(routing_server.url())),
+        ],
+    )
+    .await;
+    apart.add("mgarcia", Role::CaseManager).await;
+    let who = person(&apart, "mgarcia").await;
+    let upstream = &apart.gateway.app().upstream;
+    assert!(upstream.is_configured());
+    upstream
+        .intake(&who)
+        .unwrap()
+        .list_referrals(intake::ListReferralsRequest::default())
+        .await
+        .expect("intake answers from its own address");
+    upstream
+        .routing(&who)
+        .unwrap()
+        .list_organizations(routing::ListOrganizationsRequest::default())
+        .await
+        .expect("routing answers from its own address");
+    assert!(matches!(upstream.cases(&who), Err(UpstreamFailure::Unavailable)));
+    assert!(matches!(upstream.audit(&who), Err(UpstreamFailure::Unavailable)));
+    assert!(matches!(upstream.evaluation(&who), Err(UpstreamFailure::Unavailable)));
+
+    // Intake at its own address, everything else at the shared one (the routing server): routing
+    // answers there, and cases is sent there too (which does not host it).
+    let shared = Harness::start_configured(
+        engine,
+        dir.path(),
+        Some(routing_server.url()),
+        vec![("gateway.upstreams.intake", serde_json::json!(intake_server.url()))],
+    )
+    .await;
+    shared.add("mgarcia", Role::CaseManager).await;
+    let who = person(&shared, "mgarcia").await;
+    let upstream = &shared.gateway.app().upstream;
+    upstream
+        .intake(&who)
+        .unwrap()
+        .list_referrals(intake::ListReferralsRequest::default())
+        .await
+        .expect("intake answers from its own address, not the shared one");
+    upstream
+        .routing(&who)
+        .unwrap()
+        .list_organizations(routing::ListOrganizationsRequest::default())
+        .await
+        .expect("routing answers at the shared address");
+    let misplaced = upstream.cases(&who).unwrap().list_cases(cases::ListCasesRequest::default()).await.unwrap_err();
+    assert_eq!(misplaced.code(), tonic::Code::Unimplemented, "cases went to the shared address: {misplaced:?}");
+
+    // A shared address set later (as the all-in-one does) moves only the services without their own.
+    shared.gateway.set_upstream(&intake_server.url()).unwrap();
+    let moved = upstream
+        .routing(&who)
+        .unwrap()
+        .list_organizations(routing::ListOrganizationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(moved.code(), tonic::Code::Unimplemented, "routing follows the shared address: {moved:?}");
+    upstream
+        .intake(&who)
+        .unwrap()
+        .list_referrals(intake::ListReferralsRequest::default())
+        .await
+        .expect("intake still at its own address");
+    intake_server.stop().await;
+    routing_server.stop().await;
 });

@@ -65,8 +65,9 @@ pub enum Command {
     Migrate(serve::MigrateArgs),
     /// Mint a development token from the key in the data folder.
     Token(serve::TokenArgs),
-    /// Ask a server's grpc.health.v1; exits non-zero unless it is serving.
-    Healthcheck(Connect),
+    /// Ask a server's grpc.health.v1 (with --http, an HTTP health address such as the gateway's
+    /// /healthz); exits non-zero unless it is serving.
+    Healthcheck(serve::HealthcheckArgs),
     /// Submit a referral from a JSON file (the protobuf JSON mapping of SubmitReferralRequest); prints its id.
     Submit(referral::SubmitArgs),
     /// Show where a referral is now, who has it (the partner and the case manager, by name) and what
@@ -186,7 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(args, &globals).await,
         Command::Migrate(args) => serve::migrate(args, &globals).await,
         Command::Token(args) => serve::token(args, &globals),
-        Command::Healthcheck(connect) => serve::healthcheck(connect, &globals).await,
+        Command::Healthcheck(args) => serve::healthcheck(args, &globals).await,
         Command::Submit(args) => referral::submit(args, &globals).await,
         Command::Status(args) => referral::status(args, &globals).await,
         Command::Dlq { action } => dlq::run(action, &globals).await,

@@ -63,6 +63,17 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    #[command(flatten)]
+    pub connect: Connect,
+    /// Ask an HTTP health address instead of gRPC health, e.g. http://127.0.0.1:8080/healthz (the
+    /// gateway's, which answers 200 while it and its database do). Plain http:// only: the check runs
+    /// beside the server. Exits non-zero unless the answer is 2xx within 5 seconds.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["server", "token"])]
+    pub http: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct TokenArgs {
     /// The token's role.
     #[arg(long, value_parser = role())]
@@ -141,8 +152,13 @@ pub(super) fn check_ttl(kind: TokenKind, role: Role, minutes: u64) -> anyhow::Re
     Ok(())
 }
 
-pub async fn healthcheck(connect: Connect, globals: &Globals) -> anyhow::Result<()> {
-    let target = connect.target(&globals.client_data_dir())?;
+pub async fn healthcheck(args: HealthcheckArgs, globals: &Globals) -> anyhow::Result<()> {
+    if let Some(url) = &args.http {
+        let serving = http_health(url).await;
+        println!("{}", if serving.is_ok() { "serving" } else { "not serving" });
+        return serving;
+    }
+    let target = args.connect.target(&globals.client_data_dir())?;
     let mut client = tonic_health::pb::health_client::HealthClient::new(target.channel().await?);
     let response = client
         .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
@@ -152,6 +168,45 @@ pub async fn healthcheck(connect: Connect, globals: &Globals) -> anyhow::Result<
     let serving = response.status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
     println!("{}", if serving { "serving" } else { "not serving" });
     if serving { Ok(()) } else { Err(anyhow::anyhow!("{} is not serving", target.url)) }
+}
+
+/// How long `healthcheck --http` waits for the whole answer.
+const HTTP_HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET url` answers 2xx within [`HTTP_HEALTH_TIMEOUT`]; otherwise why not.
+async fn http_health(url: &str) -> anyhow::Result<()> {
+    let uri: hyper::Uri = url.parse().map_err(|err| {
+        anyhow::anyhow!("--http {url:?} is not a URL ({err}); expected e.g. http://127.0.0.1:8080/healthz")
+    })?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        anyhow::bail!(
+            "--http {url:?}: expected an http:// URL with a host, e.g. http://127.0.0.1:8080/healthz \
+             (the check runs beside the server, without TLS)"
+        );
+    }
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<String>();
+    let response = tokio::time::timeout(HTTP_HEALTH_TIMEOUT, client.get(uri))
+        .await
+        .map_err(|_| anyhow::anyhow!("{url} did not answer within {} s", HTTP_HEALTH_TIMEOUT.as_secs()))?
+        .map_err(|err| anyhow::anyhow!("{url} cannot be reached: {}", error_chain(&err)))?;
+    let status = response.status();
+    if !status.is_success() {
+        anyhow::bail!("{url} answered {status}, not a 2xx: not serving");
+    }
+    Ok(())
+}
+
+/// An error and its sources on one line (hyper's own message is only "client error (Connect)").
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 async fn serve_with(
@@ -212,4 +267,93 @@ async fn serve_with(
         }
     }
     running.await.context("the system task")?
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// A one-request HTTP server on a free port that answers `status_line`; its address.
+    async fn answering(status_line: &'static str) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                let answer = format!("HTTP/1.1 {status_line}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn the_http_health_check_passes_on_the_gateways_healthz() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::from_figment(
+            Config::defaults_only(&dir.path().join("data"))
+                .merge(("grpc_addr", "127.0.0.1:0"))
+                .merge(("gateway.upstream_url", "http://127.0.0.1:9")),
+        )
+        .expect("configuration");
+        let system = system::build(config, &["gateway"]).await.expect("the gateway alone builds");
+        let web = system.web_url().expect("the gateway's address");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn(system.run(shutdown.clone()));
+
+        http_health(&format!("{web}/healthz")).await.expect("the gateway's /healthz passes");
+        // Anything but 2xx fails: an unknown address sends the visitor to sign in first.
+        let err = http_health(&format!("{web}/no-such-page")).await.expect_err("a redirect is not healthy");
+        assert!(err.to_string().contains("answered 303 See Other, not a 2xx"), "{err}");
+
+        shutdown.cancel();
+        running.await.expect("joined").expect("stops cleanly");
+        // Nothing listening any more: unreachable, said so.
+        let err = http_health(&format!("{web}/healthz")).await.expect_err("a stopped gateway is not healthy");
+        assert!(err.to_string().contains("cannot be reached"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_http_health_check_fails_unless_the_answer_is_2xx() {
+        let ok = answering("200 OK").await;
+        http_health(&format!("http://{ok}/healthz")).await.expect("200 passes");
+        let unavailable = answering("503 Service Unavailable").await;
+        let err = http_health(&format!("http://{unavailable}/healthz")).await.expect_err("503 fails");
+        assert!(err.to_string().contains("answered 503 Service Unavailable"), "{err}");
+
+        // Silence past the timeout fails too.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let silent = listener.local_addr().expect("address");
+        let held = tokio::spawn(async move {
+            let accepted = listener.accept().await;
+            tokio::time::sleep(HTTP_HEALTH_TIMEOUT * 2).await;
+            drop(accepted);
+        });
+        let err = http_health(&format!("http://{silent}/healthz")).await.expect_err("no answer fails");
+        assert!(err.to_string().contains("did not answer within 5 s"), "{err}");
+        held.abort();
+    }
+
+    #[tokio::test]
+    async fn the_http_health_check_takes_only_plain_http_urls() {
+        for bad in ["https://127.0.0.1:8080/healthz", "127.0.0.1:8080/healthz", "not a url", "http:///healthz"] {
+            let err = http_health(bad).await.expect_err(bad);
+            assert!(err.to_string().starts_with(&format!("--http {bad:?}")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_http_health_check_is_a_healthcheck_flag_apart_from_grpc() {
+        use clap::Parser as _;
+        let cli =
+            super::super::Cli::try_parse_from(["wayfinder", "healthcheck", "--http", "http://127.0.0.1:8080/healthz"])
+                .expect("parses");
+        let super::super::Command::Healthcheck(args) = cli.command else { panic!("not healthcheck") };
+        assert_eq!(args.http.as_deref(), Some("http://127.0.0.1:8080/healthz"));
+        let both = ["wayfinder", "healthcheck", "--http", "http://127.0.0.1:8080/healthz", "--server", "http://x:1"];
+        assert!(super::super::Cli::try_parse_from(both).is_err(), "--http and --server are one or the other");
+    }
 }

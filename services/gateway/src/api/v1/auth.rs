@@ -33,6 +33,7 @@ use wf_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use super::error::{ApiError, ErrorBody};
 use crate::api::extract::{cleared_cookie, cookie_value};
 use crate::api::referrals::Abilities;
+use crate::app::upstream::UpstreamService;
 use crate::app::{App, AuthedChannel, Resolved, SignedIn};
 use crate::domain::request::{self, CSRF_HEADER, Refusal};
 use crate::domain::session::COOKIE_NAME;
@@ -74,23 +75,25 @@ impl Caller {
         ApiError::from_status(status, self.is_partner(), self.is_bearer())
     }
 
-    fn channel(&self, app: &App) -> Result<AuthedChannel, ApiError> {
+    /// A channel to `service` (its own address, else the shared one) carrying the caller's
+    /// credential: a token minted for the session, or the caller's own bearer token.
+    fn channel(&self, app: &App, service: UpstreamService) -> Result<AuthedChannel, ApiError> {
         Ok(match &self.credential {
-            Credential::Session(who) => app.upstream.channel_for(who)?,
-            Credential::Bearer(token) => app.upstream.channel_with_bearer(token)?,
+            Credential::Session(who) => app.upstream.channel_to(service, who)?,
+            Credential::Bearer(token) => app.upstream.channel_with_bearer(service, token)?,
         })
     }
 
     pub fn intake(&self, app: &App) -> Result<IntakeServiceClient<AuthedChannel>, ApiError> {
-        Ok(IntakeServiceClient::new(self.channel(app)?))
+        Ok(IntakeServiceClient::new(self.channel(app, UpstreamService::Intake)?))
     }
 
     pub fn routing(&self, app: &App) -> Result<RoutingServiceClient<AuthedChannel>, ApiError> {
-        Ok(RoutingServiceClient::new(self.channel(app)?))
+        Ok(RoutingServiceClient::new(self.channel(app, UpstreamService::Routing)?))
     }
 
     pub fn cases(&self, app: &App) -> Result<CaseServiceClient<AuthedChannel>, ApiError> {
-        Ok(CaseServiceClient::new(self.channel(app)?))
+        Ok(CaseServiceClient::new(self.channel(app, UpstreamService::Cases)?))
     }
 
     /// Staff whose role the authorization table allows `operation` (the pages' rule). A partner gets
