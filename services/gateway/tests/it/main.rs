@@ -16,6 +16,7 @@ use wf_types::TestClock;
 use zeroize::Zeroizing;
 
 mod account;
+mod cases;
 mod headers;
 mod home;
 mod limits;
