@@ -537,19 +537,28 @@ pub async fn undo(
 ) -> Result<Response, PageError> {
     let id = begin(&who, &raw, Abilities::of(who.role).undo, Operation::RecordIntervention)?;
     let intervention: InterventionId = intervention.parse().map_err(|_| PageError::NotFound)?;
-    let request = cases::WithdrawInterventionRequest { intervention_id: intervention.to_string() };
-    let refused = match app.upstream.cases(&who)?.withdraw_intervention(request).await {
-        Ok(answer) => {
-            // Only a service of this case is withdrawn from its page.
-            let of_this_case = answer.into_inner().intervention.is_some_and(|i| i.case_id == id.as_str());
-            if !of_this_case {
-                tracing::warn!(case.id = %id, "a withdrawn service named another case");
-            }
-            return Ok(redirect(&headers, &done(&id, "undo", "interventions")));
+    // Only a service listed on this case is withdrawn from its page (another case's id, or one
+    // already withdrawn, is not this page's to undo).
+    let listed = cases::ListInterventionsRequest {
+        case_id: id.to_string(),
+        page_size: super::PAGE_SIZE,
+        purpose: super::purpose(&who).code().to_owned(),
+        ..Default::default()
+    };
+    let listed = app.upstream.cases(&who)?.list_interventions(listed).await.or_page(&who)?.interventions;
+    let refused = if !listed.iter().any(|i| i.intervention_id == intervention.as_str()) {
+        Refused::Fields(vec![FieldViolation::new(
+            "interventions",
+            "The service cannot be withdrawn: it is not among this case's services (it may be withdrawn already)",
+        )])
+    } else {
+        let request = cases::WithdrawInterventionRequest { intervention_id: intervention.to_string() };
+        match app.upstream.cases(&who)?.withdraw_intervention(request).await {
+            Ok(_) => return Ok(redirect(&headers, &done(&id, "undo", "interventions"))),
+            Err(status) => refusal(status, &who, UNDO_FIELDS, |why| {
+                FieldViolation::new("interventions", format!("The service cannot be withdrawn: {why}"))
+            })?,
         }
-        Err(status) => refusal(status, &who, UNDO_FIELDS, |why| {
-            FieldViolation::new("interventions", format!("The service cannot be withdrawn: {why}"))
-        })?,
     };
     again(&app, &who, &id, refused, "interventions", |f, errors| f.service = errors).await
 }
