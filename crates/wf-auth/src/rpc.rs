@@ -94,12 +94,16 @@ rules! {
         "SetReadiness" => [ManageCases],
         "CloseCase" => [ManageCases],
         "ReopenCase" => [ManageCases],
+        // A case's history is staff's (a partner reads only the case as it serves it now).
+        "ListStageChanges" => [ManageCases],
         "RecordContactAttempt" => [RecordIntervention],
         "ListContactAttempts" => [RecordIntervention],
         "UpsertGoal" => [ManageCases],
         "ListGoals" => [ReadCase],
         "RecordIntervention" => [RecordIntervention],
         "ListInterventions" => [ReadCase],
+        // Whoever records interventions undoes their own, right after (cases checks whose it is).
+        "WithdrawIntervention" => [RecordIntervention],
         // Outcome answers and recidivism events are staff's and the evaluation's, not a partner's.
         "ListFollowUps" => [ManageCases],
         "RecordFollowUp" => [ManageCases],
@@ -153,7 +157,7 @@ mod tests {
             assert!(seen.insert(rule.method), "{} twice", rule.method);
             assert!(rule.method.starts_with("/wayfinder."), "{}", rule.method);
         }
-        assert_eq!(RPCS.len(), 83);
+        assert_eq!(RPCS.len(), 85);
     }
 
     #[test]
@@ -173,13 +177,22 @@ mod tests {
         for method in ["GetCase", "ListCases", "ListGoals", "ListInterventions", "ListContactAttempts"] {
             assert!(cases(method).allows(Role::Partner), "{method}");
         }
-        for method in ["ListCaseNotes", "ListFollowUps", "ListRecidivismEvents", "ListCaseManagers", "AddCaseNote"] {
+        for method in [
+            "ListCaseNotes",
+            "ListFollowUps",
+            "ListRecidivismEvents",
+            "ListCaseManagers",
+            "AddCaseNote",
+            "ListStageChanges",
+        ] {
             assert!(!cases(method).allows(Role::Partner), "{method}");
         }
         for role in [Role::CaseManager, Role::Supervisor] {
             assert!(cases("ListCaseNotes").allows(role), "{role}");
         }
         assert!(!cases("ListCaseNotes").allows(Role::Service));
+        // A partner undoes a service it has just recorded, as staff do theirs.
+        assert!(cases("WithdrawIntervention").allows(Role::Partner));
     }
 
     #[test]

@@ -25,6 +25,7 @@ event_types! {
     ContactAttemptRecorded => "contact_attempt.recorded",
     ServicePlanGoalChanged => "service_plan.goal_changed",
     InterventionDelivered => "intervention.delivered",
+    InterventionWithdrawn => "intervention.withdrawn",
     FollowUpDue => "follow_up.due",
     FollowUpOverdue => "follow_up.overdue",
     FollowUpRecorded => "follow_up.recorded",

@@ -1,7 +1,9 @@
 //! Generated protobuf messages and gRPC stubs for every Wayfinder API, the encoded descriptor
-//! set, and the proto3 JSON mapping (`json`) used by the webhook, the gateway and the examples.
+//! set, the proto3 JSON mapping (`json`) used by the webhook, the gateway and the examples, and the
+//! case lifecycle's transition table (`lifecycle`) that cases enforces and the gateway's stepper shows.
 
 pub mod json;
+pub mod lifecycle;
 pub mod time;
 
 /// Encoded `FileDescriptorSet` of every Wayfinder proto, for gRPC server reflection.

@@ -5,12 +5,17 @@ use wf_proto::cases::v1::{self as pb, ReassignReason};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, CaseManagerId};
 
-use super::{CasesApi, optional, required};
+use super::{CasesApi, expected_updated_at, optional, required};
 use crate::app::assignment::{self, Reassign};
 use crate::store::CaseRecord;
 
-pub(super) async fn reassign_case(api: &CasesApi, req: &pb::ReassignCaseRequest) -> Result<CaseRecord, ApiError> {
+pub(super) async fn reassign_case(
+    api: &CasesApi,
+    actor: &str,
+    req: &pb::ReassignCaseRequest,
+) -> Result<CaseRecord, ApiError> {
     let mut violations = Vec::new();
+    let expected_updated_at = expected_updated_at(req.expected_updated_at.as_ref(), &mut violations);
     let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
     let target = optional::<CaseManagerId>("case_manager_id", &req.case_manager_id, &mut violations);
     let reason = match ReassignReason::try_from(req.reason) {
@@ -33,6 +38,7 @@ pub(super) async fn reassign_case(api: &CasesApi, req: &pb::ReassignCaseRequest)
     let (Some(case_id), true) = (case_id, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    let request = Reassign { case_id, target, reason, detail: req.detail.clone() };
+    let request =
+        Reassign { case_id, target, reason, detail: req.detail.clone(), expected_updated_at, actor: actor.to_owned() };
     Ok(assignment::reassign(&api.app, request).await?)
 }

@@ -7,9 +7,9 @@ use wf_server::pagination::{next_page, page_token};
 use wf_server::{ApiError, FieldViolation};
 use wf_types::{CaseId, ContactAttemptId, PartnerId, Purpose, ReferralId};
 
-use super::{CasesApi, PAGES, is_partner, optional, past_instant, present, required};
+use super::{CasesApi, PAGES, expected_updated_at, is_partner, optional, past_instant, present, required};
 use crate::app::access::Reader;
-use crate::app::engagement::{self, NewContactAttempt};
+use crate::app::engagement::{self, NewContactAttempt, ReadinessRequest};
 use crate::domain::services::is_code;
 use crate::store::CaseRecord;
 use crate::store::engagement::ContactAttemptRecord;
@@ -37,10 +37,12 @@ pub(super) async fn set_readiness(
     };
     let now = api.app.now();
     let effective_at = past_instant(req.effective_at.as_ref(), "effective_at", now, FUTURE, &mut violations);
+    let expected_updated_at = expected_updated_at(req.expected_updated_at.as_ref(), &mut violations);
     let (Some(case_id), Some(readiness), true) = (case_id, readiness, violations.is_empty()) else {
         return Err(ApiError::InvalidArgument(violations));
     };
-    Ok(engagement::set_readiness(&api.app, actor, &case_id, readiness, effective_at, now).await?)
+    let request = ReadinessRequest { case_id: &case_id, expected_updated_at, actor, readiness, effective_at };
+    Ok(engagement::set_readiness(&api.app, request, now).await?)
 }
 
 pub(super) async fn record_contact_attempt(

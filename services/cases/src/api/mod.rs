@@ -168,7 +168,7 @@ impl CaseService for CasesApi {
     async fn reassign_case(&self, request: Request<pb::ReassignCaseRequest>) -> ApiResult<pb::ReassignCaseResponse> {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::AssignCases)?;
-        let case = assign::reassign_case(self, request.get_ref()).await?;
+        let case = assign::reassign_case(self, &principal.subject, request.get_ref()).await?;
         Ok(Response::new(pb::ReassignCaseResponse { case: Some(self.answer(&case).await?) }))
     }
 
@@ -201,6 +201,16 @@ impl CaseService for CasesApi {
         principal.authorize(Operation::ManageCases)?;
         let case = lifecycle::reopen_case(self, &principal.subject, request.get_ref()).await?;
         Ok(Response::new(pb::ReopenCaseResponse { case: Some(self.answer(&case).await?) }))
+    }
+
+    async fn list_stage_changes(
+        &self,
+        request: Request<pb::ListStageChangesRequest>,
+    ) -> ApiResult<pb::ListStageChangesResponse> {
+        let principal = wf_auth::principal(&request)?;
+        // A case's history is staff's, never a partner's.
+        principal.authorize(Operation::ManageCases)?;
+        Ok(Response::new(lifecycle::list_stage_changes(self, principal, request.get_ref()).await?))
     }
 
     async fn record_contact_attempt(
@@ -251,6 +261,15 @@ impl CaseService for CasesApi {
         let principal = wf_auth::principal(&request)?;
         principal.authorize(Operation::ReadCase)?;
         Ok(Response::new(services::list_interventions(self, principal, request.get_ref()).await?))
+    }
+
+    async fn withdraw_intervention(
+        &self,
+        request: Request<pb::WithdrawInterventionRequest>,
+    ) -> ApiResult<pb::WithdrawInterventionResponse> {
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::RecordIntervention)?;
+        Ok(Response::new(services::withdraw_intervention(self, principal, request.get_ref()).await?))
     }
 
     async fn list_follow_ups(
@@ -343,6 +362,22 @@ fn past_instant(
         None => {
             violations.push(FieldViolation::new(field, "is not a valid timestamp"));
             now
+        }
+    }
+}
+
+/// A change request's `expected_updated_at` (the `Case.updated_at` its caller read), in
+/// microseconds; `None` when absent (the change applies to the case as it is).
+fn expected_updated_at(value: Option<&prost_types::Timestamp>, violations: &mut Vec<FieldViolation>) -> Option<i64> {
+    let value = value?;
+    match wf_proto::time::datetime(value) {
+        Some(at) => Some(at.timestamp_micros()),
+        None => {
+            violations.push(FieldViolation::new(
+                "expected_updated_at",
+                "is not a valid timestamp; send the case's updated_at as it was read",
+            ));
+            None
         }
     }
 }
@@ -445,6 +480,7 @@ fn case_to_proto(case: &CaseRecord, details: &CaseDetails, now: i64) -> pb::Case
         referral_ids: details.referral_ids.clone(),
         practice: case.practice,
         updated_at: Some(timestamp(case.updated_at)),
+        updated_by: case.updated_by.clone(),
         enrolled_at: case.lifecycle.enrolled_at.map(timestamp),
         assessment_due: case.lifecycle.assessment_due.map(timestamp),
         assessed_at: case.lifecycle.assessed_at.map(timestamp),
@@ -528,6 +564,7 @@ mod tests {
             updated_at: at(8),
             first_contact_at: at(9),
             merged_into_case_id: "case_2".into(),
+            updated_by: "usr_1".into(),
         }
     }
 

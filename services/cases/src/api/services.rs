@@ -165,6 +165,24 @@ pub(super) async fn list_interventions(
     Ok(pb::ListInterventionsResponse { interventions, next_page_token })
 }
 
+pub(super) async fn withdraw_intervention(
+    api: &CasesApi,
+    principal: &Principal,
+    req: &pb::WithdrawInterventionRequest,
+) -> Result<pb::WithdrawInterventionResponse, ApiError> {
+    let mut violations = Vec::new();
+    let intervention_id = required::<InterventionId>("intervention_id", &req.intervention_id, &mut violations);
+    let Some(intervention_id) = intervention_id.filter(|_| violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    let record = app::withdraw_intervention(&api.app, principal, &intervention_id).await?;
+    let mut intervention = intervention_to_proto(&record);
+    if is_partner(principal) {
+        intervention.recorded_by.clear();
+    }
+    Ok(pb::WithdrawInterventionResponse { intervention: Some(intervention) })
+}
+
 fn intervention_to_proto(row: &InterventionRecord) -> pb::Intervention {
     pb::Intervention {
         intervention_id: row.intervention_id.clone(),

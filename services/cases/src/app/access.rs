@@ -1,5 +1,6 @@
 //! Reads of a youth's case record on the record (DESIGN.md privacy rule 4): every read of a case,
-//! its contact attempts, plan goals, interventions, follow-ups, recidivism events or notes is a
+//! its stage history, contact attempts, plan goals, interventions, follow-ups, recidivism events or
+//! notes is a
 //! `record.accessed` event in the outbox — who (actor, role, organization), which case, which
 //! part ("fields": `case`, `contact_attempts`, … and, for notes, each note id), the purpose code
 //! when the caller gave one. Never a value read, never note text.
@@ -28,6 +29,7 @@ pub const INTERVENTIONS: &str = "interventions";
 pub const FOLLOW_UPS: &str = "follow_ups";
 pub const RECIDIVISM_EVENTS: &str = "recidivism_events";
 pub const NOTES: &str = "case_notes";
+pub const STAGE_HISTORY: &str = "stage_history";
 
 /// Who reads, and why.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@ use wf_proto::cases::v1::ReassignReason;
 use wf_proto::events::v1 as events;
 use wf_types::{CaseId, CaseManagerId};
 
-use super::{App, CaseError, case_in};
+use super::{App, CaseError};
 use crate::SERVICE;
 use crate::domain::reassign::{self, NotAssignable};
 use crate::domain::{AssignedTo, Assignment, CaseFacts, CaseStatus, Unassignable, lifecycle, stage_code};
@@ -39,9 +39,17 @@ pub(crate) async fn record(
     .await
 }
 
-/// Gives an existing case to `to` and records the decision.
-pub(crate) async fn give(tx: &mut Tx, case_id: &str, to: &AssignedTo, reason: String, now: i64) -> Result<(), DbError> {
-    store::set_owner(tx, case_id, to.case_manager_id.as_str(), now).await?;
+/// Gives an existing case to `to` and records the decision, a change made `by` a person's user id
+/// or the service.
+pub(crate) async fn give(
+    tx: &mut Tx,
+    case_id: &str,
+    to: &AssignedTo,
+    reason: String,
+    now: i64,
+    by: &str,
+) -> Result<(), DbError> {
+    store::set_owner(tx, case_id, to.case_manager_id.as_str(), now, by).await?;
     record(tx, case_id, to, reason, now).await
 }
 
@@ -136,7 +144,7 @@ pub(crate) async fn joined(tx: &mut Tx, case: &CaseRecord, referral_id: &str, no
 
 /// Gives a reopened case the owner `assignment` chose, recording the decision and queueing
 /// `case.assigned`; with nobody eligible the case goes to the supervisors' queue
-/// (`case.awaiting_assignment`).
+/// (`case.awaiting_assignment`); the change is made `by` the reopening's actor.
 pub(crate) async fn apply_to_reopened(
     tx: &mut Tx,
     case: &CaseRecord,
@@ -144,11 +152,12 @@ pub(crate) async fn apply_to_reopened(
     assignment: &Assignment,
     continued: bool,
     now: i64,
+    by: &str,
 ) -> Result<(CaseStatus, Vec<Envelope>), DbError> {
     match assignment {
         Assignment::Assigned(to) => {
             let reason = reassign::continuity_reason(to, continued);
-            give(tx, &case.case_id, to, reason.clone(), now).await?;
+            give(tx, &case.case_id, to, reason.clone(), now, by).await?;
             let event = events::CaseAssigned {
                 reason: if continued { "continuity".to_owned() } else { reason },
                 youth_id: case.youth_id.clone().unwrap_or_default(),
@@ -161,7 +170,7 @@ pub(crate) async fn apply_to_reopened(
             ))
         }
         Assignment::AwaitingAssignment(why) => {
-            store::clear_owner(tx, &case.case_id, now).await?;
+            store::clear_owner(tx, &case.case_id, now, by).await?;
             tracing::warn!(
                 case.id = %case.case_id,
                 site = case.site.code(),
@@ -182,6 +191,10 @@ pub struct Reassign {
     pub reason: ReassignReason,
     /// A code refining the reason (required with `REASSIGN_REASON_OTHER`).
     pub detail: String,
+    /// The case's `updated_at` the caller read (`None`: the case as it is).
+    pub expected_updated_at: Option<i64>,
+    /// Who asks (the supervisor's user id).
+    pub actor: String,
 }
 
 /// Moves a case to another case manager (or out of the supervisors' queue) under the same lock
@@ -189,11 +202,11 @@ pub struct Reassign {
 /// episode (the one that opened or reopened it and those that joined it), so intake knows the
 /// case of every one of them.
 pub async fn reassign(app: &App, request: Reassign) -> Result<CaseRecord, CaseError> {
-    let Reassign { case_id, target, reason, detail } = request;
+    let Reassign { case_id, target, reason, detail, expected_updated_at, actor } = request;
     let now = app.now();
     let mut tx = app.db.begin().await?;
     store::lock_assignments(&mut tx, app.db.backend()).await?;
-    let case = case_in(&mut tx, case_id.as_str()).await?;
+    let case = super::case_to_change(app, &mut tx, case_id.as_str(), expected_updated_at).await?;
     if lifecycle::is_closed(case.stage) {
         return Err(CaseError::Precondition(format!(
             "case is in stage {}; reopen it before reassigning",
@@ -219,7 +232,7 @@ pub async fn reassign(app: &App, request: Reassign) -> Result<CaseRecord, CaseEr
     };
     let reason_code = reason_code(reason, &detail);
     let recorded = format!("reassigned by supervisor: {reason_code} ({}/{})", to.open_cases, to.max_caseload);
-    give(&mut tx, &case.case_id, &to, recorded, now).await?;
+    give(&mut tx, &case.case_id, &to, recorded, now, &actor).await?;
     let mut referrals = store::continuity::current_episode_referrals(&mut tx, &case.case_id).await?;
     if referrals.is_empty() {
         referrals.push(case.referral_id.clone());
@@ -250,6 +263,7 @@ pub async fn reassign(app: &App, request: Reassign) -> Result<CaseRecord, CaseEr
         status: CaseStatus::Assigned,
         assigned_at: Some(now),
         updated_at: now,
+        updated_by: actor,
         ..case
     })
 }

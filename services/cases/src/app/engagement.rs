@@ -11,25 +11,30 @@ use wf_proto::events::v1 as events;
 use wf_types::{CaseId, ContactAttemptId, ReferralId};
 
 use super::access::{self, Reader};
-use super::{App, CaseError, case_in, case_in_scope, methods, referral_for_record};
+use super::{App, CaseError, case_in_scope, case_to_change, methods, referral_for_record};
 use crate::SERVICE;
 use crate::domain::engagement::{self, CurrentReadiness, ReadinessChange, ReadinessRefused};
 use crate::store::engagement::ContactAttemptRecord;
 use crate::store::{self, CaseRecord, CaseRef, EngagementFacts};
 use crate::timestamp;
 
+/// A readiness as `SetReadiness` asks for it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadinessRequest<'a> {
+    pub case_id: &'a CaseId,
+    /// The case's `updated_at` the caller read (`None`: the case as it is).
+    pub expected_updated_at: Option<i64>,
+    pub actor: &'a str,
+    pub readiness: Readiness,
+    pub effective_at: i64,
+}
+
 /// `SetReadiness`: the youth's readiness from `effective_at` (unchanged when it already is), recorded
 /// at `now` (the caller's one reading of the service clock, which `effective_at` defaults to).
-pub async fn set_readiness(
-    app: &App,
-    actor: &str,
-    case_id: &CaseId,
-    readiness: Readiness,
-    effective_at: i64,
-    now: i64,
-) -> Result<CaseRecord, CaseError> {
+pub async fn set_readiness(app: &App, request: ReadinessRequest<'_>, now: i64) -> Result<CaseRecord, CaseError> {
+    let ReadinessRequest { case_id, expected_updated_at, actor, readiness, effective_at } = request;
     let mut tx = app.db.begin().await?;
-    let case = case_in(&mut tx, case_id.as_str()).await?;
+    let case = case_to_change(app, &mut tx, case_id.as_str(), expected_updated_at).await?;
     let current = Readiness::try_from(case.engagement.readiness)
         .ok()
         .filter(|r| *r != Readiness::Unspecified)
@@ -66,6 +71,7 @@ pub async fn set_readiness(
             ..case.engagement.clone()
         },
         updated_at: now,
+        updated_by: actor.to_owned(),
         ..case
     })
 }

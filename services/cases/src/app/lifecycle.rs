@@ -9,7 +9,7 @@ use wf_proto::cases::v1::{CaseClosureReason, CaseStage, FollowUpKind};
 use wf_proto::events::v1 as events;
 use wf_types::{CaseId, ReferralId};
 
-use super::{App, CHANGED_CONCURRENTLY, CaseError, case_in};
+use super::{App, CHANGED_CONCURRENTLY, CaseError, case_to_change};
 use crate::SERVICE;
 use crate::domain::continuity::{self, Comeback};
 use crate::domain::follow_up::{self, Window};
@@ -22,17 +22,22 @@ use crate::timestamp;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
+/// A move as the request asks for it: which case, as the caller read it, by whom, why and when.
+#[derive(Debug, Clone, Copy)]
+pub struct MoveRequest<'a> {
+    pub case_id: &'a CaseId,
+    /// The case's `updated_at` the caller read (`None`: the case as it is).
+    pub expected_updated_at: Option<i64>,
+    pub actor: &'a str,
+    pub reason: &'a str,
+    pub effective_at: i64,
+}
+
 /// `TransitionStage`: moves an open case to `to`, effective at `effective_at`. Enrolling schedules
 /// the baseline and assessment follow-ups of the enrollment.
-pub async fn transition_stage(
-    app: &App,
-    actor: &str,
-    case_id: &CaseId,
-    to: CaseStage,
-    reason: &str,
-    effective_at: i64,
-) -> Result<CaseRecord, CaseError> {
-    move_case(app, case_id, to, Move::Stage, actor, reason, effective_at, |case, episode| {
+pub async fn transition_stage(app: &App, request: MoveRequest<'_>, to: CaseStage) -> Result<CaseRecord, CaseError> {
+    let (reason, effective_at) = (request.reason, request.effective_at);
+    move_case(app, request, to, Move::Stage, |case, episode| {
         let mut facts = case.lifecycle.clone();
         let mut schedule = Vec::new();
         match to {
@@ -70,15 +75,19 @@ pub struct Closure {
     pub exited_at: i64,
     /// When the case is closed (the caller's one reading of the service clock).
     pub closed_at: i64,
+    /// The case's `updated_at` the caller read (`None`: the case as it is).
+    pub expected_updated_at: Option<i64>,
 }
 
 /// `CloseCase`: closes the case and schedules the follow-ups of the exit: the exit follow-up and
 /// the 6/12/24-month ones (`follow_up::at_exit`).
 pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closure) -> Result<CaseRecord, CaseError> {
-    let Closure { reason, exit_living_situation, exited_at, closed_at: now } = closure;
+    let Closure { reason, exit_living_situation, exited_at, closed_at: now, expected_updated_at } = closure;
+    let request =
+        MoveRequest { case_id, expected_updated_at, actor, reason: closure_code(reason), effective_at: exited_at };
     // The current episode's referrals (an earlier episode's ended with its own closure): routing
     // gives back the place each took, intake closes each one's status.
-    move_case(app, case_id, CaseStage::Closed, Move::Close, actor, closure_code(reason), exited_at, |case, episode| {
+    move_case(app, request, CaseStage::Closed, Move::Close, |case, episode| {
         let (referral_id, linked_referral_ids) = match episode.split_first() {
             Some((first, rest)) => (first.clone(), rest.to_vec()),
             None => (case.referral_id.clone(), Vec::new()),
@@ -120,15 +129,14 @@ pub async fn close_case(app: &App, actor: &str, case_id: &CaseId, closure: Closu
 /// A named referral received 14 days or more after the exit is a return, and re-exploitation.
 pub async fn reopen_case(
     app: &App,
-    actor: &str,
-    case_id: &CaseId,
+    request: MoveRequest<'_>,
     referral_id: Option<ReferralId>,
-    reason: &str,
 ) -> Result<CaseRecord, CaseError> {
+    let MoveRequest { case_id, expected_updated_at, actor, reason, .. } = request;
     let now = app.now();
     let mut tx = app.db.begin().await?;
     store::lock_assignments(&mut tx, app.db.backend()).await?;
-    let case = case_in(&mut tx, case_id.as_str()).await?;
+    let case = case_to_change(app, &mut tx, case_id.as_str(), expected_updated_at).await?;
     if let Some(merged_into) = &case.merged_into {
         return Err(CaseError::Precondition(format!(
             "case was merged into the youth's case {merged_into}; that case holds its referrals and records"
@@ -189,6 +197,7 @@ pub async fn reopen_case(
         assigned_at: if reopened.owner.is_some() { Some(now) } else { None },
         case_manager_id: reopened.owner,
         updated_at: now,
+        updated_by: actor.to_owned(),
         lifecycle: reopened.facts,
         ..case
     })
@@ -303,7 +312,7 @@ pub(crate) async fn reopen_in(
     }
     let serving = episode.first().cloned().unwrap_or_else(|| case.referral_id.clone());
     let (status, assigned) =
-        super::assignment::apply_to_reopened(tx, case, &serving, assignment, continued, now).await?;
+        super::assignment::apply_to_reopened(tx, case, &serving, assignment, continued, now, recorded_by).await?;
     let cancelled = super::follow_ups::cancel_open(tx, case, "case_reopened").await?;
     let owner = match assignment {
         Assignment::Assigned(to) => Some(to.case_manager_id.to_string()),
@@ -348,22 +357,20 @@ struct Effect {
     schedule: Vec<(FollowUpKind, Window)>,
 }
 
-/// Reads the case and its current episode's referrals (oldest first, for the event), checks the
-/// move against the lifecycle table, and commits the move, its history row and its event together.
-#[allow(clippy::too_many_arguments)] // one call site per RPC; a struct would only rename them
+/// Reads and locks the case (refused when it changed after the `updated_at` the caller read) and
+/// its current episode's referrals (oldest first, for the event), checks the move against the
+/// lifecycle table, and commits the move, its history row and its event together.
 async fn move_case(
     app: &App,
-    case_id: &CaseId,
+    request: MoveRequest<'_>,
     to: CaseStage,
     requested: Move,
-    actor: &str,
-    reason: &str,
-    effective_at: i64,
     effect: impl FnOnce(&CaseRecord, &[String]) -> Effect,
 ) -> Result<CaseRecord, CaseError> {
+    let MoveRequest { case_id, expected_updated_at, actor, reason, effective_at } = request;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    let case = case_in(&mut tx, case_id.as_str()).await?;
+    let case = case_to_change(app, &mut tx, case_id.as_str(), expected_updated_at).await?;
     lifecycle::check(case.stage, to, requested).map_err(|refused| CaseError::Precondition(refused.to_string()))?;
     let episode = store::continuity::current_episode_referrals(&mut tx, &case.case_id).await?;
     let Effect { facts, event, schedule } = effect(&case, &episode);
@@ -390,7 +397,7 @@ async fn move_case(
         event.r#type = %event.event_type,
         "case moved"
     );
-    Ok(CaseRecord { stage: to, updated_at: now, lifecycle: facts, ..case })
+    Ok(CaseRecord { stage: to, updated_at: now, updated_by: actor.to_owned(), lifecycle: facts, ..case })
 }
 
 fn closure_code(reason: CaseClosureReason) -> &'static str {

@@ -98,6 +98,9 @@ pub enum CaseError {
     /// The record is not in a state that allows the step.
     #[error("{0}")]
     Precondition(String),
+    /// The case changed after the `updated_at` the caller read (`domain::concurrency`).
+    #[error("{0}")]
+    Changed(String),
     /// The caller's role may not do this to this record.
     #[error("{0}")]
     Forbidden(String),
@@ -116,6 +119,7 @@ impl From<CaseError> for ApiError {
             CaseError::Invalid { field, message } => ApiError::invalid(field, message),
             CaseError::Violations(violations) => ApiError::InvalidArgument(violations),
             CaseError::Precondition(message) => ApiError::FailedPrecondition(message),
+            CaseError::Changed(message) => ApiError::Aborted(message),
             CaseError::Forbidden(message) => ApiError::PermissionDenied(message),
             CaseError::Internal(err) => ApiError::Internal(err),
             CaseError::Db(err) => err.into(),
@@ -132,6 +136,21 @@ impl From<wf_db::sqlx::Error> for CaseError {
 /// The case, read in `tx`; NOT_FOUND when there is none.
 pub(crate) async fn case_in(tx: &mut Tx, case_id: &str) -> Result<CaseRecord, CaseError> {
     store::get_case_in(tx, case_id).await?.ok_or(CaseError::NotFound("case"))
+}
+
+/// The case a change request names, locked for the rest of `tx` (`store::lock_case_in`), as the
+/// caller read it: NOT_FOUND when there is none, ABORTED when it changed after `expected_updated_at`
+/// (microseconds; `None`: the caller acts on the case as it is).
+pub(crate) async fn case_to_change(
+    app: &App,
+    tx: &mut Tx,
+    case_id: &str,
+    expected_updated_at: Option<i64>,
+) -> Result<CaseRecord, CaseError> {
+    let case = store::lock_case_in(tx, app.db.backend(), case_id).await?.ok_or(CaseError::NotFound("case"))?;
+    crate::domain::concurrency::check_unchanged(expected_updated_at, case.updated_at, &case.updated_by)
+        .map_err(|changed| CaseError::Changed(changed.to_string()))?;
+    Ok(case)
 }
 
 /// The case, if the caller may act on it or read it: staff on any case, a partner only while the
@@ -241,6 +260,8 @@ pub(crate) mod methods {
     pub const GET_CASE: &str = "/wayfinder.cases.v1.CaseService/GetCase";
     pub const LIST_GOALS: &str = "/wayfinder.cases.v1.CaseService/ListGoals";
     pub const LIST_INTERVENTIONS: &str = "/wayfinder.cases.v1.CaseService/ListInterventions";
+    pub const WITHDRAW_INTERVENTION: &str = "/wayfinder.cases.v1.CaseService/WithdrawIntervention";
+    pub const LIST_STAGE_CHANGES: &str = "/wayfinder.cases.v1.CaseService/ListStageChanges";
 }
 
 /// The message of a concurrent stage change that won.
@@ -260,6 +281,8 @@ mod tests {
             methods::GET_CASE,
             methods::LIST_GOALS,
             methods::LIST_INTERVENTIONS,
+            methods::WITHDRAW_INTERVENTION,
+            methods::LIST_STAGE_CHANGES,
         ] {
             assert!(wf_auth::rpc::rule(method).is_some(), "{method}");
             assert!(method.starts_with(&format!("/{}/", wf_proto::cases::v1::case_service_server::SERVICE_NAME)));

@@ -132,6 +132,7 @@ pub async fn open_for_routed(app: &App, envelope: &Envelope, routed: Routed) -> 
         practice,
         opened_at: now,
         updated_at: now,
+        updated_by: SERVICE.to_owned(),
         lifecycle: Default::default(),
         engagement: Default::default(),
         merged_into: None,

@@ -180,7 +180,7 @@ pub async fn link_confirmed(
         let keep_for_emergency = emergent && current.is_some() && !earlier_on_call;
         match reassign::to_named(&roster, &loads, &assignment_facts, &previous, current.as_ref()) {
             Ok(to) if !keep_for_emergency => {
-                assignment::give(&mut tx, &case_id, &to, reassign::continuity_reason(&to, true), now).await?;
+                assignment::give(&mut tx, &case_id, &to, reassign::continuity_reason(&to, true), now, SERVICE).await?;
                 let event = pb::CaseAssigned {
                     reason: "continuity".to_owned(),
                     youth_id: youth_id.to_string(),

@@ -4,7 +4,8 @@
 //! exist. What an intervention names is checked against what cases holds: its referral is one of
 //! the case's (for a partner, one of the current episode's it accepted an offer for), its goal one
 //! of the case's plan goals, and its service not one the offers accepted for it show to be another
-//! organization's (for a partner, one an offer it accepted named).
+//! organization's (for a partner, one an offer it accepted named). Its recorder may withdraw an
+//! intervention right after recording it (`WithdrawIntervention`, an undo).
 
 use chrono::NaiveDate;
 use wf_auth::{Principal, Role};
@@ -99,6 +100,7 @@ pub async fn record_intervention(
         recorded_at: now,
         goal_id: input.goal_id.map(String::from).unwrap_or_default(),
         practice: case.practice,
+        withdrawn_at: None,
     };
     store::services::insert_intervention(&mut tx, &record).await?;
     let event = events::InterventionDelivered {
@@ -117,6 +119,47 @@ pub async fn record_intervention(
     app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), record.referral_id.clone(), &event)]).await?;
     tracing::debug!(intervention.id = %record.intervention_id, case.id = %record.case_id, service_type = %record.service_type, "intervention recorded");
     Ok(record.intervention_id)
+}
+
+/// `WithdrawIntervention`: its recorder undoes an intervention within
+/// [`services::UNDO_WINDOW_MINUTES`] of recording it; the row stays (withdrawn, unlisted) and
+/// `intervention.withdrawn` is announced. An intervention on a case outside a partner's scope, or of
+/// another organization, is NOT_FOUND, as an unknown id.
+pub async fn withdraw_intervention(
+    app: &App,
+    principal: &Principal,
+    intervention_id: &InterventionId,
+) -> Result<InterventionRecord, CaseError> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let record = store::services::lock_intervention_in(&mut tx, app.db.backend(), intervention_id.as_str())
+        .await?
+        .ok_or(CaseError::NotFound("intervention"))?;
+    let case = case_in_scope(app, &mut tx, principal, &record.case_id, methods::WITHDRAW_INTERVENTION).await.map_err(
+        |err| match err {
+            CaseError::NotFound(_) => CaseError::NotFound("intervention"),
+            other => other,
+        },
+    )?;
+    if principal.role == Role::Partner && principal.partner_id.as_deref() != Some(record.provider_id.as_str()) {
+        return Err(CaseError::NotFound("intervention"));
+    }
+    services::check_withdrawal(&record.recorded_by, record.recorded_at, record.withdrawn_at, &principal.subject, now)
+        .map_err(|refused| CaseError::Precondition(refused.to_string()))?;
+    if !store::services::withdraw_intervention(&mut tx, &record.intervention_id, now, &principal.subject).await? {
+        return Err(CaseError::Precondition(services::WithdrawRefused::AlreadyWithdrawn.to_string()));
+    }
+    let event = events::InterventionWithdrawn {
+        intervention_id: record.intervention_id.clone(),
+        case_id: record.case_id.clone(),
+        referral_id: record.referral_id.clone(),
+        service_type: record.service_type.clone(),
+        withdrawn_at: Some(crate::timestamp(now)),
+        practice: record.practice,
+    };
+    app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), record.referral_id.clone(), &event)]).await?;
+    tracing::info!(intervention.id = %record.intervention_id, case.id = %record.case_id, "intervention withdrawn");
+    Ok(record)
 }
 
 /// A plan goal as the request gives it (checked for form).

@@ -3,6 +3,7 @@
 
 mod assignment;
 pub mod completeness;
+pub mod concurrency;
 pub mod continuity;
 pub mod engagement;
 pub mod follow_up;
@@ -16,7 +17,6 @@ pub mod services;
 pub use assignment::{AssignedTo, Assignment, CaseFacts, Caseloads, Unassignable, choose_case_manager};
 pub use roster::{CaseManager, Period, Roster, RosterError, Supervisor};
 
-use wf_proto::cases::v1::CaseStage;
 use wf_proto::common::v1 as common;
 
 /// A site a case manager serves and a case belongs to. `Countywide` on a case manager means
@@ -85,27 +85,8 @@ impl CaseStatus {
     }
 }
 
-const STAGE_CODES: [(CaseStage, &str); 9] = [
-    (CaseStage::Engagement, "engagement"),
-    (CaseStage::Enrolled, "enrolled"),
-    (CaseStage::Assessed, "assessed"),
-    (CaseStage::Plan, "plan"),
-    (CaseStage::Active, "active"),
-    (CaseStage::Missing, "missing"),
-    (CaseStage::FollowUp, "follow_up"),
-    (CaseStage::Closed, "closed"),
-    (CaseStage::PostExitFollowUp, "post_exit_follow_up"),
-];
-
-/// The storage code of a stage. `CASE_STAGE_UNSPECIFIED` has a code only so this is total: no
-/// case is ever stored in it, and [`stage_from_code`] does not read it back.
-pub fn stage_code(stage: CaseStage) -> &'static str {
-    STAGE_CODES.iter().find(|(s, _)| *s == stage).map_or("unspecified", |(_, code)| *code)
-}
-
-pub fn stage_from_code(code: &str) -> Option<CaseStage> {
-    STAGE_CODES.iter().find(|(_, c)| *c == code).map(|(stage, _)| *stage)
-}
+/// The storage code of a stage (the lifecycle's stage code, [`wf_proto::lifecycle::stage_code`]).
+pub use wf_proto::lifecycle::{stage_code, stage_from_code};
 
 /// The storage code of a triage tier.
 pub fn triage_tier_code(tier: common::TriageTier) -> &'static str {
@@ -120,6 +101,7 @@ pub fn triage_tier_code(tier: common::TriageTier) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wf_proto::cases::v1::CaseStage;
 
     #[test]
     fn codes_round_trip() {
@@ -127,9 +109,8 @@ mod tests {
             assert_eq!(Site::from_code(site.code()), Some(site));
             assert_eq!(Site::from_proto(site.to_proto()), Some(site));
         }
-        for (stage, code) in STAGE_CODES {
-            assert_eq!(stage_code(stage), code);
-            assert_eq!(stage_from_code(code), Some(stage));
+        for stage in lifecycle::STAGES {
+            assert_eq!(stage_from_code(stage_code(stage)), Some(stage));
         }
         assert_eq!(stage_from_code(stage_code(CaseStage::Unspecified)), None);
         for status in [CaseStatus::Assigned, CaseStatus::AwaitingAssignment] {

@@ -59,6 +59,59 @@ pub fn is_code(value: &str) -> bool {
         && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// How long after recording an intervention its recorder may still withdraw it: an undo right
+/// after a slip, never a later correction of the record.
+pub const UNDO_WINDOW_MINUTES: i64 = 30;
+
+const MINUTE_MICROS: i64 = 60_000_000;
+
+/// Why an intervention cannot be withdrawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WithdrawRefused {
+    AlreadyWithdrawn,
+    /// Someone else recorded it.
+    NotTheRecorder,
+    /// Recorded longer ago than [`UNDO_WINDOW_MINUTES`].
+    TooLate,
+}
+
+impl std::fmt::Display for WithdrawRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WithdrawRefused::AlreadyWithdrawn => write!(f, "the intervention was already withdrawn"),
+            WithdrawRefused::NotTheRecorder => {
+                write!(f, "only the person who recorded the intervention may withdraw it; add a case note instead")
+            }
+            WithdrawRefused::TooLate => write!(
+                f,
+                "an intervention is withdrawn only within {UNDO_WINDOW_MINUTES} minutes of recording it; it stays on \
+                 the record: add a case note saying what really happened"
+            ),
+        }
+    }
+}
+
+/// Whether `actor` may withdraw, at `now`, an intervention `recorded_by` recorded at `recorded_at`
+/// (withdrawn already when `withdrawn_at` is set).
+pub fn check_withdrawal(
+    recorded_by: &str,
+    recorded_at: i64,
+    withdrawn_at: Option<i64>,
+    actor: &str,
+    now: i64,
+) -> Result<(), WithdrawRefused> {
+    if withdrawn_at.is_some() {
+        return Err(WithdrawRefused::AlreadyWithdrawn);
+    }
+    if recorded_by != actor {
+        return Err(WithdrawRefused::NotTheRecorder);
+    }
+    if now.saturating_sub(recorded_at) > UNDO_WINDOW_MINUTES * MINUTE_MICROS {
+        return Err(WithdrawRefused::TooLate);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +139,20 @@ mod tests {
         assert!(SERVICE_TYPES.iter().chain(OUTCOME_DOMAINS).all(|code| is_code(code)));
         assert!(is_service_type("mental_health") && !is_service_type("Mental Health"));
         assert!(is_outcome_domain("legal_status") && !is_outcome_domain("recidivism"));
+    }
+
+    #[test]
+    fn only_the_recorder_withdraws_and_only_right_after() {
+        let minute = 60_000_000;
+        let at = 1_000 * minute;
+        assert_eq!(check_withdrawal("usr_a", at, None, "usr_a", at + 30 * minute), Ok(()));
+        assert_eq!(check_withdrawal("usr_a", at, None, "usr_a", at), Ok(()));
+        assert_eq!(check_withdrawal("usr_a", at, None, "usr_a", at + 30 * minute + 1), Err(WithdrawRefused::TooLate));
+        assert_eq!(check_withdrawal("usr_a", at, None, "usr_b", at + minute), Err(WithdrawRefused::NotTheRecorder));
+        assert_eq!(
+            check_withdrawal("usr_a", at, Some(at + minute), "usr_a", at + 2 * minute),
+            Err(WithdrawRefused::AlreadyWithdrawn)
+        );
+        assert!(WithdrawRefused::TooLate.to_string().contains("30 minutes"));
     }
 }

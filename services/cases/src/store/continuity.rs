@@ -199,9 +199,10 @@ pub async fn set_referral_youth(tx: &mut Tx, referral_id: &str, youth_id: &str) 
 
 /// The case's youth is now `youth_id` (staff confirmed a possible match).
 pub async fn set_case_youth(tx: &mut Tx, case_id: &str, youth_id: &str, at: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE cases SET youth_id = $1, updated_at = $2 WHERE case_id = $3")
+    sqlx::query("UPDATE cases SET youth_id = $1, updated_at = $2, updated_by = $3 WHERE case_id = $4")
         .bind(youth_id.to_owned())
         .bind(at)
+        .bind(crate::SERVICE)
         .bind(case_id.to_owned())
         .execute(&mut **tx)
         .await?;

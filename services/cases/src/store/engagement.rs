@@ -33,13 +33,16 @@ pub async fn set_readiness(
     recorded_by: &str,
     now: i64,
 ) -> Result<(), DbError> {
-    sqlx::query("UPDATE cases SET readiness = $1, readiness_since = $2, updated_at = $3 WHERE case_id = $4")
-        .bind(readiness_code.to_owned())
-        .bind(effective_at)
-        .bind(now)
-        .bind(case_id.to_owned())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE cases SET readiness = $1, readiness_since = $2, updated_at = $3, updated_by = $4 WHERE case_id = $5",
+    )
+    .bind(readiness_code.to_owned())
+    .bind(effective_at)
+    .bind(now)
+    .bind(recorded_by.to_owned())
+    .bind(case_id.to_owned())
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO case_readiness_history (case_id, readiness, effective_at, recorded_by, recorded_at) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -85,9 +88,10 @@ pub async fn insert_attempt(tx: &mut Tx, attempt: &ContactAttemptRecord) -> Resu
     .execute(&mut **tx)
     .await?;
     if attempt.first_contact {
-        sqlx::query("UPDATE cases SET first_contact_at = $1, updated_at = $2 WHERE case_id = $3")
+        sqlx::query("UPDATE cases SET first_contact_at = $1, updated_at = $2, updated_by = $3 WHERE case_id = $4")
             .bind(attempt.attempted_at)
             .bind(attempt.recorded_at)
+            .bind(attempt.attempted_by.clone())
             .bind(attempt.case_id.clone())
             .execute(&mut **tx)
             .await?;

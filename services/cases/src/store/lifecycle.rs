@@ -31,8 +31,8 @@ pub struct MissingEpisodeRecord {
 pub async fn apply(tx: &mut Tx, step: &StageMove, facts: &LifecycleFacts) -> Result<bool, DbError> {
     let updated = sqlx::query(
         "UPDATE cases SET stage = $1, enrolled_at = $2, assessment_due = $3, assessed_at = $4, exited_at = $5, \
-         closed_at = $6, closure_reason = $7, exit_living_situation = $8, reopen_count = $9, updated_at = $10 \
-         WHERE case_id = $11 AND stage = $12",
+         closed_at = $6, closure_reason = $7, exit_living_situation = $8, reopen_count = $9, updated_at = $10, \
+         updated_by = $13 WHERE case_id = $11 AND stage = $12",
     )
     .bind(domain::stage_code(step.to))
     .bind(facts.enrolled_at)
@@ -46,6 +46,7 @@ pub async fn apply(tx: &mut Tx, step: &StageMove, facts: &LifecycleFacts) -> Res
     .bind(step.recorded_at)
     .bind(step.case_id.clone())
     .bind(domain::stage_code(step.from))
+    .bind(step.recorded_by.clone())
     .execute(&mut **tx)
     .await?;
     if updated.rows_affected() != 1 {
@@ -97,6 +98,26 @@ pub async fn missing_episodes(db: &wf_db::Db, case_id: &str) -> Result<Vec<Missi
         .collect()
 }
 
+/// Up to `limit` moves of a case, oldest first, each with its row number; only those after row
+/// `after` (the last row number of the previous page) when given.
+pub async fn history_page(
+    db: &wf_db::Db,
+    case_id: &str,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Vec<(i64, StageMove)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, case_id, from_stage, to_stage, effective_at, reason, recorded_by, recorded_at \
+         FROM case_stage_history WHERE case_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(case_id)
+    .bind(after.unwrap_or(0))
+    .bind(super::sql_limit(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|row| Ok((row.try_get("id")?, stage_move(row)?))).collect()
+}
+
 /// The moves of a case, oldest first.
 pub async fn history(db: &wf_db::Db, case_id: &str) -> Result<Vec<StageMove>, DbError> {
     let rows = sqlx::query(
@@ -106,21 +127,21 @@ pub async fn history(db: &wf_db::Db, case_id: &str) -> Result<Vec<StageMove>, Db
     .bind(case_id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let stage = |column: &str| -> Result<CaseStage, DbError> {
-                let code: String = row.try_get(column)?;
-                domain::stage_from_code(&code).ok_or_else(|| super::corrupt(column, &code))
-            };
-            Ok(StageMove {
-                case_id: row.try_get("case_id")?,
-                from: stage("from_stage")?,
-                to: stage("to_stage")?,
-                effective_at: row.try_get("effective_at")?,
-                reason: row.try_get("reason")?,
-                recorded_by: row.try_get("recorded_by")?,
-                recorded_at: row.try_get("recorded_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(stage_move).collect()
+}
+
+fn stage_move(row: &sqlx::any::AnyRow) -> Result<StageMove, DbError> {
+    let stage = |column: &str| -> Result<CaseStage, DbError> {
+        let code: String = row.try_get(column)?;
+        domain::stage_from_code(&code).ok_or_else(|| super::corrupt(column, &code))
+    };
+    Ok(StageMove {
+        case_id: row.try_get("case_id")?,
+        from: stage("from_stage")?,
+        to: stage("to_stage")?,
+        effective_at: row.try_get("effective_at")?,
+        reason: row.try_get("reason")?,
+        recorded_by: row.try_get("recorded_by")?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
 }

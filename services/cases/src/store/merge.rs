@@ -29,13 +29,15 @@ pub async fn move_records(tx: &mut Tx, from: &str, to: &str, at: i64, episode_sh
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "UPDATE cases SET first_contact_at = (SELECT first_contact_at FROM cases WHERE case_id = $2), updated_at = $3 \
+        "UPDATE cases SET first_contact_at = (SELECT first_contact_at FROM cases WHERE case_id = $2), updated_at = $3, \
+         updated_by = $4 \
          WHERE case_id = $1 AND (SELECT first_contact_at FROM cases WHERE case_id = $2) IS NOT NULL \
          AND (first_contact_at IS NULL OR first_contact_at > (SELECT first_contact_at FROM cases WHERE case_id = $2))",
     )
     .bind(to.to_owned())
     .bind(from.to_owned())
     .bind(at)
+    .bind(crate::SERVICE)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -43,6 +43,9 @@ pub struct CaseRecord {
     pub practice: bool,
     pub opened_at: i64,
     pub updated_at: i64,
+    /// Who made the change `updated_at` records: a person's user id, or the service's name
+    /// ([`crate::SERVICE`]) for a change it made itself on an event; empty before anyone was named.
+    pub updated_by: String,
     /// What the lifecycle has recorded so far (all empty on a new case).
     pub lifecycle: LifecycleFacts,
     /// Readiness and first contact (empty on a new case).
@@ -247,8 +250,8 @@ async fn fetch_open_caseloads<'e, E: Executor<'e, Database = Any>>(executor: E) 
 pub async fn insert_case(tx: &mut Tx, case: &CaseRecord) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO cases (case_id, referral_id, youth_id, site, triage_tier, stage, status, \
-         case_manager_id, assigned_at, practice, opened_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         case_manager_id, assigned_at, practice, opened_at, updated_at, updated_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(case.case_id.clone())
     .bind(case.referral_id.clone())
@@ -262,6 +265,7 @@ pub async fn insert_case(tx: &mut Tx, case: &CaseRecord) -> Result<(), DbError> 
     .bind(i64::from(case.practice))
     .bind(case.opened_at)
     .bind(case.updated_at)
+    .bind(case.updated_by.clone())
     .execute(&mut **tx)
     .await?;
     // The opening referral is the first of the case's referrals, episode 0.
@@ -320,7 +324,19 @@ pub async fn assignments_of(db: &Db, case_id: &str) -> Result<Vec<AssignmentReco
 pub(crate) const CASE_COLUMNS: &str = "case_id, referral_id, youth_id, site, triage_tier, stage, status, case_manager_id, \
                             assigned_at, practice, opened_at, updated_at, enrolled_at, assessment_due, assessed_at, \
                             exited_at, closed_at, closure_reason, exit_living_situation, reopen_count, \
-                            readiness, readiness_since, first_contact_at, merged_into";
+                            readiness, readiness_since, first_contact_at, merged_into, updated_by";
+
+/// The case as stored, read and locked for the rest of the transaction (`FOR UPDATE` on
+/// PostgreSQL; SQLite has one writer at a time): a use case that decides on the case's state, or on
+/// the `updated_at` its caller read, decides on a row no one else changes meanwhile.
+pub async fn lock_case_in(tx: &mut Tx, backend: Backend, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1{lock}"))
+        .bind(case_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(case_from_row).transpose()
+}
 
 /// The case as stored, read inside a transaction.
 pub async fn get_case_in(tx: &mut Tx, case_id: &str) -> Result<Option<CaseRecord>, DbError> {
@@ -485,6 +501,7 @@ pub(crate) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<CaseRecord, DbErr
         practice: practice != 0,
         opened_at: row.try_get("opened_at")?,
         updated_at: row.try_get("updated_at")?,
+        updated_by: row.try_get("updated_by")?,
         lifecycle: LifecycleFacts {
             enrolled_at: row.try_get("enrolled_at")?,
             assessment_due: row.try_get("assessment_due")?,
@@ -519,13 +536,16 @@ pub(crate) fn corrupt(column: &str, value: &str) -> DbError {
     DbError::Other(sqlx::Error::Decode(format!("cases.{column} holds unknown code {value:?}").into()))
 }
 
-/// Gives the case to `case_manager_id` (the caller holds the assignment lock and has checked the cap).
-pub async fn set_owner(tx: &mut Tx, case_id: &str, case_manager_id: &str, at: i64) -> Result<(), DbError> {
+/// Gives the case to `case_manager_id` (the caller holds the assignment lock and has checked the cap),
+/// a change made `by` a person's user id or the service.
+pub async fn set_owner(tx: &mut Tx, case_id: &str, case_manager_id: &str, at: i64, by: &str) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE cases SET case_manager_id = $1, status = 'assigned', assigned_at = $2, updated_at = $2 WHERE case_id = $3",
+        "UPDATE cases SET case_manager_id = $1, status = 'assigned', assigned_at = $2, updated_at = $2, \
+         updated_by = $3 WHERE case_id = $4",
     )
     .bind(case_manager_id)
     .bind(at)
+    .bind(by)
     .bind(case_id)
     .execute(&mut **tx)
     .await?;
@@ -542,13 +562,15 @@ pub async fn clear_legacy_duplicate(tx: &mut Tx, case_id: &str) -> Result<(), Db
     Ok(())
 }
 
-/// Leaves the case without an owner, in the supervisors' queue.
-pub async fn clear_owner(tx: &mut Tx, case_id: &str, at: i64) -> Result<(), DbError> {
+/// Leaves the case without an owner, in the supervisors' queue (a change made `by` a person's user
+/// id or the service).
+pub async fn clear_owner(tx: &mut Tx, case_id: &str, at: i64, by: &str) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE cases SET case_manager_id = NULL, status = 'awaiting_assignment', assigned_at = NULL, updated_at = $1 \
-         WHERE case_id = $2",
+        "UPDATE cases SET case_manager_id = NULL, status = 'awaiting_assignment', assigned_at = NULL, updated_at = $1, \
+         updated_by = $2 WHERE case_id = $3",
     )
     .bind(at)
+    .bind(by)
     .bind(case_id)
     .execute(&mut **tx)
     .await?;

@@ -22,6 +22,8 @@ pub struct InterventionRecord {
     pub recorded_at: i64,
     pub goal_id: String,
     pub practice: bool,
+    /// When its recorder withdrew it (`WithdrawIntervention`); `None` while it stands.
+    pub withdrawn_at: Option<i64>,
 }
 
 /// A plan goal as stored.
@@ -74,14 +76,13 @@ pub async fn list_interventions(
     limit: usize,
 ) -> Result<Vec<InterventionRecord>, DbError> {
     // Unused filters compare a column with itself, so the statement text stays fixed.
-    let rows = sqlx::query(
-        "SELECT intervention_id, case_id, referral_id, service_type, delivered_on, units, unit_type, provider_id, \
-         partner_service_id, engagement_approach, recorded_by, recorded_at, goal_id, practice FROM interventions \
-         WHERE case_id = $1 AND provider_id = COALESCE($2, provider_id) \
+    let rows = sqlx::query(&format!(
+        "SELECT {INTERVENTION_COLUMNS} FROM interventions \
+         WHERE case_id = $1 AND withdrawn_at IS NULL AND provider_id = COALESCE($2, provider_id) \
          AND service_type = COALESCE($3, service_type) AND intervention_id > COALESCE($4, '') \
          AND delivered_on >= COALESCE($5, delivered_on) AND delivered_on < COALESCE($6, '9999-99-99') \
-         ORDER BY intervention_id LIMIT $7",
-    )
+         ORDER BY intervention_id LIMIT $7"
+    ))
     .bind(case_id)
     .bind(provider_id.map(str::to_owned))
     .bind(service_type.map(str::to_owned))
@@ -92,28 +93,62 @@ pub async fn list_interventions(
     .bind(sql_limit(limit))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let unit_type: i64 = row.try_get("unit_type")?;
-            let practice: i64 = row.try_get("practice")?;
-            Ok(InterventionRecord {
-                intervention_id: row.try_get("intervention_id")?,
-                case_id: row.try_get("case_id")?,
-                referral_id: row.try_get("referral_id")?,
-                service_type: row.try_get("service_type")?,
-                delivered_on: row.try_get("delivered_on")?,
-                units: row.try_get("units")?,
-                unit_type: i32::try_from(unit_type).unwrap_or(0),
-                provider_id: row.try_get("provider_id")?,
-                partner_service_id: row.try_get("partner_service_id")?,
-                engagement_approach: row.try_get("engagement_approach")?,
-                recorded_by: row.try_get("recorded_by")?,
-                recorded_at: row.try_get("recorded_at")?,
-                goal_id: row.try_get("goal_id")?,
-                practice: practice != 0,
-            })
-        })
-        .collect()
+    rows.iter().map(intervention_from_row).collect()
+}
+
+const INTERVENTION_COLUMNS: &str = "intervention_id, case_id, referral_id, service_type, delivered_on, units, \
+     unit_type, provider_id, partner_service_id, engagement_approach, recorded_by, recorded_at, goal_id, practice, \
+     withdrawn_at";
+
+fn intervention_from_row(row: &sqlx::any::AnyRow) -> Result<InterventionRecord, DbError> {
+    let unit_type: i64 = row.try_get("unit_type")?;
+    let practice: i64 = row.try_get("practice")?;
+    Ok(InterventionRecord {
+        intervention_id: row.try_get("intervention_id")?,
+        case_id: row.try_get("case_id")?,
+        referral_id: row.try_get("referral_id")?,
+        service_type: row.try_get("service_type")?,
+        delivered_on: row.try_get("delivered_on")?,
+        units: row.try_get("units")?,
+        unit_type: i32::try_from(unit_type).unwrap_or(0),
+        provider_id: row.try_get("provider_id")?,
+        partner_service_id: row.try_get("partner_service_id")?,
+        engagement_approach: row.try_get("engagement_approach")?,
+        recorded_by: row.try_get("recorded_by")?,
+        recorded_at: row.try_get("recorded_at")?,
+        goal_id: row.try_get("goal_id")?,
+        practice: practice != 0,
+        withdrawn_at: row.try_get("withdrawn_at")?,
+    })
+}
+
+/// The intervention (withdrawn or not), read and locked inside a transaction (`FOR UPDATE` on
+/// PostgreSQL; SQLite has one writer at a time).
+pub async fn lock_intervention_in(
+    tx: &mut Tx,
+    backend: wf_db::Backend,
+    intervention_id: &str,
+) -> Result<Option<InterventionRecord>, DbError> {
+    let lock = if backend == wf_db::Backend::Postgres { " FOR UPDATE" } else { "" };
+    let row =
+        sqlx::query(&format!("SELECT {INTERVENTION_COLUMNS} FROM interventions WHERE intervention_id = $1{lock}"))
+            .bind(intervention_id.to_owned())
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.as_ref().map(intervention_from_row).transpose()
+}
+
+/// Marks the intervention withdrawn at `at` by `by`; `false` when it already was.
+pub async fn withdraw_intervention(tx: &mut Tx, intervention_id: &str, at: i64, by: &str) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE interventions SET withdrawn_at = $1, withdrawn_by = $2 WHERE intervention_id = $3 AND withdrawn_at IS NULL",
+    )
+    .bind(at)
+    .bind(by.to_owned())
+    .bind(intervention_id.to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
 }
 
 /// The goal, read inside a transaction (to update it).

@@ -243,6 +243,7 @@ both_engines!(supervisors_reassign_with_a_reason_and_caps_hold, |engine| async m
         case_manager_id: case_manager_id.to_owned(),
         reason: reason as i32,
         detail: String::new(),
+        expected_updated_at: None,
     };
 
     let status = api
@@ -284,6 +285,7 @@ both_engines!(supervisors_reassign_with_a_reason_and_caps_hold, |engine| async m
                 case_manager_id: SECOND.into(),
                 reason: pb::ReassignReason::CaseloadBalance as i32,
                 detail: String::new(),
+                expected_updated_at: None,
             },
         ))
         .await

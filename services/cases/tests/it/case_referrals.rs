@@ -91,6 +91,7 @@ both_engines!(every_answer_naming_a_case_lists_all_its_referrals, |engine| async
             case_id: case_id.clone(),
             referral_id: third.to_string(),
             reason: "youth_returned".into(),
+            expected_updated_at: None,
         })
         .await
         .expect("reopen")
@@ -127,7 +128,12 @@ both_engines!(every_answer_naming_a_case_lists_all_its_referrals, |engine| async
     served.server.publish(&received_at(&strangers, &YouthId::generate(), served.clock.now_micros(), "")).await;
     for (referral_id, why) in [(strangers.to_string(), "another youth"), (first.to_string(), "already a case's")] {
         let status = staff
-            .reopen_case(pb::ReopenCaseRequest { case_id: case_id.clone(), referral_id, reason: String::new() })
+            .reopen_case(pb::ReopenCaseRequest {
+                case_id: case_id.clone(),
+                referral_id,
+                reason: String::new(),
+                expected_updated_at: None,
+            })
             .await
             .expect_err(why);
         assert_eq!(status.code(), Code::InvalidArgument, "{why}");

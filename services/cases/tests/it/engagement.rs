@@ -171,6 +171,7 @@ both_engines!(readiness_is_recorded_in_order_with_the_date_it_began, |engine| as
         case_id: case_id.clone(),
         readiness: readiness as i32,
         effective_at: ts(at),
+        expected_updated_at: None,
     };
 
     let case = staff

@@ -229,6 +229,7 @@ both_engines!(concurrent_referrals_never_push_anyone_over_their_cap, |engine| as
                 case_manager_id: IDS[0].to_owned(),
                 reason: cases_pb::ReassignReason::CaseloadBalance as i32,
                 detail: String::new(),
+                expected_updated_at: None,
             };
             api.reassign_case(request_as(Role::Supervisor, request)).await
         })

@@ -56,6 +56,7 @@ async fn make_move(client: &mut Client, case_id: &str, to: CaseStage, by: Move) 
                     to_stage: to as i32,
                     reason: "test_move".into(),
                     effective_at: None,
+                    expected_updated_at: None,
                 })
                 .await?
                 .into_inner()

@@ -4,6 +4,7 @@ mod access;
 mod api;
 mod case_referrals;
 mod completeness;
+mod concurrency;
 mod continuity;
 mod current_episode;
 mod engagement;

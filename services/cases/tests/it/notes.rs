@@ -179,6 +179,7 @@ both_engines!(a_privileged_note_is_read_only_by_its_author_and_the_authors_super
         case_manager_id: COLLEAGUE.into(),
         reason: pb::ReassignReason::StaffLeave as i32,
         detail: String::new(),
+        expected_updated_at: None,
     };
     api.reassign_case(request_as_user(Role::Supervisor, "usr_sup_a", reassign)).await.expect("reassign");
     assert_eq!(

@@ -74,6 +74,7 @@ both_engines!(a_second_referral_of_a_youth_joins_the_open_case_even_while_it_wai
         case_manager_id: A.into(),
         reason: pb::ReassignReason::CaseloadBalance as i32,
         detail: String::new(),
+        expected_updated_at: None,
     };
     supervisor.reassign_case(request).await.expect("assign from the queue");
     let assigned = served.published(4, |e| e.event_type == "case.assigned").await;
@@ -266,6 +267,7 @@ both_engines!(the_database_refuses_a_second_open_case_for_a_youth, |engine| asyn
         practice,
         opened_at: START_MICROS,
         updated_at: START_MICROS,
+        updated_by: String::new(),
         lifecycle: Default::default(),
         engagement: Default::default(),
         merged_into: None,

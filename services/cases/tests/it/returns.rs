@@ -46,6 +46,7 @@ pub async fn close_exited_at(served: &Served, case_id: &str, exited_at: i64) -> 
         reason: CaseClosureReason::GoalsMet as i32,
         exit_living_situation: LivingSituation::EmergencyShelter as i32,
         exited_at: Some(wf_proto::time::timestamp_from_micros(exited_at)),
+        expected_updated_at: None,
     };
     let closed = served.client(Role::Supervisor).await.close_case(request).await.expect("close");
     closed.into_inner().case.expect("case")

@@ -19,6 +19,8 @@ pub struct Person {
     pub sees_referrals: bool,
     /// The navigation offers the partner's view (offers, cases served, capacity).
     pub partner_view: bool,
+    /// The navigation offers "My caseload" (staff who read and work cases).
+    pub sees_caseload: bool,
 }
 
 impl Person {
@@ -29,6 +31,7 @@ impl Person {
             organization: organization(who),
             sees_referrals: crate::domain::queue::shows_queue(who.role),
             partner_view: who.is_partner(),
+            sees_caseload: crate::domain::cases::reads_cases(who.role),
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod account;
 pub mod acknowledge;
 pub mod assets;
+pub mod cases;
 pub mod errors;
 pub mod extract;
 pub mod guard;
@@ -21,6 +22,7 @@ pub mod partner;
 pub mod referrals;
 pub mod session;
 pub mod sign_in;
+pub mod staff;
 pub mod v1;
 
 use axum::Router;
@@ -59,6 +61,20 @@ pub fn router(app: App) -> Router {
         .route("/referrals/{id}/mandated-reports", post(referrals::record_actions::record_report))
         .route("/referrals/{id}/mandated-reports/{report}/written", post(referrals::record_actions::record_written))
         .route("/referrals/{id}/matches/{possible_match}/{decision}", post(referrals::record_actions::decide_match))
+        .route("/caseload", get(cases::caseload::show))
+        .route("/cases", get(cases::caseload::show))
+        .route("/cases/{id}", get(cases::page::show))
+        .route("/cases/{id}/stage", post(cases::actions::stage))
+        .route("/cases/{id}/close", post(cases::actions::close))
+        .route("/cases/{id}/reopen", post(cases::actions::reopen))
+        .route("/cases/{id}/readiness", post(cases::actions::readiness))
+        .route("/cases/{id}/contact-attempts", post(cases::actions::contact))
+        .route("/cases/{id}/services", post(cases::actions::service))
+        .route("/cases/{id}/services/{intervention_id}/undo", post(cases::actions::undo))
+        .route("/cases/{id}/goals", post(cases::actions::goal))
+        .route("/cases/{id}/follow-ups", post(cases::actions::follow_up))
+        .route("/cases/{id}/recidivism", post(cases::actions::recidivism))
+        .route("/cases/{id}/notes", post(cases::actions::note))
         .route("/offers", get(partner::offers::list))
         .route("/offers/{id}", get(partner::offers::show))
         .route("/offers/{id}/accept", post(partner::offers::accept))

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 mod account;
 mod api_v1;
+mod cases;
 mod headers;
 mod home;
 mod limits;

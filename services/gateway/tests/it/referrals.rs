@@ -736,7 +736,7 @@ fn option_value(body: &str, label: &str) -> String {
 
 /// The consent chips of a page (the list, not the form).
 fn chips(body: &str) -> &str {
-    let start = body.find("<ul class=\"chips\">").unwrap_or_else(|| panic!("no chips: {body}"));
+    let start = body.find("<ul class=\"release-chips\">").unwrap_or_else(|| panic!("no chips: {body}"));
     &body[start..start + body[start..].find("</ul>").expect("chips end")]
 }
 
@@ -800,7 +800,7 @@ both_engines!(consent_releases_are_recorded_shown_as_chips_and_revoked, |engine|
     let shown = maria.get(&format!("{page}?done=release")).await;
     assert!(shown.body.contains("The consent release is recorded."));
     let chip = chips(&shown.body);
-    assert!(chip.contains("chip--active") && chip.contains(">Active<"), "{chip}");
+    assert!(chip.contains("release-chip--active") && chip.contains(">Active<"), "{chip}");
     assert!(chip.contains("Demo Harbor Youth Shelter"), "{chip}");
     assert!(chip.contains("Identity (names, date of birth); Contact details and safe-contact instructions"), "{chip}");
     assert!(chip.contains("For Providing the service the partner accepted."), "{chip}");
@@ -825,7 +825,10 @@ both_engines!(consent_releases_are_recorded_shown_as_chips_and_revoked, |engine|
     revoked.expect_status(StatusCode::SEE_OTHER);
     let after = maria.get(&format!("{page}?done=revoke")).await;
     let chip = chips(&after.body);
-    assert!(chip.contains(">Revoked<") && chip.contains("chip--ended") && !chip.contains("Revoke</button>"), "{chip}");
+    assert!(
+        chip.contains(">Revoked<") && chip.contains("release-chip--ended") && !chip.contains("Revoke</button>"),
+        "{chip}"
+    );
     let releases = listed().await;
     assert!(!releases[0].active && releases[0].revoked_at.is_some());
     // Another referral's release, or a malformed id, is not found.

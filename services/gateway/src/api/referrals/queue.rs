@@ -79,7 +79,7 @@ fn entry(summary: intake::ReferralSummary) -> Entry {
     }
 }
 
-/// Every referral matching `request` (up to [`super::MAX_PAGES`] pages); `true` when more matched.
+/// Every referral matching `request` (up to [`crate::api::staff::MAX_PAGES`] pages); `true` when more matched.
 async fn list(
     app: &App,
     who: &SignedIn,

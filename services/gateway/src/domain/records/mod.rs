@@ -272,9 +272,9 @@ impl ReleaseState {
     /// The chip's CSS modifier (words always beside the colour).
     pub fn class(self) -> &'static str {
         match self {
-            ReleaseState::Active => "chip--active",
-            ReleaseState::NotYetSigned => "chip--pending",
-            ReleaseState::Expired | ReleaseState::Revoked => "chip--ended",
+            ReleaseState::Active => "release-chip--active",
+            ReleaseState::NotYetSigned => "release-chip--pending",
+            ReleaseState::Expired | ReleaseState::Revoked => "release-chip--ended",
         }
     }
 
