@@ -39,7 +39,7 @@ pub const TOPOLOGY: &[(&str, &[&str])] = &[
         &[
             "referral.*",
             "case.*",
-            "intervention.delivered",
+            "intervention.*",
             "follow_up.*",
             "recidivism.recorded",
             "possible_match.confirmed",

@@ -2,8 +2,11 @@
 //! 390×844: a new emergent referral (fictional, submitted through intake's gRPC API as a hotline
 //! would) is at the top of the queue with its countdown; its page opens; "why this partner"
 //! expands; triage is saved through htmx; contact details are revealed with a purpose, safe-contact
-//! instructions first, and are masked again on the next visit. axe finds nothing serious or
-//! critical on the queue or the referral page at either size; a screenshot is written per step.
+//! instructions first, and are masked again on the next visit; a consent release is recorded and
+//! shown as a chip; the case opens from the referral, moves a stage (enrolled), gets a service, a
+//! contact attempt and its baseline follow-up; after sign-out Back shows nothing personal. axe finds
+//! nothing serious or critical on any of these pages at either size; a screenshot is written per
+//! step.
 
 use std::time::Duration;
 
@@ -163,7 +166,111 @@ async fn a_case_manager_triages_an_emergent_referral_and_reveals_its_contact_det
         let again = browser.page_text().await;
         assert!(!again.contains(PHONE) && !again.contains("green lantern"), "masked again");
         browser.shot("masked-again").await;
+
+        // A consent release, once per walk (the phone walk sees the desktop's as a chip).
+        if name == "desktop" {
+            browser.click("#new-release summary").await;
+            let recipient = browser.client.find(Locator::Css("#release_recipient_organization_id")).await.unwrap();
+            recipient.select_by_label("Demo Harbor Youth Shelter").await.expect("recipient chosen");
+            browser.click("#release_category-contact").await;
+            let purpose = browser.client.find(Locator::Css("#release_purpose")).await.unwrap();
+            purpose.select_by_value("service_referral").await.expect("purpose chosen");
+            let today = page_today(&browser, "#release_signed_at").await;
+            set_value(&browser, "#release_expires_on", &in_days(&today, 90)).await;
+            let basis = browser.client.find(Locator::Css("#release_youth_basis")).await.unwrap();
+            basis.select_by_value("minor_consent_sensitive_services").await.expect("basis chosen");
+            browser.shot("consent-form").await;
+            browser.assert_accessible(&format!("the consent form ({name})")).await;
+            browser.click("form[action$='/releases#consent'] button[type=submit]").await;
+            wait_for_text(&browser, "The consent release is recorded.").await;
+        }
+        let chip = browser.text_of(".release-chips").await;
+        assert!(chip.contains("Active") && chip.contains("Demo Harbor Youth Shelter"), "{chip}");
+        browser.shot("consent-recorded").await;
+        browser.assert_accessible(&format!("the referral page with its release ({name})")).await;
+
+        // The case: move it a stage, log a service, record a contact attempt and a follow-up.
+        browser.click("#open-case").await;
+        assert!(browser.current_path().await.starts_with("/cases/case_"), "the case page");
+        let case_text = browser.page_text().await;
+        assert!(!case_text.contains("River Example") && !case_text.contains(PHONE), "no personal data on the case");
+        browser.shot("case").await;
+        browser.assert_accessible(&format!("the case page ({name})")).await;
+        if name == "desktop" {
+            browser.click("#to_stage button[value='enrolled']").await;
+            wait_for_text(&browser, "The stage is changed.").await;
+            browser.shot("case-enrolled").await;
+
+            browser.click("#log-service summary").await;
+            let service = browser.client.find(Locator::Css("#service_type")).await.unwrap();
+            service.select_by_index(1).await.expect("a service chosen");
+            let provider = browser.client.find(Locator::Css("#provider_id")).await.unwrap();
+            provider.select_by_index(1).await.expect("a provider chosen");
+            let today = page_today(&browser, "#completed_on").await;
+            set_value(&browser, "#delivered_on", &today).await;
+            browser.fill("#units", "1").await;
+            browser.click("form[action$='/services'] button[type=submit]").await;
+            wait_for_text(&browser, "The service is logged.").await;
+            browser.shot("service-logged").await;
+            browser.assert_accessible(&format!("the case after a service ({name})")).await;
+
+            set_value(&browser, "#attempted_on", &today).await;
+            let channel = browser.client.find(Locator::Css("#channel")).await.unwrap();
+            channel.select_by_index(1).await.expect("a channel chosen");
+            browser.click("#outcome").await;
+            browser.click("form[action$='/contact-attempts'] button[type=submit]").await;
+            wait_for_text(&browser, "The contact attempt is recorded.").await;
+            browser.shot("contact-recorded").await;
+
+            // The baseline follow-up, due at enrollment, is recorded today.
+            let result = browser.client.find(Locator::Css("#follow_up_result")).await.unwrap();
+            result.select_by_value("completed").await.expect("completed");
+            browser.click("form[action$='/follow-ups'] button[type=submit]").await;
+            wait_for_text(&browser, "The follow-up is recorded.").await;
+            browser.shot("follow-up-recorded").await;
+            browser.assert_accessible(&format!("the case after a follow-up ({name})")).await;
+        }
+        let case_text = browser.page_text().await;
+        for recorded in ["Enrolled", "Done"] {
+            assert!(case_text.contains(recorded), "the case page does not show {recorded}: {case_text}");
+        }
+
+        // Sign out: Back shows nothing personal, and the pages ask for a sign-in again.
+        let case_path = browser.current_path().await;
+        browser.click("form[action='/sign-out'] button[type=submit]").await;
+        browser.client.back().await.expect("back");
+        let after = browser.page_text().await;
+        for personal in ["maria.cm", "River Example", PHONE, "green lantern"] {
+            assert!(!after.contains(personal), "Back after sign-out shows {personal}: {after}");
+        }
+        browser.shot("back-after-sign-out").await;
+        browser.goto(&format!("{}{case_path}", system.web)).await;
+        assert_eq!(browser.current_path().await, "/sign-in", "the session ended");
         browser.close().await;
     }
     system.stop().await;
+}
+
+/// Sets a form field's value in the page (a date input, which typing fills by the browser's
+/// locale), as a person's picker would.
+async fn set_value(browser: &super::Browser, css: &str, value: &str) {
+    let element = browser.client.find(Locator::Css(css)).await.unwrap_or_else(|err| panic!("{css}: {err}"));
+    browser
+        .client
+        .execute("arguments[0].value = arguments[1]", vec![serde_json::to_value(&element).unwrap(), value.into()])
+        .await
+        .expect("value set");
+}
+
+/// The date `days` after `today` ("2026-12-08", the page's own Los Angeles date).
+fn in_days(today: &str, days: i64) -> String {
+    let today = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("a date");
+    (today + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+}
+
+/// The page's Los Angeles date, from a `datetime-local` or `date` field it filled in.
+async fn page_today(browser: &super::Browser, css: &str) -> String {
+    let element = browser.client.find(Locator::Css(css)).await.unwrap_or_else(|err| panic!("{css}: {err}"));
+    let value = element.prop("value").await.expect("value").unwrap_or_default();
+    value.get(..10).unwrap_or_else(|| panic!("{css} holds no date: {value:?}")).to_owned()
 }

@@ -11,7 +11,7 @@
 //! - Recidivism events on or before the intake date are not outcomes.
 //! - Privileged notes never reach this service (`case_note.added` is not even bound).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
@@ -99,7 +99,11 @@ struct CaseFacts {
     exit_living_situation: String,
     returns: u32,
     follow_ups: BTreeMap<String, (String, i64)>,
-    interventions: Vec<(String, NaiveDate, f64)>,
+    /// (intervention id, service type, delivered on, units).
+    interventions: Vec<(String, String, NaiveDate, f64)>,
+    /// Interventions their recorder withdrew (undone right after recording): never delivered, so
+    /// they count nowhere, whichever order the two events arrive in.
+    withdrawn: BTreeSet<String>,
     /// (went missing, found); an open episode has no end.
     missing: Vec<(i64, Option<i64>)>,
     follow_up_domains: BTreeMap<String, BTreeMap<String, String>>,
@@ -234,8 +238,14 @@ pub fn build_scoped(
                 case.practice |= i.practice;
                 link(case, &i.referral_id, "");
                 if let Some(on) = i.delivered_on.as_ref().and_then(date) {
-                    case.interventions.push((i.service_type, on, if i.units.is_finite() { i.units } else { 0.0 }));
+                    let units = if i.units.is_finite() { i.units } else { 0.0 };
+                    case.interventions.push((i.intervention_id, i.service_type, on, units));
                 }
+            }),
+            pb::InterventionWithdrawn::TYPE => pb::InterventionWithdrawn::decode(bytes).map(|w| {
+                let case = cases.entry(w.case_id).or_default();
+                case.practice |= w.practice;
+                case.withdrawn.insert(w.intervention_id);
             }),
             pb::FollowUpDue::TYPE => pb::FollowUpDue::decode(bytes).map(|f| {
                 let case = cases.entry(f.case_id).or_default();
@@ -364,7 +374,8 @@ pub fn build_scoped(
                 row.exited_day = Some(row.exited_day.map_or(day, |d: f64| d.max(day)));
             }
             case_returns += case.returns;
-            for (service_type, on, units) in &case.interventions {
+            let delivered = case.interventions.iter().filter(|(id, ..)| id.is_empty() || !case.withdrawn.contains(id));
+            for (_, service_type, on, units) in delivered {
                 let day = date_day(*on).max(0.0);
                 contacts.push(day);
                 let exposure = exposures.entry(service_type.clone()).or_insert_with(|| Exposure {

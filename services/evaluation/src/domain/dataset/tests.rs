@@ -336,3 +336,60 @@ fn completed_follow_ups_carry_coded_long_term_domains() {
     let json = serde_json::to_string(&built.rows[0]).unwrap();
     assert!(!json.contains("90000") && !json.contains("wellbeing"), "{json}");
 }
+
+#[test]
+fn a_withdrawn_intervention_counts_nowhere_whichever_event_comes_first() {
+    let delivered = |id: &str, service: &str, day: i64| {
+        (
+            T0 + day * DAY,
+            pb::InterventionDelivered {
+                intervention_id: id.into(),
+                case_id: "case_w".into(),
+                referral_id: "ref_w".into(),
+                service_type: service.into(),
+                delivered_on: date(T0 + day * DAY),
+                units: 1.0,
+                ..Default::default()
+            },
+        )
+    };
+    let withdrawn = |id: &str, day: i64| {
+        (
+            T0 + day * DAY,
+            pb::InterventionWithdrawn {
+                intervention_id: id.into(),
+                case_id: "case_w".into(),
+                referral_id: "ref_w".into(),
+                ..Default::default()
+            },
+        )
+    };
+    for withdrawal_first in [false, true] {
+        let mut log = Log::new();
+        log.push(T0, received("ref_w", "yth_w", T0, false));
+        log.push(
+            T0,
+            pb::CaseAssigned {
+                case_id: "case_w".into(),
+                referral_id: "ref_w".into(),
+                youth_id: "yth_w".into(),
+                ..Default::default()
+            },
+        );
+        let (at, kept) = delivered("int_kept", "mental_health", 10);
+        log.push(at, kept);
+        let (at, undone) = delivered("int_undone", "legal_advocacy", 11);
+        let (undo_at, undo) = withdrawn("int_undone", 11);
+        if withdrawal_first {
+            log.push(undo_at, undo);
+            log.push(at, undone);
+        } else {
+            log.push(at, undone);
+            log.push(undo_at, undo);
+        }
+        let built = build(&log.events, &ids(&[("yth_w", "stu_w")]), T0 + 30 * DAY);
+        let row = &built.rows[0];
+        let services: Vec<&str> = row.interventions.iter().map(|e| e.service_type.as_str()).collect();
+        assert_eq!(services, ["mental_health"], "withdrawal first: {withdrawal_first}");
+    }
+}

@@ -34,6 +34,8 @@ pub struct Abilities {
     pub routing: bool,
     /// The roster: owners' names and "mine" (`ListCaseManagers`).
     pub roster: bool,
+    /// The staff case page (`ReadCase`, staff side).
+    pub cases: bool,
 }
 
 impl Abilities {
@@ -43,6 +45,7 @@ impl Abilities {
             reveal: role != Role::Partner && is_allowed(role, Operation::ReadPersonalDetails),
             routing: is_allowed(role, Operation::ReadRoutingDecision),
             roster: may_call(role, method::LIST_CASE_MANAGERS),
+            cases: crate::domain::cases::reads_cases(role),
         }
     }
 }
