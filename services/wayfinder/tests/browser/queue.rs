@@ -55,15 +55,19 @@ fn referral(reference: &str, tier: common::TriageTier, needs: &[&str]) -> intake
 
 /// Submits an emergent and a routine referral; returns the emergent one's id once routing has
 /// offered it (so the page has a decision to explain).
-async fn submit(system: &Running) -> String {
+async fn submit(system: &Running, tag: &str) -> String {
     let target = wf_client::Target::resolve(Some(system.grpc.clone()), None, system._data.path()).expect("target");
     let mut hotline = target.intake(Role::Hotline).await.expect("intake");
     hotline
-        .submit_referral(referral("BROWSER-ROUTINE", common::TriageTier::Routine, &["education"]))
+        .submit_referral(referral(&format!("BROWSER-ROUTINE-{tag}"), common::TriageTier::Routine, &["education"]))
         .await
         .expect("routine submitted");
     let emergent = hotline
-        .submit_referral(referral("BROWSER-EMERGENT", common::TriageTier::Emergent, &["emergency_shelter"]))
+        .submit_referral(referral(
+            &format!("BROWSER-EMERGENT-{tag}"),
+            common::TriageTier::Emergent,
+            &["emergency_shelter"],
+        ))
         .await
         .expect("emergent submitted")
         .into_inner()
@@ -93,9 +97,10 @@ async fn wait_for_text(browser: &super::Browser, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_manager_triages_an_emergent_referral_and_reveals_its_contact_details() {
     let system = running(&[("maria.cm", Role::CaseManager, None, Some("usr_demo_case_manager"))]).await;
-    let emergent = submit(&system).await;
     let driver = Driver::start().await;
     for (width, height, name) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+        // Each size walks the whole day on a new emergent referral of its own.
+        let emergent = submit(&system, name).await;
         let mut browser = driver.browser(width, height, true, shots(&format!("queue_{name}"))).await;
         sign_in(&mut browser, &system.web, "maria.cm").await;
         if browser.current_path().await == "/acknowledge" {
@@ -106,7 +111,7 @@ async fn a_case_manager_triages_an_emergent_referral_and_reveals_its_contact_det
         browser.click("a[href='/referrals']").await;
         assert_eq!(browser.current_path().await, "/referrals");
         let first = browser.text_of("table.queue tbody tr").await;
-        assert!(first.contains("Emergent") && first.contains("due in"), "{first}");
+        assert!(first.contains("Emergent") && first.contains("due in"), "{first}\n{}", browser.page_text().await);
         let link = browser.client.find(Locator::Css("table.queue tbody tr a")).await.expect("a link");
         assert_eq!(link.attr("href").await.unwrap().as_deref(), Some(format!("/referrals/{emergent}").as_str()));
         let queue_text = browser.page_text().await;
@@ -167,8 +172,8 @@ async fn a_case_manager_triages_an_emergent_referral_and_reveals_its_contact_det
         assert!(!again.contains(PHONE) && !again.contains("green lantern"), "masked again");
         browser.shot("masked-again").await;
 
-        // A consent release, once per walk (the phone walk sees the desktop's as a chip).
-        if name == "desktop" {
+        // A consent release.
+        {
             browser.click("#new-release summary").await;
             let recipient = browser.client.find(Locator::Css("#release_recipient_organization_id")).await.unwrap();
             recipient.select_by_label("Demo Harbor Youth Shelter").await.expect("recipient chosen");
@@ -196,7 +201,7 @@ async fn a_case_manager_triages_an_emergent_referral_and_reveals_its_contact_det
         assert!(!case_text.contains("River Example") && !case_text.contains(PHONE), "no personal data on the case");
         browser.shot("case").await;
         browser.assert_accessible(&format!("the case page ({name})")).await;
-        if name == "desktop" {
+        {
             browser.click("#to_stage button[value='enrolled']").await;
             wait_for_text(&browser, "The stage is changed.").await;
             browser.shot("case-enrolled").await;
