@@ -381,3 +381,49 @@ pub fn filtered(path: &str, filters: &[(&str, &str)]) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(filters).finish();
     format!("{path}?{query}")
 }
+
+/// A contact attempt as a form gave it (Los Angeles date and optional time, channel and outcome
+/// codes), as the request the cases service takes, or each field's error.
+pub fn contact_attempt_request(
+    case_id: &str,
+    attempted_on: &str,
+    attempted_time: &str,
+    channel: &str,
+    outcome: &str,
+) -> Result<wf_proto::cases::v1::RecordContactAttemptRequest, Vec<wf_types::FieldViolation>> {
+    use wf_types::FieldViolation;
+    let mut violations = Vec::new();
+    let at = match local_instant(attempted_on, attempted_time) {
+        Ok(at) => Some(at),
+        Err(LocalTimeError::Date) => {
+            violations
+                .push(FieldViolation::new("attempted_on", "Enter the date as year-month-day, such as 2026-03-02"));
+            None
+        }
+        Err(LocalTimeError::Time) => {
+            violations
+                .push(FieldViolation::new("attempted_time", "Enter the time as hours and minutes, such as 14:30"));
+            None
+        }
+    };
+    let channel = contact_channel(channel)
+        .ok_or_else(|| violations.push(FieldViolation::new("channel", "Choose how you tried to reach the youth")))
+        .ok();
+    let outcome = contact_outcome(outcome)
+        .ok_or_else(|| violations.push(FieldViolation::new("outcome", "Choose what happened")))
+        .ok();
+    match (at, channel, outcome) {
+        (Some(at), Some(channel), Some(outcome)) if violations.is_empty() => {
+            Ok(wf_proto::cases::v1::RecordContactAttemptRequest {
+                contact_attempt: Some(wf_proto::cases::v1::ContactAttempt {
+                    case_id: case_id.to_owned(),
+                    attempted_at: Some(wf_proto::time::timestamp_from_micros(at)),
+                    channel: channel as i32,
+                    outcome: outcome as i32,
+                    ..Default::default()
+                }),
+            })
+        }
+        _ => Err(violations),
+    }
+}

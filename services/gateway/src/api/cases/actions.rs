@@ -38,7 +38,7 @@ use crate::api::{OrPage as _, PageError};
 use crate::app::{App, SignedIn, UpstreamFailure};
 use crate::domain::cases::labels::{self, CLOSURE_REASONS, GOAL_DOMAINS, READINESS, REOPEN_REASONS};
 use crate::domain::cases::{self as rules};
-use crate::domain::partner::{self as partner_rules, LocalTimeError};
+use crate::domain::partner::{self as partner_rules};
 
 /// How one form names a service's request field: (request field, form field id, words).
 type FieldNames = &'static [(&'static str, &'static str, &'static str)];
@@ -398,38 +398,13 @@ pub async fn readiness(
 }
 
 fn contact_request(id: &CaseId, form: &ContactForm) -> Result<cases::RecordContactAttemptRequest, Vec<FieldViolation>> {
-    let mut violations = Vec::new();
-    let at = match partner_rules::local_instant(&form.attempted_on, &form.attempted_time) {
-        Ok(at) => Some(at),
-        Err(LocalTimeError::Date) => {
-            violations
-                .push(FieldViolation::new("attempted_on", "Enter the date as year-month-day, such as 2026-03-02"));
-            None
-        }
-        Err(LocalTimeError::Time) => {
-            violations
-                .push(FieldViolation::new("attempted_time", "Enter the time as hours and minutes, such as 14:30"));
-            None
-        }
-    };
-    let channel = partner_rules::contact_channel(&form.channel)
-        .ok_or_else(|| violations.push(FieldViolation::new("channel", "Choose how you tried to reach the youth")))
-        .ok();
-    let outcome = partner_rules::contact_outcome(&form.outcome)
-        .ok_or_else(|| violations.push(FieldViolation::new("outcome", "Choose what happened")))
-        .ok();
-    match (at, channel, outcome) {
-        (Some(at), Some(channel), Some(outcome)) if violations.is_empty() => Ok(cases::RecordContactAttemptRequest {
-            contact_attempt: Some(cases::ContactAttempt {
-                case_id: id.to_string(),
-                attempted_at: Some(wf_proto::time::timestamp_from_micros(at)),
-                channel: channel as i32,
-                outcome: outcome as i32,
-                ..Default::default()
-            }),
-        }),
-        _ => Err(violations),
-    }
+    crate::domain::partner::contact_attempt_request(
+        id.as_str(),
+        &form.attempted_on,
+        &form.attempted_time,
+        &form.channel,
+        &form.outcome,
+    )
 }
 
 pub async fn contact(

@@ -22,7 +22,7 @@ use super::{FormField, acting_partner, confirmation, on_form, path_id};
 use crate::api::extract::redirect;
 use crate::api::{FormErrors, Layout, OrPage, PageError};
 use crate::app::{App, SignedIn};
-use crate::domain::partner::{self as rules, CONTACT_CHANNELS, CONTACT_OUTCOMES, LocalTimeError, UNIT_TYPES};
+use crate::domain::partner::{self as rules, CONTACT_CHANNELS, CONTACT_OUTCOMES, UNIT_TYPES};
 use crate::domain::queue::labels::{self, SITES};
 
 /// Rows one list shows.
@@ -393,38 +393,13 @@ const CONTACT_FIELDS: [FormField<'static>; 3] = [
 ];
 
 fn contact_request(id: &CaseId, form: &ContactForm) -> Result<cases::RecordContactAttemptRequest, Vec<FieldViolation>> {
-    let mut violations = Vec::new();
-    let at = match rules::local_instant(&form.attempted_on, &form.attempted_time) {
-        Ok(at) => Some(at),
-        Err(LocalTimeError::Date) => {
-            violations
-                .push(FieldViolation::new("attempted_on", "Enter the date as year-month-day, such as 2026-03-02"));
-            None
-        }
-        Err(LocalTimeError::Time) => {
-            violations
-                .push(FieldViolation::new("attempted_time", "Enter the time as hours and minutes, such as 14:30"));
-            None
-        }
-    };
-    let channel = rules::contact_channel(&form.channel)
-        .ok_or_else(|| violations.push(FieldViolation::new("channel", "Choose how you tried to reach the youth")))
-        .ok();
-    let outcome = rules::contact_outcome(&form.outcome)
-        .ok_or_else(|| violations.push(FieldViolation::new("outcome", "Choose what happened")))
-        .ok();
-    match (at, channel, outcome) {
-        (Some(at), Some(channel), Some(outcome)) if violations.is_empty() => Ok(cases::RecordContactAttemptRequest {
-            contact_attempt: Some(cases::ContactAttempt {
-                case_id: id.to_string(),
-                attempted_at: Some(wf_proto::time::timestamp_from_micros(at)),
-                channel: channel as i32,
-                outcome: outcome as i32,
-                ..Default::default()
-            }),
-        }),
-        _ => Err(violations),
-    }
+    crate::domain::partner::contact_attempt_request(
+        id.as_str(),
+        &form.attempted_on,
+        &form.attempted_time,
+        &form.channel,
+        &form.outcome,
+    )
 }
 
 pub async fn record_contact(
