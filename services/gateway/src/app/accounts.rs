@@ -317,13 +317,16 @@ impl Accounts {
     }
 
     /// Removes the account's OpenID Connect link (signing in through the provider no longer opens it).
-    pub async fn unlink_oidc(&self, username: &str) -> Result<(), AccountError> {
+    pub async fn unlink_oidc(&self, username: &str) -> Result<u64, AccountError> {
         let account = self.load_by_username(username).await?;
         let mut tx = self.db.begin().await?;
         store::accounts::set_oidc_subject(&mut tx, &account.id, None, self.clock.now_micros()).await?;
+        // A session the provider's identity opened must not outlive the link (the identity may be
+        // why it is unlinked).
+        let ended = store::sessions::delete_for_account(&mut tx, &account.id, None).await?;
         tx.commit().await?;
-        tracing::info!(account_id = %account.id, "account unlinked from its OpenID Connect subject");
-        Ok(())
+        tracing::info!(account_id = %account.id, sessions_ended = ended, "account unlinked from its OpenID Connect subject");
+        Ok(ended)
     }
 
     /// The OpenID Connect (issuer, subject) the account is linked to.

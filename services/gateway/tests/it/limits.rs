@@ -55,6 +55,20 @@ both_engines!(disabling_an_account_ends_its_sessions_at_once, |engine| async mov
     h.browser().sign_in("mgarcia", PASSWORD, None).await.expect_status(StatusCode::SEE_OTHER);
 });
 
+both_engines!(unlinking_a_provider_identity_ends_the_accounts_sessions_at_once, |engine| async move {
+    let h = Harness::start(engine).await;
+    h.add("mgarcia", Role::CaseManager).await;
+    h.add("jlee", Role::Supervisor).await;
+    let accounts = h.gateway.accounts();
+    accounts.link_oidc("mgarcia", "https://id.example.org", "248289761001").await.unwrap();
+    let mut session = h.signed_in("mgarcia").await;
+    let mut other = h.signed_in("jlee").await;
+    assert_eq!(accounts.unlink_oidc("mgarcia").await.unwrap(), 1);
+    assert_eq!(session.get("/").await.location(), Some("/sign-in"), "the session ended with the link");
+    assert_eq!(other.get("/").await.status, StatusCode::OK, "other accounts are untouched");
+    assert_eq!(accounts.oidc_link("mgarcia").await.unwrap(), None);
+});
+
 both_engines!(nothing_is_reachable_before_the_acknowledgment_is_accepted, |engine| async move {
     let h = Harness::start(engine).await;
     h.add("mgarcia", Role::CaseManager).await;

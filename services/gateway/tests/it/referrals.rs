@@ -816,6 +816,25 @@ both_engines!(consent_releases_are_recorded_shown_as_chips_and_revoked, |engine|
     assert!(release.active);
     assert_eq!(release.signers[0].legal_basis, "minor_consent_sensitive_services");
 
+    // Another referral's page cannot revoke it: not found, and the release still holds.
+    let other = w
+        .submit(Submit {
+            reference: "C-B",
+            tier: Tier::Routine,
+            site: Site::SanFernandoValley,
+            source: Source::School,
+            needs: &["childcare"],
+            practice: false,
+        })
+        .await;
+    maria
+        .post(
+            &format!("/referrals/{other}/releases/{}/revoke", release.release_id),
+            &[("csrf_token", &csrf), ("revoke_reason", "youth_request")],
+        )
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert!(listed().await[0].active, "a release is revoked only from its own referral's page");
     // Revoke: a reason from the list is required; then the chip says so and no longer offers it.
     let revoke = format!("{page}/releases/{}/revoke", release.release_id);
     let no_reason = maria.post(&revoke, &[("csrf_token", &csrf)]).await;
@@ -958,6 +977,12 @@ both_engines!(a_possible_returning_youth_is_confirmed_or_rejected_from_the_banne
     assert!(shown.body.contains("Nothing is merged on this page."));
     let csrf = shown.csrf();
     let matched = pending(second.clone()).await.remove(0);
+    // From another referral's page the match is not found, and stays undecided.
+    maria
+        .post(&format!("/referrals/{first}/matches/{}/confirm", matched.possible_match_id), &[("csrf_token", &csrf)])
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(pending(second.clone()).await[0].status, intake::PossibleMatchStatus::Pending as i32);
     let reject = format!("{page}/matches/{}/reject", matched.possible_match_id);
     let rejected = maria.post(&reject, &[("csrf_token", &csrf)]).await;
     rejected.expect_status(StatusCode::SEE_OTHER);

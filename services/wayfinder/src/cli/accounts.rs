@@ -82,7 +82,8 @@ pub enum AccountsAction {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Remove a sign-in's OpenID Connect link: it can no longer sign in through the provider.
+    /// Remove a sign-in's OpenID Connect link: it can no longer sign in through the provider, and
+    /// every session it holds ends at once.
     Unlink {
         /// The sign-in name.
         #[arg(long)]
@@ -174,8 +175,8 @@ pub async fn run(action: AccountsAction, globals: &Globals) -> anyhow::Result<()
             Ok(())
         }
         AccountsAction::Unlink { username, .. } => {
-            accounts.unlink_oidc(&username).await?;
-            println!("unlinked {username} from its OpenID Connect identity");
+            let ended = accounts.unlink_oidc(&username).await?;
+            println!("unlinked {username} from its OpenID Connect identity; {ended} session(s) ended");
             Ok(())
         }
         AccountsAction::List { .. } => {

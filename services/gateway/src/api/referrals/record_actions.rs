@@ -23,6 +23,7 @@ use wf_types::{FieldViolation, MandatedReportId, PossibleMatchId, ReleaseId};
 use super::actions::{FieldNames, again, done, refusal, require};
 use super::detail::Feedback;
 use super::{Abilities, referral_id, staff_reader};
+use crate::api::OrPage as _;
 use crate::api::PageError;
 use crate::api::extract::redirect;
 use crate::api::layout::FormErrors;
@@ -94,8 +95,18 @@ pub async fn revoke_release(
     headers: HeaderMap,
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, PageError> {
-    check(&who, &id)?;
+    let referral = check(&who, &id)?;
     if !ReleaseId::is_valid(&release) {
+        return Err(PageError::NotFound);
+    }
+    // Only a release of this referral: another's id in this page's address is not found here.
+    let got = app
+        .upstream
+        .intake(&who)?
+        .get_consent_release(intake::GetConsentReleaseRequest { release_id: release.clone() })
+        .await
+        .or_page(&who)?;
+    if got.release.is_none_or(|r| r.referral_id != referral) {
         return Err(PageError::NotFound);
     }
     let errors = match labels::parse(REVOKE_REASONS, form.revoke_reason.trim()) {
@@ -209,11 +220,17 @@ pub async fn decide_match(
     Path((id, possible_match, decision)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    check(&who, &id)?;
+    let referral = check(&who, &id)?;
     if !PossibleMatchId::is_valid(&possible_match) {
         return Err(PageError::NotFound);
     }
     let mut client = app.upstream.intake(&who)?;
+    // Only a match of this referral: confirming another's from this page would join the wrong youth.
+    let listed = intake::ListPossibleMatchesRequest { referral_id: referral, page_size: 500, ..Default::default() };
+    let matches = client.list_possible_matches(listed).await.or_page(&who)?.matches;
+    if !matches.iter().any(|m| m.possible_match_id == possible_match) {
+        return Err(PageError::NotFound);
+    }
     let result = match decision.as_str() {
         "confirm" => client
             .confirm_possible_match(intake::ConfirmPossibleMatchRequest { possible_match_id: possible_match })

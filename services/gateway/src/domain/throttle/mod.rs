@@ -161,15 +161,28 @@ pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[wf_config
         return client;
     }
     for entry in forwarded_for.iter().flat_map(|value| value.split(',')).rev() {
-        match entry.trim().parse::<IpAddr>() {
-            Ok(address) => {
+        match forwarded_address(entry) {
+            Some(address) => {
                 client = address;
                 if !is_trusted(address) {
                     break;
                 }
             }
-            Err(_) => break,
+            None => break,
         }
     }
     client
+}
+
+/// One `X-Forwarded-For` entry's address: `203.0.113.5`, `2001:db8::1`, or with the port some
+/// proxies append (`203.0.113.5:4711`, `[2001:db8::1]:4711`).
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(address) = entry.parse::<IpAddr>() {
+        return Some(address);
+    }
+    if let Some(rest) = entry.strip_prefix('[') {
+        return rest.split_once(']').and_then(|(address, _)| address.parse().ok());
+    }
+    entry.rsplit_once(':').and_then(|(address, port)| port.parse::<u16>().ok().and(address.parse().ok()))
 }

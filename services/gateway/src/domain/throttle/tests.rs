@@ -99,4 +99,8 @@ fn attempts_behind_a_trusted_proxy_count_against_the_address_it_forwards() {
     assert_eq!(client_address(ip("10.0.0.2"), &[], &proxies), ip("10.0.0.2"));
     assert_eq!(client_address(ip("10.0.0.2"), &["unknown"], &proxies), ip("10.0.0.2"));
     assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7, nonsense"], &proxies), ip("10.0.0.2"));
+    // Some proxies append the client's port.
+    assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7:4711"], &proxies), ip("198.51.100.7"));
+    assert_eq!(client_address(ip("10.0.0.2"), &["[2001:db8::7]:4711"], &proxies), ip("2001:db8::7"));
+    assert_eq!(client_address(ip("10.0.0.2"), &["2001:db8::7"], &proxies), ip("2001:db8::7"));
 }
