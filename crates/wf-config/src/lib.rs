@@ -687,6 +687,11 @@ mod tests {
             jail.create_file("wayfinder.toml", "[gateway]\ntrusted_proxies = [\"10.0.0.0/24\", \"::1\"]\n")?;
             let config = Config::load(Some(Path::new("wayfinder.toml")), None).expect("loads");
             assert_eq!(config.gateway.proxies().len(), 2);
+            // As deploy/ sets it: a list in one environment variable.
+            jail.set_env("WAYFINDER_GATEWAY__TRUSTED_PROXIES", "[\"172.17.0.1\"]");
+            let config = Config::load(Some(Path::new("wayfinder.toml")), None).expect("loads");
+            assert_eq!(config.gateway.trusted_proxies, ["172.17.0.1"]);
+            jail.clear_env();
             jail.create_file("bad.toml", "[gateway]\ntrusted_proxies = [\"10.0.0.0/40\"]\n")?;
             let err = Config::load(Some(Path::new("bad.toml")), None).unwrap_err().to_string();
             assert!(err.contains("gateway.trusted_proxies") && err.contains("prefix length must be 0 to 32"), "{err}");

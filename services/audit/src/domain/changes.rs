@@ -21,7 +21,7 @@ use super::chain::Entry;
 use super::records::named_records;
 
 /// The event types that change a youth's records (the report's "change" rows).
-pub const CHANGE_TYPES: [&str; 35] = [
+pub const CHANGE_TYPES: [&str; 36] = [
     pb::ReferralReceived::TYPE,
     pb::ReferralTriaged::TYPE,
     pb::ReferralUpdated::TYPE,
@@ -50,6 +50,7 @@ pub const CHANGE_TYPES: [&str; 35] = [
     pb::ContactAttemptRecorded::TYPE,
     pb::ServicePlanGoalChanged::TYPE,
     pb::InterventionDelivered::TYPE,
+    pb::InterventionWithdrawn::TYPE,
     pb::FollowUpRecorded::TYPE,
     pb::FollowUpCancelled::TYPE,
     pb::RecidivismRecorded::TYPE,
@@ -312,6 +313,11 @@ pub fn change_of(entry: &Entry) -> Option<Change> {
                 .text("unit", &code_of!(cases::UnitType, "UNIT_TYPE_", e.unit_type))
                 .text("provider", &e.provider_id)
         }
+        pb::InterventionWithdrawn::TYPE => {
+            let e = decode!(InterventionWithdrawn);
+            by = person(&e.withdrawn_by);
+            what.text("intervention", &e.intervention_id).text("service_type", &e.service_type).flag("withdrawn", true)
+        }
         pb::FollowUpRecorded::TYPE => {
             let e = decode!(FollowUpRecorded);
             what.text("follow_up", &e.follow_up_id)
@@ -416,6 +422,20 @@ mod tests {
         let change = change_of(&entry("case_1", &note)).unwrap();
         assert_eq!((change.record.as_str(), change.by.as_deref()), ("note_1", Some("usr_cm1")));
         assert_eq!(change.what, "case_note.added: category=contact, privileged=yes");
+        // An undone service is a change of the case, by the person who undid it.
+        let withdrawn = pb::InterventionWithdrawn {
+            intervention_id: "int_1".into(),
+            case_id: "case_1".into(),
+            service_type: "legal_advocacy".into(),
+            withdrawn_by: "usr_cm1".into(),
+            ..Default::default()
+        };
+        let change = change_of(&entry("case_1", &withdrawn)).unwrap();
+        assert_eq!((change.record.as_str(), change.by.as_deref()), ("case_1", Some("usr_cm1")));
+        assert_eq!(
+            change.what,
+            "intervention.withdrawn: intervention=int_1, service_type=legal_advocacy, withdrawn=yes"
+        );
     }
 
     #[test]

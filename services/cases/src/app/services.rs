@@ -156,6 +156,7 @@ pub async fn withdraw_intervention(
         service_type: record.service_type.clone(),
         withdrawn_at: Some(crate::timestamp(now)),
         practice: record.practice,
+        withdrawn_by: principal.subject.clone(),
     };
     app.commit(tx, &[Envelope::new(SERVICE, case.case_id.clone(), record.referral_id.clone(), &event)]).await?;
     tracing::info!(intervention.id = %record.intervention_id, case.id = %record.case_id, "intervention withdrawn");

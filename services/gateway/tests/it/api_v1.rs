@@ -537,3 +537,47 @@ async fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
     let unknown = h.send(Request::builder().uri("/api/v1/nothing-here").body(Body::empty()).unwrap()).await;
     assert_eq!(unknown.error(StatusCode::NOT_FOUND).0, "not_found");
 }
+
+both_engines!(a_stage_change_needs_the_version_it_was_made_on, |engine| async move {
+    let w = World::start(engine).await;
+    let id = w
+        .submit(Submit {
+            reference: "API-STAGE",
+            tier: common::TriageTier::Urgent,
+            site: common::Site::SouthLosAngeles,
+            needs: &["emergency_shelter"],
+        })
+        .await;
+    let assigned =
+        eventually(std::time::Duration::from_secs(30), || async { !referral(&w, &id).await.case_id.is_empty() }).await;
+    assert!(assigned, "the referral got a case");
+    let case = referral(&w, &id).await.case_id;
+    let maria_browser = w.person("maria", Role::CaseManager, None, Some(ROSTER_USER)).await;
+    let maria = Api::session(&w.h, &maria_browser).await;
+    let read = maria.get(&format!("/api/v1/cases/{case}")).await;
+    read.expect_status(StatusCode::OK);
+    let version = read.json()["updated_at"].as_str().expect("updated_at").to_owned();
+    let stage = format!("/api/v1/cases/{case}/stage");
+
+    // Without the version it was read at: refused, naming the field; nothing changes.
+    let (code, _) = maria
+        .post(&stage, json!({"to_stage": "enrolled", "reason": "youth_ready"}))
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code, "invalid_argument");
+    // An older version (someone changed the case since): 409, never a silent overwrite.
+    let older = (chrono::DateTime::parse_from_rfc3339(&version).unwrap() - chrono::Duration::seconds(1)).to_rfc3339();
+    let stale = maria
+        .post(&stage, json!({"to_stage": "enrolled", "reason": "youth_ready", "expected_updated_at": older}))
+        .await;
+    assert_eq!(stale.error(StatusCode::CONFLICT).0, "aborted", "{}", stale.body);
+    let still = maria.get(&format!("/api/v1/cases/{case}")).await.json();
+    assert_eq!(still["stage"], read.json()["stage"], "nothing changed");
+    // The version it was read at: done.
+    let done = maria
+        .post(&stage, json!({"to_stage": "enrolled", "reason": "youth_ready", "expected_updated_at": version}))
+        .await;
+    done.expect_status(StatusCode::OK);
+    assert_eq!(done.json()["stage"], "enrolled", "{}", done.body);
+    w.server.stop().await;
+});

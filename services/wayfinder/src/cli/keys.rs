@@ -25,6 +25,9 @@ pub enum KeysAction {
         /// Values re-encrypted per transaction (1 to 10000).
         #[arg(long, default_value_t = 500)]
         batch: i64,
+        /// The web application's own key ring only (see `--gateway` of `status`).
+        #[arg(long)]
+        gateway: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -34,11 +37,21 @@ pub enum KeysAction {
         /// The key version to remove.
         #[arg(long)]
         version: u32,
+        /// The web application's own key ring only (see `--gateway` of `status`).
+        #[arg(long)]
+        gateway: bool,
         #[command(flatten)]
         db: DbArgs,
     },
     /// Show each key version and how many stored values it seals.
     Status {
+        /// The web application's own key ring only: its database and the key file of this
+        /// configuration. Where the web application has a key of its own (the distributed shape:
+        /// `deploy/` gives it `gateway_field_key`), run the key commands with `--gateway` and the
+        /// gateway's configuration; without it they cover intake and cases, and the web application
+        /// too only on an embedded data folder (one key ring for all).
+        #[arg(long)]
+        gateway: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -48,25 +61,43 @@ impl KeysAction {
     /// Where the databases are.
     pub(super) fn db(&self) -> &DbArgs {
         match self {
-            Self::Rotate { db, .. } | Self::Retire { db, .. } | Self::Status { db } => db,
+            Self::Rotate { db, .. } | Self::Retire { db, .. } | Self::Status { db, .. } => db,
         }
     }
 }
 
 pub async fn run(action: KeysAction, globals: &Globals) -> anyhow::Result<()> {
     let config = globals.config_with(action.db())?;
+    let gateway_only = matches!(
+        action,
+        KeysAction::Rotate { gateway: true, .. }
+            | KeysAction::Retire { gateway: true, .. }
+            | KeysAction::Status { gateway: true, .. }
+    );
+    if gateway_only {
+        crate::system::require_service_db(&config, wf_gateway::SERVICE)?;
+        let gateway = Db::connect(&config.database_url_for(wf_gateway::SERVICE)).await?;
+        let result = gateway_keys(action, &config, &gateway).await;
+        gateway.close().await;
+        return result;
+    }
     crate::system::require_service_db(&config, wf_intake::SERVICE)?;
     crate::system::require_service_db(&config, wf_cases::SERVICE)?;
     let db = Db::connect(&config.database_url_for(wf_intake::SERVICE)).await?;
-    // Case notes and the gateway's TOTP secrets are sealed under the same key ring: every action
-    // covers the three databases.
+    // Case notes are sealed under the same key ring: every action covers both databases. So are
+    // the web application's secrets on an embedded data folder (one configuration, one ring).
     let cases = Db::connect(&config.database_url_for(wf_cases::SERVICE)).await?;
-    let gateway = match crate::system::require_service_db(&config, wf_gateway::SERVICE) {
-        Ok(()) => Some(Db::connect(&config.database_url_for(wf_gateway::SERVICE)).await?),
-        Err(_) => {
-            println!("no gateway database here: the web application holds no secrets to cover");
-            None
-        }
+    let gateway = if config.database_url.is_some() {
+        println!(
+            "the web application's sign-in secrets are not covered here: run `wayfinder keys … --gateway` with the \
+             gateway's configuration (its own key file)"
+        );
+        None
+    } else if crate::system::require_service_db(&config, wf_gateway::SERVICE).is_ok() {
+        Some(Db::connect(&config.database_url_for(wf_gateway::SERVICE)).await?)
+    } else {
+        println!("no gateway database here: the web application holds no secrets to cover");
+        None
     };
     let result = match action {
         KeysAction::Rotate { batch, .. } => rotate(&config, &db, &cases, gateway.as_ref(), batch).await,
@@ -79,6 +110,49 @@ pub async fn run(action: KeysAction, globals: &Globals) -> anyhow::Result<()> {
         gateway.close().await;
     }
     result
+}
+
+/// `--gateway`: the web application's key ring and its sign-ins' authentication-app secrets alone.
+async fn gateway_keys(action: KeysAction, config: &Config, gateway: &Db) -> anyhow::Result<()> {
+    let path = vault::key_file(config);
+    match action {
+        KeysAction::Rotate { .. } => {
+            if config.field_key_file.is_none() {
+                wf_crypto::KeyRing::load_or_create_dev(&config.keys_dir())?;
+            }
+            let ring = wf_crypto::KeyRing::rotate_file(&path)
+                .map_err(|err| anyhow::anyhow!("rotating {}: {err}", path.display()))?;
+            let secrets = accounts(config, gateway)?.reseal_totp_secrets().await?;
+            println!(
+                "key version {} is current; {secrets} sign-in(s)' authentication-app secrets re-encrypted to it",
+                ring.current_version()
+            );
+        }
+        KeysAction::Retire { version, .. } => {
+            let count = accounts(config, gateway)?.sealed_with_version(version).await?;
+            if count > 0 {
+                anyhow::bail!(
+                    "key version {version} still seals {count} sign-in authentication-app secret(s); run `wayfinder \
+                     keys rotate --gateway` (or let it finish), then retire again"
+                );
+            }
+            let ring = wf_crypto::KeyRing::retire_from_file(&path, version)
+                .map_err(|err| anyhow::anyhow!("retiring key version {version}: {err}"))?;
+            let left: Vec<String> = ring.versions().map(|v| v.to_string()).collect();
+            println!("retired key version {version}; versions left: {}", left.join(", "));
+        }
+        KeysAction::Status { .. } => {
+            let ring = vault::load_keys(config)?;
+            let accounts = accounts(config, gateway)?;
+            println!("key file: {}", path.display());
+            for version in ring.versions() {
+                let count = accounts.sealed_with_version(version).await?;
+                let current = if version == ring.current_version() { " (current)" } else { "" };
+                println!("version {version}{current}: {count} sign-in authentication-app secret(s)");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The gateway's sign-ins, opened with the key file as it is now.

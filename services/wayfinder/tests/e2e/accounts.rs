@@ -115,12 +115,25 @@ async fn a_key_rotation_re_encrypts_the_sign_ins_authentication_app_secrets() {
     assert!(said.contains("version 2 (current): 1 sign-in authentication-app secret(s)"), "{said}");
     let retired = cli_in(data, &["keys", "retire", "--version", "1"]);
     assert!(retired.status.success(), "{}", shown(&retired));
+    // `--gateway`: the web application's ring alone (as the distributed shape, where it has its own).
+    let rotated = cli_in(data, &["keys", "rotate", "--gateway"]);
+    assert!(rotated.status.success(), "{}", shown(&rotated));
+    assert!(
+        String::from_utf8_lossy(&rotated.stdout)
+            .contains("key version 3 is current; 1 sign-in(s)' authentication-app secrets re-encrypted to it"),
+        "{}",
+        shown(&rotated)
+    );
+    let status = cli_in(data, &["keys", "status", "--gateway"]);
+    let said = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(said.contains("version 3 (current): 1 sign-in authentication-app secret(s)"), "{said}");
+    assert!(said.contains("version 2: 0 sign-in"), "{said}");
 
-    // With version 1 gone from the key file, the secret is sealed under version 2 alone.
+    // With version 1 gone from the key file, the secret is sealed under version 3 alone.
     let db = wf_db::Db::connect(&config.database_url_for(wf_gateway::SERVICE)).await.expect("gateway database");
     let accounts =
         wf_gateway::Accounts::from_config(db.clone(), wf_types::SystemClock::shared(), &config).expect("keys");
-    assert_eq!(accounts.sealed_with_version(2).await.expect("count"), 1);
+    assert_eq!(accounts.sealed_with_version(3).await.expect("count"), 1);
     assert_eq!(accounts.sealed_with_version(1).await.expect("count"), 0);
     db.close().await;
 }

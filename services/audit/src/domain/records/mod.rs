@@ -117,6 +117,7 @@ fn payload_records(entry: &Entry) -> Option<Vec<String>> {
         ContactAttemptRecorded => |e| ids([&e.case_id]),
         ServicePlanGoalChanged => |e| ids([&e.case_id]),
         InterventionDelivered => |e| ids([&e.case_id]),
+        InterventionWithdrawn => |e| ids([&e.case_id]),
         FollowUpDue => |e| ids([&e.case_id]),
         FollowUpOverdue => |e| ids([&e.case_id]),
         FollowUpRecorded => |e| ids([&e.case_id]),

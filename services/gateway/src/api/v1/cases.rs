@@ -229,10 +229,9 @@ pub struct StageChange {
     /// When it happened, if not now.
     #[serde(default)]
     pub effective_at: Option<DateTime<Utc>>,
-    /// The case's `updated_at` as the caller last read it: a change made since is refused (409,
-    /// saying who changed the case and when), never silently overwritten. Absent: no check.
-    #[serde(default)]
-    pub expected_updated_at: Option<DateTime<Utc>>,
+    /// The case's `updated_at` as the caller last read it (required): a change made since is
+    /// refused (409, saying who changed the case and when), never silently overwritten.
+    pub expected_updated_at: DateTime<Utc>,
 }
 
 /// Moves the case to another stage (only the lifecycle's next stages are allowed: else 409).
@@ -257,7 +256,7 @@ pub async fn stage(
         to_stage: body.to_stage.number(),
         reason: body.reason.trim().to_owned(),
         effective_at: body.effective_at.map(timestamp),
-        expected_updated_at: body.expected_updated_at.map(timestamp),
+        expected_updated_at: Some(timestamp(body.expected_updated_at)),
     };
     let case =
         caller.cases(&app)?.transition_stage(request).await.or_api(&caller)?.case.ok_or_else(ApiError::not_found)?;
@@ -270,10 +269,9 @@ pub struct ReadinessChange {
     pub readiness: ReadinessCode,
     #[serde(default)]
     pub effective_at: Option<DateTime<Utc>>,
-    /// The case's `updated_at` as the caller last read it: a change made since is refused (409,
-    /// saying who changed the case and when), never silently overwritten. Absent: no check.
-    #[serde(default)]
-    pub expected_updated_at: Option<DateTime<Utc>>,
+    /// The case's `updated_at` as the caller last read it (required): a change made since is
+    /// refused (409, saying who changed the case and when), never silently overwritten.
+    pub expected_updated_at: DateTime<Utc>,
 }
 
 /// Records the youth's readiness.
@@ -297,7 +295,7 @@ pub async fn readiness(
         case_id: id.to_string(),
         readiness: body.readiness.number(),
         effective_at: body.effective_at.map(timestamp),
-        expected_updated_at: body.expected_updated_at.map(timestamp),
+        expected_updated_at: Some(timestamp(body.expected_updated_at)),
     };
     let case =
         caller.cases(&app)?.set_readiness(request).await.or_api(&caller)?.case.ok_or_else(ApiError::not_found)?;
