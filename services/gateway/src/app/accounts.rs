@@ -500,10 +500,19 @@ impl Accounts {
             let (secret, secret_changed) = reseal(SECRET, account.totp_sealed.as_deref())?;
             let (pending, pending_changed) = reseal(PENDING, account.totp_pending_sealed.as_deref())?;
             if secret_changed || pending_changed {
+                let was = (account.totp_sealed.as_deref(), account.totp_pending_sealed.as_deref());
                 let mut tx = self.db.begin().await?;
-                store::accounts::reseal_totp(&mut tx, &account.id, secret.as_deref(), pending.as_deref()).await?;
+                let swapped =
+                    store::accounts::reseal_totp(&mut tx, &account.id, was, secret.as_deref(), pending.as_deref())
+                        .await?;
                 tx.commit().await?;
-                changed += 1;
+                if swapped {
+                    changed += 1;
+                } else {
+                    // Reset or enrolled again meanwhile, by the running gateway: its value stands;
+                    // `keys status` shows whether it is on the current version yet.
+                    tracing::info!(account_id = %account.id, "second factor changed during the re-encryption; left as it is");
+                }
             }
         }
         Ok(changed)

@@ -193,16 +193,24 @@ pub async fn acknowledge(tx: &mut Tx, id: &AccountId, version: i64, now: i64) ->
 pub async fn reseal_totp(
     tx: &mut Tx,
     id: &AccountId,
+    was: (Option<&str>, Option<&str>),
     secret: Option<&str>,
     pending: Option<&str>,
-) -> Result<(), DbError> {
-    sqlx::query("UPDATE gateway_accounts SET totp_secret = $1, totp_pending_secret = $2 WHERE account_id = $3")
-        .bind(secret.map(str::to_owned))
-        .bind(pending.map(str::to_owned))
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<bool, DbError> {
+    // Only over the values read (a compare-and-swap): a second factor reset or enrolled meanwhile
+    // is never overwritten with the older secret. Sealed values are never empty.
+    let result = sqlx::query(
+        "UPDATE gateway_accounts SET totp_secret = $1, totp_pending_secret = $2 WHERE account_id = $3 \
+         AND COALESCE(totp_secret, '') = $4 AND COALESCE(totp_pending_secret, '') = $5",
+    )
+    .bind(secret.map(str::to_owned))
+    .bind(pending.map(str::to_owned))
+    .bind(id.to_string())
+    .bind(was.0.unwrap_or_default().to_owned())
+    .bind(was.1.unwrap_or_default().to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// The account linked to the OpenID Connect subject `subject` of `issuer`.

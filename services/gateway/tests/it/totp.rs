@@ -94,3 +94,33 @@ both_engines!(totp_secrets_are_sealed_and_follow_a_field_key_rotation, |engine| 
     let next = code(&h, &enrolment.secret_base32, 0);
     h.browser().sign_in("mgarcia", PASSWORD, Some(&next)).await.expect_status(StatusCode::SEE_OTHER);
 });
+
+both_engines!(re_encryption_never_writes_back_a_second_factor_changed_meanwhile, |engine| async move {
+    let h = Harness::start(engine).await;
+    h.add("mgarcia", Role::CaseManager).await;
+    let accounts = h.gateway.accounts();
+    let enrolment = accounts.begin_totp("mgarcia").await.unwrap();
+    accounts.confirm_totp("mgarcia", &code(&h, &enrolment.secret_base32, 0)).await.unwrap();
+    let db = &h.gateway.app().db;
+    let read = |db: wf_db::Db| async move {
+        let mut conn = db.pool().acquire().await.unwrap();
+        wf_gateway::store::accounts::by_username(&mut conn, "mgarcia").await.unwrap().unwrap()
+    };
+    // The re-encryption read the account; then the second factor was removed (a reset).
+    let before = read(db.clone()).await;
+    accounts.reset_password("mgarcia", "a brand new passphrase for mg").await.unwrap();
+    accounts.remove_totp("mgarcia").await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let was = (before.totp_sealed.as_deref(), before.totp_pending_sealed.as_deref());
+    let swapped =
+        wf_gateway::store::accounts::reseal_totp(&mut tx, &before.id, was, Some("c3RhbGU="), None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!swapped, "a stale read writes nothing");
+    assert_eq!(read(db.clone()).await.totp_sealed, None, "the removed second factor stays removed");
+    // Over the values as they are now, it writes.
+    let now = read(db.clone()).await;
+    let mut tx = db.begin().await.unwrap();
+    let was = (now.totp_sealed.as_deref(), now.totp_pending_sealed.as_deref());
+    assert!(wf_gateway::store::accounts::reseal_totp(&mut tx, &now.id, was, None, None).await.unwrap());
+    tx.commit().await.unwrap();
+});
