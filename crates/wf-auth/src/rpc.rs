@@ -121,6 +121,7 @@ rules! {
         "GetInclusionProof" => [ReadAudit],
         "GetConsistencyProof" => [ReadAudit],
         "DisclosureReport" => [ReadAudit],
+        "ListRecordViews" => [ManageCases],
         "ExportRange" => [ReadAudit],
     }
     "wayfinder.evaluation.v1.EvaluationService" {
@@ -157,7 +158,7 @@ mod tests {
             assert!(seen.insert(rule.method), "{} twice", rule.method);
             assert!(rule.method.starts_with("/wayfinder."), "{}", rule.method);
         }
-        assert_eq!(RPCS.len(), 85);
+        assert_eq!(RPCS.len(), 86);
     }
 
     #[test]

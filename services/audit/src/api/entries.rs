@@ -1,7 +1,11 @@
-//! The log itself: `ListEntries`, `GetEntry` and `VerifyChain`.
+//! The log itself: `ListEntries`, `GetEntry` and `VerifyChain`, and one record's reads
+//! (`ListRecordViews`).
 
+use prost::Message as _;
 use wf_db::Db;
+use wf_events::EventPayload as _;
 use wf_proto::audit::v1 as pb;
+use wf_proto::events::v1::RecordAccessed;
 use wf_server::ApiError;
 
 use super::to_proto::{entry_to_proto, report_to_proto};
@@ -87,4 +91,61 @@ pub async fn verify_chain(
         ),
     }
     Ok(report_to_proto(&report))
+}
+
+/// `ListRecordViews`: the `record.accessed` entries of one record, as who read it, when and why.
+pub async fn list_record_views(
+    db: &Db,
+    request: pb::ListRecordViewsRequest,
+) -> Result<pb::ListRecordViewsResponse, ApiError> {
+    let record_id = request.record_id.trim();
+    if record_id.is_empty() {
+        return Err(ApiError::invalid("record_id", "is required: the record's prefixed id, such as \"case_...\""));
+    }
+    if record_id.len() > 200 {
+        return Err(ApiError::invalid("record_id", "must be at most 200 characters"));
+    }
+    let listed = pb::ListEntriesRequest {
+        types: vec![RecordAccessed::TYPE.to_owned()],
+        page_size: request.page_size,
+        page_token: request.page_token.clone(),
+        ..Default::default()
+    };
+    let mut query = query::list_query(&listed).map_err(ApiError::InvalidArgument)?;
+    // A read is filed under the youth the record is of (the case's youth, a referral's), or under
+    // the record itself while it has none: the candidates are the youth's entries (every id the
+    // youth had, as the disclosure report finds them), kept when the read names this record.
+    let links = records::links(db).await?;
+    let limit = query.page_size as usize + 1;
+    let mut found = match links.youth_of(record_id) {
+        Some(youth) => {
+            let youth = links.records_of(&Subject::Youth(links.canonical(&youth)));
+            records::entries_about(db, &query.filter, &youth, limit).await?
+        }
+        None => {
+            query.filter.aggregate_id = Some(record_id.to_owned());
+            entries::list_entries(db, &query.filter, query.page_size + 1, false).await?
+        }
+    };
+    let next_page_token = if found.len() > query.page_size as usize {
+        found.truncate(query.page_size as usize);
+        found.last().map(|last| query::page_token(last.sequence)).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let views = found
+        .iter()
+        .filter_map(|entry| RecordAccessed::decode(entry.content.payload.as_slice()).ok())
+        .filter(|read| read.record_id == record_id)
+        .map(|read| pb::RecordView {
+            actor: read.actor,
+            actor_role: read.actor_role,
+            actor_organization_id: read.actor_organization_id,
+            accessed_at: read.at,
+            purpose: read.purpose,
+            fields: read.fields,
+            break_glass: read.break_glass,
+        })
+        .collect();
+    Ok(pb::ListRecordViewsResponse { views, next_page_token })
 }

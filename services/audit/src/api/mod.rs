@@ -45,6 +45,14 @@ impl AuditService for AuditApi {
         Ok(Response::new(entries::list_entries(&self.db, request.into_inner()).await?))
     }
 
+    async fn list_record_views(
+        &self,
+        request: Request<pb::ListRecordViewsRequest>,
+    ) -> Result<Response<pb::ListRecordViewsResponse>, Status> {
+        wf_auth::principal(&request)?.authorize(Operation::ManageCases)?;
+        Ok(Response::new(entries::list_record_views(&self.db, request.into_inner()).await?))
+    }
+
     async fn get_entry(&self, request: Request<pb::GetEntryRequest>) -> Result<Response<pb::GetEntryResponse>, Status> {
         wf_auth::principal(&request)?.authorize(Operation::ReadAudit)?;
         Ok(Response::new(entries::get_entry(&self.db, request.into_inner()).await?))

@@ -305,3 +305,71 @@ async fn disclosure_report_lists_the_reads(auditor: &mut Client, referral: &str)
     assert_eq!(logged.len(), 2, "each report produced is itself in the log");
     assert!(logged.iter().all(|e| e.actor == "usr_auditor1" && e.purpose == "survivor_request"), "{logged:?}");
 }
+
+/// `ListRecordViews`: staff who work on a record see who read it (metadata only), oldest first and
+/// paged; another record's reads and other events are never in it; roles that do not manage cases
+/// are refused, and a record id is required.
+async fn staff_see_who_read_a_record_and_nothing_else(engine: Engine) {
+    let server = start(engine).await;
+    let (case, other) = ("case_0192f1c4d5e67a8b9c0d1e2f3a4b5c6d", "case_0192f1c4d5e67a8b9c0d1e2f3a4b5c6e");
+    let read = |record: &str, actor: &str, purpose: &str| {
+        let access = wf_proto::events::v1::RecordAccessed {
+            actor: actor.to_owned(),
+            actor_role: "case_manager".to_owned(),
+            record_id: record.to_owned(),
+            purpose: purpose.to_owned(),
+            fields: vec!["case".to_owned()],
+            ..Default::default()
+        };
+        crate::common::event("cases", record, &referral_id(), &access)
+    };
+    for event in [
+        read(case, "usr_cm1", "case_management"),
+        read(other, "usr_cm9", "case_management"),
+        received(&referral_id()),
+        read(case, "usr_sup1", "supervision"),
+        read(case, "usr_cm1", "safety_planning"),
+    ] {
+        server.publish(&event).await;
+    }
+    let mut staff = client(&server, TokenKind::User, "usr_cm1", Role::CaseManager).await;
+    let first = staff
+        .list_record_views(pb::ListRecordViewsRequest { record_id: case.into(), page_size: 2, ..Default::default() })
+        .await
+        .expect("views")
+        .into_inner();
+    let who: Vec<(&str, &str)> = first.views.iter().map(|v| (v.actor.as_str(), v.purpose.as_str())).collect();
+    assert_eq!(who, [("usr_cm1", "case_management"), ("usr_sup1", "supervision")]);
+    assert_eq!(first.views[0].fields, ["case"]);
+    assert_eq!(first.views[0].actor_role, "case_manager");
+    assert!(!first.next_page_token.is_empty(), "a third read is on the next page");
+    let rest = staff
+        .list_record_views(pb::ListRecordViewsRequest {
+            record_id: case.into(),
+            page_size: 2,
+            page_token: first.next_page_token.clone(),
+        })
+        .await
+        .expect("views")
+        .into_inner();
+    assert_eq!(rest.views.iter().map(|v| v.purpose.as_str()).collect::<Vec<_>>(), ["safety_planning"]);
+    assert!(rest.next_page_token.is_empty());
+    let missing =
+        staff.list_record_views(pb::ListRecordViewsRequest::default()).await.expect_err("a record id is required");
+    assert_eq!(missing.code(), Code::InvalidArgument);
+    assert!(missing.message().contains("record_id"), "{}", missing.message());
+    let partner = server.tokens.partner("org_0192f1c4d5e67a8b9c0d1e2f3a4b5c6d");
+    let mut callers = vec![("partner", AuditServiceClient::new(server.channel(&partner).await))];
+    for role in [Role::Auditor, Role::Evaluator, Role::ProgramManager, Role::Admin] {
+        callers.push((role.as_str(), client(&server, TokenKind::User, "usr_other", role).await));
+    }
+    for (role, mut caller) in callers {
+        let refused = caller
+            .list_record_views(pb::ListRecordViewsRequest { record_id: case.into(), ..Default::default() })
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.code(), Code::PermissionDenied, "{role}");
+    }
+    server.stop().await;
+}
+both_engines!(staff_see_who_read_a_record_and_nothing_else, staff_see_who_read_a_record_and_nothing_else);

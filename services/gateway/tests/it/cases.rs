@@ -45,6 +45,7 @@ impl World {
             TestService::new(wf_intake::migrations(), |ctx| async move { Ok(wf_intake::build(ctx).await? as _) }),
             TestService::new(wf_routing::migrations(), |ctx| async move { Ok(wf_routing::build(ctx).await? as _) }),
             TestService::new(wf_cases::migrations(), |ctx| async move { Ok(wf_cases::build(ctx).await? as _) }),
+            TestService::new(wf_audit::migrations(), |ctx| async move { Ok(wf_audit::build(ctx).await? as _) }),
         ];
         let server = TestServer::start_many(engine, clock.shared(), services).await;
         let database = TestDatabase::new(engine).await;
@@ -632,5 +633,36 @@ both_engines!(the_caseload_lists_only_the_persons_own_cases, |engine| async move
     let mut partner = w.person("harbor", Role::Partner, None).await;
     assert!(!partner.get("/").await.body.contains("href=\"/caseload\""));
     partner.get("/caseload").await.expect_status(StatusCode::NOT_FOUND);
+    w.server.stop().await;
+});
+
+both_engines!(the_case_page_says_who_viewed_the_case, |engine| async move {
+    let w = World::start(engine).await;
+    let case_id = w.case("V-1").await;
+    w.give(&case_id, CM_SLA_1).await;
+    let page = format!("/cases/{case_id}");
+    let mut maria = w.person("maria", Role::CaseManager, Some(MARIA_USER)).await;
+    maria.get(&page).await.expect_status(StatusCode::OK);
+    let mut jo = w.person("jo", Role::CaseManager, Some("usr_jo_not_on_the_roster")).await;
+    jo.get(&page).await.expect_status(StatusCode::OK);
+    // The audit log takes the reads from the bus; then the supervisor's page lists both readers.
+    let mut supervisor = w.person("sup", Role::Supervisor, Some(SUPERVISOR_USER)).await;
+    let both = |body: &str| {
+        body.contains("id=\"viewed-by\"")
+            && body.contains(&format!("<strong>{MARIA_NAME}</strong>"))
+            && body.contains("<strong>usr_jo_not_on_the_roster (case manager)</strong>")
+    };
+    let mut body = supervisor.get(&page).await.body;
+    let deadline = std::time::Instant::now() + SETTLE;
+    while !both(&body) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        body = supervisor.get(&page).await.body;
+    }
+    assert!(both(&body), "the viewed-by list never named both readers: {body}");
+    let section = &body[body.find("id=\"viewed-by\"").unwrap()..];
+    assert!(section.contains("case management"), "the purpose of the reads: {section}");
+    // A partner reaches no staff case page, so no viewed-by list either.
+    let mut partner = w.person("harbor", Role::Partner, None).await;
+    partner.get(&page).await.expect_status(StatusCode::NOT_FOUND);
     w.server.stop().await;
 });

@@ -29,6 +29,7 @@ mod method {
     pub use crate::api::staff::method::{LIST_CASE_MANAGERS, LIST_ORGANIZATIONS};
     pub const LIST_CASE_NOTES: &str = "/wayfinder.cases.v1.CaseService/ListCaseNotes";
     pub const WITHDRAW_INTERVENTION: &str = "/wayfinder.cases.v1.CaseService/WithdrawIntervention";
+    pub const LIST_RECORD_VIEWS: &str = "/wayfinder.audit.v1.AuditService/ListRecordViews";
 }
 
 /// What the signed-in person's role may do on these screens (the authorization table's rows).
@@ -42,6 +43,8 @@ pub struct Abilities {
     pub undo: bool,
     /// Notes (`ReadCaseNotes`).
     pub notes: bool,
+    /// Who read the case, from the audit log (`ListRecordViews`).
+    pub views: bool,
     /// The roster: names of owners and of who changed the case (`ListCaseManagers`).
     pub roster: bool,
     /// Partner organizations' names (`ListOrganizations`).
@@ -55,6 +58,7 @@ impl Abilities {
             record: is_allowed(role, Operation::RecordIntervention),
             undo: may_call(role, method::WITHDRAW_INTERVENTION),
             notes: may_call(role, method::LIST_CASE_NOTES),
+            views: may_call(role, method::LIST_RECORD_VIEWS),
             roster: may_call(role, method::LIST_CASE_MANAGERS),
             directory: may_call(role, method::LIST_ORGANIZATIONS),
         }

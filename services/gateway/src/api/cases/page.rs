@@ -242,6 +242,8 @@ pub struct CasePage {
     pub living_situations: Vec<Choice>,
     pub reopen_reasons: Vec<Choice>,
     pub consent_href: String,
+    /// "Viewed by": who read the case, the latest first (metadata from the audit log).
+    pub viewers: Vec<ViewerRow>,
     pub abilities: Abilities,
     pub feedback: Feedback,
     pub undo: Option<Undo>,
@@ -311,6 +313,8 @@ pub(super) struct Loaded {
     notes: Vec<cases::CaseNote>,
     /// Privileged notes were asked for (the person owns the case or supervises its owner).
     privileged: bool,
+    /// Reads of the case record, from the audit log (empty for a role that may not ask).
+    views: Vec<wf_proto::audit::v1::RecordView>,
     pub roster: Roster,
     organizations: Directory,
 }
@@ -412,7 +416,18 @@ pub(super) async fn load(app: &App, who: &SignedIn, id: &CaseId) -> Result<Loade
             page_token: token.clone(),
         }), notes)
     };
-    let (stage_changes, goals, interventions, attempts, follow_ups, recidivism, notes, organizations) = tokio::join!(
+    let views = async {
+        if !abilities.views {
+            return Ok(Vec::new());
+        }
+        let mut audit = app.upstream.audit(who)?;
+        all_pages!(who, token => audit.list_record_views(wf_proto::audit::v1::ListRecordViewsRequest {
+            record_id: case_id.clone(),
+            page_size: PAGE_SIZE,
+            page_token: token.clone(),
+        }), views)
+    };
+    let (stage_changes, goals, interventions, attempts, follow_ups, recidivism, notes, views, organizations) = tokio::join!(
         stage_changes,
         goals,
         interventions,
@@ -420,6 +435,7 @@ pub(super) async fn load(app: &App, who: &SignedIn, id: &CaseId) -> Result<Loade
         follow_ups,
         recidivism,
         notes,
+        views,
         Directory::load(app, who)
     );
     Ok(Loaded {
@@ -432,9 +448,56 @@ pub(super) async fn load(app: &App, who: &SignedIn, id: &CaseId) -> Result<Loade
         recidivism: recidivism?,
         notes: notes?,
         privileged,
+        views: views?,
         roster,
         organizations: organizations?,
     })
+}
+
+/// One row of "viewed by".
+#[derive(Debug, Clone)]
+pub struct ViewerRow {
+    pub who: String,
+    pub last: String,
+    pub last_machine: String,
+    pub reads: usize,
+    pub purposes: String,
+    pub break_glass: bool,
+}
+
+/// Readers shown at most.
+const VIEWERS_SHOWN: usize = 20;
+
+fn viewer_rows(views: &[wf_proto::audit::v1::RecordView], roster: &Roster, now: i64) -> Vec<ViewerRow> {
+    let reads: Vec<rules::Read> = views
+        .iter()
+        .map(|v| rules::Read {
+            actor: v.actor.clone(),
+            role: v.actor_role.clone(),
+            at: queue::micros(&v.accessed_at).unwrap_or_default(),
+            purpose: v.purpose.clone(),
+            break_glass: v.break_glass,
+        })
+        .collect();
+    rules::viewers(&reads, VIEWERS_SHOWN)
+        .into_iter()
+        .map(|viewer| ViewerRow {
+            who: match roster.name_of_user(&viewer.actor) {
+                Some(name) => name,
+                None => format!("{} ({})", viewer.actor, crate::domain::queue::labels::code_words(&viewer.role)),
+            },
+            last: time::clock_time(viewer.last_at, now),
+            last_machine: time::machine_time(viewer.last_at),
+            reads: viewer.reads,
+            purposes: viewer
+                .purposes
+                .iter()
+                .map(|p| crate::domain::queue::labels::code_words(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            break_glass: viewer.break_glass,
+        })
+        .collect()
 }
 
 /// "Last changed by Maria Lopez (CM-SLA-1) at 2:02 PM PST".
@@ -841,6 +904,7 @@ pub(super) fn page(app: &App, who: &SignedIn, loaded: &Loaded, feedback: Feedbac
             .map(|(_, code, words)| Choice::new(code, words, false))
             .collect(),
         reopen_reasons: choices(REOPEN_REASONS, "youth_returned"),
+        viewers: viewer_rows(&loaded.views, roster, now),
         consent_href: if case.referral_id.is_empty() {
             String::new()
         } else {

@@ -438,3 +438,54 @@ pub fn caseload_order(a: &CaseloadKey, b: &CaseloadKey) -> Ordering {
 pub fn on_caseload(stage: CaseStage, pending: usize) -> bool {
     !lifecycle::is_closed(stage) || pending > 0
 }
+
+/// One read of the case record, as the audit log names it (metadata only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub actor: String,
+    pub role: String,
+    pub at: i64,
+    pub purpose: String,
+    pub break_glass: bool,
+}
+
+/// Someone who read the case: their latest read, how many reads, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub actor: String,
+    pub role: String,
+    pub last_at: i64,
+    pub reads: usize,
+    /// Purpose codes given, in the order first given.
+    pub purposes: Vec<String>,
+    pub break_glass: bool,
+}
+
+/// The "viewed by" list: one row per reader, the latest reader first, at most `most` rows. A page
+/// opening reads several parts of the case at once; they count as one read each.
+pub fn viewers(reads: &[Read], most: usize) -> Vec<Viewer> {
+    let mut by_actor: Vec<Viewer> = Vec::new();
+    for read in reads {
+        match by_actor.iter_mut().find(|v| v.actor == read.actor) {
+            Some(viewer) => {
+                viewer.reads += 1;
+                viewer.last_at = viewer.last_at.max(read.at);
+                viewer.break_glass |= read.break_glass;
+                if !read.purpose.is_empty() && !viewer.purposes.contains(&read.purpose) {
+                    viewer.purposes.push(read.purpose.clone());
+                }
+            }
+            None => by_actor.push(Viewer {
+                actor: read.actor.clone(),
+                role: read.role.clone(),
+                last_at: read.at,
+                reads: 1,
+                purposes: if read.purpose.is_empty() { Vec::new() } else { vec![read.purpose.clone()] },
+                break_glass: read.break_glass,
+            }),
+        }
+    }
+    by_actor.sort_by(|a, b| b.last_at.cmp(&a.last_at).then_with(|| a.actor.cmp(&b.actor)));
+    by_actor.truncate(most);
+    by_actor
+}

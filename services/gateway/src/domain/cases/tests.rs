@@ -223,3 +223,27 @@ fn every_form_list_round_trips_and_closing_never_offers_merged() {
     assert_eq!(missing_field("exit_living_situation"), "Living situation at exit");
     assert!(situations.iter().any(|(_, code, words)| code == "client_doesnt_know" && words == "Youth doesn't know"));
 }
+
+#[test]
+fn viewed_by_lists_each_reader_once_the_latest_first() {
+    let read = |actor: &str, at: i64, purpose: &str| Read {
+        actor: actor.into(),
+        role: "case_manager".into(),
+        at,
+        purpose: purpose.into(),
+        break_glass: false,
+    };
+    let reads = [
+        read("usr_a", 10, "case_management"),
+        read("usr_b", 20, "supervision"),
+        read("usr_a", 30, "safety_planning"),
+        read("usr_a", 31, "case_management"),
+        read("usr_c", 5, ""),
+    ];
+    let listed = viewers(&reads, 10);
+    let order: Vec<(&str, i64, usize)> = listed.iter().map(|v| (v.actor.as_str(), v.last_at, v.reads)).collect();
+    assert_eq!(order, [("usr_a", 31, 3), ("usr_b", 20, 1), ("usr_c", 5, 1)]);
+    assert_eq!(listed[0].purposes, ["case_management", "safety_planning"]);
+    assert!(listed[2].purposes.is_empty());
+    assert_eq!(viewers(&reads, 2).len(), 2, "at most the rows asked for");
+}
