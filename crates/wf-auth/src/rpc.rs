@@ -90,6 +90,8 @@ rules! {
         "UpsertCaseManager" => [ManageRoster],
         "SetOnCall" => [ManageRoster],
         "ReassignCase" => [AssignCases],
+        // A case manager takes a case nobody holds, for themselves (cases checks whose roster entry).
+        "ClaimCase" => [ManageCases],
         "TransitionStage" => [ManageCases],
         "SetReadiness" => [ManageCases],
         "CloseCase" => [ManageCases],
@@ -158,7 +160,7 @@ mod tests {
             assert!(seen.insert(rule.method), "{} twice", rule.method);
             assert!(rule.method.starts_with("/wayfinder."), "{}", rule.method);
         }
-        assert_eq!(RPCS.len(), 86);
+        assert_eq!(RPCS.len(), 87);
     }
 
     #[test]

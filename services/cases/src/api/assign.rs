@@ -42,3 +42,17 @@ pub(super) async fn reassign_case(
         Reassign { case_id, target, reason, detail: req.detail.clone(), expected_updated_at, actor: actor.to_owned() };
     Ok(assignment::reassign(&api.app, request).await?)
 }
+
+pub(super) async fn claim_case(
+    api: &CasesApi,
+    actor: &str,
+    req: &pb::ClaimCaseRequest,
+) -> Result<CaseRecord, ApiError> {
+    let mut violations = Vec::new();
+    let expected_updated_at = expected_updated_at(req.expected_updated_at.as_ref(), &mut violations);
+    let case_id = required::<CaseId>("case_id", &req.case_id, &mut violations);
+    let (Some(case_id), true) = (case_id, violations.is_empty()) else {
+        return Err(ApiError::InvalidArgument(violations));
+    };
+    Ok(assignment::claim(&api.app, case_id, expected_updated_at, actor).await?)
+}

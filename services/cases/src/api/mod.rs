@@ -172,6 +172,13 @@ impl CaseService for CasesApi {
         Ok(Response::new(pb::ReassignCaseResponse { case: Some(self.answer(&case).await?) }))
     }
 
+    async fn claim_case(&self, request: Request<pb::ClaimCaseRequest>) -> ApiResult<pb::ClaimCaseResponse> {
+        let principal = wf_auth::principal(&request)?;
+        principal.authorize(Operation::ManageCases)?;
+        let case = assign::claim_case(self, &principal.subject, request.get_ref()).await?;
+        Ok(Response::new(pb::ClaimCaseResponse { case: Some(self.answer(&case).await?) }))
+    }
+
     async fn transition_stage(
         &self,
         request: Request<pb::TransitionStageRequest>,

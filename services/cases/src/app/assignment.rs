@@ -268,6 +268,68 @@ pub async fn reassign(app: &App, request: Reassign) -> Result<CaseRecord, CaseEr
     })
 }
 
+/// `ClaimCase`: the case manager whose sign-in is `actor` takes a case nobody holds, under the
+/// same lock and rules as an assignment.
+pub async fn claim(
+    app: &App,
+    case_id: CaseId,
+    expected_updated_at: Option<i64>,
+    actor: &str,
+) -> Result<CaseRecord, CaseError> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    store::lock_assignments(&mut tx, app.db.backend()).await?;
+    let case = super::case_to_change(app, &mut tx, case_id.as_str(), expected_updated_at).await?;
+    if lifecycle::is_closed(case.stage) {
+        return Err(CaseError::Precondition(format!(
+            "case is in stage {}; reopen it before anyone takes it",
+            stage_code(case.stage)
+        )));
+    }
+    if let Some(owner) = &case.case_manager_id {
+        return Err(CaseError::Precondition(format!(
+            "case is held by {owner}; only a case nobody holds can be claimed (a supervisor reassigns it)"
+        )));
+    }
+    let roster = store::roster::load_in(&mut tx).await?;
+    let Some(me) = roster.case_manager_of_user(actor).map(|cm| cm.id.clone()) else {
+        return Err(CaseError::Precondition(
+            "your sign-in is linked to no case manager of the roster; ask a supervisor to link it".to_owned(),
+        ));
+    };
+    let loads = store::open_caseloads_in(&mut tx).await?;
+    let facts = CaseFacts { site: case.site, language: None, at: now, emergent: false };
+    let to = reassign::to_named(&roster, &loads, &facts, &me, None)
+        .map_err(|why: NotAssignable| CaseError::Precondition(format!("you cannot take the case: you {why}")))?;
+    let recorded = format!("claimed by the case manager ({}/{})", to.open_cases, to.max_caseload);
+    give(&mut tx, &case.case_id, &to, recorded, now, actor).await?;
+    let mut referrals = store::continuity::current_episode_referrals(&mut tx, &case.case_id).await?;
+    if referrals.is_empty() {
+        referrals.push(case.referral_id.clone());
+    }
+    let announced: Vec<Envelope> = referrals
+        .iter()
+        .map(|referral_id| {
+            let event = events::CaseAssigned {
+                reason: "claimed".to_owned(),
+                youth_id: case.youth_id.clone().unwrap_or_default(),
+                ..assigned(&case, referral_id, &to, now)
+            };
+            Envelope::new(SERVICE, case.case_id.clone(), referral_id.clone(), &event)
+        })
+        .collect();
+    app.commit(tx, &announced).await?;
+    tracing::info!(case.id = %case.case_id, case_manager.id = %to.case_manager_id, "case claimed");
+    Ok(CaseRecord {
+        case_manager_id: Some(to.case_manager_id.to_string()),
+        status: CaseStatus::Assigned,
+        assigned_at: Some(now),
+        updated_at: now,
+        updated_by: actor.to_owned(),
+        ..case
+    })
+}
+
 fn reason_code(reason: ReassignReason, detail: &str) -> String {
     let code = reason.as_str_name().trim_start_matches("REASSIGN_REASON_").to_ascii_lowercase();
     if detail.is_empty() { code } else { format!("{code}:{detail}") }

@@ -279,6 +279,11 @@ impl Roster {
     pub fn case_manager(&self, id: &CaseManagerId) -> Option<&CaseManager> {
         self.case_managers.iter().find(|cm| &cm.id == id)
     }
+
+    /// The case manager whose sign-in is `user_id`.
+    pub fn case_manager_of_user(&self, user_id: &str) -> Option<&CaseManager> {
+        self.case_managers.iter().find(|cm| cm.user_id.as_deref() == Some(user_id))
+    }
 }
 
 /// Collects violations and enforces uniqueness across the whole file.

@@ -3,6 +3,7 @@
 mod access;
 mod api;
 mod case_referrals;
+mod claim;
 mod completeness;
 mod concurrency;
 mod continuity;

@@ -56,6 +56,7 @@ pub fn router(app: App) -> Router {
         .route("/referrals/{id}/hold", post(referrals::actions::hold))
         .route("/referrals/{id}/close", post(referrals::actions::close))
         .route("/referrals/{id}/reveal", post(referrals::actions::reveal))
+        .route("/referrals/{id}/claim", post(referrals::actions::claim))
         .route("/referrals/{id}/releases", post(referrals::record_actions::create_release))
         .route("/referrals/{id}/releases/{release}/revoke", post(referrals::record_actions::revoke_release))
         .route("/referrals/{id}/mandated-reports", post(referrals::record_actions::record_report))

@@ -21,6 +21,7 @@ pub const PAGE_SIZE: i32 = 500;
 pub mod method {
     pub const LIST_CASE_MANAGERS: &str = "/wayfinder.cases.v1.CaseService/ListCaseManagers";
     pub const LIST_ORGANIZATIONS: &str = "/wayfinder.routing.v1.RoutingService/ListOrganizations";
+    pub const CLAIM_CASE: &str = "/wayfinder.cases.v1.CaseService/ClaimCase";
 }
 
 /// Whether `role` may call gRPC `method` (its row in the authorization table).

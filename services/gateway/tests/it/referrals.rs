@@ -675,7 +675,8 @@ both_engines!(every_referral_form_needs_the_csrf_token_and_our_origin, |engine| 
     let collector = w.server.collector("gateway-test-refusals", &["record.accessed"]).await;
     let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
     let csrf = maria.get(&format!("/referrals/{c}")).await.csrf();
-    let forms: [(&str, Vec<(&str, &str)>); 8] = [
+    let forms: [(&str, Vec<(&str, &str)>); 9] = [
+        ("claim", vec![("back", "/referrals")]),
         ("triage", vec![("triage_tier", "emergent"), ("triage_reason", "imminent_danger")]),
         ("hold", vec![("on_hold", "1"), ("hold_reason", "youth_missing")]),
         ("close", vec![("close_reason", "unreachable")]),
@@ -1015,5 +1016,74 @@ both_engines!(a_possible_returning_youth_is_confirmed_or_rejected_from_the_banne
         .post(&format!("/referrals/{third}/matches/{}/merge", candidate.possible_match_id), &[("csrf_token", &csrf)])
         .await
         .expect_status(StatusCode::NOT_FOUND);
+    w.server.stop().await;
+});
+
+both_engines!(a_case_manager_claims_a_case_nobody_holds_from_the_queue, |engine| async move {
+    use common::{ReferralSource as Source, Site, TriageTier as Tier};
+    use wf_proto::cases::v1 as cases;
+    let w = World::start(engine).await;
+    let mut roster_client = {
+        let channel = w.server.channel(&w.server.tokens.user(Role::Supervisor)).await;
+        cases::case_service_client::CaseServiceClient::new(channel)
+    };
+    let request = cases::ListCaseManagersRequest { include_inactive: true, ..Default::default() };
+    let everyone = roster_client.list_case_managers(request).await.expect("roster").into_inner().case_managers;
+    // Only Maria (CM-SLA-1) takes cases, and only one.
+    for mut cm in everyone.into_iter().filter(|cm| !cm.supervisor) {
+        if cm.case_manager_id == CM_SLA_1 {
+            cm.max_caseload = 1;
+        } else {
+            cm.active = false;
+        }
+        let upsert = cases::UpsertCaseManagerRequest { case_manager: Some(cm) };
+        roster_client.upsert_case_manager(upsert).await.expect("roster entry changed");
+    }
+    let submit = |reference: &'static str| Submit {
+        reference,
+        tier: Tier::Urgent,
+        site: Site::SouthLosAngeles,
+        source: Source::Hotline,
+        needs: &["emergency_shelter"],
+        practice: false,
+    };
+    let first = w.submit(submit("CL-A")).await;
+    assert_eq!(w.wait_for_owner(&first).await, CM_SLA_1);
+    let second = w.submit(submit("CL-B")).await;
+    w.wait_for(&second, "got a case nobody holds", |r| !r.case_id.is_empty() && r.case_manager_id.is_empty()).await;
+
+    let mut maria = w.person("maria", Role::CaseManager, Some(ROSTER_USER)).await;
+    let queue = maria.get("/referrals?unassigned=1").await;
+    let row = row_of(&queue.body, &second);
+    assert!(row.contains(&format!("action=\"/referrals/{second}/claim\"")), "{row}");
+    assert!(!row_of(&queue.body, &second).contains("Demo Case Manager"), "nobody holds it yet");
+    let csrf = queue.csrf();
+    let claim = format!("/referrals/{second}/claim");
+    let back = "/referrals?unassigned=1";
+
+    // At her cap: refused, the queue says why, nothing changes.
+    let refused = maria.post(&claim, &[("csrf_token", &csrf), ("back", back)]).await;
+    refused.expect_status(StatusCode::CONFLICT);
+    assert!(refused.body.contains("was not claimed: you cannot take the case"), "{}", refused.body);
+    assert!(w.referral(&second).await.case_manager_id.is_empty());
+
+    // With room: claimed, and back to the same queue address.
+    let mut maria_entry = {
+        let request = cases::ListCaseManagersRequest { include_inactive: true, ..Default::default() };
+        let all = roster_client.list_case_managers(request).await.expect("roster").into_inner().case_managers;
+        all.into_iter().find(|cm| cm.case_manager_id == CM_SLA_1).expect("Maria's entry")
+    };
+    maria_entry.max_caseload = 2;
+    let upsert = cases::UpsertCaseManagerRequest { case_manager: Some(maria_entry) };
+    roster_client.upsert_case_manager(upsert).await.expect("cap raised");
+    let claimed = maria.post(&claim, &[("csrf_token", &csrf), ("back", back)]).await;
+    claimed.expect_status(StatusCode::SEE_OTHER);
+    assert_eq!(claimed.location(), Some(back));
+    assert_eq!(w.wait_for_owner(&second).await, CM_SLA_1);
+    // A back address elsewhere is not followed.
+    let elsewhere = maria.post(&claim, &[("csrf_token", &csrf), ("back", "https://evil.example/")]).await;
+    assert!(elsewhere.location().is_none_or(|to| to.starts_with("/referrals")), "{:?}", elsewhere.location());
+    // A held case offers no claim, and the program manager (no roster entry) is offered none.
+    assert!(!row_of(&maria.get("/referrals").await.body, &second).contains("/claim\""));
     w.server.stop().await;
 });

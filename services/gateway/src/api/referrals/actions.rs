@@ -22,6 +22,7 @@ use wf_types::FieldViolation;
 
 use super::detail::{self, Feedback};
 use super::{Abilities, referral_id, staff_reader};
+use crate::api::OrPage as _;
 use crate::api::PageError;
 use crate::api::extract::{is_htmx, redirect};
 use crate::api::layout::{FormErrors, sentence};
@@ -266,5 +267,58 @@ pub async fn reveal(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(other) => Err(other),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ClaimForm {
+    /// The queue address the claim was made from (kept on return); only a queue address is used.
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /referrals/{id}/claim`: the signed-in case manager takes the referral's case, which nobody
+/// holds (cases' `ClaimCase` applies the assignment's rules). A plain post returns to the queue
+/// it came from; htmx gets the queue itself, whose row it swaps in place.
+pub async fn claim(
+    State(app): State<App>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ClaimForm>,
+) -> Result<Response, PageError> {
+    staff_reader(&who)?;
+    let referral = referral_id(&id)?;
+    let query = form.back.strip_prefix("/referrals?").filter(|q| !q.contains("://")).map(str::to_owned);
+    let back = query.as_ref().map_or_else(|| "/referrals".to_owned(), |q| format!("/referrals?{q}"));
+    let read = intake::GetReferralRequest { referral_id: referral.to_string(), purpose: String::new() };
+    let got = app.upstream.intake(&who)?.get_referral(read).await.or_page(&who)?;
+    let short = crate::domain::queue::short_id(referral.as_str());
+    let outcome = if got.case_id.is_empty() {
+        Err(format!("Referral {short} has no case yet: it can be claimed once routing has opened one."))
+    } else {
+        let request = wf_proto::cases::v1::ClaimCaseRequest { case_id: got.case_id.clone(), ..Default::default() };
+        match app.upstream.cases(&who)?.claim_case(request).await {
+            Ok(_) => Ok(format!("You hold the case of referral {short} now.")),
+            Err(status) => match UpstreamFailure::from_status(status, &who) {
+                UpstreamFailure::Conflict(why) => Err(format!("Referral {short} was not claimed: {why}.")),
+                other => return Err(other.into()),
+            },
+        }
+    };
+    match outcome {
+        Ok(_) if !is_htmx(&headers) => Ok(redirect(&headers, &back)),
+        Ok(done) => super::queue::render(&app, &who, query.as_deref(), Some((done, false))).await,
+        Err(why) => {
+            let page = super::queue::render(&app, &who, query.as_deref(), Some((why, true))).await?;
+            if is_htmx(&headers) {
+                // htmx swaps only successful answers in: the notice is shown with the row.
+                let (mut parts, body) = page.into_parts();
+                parts.status = StatusCode::OK;
+                Ok(Response::from_parts(parts, body))
+            } else {
+                Ok(page)
+            }
+        }
     }
 }

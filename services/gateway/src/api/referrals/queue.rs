@@ -17,7 +17,7 @@ use crate::api::layout::{FormErrors, Layout};
 use crate::api::{OrPage as _, PageError};
 use crate::app::{App, SignedIn};
 use crate::domain::queue::labels::{self, SITES, SOURCES, STATUSES, TIERS};
-use crate::domain::queue::{self, Entry, Filters, Row, Tier};
+use crate::domain::queue::{self, Entry, Filters, Row};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "referral_queue.html")]
@@ -47,6 +47,13 @@ pub struct QueuePage {
     pub truncated: bool,
     /// When the countdowns were computed ("2:35 PM PDT").
     pub as_of: String,
+    /// The person may claim a case nobody holds (a case manager with a roster entry).
+    pub can_claim: bool,
+    /// This page's address, where a claim comes back to.
+    pub back: String,
+    /// A claim's confirmation, or why it could not be made.
+    pub claim_notice: Option<String>,
+    pub claim_refused: bool,
 }
 
 /// What intake is asked for.
@@ -61,21 +68,6 @@ fn request(filters: &Filters, owner: Option<&str>) -> intake::ListReferralsReque
         include_practice: filters.practice,
         page_size: PAGE_SIZE,
         ..Default::default()
-    }
-}
-
-fn entry(summary: intake::ReferralSummary) -> Entry {
-    Entry {
-        tier: Tier::of(summary.triage_tier),
-        is_minor: summary.is_minor,
-        site: summary.site,
-        source: summary.source,
-        status: summary.status,
-        received_at: queue::micros(&summary.received_at).unwrap_or_default(),
-        deadline: queue::micros(&summary.deadline),
-        owner: summary.case_manager_id,
-        practice: summary.practice,
-        referral_id: summary.referral_id,
     }
 }
 
@@ -95,7 +87,7 @@ async fn list(
         }
     })
     .await?;
-    Ok((summaries.into_iter().map(entry).collect(), more))
+    Ok((summaries.into_iter().map(|summary| Entry::of(&summary)).collect(), more))
 }
 
 fn choices<E: Copy + PartialEq>(table: &labels::Table<E>, selected: &[E]) -> Vec<Choice> {
@@ -144,6 +136,10 @@ fn page(who: &SignedIn, filters: &Filters, roster: &Roster, now: i64) -> QueuePa
         waiting_emergent: 0,
         truncated: false,
         as_of: queue::time::clock_time(now, now),
+        can_claim: roster.own_id(&who.user_id).is_some() && super::may_call(who.role, super::method::CLAIM_CASE),
+        back: String::from("/referrals"),
+        claim_notice: None,
+        claim_refused: false,
     }
 }
 
@@ -154,6 +150,18 @@ fn explained(violation: FieldViolation) -> FieldViolation {
 }
 
 pub async fn show(State(app): State<App>, who: SignedIn, RawQuery(query): RawQuery) -> Result<Response, PageError> {
+    render(&app, &who, query.as_deref(), None).await
+}
+
+/// The queue for the address query `query`, with a claim's notice (and `true` when it was refused).
+pub async fn render(
+    app: &App,
+    who: &SignedIn,
+    query: Option<&str>,
+    claim: Option<(String, bool)>,
+) -> Result<Response, PageError> {
+    let (app, who) = (app.clone(), who.clone());
+    let query = query.map(str::to_owned);
     staff_reader(&who)?;
     let roster = Roster::load(&app, &who).await?;
     let now = app.clock.now_micros();
@@ -167,6 +175,15 @@ pub async fn show(State(app): State<App>, who: SignedIn, RawQuery(query): RawQue
         }
     };
     let mut page = page(&who, &filters, &roster, now);
+    page.back = match query.as_deref() {
+        Some(q) if !q.is_empty() => format!("/referrals?{q}"),
+        _ => "/referrals".to_owned(),
+    };
+    let refused = claim.as_ref().is_some_and(|(_, refused)| *refused);
+    if let Some((notice, refused)) = claim {
+        page.claim_notice = Some(notice);
+        page.claim_refused = refused;
+    }
     let owner = match (&filters.owner, filters.mine) {
         (Some(owner), _) => Some(owner.as_str().to_owned()),
         (None, true) => match roster.own_id(&who.user_id) {
@@ -194,5 +211,5 @@ pub async fn show(State(app): State<App>, who: SignedIn, RawQuery(query): RawQue
     page.waiting_emergent = waiting;
     page.truncated = truncated;
     page.rows = entries.iter().map(|e| queue::row(e, now, |id| roster.name(id))).collect();
-    Ok(page.into_response())
+    if refused { Ok((StatusCode::CONFLICT, page).into_response()) } else { Ok(page.into_response()) }
 }

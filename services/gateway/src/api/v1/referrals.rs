@@ -29,7 +29,7 @@ use super::input::{CsrfHeader, JsonBody, path_id};
 use crate::api::referrals::Abilities;
 use crate::app::App;
 use crate::domain::queue::labels::{self, CLOSURE_REASONS, HOLD_REASONS, REVEAL_PURPOSES, TRIAGE_REASONS};
-use crate::domain::queue::{self, Entry, Filters, Tier, shows_queue};
+use crate::domain::queue::{self, Entry, Filters, shows_queue};
 
 /// Pages of a list read at most, and their size (the services' maximum), as the queue reads them.
 const MAX_PAGES: usize = 4;
@@ -109,21 +109,6 @@ pub struct ReferralList {
     pub truncated: bool,
 }
 
-fn entry(summary: &intake::ReferralSummary) -> Entry {
-    Entry {
-        tier: Tier::of(summary.triage_tier),
-        is_minor: summary.is_minor,
-        site: summary.site,
-        source: summary.source,
-        status: summary.status,
-        received_at: queue::micros(&summary.received_at).unwrap_or_default(),
-        deadline: queue::micros(&summary.deadline),
-        owner: summary.case_manager_id.clone(),
-        practice: summary.practice,
-        referral_id: summary.referral_id.clone(),
-    }
-}
-
 /// intake's names of ListReferrals' fields as the queue's parameters name them.
 fn as_parameters(err: ApiError) -> ApiError {
     if err.code != super::error::Code::InvalidArgument {
@@ -199,7 +184,7 @@ pub async fn list(
         }
         request.page_token = page.next_page_token;
     }
-    let mut entries: Vec<(Entry, intake::ReferralSummary)> = listed.into_iter().map(|s| (entry(&s), s)).collect();
+    let mut entries: Vec<(Entry, intake::ReferralSummary)> = listed.into_iter().map(|s| (Entry::of(&s), s)).collect();
     entries.sort_by(|a, b| queue::order(&a.0, &b.0));
     Ok(Json(ReferralList { referrals: entries.iter().map(|(_, s)| ReferralSummary::of(s)).collect(), truncated }))
 }

@@ -233,7 +233,28 @@ pub struct Entry {
     pub deadline: Option<i64>,
     /// The case manager who holds the case (`cm_…`); empty when nobody does.
     pub owner: String,
+    /// The referral's case (`case_…`); empty before it has one.
+    pub case_id: String,
     pub practice: bool,
+}
+
+impl Entry {
+    /// A row of intake's `ListReferrals`, as the queue orders it.
+    pub fn of(summary: &wf_proto::intake::v1::ReferralSummary) -> Self {
+        Entry {
+            tier: Tier::of(summary.triage_tier),
+            is_minor: summary.is_minor,
+            site: summary.site,
+            source: summary.source,
+            status: summary.status,
+            received_at: micros(&summary.received_at).unwrap_or_default(),
+            deadline: micros(&summary.deadline),
+            owner: summary.case_manager_id.clone(),
+            case_id: summary.case_id.clone(),
+            practice: summary.practice,
+            referral_id: summary.referral_id.clone(),
+        }
+    }
 }
 
 /// The queue's order: tier (emergent first), then deadline (soonest, overdue first; none last),
@@ -303,6 +324,8 @@ pub struct Row {
     pub due: Option<Due>,
     /// The owner's name (or id when the roster cannot be read); empty when nobody holds the case.
     pub owner: String,
+    /// It has a case nobody holds: a case manager may claim it.
+    pub claimable: bool,
     pub practice: bool,
 }
 
@@ -341,6 +364,7 @@ pub fn row(entry: &Entry, now: i64, owner_name: impl Fn(&str) -> Option<String>)
         } else {
             owner_name(&entry.owner).unwrap_or_else(|| entry.owner.clone())
         },
+        claimable: entry.owner.is_empty() && !entry.case_id.is_empty(),
         practice: entry.practice,
     }
 }

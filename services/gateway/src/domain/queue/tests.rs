@@ -21,6 +21,7 @@ fn entry(id: &str, tier: Tier, deadline: Option<i64>, received_at: i64) -> Entry
         received_at,
         deadline,
         owner: String::new(),
+        case_id: String::new(),
         practice: false,
     }
 }
