@@ -52,6 +52,22 @@ impl Harness {
         harness
     }
 
+    /// A gateway in front of `server` (its data folder, so its development keys), reading `clock`.
+    async fn in_front_of(engine: Engine, server: &wf_testkit::TestServer, clock: &TestClock) -> Self {
+        let database = TestDatabase::new(engine).await;
+        let db = database.migrated(&wf_gateway::migrations()).await;
+        let figment = wf_config::Config::defaults_only(&server.config.data_dir)
+            .merge(("gateway.public_origin", ORIGIN))
+            .merge(("gateway.upstream_url", server.url()))
+            .merge(("auto_migrate", false));
+        let config = Arc::new(wf_config::Config::from_figment(figment).expect("test configuration"));
+        let bus = Arc::new(wf_events::InProcessBus::new(db.clone()));
+        let ctx = wf_server::ServiceContext::new(db, bus, config).with_clock(clock.shared());
+        let gateway = wf_gateway::build(ctx).await.expect("gateway builds");
+        let router = gateway.router();
+        Harness { gateway, router, clock: clock.clone(), _database: database, _dir: None }
+    }
+
     /// A gateway whose data folder (and so development keys) is `data_dir`.
     async fn start_in(engine: Engine, data_dir: &std::path::Path, upstream: Option<String>) -> Self {
         Self::start_configured(engine, data_dir, upstream, Vec::new()).await

@@ -55,18 +55,7 @@ impl World {
             TestService::new(wf_audit::migrations(), |ctx| async move { Ok(wf_audit::build(ctx).await? as _) }),
         ];
         let server = TestServer::start_many(engine, clock.shared(), services).await;
-        let database = TestDatabase::new(engine).await;
-        let db = database.migrated(&wf_gateway::migrations()).await;
-        let figment = wf_config::Config::defaults_only(&server.config.data_dir)
-            .merge(("gateway.public_origin", ORIGIN))
-            .merge(("gateway.upstream_url", server.url()))
-            .merge(("auto_migrate", false));
-        let config = Arc::new(wf_config::Config::from_figment(figment).expect("test configuration"));
-        let bus = Arc::new(wf_events::InProcessBus::new(db.clone()));
-        let ctx = wf_server::ServiceContext::new(db, bus, config).with_clock(clock.shared());
-        let gateway = wf_gateway::build(ctx).await.expect("gateway builds");
-        let router = gateway.router();
-        let h = Harness { gateway, router, clock: clock.clone(), _database: database, _dir: None };
+        let h = Harness::in_front_of(engine, &server, &clock).await;
         World { server, h, clock }
     }
 

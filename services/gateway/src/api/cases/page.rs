@@ -19,8 +19,9 @@ use wf_proto::common::v1::{ContactChannel, ContactOutcome, Readiness};
 use wf_types::codes::SERVICE_TYPES;
 use wf_types::{CaseId, InterventionId};
 
-use super::{Abilities, Choice, Directory, MAX_PAGES, PAGE_SIZE, Roster, case_id, choices, purpose, staff_reader};
+use super::{Abilities, Choice, Directory, PAGE_SIZE, Roster, case_id, choices, purpose, staff_reader};
 use crate::api::layout::{FormErrors, Layout};
+use crate::api::staff::every_page;
 use crate::api::{OrPage as _, PageError};
 use crate::app::{App, SignedIn};
 use crate::domain::cases::labels::{self, CLOSURE_REASONS, GOAL_DOMAINS, READINESS, REOPEN_REASONS};
@@ -319,22 +320,21 @@ pub(super) struct Loaded {
     organizations: Directory,
 }
 
-/// Every page of a list (up to [`MAX_PAGES`]): `$call` asks for the page after `$token`, whose
-/// `$items` field holds the page's records.
+/// Every page of a list ([`every_page`]): `$client.$method` asks for the page `$request` names
+/// (built with the page token `$token`), whose `$items` field holds the page's records.
 macro_rules! all_pages {
-    ($who:expr, $token:ident => $call:expr, $items:ident) => {{
-        let mut all = Vec::new();
-        let mut $token = String::new();
-        for _ in 0..MAX_PAGES {
-            let page = $call.await.or_page($who)?;
-            all.extend(page.$items);
-            if page.next_page_token.is_empty() {
-                break;
+    ($who:expr, $client:ident . $method:ident, $token:ident => $request:expr, $items:ident) => {
+        every_page(|$token: String| {
+            let mut client = $client.clone();
+            let request = $request;
+            async move {
+                let page = client.$method(request).await.or_page($who)?;
+                Ok((page.$items, page.next_page_token))
             }
-            $token = page.next_page_token;
-        }
-        Ok::<_, PageError>(all)
-    }};
+        })
+        .await
+        .map(|(all, _)| all)
+    };
 }
 
 pub(super) async fn load(app: &App, who: &SignedIn, id: &CaseId) -> Result<Loaded, PageError> {
@@ -347,85 +347,78 @@ pub(super) async fn load(app: &App, who: &SignedIn, id: &CaseId) -> Result<Loade
     let case_id = id.to_string();
     let client = app.upstream.cases(who)?;
     let stage_changes = async {
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_stage_changes(cases::ListStageChangesRequest {
+        all_pages!(who, client.list_stage_changes, token => cases::ListStageChangesRequest {
             case_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
+            page_token: token,
             purpose: purpose.clone(),
-        }), stage_changes)
+        }, stage_changes)
     };
     let goals = async {
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_goals(cases::ListGoalsRequest {
+        all_pages!(who, client.list_goals, token => cases::ListGoalsRequest {
             case_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
+            page_token: token,
             purpose: purpose.clone(),
-        }), goals)
+        }, goals)
     };
     let interventions = async {
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_interventions(cases::ListInterventionsRequest {
+        all_pages!(who, client.list_interventions, token => cases::ListInterventionsRequest {
             case_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
+            page_token: token,
             purpose: purpose.clone(),
             ..Default::default()
-        }), interventions)
+        }, interventions)
     };
     let attempts = async {
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_contact_attempts(cases::ListContactAttemptsRequest {
+        all_pages!(who, client.list_contact_attempts, token => cases::ListContactAttemptsRequest {
             case_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
+            page_token: token,
             purpose: purpose.clone(),
-        }), contact_attempts)
+        }, contact_attempts)
     };
     let follow_ups = async {
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_follow_ups(cases::ListFollowUpsRequest {
+        all_pages!(who, client.list_follow_ups, token => cases::ListFollowUpsRequest {
             case_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
+            page_token: token,
             purpose: purpose.clone(),
             ..Default::default()
-        }), follow_ups)
+        }, follow_ups)
     };
     let recidivism = async {
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_recidivism_events(cases::ListRecidivismEventsRequest {
+        all_pages!(who, client.list_recidivism_events, token => cases::ListRecidivismEventsRequest {
             case_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
+            page_token: token,
             purpose: purpose.clone(),
             ..Default::default()
-        }), events)
+        }, events)
     };
     let notes = async {
         if !abilities.notes {
             return Ok(Vec::new());
         }
-        let mut client = client.clone();
-        all_pages!(who, token => client.list_case_notes(cases::ListCaseNotesRequest {
+        all_pages!(who, client.list_case_notes, token => cases::ListCaseNotesRequest {
             case_id: case_id.clone(),
             include_privileged: privileged,
             purpose: purpose.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
-        }), notes)
+            page_token: token,
+        }, notes)
     };
     let views = async {
         if !abilities.views {
             return Ok(Vec::new());
         }
-        let mut audit = app.upstream.audit(who)?;
-        all_pages!(who, token => audit.list_record_views(wf_proto::audit::v1::ListRecordViewsRequest {
+        let audit = app.upstream.audit(who)?;
+        all_pages!(who, audit.list_record_views, token => wf_proto::audit::v1::ListRecordViewsRequest {
             record_id: case_id.clone(),
             page_size: PAGE_SIZE,
-            page_token: token.clone(),
-        }), views)
+            page_token: token,
+        }, views)
     };
     let (stage_changes, goals, interventions, attempts, follow_ups, recidivism, notes, views, organizations) = tokio::join!(
         stage_changes,

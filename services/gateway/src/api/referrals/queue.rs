@@ -160,22 +160,20 @@ pub async fn render(
     query: Option<&str>,
     claim: Option<(String, bool)>,
 ) -> Result<Response, PageError> {
-    let (app, who) = (app.clone(), who.clone());
-    let query = query.map(str::to_owned);
-    staff_reader(&who)?;
-    let roster = Roster::load(&app, &who).await?;
+    staff_reader(who)?;
+    let roster = Roster::load(app, who).await?;
     let now = app.clock.now_micros();
-    let filters = match Filters::parse(query.as_deref().unwrap_or_default()) {
+    let filters = match Filters::parse(query.unwrap_or_default()) {
         Ok(filters) => filters,
         Err(violations) => {
-            let mut page = page(&who, &Filters::default(), &roster, now);
+            let mut page = page(who, &Filters::default(), &roster, now);
             page.layout.title = "Referral queue: check the address".to_owned();
             page.filter_errors = FormErrors::new(violations.into_iter().map(explained).collect());
             return Ok((StatusCode::BAD_REQUEST, page).into_response());
         }
     };
-    let mut page = page(&who, &filters, &roster, now);
-    page.back = match query.as_deref() {
+    let mut page = page(who, &filters, &roster, now);
+    page.back = match query {
         Some(q) if !q.is_empty() => format!("/referrals?{q}"),
         _ => "/referrals".to_owned(),
     };
@@ -199,12 +197,12 @@ pub async fn render(
         },
         (None, false) => None,
     };
-    let (mut entries, truncated) = list(&app, &who, request(&filters, owner.as_deref())).await?;
+    let (mut entries, truncated) = list(app, who, request(&filters, owner.as_deref())).await?;
     queue::sort(&mut entries);
     let waiting = if filters.covers_emergent_unassigned() {
         queue::waiting_emergent(&entries)
     } else {
-        let (emergent, _) = list(&app, &who, request(&Filters::emergent_unassigned(filters.practice), None)).await?;
+        let (emergent, _) = list(app, who, request(&Filters::emergent_unassigned(filters.practice), None)).await?;
         queue::waiting_emergent(&emergent)
     };
     page.layout.title = queue::title(waiting);
